@@ -1,0 +1,244 @@
+"""Connections to hosted SQLite files: how each is opened, and a bounded pool of them.
+
+- Readers are opened with `mode=ro`: a read-only principal cannot write whatever SQL it sends.
+- One writer per file at a time (a lock per file, then `BEGIN IMMEDIATE`).
+- Idle connections are kept up to `max_open` in all; the least recently used is closed first,
+  so a server hosting 10,000 files does not hold 10,000 open files.
+- `exclusive()` waits until a file has no connection in use and closes the idle ones, so that
+  the file can be swapped, renamed or deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BUSY_TIMEOUT_MS = 10_000
+
+# Limits on every connection that runs user SQL (see shared SECURITY.md).
+CONNECTION_LIMITS = {
+    sqlite3.SQLITE_LIMIT_ATTACHED: 0,
+    sqlite3.SQLITE_LIMIT_LENGTH: 64 * 1024 * 1024,
+    sqlite3.SQLITE_LIMIT_SQL_LENGTH: 1_000_000,
+    sqlite3.SQLITE_LIMIT_EXPR_DEPTH: 200,
+    sqlite3.SQLITE_LIMIT_COMPOUND_SELECT: 50,
+    sqlite3.SQLITE_LIMIT_TRIGGER_DEPTH: 100,
+}
+
+
+def open_connection(path: Path, *, readonly: bool, max_bytes: int | None = None) -> sqlite3.Connection:
+    """Open a hosted file with the server's safety settings. Autocommit mode: callers BEGIN themselves."""
+    mode = "ro" if readonly else "rw"
+    conn = sqlite3.connect(
+        f"{path.as_uri()}?mode={mode}", uri=True, isolation_level=None, check_same_thread=False
+    )
+    try:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA trusted_schema=OFF")
+        conn.execute("PRAGMA cell_size_check=ON")
+        conn.execute("PRAGMA mmap_size=0")
+        conn.execute("PRAGMA foreign_keys=ON")
+        for limit, value in CONNECTION_LIMITS.items():
+            conn.setlimit(limit, value)
+        if not readonly:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            if max_bytes:
+                page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+                conn.execute(f"PRAGMA max_page_count={max(1, max_bytes // page_size)}")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@dataclass(eq=False)
+class _FileSlot:
+    """Book-keeping for one hosted file."""
+
+    key: str
+    path: Path
+    writer_lock: threading.Lock = field(default_factory=threading.Lock)
+    idle_readers: list[sqlite3.Connection] = field(default_factory=list)
+    idle_writer: sqlite3.Connection | None = None
+    in_use: int = 0
+    exclusive: bool = False
+
+
+class ConnectionPool:
+    def __init__(self, *, max_open: int = 64, max_database_bytes: int | None = None) -> None:
+        self.max_open = max(2, max_open)
+        self.max_database_bytes = max_database_bytes
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._slots: dict[str, _FileSlot] = {}
+        # Idle connections, least recently used first: id(conn) -> (slot, conn).
+        self._idle: OrderedDict[int, tuple[_FileSlot, sqlite3.Connection]] = OrderedDict()
+        self._open = 0
+
+    @property
+    def open_connections(self) -> int:
+        with self._lock:
+            return self._open
+
+    # --- borrowing --------------------------------------------------------------------------
+
+    @contextmanager
+    def reader(self, key: str, path: Path) -> Iterator[sqlite3.Connection]:
+        """A read-only connection to the file; concurrent readers are fine."""
+        slot, conn = self._borrow(key, path, writer=False)
+        try:
+            yield conn
+        finally:
+            self._give_back(slot, conn, writer=False)
+
+    @contextmanager
+    def writer(self, key: str, path: Path) -> Iterator[sqlite3.Connection]:
+        """The file's one read-write connection, held alone for the duration of the block."""
+        slot = self._slot(key, path)
+        with slot.writer_lock:
+            slot, conn = self._borrow(key, path, writer=True)
+            try:
+                yield conn
+            finally:
+                self._give_back(slot, conn, writer=True)
+
+    @contextmanager
+    def exclusive(self, key: str, path: Path) -> Iterator[None]:
+        """No connection to the file is open during the block: swap, move or delete it then."""
+        slot = self._slot(key, path)
+        with slot.writer_lock:
+            with self._lock:
+                slot.exclusive = True
+                while slot.in_use:
+                    self._changed.wait()
+                to_close = self._detach_idle(slot)
+            for conn in to_close:
+                conn.close()
+            try:
+                yield
+            finally:
+                with self._lock:
+                    slot.exclusive = False
+                    self._changed.notify_all()
+
+    def forget(self, key: str) -> None:
+        """Drop the slot of a deleted file (call inside or after `exclusive`)."""
+        with self._lock:
+            slot = self._slots.pop(key, None)
+            to_close = self._detach_idle(slot) if slot else []
+        for conn in to_close:
+            conn.close()
+
+    def close_all(self) -> None:
+        with self._lock:
+            to_close = [conn for _, conn in self._idle.values()]
+            for slot in self._slots.values():
+                slot.idle_readers.clear()
+                slot.idle_writer = None
+            self._idle.clear()
+            self._open -= len(to_close)
+        for conn in to_close:
+            conn.close()
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _slot(self, key: str, path: Path) -> _FileSlot:
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = _FileSlot(key, path)
+            return slot
+
+    def _borrow(self, key: str, path: Path, *, writer: bool) -> tuple[_FileSlot, sqlite3.Connection]:
+        to_close: list[sqlite3.Connection] = []
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = _FileSlot(key, path)
+            while slot.exclusive:
+                self._changed.wait()
+            slot.in_use += 1
+            conn = None
+            if writer and slot.idle_writer is not None:
+                conn, slot.idle_writer = slot.idle_writer, None
+            elif not writer and slot.idle_readers:
+                conn = slot.idle_readers.pop()
+            if conn is not None:
+                self._idle.pop(id(conn), None)
+            else:
+                self._open += 1
+                while self._open > self.max_open and self._idle:
+                    _, (old_slot, old_conn) = self._idle.popitem(last=False)
+                    self._remove_idle(old_slot, old_conn)
+                    to_close.append(old_conn)
+        for old in to_close:
+            old.close()
+        if conn is None:
+            try:
+                conn = open_connection(path, readonly=not writer, max_bytes=self.max_database_bytes)
+            except BaseException:
+                with self._lock:
+                    self._open -= 1
+                    slot.in_use -= 1
+                    self._changed.notify_all()
+                raise
+        return slot, conn
+
+    def _give_back(self, slot: _FileSlot, conn: sqlite3.Connection, *, writer: bool) -> None:
+        healthy = not conn.in_transaction
+        if not healthy:
+            try:
+                conn.execute("ROLLBACK")
+                healthy = True
+            except sqlite3.Error:
+                healthy = False
+        close = False
+        with self._lock:
+            slot.in_use -= 1
+            keep = healthy and self._open <= self.max_open and not slot.exclusive and self._slots.get(slot.key) is slot
+            if keep:
+                if writer:
+                    slot.idle_writer = conn
+                else:
+                    slot.idle_readers.append(conn)
+                self._idle[id(conn)] = (slot, conn)
+            else:
+                self._open -= 1
+                close = True
+            self._changed.notify_all()
+        if close:
+            conn.close()
+
+    def _remove_idle(self, slot: _FileSlot, conn: sqlite3.Connection) -> None:
+        self._open -= 1
+        if slot.idle_writer is conn:
+            slot.idle_writer = None
+        elif conn in slot.idle_readers:
+            slot.idle_readers.remove(conn)
+
+    def _detach_idle(self, slot: _FileSlot) -> list[sqlite3.Connection]:
+        conns = list(slot.idle_readers)
+        if slot.idle_writer is not None:
+            conns.append(slot.idle_writer)
+        for conn in conns:
+            self._idle.pop(id(conn), None)
+        slot.idle_readers.clear()
+        slot.idle_writer = None
+        self._open -= len(conns)
+        return conns
+
+
+def remove_wal_files(path: Path) -> None:
+    """Remove a closed file's `-wal` and `-shm` companions."""
+    for suffix in ("-wal", "-shm", "-journal"):
+        try:
+            os.unlink(f"{path}{suffix}")
+        except FileNotFoundError:
+            pass

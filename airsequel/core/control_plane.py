@@ -1,0 +1,219 @@
+"""The control plane: the server's own SQLite file holding the registry of hosted databases.
+
+Only the server opens it. One connection, guarded by a lock; every call is short.
+Schema changes are numbered migrations keyed on `PRAGMA user_version`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+MIGRATIONS: list[str] = [
+    # 1: the database registry
+    """
+    CREATE TABLE databases (
+        file_key TEXT PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        readonly_id TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        description TEXT,
+        owner TEXT,
+        created_by TEXT,
+        created_utc TEXT NOT NULL,
+        ownership_utc TEXT NOT NULL,
+        last_modified_utc TEXT NOT NULL,
+        size INTEGER NOT NULL DEFAULT 0,
+        schema_version INTEGER NOT NULL DEFAULT 0,
+        user_version INTEGER NOT NULL DEFAULT 0,
+        tables_json TEXT NOT NULL DEFAULT '[]',
+        visibility TEXT NOT NULL DEFAULT 'private',
+        schema_locked INTEGER NOT NULL DEFAULT 0,
+        views_tab INTEGER NOT NULL DEFAULT 0,
+        auditing INTEGER NOT NULL DEFAULT 0,
+        environment TEXT,
+        file_format TEXT NOT NULL DEFAULT 'sqlite',
+        file_name TEXT NOT NULL DEFAULT 'database.sqlite'
+    ) STRICT;
+    CREATE INDEX databases_owner ON databases(owner);
+    """,
+]
+
+
+@dataclass
+class DatabaseRecord:
+    """One hosted database as the registry knows it."""
+
+    file_key: str
+    id: str
+    readonly_id: str
+    name: str
+    description: str | None
+    owner: str | None
+    created_by: str | None
+    created_utc: str
+    ownership_utc: str
+    last_modified_utc: str
+    size: int
+    schema_version: int
+    user_version: int
+    tables: list[dict[str, Any]] = field(default_factory=list)
+    visibility: str = "private"
+    schema_locked: bool = False
+    views_tab: bool = False
+    auditing: bool = False
+    environment: str | None = None
+    file_format: str = "sqlite"
+    file_name: str = "database.sqlite"
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "DatabaseRecord":
+        values = dict(row)
+        values["tables"] = orjson.loads(values.pop("tables_json"))
+        for flag in ("schema_locked", "views_tab", "auditing"):
+            values[flag] = bool(values[flag])
+        return cls(**values)
+
+
+@dataclass
+class FileFacts:
+    """What the server learns about a hosted file after it changes."""
+
+    size: int
+    schema_version: int
+    user_version: int
+    tables: list[dict[str, Any]]
+    last_modified_utc: str
+
+
+class ControlPlane:
+    """Registry of hosted databases (and, later, users, teams and tokens)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._conn.execute("PRAGMA busy_timeout=5000")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            current = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in _statements(script):
+                        self._conn.execute(statement)
+                    self._conn.execute(f"PRAGMA user_version={number}")
+                    self._conn.execute("COMMIT")
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Run several statements atomically."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """Run one writing statement in its own transaction; return the number of changed rows."""
+        with self._lock:
+            return self._conn.execute(sql, params).rowcount
+
+    # --- the database registry -------------------------------------------------------------
+
+    def insert_database(self, record: DatabaseRecord) -> None:
+        values = {**record.__dict__, "tables_json": orjson.dumps(record.tables).decode()}
+        del values["tables"]
+        columns = ", ".join(values)
+        placeholders = ", ".join(f":{name}" for name in values)
+        self.execute(f"INSERT INTO databases ({columns}) VALUES ({placeholders})", values)
+
+    def database_by(self, column: str, value: str) -> DatabaseRecord | None:
+        if column not in ("id", "readonly_id", "file_key"):
+            raise ValueError(column)
+        rows = self.query(f"SELECT * FROM databases WHERE {column} = ?", (value,))
+        return DatabaseRecord.from_row(rows[0]) if rows else None
+
+    def list_databases(self, owners: Sequence[str] | None = None) -> list[DatabaseRecord]:
+        """All databases, or those owned by one of `owners`, newest first."""
+        if owners is None:
+            rows = self.query("SELECT * FROM databases ORDER BY created_utc DESC, id DESC")
+        else:
+            marks = ", ".join("?" for _ in owners)
+            rows = self.query(
+                f"SELECT * FROM databases WHERE owner IN ({marks}) ORDER BY created_utc DESC, id DESC",
+                list(owners),
+            )
+        return [DatabaseRecord.from_row(row) for row in rows]
+
+    def count_databases(self) -> int:
+        return self.query("SELECT count(*) FROM databases")[0][0]
+
+    def update_database(self, file_key: str, **changes: Any) -> None:
+        allowed = {
+            "id", "readonly_id", "name", "description", "owner", "ownership_utc", "visibility",
+            "schema_locked", "views_tab", "auditing", "environment",
+        }
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        if not changes:
+            return
+        assignments = ", ".join(f"{name} = :{name}" for name in changes)
+        self.execute(f"UPDATE databases SET {assignments} WHERE file_key = :file_key", {**changes, "file_key": file_key})
+
+    def record_file_facts(self, file_key: str, facts: FileFacts) -> None:
+        self.execute(
+            "UPDATE databases SET size = ?, schema_version = ?, user_version = ?, tables_json = ?,"
+            " last_modified_utc = ? WHERE file_key = ?",
+            (
+                facts.size,
+                facts.schema_version,
+                facts.user_version,
+                orjson.dumps(facts.tables).decode(),
+                facts.last_modified_utc,
+                file_key,
+            ),
+        )
+
+    def delete_database(self, file_key: str) -> bool:
+        return self.execute("DELETE FROM databases WHERE file_key = ?", (file_key,)) > 0
+
+
+def _statements(script: str) -> Iterator[str]:
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            yield buffer.strip()
+            buffer = ""
+    if buffer.strip():
+        yield buffer.strip()

@@ -1,0 +1,46 @@
+"""Errors the core raises. Each kind names what went wrong; the HTTP layer maps kinds to status codes."""
+
+from __future__ import annotations
+
+
+class CoreError(Exception):
+    """Base class: `messages` are safe to show to the caller."""
+
+    def __init__(self, *messages: str) -> None:
+        super().__init__(*messages)
+        self.messages = list(messages)
+
+    def __str__(self) -> str:
+        return "; ".join(self.messages)
+
+
+class InvalidInput(CoreError):
+    """The request is malformed or names something that cannot exist (400)."""
+
+
+class NotAuthenticated(CoreError):
+    """A login or token would help (401)."""
+
+
+class Forbidden(CoreError):
+    """The caller is known but lacks the right (403)."""
+
+
+class NotFound(CoreError):
+    """No such thing, or the caller may not know it exists (404)."""
+
+
+class Conflict(CoreError):
+    """The thing exists already or is in a state that forbids the change (409)."""
+
+
+class TooLarge(CoreError):
+    """An upload, query or result exceeds a configured limit (413)."""
+
+
+class Unprocessable(CoreError):
+    """Well-formed but unusable content, such as a corrupt SQLite file or a ragged CSV (422)."""
+
+
+class SqlError(CoreError):
+    """SQLite refused or aborted a user's statement (400). `partial` is never set: nothing was written."""

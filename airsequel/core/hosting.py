@@ -1,0 +1,370 @@
+"""Hosting: the lifecycle of hosted databases, one SQLite file each, and their registry entries.
+
+Layout under the data directory:
+    control.sqlite            the control plane (registry, later users/teams/tokens)
+    dbs/<file_key>/main.sqlite one hosted database; `file_key` is internal and never changes
+    tmp/                      uploads and snapshots in progress (same filesystem: renames are atomic)
+
+Order of operations keeps files and registry in agreement across crashes: a file is complete
+before its registry row is written, and a registry row is removed before its file. At start-up,
+directories without a registry row and everything in tmp/ are removed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import sqlite3
+import uuid
+from pathlib import Path
+
+from airsequel.core import ids
+from airsequel.core.clock import iso_from_timestamp, utc_now_iso
+from airsequel.core.connections import ConnectionPool, open_connection, remove_wal_files
+from airsequel.core.control_plane import ControlPlane, DatabaseRecord, FileFacts
+from airsequel.core.csv_import import import_csv, table_name_for
+from airsequel.core.errors import InvalidInput, NotFound
+from airsequel.core.sql_runner import Params, SqlLimits, SqlResult, run_script
+from airsequel.core.sql_script import quote_identifier
+from airsequel.core.sqlite_upload import check_sqlite_file
+
+log = logging.getLogger("airsequel.hosting")
+
+MAX_NAME_LENGTH = 200
+MAX_DESCRIPTION_LENGTH = 10_000
+
+
+class Hosting:
+    def __init__(self, data_dir: Path, control: ControlPlane, pool: ConnectionPool, limits: SqlLimits,
+                 max_database_bytes: int) -> None:
+        self.data_dir = data_dir
+        self.dbs_dir = data_dir / "dbs"
+        self.tmp_dir = data_dir / "tmp"
+        self.control = control
+        self.pool = pool
+        self.limits = limits
+        self.max_database_bytes = max_database_bytes
+        self.dbs_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+
+    # --- paths and look-ups -----------------------------------------------------------------
+
+    def file_path(self, record: DatabaseRecord) -> Path:
+        return self.dbs_dir / record.file_key / "main.sqlite"
+
+    def temp_path(self, suffix: str = ".tmp") -> Path:
+        return self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
+
+    def get(self, database_id: str) -> DatabaseRecord:
+        record = self.control.database_by("id", ids.checked_id(database_id))
+        if record is None:
+            raise NotFound(f"Database {database_id!r} does not exist")
+        return record
+
+    def get_by_readonly_id(self, readonly_id: str) -> DatabaseRecord:
+        record = self.control.database_by("readonly_id", ids.checked_id(readonly_id))
+        if record is None:
+            raise NotFound(f"Read-only id {readonly_id!r} does not exist")
+        return record
+
+    def clean_up_after_crash(self) -> None:
+        """Remove what an interrupted create, upload, delete or download left behind."""
+        for leftover in self.tmp_dir.iterdir():
+            _remove(leftover)
+        known = {row[0] for row in self.control.query("SELECT file_key FROM databases")}
+        for directory in self.dbs_dir.iterdir():
+            if directory.name not in known:
+                log.warning("removing %s: no registry entry (interrupted create or delete)", directory)
+                _remove(directory)
+
+    # --- creation -----------------------------------------------------------------------------
+
+    def create(self, name: str, *, owner: str | None = None, description: str | None = None,
+               query: str | None = None, created_by: str | None = None) -> DatabaseRecord:
+        """An empty database, optionally shaped by a schema script `query` (all or nothing)."""
+        record = self._new_record(name, owner=owner, description=description, created_by=created_by)
+        path = self.file_path(record)
+        path.parent.mkdir(parents=True)
+        try:
+            conn = open_connection_creating(path)
+            conn.close()
+            if query and query.strip():
+                run_script(self.pool, record.file_key, path, query, may_write=True, limits=self.limits)
+            self._finish_file(record)
+            self.control.insert_database(record)
+        except BaseException:
+            self.pool.forget(record.file_key)
+            _remove(path.parent)
+            raise
+        return self.get(record.id)
+
+    def create_from_upload(self, upload: Path, *, filename: str | None, name: str | None,
+                           owner: str | None = None, created_by: str | None = None) -> DatabaseRecord:
+        """A database from an uploaded SQLite or CSV file (already streamed to `upload`)."""
+        prepared = self._prepare_upload(upload, filename)
+        record = self._new_record(name or table_name_for(filename), owner=owner, created_by=created_by)
+        record.file_name = Path(filename).name if filename else record.file_name
+        path = self.file_path(record)
+        path.parent.mkdir(parents=True)
+        try:
+            os.replace(prepared, path)
+            _fsync_directory(path.parent)
+            self._finish_file(record)
+            self.control.insert_database(record)
+        except BaseException:
+            self.pool.forget(record.file_key)
+            _remove(path.parent)
+            raise
+        return self.get(record.id)
+
+    def replace_content(self, record: DatabaseRecord, upload: Path, *, filename: str | None) -> DatabaseRecord:
+        """Swap in an uploaded file atomically: on any failure the old content stays as it was."""
+        prepared = self._prepare_upload(upload, filename)
+        path = self.file_path(record)
+        with self.pool.exclusive(record.file_key, path):
+            _checkpoint_and_close(path)
+            remove_wal_files(path)
+            os.replace(prepared, path)
+            _fsync_directory(path.parent)
+        self._finish_file(record)
+        return self.get(record.id)
+
+    def duplicate(self, record: DatabaseRecord, *, owner: str | None = None,
+                  created_by: str | None = None) -> DatabaseRecord:
+        snapshot = self.snapshot(record)
+        copy = self._new_record(f"{record.name} (copy)", owner=owner if owner else record.owner,
+                                description=record.description, created_by=created_by)
+        path = self.file_path(copy)
+        path.parent.mkdir(parents=True)
+        try:
+            os.replace(snapshot, path)
+            _fsync_directory(path.parent)
+            self._finish_file(copy)
+            self.control.insert_database(copy)
+        except BaseException:
+            self.pool.forget(copy.file_key)
+            _remove(path.parent)
+            _remove(snapshot)
+            raise
+        return self.get(copy.id)
+
+    def _new_record(self, name: str, *, owner: str | None, description: str | None = None,
+                    created_by: str | None) -> DatabaseRecord:
+        now = utc_now_iso()
+        return DatabaseRecord(
+            file_key=ids.new_file_key(), id=ids.new_database_id(), readonly_id=ids.new_readonly_id(),
+            name=checked_name(name), description=checked_description(description), owner=owner,
+            created_by=created_by, created_utc=now, ownership_utc=now, last_modified_utc=now,
+            size=0, schema_version=0, user_version=0,
+        )
+
+    def _prepare_upload(self, upload: Path, filename: str | None) -> Path:
+        """Check an uploaded file (or build a SQLite file from a CSV); return a file ready to host."""
+        if is_csv_name(filename):
+            target = self.temp_path(".sqlite")
+            try:
+                conn = open_connection_creating(target, fast=True)
+                try:
+                    conn.execute("BEGIN")
+                    import_csv(conn, upload, table_name_for(filename))
+                    conn.execute("COMMIT")
+                    conn.execute("PRAGMA journal_mode=DELETE")
+                finally:
+                    conn.close()
+                _fsync_file(target)
+            except BaseException:
+                _remove(target)
+                remove_wal_files(target)
+                raise
+            finally:
+                _remove(upload)
+            return target
+        try:
+            check_sqlite_file(upload, max_bytes=self.max_database_bytes)
+            _fsync_file(upload)
+        except BaseException:
+            _remove(upload)
+            raise
+        return upload
+
+    def _finish_file(self, record: DatabaseRecord) -> None:
+        """Record size, schema and modification time of the file (after it changed)."""
+        path = self.file_path(record)
+        with self.pool.writer(record.file_key, path) as conn:
+            facts = read_file_facts(conn, path)
+        self.control.record_file_facts(record.file_key, facts)
+        record.size, record.tables = facts.size, facts.tables
+        record.schema_version, record.user_version = facts.schema_version, facts.user_version
+
+    # --- changes --------------------------------------------------------------------------------
+
+    def update(self, record: DatabaseRecord, *, name: str | None = None, description: str | None = None,
+               clear_description: bool = False) -> DatabaseRecord:
+        changes: dict[str, object] = {}
+        if name is not None:
+            changes["name"] = checked_name(name)
+        if description is not None or clear_description:
+            changes["description"] = checked_description(description)
+        self.control.update_database(record.file_key, **changes)
+        return self.get(record.id)
+
+    def delete(self, record: DatabaseRecord) -> None:
+        path = self.file_path(record)
+        self.control.delete_database(record.file_key)
+        with self.pool.exclusive(record.file_key, path):
+            _remove(path.parent)
+        self.pool.forget(record.file_key)
+
+    def regenerate_id(self, record: DatabaseRecord) -> str:
+        new_id = ids.new_database_id()
+        self.control.update_database(record.file_key, id=new_id)
+        return new_id
+
+    def regenerate_readonly_id(self, record: DatabaseRecord) -> str:
+        new_id = ids.new_readonly_id()
+        self.control.update_database(record.file_key, readonly_id=new_id)
+        return new_id
+
+    # --- reading and maintenance ---------------------------------------------------------------
+
+    def run_sql(self, record: DatabaseRecord, query: str, params: Params = None, *, may_write: bool) -> SqlResult:
+        path = self.file_path(record)
+        facts: list[FileFacts] = []
+        result = run_script(
+            self.pool, record.file_key, path, query, params, may_write=may_write, limits=self.limits,
+            schema_locked=record.schema_locked,
+            after_write=lambda conn: facts.append(read_file_facts(conn, path, known=record)),
+        )
+        if facts:
+            self.control.record_file_facts(record.file_key, facts[0])
+        return result
+
+    def snapshot(self, record: DatabaseRecord) -> Path:
+        """A consistent copy of the live file in tmp/, in rollback-journal mode like an uploaded file.
+
+        The caller removes it when done. A file uploaded and never changed comes back byte for byte.
+        """
+        target = self.temp_path(".sqlite")
+        try:
+            destination = sqlite3.connect(target, isolation_level=None)
+            try:
+                with self.pool.reader(record.file_key, self.file_path(record)) as source:
+                    source.backup(destination)
+                destination.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                destination.close()
+        except BaseException:
+            _remove(target)
+            raise
+        return target
+
+    def vacuum(self, record: DatabaseRecord) -> DatabaseRecord:
+        path = self.file_path(record)
+        with self.pool.writer(record.file_key, path) as conn:
+            conn.execute("VACUUM")
+            facts = read_file_facts(conn, path)
+        self.control.record_file_facts(record.file_key, facts)
+        return self.get(record.id)
+
+    def schema_text(self, record: DatabaseRecord) -> str:
+        """The schema as the sqlite3 CLI's `.schema` prints it."""
+        with self.pool.reader(record.file_key, self.file_path(record)) as conn:
+            rows = conn.execute(
+                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+            ).fetchall()
+        return "".join(f"{sql};\n" for (sql,) in rows)
+
+
+def read_file_facts(conn: sqlite3.Connection, path: Path, known: DatabaseRecord | None = None) -> FileFacts:
+    """Size, versions and tables of an open hosted file. The table list is read again only when
+    the schema version differs from the one `known` has."""
+    page_count = conn.execute("PRAGMA page_count").fetchone()[0]
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    schema_version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    user_version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if known is not None and known.schema_version == schema_version:
+        tables = known.tables
+    else:
+        tables = [
+            {"name": name, "tableType": "View" if kind == "view" else "Table"}
+            for name, kind in conn.execute(
+                "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')"
+                " AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+            )
+        ]
+    return FileFacts(
+        size=page_count * page_size, schema_version=schema_version, user_version=user_version,
+        tables=tables, last_modified_utc=utc_now_iso() if known is not None else iso_from_timestamp(path.stat().st_mtime),
+    )
+
+
+def open_connection_creating(path: Path, *, fast: bool = False) -> sqlite3.Connection:
+    """Create a new SQLite file. `fast` is for a private file built before it is hosted (fsynced after)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    if fast:
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+    else:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+    return conn
+
+
+def is_csv_name(filename: str | None) -> bool:
+    return bool(filename) and str(filename).lower().endswith(".csv")
+
+
+def checked_name(name: str) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput("A database needs a non-empty name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"The name is longer than {MAX_NAME_LENGTH} characters")
+    return name.strip()
+
+
+def checked_description(description: str | None) -> str | None:
+    if description is None:
+        return None
+    if not isinstance(description, str):
+        raise InvalidInput("description must be a string")
+    if len(description) > MAX_DESCRIPTION_LENGTH:
+        raise InvalidInput(f"The description is longer than {MAX_DESCRIPTION_LENGTH} characters")
+    return description
+
+
+def _checkpoint_and_close(path: Path) -> None:
+    """Fold the WAL into the main file so nothing committed is lost when the companions go."""
+    if not os.path.exists(f"{path}-wal"):
+        return
+    conn = open_connection(path, readonly=False)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,39 @@
+"""The server's long-lived parts, built once from the settings and shared by every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from airsequel.config import Settings
+from airsequel.core.connections import ConnectionPool
+from airsequel.core.control_plane import ControlPlane
+from airsequel.core.hosting import Hosting
+from airsequel.core.sql_runner import SqlLimits
+
+
+@dataclass
+class Services:
+    settings: Settings
+    control: ControlPlane
+    pool: ConnectionPool
+    hosting: Hosting
+
+    @classmethod
+    def start(cls, settings: Settings) -> "Services":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.ensure_secret_key()
+        control = ControlPlane(settings.data_dir / "control.sqlite")
+        pool = ConnectionPool(max_open=settings.pool_size, max_database_bytes=settings.max_database_bytes)
+        limits = SqlLimits(
+            time_limit_seconds=settings.sql_time_limit_seconds,
+            max_rows=settings.max_rows,
+            max_response_bytes=settings.max_response_bytes,
+            max_query_bytes=settings.max_query_bytes,
+        )
+        hosting = Hosting(settings.data_dir, control, pool, limits, settings.max_database_bytes)
+        hosting.clean_up_after_crash()
+        return cls(settings=settings, control=control, pool=pool, hosting=hosting)
+
+    def stop(self) -> None:
+        self.pool.close_all()
+        self.control.close()

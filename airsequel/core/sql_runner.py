@@ -1,0 +1,158 @@
+"""Running a caller's SQL script against a hosted file, guarded, in one transaction.
+
+The script first runs on a read-only connection. If the authorizer sees a write, nothing has been
+written (the connection cannot write and the statement was refused before it ran); the script then
+runs again on the file's single writer connection inside `BEGIN IMMEDIATE`, if the caller may write.
+"""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airsequel.core.connections import ConnectionPool
+from airsequel.core.errors import Conflict, Forbidden, InvalidInput, SqlError, TooLarge
+from airsequel.core.guard import SqlGuard
+from airsequel.core.sql_script import split_statements
+
+Params = Sequence[Any] | dict[str, Any] | None
+
+
+@dataclass
+class SqlLimits:
+    time_limit_seconds: float = 10.0
+    max_rows: int = 10_000
+    max_response_bytes: int = 64 * 1024 * 1024
+    max_query_bytes: int = 1024 * 1024
+
+
+@dataclass
+class SqlResult:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    affected_tables: list[str] = field(default_factory=list)
+    num_changes: int = 0
+    runtime_seconds: float = 0.0
+    truncated: bool = False
+    wrote: bool = False
+    changed_schema: bool = False
+
+
+def json_cell(value: Any) -> Any:
+    """A SQLite value as JSON: BLOBs become `{"$base64": "..."}`, everything else is as is."""
+    if isinstance(value, bytes):
+        return {"$base64": base64.b64encode(value).decode("ascii")}
+    return value
+
+
+def run_script(
+    pool: ConnectionPool,
+    key: str,
+    path: Path,
+    query: str,
+    params: Params = None,
+    *,
+    may_write: bool,
+    limits: SqlLimits,
+    schema_locked: bool = False,
+    after_write: Callable[[sqlite3.Connection], None] | None = None,
+) -> SqlResult:
+    """Run `query` (one or more statements) and return the rows of the last statement that has any.
+
+    `after_write` runs on the writer connection inside the transaction, after the script and before COMMIT.
+    """
+    if len(query.encode("utf-8", "surrogatepass")) > limits.max_query_bytes:
+        raise TooLarge(f"The query is longer than the limit of {limits.max_query_bytes} bytes")
+    statements = split_statements(query)
+    if not statements:
+        raise InvalidInput("The query is empty")
+    if params is not None and len(statements) > 1:
+        raise InvalidInput("Parameters can only be used with a single statement")
+    started = time.perf_counter()
+
+    with pool.reader(key, path) as conn:
+        guard = SqlGuard(may_write=False, time_limit=limits.time_limit_seconds)
+        result = _run_in_transaction(conn, "BEGIN", statements, params, guard, limits)
+    if result is None:
+        if not may_write:
+            raise Forbidden("This access is read-only: the query would write to the database")
+        with pool.writer(key, path) as conn:
+            guard = SqlGuard(may_write=True, time_limit=limits.time_limit_seconds, schema_locked=schema_locked)
+            result = _run_in_transaction(conn, "BEGIN IMMEDIATE", statements, params, guard, limits, after_write)
+            assert result is not None
+            result.wrote = True
+            result.changed_schema = guard.changes_schema
+            result.affected_tables = guard.written_tables
+    result.runtime_seconds = round(time.perf_counter() - started, 6)
+    return result
+
+
+def _run_in_transaction(
+    conn: sqlite3.Connection,
+    begin: str,
+    statements: list[str],
+    params: Params,
+    guard: SqlGuard,
+    limits: SqlLimits,
+    after_write: Callable[[sqlite3.Connection], None] | None = None,
+) -> SqlResult | None:
+    """Run all statements in one transaction. None means: refused because it writes, retry as writer."""
+    changes_before = conn.total_changes
+    conn.execute(begin)
+    try:
+        with guard.installed(conn):
+            result = SqlResult()
+            for statement in statements:
+                cursor = conn.execute(statement, params if params is not None else ())
+                if cursor.description is not None:
+                    result.columns = [column[0] for column in cursor.description]
+                    result.rows, result.truncated = _collect_rows(cursor, result.columns, limits)
+                cursor.close()
+        result.num_changes = conn.total_changes - changes_before
+        if guard.may_write and after_write is not None:
+            after_write(conn)
+    except sqlite3.Error as error:
+        conn.execute("ROLLBACK")
+        if guard.wants_write:
+            return None
+        if guard.schema_lock_hit:
+            raise Conflict(guard.denial or "The schema of this database is locked") from error
+        raise SqlError(guard.explain(error)) from error
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT" if guard.may_write else "ROLLBACK")
+    return result
+
+
+def _collect_rows(
+    cursor: sqlite3.Cursor, columns: list[str], limits: SqlLimits
+) -> tuple[list[dict[str, Any]], bool]:
+    fetched = cursor.fetchmany(limits.max_rows + 1)
+    truncated = len(fetched) > limits.max_rows
+    if truncated:
+        fetched = fetched[: limits.max_rows]
+    budget = limits.max_response_bytes
+    rows: list[dict[str, Any]] = []
+    for raw in fetched:
+        row: dict[str, Any] = {}
+        for name, value in zip(columns, raw):
+            if isinstance(value, str):
+                budget -= len(value) + 2
+            elif isinstance(value, bytes):
+                budget -= len(value) * 4 // 3 + 16
+            else:
+                budget -= 8
+            row[name] = json_cell(value)
+        budget -= len(columns) * 4
+        if budget < 0:
+            raise TooLarge(
+                f"The result is larger than the limit of {limits.max_response_bytes} bytes: add a LIMIT or select fewer columns"
+            )
+        rows.append(row)
+    return rows, truncated

@@ -1,0 +1,30 @@
+"""The Starlette application: services, routes and error handlers put together."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+
+from airsequel.config import Settings
+from airsequel.core.services import Services
+from airsequel.http.errors import EXCEPTION_HANDLERS
+from airsequel.http.routes import databases, files, sql, status
+
+
+def create_app(settings: Settings) -> Starlette:
+    services = Services.start(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        services.stop()
+
+    app = Starlette(
+        routes=[*status.routes, *databases.routes, *files.routes, *sql.routes],
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    return app

@@ -1,0 +1,73 @@
+"""Reading request bodies: JSON objects with a size cap, and typed fields out of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from airsequel.core.errors import InvalidInput, TooLarge
+
+MAX_JSON_BODY = 4 * 1024 * 1024
+
+
+async def read_json_object(request: Request, *, max_bytes: int = MAX_JSON_BODY, optional: bool = False) -> dict[str, Any]:
+    """The body as a JSON object. Larger than `max_bytes` → 413; not a JSON object → 400."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise TooLarge(f"The request body is larger than the limit of {max_bytes} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise TooLarge(f"The request body is larger than the limit of {max_bytes} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body.strip():
+        if optional:
+            return {}
+        raise InvalidInput("The request needs a JSON object as its body")
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as error:
+        raise InvalidInput(f"The body is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise InvalidInput("The body must be a JSON object")
+    return value
+
+
+def string_field(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise InvalidInput(f"The field {name!r} is required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"The field {name!r} must be a string")
+    return value
+
+
+def text_value_field(body: dict[str, Any], name: str) -> tuple[bool, str | None]:
+    """A field that may be a plain string or null, or the reference's tagged form
+    `{"tag": "TextValue", "contents": "..."}` / `{"tag": "TextNull"}`. Returns (present, value)."""
+    if name not in body:
+        return False, None
+    value = body[name]
+    if value is None or isinstance(value, str):
+        return True, value
+    if isinstance(value, dict) and value.get("tag") == "TextNull":
+        return True, None
+    if isinstance(value, dict) and value.get("tag") == "TextValue" and isinstance(value.get("contents"), str):
+        return True, value["contents"]
+    raise InvalidInput(f"The field {name!r} must be a string, null, or {{\"tag\": \"TextValue\", \"contents\": ...}}")
+
+
+def bool_field(body: dict[str, Any], name: str) -> bool | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        raise InvalidInput(f"The field {name!r} must be true or false")
+    return value

@@ -1,0 +1,52 @@
+"""POST /dbs/:dbId/sql: run a SQL script, guarded, in one transaction."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.routing import Route
+
+from airsequel.core.access import Action, may
+from airsequel.core.errors import CoreError, InvalidInput
+from airsequel.http.errors import status_for
+from airsequel.http.bodies import read_json_object, string_field
+from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
+from airsequel.http.responses import JSONResponse
+
+
+async def run_sql(request: Request) -> JSONResponse:
+    record = await authorized_database(request, Action.READ)
+    settings = services(request).settings
+    body = await read_json_object(request, max_bytes=settings.max_query_bytes + 64 * 1024)
+    query = string_field(body, "query", required=True) or ""
+    params = body.get("params")
+    if params is not None and not isinstance(params, (list, dict)):
+        raise InvalidInput("params must be a list (for ?) or an object (for :name)")
+    started = time.perf_counter()
+    try:
+        result = await run_in_threadpool(
+            services(request).hosting.run_sql, record, query, params,
+            may_write=may(principal(request), Action.WRITE, record),
+        )
+    except CoreError as error:
+        # Keep the endpoint's shape on errors too: scripts read `errors` from the same object.
+        payload = {
+            "rows": [], "affectedTables": [], "errors": error.messages,
+            "runtimeSeconds": round(time.perf_counter() - started, 6), "numChanges": 0,
+        }
+        return JSONResponse(payload, status_code=status_for(error))
+    payload = {
+        "rows": result.rows,
+        "affectedTables": result.affected_tables,
+        "errors": [],
+        "runtimeSeconds": result.runtime_seconds,
+        "numChanges": result.num_changes,
+    }
+    if result.truncated:
+        payload["truncated"] = True
+        payload["warnings"] = [f"Only the first {settings.max_rows} rows are returned: add a LIMIT or page with OFFSET"]
+    return JSONResponse(payload)
+
+
+routes = [Route("/dbs/{db_id}/sql", run_sql, methods=["POST"])]

@@ -1,0 +1,156 @@
+"""Receiving an uploaded file: streamed straight to a temporary file in the data directory.
+
+Accepts `multipart/form-data` (the file in the field `file`, small text fields beside it) or a raw
+body (`?filename=` names it). The size limit is enforced while streaming; on any failure the
+temporary file is removed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+from airsequel.core.errors import InvalidInput, TooLarge
+
+MAX_FIELD_BYTES = 64 * 1024
+FILE_FIELD = "file"
+
+
+@dataclass
+class Upload:
+    path: Path
+    filename: str | None
+    size: int
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+async def receive_upload(request: Request, destination: Path, *, max_bytes: int) -> Upload:
+    """Stream the request's file to `destination` (which must not exist yet)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes + MAX_FIELD_BYTES:
+        raise TooLarge(f"The upload is larger than the limit of {max_bytes} bytes")
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    handle = open(destination, "xb")
+    try:
+        if content_type == b"multipart/form-data":
+            boundary = options.get(b"boundary")
+            if not boundary:
+                raise InvalidInput("The multipart body has no boundary")
+            upload = await _receive_multipart(request, handle, destination, boundary, max_bytes)
+        else:
+            upload = await _receive_raw(request, handle, destination, max_bytes)
+        handle.flush()
+        os.fsync(handle.fileno())
+    except BaseException:
+        handle.close()
+        destination.unlink(missing_ok=True)
+        raise
+    handle.close()
+    return upload
+
+
+async def _receive_raw(request: Request, handle: IO[bytes], destination: Path, max_bytes: int) -> Upload:
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise TooLarge(f"The upload is larger than the limit of {max_bytes} bytes")
+        handle.write(chunk)
+    if size == 0:
+        raise InvalidInput("The request has no file: send multipart/form-data with a 'file' field, or the raw file")
+    fields = {key: value for key, value in request.query_params.items() if key in ("name", "team", "filename")}
+    return Upload(destination, fields.get("filename"), size, fields)
+
+
+class _MultipartSink:
+    """Callbacks for python-multipart's streaming parser."""
+
+    def __init__(self, handle: IO[bytes], max_bytes: int) -> None:
+        self.handle = handle
+        self.max_bytes = max_bytes
+        self.fields: dict[str, str] = {}
+        self.filename: str | None = None
+        self.file_size = 0
+        self.file_parts = 0
+        self._header_name = b""
+        self._header_value = b""
+        self._disposition = b""
+        self._name = ""
+        self._is_file = False
+        self._buffer = bytearray()
+
+    def on_part_begin(self) -> None:
+        self._disposition = b""
+        self._name = ""
+        self._is_file = False
+        self._buffer.clear()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_name += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        if self._header_name.lower() == b"content-disposition":
+            self._disposition = self._header_value
+        self._header_name = b""
+        self._header_value = b""
+
+    def on_headers_finished(self) -> None:
+        _, options = parse_options_header(self._disposition)
+        self._name = options.get(b"name", b"").decode("utf-8", "replace")
+        if self._name == FILE_FIELD:
+            if self.file_parts:
+                raise InvalidInput("Send exactly one file in the field 'file'")
+            self.file_parts += 1
+            self._is_file = True
+            raw_filename = options.get(b"filename")
+            self.filename = raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._is_file:
+            self.file_size += end - start
+            if self.file_size > self.max_bytes:
+                raise TooLarge(f"The upload is larger than the limit of {self.max_bytes} bytes")
+            self.handle.write(data[start:end])
+        else:
+            self._buffer += data[start:end]
+            if len(self._buffer) > MAX_FIELD_BYTES:
+                raise TooLarge(f"The form field {self._name!r} is larger than {MAX_FIELD_BYTES} bytes")
+
+    def on_part_end(self) -> None:
+        if not self._is_file and self._name:
+            self.fields[self._name] = self._buffer.decode("utf-8", "replace")
+
+
+async def _receive_multipart(
+    request: Request, handle: IO[bytes], destination: Path, boundary: bytes, max_bytes: int
+) -> Upload:
+    sink = _MultipartSink(handle, max_bytes)
+    callbacks = {
+        name: getattr(sink, name)
+        for name in (
+            "on_part_begin", "on_part_data", "on_part_end", "on_header_field",
+            "on_header_value", "on_header_end", "on_headers_finished",
+        )
+    }
+    parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+        parser.finalize()
+    except (TooLarge, InvalidInput):
+        raise
+    except Exception as error:  # python-multipart raises its own errors for malformed bodies
+        raise InvalidInput(f"The multipart body is malformed: {error}") from None
+    if not sink.file_parts:
+        raise InvalidInput("The multipart body has no file in the field 'file'")
+    if sink.file_size == 0:
+        raise InvalidInput("The uploaded file is empty")
+    return Upload(destination, sink.filename, sink.file_size, sink.fields)
