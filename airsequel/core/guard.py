@@ -157,4 +157,6 @@ class SqlGuard:
             return f"The query exceeded the time limit of {self.time_limit:g} s and was aborted"
         if self.denial and "not authorized" in str(error):
             return self.denial
+        if "cannot VACUUM" in str(error):
+            return "VACUUM cannot run inside a request's transaction: use POST /api/dbs/:dbId/vacuum (VACUUM INTO is not allowed)"
         return str(error)

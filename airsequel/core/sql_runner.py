@@ -117,17 +117,23 @@ def _run_in_transaction(
         if guard.may_write and after_write is not None:
             after_write(conn)
     except sqlite3.Error as error:
-        conn.execute("ROLLBACK")
+        _rollback(conn)
         if guard.wants_write:
             return None
         if guard.schema_lock_hit:
             raise Conflict(guard.denial or "The schema of this database is locked") from error
         raise SqlError(guard.explain(error)) from error
     except BaseException:
-        conn.execute("ROLLBACK")
+        _rollback(conn)
         raise
     conn.execute("COMMIT" if guard.may_write else "ROLLBACK")
     return result
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back unless SQLite already did (it does when an interrupted write aborts)."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
 
 
 def _collect_rows(
