@@ -262,7 +262,12 @@ class Hosting:
     def vacuum(self, record: DatabaseRecord) -> DatabaseRecord:
         path = self.file_path(record)
         with self.pool.writer(record.file_key, path) as conn:
-            conn.execute("VACUUM")
+            # VACUUM attaches a temporary database internally; user SQL never gets this limit back.
+            conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 1)
+            try:
+                conn.execute("VACUUM")
+            finally:
+                conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
             facts = read_file_facts(conn, path)
         self.control.record_file_facts(record.file_key, facts)
         return self.get(record.id)
