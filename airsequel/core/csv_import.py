@@ -19,7 +19,8 @@ from airsequel.core.sql_script import quote_identifier
 
 BATCH_ROWS = 5_000
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,17})")
-_REAL = re.compile(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?")
+# Reals have a point or an exponent; a long run of digits alone would lose precision as a REAL.
+_REAL = re.compile(r"-?((0|[1-9][0-9]*)\.[0-9]*|\.[0-9]+|(0|[1-9][0-9]*)(\.[0-9]*)?[eE][-+]?[0-9]+)")
 
 INTEGER, REAL, TEXT = 0, 1, 2
 TYPE_NAMES = {INTEGER: "INTEGER", REAL: "REAL", TEXT: "TEXT"}
@@ -84,7 +85,7 @@ def _infer(source: Path) -> tuple[list[str], list[int]]:
             seen_value[index] = True
             if types[index] == INTEGER and not _INTEGER.fullmatch(value):
                 types[index] = REAL
-            if types[index] == REAL and not _REAL.fullmatch(value):
+            if types[index] == REAL and not (_REAL.fullmatch(value) or _INTEGER.fullmatch(value)):
                 types[index] = TEXT
                 continue
             still.append(index)
@@ -115,6 +116,8 @@ def _rows(source: Path, *, with_header: bool = False) -> Iterator[list[str]]:
         try:
             for row in reader:
                 if width is None:
+                    if not any(field.strip() for field in row):
+                        continue  # blank lines before the header
                     width = len(row)
                     if with_header:
                         yield row
