@@ -49,6 +49,9 @@ class Settings:
     max_database_bytes: int = 4 * GIB
     # Connections: an upper bound on open SQLite connections to hosted files
     pool_size: int = 64
+    # Accounts
+    signup: str = "open"  # "open": anyone may sign up; "closed": only a server admin creates users
+    outbox_dir: Path | None = None  # where password-reset messages are written (default <data-dir>/outbox)
 
     @classmethod
     def from_env(cls, **overrides: object) -> "Settings":
@@ -63,12 +66,16 @@ class Settings:
             "max_upload_bytes": _env_int("AIRSEQUEL_MAX_UPLOAD_BYTES", 1 * GIB),
             "max_database_bytes": _env_int("AIRSEQUEL_MAX_DATABASE_BYTES", 4 * GIB),
             "pool_size": _env_int("AIRSEQUEL_POOL_SIZE", 64),
+            "signup": os.environ.get("AIRSEQUEL_SIGNUP", "open"),
+            "outbox_dir": Path(os.environ["AIRSEQUEL_OUTBOX_DIR"]) if os.environ.get("AIRSEQUEL_OUTBOX_DIR") else None,
         }
         for key, value in overrides.items():
             if value is not None:
                 values[key] = value
         settings = cls(**values)  # type: ignore[arg-type]
         settings.data_dir = Path(settings.data_dir).resolve()
+        if settings.signup not in ("open", "closed"):
+            raise SystemExit(f"AIRSEQUEL_SIGNUP must be 'open' or 'closed', got {settings.signup!r}")
         return settings
 
     def ensure_secret_key(self) -> str:

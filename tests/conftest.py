@@ -26,10 +26,34 @@ def services(settings: Settings) -> Iterator[Services]:
     started.stop()
 
 
+PASSWORD = "correct horse battery"
+
+
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def anonymous(settings: Settings) -> Iterator[TestClient]:
+    """A client of a fresh server that has not logged in."""
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def client(anonymous: TestClient) -> TestClient:
+    """A client logged in as `alice`, the first user (and so server admin) of a fresh server."""
+    token = sign_up_and_login(anonymous, "alice")
+    anonymous.headers["Authorization"] = f"Bearer {token}"
+    return anonymous
+
+
+def sign_up_and_login(client: TestClient, username: str) -> str:
+    """Sign `username` up (password PASSWORD) and return a session token."""
+    response = client.post(
+        "/api/users", json={"username": username, "email_address": f"{username}@example.org", "password": PASSWORD}
+    )
+    assert response.status_code == 201, response.text
+    response = client.post("/api/login", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    client.cookies.clear()
+    return response.json()["sessionToken"]
 
 
 def make_sqlite_file(path: Path, script: str) -> bytes:

@@ -9,7 +9,7 @@ import pytest
 from airsequel.config import Settings
 from airsequel.http.app import create_app
 from starlette.testclient import TestClient
-from tests.conftest import create_db, data_files, make_sqlite_file, sql
+from tests.conftest import create_db, data_files, make_sqlite_file, sign_up_and_login, sql
 
 
 @pytest.fixture
@@ -109,6 +109,7 @@ def test_upload_without_file_field_is_400(client, settings):
 def test_oversized_upload_is_413_and_leaves_nothing(tmp_path):
     settings = Settings.from_env(data_dir=tmp_path / "small", max_upload_bytes=2048, secret_key="x")
     with TestClient(create_app(settings)) as client:
+        client.headers["Authorization"] = "Bearer " + sign_up_and_login(client, "bob")
         response = upload(client, b"x" * 5000, filename="big.csv")
         assert response.status_code == 413
         response = client.post("/dbs", content=b"y" * 5000, headers={"Content-Type": "text/csv"})

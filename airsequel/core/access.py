@@ -1,43 +1,153 @@
-"""Who may do what: the one place that decides (principal, action, database).
+"""Who may do what: the one place that decides (principal, action, database or team).
 
-Until accounts exist the server runs in open single-user mode: the principal is the operator,
-who may do everything. Routes ask `authorize` and never decide for themselves.
+Principals: anonymous callers, users (by their team roles, or as server admin), API tokens (by the
+permission they hold on each named database) and holders of a read-only id (read access to that one
+database). Routes call `authorize` / `authorize_team`; they never decide for themselves.
+
+Answers: 404 when the caller may not even see a private database (ids cannot be probed), 401 when a
+login would help, 403 when the caller is known and sees the thing but lacks the right.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from airsequel.core.control_plane import DatabaseRecord
-from airsequel.core.errors import Forbidden
+from airsequel.core.errors import Forbidden, NotAuthenticated, NotFound
 
 
 class Action(str, Enum):
     READ = "read"  # query, download, duplicate, see metadata
+    INSERT = "insert"  # insert rows only (forms, webhooks): GraphQL insert-only mode
     WRITE = "write"  # change data or schema, replace content, vacuum
     MANAGE = "manage"  # rename, delete, regenerate ids, settings
-    CREATE = "create"  # create a database (in a team)
+
+
+class TeamAction(str, Enum):
+    VIEW = "view"  # see the team, its databases and members
+    CREATE_DATABASE = "create-database"
+    ADMINISTER = "administer"  # members, tokens, rename, delete
+
+
+class Role(str, Enum):
+    ADMIN = "Admin"
+    EDITOR = "Editor"
+    VIEWER = "Viewer"
+
+
+ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
+    Role.VIEWER: frozenset({Action.READ}),
+    Role.EDITOR: frozenset({Action.READ, Action.INSERT, Action.WRITE}),
+    Role.ADMIN: frozenset(Action),
+}
+ROLE_TEAM_ACTIONS: dict[Role, frozenset[TeamAction]] = {
+    Role.VIEWER: frozenset({TeamAction.VIEW}),
+    Role.EDITOR: frozenset({TeamAction.VIEW, TeamAction.CREATE_DATABASE}),
+    Role.ADMIN: frozenset(TeamAction),
+}
+TOKEN_ACTIONS: dict[str, frozenset[Action]] = {
+    "read": frozenset({Action.READ}),
+    "write": frozenset({Action.READ, Action.INSERT, Action.WRITE}),
+    "insert": frozenset({Action.INSERT}),
+}
+
+
+class Kind(str, Enum):
+    ANONYMOUS = "anonymous"
+    USER = "user"
+    TOKEN = "token"
+    READONLY_ID = "readonly-id"
 
 
 @dataclass(frozen=True)
 class Principal:
-    name: str | None
-    actions: frozenset[Action]
+    kind: Kind
+    user_id: int | None = None
+    username: str | None = None
+    server_admin: bool = False
+    # team name (lower case) -> the user's roles there
+    team_roles: dict[str, frozenset[Role]] = field(default_factory=dict)
+    token_id: int | None = None
+    token_team: str | None = None
+    # database file key -> "read" | "write" | "insert"
+    token_permissions: dict[str, str] = field(default_factory=dict)
+    readonly_file_key: str | None = None
 
     @classmethod
-    def operator(cls) -> "Principal":
-        return cls(name=None, actions=frozenset(Action))
+    def anonymous(cls) -> "Principal":
+        return cls(Kind.ANONYMOUS)
 
     @classmethod
-    def read_only(cls) -> "Principal":
-        return cls(name=None, actions=frozenset({Action.READ}))
+    def for_readonly_id(cls, record: DatabaseRecord) -> "Principal":
+        return cls(Kind.READONLY_ID, readonly_file_key=record.file_key)
+
+    @property
+    def is_user(self) -> bool:
+        return self.kind == Kind.USER
+
+    def roles_in(self, team: str | None) -> frozenset[Role]:
+        if team is None:
+            return frozenset()
+        return self.team_roles.get(team.lower(), frozenset())
 
 
-def authorize(principal: Principal, action: Action, record: DatabaseRecord | None = None) -> None:
-    if action not in principal.actions:
-        raise Forbidden(f"This access does not allow the action {action.value!r}")
+def allowed_actions(principal: Principal, record: DatabaseRecord) -> frozenset[Action]:
+    """Everything `principal` may do with the database."""
+    actions: set[Action] = set()
+    if record.visibility == "public":
+        actions.add(Action.READ)
+    if principal.kind == Kind.USER:
+        if principal.server_admin:
+            return frozenset(Action)
+        for role in principal.roles_in(record.owner):
+            actions |= ROLE_ACTIONS[role]
+    elif principal.kind == Kind.TOKEN:
+        permission = principal.token_permissions.get(record.file_key)
+        if permission:
+            actions |= TOKEN_ACTIONS[permission]
+    elif principal.kind == Kind.READONLY_ID and principal.readonly_file_key == record.file_key:
+        actions.add(Action.READ)
+    return frozenset(actions)
 
 
-def may(principal: Principal, action: Action, record: DatabaseRecord | None = None) -> bool:
-    return action in principal.actions
+def can_see(principal: Principal, record: DatabaseRecord) -> bool:
+    return bool(allowed_actions(principal, record))
+
+
+def may(principal: Principal, action: Action, record: DatabaseRecord) -> bool:
+    return action in allowed_actions(principal, record)
+
+
+def authorize(principal: Principal, action: Action, record: DatabaseRecord) -> None:
+    actions = allowed_actions(principal, record)
+    if action in actions:
+        return
+    if not actions:
+        raise NotFound(f"Database {record.id!r} does not exist")
+    if principal.kind == Kind.ANONYMOUS:
+        raise NotAuthenticated("Log in or send an API token to do this")
+    raise Forbidden(f"Your access to this database does not allow {action.value}")
+
+
+def authorize_team(principal: Principal, action: TeamAction, team: str) -> None:
+    """Team-level rights. Tokens and read-only ids have none: they cannot create databases,
+    tokens or memberships."""
+    if principal.kind == Kind.ANONYMOUS:
+        raise NotAuthenticated("Log in to do this")
+    if principal.kind != Kind.USER:
+        raise Forbidden("API tokens and read-only ids cannot manage teams, tokens or databases")
+    if principal.server_admin:
+        return
+    roles = principal.roles_in(team)
+    if not roles:
+        raise NotFound(f"Team {team!r} does not exist")
+    if not any(action in ROLE_TEAM_ACTIONS[role] for role in roles):
+        raise Forbidden(f"Your roles in team {team!r} do not allow this ({action.value})")
+
+
+def require_user(principal: Principal) -> None:
+    if principal.kind == Kind.ANONYMOUS:
+        raise NotAuthenticated("Log in to do this")
+    if principal.kind != Kind.USER:
+        raise Forbidden("This needs a logged-in user, not an API token or read-only id")

@@ -44,6 +44,61 @@ MIGRATIONS: list[str] = [
     ) STRICT;
     CREATE INDEX databases_owner ON databases(owner);
     """,
+    # 2: accounts, teams, sessions, API tokens
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        server_admin INTEGER NOT NULL DEFAULT 0,
+        created_utc TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE teams (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        created_utc TEXT NOT NULL,
+        billing_email TEXT,
+        billing_plan TEXT,
+        billing_subscription_id INTEGER
+    ) STRICT;
+    CREATE TABLE memberships (
+        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('Admin', 'Editor', 'Viewer')),
+        PRIMARY KEY (team_id, user_id, role)
+    ) STRICT;
+    CREATE INDEX memberships_user ON memberships(user_id);
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_utc TEXT NOT NULL,
+        expires_utc TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE password_resets (
+        key_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        expires_utc TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY,
+        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        description TEXT,
+        token_hash TEXT NOT NULL UNIQUE,
+        masked_body TEXT NOT NULL,
+        created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        created_utc TEXT NOT NULL,
+        expiration_utc TEXT,
+        last_used_utc TEXT
+    ) STRICT;
+    CREATE TABLE token_permissions (
+        token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
+        db_file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
+        permission TEXT NOT NULL CHECK (permission IN ('read', 'write', 'insert')),
+        PRIMARY KEY (token_id, db_file_key)
+    ) STRICT;
+    """,
 ]
 
 
@@ -169,7 +224,7 @@ class ControlPlane:
         else:
             marks = ", ".join("?" for _ in owners)
             rows = self.query(
-                f"SELECT * FROM databases WHERE owner IN ({marks}) ORDER BY created_utc DESC, id DESC",
+                f"SELECT * FROM databases WHERE owner COLLATE NOCASE IN ({marks}) ORDER BY created_utc DESC, id DESC",
                 list(owners),
             )
         return [DatabaseRecord.from_row(row) for row in rows]

@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from airsequel.config import Settings
+from airsequel.core.accounts import Accounts
 from airsequel.core.connections import ConnectionPool
 from airsequel.core.control_plane import ControlPlane
 from airsequel.core.hosting import Hosting
+from airsequel.core.login_throttle import LoginThrottle
+from airsequel.core.principals import Principals
 from airsequel.core.sql_runner import SqlLimits
+from airsequel.core.teams import Teams
+from airsequel.core.tokens import Tokens
 
 
 @dataclass
@@ -17,6 +22,11 @@ class Services:
     control: ControlPlane
     pool: ConnectionPool
     hosting: Hosting
+    teams: Teams
+    accounts: Accounts
+    tokens: Tokens
+    principals: Principals
+    login_throttle: LoginThrottle
 
     @classmethod
     def start(cls, settings: Settings) -> "Services":
@@ -32,7 +42,13 @@ class Services:
         )
         hosting = Hosting(settings.data_dir, control, pool, limits, settings.max_database_bytes)
         hosting.clean_up_after_crash()
-        return cls(settings=settings, control=control, pool=pool, hosting=hosting)
+        teams = Teams(control)
+        accounts = Accounts(control, teams, settings.outbox_dir or settings.data_dir / "outbox")
+        tokens = Tokens(control)
+        return cls(
+            settings=settings, control=control, pool=pool, hosting=hosting, teams=teams, accounts=accounts,
+            tokens=tokens, principals=Principals(accounts, teams, tokens), login_throttle=LoginThrottle(),
+        )
 
     def stop(self) -> None:
         self.pool.close_all()

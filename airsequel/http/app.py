@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from airsequel.config import Settings
 from airsequel.core.services import Services
 from airsequel.http.errors import EXCEPTION_HANDLERS
-from airsequel.http.routes import databases, files, sql, status
+from airsequel.http.routes import databases, files, sql, status, teams, tokens, users
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -22,7 +22,10 @@ def create_app(settings: Settings) -> Starlette:
         services.stop()
 
     app = Starlette(
-        routes=[*status.routes, *databases.routes, *files.routes, *sql.routes],
+        routes=[
+            *status.routes, *users.routes, *teams.routes, *tokens.routes,
+            *databases.routes, *files.routes, *sql.routes,
+        ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )

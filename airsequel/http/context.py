@@ -1,35 +1,104 @@
-"""What every route needs from a request: the services, the caller, and an authorized database."""
+"""What every route needs from a request: the services, the caller, and an authorized database.
+
+The caller comes from `Authorization: Bearer <session token | API token>`, or from the signed
+session cookie that `POST /api/login` sets for the web pages. A cookie-authenticated request that
+changes something must come from our own origin (Origin or Referer header), which stops CSRF.
+"""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from airsequel.core.access import Action, Principal, authorize
 from airsequel.core.control_plane import DatabaseRecord
+from airsequel.core.errors import Forbidden, NotAuthenticated
 from airsequel.core.services import Services
 
-__all__ = ["services", "principal", "authorized_database", "authorized_readonly_database", "run_in_threadpool"]
+__all__ = [
+    "services", "principal", "authorized_database", "authorized_readonly_database", "run_in_threadpool",
+    "session_cookie_value", "session_token_from_cookie", "presented_secret", "SESSION_COOKIE",
+]
+
+SESSION_COOKIE = "airsequel_session"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def principal(request: Request) -> Principal:
-    """The caller. Open single-user mode: the operator."""
-    return Principal.operator()
+def _cookie_serializer(request: Request) -> URLSafeSerializer:
+    return URLSafeSerializer(services(request).settings.secret_key, salt="session-cookie")
+
+
+def session_cookie_value(request: Request, session_token: str) -> str:
+    return _cookie_serializer(request).dumps(session_token)
+
+
+def session_token_from_cookie(request: Request) -> str | None:
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    try:
+        value = _cookie_serializer(request).loads(raw)
+    except BadSignature:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def presented_secret(request: Request) -> tuple[str | None, bool]:
+    """(secret, came_from_cookie)."""
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise NotAuthenticated("Use 'Authorization: Bearer <token>'")
+        return value.strip(), False
+    return session_token_from_cookie(request), True
+
+
+async def principal(request: Request) -> Principal:
+    """The caller, resolved once per request."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    secret, from_cookie = presented_secret(request)
+    if secret is None:
+        resolved = Principal.anonymous()
+    else:
+        if from_cookie and request.method not in SAFE_METHODS:
+            _check_same_origin(request)
+        try:
+            resolved = await run_in_threadpool(services(request).principals.from_secret, secret)
+        except NotAuthenticated:
+            if not from_cookie:
+                raise
+            resolved = Principal.anonymous()  # a stale cookie is the same as none
+    request.state.principal = resolved
+    return resolved
+
+
+def _check_same_origin(request: Request) -> None:
+    source = request.headers.get("origin") or request.headers.get("referer")
+    host = request.headers.get("host", "")
+    if not source or urlsplit(source).netloc != host:
+        raise Forbidden("Cross-site request refused: cookie-authenticated changes must come from this site")
 
 
 async def authorized_database(request: Request, action: Action, *, param: str = "db_id") -> DatabaseRecord:
     """The database named in the path, after checking that the caller may do `action` on it."""
+    caller = await principal(request)
     record = await run_in_threadpool(services(request).hosting.get, request.path_params[param])
-    authorize(principal(request), action, record)
+    authorize(caller, action, record)
     return record
 
 
 async def authorized_readonly_database(request: Request, action: Action = Action.READ) -> DatabaseRecord:
     """The database behind `/readonly/:readonlyId/...`: holders of the id may read it, nothing more."""
     record = await run_in_threadpool(services(request).hosting.get_by_readonly_id, request.path_params["readonly_id"])
-    authorize(Principal.read_only(), action, record)
+    authorize(Principal.for_readonly_id(record), action, record)
     return record

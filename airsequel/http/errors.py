@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from airsequel.core import errors
+from airsequel.core.login_throttle import TooManyAttempts
 from airsequel.http.responses import error_response
 
 log = logging.getLogger("airsequel.http")
@@ -22,6 +23,7 @@ STATUS_BY_ERROR: dict[type[errors.CoreError], int] = {
     errors.Conflict: 409,
     errors.TooLarge: 413,
     errors.Unprocessable: 422,
+    TooManyAttempts: 429,
 }
 
 
@@ -33,6 +35,8 @@ async def core_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.CoreError)
     status = status_for(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_response(status, *exc.messages, headers=headers)
 
 

@@ -8,10 +8,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from airsequel.core.access import Action, authorize
+from airsequel.core.access import Action, Kind, Principal, TeamAction, authorize_team, can_see, require_user
 from airsequel.core.control_plane import DatabaseRecord
-from airsequel.core.errors import InvalidInput
-from airsequel.http.bodies import read_json_object, string_field, text_value_field
+from airsequel.core.errors import InvalidInput, NotAuthenticated
+from airsequel.core.services import Services
+from airsequel.http.bodies import bool_field, read_json_object, string_field, text_value_field
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 
@@ -54,25 +55,49 @@ def _page_param(request: Request, name: str, default: int | None) -> int | None:
     return int(raw)
 
 
+def visible_databases(services: Services, caller: Principal) -> list[DatabaseRecord]:
+    """The databases the caller works with: its teams' (all, for a server admin), or a token's."""
+    if caller.kind == Kind.ANONYMOUS:
+        raise NotAuthenticated("Log in or send an API token to list databases")
+    if caller.kind == Kind.USER and not caller.server_admin:
+        records = services.control.list_databases(owners=list(caller.team_roles))
+    else:
+        records = services.control.list_databases()
+    return [record for record in records if can_see(caller, record)]
+
+
 async def list_databases(request: Request) -> JSONResponse:
     limit = _page_param(request, "limit", None)
     offset = _page_param(request, "offset", 0) or 0
-    records = await run_in_threadpool(services(request).control.list_databases)
+    caller = await principal(request)
+    records = await run_in_threadpool(visible_databases, services(request), caller)
     page = records[offset : offset + limit if limit is not None else None]
     return JSONResponse({"databases": [database_json(r) for r in page], "numberOfDatabases": len(records)})
 
 
+async def team_for_new_database(request: Request, team: str | None) -> tuple[str, str]:
+    """(team name, username) for a database the caller creates: its personal team unless named."""
+    caller = await principal(request)
+    require_user(caller)
+    assert caller.username is not None
+    wanted = team or caller.username
+    authorize_team(caller, TeamAction.CREATE_DATABASE, wanted)
+    found = await run_in_threadpool(services(request).teams.get, wanted)
+    return found.name, caller.username
+
+
 async def create_database(request: Request) -> JSONResponse:
     body = await read_json_object(request)
-    authorize(principal(request), Action.CREATE)
     name = string_field(body, "name", required=True)
     query = string_field(body, "query")
     description = string_field(body, "description")
     file_format = body.get("fileFormat", "sqlite")
     if file_format not in (None, "sqlite", "csv"):
         raise InvalidInput("fileFormat must be 'sqlite' or 'csv'")
+    team, username = await team_for_new_database(request, string_field(body, "team"))
     record = await run_in_threadpool(
-        services(request).hosting.create, name or "", description=description, query=query
+        services(request).hosting.create, name or "", description=description, query=query,
+        owner=team, created_by=username,
     )
     return JSONResponse(ownership_json(record), status_code=201)
 
@@ -100,6 +125,43 @@ async def delete_database(request: Request) -> JSONResponse:
     return JSONResponse({})
 
 
+def settings_json(record: DatabaseRecord) -> dict[str, Any]:
+    return {
+        "auditing": record.auditing,
+        "environment": record.environment,
+        "envVars": [],
+        "schemaLocked": record.schema_locked,
+        "viewsTab": record.views_tab,
+        "visibility": record.visibility,
+    }
+
+
+async def get_settings(request: Request) -> JSONResponse:
+    record = await authorized_database(request, Action.READ)
+    return JSONResponse(settings_json(record))
+
+
+async def patch_settings(request: Request) -> JSONResponse:
+    record = await authorized_database(request, Action.MANAGE)
+    body = await read_json_object(request)
+    changes: dict[str, Any] = {}
+    if "visibility" in body:
+        if body["visibility"] not in ("public", "private"):
+            raise InvalidInput("visibility must be 'public' or 'private'")
+        changes["visibility"] = body["visibility"]
+    for field, column in (("schemaLocked", "schema_locked"), ("viewsTab", "views_tab"), ("auditing", "auditing")):
+        value = bool_field(body, field)
+        if value is not None:
+            changes[column] = int(value)
+    present, environment = text_value_field(body, "environment")
+    if present:
+        changes["environment"] = environment
+    if body.get("envVars"):
+        raise InvalidInput("envVars are not supported by this server yet")
+    await run_in_threadpool(services(request).control.update_database, record.file_key, **changes)
+    return JSONResponse({})
+
+
 async def schema(request: Request) -> PlainTextResponse:
     record = await authorized_database(request, Action.READ)
     text = await run_in_threadpool(services(request).hosting.schema_text, record)
@@ -119,5 +181,7 @@ routes = [
     Route("/api/dbs/{db_id}", patch_database, methods=["PATCH"]),
     Route("/api/dbs/{db_id}", delete_database, methods=["DELETE"]),
     Route("/api/dbs/{db_id}/schema", schema, methods=["GET"]),
+    Route("/api/dbs/{db_id}/settings", get_settings, methods=["GET"]),
+    Route("/api/dbs/{db_id}/settings", patch_settings, methods=["PATCH"]),
     Route("/api/dbs/{db_id}/vacuum", vacuum, methods=["POST"]),
 ]

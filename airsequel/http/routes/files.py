@@ -10,26 +10,27 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from airsequel.core.access import Action, authorize
+from airsequel.core.access import Action
 from airsequel.core.control_plane import DatabaseRecord
-from airsequel.http.context import (
-    authorized_database,
-    authorized_readonly_database,
-    principal,
-    run_in_threadpool,
-    services,
-)
+from airsequel.http.context import authorized_database, authorized_readonly_database, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
-from airsequel.http.routes.databases import ownership_json
+from airsequel.http.routes.databases import ownership_json, team_for_new_database
 from airsequel.http.uploads import receive_upload
 
 
 async def upload_database(request: Request) -> JSONResponse:
-    authorize(principal(request), Action.CREATE)
+    team, username = await team_for_new_database(request, request.query_params.get("team"))
     hosting = services(request).hosting
     upload = await receive_upload(request, hosting.temp_path(), max_bytes=services(request).settings.max_upload_bytes)
+    if upload.fields.get("team") and upload.fields["team"] != team:
+        try:
+            team, username = await team_for_new_database(request, upload.fields["team"])
+        except BaseException:
+            upload.path.unlink(missing_ok=True)
+            raise
     record = await run_in_threadpool(
-        hosting.create_from_upload, upload.path, filename=upload.filename, name=upload.fields.get("name")
+        hosting.create_from_upload, upload.path, filename=upload.filename, name=upload.fields.get("name"),
+        owner=team, created_by=username,
     )
     return JSONResponse(ownership_json(record), status_code=201)
 
@@ -58,8 +59,8 @@ async def duplicate_database(request: Request) -> Response:
         record = await authorized_readonly_database(request)
     else:
         record = await authorized_database(request, Action.READ)
-    authorize(principal(request), Action.CREATE)
-    copy = await run_in_threadpool(services(request).hosting.duplicate, record)
+    team, username = await team_for_new_database(request, request.query_params.get("team"))
+    copy = await run_in_threadpool(services(request).hosting.duplicate, record, owner=team, created_by=username)
     return _json_or_redirect(request, {"id": copy.id}, copy.id)
 
 

@@ -27,7 +27,7 @@ async def run_sql(request: Request) -> JSONResponse:
     try:
         result = await run_in_threadpool(
             services(request).hosting.run_sql, record, query, params,
-            may_write=may(principal(request), Action.WRITE, record),
+            may_write=may(await principal(request), Action.WRITE, record),
         )
     except CoreError as error:
         # Keep the endpoint's shape on errors too: scripts read `errors` from the same object.

@@ -1,0 +1,178 @@
+"""Users, their passwords and sessions, and password resets.
+
+Passwords are hashed with argon2 (argon2-cffi) and never returned or logged. Session tokens and reset
+keys are random; only their SHA-256 is stored, so a copy of the control plane cannot be replayed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from airsequel.core.clock import iso_from_datetime, utc_now_iso
+from airsequel.core.control_plane import ControlPlane
+from airsequel.core.errors import Conflict, InvalidInput, NotAuthenticated
+from airsequel.core.teams import Teams, checked_team_name
+
+log = logging.getLogger("airsequel.accounts")
+
+SESSION_DAYS = 30
+RESET_KEY_MINUTES = 60
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}")
+WRONG_CREDENTIALS = "Wrong username or password"
+
+
+@dataclass
+class User:
+    id: int
+    username: str
+    email: str
+    server_admin: bool
+    created_utc: str
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Accounts:
+    def __init__(self, control: ControlPlane, teams: Teams, outbox: Path) -> None:
+        self.control = control
+        self.teams = teams
+        self.outbox = outbox
+        self.hasher = PasswordHasher()
+        self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+
+    # --- users ------------------------------------------------------------------------------
+
+    def create_user(self, username: str, email: str, password: str, *, server_admin: bool = False) -> User:
+        """A new user with a personal team of the same name, Admin there. The first user of a
+        server becomes server admin."""
+        username = checked_team_name(username, what="username")
+        if not isinstance(email, str) or not _EMAIL.fullmatch(email.strip()):
+            raise InvalidInput("email_address must be a valid email address")
+        checked_password(password)
+        password_hash = self.hasher.hash(password)
+        now = utc_now_iso()
+        with self.control.transaction() as conn:
+            if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+                raise Conflict(f"The username {username!r} is taken")
+            if conn.execute("SELECT 1 FROM users WHERE email = ?", (email.strip(),)).fetchone():
+                raise Conflict("An account with this email address exists already")
+            if conn.execute("SELECT 1 FROM teams WHERE name = ?", (username,)).fetchone():
+                raise Conflict(f"The name {username!r} is taken by a team")
+            first = conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
+            user_id = conn.execute(
+                "INSERT INTO users(username, email, password_hash, server_admin, created_utc) VALUES (?, ?, ?, ?, ?)",
+                (username, email.strip(), password_hash, int(server_admin or first), now),
+            ).lastrowid
+            self.teams.insert_team(conn, username, admin_user_id=user_id)
+        user = self.user_by_name(username)
+        assert user is not None
+        return user
+
+    def user_by_name(self, username: str) -> User | None:
+        rows = self.control.query(
+            "SELECT id, username, email, server_admin, created_utc FROM users WHERE username = ?", (username,)
+        )
+        return _user(rows[0]) if rows else None
+
+    def user_by_id(self, user_id: int) -> User | None:
+        rows = self.control.query(
+            "SELECT id, username, email, server_admin, created_utc FROM users WHERE id = ?", (user_id,)
+        )
+        return _user(rows[0]) if rows else None
+
+    def count_users(self) -> int:
+        return self.control.query("SELECT count(*) FROM users")[0][0]
+
+    # --- sessions ---------------------------------------------------------------------------
+
+    def login(self, username: str, password: str) -> tuple[User, str]:
+        """Check the password; return the user and a new session token. The same error, and the
+        same work, whether or not the user exists."""
+        rows = self.control.query("SELECT id, password_hash FROM users WHERE username = ?", (username,))
+        stored = rows[0]["password_hash"] if rows else self._dummy_hash
+        try:
+            self.hasher.verify(stored, password)
+            ok = bool(rows)
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if not ok:
+            raise NotAuthenticated(WRONG_CREDENTIALS)
+        user_id = rows[0]["id"]
+        if self.hasher.check_needs_rehash(stored):
+            self.control.execute("UPDATE users SET password_hash = ? WHERE id = ?", (self.hasher.hash(password), user_id))
+        token = secrets.token_urlsafe(32)
+        now = datetime.now(timezone.utc)
+        self.control.execute(
+            "INSERT INTO sessions(token_hash, user_id, created_utc, expires_utc) VALUES (?, ?, ?, ?)",
+            (digest(token), user_id, iso_from_datetime(now), iso_from_datetime(now + timedelta(days=SESSION_DAYS))),
+        )
+        user = self.user_by_id(user_id)
+        assert user is not None
+        return user, token
+
+    def user_for_session(self, token: str) -> User | None:
+        rows = self.control.query(
+            "SELECT user_id FROM sessions WHERE token_hash = ? AND expires_utc > ?", (digest(token), utc_now_iso())
+        )
+        return self.user_by_id(rows[0][0]) if rows else None
+
+    def logout(self, token: str) -> None:
+        self.control.execute("DELETE FROM sessions WHERE token_hash = ?", (digest(token),))
+
+    # --- password reset ---------------------------------------------------------------------
+
+    def request_password_reset(self, email: str) -> None:
+        """Write a single-use reset key to the log and the outbox; say nothing about whether the
+        address is known (the HTTP answer is the same)."""
+        rows = self.control.query("SELECT id, username FROM users WHERE email = ?", (email.strip(),))
+        if not rows:
+            return
+        key = secrets.token_urlsafe(32)
+        expires = datetime.now(timezone.utc) + timedelta(minutes=RESET_KEY_MINUTES)
+        self.control.execute(
+            "INSERT INTO password_resets(key_hash, user_id, expires_utc) VALUES (?, ?, ?)",
+            (digest(key), rows[0]["id"], iso_from_datetime(expires)),
+        )
+        self.outbox.mkdir(parents=True, exist_ok=True)
+        message = self.outbox / f"{utc_now_iso().replace(':', '')}-password-reset-{rows[0]['username']}.txt"
+        message.write_text(
+            f"To: {email.strip()}\nSubject: Reset your airsequel password\n\n"
+            f"Your password reset key (valid {RESET_KEY_MINUTES} minutes, single use):\n{key}\n"
+            f"Open /password-reset/{key} or POST /api/users/reset-password/submit.\n"
+        )
+        log.warning("password reset requested for %s: key written to %s", rows[0]["username"], message)
+
+    def reset_password(self, key: str, password: str) -> None:
+        checked_password(password)
+        new_hash = self.hasher.hash(password)
+        with self.control.transaction() as conn:
+            row = conn.execute(
+                "DELETE FROM password_resets WHERE key_hash = ? RETURNING user_id, expires_utc", (digest(key),)
+            ).fetchone()
+            if row is None or row["expires_utc"] <= utc_now_iso():
+                raise InvalidInput("The reset key is unknown, used or expired")
+            conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (new_hash, row["user_id"]))
+            conn.execute("DELETE FROM sessions WHERE user_id = ?", (row["user_id"],))
+
+
+def checked_password(password: object) -> str:
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput(f"The password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    return password
+
+
+def _user(row) -> User:  # type: ignore[no-untyped-def]
+    return User(row["id"], row["username"], row["email"], bool(row["server_admin"]), row["created_utc"])

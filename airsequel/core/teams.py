@@ -1,0 +1,167 @@
+"""Teams and their members' roles. Databases and tokens belong to a team; a team never loses its
+last Admin."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from airsequel.core.access import Role
+from airsequel.core.clock import utc_now_iso
+from airsequel.core.control_plane import ControlPlane
+from airsequel.core.errors import Conflict, InvalidInput, NotFound
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{1,39}")
+
+
+def checked_team_name(name: object, *, what: str = "team name") -> str:
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise InvalidInput(
+            f"The {what} must have 2 to 40 characters: letters, digits, '-', '_' or '.', starting with a letter or digit"
+        )
+    return name
+
+
+@dataclass
+class Team:
+    id: int
+    name: str
+    created_utc: str
+    billing_email: str | None
+    billing_plan: str | None
+    billing_subscription_id: int | None
+
+
+class Teams:
+    def __init__(self, control: ControlPlane) -> None:
+        self.control = control
+
+    def insert_team(self, conn: sqlite3.Connection, name: str, *, admin_user_id: int) -> int:
+        """Create a team inside the caller's transaction, with one Admin."""
+        if conn.execute("SELECT 1 FROM teams WHERE name = ?", (name,)).fetchone():
+            raise Conflict(f"The team name {name!r} is taken")
+        if conn.execute("SELECT 1 FROM users WHERE username = ? AND id <> ?", (name, admin_user_id)).fetchone():
+            raise Conflict(f"The name {name!r} is taken by a user")
+        team_id = conn.execute("INSERT INTO teams(name, created_utc) VALUES (?, ?)", (name, utc_now_iso())).lastrowid
+        conn.execute("INSERT INTO memberships(team_id, user_id, role) VALUES (?, ?, 'Admin')", (team_id, admin_user_id))
+        assert team_id is not None
+        return team_id
+
+    def create(self, name: str, *, admin_user_id: int) -> Team:
+        name = checked_team_name(name)
+        with self.control.transaction() as conn:
+            self.insert_team(conn, name, admin_user_id=admin_user_id)
+        return self.get(name)
+
+    def get(self, name: str) -> Team:
+        rows = self.control.query("SELECT * FROM teams WHERE name = ?", (name,))
+        if not rows:
+            raise NotFound(f"Team {name!r} does not exist")
+        return Team(**dict(rows[0]))
+
+    def roles_of_user(self, user_id: int) -> dict[str, frozenset[Role]]:
+        roles: dict[str, set[Role]] = {}
+        for name, role in self.control.query(
+            "SELECT teams.name, memberships.role FROM memberships JOIN teams ON teams.id = memberships.team_id"
+            " WHERE memberships.user_id = ?",
+            (user_id,),
+        ):
+            roles.setdefault(name.lower(), set()).add(Role(role))
+        return {team: frozenset(values) for team, values in roles.items()}
+
+    def teams_of_user(self, user_id: int) -> list[dict[str, Any]]:
+        """The reference's short team objects: name, billing, numberOfDatabases."""
+        rows = self.control.query(
+            "SELECT DISTINCT teams.* FROM teams JOIN memberships ON memberships.team_id = teams.id"
+            " WHERE memberships.user_id = ? ORDER BY teams.name",
+            (user_id,),
+        )
+        return [
+            {"billing": billing_json(Team(**dict(row))), "name": row["name"], "numberOfDatabases": self.count_databases(row["name"])}
+            for row in rows
+        ]
+
+    def count_databases(self, name: str) -> int:
+        return self.control.query("SELECT count(*) FROM databases WHERE owner = ?", (name,))[0][0]
+
+    def members(self, team: Team) -> list[dict[str, Any]]:
+        members: dict[str, list[str]] = {}
+        for username, role in self.control.query(
+            "SELECT users.username, memberships.role FROM memberships JOIN users ON users.id = memberships.user_id"
+            " WHERE memberships.team_id = ? ORDER BY users.username, memberships.role",
+            (team.id,),
+        ):
+            members.setdefault(username, []).append(role)
+        return [{"username": name, "roles": roles} for name, roles in members.items()]
+
+    def set_roles(self, team: Team, user_id: int, roles: list[str]) -> None:
+        """Add a member or change their roles; refuse to remove the last Admin."""
+        wanted = _checked_roles(roles)
+        with self.control.transaction() as conn:
+            conn.execute("DELETE FROM memberships WHERE team_id = ? AND user_id = ?", (team.id, user_id))
+            conn.executemany(
+                "INSERT INTO memberships(team_id, user_id, role) VALUES (?, ?, ?)",
+                [(team.id, user_id, role.value) for role in wanted],
+            )
+            _ensure_an_admin(conn, team)
+
+    def remove_member(self, team: Team, user_id: int) -> None:
+        with self.control.transaction() as conn:
+            removed = conn.execute(
+                "DELETE FROM memberships WHERE team_id = ? AND user_id = ?", (team.id, user_id)
+            ).rowcount
+            if not removed:
+                raise NotFound("That user is not a member of this team")
+            _ensure_an_admin(conn, team)
+
+    def update(self, team: Team, *, name: str | None = None, billing: dict[str, Any] | None = None) -> Team:
+        with self.control.transaction() as conn:
+            if name is not None and name != team.name:
+                name = checked_team_name(name)
+                if conn.execute("SELECT 1 FROM teams WHERE name = ? AND id <> ?", (name, team.id)).fetchone():
+                    raise Conflict(f"The team name {name!r} is taken")
+                if conn.execute("SELECT 1 FROM users WHERE username = ?", (name,)).fetchone() and name.lower() != team.name.lower():
+                    raise Conflict(f"The name {name!r} is taken by a user")
+                conn.execute("UPDATE teams SET name = ? WHERE id = ?", (name, team.id))
+                conn.execute("UPDATE databases SET owner = ? WHERE owner = ?", (name, team.name))
+            for column, value in (billing or {}).items():
+                conn.execute(f"UPDATE teams SET {column} = ? WHERE id = ?", (value, team.id))
+        return self.get(name or team.name)
+
+    def delete(self, team: Team) -> None:
+        with self.control.transaction() as conn:
+            if conn.execute("SELECT 1 FROM databases WHERE owner = ?", (team.name,)).fetchone():
+                raise Conflict("The team still owns databases: delete or move them first")
+            conn.execute("DELETE FROM teams WHERE id = ?", (team.id,))
+
+    def databases_json(self, team: Team) -> list[dict[str, Any]]:
+        return [
+            {"environment": row["environment"], "id": row["id"], "name": row["name"],
+             "ownership_utc": row["ownership_utc"], "visibility": row["visibility"]}
+            for row in self.control.query(
+                "SELECT id, name, environment, ownership_utc, visibility FROM databases WHERE owner = ? ORDER BY name",
+                (team.name,),
+            )
+        ]
+
+
+def billing_json(team: Team) -> dict[str, Any] | None:
+    if team.billing_email is None and team.billing_plan is None and team.billing_subscription_id is None:
+        return None
+    return {"email_address": team.billing_email, "plan": team.billing_plan, "subscription_id": team.billing_subscription_id}
+
+
+def _checked_roles(roles: object) -> list[Role]:
+    if not isinstance(roles, list) or not roles:
+        raise InvalidInput("roles must be a non-empty list of 'Admin', 'Editor', 'Viewer'")
+    try:
+        return sorted({Role(role) for role in roles}, key=lambda role: role.value)
+    except ValueError:
+        raise InvalidInput("roles must be a non-empty list of 'Admin', 'Editor', 'Viewer'") from None
+
+
+def _ensure_an_admin(conn: sqlite3.Connection, team: Team) -> None:
+    if not conn.execute("SELECT 1 FROM memberships WHERE team_id = ? AND role = 'Admin'", (team.id,)).fetchone():
+        raise Conflict("A team needs at least one Admin")
