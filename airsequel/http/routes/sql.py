@@ -7,7 +7,7 @@ import time
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airsequel.core.access import Action, may
+from airsequel.core.access import Action, Kind, may
 from airsequel.core.errors import CoreError, InvalidInput
 from airsequel.http.errors import status_for
 from airsequel.http.bodies import read_json_object, string_field
@@ -24,18 +24,21 @@ async def run_sql(request: Request) -> JSONResponse:
     if params is not None and not isinstance(params, (list, dict)):
         raise InvalidInput("params must be a list (for ?) or an object (for :name)")
     started = time.perf_counter()
+    caller = await principal(request)
     try:
         result = await run_in_threadpool(
-            services(request).hosting.run_sql, record, query, params,
-            may_write=may(await principal(request), Action.WRITE, record),
+            services(request).hosting.run_sql, record, query, params, may_write=may(caller, Action.WRITE, record),
         )
     except CoreError as error:
+        status = status_for(error)
+        if status == 403 and caller.kind == Kind.ANONYMOUS:
+            status = 401  # a login would help
         # Keep the endpoint's shape on errors too: scripts read `errors` from the same object.
         payload = {
             "rows": [], "affectedTables": [], "errors": error.messages,
             "runtimeSeconds": round(time.perf_counter() - started, 6), "numChanges": 0,
         }
-        return JSONResponse(payload, status_code=status_for(error))
+        return JSONResponse(payload, status_code=status)
     payload = {
         "rows": result.rows,
         "affectedTables": result.affected_tables,
