@@ -60,8 +60,11 @@ PROGRESS_STEPS = 1000
 class SqlGuard:
     """Authorizer plus deadline for one request; read what it learned after the statements ran."""
 
-    def __init__(self, *, may_write: bool, time_limit: float, schema_locked: bool = False) -> None:
+    def __init__(self, *, may_write: bool, time_limit: float, schema_locked: bool = False,
+                 server_transactions: bool = False) -> None:
         self.may_write = may_write
+        # True when the server itself issues BEGIN/COMMIT with the guard installed (generated SQL only).
+        self.server_transactions = server_transactions
         self.schema_locked = schema_locked
         self.time_limit = time_limit
         self.deadline = time.monotonic() + time_limit
@@ -85,6 +88,8 @@ class SqlGuard:
         if action in (ATTACH, DETACH):
             return self._deny("ATTACH, DETACH and VACUUM INTO are not allowed")
         if action == TRANSACTION:
+            if self.server_transactions:
+                return OK
             return self._deny(
                 "BEGIN, COMMIT and ROLLBACK are managed by the server: each request already runs in one transaction"
             )

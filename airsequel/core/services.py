@@ -8,6 +8,7 @@ from airsequel.config import Settings
 from airsequel.core.accounts import Accounts
 from airsequel.core.connections import ConnectionPool
 from airsequel.core.control_plane import ControlPlane
+from airsequel.core.graphql.engine import GraphQLEngine
 from airsequel.core.hosting import Hosting
 from airsequel.core.login_throttle import LoginThrottle
 from airsequel.core.principals import Principals
@@ -27,6 +28,7 @@ class Services:
     tokens: Tokens
     principals: Principals
     login_throttle: LoginThrottle
+    graphql: GraphQLEngine
 
     @classmethod
     def start(cls, settings: Settings) -> "Services":
@@ -48,6 +50,7 @@ class Services:
         return cls(
             settings=settings, control=control, pool=pool, hosting=hosting, teams=teams, accounts=accounts,
             tokens=tokens, principals=Principals(accounts, teams, tokens), login_throttle=LoginThrottle(),
+            graphql=GraphQLEngine(hosting),
         )
 
     def stop(self) -> None:

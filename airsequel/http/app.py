@@ -6,11 +6,13 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.routing import Mount
 
 from airsequel.config import Settings
 from airsequel.core.services import Services
 from airsequel.http.errors import EXCEPTION_HANDLERS
-from airsequel.http.routes import databases, files, sql, status, teams, tokens, users
+from airsequel.http.pages import static_files
+from airsequel.http.routes import databases, files, graphql, sql, status, teams, tokens, users
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -24,7 +26,8 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             *status.routes, *users.routes, *teams.routes, *tokens.routes,
-            *databases.routes, *files.routes, *sql.routes,
+            *databases.routes, *files.routes, *sql.routes, *graphql.routes,
+            Mount("/static", app=static_files(), name="static"),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,

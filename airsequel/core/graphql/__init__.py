@@ -1,0 +1,11 @@
+"""GraphQL APIs generated per hosted database (conventions: shared/GRAPHQL.md).
+
+names.py     reversible encoding of SQLite names into GraphQL names
+types.py     SQLite declared types to GraphQL scalars
+schema.py    building a graphql-core schema (per file, per access mode) and its table map
+selection.py flattening a validated selection set (fragments, @skip/@include, aliases)
+sql.py       filters, ordering and paging as SQL with bound parameters
+fetch.py     running one root field as SQL and shaping rows (relationships batched per level)
+mutations.py inserts, upserts, updates, deletes with `returning`
+engine.py    caches (schema per schema_version, parsed documents) and the two execution paths
+"""

@@ -1,0 +1,221 @@
+"""Executing GraphQL requests against hosted files.
+
+- Schemas are cached per (file, schema version, access mode); the version comes from the registry,
+  which the server updates after every write, so a change made through `POST /sql` shows up in the
+  next request and nothing is rebuilt on the hot path.
+- Parsed and validated documents are cached per schema (bounded LRU).
+- Queries run on the compiled path: each root field is one SQL statement whose rows become the
+  response directly. graphql-core's executor is the fallback (introspection, cell errors, mutations),
+  fed by the same fetch functions, so both paths return the same JSON.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLObjectType,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    get_named_type,
+    get_operation_ast,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+from graphql.pyutils import Path
+
+from airsequel.core.control_plane import DatabaseRecord
+from airsequel.core.graphql.fetch import CellError, FetchContext, fetch_by_key, fetch_count, fetch_list
+from airsequel.core.graphql.mutations import run_mutation
+from airsequel.core.graphql.schema import GeneratedSchema, Mode, RootField, build_schema
+from airsequel.core.graphql.selection import NotCompilable, flatten
+from airsequel.core.guard import SqlGuard
+from airsequel.core.hosting import Hosting, read_file_facts
+from airsequel.core.introspection import read_tables
+
+SCHEMA_CACHE_SIZE = 256
+DOCUMENT_CACHE_SIZE = 512
+MAX_QUERY_LENGTH = 100_000
+CANNOT_READ = "Cannot read field using the provided token"
+
+
+@dataclass
+class _Cached:
+    generated: GeneratedSchema
+    documents: OrderedDict[str, DocumentNode | list[GraphQLError]] = field(default_factory=OrderedDict)
+
+
+class GraphQLEngine:
+    def __init__(self, hosting: Hosting) -> None:
+        self.hosting = hosting
+        self._schemas: OrderedDict[tuple[str, int, Mode], _Cached] = OrderedDict()
+        self._lock = threading.Lock()
+
+    # --- schema and document caches ---------------------------------------------------------
+
+    def schema_for(self, record: DatabaseRecord, mode: Mode) -> GeneratedSchema:
+        return self._cached(record, mode).generated
+
+    def _cached(self, record: DatabaseRecord, mode: Mode) -> _Cached:
+        key = (record.file_key, record.schema_version, mode)
+        with self._lock:
+            cached = self._schemas.get(key)
+            if cached is not None:
+                self._schemas.move_to_end(key)
+                return cached
+        with self.hosting.pool.reader(record.file_key, self.hosting.file_path(record)) as conn:
+            conn.execute("BEGIN")
+            try:
+                tables = read_tables(conn)
+            finally:
+                conn.execute("ROLLBACK")
+        cached = _Cached(build_schema(tables, mode, _resolver_for))
+        with self._lock:
+            self._schemas[key] = cached
+            while len(self._schemas) > SCHEMA_CACHE_SIZE:
+                self._schemas.popitem(last=False)
+        return cached
+
+    def _document(self, cached: _Cached, query: str) -> DocumentNode | list[GraphQLError]:
+        with self._lock:
+            found = cached.documents.get(query)
+            if found is not None:
+                cached.documents.move_to_end(query)
+                return found
+        try:
+            document: DocumentNode | list[GraphQLError] = parse(query)
+        except GraphQLError as error:
+            return [error]
+        errors = validate(cached.generated.schema, document)  # type: ignore[arg-type]
+        result = errors if errors else document
+        with self._lock:
+            cached.documents[query] = result
+            while len(cached.documents) > DOCUMENT_CACHE_SIZE:
+                cached.documents.popitem(last=False)
+        return result
+
+    # --- execution --------------------------------------------------------------------------
+
+    def execute(self, record: DatabaseRecord, mode: Mode, query: str, variables: dict[str, Any] | None = None,
+                operation_name: str | None = None) -> dict[str, Any]:
+        if len(query) > MAX_QUERY_LENGTH:
+            return _errors(f"The query is longer than {MAX_QUERY_LENGTH} characters")
+        cached = self._cached(record, mode)
+        document = self._document(cached, query)
+        if isinstance(document, list):
+            return {"data": None, "errors": [error.formatted for error in document]}
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            return _errors("Unknown operation: name the operation to run with operationName")
+        generated = cached.generated
+        if operation.operation == OperationType.MUTATION:
+            with self._connection(record, mode, write=True) as ctx:
+                result = self._execute_with_graphql_core(generated, document, ctx, variables, operation_name)
+                if ctx.conn.total_changes != ctx.changes_before:
+                    self.hosting.control.record_file_facts(
+                        record.file_key, read_file_facts(ctx.conn, self.hosting.file_path(record), known=record))
+                return result
+        with self._connection(record, mode, write=False) as ctx:
+            if mode.can_read:
+                try:
+                    return self._execute_compiled(generated, document, operation, ctx, variables or {})
+                except (NotCompilable, CellError, GraphQLError):
+                    pass
+            return self._execute_with_graphql_core(generated, document, ctx, variables, operation_name)
+
+    @contextmanager
+    def _connection(self, record: DatabaseRecord, mode: Mode, *, write: bool) -> Iterator[FetchContext]:
+        path = self.hosting.file_path(record)
+        guard = SqlGuard(may_write=write, time_limit=self.hosting.limits.time_limit_seconds, server_transactions=True)
+        borrow = self.hosting.pool.writer if write else self.hosting.pool.reader
+        with borrow(record.file_key, path) as conn:
+            changes_before = conn.total_changes
+            if not write:
+                conn.execute("BEGIN")  # one snapshot for every root field
+            try:
+                with guard.installed(conn):
+                    yield FetchContext(conn, None, record.readonly_id, mode, changes_before)  # type: ignore[arg-type]
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+
+    def _execute_compiled(self, generated: GeneratedSchema, document: DocumentNode,
+                          operation: OperationDefinitionNode, ctx: FetchContext, raw_variables: dict[str, Any]) -> dict[str, Any]:
+        ctx.schema = generated
+        coerced = get_variable_values(generated.schema, operation.variable_definitions or (), raw_variables)
+        if isinstance(coerced, list):
+            return {"data": None, "errors": [error.formatted for error in coerced]}
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        query_type = generated.schema.query_type
+        assert query_type is not None
+        data: dict[str, Any] = {}
+        for selected in flatten(query_type, [operation.selection_set], fragments, coerced):
+            if selected.name == "__typename":
+                data[selected.key] = "Query"
+                continue
+            root = generated.roots[("query", selected.name)]
+            data[selected.key] = _run_read(root, ctx, selected.children, selected.args, serialize=True)
+        return {"data": data}
+
+    def _execute_with_graphql_core(self, generated: GeneratedSchema, document: DocumentNode, ctx: FetchContext,
+                                   variables: dict[str, Any] | None, operation_name: str | None) -> dict[str, Any]:
+        ctx.schema = generated
+        result = execute(generated.schema, document, context_value=ctx, variable_values=variables,
+                         operation_name=operation_name, field_resolver=_resolve_by_response_key)
+        assert isinstance(result, ExecutionResult)
+        response: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            response["errors"] = [error.formatted for error in result.errors]
+        return response
+
+
+def _run_read(root: RootField, ctx: FetchContext, children: list[Any], args: dict[str, Any], *, serialize: bool) -> Any:
+    if root.kind == "list":
+        return fetch_list(ctx, root.table, children, args, serialize=serialize)
+    if root.kind == "by_pk":
+        return fetch_by_key(ctx, root.table, children, args, serialize=serialize)
+    if root.kind == "aggregate":
+        return fetch_count(ctx, root.table, children, args)
+    raise NotCompilable(root.kind)
+
+
+def _resolver_for(root: RootField) -> Any:
+    """The graphql-core resolver of a root field (the fallback path)."""
+
+    def resolve(_source: Any, info: Any, **args: Any) -> Any:
+        ctx: FetchContext = info.context
+        parent = info.parent_type.fields[info.field_name]
+        field_type = get_named_type(parent.type)
+        sets = [node.selection_set for node in info.field_nodes if node.selection_set]
+        children = flatten(field_type, sets, info.fragments, info.variable_values) if isinstance(
+            field_type, GraphQLObjectType) else []
+        if root.kind in ("list", "by_pk", "aggregate"):
+            if not ctx.mode.can_read:
+                raise GraphQLError(CANNOT_READ)
+            return _run_read(root, ctx, children, args, serialize=False)
+        return run_mutation(ctx, root.kind, root.table, args, children)
+
+    return resolve
+
+
+def _resolve_by_response_key(source: Any, info: Any, **_args: Any) -> Any:
+    """Rows are keyed by response key (alias or name), not by field name."""
+    if isinstance(source, dict):
+        key = info.path.key if isinstance(info.path, Path) else info.field_name
+        return source.get(key)
+    return getattr(source, info.field_name, None)
+
+
+def _errors(message: str) -> dict[str, Any]:
+    return {"data": None, "errors": [{"message": message}]}

@@ -1,0 +1,158 @@
+"""Mutations: insert (with upsert), update, delete, and their `_by_pk` forms.
+
+Each root field runs in its own `BEGIN IMMEDIATE` transaction on the file's writer connection:
+a constraint failure is an error on that field and nothing of it is written. `returning` rows are
+read inside the same transaction with the same shaping as queries.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from graphql import GraphQLError
+
+from airsequel.core.graphql.fetch import FetchContext, select_rows
+from airsequel.core.graphql.schema import ColumnBinding, TableBinding
+from airsequel.core.graphql.selection import Selected
+from airsequel.core.graphql.sql import column_sql, key_condition, order_sql, where_sql
+from airsequel.core.graphql.types import Kind
+from airsequel.core.sql_script import quote_identifier
+
+
+def run_mutation(ctx: FetchContext, kind: str, binding: TableBinding, args: dict[str, Any],
+                 children: list[Selected]) -> dict[str, Any]:
+    conn = ctx.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if kind == "insert":
+            keys = _insert(conn, binding, args["objects"], args.get("on_conflict") or [])
+        elif kind in ("update", "update_by_pk"):
+            keys = _update(conn, binding, kind, args)
+        else:
+            keys = None
+        returning = next((c for c in children if c.name == "returning"), None)
+        if kind in ("delete", "delete_by_pk"):
+            rows = _rows(ctx, binding, returning, *_target(binding, kind, args)) if returning else []
+            affected = _delete(conn, binding, kind, args)
+        else:
+            affected = len(keys or [])
+            rows = _rows_by_keys(ctx, binding, returning, keys or []) if returning else []
+        conn.execute("COMMIT")
+    except sqlite3.Error as error:
+        _rollback(conn)
+        raise GraphQLError(str(error)) from None
+    except BaseException:
+        _rollback(conn)
+        raise
+    result: dict[str, Any] = {}
+    for child in children:
+        if child.name == "affected_rows":
+            result[child.key] = affected
+        elif child.name == "returning":
+            result[child.key] = (rows[0] if rows else None) if kind.endswith("_by_pk") else rows
+        else:  # __typename
+            result[child.key] = child.definition.type.name  # type: ignore[attr-defined]
+    return result
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
+def _key_columns(binding: TableBinding) -> list[ColumnBinding]:
+    return [binding.rowid] if binding.rowid is not None else binding.key
+
+
+def _values(binding: TableBinding, given: dict[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for field_name, value in given.items():
+        column = binding.columns[field_name]
+        values[column.name] = int(value) if column.kind == Kind.BOOLEAN and isinstance(value, bool) else value
+    return values
+
+
+def _insert(conn: sqlite3.Connection, binding: TableBinding, objects: list[dict[str, Any]],
+            on_conflict: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    table = quote_identifier(binding.name)
+    returning = ", ".join(column_sql(c) for c in _key_columns(binding))
+    keys: list[tuple[Any, ...]] = []
+    for given in objects:
+        values = _values(binding, given)
+        if values:
+            columns = ", ".join(quote_identifier(name) for name in values)
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join('?' for _ in values)})"
+        else:
+            sql = f"INSERT INTO {table} DEFAULT VALUES"
+        params = list(values.values())
+        for clause in on_conflict:
+            sql += " " + _upsert_clause(binding, clause, values, params)
+        keys.extend(conn.execute(f"{sql} RETURNING {returning}", params).fetchall())
+    return keys
+
+
+def _upsert_clause(binding: TableBinding, clause: dict[str, Any], values: dict[str, Any], params: list[Any]) -> str:
+    target = ", ".join(quote_identifier(name) for name in clause["constraint"])
+    updates = clause["update_columns"]
+    missing = [name for name in updates if name not in values]
+    if missing:
+        raise GraphQLError(f"update_columns must be among the inserted columns: {', '.join(missing)} are not")
+    if not updates:
+        return f"ON CONFLICT ({target}) DO NOTHING"
+    assignments = ", ".join(f"{quote_identifier(name)} = excluded.{quote_identifier(name)}" for name in updates)
+    condition = where_sql(binding, clause.get("where"), params)
+    return f"ON CONFLICT ({target}) DO UPDATE SET {assignments}" + (f" WHERE {condition}" if condition else "")
+
+
+def _target(binding: TableBinding, kind: str, args: dict[str, Any]) -> tuple[str, list[Any]]:
+    params: list[Any] = []
+    if kind.endswith("_by_pk"):
+        return key_condition(binding, args, params), params
+    where = args.get("where") or args.get("filter")
+    if not where:
+        raise GraphQLError("Filter must not be empty")
+    return where_sql(binding, where, params), params
+
+
+def _update(conn: sqlite3.Connection, binding: TableBinding, kind: str, args: dict[str, Any]) -> list[tuple[Any, ...]]:
+    key_fields = {c.field for c in binding.key}
+    given = args.get("_set") if kind == "update" else next(
+        (value for name, value in args.items() if name not in key_fields), None)
+    values = _values(binding, given or {})
+    if not values:
+        raise GraphQLError("_set must name at least one column")
+    condition, where_params = _target(binding, kind, args)
+    assignments = ", ".join(f"{quote_identifier(name)} = ?" for name in values)
+    returning = ", ".join(column_sql(c) for c in _key_columns(binding))
+    sql = f"UPDATE {quote_identifier(binding.name)} SET {assignments} WHERE {condition} RETURNING {returning}"
+    return conn.execute(sql, [*values.values(), *where_params]).fetchall()
+
+
+def _delete(conn: sqlite3.Connection, binding: TableBinding, kind: str, args: dict[str, Any]) -> int:
+    condition, params = _target(binding, kind, args)
+    return conn.execute(f"DELETE FROM {quote_identifier(binding.name)} WHERE {condition}", params).rowcount
+
+
+def _rows(ctx: FetchContext, binding: TableBinding, returning: Selected, condition: str,
+          params: list[Any]) -> list[dict[str, Any]]:
+    rows, _ = select_rows(ctx, binding, returning.children, condition, params, order_sql(binding, None), None, 0,
+                          serialize=False)
+    return rows
+
+
+def _rows_by_keys(ctx: FetchContext, binding: TableBinding, returning: Selected,
+                  keys: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    if not keys:
+        return []
+    columns = _key_columns(binding)
+    marks = "(" + ", ".join("?" for _ in columns) + ")"
+    target = ", ".join(column_sql(c) for c in columns)
+    condition = (f"{target} IN ({', '.join('?' for _ in keys)})" if len(columns) == 1
+                 else f"({target}) IN (VALUES {', '.join(marks for _ in keys)})")
+    params = [value for key in keys for value in key]
+    rows, found_keys = select_rows(ctx, binding, returning.children, condition, params, "", None, 0,
+                                   serialize=False, hidden=[column_sql(c) for c in columns])
+    order = {key: index for index, key in enumerate(keys)}
+    pairs = sorted(zip(rows, found_keys), key=lambda pair: order.get(tuple(pair[1]), 0))
+    return [row for row, _ in pairs]

@@ -1,0 +1,137 @@
+"""What a hosted file contains: tables, views, columns, keys, foreign keys, unique indexes.
+
+Read with SQLite's own introspection (`sqlite_master`, `pragma_table_xinfo`, `pragma_index_list`,
+`pragma_index_info`, `pragma_foreign_key_list`) in one read transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+from airsequel.core.sql_script import quote_identifier
+
+ROWID_ALIASES = ("rowid", "_rowid_", "oid")
+
+
+@dataclass
+class Column:
+    name: str
+    declared_type: str
+    not_null: bool
+    default: str | None
+    pk_position: int  # 0 when not part of the primary key, else 1-based position
+    hidden: int  # 0 normal, 1 hidden (virtual table), 2/3 generated (virtual/stored)
+
+    @property
+    def is_generated(self) -> bool:
+        return self.hidden in (2, 3)
+
+
+@dataclass
+class ForeignKey:
+    id: int
+    target_table: str
+    columns: list[str]
+    target_columns: list[str | None]  # None: the target's primary key
+
+
+@dataclass
+class Table:
+    name: str
+    kind: str  # "table" | "view"
+    sql: str | None
+    columns: list[Column]
+    without_rowid: bool = False
+    is_virtual: bool = False
+    foreign_keys: list[ForeignKey] = field(default_factory=list)
+    unique_column_sets: list[list[str]] = field(default_factory=list)
+
+    @property
+    def is_view(self) -> bool:
+        return self.kind == "view"
+
+    @property
+    def primary_key(self) -> list[str]:
+        pk = sorted((c for c in self.columns if c.pk_position), key=lambda c: c.pk_position)
+        return [c.name for c in pk]
+
+    @property
+    def rowid_name(self) -> str | None:
+        """The name under which the rowid is reachable, or None (views, WITHOUT ROWID, all aliases taken)."""
+        if self.is_view or self.without_rowid:
+            return None
+        taken = {c.name.lower() for c in self.columns}
+        return next((alias for alias in ROWID_ALIASES if alias not in taken), None)
+
+    def column(self, name: str) -> Column | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+def is_internal_table(name: str, virtual_tables: set[str]) -> bool:
+    """sqlite_* tables and the shadow tables of FTS/R-tree virtual tables are hidden."""
+    if name.startswith("sqlite_"):
+        return True
+    return any(name.startswith(f"{vt}_") and name[len(vt) + 1 :] in _SHADOW_SUFFIXES for vt in virtual_tables)
+
+
+_SHADOW_SUFFIXES = {
+    "content", "docsize", "segdir", "segments", "stat", "data", "idx", "config",  # fts3/4/5
+    "node", "parent", "rowid",  # rtree
+}
+
+
+def read_tables(conn: sqlite3.Connection) -> list[Table]:
+    """Every user table and view in sqlite_master order."""
+    objects = conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY rowid"
+    ).fetchall()
+    virtual = {name for kind, name, sql in objects if sql and sql.upper().startswith("CREATE VIRTUAL TABLE")}
+    tables: list[Table] = []
+    for kind, name, sql in objects:
+        if is_internal_table(name, virtual):
+            continue
+        columns = [
+            Column(name=row[1], declared_type=row[2] or "", not_null=bool(row[3]), default=row[4],
+                   pk_position=row[5], hidden=row[6])
+            for row in conn.execute("SELECT * FROM pragma_table_xinfo(?)", (name,))
+        ]
+        table = Table(name=name, kind=kind, sql=sql, columns=[c for c in columns if c.hidden != 1],
+                      is_virtual=name in virtual)
+        if kind == "table" and not table.is_virtual:
+            table.without_rowid = _is_without_rowid(conn, name)
+            table.foreign_keys = _foreign_keys(conn, name)
+            table.unique_column_sets = _unique_column_sets(conn, name)
+        tables.append(table)
+    return tables
+
+
+def _is_without_rowid(conn: sqlite3.Connection, name: str) -> bool:
+    try:
+        conn.execute(f"SELECT rowid FROM {quote_identifier(name)} LIMIT 0")
+        return False
+    except sqlite3.OperationalError:
+        return True
+
+
+def _foreign_keys(conn: sqlite3.Connection, name: str) -> list[ForeignKey]:
+    keys: dict[int, ForeignKey] = {}
+    for row in conn.execute(
+        'SELECT id, seq, "table", "from", "to" FROM pragma_foreign_key_list(?) ORDER BY id, seq', (name,)
+    ):
+        key = keys.setdefault(row[0], ForeignKey(row[0], row[2], [], []))
+        key.columns.append(row[3])
+        key.target_columns.append(row[4])
+    return list(keys.values())
+
+
+def _unique_column_sets(conn: sqlite3.Connection, name: str) -> list[list[str]]:
+    sets: list[list[str]] = []
+    for index_name, unique, partial in conn.execute(
+        "SELECT name, \"unique\", partial FROM pragma_index_list(?)", (name,)
+    ):
+        if unique and not partial:
+            columns = [row[0] for row in conn.execute("SELECT name FROM pragma_index_info(?) ORDER BY seqno", (index_name,))]
+            if all(columns):
+                sets.append(columns)
+    return sets

@@ -1,0 +1,109 @@
+"""GraphQL: POST /dbs/:dbId/graphql and /readonly/:readonlyId/graphql; GET serves GraphiQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from airsequel.core.access import Action, Principal, allowed_actions
+from airsequel.core.control_plane import DatabaseRecord
+from airsequel.core.errors import CoreError, InvalidInput, NotFound
+from airsequel.core.graphql.schema import Mode
+from airsequel.http.bodies import read_json_object
+from airsequel.http.context import principal, run_in_threadpool, services
+from airsequel.http.errors import status_for
+from airsequel.http.pages import templates
+from airsequel.http.responses import JSONResponse
+
+
+def mode_for(caller: Principal, record: DatabaseRecord) -> Mode:
+    """The GraphQL access mode the caller's rights give; 404 when it may not see the database."""
+    actions = allowed_actions(caller, record)
+    if Action.READ in actions and Action.WRITE in actions:
+        return Mode.READ_WRITE
+    if Action.READ in actions:
+        return Mode.READ_ONLY
+    if Action.WRITE in actions:
+        return Mode.WRITE_ONLY
+    if Action.INSERT in actions:
+        return Mode.INSERT_ONLY
+    raise NotFound(f'Database "{record.id}" does not exist')
+
+
+async def _target(request: Request) -> tuple[DatabaseRecord, Mode]:
+    hosting = services(request).hosting
+    if "readonly_id" in request.path_params:
+        record = await run_in_threadpool(hosting.get_by_readonly_id, request.path_params["readonly_id"])
+        return record, Mode.READ_ONLY
+    caller = await principal(request)
+    try:
+        record = await run_in_threadpool(hosting.get, request.path_params["db_id"])
+    except NotFound:
+        raise NotFound(f'Database "{request.path_params["db_id"]}" does not exist') from None
+    return record, mode_for(caller, record)
+
+
+def _graphql_errors(error: CoreError) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message} for message in error.messages]}, status_code=status_for(error))
+
+
+async def graphql_post(request: Request) -> Response:
+    try:
+        record, mode = await _target(request)
+        body = await read_json_object(request)
+        query = body.get("query")
+        variables = body.get("variables")
+        operation_name = body.get("operationName")
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInput("The body needs a GraphQL document in 'query'")
+        if variables is not None and not isinstance(variables, dict):
+            raise InvalidInput("'variables' must be an object")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise InvalidInput("'operationName' must be a string")
+    except CoreError as error:
+        return _graphql_errors(error)
+    result: dict[str, Any] = await run_in_threadpool(
+        services(request).graphql.execute, record, mode, query, variables, operation_name
+    )
+    return JSONResponse(result)
+
+
+async def graphql_playground(request: Request) -> Response:
+    try:
+        record, _mode = await _target(request)
+    except CoreError as error:
+        return _graphql_errors(error)
+    default_query = await run_in_threadpool(_default_query, services(request), record)
+    return templates.TemplateResponse(request, "graphiql.html", {
+        "database_name": record.name, "endpoint": request.url.path, "default_query": default_query,
+    })
+
+
+async def default_query(request: Request) -> Response:
+    try:
+        record, _mode = await _target(request)
+    except CoreError as error:
+        return _graphql_errors(error)
+    return PlainTextResponse(await run_in_threadpool(_default_query, services(request), record))
+
+
+def _default_query(services: Any, record: DatabaseRecord) -> str:
+    generated = services.graphql.schema_for(record, Mode.READ_ONLY)
+    bindings = sorted(generated.tables.values(), key=lambda b: b.table.is_view)
+    if not bindings:
+        return "# This database has no tables yet: create one with POST /dbs/:dbId/sql\n{\n  __typename\n}\n"
+    first = bindings[0]
+    fields = "\n".join(f"    {name}" for name in list(first.columns)[:12])
+    return f"{{\n  {first.base}(limit: 10) {{\n{fields}\n  }}\n}}\n"
+
+
+routes = [
+    Route("/dbs/{db_id}/graphql", graphql_post, methods=["POST"]),
+    Route("/dbs/{db_id}/graphql", graphql_playground, methods=["GET"]),
+    Route("/readonly/{readonly_id}/graphql", graphql_post, methods=["POST"]),
+    Route("/readonly/{readonly_id}/graphql", graphql_playground, methods=["GET"]),
+    Route("/dbs/{db_id}/playground/default-query", default_query, methods=["GET"]),
+]
