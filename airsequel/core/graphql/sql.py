@@ -42,6 +42,12 @@ def _bind(column: ColumnBinding, value: Any) -> Any:
 
 def _condition(column: ColumnBinding, operator: str, value: Any, params: list[Any]) -> str:
     sql = column_sql(column)
+    if column.kind == Kind.BOOLEAN and isinstance(value, bool) and operator in ("_eq", "_neq"):
+        # Any non-zero integer reads as true, so compare the way the value is shown.
+        is_true, is_false = f"({sql} IS NOT NULL AND {sql} <> 0)", f"{sql} = 0"
+        if operator == "_eq":
+            return is_true if value else is_false
+        return f"({sql} IS NULL OR {is_false if value else is_true})"
     if operator == "_eq" and value is None:
         return f"{sql} IS NULL"
     if operator == "_neq":
