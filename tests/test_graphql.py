@@ -332,3 +332,14 @@ def test_playground_and_default_query(client, db):
     default = client.get(f"/dbs/{db}/playground/default-query")
     assert default.text.startswith("{\n  users(limit: 10) {")
     assert "errors" not in gql(client, db, default.text)
+
+
+def test_hostile_table_and_column_names_are_only_ever_quoted(client):
+    db = create_db(client, """CREATE TABLE "t""; DROP TABLE keep; --" ("c"") OR 1=1; --" TEXT); CREATE TABLE keep(a);
+                              INSERT INTO "t""; DROP TABLE keep; --" VALUES ('safe'); INSERT INTO keep VALUES (1);""")
+    table = encode_name('t"; DROP TABLE keep; --')
+    column = encode_name('c") OR 1=1; --')
+    assert gql(client, db, f'{{ {table}(where: {{{column}: {{_eq: "safe"}}}}) {{ {column} }} }}') == {"data": {table: [{column: "safe"}]}}
+    result = gql(client, db, f'mutation {{ update_{table}(where: {{{column}: {{_eq: "safe"}}}}, _set: {{{column}: "x"}}) {{ affected_rows }} }}')
+    assert result == {"data": {f"update_{table}": {"affected_rows": 1}}}
+    assert sql(client, db, "SELECT count(*) AS n FROM keep").json()["rows"] == [{"n": 1}]
