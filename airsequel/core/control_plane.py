@@ -99,6 +99,23 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (token_id, db_file_key)
     ) STRICT;
     """,
+    # 3: descriptions and ordering of tables and columns, kept outside the hosted file
+    """
+    CREATE TABLE table_meta (
+        file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
+        table_name TEXT NOT NULL,
+        description TEXT,
+        position REAL,
+        PRIMARY KEY (file_key, table_name)
+    ) STRICT;
+    CREATE TABLE column_meta (
+        file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
+        table_name TEXT NOT NULL,
+        column_name TEXT NOT NULL,
+        description TEXT,
+        PRIMARY KEY (file_key, table_name, column_name)
+    ) STRICT;
+    """,
 ]
 
 

@@ -34,6 +34,8 @@ class ForeignKey:
     target_table: str
     columns: list[str]
     target_columns: list[str | None]  # None: the target's primary key
+    on_update: str = "NO ACTION"
+    on_delete: str = "NO ACTION"
 
 
 @dataclass
@@ -117,9 +119,10 @@ def _is_without_rowid(conn: sqlite3.Connection, name: str) -> bool:
 def _foreign_keys(conn: sqlite3.Connection, name: str) -> list[ForeignKey]:
     keys: dict[int, ForeignKey] = {}
     for row in conn.execute(
-        'SELECT id, seq, "table", "from", "to" FROM pragma_foreign_key_list(?) ORDER BY id, seq', (name,)
+        'SELECT id, seq, "table", "from", "to", on_update, on_delete FROM pragma_foreign_key_list(?) ORDER BY id, seq',
+        (name,),
     ):
-        key = keys.setdefault(row[0], ForeignKey(row[0], row[2], [], []))
+        key = keys.setdefault(row[0], ForeignKey(row[0], row[2], [], [], row[5], row[6]))
         key.columns.append(row[3])
         key.target_columns.append(row[4])
     return list(keys.values())

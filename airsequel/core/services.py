@@ -13,6 +13,7 @@ from airsequel.core.hosting import Hosting
 from airsequel.core.login_throttle import LoginThrottle
 from airsequel.core.principals import Principals
 from airsequel.core.sql_runner import SqlLimits
+from airsequel.core.tables import Tables
 from airsequel.core.teams import Teams
 from airsequel.core.tokens import Tokens
 
@@ -29,6 +30,7 @@ class Services:
     principals: Principals
     login_throttle: LoginThrottle
     graphql: GraphQLEngine
+    tables: Tables
 
     @classmethod
     def start(cls, settings: Settings) -> "Services":
@@ -50,7 +52,7 @@ class Services:
         return cls(
             settings=settings, control=control, pool=pool, hosting=hosting, teams=teams, accounts=accounts,
             tokens=tokens, principals=Principals(accounts, teams, tokens), login_throttle=LoginThrottle(),
-            graphql=GraphQLEngine(hosting),
+            graphql=GraphQLEngine(hosting), tables=Tables(hosting),
         )
 
     def stop(self) -> None:

@@ -12,7 +12,7 @@ from airsequel.config import Settings
 from airsequel.core.services import Services
 from airsequel.http.errors import EXCEPTION_HANDLERS
 from airsequel.http.pages import static_files
-from airsequel.http.routes import databases, files, graphql, sql, status, teams, tokens, users
+from airsequel.http.routes import databases, files, graphql, sql, status, tables, teams, tokens, users
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -26,7 +26,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             *status.routes, *users.routes, *teams.routes, *tokens.routes,
-            *databases.routes, *files.routes, *sql.routes, *graphql.routes,
+            *databases.routes, *files.routes, *sql.routes, *graphql.routes, *tables.routes,
             Mount("/static", app=static_files(), name="static"),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -104,7 +104,8 @@ async def create_database(request: Request) -> JSONResponse:
 
 async def get_database(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.READ)
-    return JSONResponse(database_json(record))
+    tables = await run_in_threadpool(services(request).tables.ordered_tables, record)
+    return JSONResponse({**database_json(record), "tables": tables})
 
 
 async def patch_database(request: Request) -> JSONResponse:

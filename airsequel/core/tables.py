@@ -1,0 +1,307 @@
+"""The table API of a hosted database: table objects, schema edits with their metadata, CSV export,
+search, and files stored in BLOB cells.
+
+Descriptions and ordering live in the control plane (`table_meta`, `column_meta`), never in the
+user's file, so a downloaded file is exactly the user's schema.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import sqlite3
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from airsequel.core.control_plane import DatabaseRecord
+from airsequel.core.errors import Conflict, InvalidInput, NotFound, TooLarge
+from airsequel.core.graphql.types import Kind, column_kind
+from airsequel.core.hosting import Hosting, read_file_facts
+from airsequel.core.introspection import Table, read_tables
+from airsequel.core.sql_runner import json_cell
+from airsequel.core.sql_script import quote_identifier
+from airsequel.core.table_schema import find_table
+
+INPUT_ELEMENTS = {Kind.INT: "InputNumber", Kind.FLOAT: "InputNumber", Kind.BOOLEAN: "InputCheckbox",
+                  Kind.BLOB: "InputFile", Kind.STRING: "InputText", Kind.UNTYPED: "InputText"}
+GRAPHQL_TYPES = {Kind.INT: "Int", Kind.FLOAT: "Float", Kind.BOOLEAN: "Boolean", Kind.BLOB: "String",
+                 Kind.STRING: "String", Kind.UNTYPED: "String"}
+MAX_CELLS = 10_000_000
+SEARCH_LIMIT = 100
+EXPORT_BATCH = 1_000
+
+
+class Tables:
+    def __init__(self, hosting: Hosting) -> None:
+        self.hosting = hosting
+        self.control = hosting.control
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def table_json(self, record: DatabaseRecord, name: str) -> dict[str, Any]:
+        with self.hosting.pool.reader(record.file_key, self.hosting.file_path(record)) as conn:
+            conn.execute("BEGIN")
+            try:
+                table = find_table(conn, name)
+                rows = conn.execute(f"SELECT count(*) FROM {quote_identifier(name)}").fetchone()[0]
+                unique = _unique_columns(conn, table)
+            finally:
+                conn.execute("ROLLBACK")
+        return self._shape(record, table, rows, unique)
+
+    def _shape(self, record: DatabaseRecord, table: Table, rows: int, unique: set[str]) -> dict[str, Any]:
+        descriptions = {
+            row["column_name"]: row["description"]
+            for row in self.control.query(
+                "SELECT column_name, description FROM column_meta WHERE file_key = ? AND table_name = ?",
+                (record.file_key, table.name),
+            )
+        }
+        pk = table.primary_key
+        columns = []
+        for column in table.columns:
+            kind = column_kind(column.declared_type)
+            is_rowid_alias = len(pk) == 1 and pk[0] == column.name and column.declared_type.upper() == "INTEGER"
+            columns.append({
+                "description": descriptions.get(column.name),
+                "gqlDataType": GRAPHQL_TYPES[kind],
+                "inputElement": INPUT_ELEMENTS[kind],
+                "isGenerated": column.is_generated,
+                "isNonNull": column.not_null,
+                "isOmittable": (not column.not_null) or column.default is not None or is_rowid_alias or column.is_generated,
+                "isPrimaryKey": column.name in pk,
+                "isUnique": column.name in unique or pk == [column.name],
+                "items": None,
+                "name": column.name,
+                "sqliteDataType": column.declared_type,
+                "validations": None,
+            })
+        meta = self.control.query(
+            "SELECT description FROM table_meta WHERE file_key = ? AND table_name = ?", (record.file_key, table.name)
+        )
+        return {
+            "columns": columns,
+            "description": meta[0]["description"] if meta else None,
+            "maxCellLimitReached": rows * max(1, len(columns)) > MAX_CELLS,
+            "name": table.name,
+            "numberOfRows": rows,
+            "rowidColumnName": table.rowid_name,
+            "tableType": "View" if table.is_view else "VirtualTable" if table.is_virtual else "Table",
+        }
+
+    def azimutt_schema(self, record: DatabaseRecord) -> dict[str, Any]:
+        """Tables, columns, keys, uniques and relations in Azimutt's JSON schema format."""
+        with self.hosting.pool.reader(record.file_key, self.hosting.file_path(record)) as conn:
+            conn.execute("BEGIN")
+            try:
+                tables = read_tables(conn)
+            finally:
+                conn.execute("ROLLBACK")
+        comments = {row["table_name"]: row["description"] for row in self.control.query(
+            "SELECT table_name, description FROM table_meta WHERE file_key = ?", (record.file_key,))}
+        result_tables, relations = [], []
+        for table in tables:
+            pk = table.primary_key
+            result_tables.append({
+                "checks": [],
+                "columns": [{"columns": [], "comment": None, "default": c.default, "name": c.name,
+                             "nullable": not c.not_null, "type": c.declared_type} for c in table.columns],
+                "comment": comments.get(table.name),
+                "primaryKey": {"columns": pk, "name": f"{table.name}_pk"} if pk else None,
+                "schema": "main",
+                "table": table.name,
+                "uniques": [{"columns": cols, "definition": "(" + ", ".join(cols) + ")", "name": f"{table.name}_{'_'.join(cols)}_unique"}
+                            for cols in table.unique_column_sets],
+                "view": table.is_view,
+            })
+            for fk in table.foreign_keys:
+                relations.append({
+                    "name": f"fk_{table.name}_{'_'.join(fk.columns)}",
+                    "src": {"schema": "main", "table": table.name, "columns": fk.columns},
+                    "ref": {"schema": "main", "table": fk.target_table, "columns": [c for c in fk.target_columns if c]},
+                })
+        return {"relations": relations, "tables": result_tables}
+
+    # --- schema edits -----------------------------------------------------------------------
+
+    def edit(self, record: DatabaseRecord, change: Callable[[sqlite3.Connection], None]) -> None:
+        """Run a schema change in one transaction on the writer, unless the schema is locked."""
+        if record.schema_locked:
+            raise Conflict("The schema of this database is locked: unlock it in the database settings first")
+        path = self.hosting.file_path(record)
+        with self.hosting.pool.writer(record.file_key, path) as conn:
+            conn.execute("PRAGMA foreign_keys=OFF")  # a rebuild drops and recreates the table
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    change(conn)
+                    facts = read_file_facts(conn, path, known=None)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            finally:
+                conn.execute("PRAGMA foreign_keys=ON")
+        self.control.record_file_facts(record.file_key, facts)
+
+    def set_table_meta(self, record: DatabaseRecord, table: str, *, description: Any = ..., position: Any = ...) -> None:
+        self.control.execute(
+            "INSERT INTO table_meta(file_key, table_name) VALUES (?, ?) ON CONFLICT DO NOTHING", (record.file_key, table)
+        )
+        if description is not ...:
+            self.control.execute("UPDATE table_meta SET description = ? WHERE file_key = ? AND table_name = ?",
+                                 (description, record.file_key, table))
+        if position is not ...:
+            self.control.execute("UPDATE table_meta SET position = ? WHERE file_key = ? AND table_name = ?",
+                                 (position, record.file_key, table))
+
+    def position_after(self, record: DatabaseRecord, after: str | None) -> float:
+        """A sort position just after table `after` (or first, for None) in the database's table list."""
+        names = [t["name"] for t in self.ordered_tables(record)]
+        if after is not None and after not in names:
+            raise NotFound(f"Table {after!r} does not exist")
+        index = names.index(after) + 1 if after is not None else 0
+        return index - 0.5
+
+    def ordered_tables(self, record: DatabaseRecord) -> list[dict[str, Any]]:
+        positions = {row["table_name"]: row["position"] for row in self.control.query(
+            "SELECT table_name, position FROM table_meta WHERE file_key = ? AND position IS NOT NULL", (record.file_key,))}
+        indexed = list(enumerate(record.tables))
+        indexed.sort(key=lambda pair: positions.get(pair[1]["name"], pair[0]))
+        return [table for _, table in indexed]
+
+    def renamed_table(self, record: DatabaseRecord, old: str, new: str) -> None:
+        for table in ("table_meta", "column_meta"):
+            self.control.execute(f"UPDATE {table} SET table_name = ? WHERE file_key = ? AND table_name = ?",
+                                 (new, record.file_key, old))
+
+    def dropped_table(self, record: DatabaseRecord, name: str) -> None:
+        for table in ("table_meta", "column_meta"):
+            self.control.execute(f"DELETE FROM {table} WHERE file_key = ? AND table_name = ?", (record.file_key, name))
+
+    def set_column_description(self, record: DatabaseRecord, table: str, column: str, description: str | None) -> None:
+        self.control.execute(
+            "INSERT INTO column_meta(file_key, table_name, column_name, description) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO UPDATE SET description = excluded.description",
+            (record.file_key, table, column, description),
+        )
+
+    def renamed_column(self, record: DatabaseRecord, table: str, old: str, new: str) -> None:
+        self.control.execute("UPDATE column_meta SET column_name = ? WHERE file_key = ? AND table_name = ? AND column_name = ?",
+                             (new, record.file_key, table, old))
+
+    def dropped_column(self, record: DatabaseRecord, table: str, column: str) -> None:
+        self.control.execute("DELETE FROM column_meta WHERE file_key = ? AND table_name = ? AND column_name = ?",
+                             (record.file_key, table, column))
+
+    # --- data ---------------------------------------------------------------------------------
+
+    def export_csv(self, record: DatabaseRecord, name: str) -> Iterator[bytes]:
+        """The table as CSV, produced in batches from one read transaction (constant memory)."""
+        with self.hosting.pool.reader(record.file_key, self.hosting.file_path(record)) as conn:
+            conn.execute("BEGIN")
+            try:
+                find_table(conn, name)
+                cursor = conn.execute(f"SELECT * FROM {quote_identifier(name)}")
+                buffer = io.StringIO()
+                writer = csv.writer(buffer, lineterminator="\r\n")
+                writer.writerow([column[0] for column in cursor.description])
+                while True:
+                    batch = cursor.fetchmany(EXPORT_BATCH)
+                    if not batch:
+                        break
+                    writer.writerows([_csv_cell(value) for value in row] for row in batch)
+                    yield buffer.getvalue().encode()
+                    buffer.seek(0)
+                    buffer.truncate()
+                if buffer.tell():
+                    yield buffer.getvalue().encode()  # the header of an empty table
+            finally:
+                conn.execute("ROLLBACK")
+
+    def search(self, record: DatabaseRecord, name: str, term: str) -> dict[str, Any]:
+        """Rows whose text columns contain `term` (FTS5 MATCH for FTS5 tables), at most SEARCH_LIMIT."""
+        if not term.strip():
+            raise InvalidInput("The search term is empty")
+        with self.hosting.pool.reader(record.file_key, self.hosting.file_path(record)) as conn:
+            conn.execute("BEGIN")
+            try:
+                table = find_table(conn, name)
+                quoted = quote_identifier(name)
+                if table.is_virtual and table.sql and "fts5" in table.sql.lower():
+                    phrase = '"' + term.replace('"', '""') + '"'
+                    cursor = conn.execute(f"SELECT * FROM {quoted} WHERE {quoted} MATCH ? LIMIT ?", (phrase, SEARCH_LIMIT))
+                else:
+                    texts = [c.name for c in table.columns if column_kind(c.declared_type) in (Kind.STRING, Kind.UNTYPED)]
+                    if not texts:
+                        texts = [c.name for c in table.columns]
+                    pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                    condition = " OR ".join(f"{quote_identifier(c)} LIKE ? ESCAPE '\\'" for c in texts)
+                    cursor = conn.execute(f"SELECT * FROM {quoted} WHERE {condition} LIMIT ?", [*[pattern] * len(texts), SEARCH_LIMIT])
+                columns = [d[0] for d in cursor.description]
+                rows = [{c: json_cell(v) for c, v in zip(columns, row)} for row in cursor.fetchall()]
+                count = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
+                unique = _unique_columns(conn, table)
+            finally:
+                conn.execute("ROLLBACK")
+        return {**self._shape(record, table, count, unique), "rows": rows}
+
+    def read_file(self, record: DatabaseRecord, table: str, column: str, key_column: str, key_value: str) -> bytes:
+        with self.hosting.pool.reader(record.file_key, self.hosting.file_path(record)) as conn:
+            sql, params = _cell_query(conn, table, column, key_column, key_value)
+            row = conn.execute(f"SELECT {quote_identifier(column)} FROM {sql}", params).fetchone()
+        if row is None:
+            raise NotFound("No row has that key")
+        if row[0] is None:
+            raise NotFound("The cell is empty")
+        value = row[0]
+        return value if isinstance(value, bytes) else str(value).encode()
+
+    def write_file(self, record: DatabaseRecord, table: str, column: str, key_column: str, key_value: str,
+                   content: bytes, max_bytes: int) -> None:
+        if len(content) > max_bytes:
+            raise TooLarge(f"The file is larger than the limit of {max_bytes} bytes")
+        path = self.hosting.file_path(record)
+        with self.hosting.pool.writer(record.file_key, path) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                sql, params = _cell_query(conn, table, column, key_column, key_value)
+                changed = conn.execute(
+                    f"UPDATE {quote_identifier(table)} SET {quote_identifier(column)} = ? WHERE {sql.split(' WHERE ', 1)[1]}",
+                    [content, *params],
+                ).rowcount
+                if not changed:
+                    raise NotFound("No row has that key")
+                facts = read_file_facts(conn, path, known=record)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        self.control.record_file_facts(record.file_key, facts)
+
+
+def _cell_query(conn: sqlite3.Connection, table: str, column: str, key_column: str, key_value: str) -> tuple[str, list[Any]]:
+    """`<table> WHERE <key> = ?` after checking every identifier against the real schema."""
+    found = find_table(conn, table)
+    if found.column(column) is None:
+        raise NotFound(f"Column {column!r} does not exist in {table!r}")
+    if key_column.lower() in ("rowid", "_rowid_", "oid") and found.rowid_name:
+        key_sql = found.rowid_name
+    elif found.column(key_column) is not None:
+        key_sql = quote_identifier(key_column)
+    else:
+        raise NotFound(f"Column {key_column!r} does not exist in {table!r}")
+    value: Any = int(key_value) if key_value.lstrip("-").isdigit() else key_value
+    return f"{quote_identifier(table)} WHERE {key_sql} = ?", [value]
+
+
+def _unique_columns(conn: sqlite3.Connection, table: Table) -> set[str]:
+    return {columns[0] for columns in table.unique_column_sets if len(columns) == 1}
+
+
+def _csv_cell(value: Any) -> Any:
+    """BLOBs as base64 text; everything else as the csv module writes it."""
+    return base64.b64encode(value).decode() if isinstance(value, bytes) else value
