@@ -49,6 +49,9 @@ class Settings:
     max_database_bytes: int = 4 * GIB
     # Connections: an upper bound on open SQLite connections to hosted files
     pool_size: int = 64
+    # Exports and assets
+    export_ttl_days: float = 7.0
+    max_asset_bytes: int = 1 * GIB  # per database
     # Accounts
     signup: str = "open"  # "open": anyone may sign up; "closed": only a server admin creates users
     outbox_dir: Path | None = None  # where password-reset messages are written (default <data-dir>/outbox)
@@ -67,6 +70,8 @@ class Settings:
             "max_database_bytes": _env_int("AIRSEQUEL_MAX_DATABASE_BYTES", 4 * GIB),
             "pool_size": _env_int("AIRSEQUEL_POOL_SIZE", 64),
             "signup": os.environ.get("AIRSEQUEL_SIGNUP", "open"),
+            "export_ttl_days": _env_float("AIRSEQUEL_EXPORT_TTL_DAYS", 7.0),
+            "max_asset_bytes": _env_int("AIRSEQUEL_MAX_ASSET_BYTES", 1 * GIB),
             "outbox_dir": Path(os.environ["AIRSEQUEL_OUTBOX_DIR"]) if os.environ.get("AIRSEQUEL_OUTBOX_DIR") else None,
         }
         for key, value in overrides.items():

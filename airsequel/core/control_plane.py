@@ -116,6 +116,35 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (file_key, table_name, column_name)
     ) STRICT;
     """,
+    # 4: export jobs and assets
+    """
+    CREATE TABLE export_jobs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
+        token_id INTEGER REFERENCES tokens(id) ON DELETE CASCADE,
+        team TEXT NOT NULL,
+        request_json TEXT NOT NULL,
+        status TEXT NOT NULL,
+        rows_done INTEGER NOT NULL DEFAULT 0,
+        rows_total INTEGER,
+        artifact_name TEXT,
+        error TEXT,
+        created_utc TEXT NOT NULL,
+        finished_utc TEXT,
+        expires_utc TEXT
+    ) STRICT;
+    CREATE INDEX export_jobs_queue ON export_jobs(status, created_utc);
+    CREATE TABLE assets (
+        id TEXT PRIMARY KEY,
+        file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
+        filename TEXT NOT NULL,
+        is_uploaded INTEGER NOT NULL DEFAULT 0,
+        size INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    ) STRICT;
+    """,
 ]
 
 

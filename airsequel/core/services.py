@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from airsequel.config import Settings
 from airsequel.core.accounts import Accounts
+from airsequel.core.assets import Assets
 from airsequel.core.connections import ConnectionPool
 from airsequel.core.control_plane import ControlPlane
+from airsequel.core.exports import Exports
 from airsequel.core.graphql.engine import GraphQLEngine
 from airsequel.core.hosting import Hosting
 from airsequel.core.login_throttle import LoginThrottle
@@ -31,6 +33,8 @@ class Services:
     login_throttle: LoginThrottle
     graphql: GraphQLEngine
     tables: Tables
+    exports: Exports
+    assets: Assets
 
     @classmethod
     def start(cls, settings: Settings) -> "Services":
@@ -53,8 +57,11 @@ class Services:
             settings=settings, control=control, pool=pool, hosting=hosting, teams=teams, accounts=accounts,
             tokens=tokens, principals=Principals(accounts, teams, tokens), login_throttle=LoginThrottle(),
             graphql=GraphQLEngine(hosting), tables=Tables(hosting),
+            exports=Exports(control, hosting, settings.data_dir / "exports", settings.export_ttl_days),
+            assets=Assets(control, hosting, settings.max_asset_bytes),
         )
 
     def stop(self) -> None:
+        self.exports.stop()
         self.pool.close_all()
         self.control.close()

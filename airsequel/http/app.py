@@ -12,7 +12,9 @@ from airsequel.config import Settings
 from airsequel.core.services import Services
 from airsequel.http.errors import EXCEPTION_HANDLERS
 from airsequel.http.pages import static_files
-from airsequel.http.routes import databases, files, graphql, sql, status, tables, teams, tokens, users
+from airsequel.http.routes import (
+    databases, exports, files, graphql, records, sql, status, tables, teams, tokens, users,
+)
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -20,6 +22,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services.exports.start()
         yield
         services.stop()
 
@@ -27,6 +30,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             *status.routes, *users.routes, *teams.routes, *tokens.routes,
             *databases.routes, *files.routes, *sql.routes, *graphql.routes, *tables.routes,
+            *records.routes, *exports.routes,
             Mount("/static", app=static_files(), name="static"),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

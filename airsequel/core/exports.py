@@ -1,0 +1,300 @@
+"""Export jobs: persisted in the control plane, run in the background, one at a time per team.
+
+A job reads each database in one read transaction (a consistent snapshot while writes go on),
+writes one file per table (or one XLSX workbook) into a private folder, zips them when there is
+more than one, and only then publishes the artifact with an atomic rename: a half-written
+artifact is never served. Jobs queued or running when the server stops run again after restart.
+Artifacts expire (7 days by default) and are deleted with their job.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+from ulid import ULID
+
+from airsequel.core.access import Action, Principal, authorize
+from airsequel.core.clock import iso_from_datetime, utc_now_iso
+from airsequel.core.control_plane import ControlPlane, DatabaseRecord
+from airsequel.core.errors import InvalidInput, NotFound
+from airsequel.core.export_writers import MEDIA_TYPES, WRITERS, XlsxBook
+from airsequel.core.hosting import Hosting
+from airsequel.core.introspection import read_tables
+from airsequel.core.records import parse_filter
+from airsequel.core.sql_script import quote_identifier
+
+log = logging.getLogger("airsequel.exports")
+
+WORKERS = 2
+PROGRESS_EVERY = 5_000
+
+
+class Cancelled(Exception):
+    pass
+
+
+@dataclass
+class ExportRequest:
+    name: str
+    databases: list[str]  # database ids as given
+    tables: list[str] | None
+    kind: str  # csv | ndjson | json | xlsx
+    filters: dict[str, Any]
+    include_assets: bool
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> "ExportRequest":
+        name = body.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            raise InvalidInput("name must be a non-empty string of at most 200 characters")
+        databases = body.get("databases")
+        if not isinstance(databases, list) or not databases or not all(isinstance(d, str) for d in databases):
+            raise InvalidInput("databases must be a non-empty list of database ids")
+        tables = body.get("tables")
+        if tables is not None and (not isinstance(tables, list) or not all(isinstance(t, str) for t in tables)):
+            raise InvalidInput("tables must be a list of table names")
+        media_type = body.get("media_type", "application/json")
+        if media_type not in MEDIA_TYPES:
+            raise InvalidInput(f"media_type must be one of {', '.join(MEDIA_TYPES)}")
+        filters = body.get("filters") or {}
+        if not isinstance(filters, dict) or not all(isinstance(v, dict) for v in filters.values()):
+            raise InvalidInput('filters must map table names to filters, e.g. {"orders": {"total__gte": 10}}')
+        return cls(name.strip(), list(dict.fromkeys(databases)), tables, MEDIA_TYPES[media_type], filters,
+                   bool(body.get("include_assets", False)))
+
+
+class Exports:
+    def __init__(self, control: ControlPlane, hosting: Hosting, directory: Path, ttl_days: float = 7.0) -> None:
+        self.control = control
+        self.hosting = hosting
+        self.directory = directory
+        self.ttl = timedelta(days=ttl_days)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._cancelled: set[str] = set()
+        self._claim_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Requeue what was running when the server stopped, then start the workers."""
+        self.control.execute("UPDATE export_jobs SET status = 'STARTED', rows_done = 0 WHERE status = 'RUNNING'")
+        known = {row[0] for row in self.control.query("SELECT id FROM export_jobs WHERE status = 'SUCCESS'")}
+        for leftover in self.directory.iterdir():
+            if leftover.name not in known:
+                shutil.rmtree(leftover, ignore_errors=True)
+        for number in range(WORKERS):
+            thread = threading.Thread(target=self._work, name=f"export-worker-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    # --- the API ------------------------------------------------------------------------------
+
+    def create(self, principal: Principal, request: ExportRequest) -> dict[str, Any]:
+        records = [self.hosting.get(database_id) for database_id in request.databases]
+        for record in records:
+            authorize(principal, Action.READ, record)
+        job_id = str(ULID()).lower()
+        stored = {**request.__dict__, "file_keys": [r.file_key for r in records]}
+        self.control.execute(
+            "INSERT INTO export_jobs(id, name, user_id, token_id, team, request_json, status, created_utc)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'STARTED', ?)",
+            (job_id, request.name, principal.user_id, principal.token_id, records[0].owner or "",
+             orjson.dumps(stored).decode(), utc_now_iso()),
+        )
+        self._wake.set()
+        return {"id": job_id, "status": "STARTED"}
+
+    def get(self, principal: Principal, job_id: str) -> dict[str, Any]:
+        row = self._owned(principal, job_id)
+        return self._json(row)
+
+    def list(self, principal: Principal) -> list[dict[str, Any]]:
+        rows = self.control.query(
+            "SELECT * FROM export_jobs WHERE (user_id IS ? AND token_id IS ?) ORDER BY created_utc DESC",
+            (principal.user_id, principal.token_id),
+        )
+        return [self._json(row) for row in rows]
+
+    def delete(self, principal: Principal, job_id: str) -> None:
+        self._owned(principal, job_id)
+        self._cancelled.add(job_id)
+        self.control.execute("DELETE FROM export_jobs WHERE id = ?", (job_id,))
+        shutil.rmtree(self.directory / job_id, ignore_errors=True)
+
+    def artifact(self, principal: Principal, job_id: str) -> tuple[Path, str]:
+        """The finished artifact, after checking the caller may still read every database in it."""
+        row = self._owned(principal, job_id)
+        if row["status"] != "SUCCESS":
+            raise NotFound("The export has no data yet" if row["status"] in ("STARTED", "RUNNING") else "The export failed")
+        for file_key in orjson.loads(row["request_json"])["file_keys"]:
+            record = self.control.database_by("file_key", file_key)
+            if record is None:
+                raise NotFound("A database of this export no longer exists")
+            authorize(principal, Action.READ, record)
+        return self.directory / job_id / row["artifact_name"], row["artifact_name"]
+
+    def _owned(self, principal: Principal, job_id: str) -> Any:
+        rows = self.control.query("SELECT * FROM export_jobs WHERE id = ?", (job_id,))
+        if not rows or (rows[0]["user_id"], rows[0]["token_id"]) != (principal.user_id, principal.token_id) or \
+                (principal.user_id is None and principal.token_id is None):
+            raise NotFound(f"Export {job_id!r} does not exist")
+        return rows[0]
+
+    def _json(self, row: Any) -> dict[str, Any]:
+        total = row["rows_total"]
+        return {
+            "id": row["id"], "name": row["name"], "status": row["status"],
+            "progress": {"rows_done": row["rows_done"], "rows_total": total,
+                         "fraction": (row["rows_done"] / total) if total else (1.0 if row["status"] == "SUCCESS" else 0.0)},
+            "data": f"/api/exports/{row['id']}/data" if row["status"] == "SUCCESS" else None,
+            "created_utc": row["created_utc"], "expires_utc": row["expires_utc"], "error": row["error"],
+        }
+
+    # --- the workers --------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            self._expire()
+            job = self._claim()
+            if job is None:
+                self._wake.wait(timeout=5)
+                self._wake.clear()
+                continue
+            try:
+                self._run(job)
+            except Cancelled:
+                shutil.rmtree(self.directory / job["id"], ignore_errors=True)
+            except Exception as error:  # noqa: BLE001 - a failed job records why
+                log.exception("export %s failed", job["id"])
+                shutil.rmtree(self.directory / job["id"], ignore_errors=True)
+                self.control.execute("UPDATE export_jobs SET status = 'FAILED', error = ?, finished_utc = ? WHERE id = ?",
+                                     (str(error) or type(error).__name__, utc_now_iso(), job["id"]))
+
+    def _claim(self) -> Any:
+        with self._claim_lock, self.control.transaction() as conn:
+            row = conn.execute(
+                "SELECT * FROM export_jobs WHERE status = 'STARTED' AND team NOT IN"
+                " (SELECT team FROM export_jobs WHERE status = 'RUNNING') ORDER BY created_utc, id LIMIT 1"
+            ).fetchone()
+            if row is not None:
+                conn.execute("UPDATE export_jobs SET status = 'RUNNING' WHERE id = ?", (row["id"],))
+            return row
+
+    def _expire(self) -> None:
+        for (job_id,) in self.control.query("SELECT id FROM export_jobs WHERE expires_utc IS NOT NULL AND expires_utc < ?",
+                                            (utc_now_iso(),)):
+            self.control.execute("DELETE FROM export_jobs WHERE id = ?", (job_id,))
+            shutil.rmtree(self.directory / job_id, ignore_errors=True)
+
+    def _run(self, job: Any) -> None:
+        request = orjson.loads(job["request_json"])
+        work = self.directory / job["id"] / "work"
+        shutil.rmtree(work.parent, ignore_errors=True)
+        work.mkdir(parents=True)
+        done = 0
+
+        def progress(count: int) -> None:
+            nonlocal done
+            done += count
+            if done % PROGRESS_EVERY == 0:
+                if job["id"] in self._cancelled or self._stop.is_set():
+                    raise Cancelled()
+                self.control.execute("UPDATE export_jobs SET rows_done = ? WHERE id = ?", (done, job["id"]))
+
+        records = [self.control.database_by("file_key", key) for key in request["file_keys"]]
+        if any(r is None for r in records):
+            raise RuntimeError("A database of this export was deleted")
+        several_databases = len(records) > 1
+        book = XlsxBook(work / f"{_safe(job['name'])}.xlsx") if request["kind"] == "xlsx" else None
+        total = 0
+        files: list[Path] = []
+        for record in records:
+            assert record is not None
+            with self.hosting.pool.reader(record.file_key, self.hosting.file_path(record)) as conn:
+                conn.execute("BEGIN")  # one snapshot of this database for all its tables
+                try:
+                    tables = [t for t in read_tables(conn) if request["tables"] is None or t.name in request["tables"]]
+                    plans = []
+                    for table in tables:
+                        record_filter = parse_filter(table, request["filters"].get(table.name, {}))
+                        where = f" WHERE {record_filter.sql}" if record_filter.conditions else ""
+                        count = conn.execute(f"SELECT count(*) FROM {quote_identifier(table.name)}{where}",
+                                             record_filter.params).fetchone()[0]
+                        plans.append((table, where, record_filter.params))
+                        total += count
+                    self.control.execute("UPDATE export_jobs SET rows_total = ? WHERE id = ?", (total, job["id"]))
+                    for table, where, params in plans:
+                        cursor = conn.execute(f"SELECT * FROM {quote_identifier(table.name)}{where}", params)
+                        columns = [d[0] for d in cursor.description]
+                        title = f"{record.name}-{table.name}" if several_databases else table.name
+                        if book is not None:
+                            book.add_table(title, columns, cursor, progress)
+                        else:
+                            path = work / f"{_safe(title)}.{request['kind']}"
+                            WRITERS[request["kind"]](path, columns, cursor, progress)
+                            files.append(path)
+                finally:
+                    conn.execute("ROLLBACK")
+            if request.get("include_assets"):
+                files.extend(self._copy_assets(record, work, several_databases))
+        if book is not None:
+            book.close()
+            files.insert(0, work / f"{_safe(job['name'])}.xlsx")
+        artifact = self._package(job, files)
+        final = self.directory / job["id"] / artifact.name
+        artifact.replace(final)
+        shutil.rmtree(work, ignore_errors=True)
+        finished = datetime.now(timezone.utc)
+        self.control.execute(
+            "UPDATE export_jobs SET status = 'SUCCESS', rows_done = ?, rows_total = ?, artifact_name = ?,"
+            " finished_utc = ?, expires_utc = ? WHERE id = ? AND status = 'RUNNING'",
+            (done, total, final.name, iso_from_datetime(finished), iso_from_datetime(finished + self.ttl), job["id"]),
+        )
+
+    def _copy_assets(self, record: DatabaseRecord, work: Path, prefixed: bool) -> list[Path]:
+        copies = []
+        for row in self.control.query("SELECT id, filename FROM assets WHERE file_key = ? AND is_uploaded = 1",
+                                      (record.file_key,)):
+            source = self.hosting.dbs_dir / record.file_key / "assets" / row["id"]
+            target = work / "assets" / (f"{_safe(record.name)}-" if prefixed else "") / f"{row['id']}-{_safe(row['filename'])}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            copies.append(target)
+        return copies
+
+    def _package(self, job: Any, files: list[Path]) -> Path:
+        work = self.directory / job["id"] / "work"
+        if len(files) == 1 and files[0].parent == work:
+            single = files[0]
+            named = work / f"{_safe(job['name'])}-{single.name}" if not single.name.startswith(_safe(job["name"])) else single
+            single.rename(named)
+            return named
+        archive = work.parent / f"{_safe(job['name'])}.zip.partial"
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+            for path in files:
+                zipped.write(path, str(path.relative_to(work)))
+        named = archive.with_name(f"{_safe(job['name'])}.zip")
+        archive.replace(named)
+        return named
+
+
+def _safe(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch in " ._-" else "_" for ch in name).strip(" .")
+    return cleaned[:100] or "export"

@@ -1,0 +1,105 @@
+"""Records and assets: filtered, paged rows of a table; files attached to a database."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from airsequel.core.access import Action
+from airsequel.core.records import fetch_page, page_limit, parse_filter
+from airsequel.core.sql_runner import json_cell
+from airsequel.core.table_schema import find_table
+from airsequel.http.bodies import bool_field, read_json_object
+from airsequel.http.context import authorized_database, run_in_threadpool, services
+from airsequel.http.responses import JSONResponse
+from airsequel.http.routes.files import content_disposition
+from airsequel.http.uploads import receive_upload
+
+
+async def list_records(request: Request) -> Response:
+    record = await authorized_database(request, Action.READ)
+    pairs = list(request.query_params.multi_items())
+    limit = page_limit(request.query_params.get("limit"))
+    cursor = request.query_params.get("next")
+    hosting = services(request).hosting
+
+    def read():  # type: ignore[no-untyped-def]
+        with hosting.pool.reader(record.file_key, hosting.file_path(record)) as conn:
+            conn.execute("BEGIN")
+            try:
+                table = find_table(conn, request.path_params["table"])
+                return fetch_page(conn, table, parse_filter(table, pairs), limit, cursor)
+            finally:
+                conn.execute("ROLLBACK")
+
+    columns, rows, next_cursor = await run_in_threadpool(read)
+    if "text/csv" in request.headers.get("accept", ""):
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        headers = {"X-Next-Cursor": next_cursor} if next_cursor else {}
+        return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    records = [{c: json_cell(v) for c, v in zip(columns, row)} for row in rows]
+    return JSONResponse({"records": records, "next": next_cursor})
+
+
+async def create_asset(request: Request) -> JSONResponse:
+    record = await authorized_database(request, Action.WRITE)
+    body = await read_json_object(request)
+    return JSONResponse(await run_in_threadpool(services(request).assets.create, record, body.get("filename")), status_code=201)
+
+
+async def list_assets(request: Request) -> JSONResponse:
+    record = await authorized_database(request, Action.READ)
+    return JSONResponse({"assets": await run_in_threadpool(services(request).assets.list, record)})
+
+
+async def upload_asset(request: Request) -> JSONResponse:
+    record = await authorized_database(request, Action.WRITE)
+    assets = services(request).assets
+    asset_id = request.path_params["asset_id"]
+    await run_in_threadpool(assets.get, record, asset_id)  # 404 before reading the body
+    upload = await receive_upload(request, services(request).hosting.temp_path(), max_bytes=assets.quota_bytes)
+    return JSONResponse(await run_in_threadpool(assets.store, record, asset_id, upload.path))
+
+
+async def patch_asset(request: Request) -> JSONResponse:
+    record = await authorized_database(request, Action.WRITE)
+    body = await read_json_object(request)
+    uploaded = bool_field(body, "is_uploaded")
+    assets = services(request).assets
+    if uploaded is None:
+        return JSONResponse(await run_in_threadpool(assets.get, record, request.path_params["asset_id"]))
+    return JSONResponse(await run_in_threadpool(assets.mark_uploaded, record, request.path_params["asset_id"], uploaded))
+
+
+async def get_asset(request: Request) -> Response:
+    record = await authorized_database(request, Action.READ)
+    assets = services(request).assets
+    if request.query_params.get("meta") == "true":
+        return JSONResponse(await run_in_threadpool(assets.get, record, request.path_params["asset_id"]))
+    path, filename = await run_in_threadpool(assets.path, record, request.path_params["asset_id"])
+    return FileResponse(path, media_type="application/octet-stream",
+                        headers={"Content-Disposition": content_disposition(filename)})
+
+
+async def delete_asset(request: Request) -> JSONResponse:
+    record = await authorized_database(request, Action.WRITE)
+    await run_in_threadpool(services(request).assets.delete, record, request.path_params["asset_id"])
+    return JSONResponse({})
+
+
+routes = [
+    Route("/api/dbs/{db_id}/tables/{table}/records", list_records, methods=["GET"]),
+    Route("/api/dbs/{db_id}/assets", create_asset, methods=["POST"]),
+    Route("/api/dbs/{db_id}/assets", list_assets, methods=["GET"]),
+    Route("/api/dbs/{db_id}/assets/{asset_id}", upload_asset, methods=["PUT"]),
+    Route("/api/dbs/{db_id}/assets/{asset_id}", patch_asset, methods=["PATCH"]),
+    Route("/api/dbs/{db_id}/assets/{asset_id}", get_asset, methods=["GET"]),
+    Route("/api/dbs/{db_id}/assets/{asset_id}", delete_asset, methods=["DELETE"]),
+]
