@@ -145,6 +145,31 @@ MIGRATIONS: list[str] = [
         updated_at TEXT NOT NULL
     ) STRICT;
     """,
+    # 5: server settings, environment variables, audit log
+    """
+    CREATE TABLE server_settings (
+        key TEXT PRIMARY KEY,
+        value_json TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE env_vars (
+        scope TEXT NOT NULL,  -- 'server' or a database file key
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        created_utc TEXT NOT NULL,
+        PRIMARY KEY (scope, name)
+    ) STRICT;
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
+        at_utc TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        statement TEXT,
+        affected_tables_json TEXT NOT NULL,
+        rows INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_log_database ON audit_log(file_key, id);
+    """,
 ]
 
 

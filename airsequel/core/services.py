@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from airsequel.config import Settings
 from airsequel.core.accounts import Accounts
 from airsequel.core.assets import Assets
+from airsequel.core.audit import AuditLog
 from airsequel.core.connections import ConnectionPool
 from airsequel.core.control_plane import ControlPlane
+from airsequel.core.env_vars import EnvVars
 from airsequel.core.exports import Exports
 from airsequel.core.graphql.engine import GraphQLEngine
 from airsequel.core.hosting import Hosting
 from airsequel.core.login_throttle import LoginThrottle
 from airsequel.core.principals import Principals
+from airsequel.core.server_settings import ServerSettings
 from airsequel.core.sql_runner import SqlLimits
 from airsequel.core.tables import Tables
 from airsequel.core.teams import Teams
@@ -35,6 +38,9 @@ class Services:
     tables: Tables
     exports: Exports
     assets: Assets
+    server_settings: ServerSettings
+    env_vars: EnvVars
+    audit: AuditLog
 
     @classmethod
     def start(cls, settings: Settings) -> "Services":
@@ -59,6 +65,7 @@ class Services:
             graphql=GraphQLEngine(hosting), tables=Tables(hosting),
             exports=Exports(control, hosting, settings.data_dir / "exports", settings.export_ttl_days),
             assets=Assets(control, hosting, settings.max_asset_bytes),
+            server_settings=ServerSettings(control, settings, limits), env_vars=EnvVars(control), audit=AuditLog(control),
         )
 
     def stop(self) -> None:

@@ -6,15 +6,18 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount
 
 from airsequel.config import Settings
 from airsequel.core.services import Services
 from airsequel.http.errors import EXCEPTION_HANDLERS
 from airsequel.http.pages import static_files
+from airsequel.http.host_check import AllowedHostsMiddleware
 from airsequel.http.routes import (
-    databases, exports, files, graphql, records, sql, status, tables, teams, tokens, users,
+    databases, docs, exports, files, graphql, not_included, records, sql, status, tables, teams, tokens, users,
 )
+from airsequel.http.routes import settings as settings_routes
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -30,11 +33,12 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             *status.routes, *users.routes, *teams.routes, *tokens.routes,
             *databases.routes, *files.routes, *sql.routes, *graphql.routes, *tables.routes,
-            *records.routes, *exports.routes,
+            *records.routes, *exports.routes, *settings_routes.routes, *docs.routes, *not_included.routes,
             Mount("/static", app=static_files(), name="static"),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
+        middleware=[Middleware(AllowedHostsMiddleware)],
     )
     app.state.services = services
     return app

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,7 +108,8 @@ class GraphQLEngine:
     # --- execution --------------------------------------------------------------------------
 
     def execute(self, record: DatabaseRecord, mode: Mode, query: str, variables: dict[str, Any] | None = None,
-                operation_name: str | None = None) -> dict[str, Any]:
+                operation_name: str | None = None, on_write: Callable[[int], None] | None = None) -> dict[str, Any]:
+        """Run one request. `on_write(changed_rows)` is called after a mutation that changed rows."""
         if len(query) > MAX_QUERY_LENGTH:
             return _errors(f"The query is longer than {MAX_QUERY_LENGTH} characters")
         cached = self._cached(record, mode)
@@ -122,9 +123,12 @@ class GraphQLEngine:
         if operation.operation == OperationType.MUTATION:
             with self._connection(record, mode, write=True) as ctx:
                 result = self._execute_with_graphql_core(generated, document, ctx, variables, operation_name)
-                if ctx.conn.total_changes != ctx.changes_before:
+                changed = ctx.conn.total_changes - ctx.changes_before
+                if changed:
                     self.hosting.control.record_file_facts(
                         record.file_key, read_file_facts(ctx.conn, self.hosting.file_path(record), known=record))
+                    if on_write is not None:
+                        on_write(changed)
                 return result
         with self._connection(record, mode, write=False) as ctx:
             if mode.can_read:

@@ -12,7 +12,7 @@ from airsequel.core.access import Action, Kind, Principal, TeamAction, authorize
 from airsequel.core.control_plane import DatabaseRecord
 from airsequel.core.errors import InvalidInput, NotAuthenticated
 from airsequel.core.services import Services
-from airsequel.http.bodies import bool_field, read_json_object, string_field, text_value_field
+from airsequel.http.bodies import read_json_object, string_field, text_value_field
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 
@@ -126,43 +126,6 @@ async def delete_database(request: Request) -> JSONResponse:
     return JSONResponse({})
 
 
-def settings_json(record: DatabaseRecord) -> dict[str, Any]:
-    return {
-        "auditing": record.auditing,
-        "environment": record.environment,
-        "envVars": [],
-        "schemaLocked": record.schema_locked,
-        "viewsTab": record.views_tab,
-        "visibility": record.visibility,
-    }
-
-
-async def get_settings(request: Request) -> JSONResponse:
-    record = await authorized_database(request, Action.READ)
-    return JSONResponse(settings_json(record))
-
-
-async def patch_settings(request: Request) -> JSONResponse:
-    record = await authorized_database(request, Action.MANAGE)
-    body = await read_json_object(request)
-    changes: dict[str, Any] = {}
-    if "visibility" in body:
-        if body["visibility"] not in ("public", "private"):
-            raise InvalidInput("visibility must be 'public' or 'private'")
-        changes["visibility"] = body["visibility"]
-    for field, column in (("schemaLocked", "schema_locked"), ("viewsTab", "views_tab"), ("auditing", "auditing")):
-        value = bool_field(body, field)
-        if value is not None:
-            changes[column] = int(value)
-    present, environment = text_value_field(body, "environment")
-    if present:
-        changes["environment"] = environment
-    if body.get("envVars"):
-        raise InvalidInput("envVars are not supported by this server yet")
-    await run_in_threadpool(services(request).control.update_database, record.file_key, **changes)
-    return JSONResponse({})
-
-
 async def schema(request: Request) -> PlainTextResponse:
     record = await authorized_database(request, Action.READ)
     text = await run_in_threadpool(services(request).hosting.schema_text, record)
@@ -182,7 +145,5 @@ routes = [
     Route("/api/dbs/{db_id}", patch_database, methods=["PATCH"]),
     Route("/api/dbs/{db_id}", delete_database, methods=["DELETE"]),
     Route("/api/dbs/{db_id}/schema", schema, methods=["GET"]),
-    Route("/api/dbs/{db_id}/settings", get_settings, methods=["GET"]),
-    Route("/api/dbs/{db_id}/settings", patch_settings, methods=["PATCH"]),
     Route("/api/dbs/{db_id}/vacuum", vacuum, methods=["POST"]),
 ]

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from airsequel.core.access import Action
 from airsequel.core.control_plane import DatabaseRecord
-from airsequel.http.context import authorized_database, authorized_readonly_database, run_in_threadpool, services
+from airsequel.http.context import audit, authorized_database, authorized_readonly_database, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 from airsequel.http.routes.databases import ownership_json, team_for_new_database
 from airsequel.http.uploads import receive_upload
@@ -40,6 +40,7 @@ async def replace_database(request: Request) -> JSONResponse:
     hosting = services(request).hosting
     upload = await receive_upload(request, hosting.temp_path(), max_bytes=services(request).settings.max_upload_bytes)
     updated = await run_in_threadpool(hosting.replace_content, record, upload.path, filename=upload.filename)
+    await audit(request, record, "replace", f"replaced the file with {upload.filename or 'an upload'}", [], 0)
     return JSONResponse(ownership_json(updated))
 
 

@@ -11,7 +11,7 @@ from airsequel.core.access import Action, Kind, may
 from airsequel.core.errors import CoreError, InvalidInput
 from airsequel.http.errors import status_for
 from airsequel.http.bodies import read_json_object, string_field
-from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
+from airsequel.http.context import audit, authorized_database, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 
 
@@ -39,6 +39,8 @@ async def run_sql(request: Request) -> JSONResponse:
             "runtimeSeconds": round(time.perf_counter() - started, 6), "numChanges": 0,
         }
         return JSONResponse(payload, status_code=status)
+    if result.wrote:
+        await audit(request, record, "sql", query, result.affected_tables, result.num_changes)
     payload = {
         "rows": result.rows,
         "affectedTables": result.affected_tables,

@@ -21,7 +21,7 @@ from airsequel.core.table_schema import (
     rename_table,
 )
 from airsequel.http.bodies import read_json_object, string_field, text_value_field
-from airsequel.http.context import authorized_database, authorized_readonly_database, run_in_threadpool, services
+from airsequel.http.context import audit, authorized_database, authorized_readonly_database, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 from airsequel.http.routes.files import content_disposition
 from airsequel.http.uploads import receive_upload
@@ -42,6 +42,7 @@ async def put_table(request: Request) -> JSONResponse:
     specs = [ColumnSpec.from_json(c) for c in columns]
     tables = services(request).tables
     await run_in_threadpool(tables.edit, record, lambda conn: create_table(conn, name, specs))
+    await audit(request, record, "schema", f"create table {name}", [name])
     present, description = text_value_field(body, "description")
     if present:
         await run_in_threadpool(lambda: tables.set_table_meta(record, name, description=description))
@@ -57,6 +58,7 @@ async def patch_table(request: Request) -> JSONResponse:
     new_name = string_field(body, "name")
     if new_name is not None and new_name != name:
         await run_in_threadpool(tables.edit, record, lambda conn: rename_table(conn, name, new_name))
+        await audit(request, record, "schema", f"rename table {name} to {new_name}", [new_name])
         await run_in_threadpool(tables.renamed_table, record, name, new_name)
         name = new_name
     else:
@@ -79,6 +81,7 @@ async def delete_table(request: Request) -> JSONResponse:
     name = request.path_params["table"]
     tables = services(request).tables
     await run_in_threadpool(tables.edit, record, lambda conn: drop_table(conn, name))
+    await audit(request, record, "schema", f"drop table {name}", [name])
     await run_in_threadpool(tables.dropped_table, record, name)
     return JSONResponse({})
 
@@ -90,6 +93,7 @@ async def put_column(request: Request) -> JSONResponse:
     spec = ColumnSpec.from_json(body, name=column)
     tables = services(request).tables
     await run_in_threadpool(tables.edit, record, lambda conn: add_column(conn, table, spec))
+    await audit(request, record, "schema", f"add column {column} to {table}", [table])
     present, description = text_value_field(body, "description")
     if present:
         await run_in_threadpool(tables.set_column_description, record, table, column, description)
@@ -106,6 +110,7 @@ async def patch_column(request: Request) -> JSONResponse:
     changes: dict[str, Any] = {k: body[k] for k in ("name", "sqliteDataType", "isNonNull", "isUnique", "isPrimaryKey", "default") if k in body}
     if changes:
         await run_in_threadpool(tables.edit, record, lambda conn: change_column(conn, table, column, changes))
+        await audit(request, record, "schema", f"change column {column} of {table}: {changes}", [table])
     new_name = changes.get("name", column)
     if new_name != column:
         await run_in_threadpool(tables.renamed_column, record, table, column, new_name)
@@ -120,6 +125,7 @@ async def delete_column(request: Request) -> JSONResponse:
     table, column = request.path_params["table"], request.path_params["column"]
     tables = services(request).tables
     await run_in_threadpool(tables.edit, record, lambda conn: drop_column(conn, table, column))
+    await audit(request, record, "schema", f"drop column {column} of {table}", [table])
     await run_in_threadpool(tables.dropped_column, record, table, column)
     return JSONResponse({})
 
@@ -169,6 +175,7 @@ async def put_file(request: Request) -> JSONResponse:
     await run_in_threadpool(
         services(request).tables.write_file, record, params["table"], params["column"], params["key_column"],
         params["key_value"], content, max_bytes)
+    await audit(request, record, "file", f"file into {params['table']}.{params['column']}", [params["table"]], 1)
     return JSONResponse({})
 
 
