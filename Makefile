@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test install install-dev clean
+.PHONY: run test install install-dev bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,15 @@ run: $(STAMP)
 
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The benchmark: peers go into their own virtualenv, never into the project's dependencies.
+bench/.venv-peers/bin/datasette:
+	$(PYTHON) -m venv bench/.venv-peers
+	bench/.venv-peers/bin/pip install --quiet datasette datasette-graphql sqlite-utils
+
+bench: $(DEV_STAMP) bench/.venv-peers/bin/datasette
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk sqlite3)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

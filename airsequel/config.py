@@ -49,6 +49,7 @@ class Settings:
     max_database_bytes: int = 4 * GIB
     # Connections: an upper bound on open SQLite connections to hosted files
     pool_size: int = 64
+    sqlite_threads: int = 1  # threads running SQLite for the hot routes (more only for slow queries)
     # Exports and assets
     export_ttl_days: float = 7.0
     max_asset_bytes: int = 1 * GIB  # per database
@@ -69,6 +70,7 @@ class Settings:
             "max_upload_bytes": _env_int("AIRSEQUEL_MAX_UPLOAD_BYTES", 1 * GIB),
             "max_database_bytes": _env_int("AIRSEQUEL_MAX_DATABASE_BYTES", 4 * GIB),
             "pool_size": _env_int("AIRSEQUEL_POOL_SIZE", 64),
+            "sqlite_threads": _env_int("AIRSEQUEL_SQLITE_THREADS", 1),
             "signup": os.environ.get("AIRSEQUEL_SIGNUP", "open"),
             "export_ttl_days": _env_float("AIRSEQUEL_EXPORT_TTL_DAYS", 7.0),
             "max_asset_bytes": _env_int("AIRSEQUEL_MAX_ASSET_BYTES", 1 * GIB),

@@ -123,11 +123,13 @@ class Accounts:
         assert user is not None
         return user, token
 
-    def user_for_session(self, token: str) -> User | None:
+    def session(self, token: str) -> tuple[User, str] | None:
+        """The user of a live session and when the session ends."""
         rows = self.control.query(
-            "SELECT user_id FROM sessions WHERE token_hash = ? AND expires_utc > ?", (digest(token), utc_now_iso())
+            "SELECT user_id, expires_utc FROM sessions WHERE token_hash = ? AND expires_utc > ?", (digest(token), utc_now_iso())
         )
-        return self.user_by_id(rows[0][0]) if rows else None
+        user = self.user_by_id(rows[0][0]) if rows else None
+        return (user, rows[0][1]) if user is not None else None
 
     def logout(self, token: str) -> None:
         self.control.execute("DELETE FROM sessions WHERE token_hash = ?", (digest(token),))

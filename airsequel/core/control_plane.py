@@ -226,6 +226,8 @@ class ControlPlane:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        # Bumped by every write: caches of what the control plane says are valid while it is unchanged.
+        self.generation = 0
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -263,6 +265,7 @@ class ControlPlane:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            self.generation += 1
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -271,7 +274,9 @@ class ControlPlane:
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """Run one writing statement in its own transaction; return the number of changed rows."""
         with self._lock:
-            return self._conn.execute(sql, params).rowcount
+            changed = self._conn.execute(sql, params).rowcount
+            self.generation += 1
+            return changed
 
     # --- the database registry -------------------------------------------------------------
 

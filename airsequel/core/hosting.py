@@ -25,6 +25,7 @@ from airsequel.core.connections import ConnectionPool, open_connection, remove_w
 from airsequel.core.control_plane import ControlPlane, DatabaseRecord, FileFacts
 from airsequel.core.csv_import import import_csv, table_name_for
 from airsequel.core.errors import InvalidInput, NotFound
+from airsequel.core.generation_cache import GenerationCache
 from airsequel.core.sql_runner import Params, SqlLimits, SqlResult, run_script
 from airsequel.core.sql_script import quote_identifier
 from airsequel.core.sqlite_upload import check_sqlite_file
@@ -47,6 +48,7 @@ class Hosting:
         self.max_database_bytes = max_database_bytes
         self.dbs_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self._by_id: GenerationCache[str, DatabaseRecord | None] = GenerationCache(control)
 
     # --- paths and look-ups -----------------------------------------------------------------
 
@@ -57,10 +59,14 @@ class Hosting:
         return self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
 
     def get(self, database_id: str) -> DatabaseRecord:
-        record = self.control.database_by("id", ids.checked_id(database_id))
+        record = self._by_id.get_or_load(database_id, lambda: self.control.database_by("id", ids.checked_id(database_id)))
         if record is None:
             raise NotFound(f"Database {database_id!r} does not exist")
         return record
+
+    def cached(self, database_id: str) -> DatabaseRecord | None:
+        """The database when the registry's answer is cached and current (no I/O)."""
+        return self._by_id.peek(database_id)
 
     def get_by_readonly_id(self, readonly_id: str) -> DatabaseRecord:
         record = self.control.database_by("readonly_id", ids.checked_id(readonly_id))

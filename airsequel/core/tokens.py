@@ -33,6 +33,7 @@ class TokenGrant:
     token_id: int
     team: str
     permissions: dict[str, str]  # database file key -> permission
+    expiration_utc: str | None
 
 
 class Tokens:
@@ -117,16 +118,16 @@ class Tokens:
         row = rows[0]
         if row["expiration_utc"] is not None and row["expiration_utc"] <= utc_now_iso():
             raise NotAuthenticated("The API token has expired")
-        self._touch(row["id"])
+        self.touch(row["id"])
         permissions = {
             file_key: permission
             for file_key, permission in self.control.query(
                 "SELECT db_file_key, permission FROM token_permissions WHERE token_id = ?", (row["id"],)
             )
         }
-        return TokenGrant(row["id"], row["team_name"], permissions)
+        return TokenGrant(row["id"], row["team_name"], permissions, row["expiration_utc"])
 
-    def _touch(self, token_id: int) -> None:
+    def touch(self, token_id: int) -> None:
         """Record last use, at most once a minute per token (a write per request would cost)."""
         now = time.monotonic()
         with self._lock:

@@ -14,6 +14,7 @@ from airsequel.core.services import Services
 from airsequel.http.errors import EXCEPTION_HANDLERS
 from airsequel.http.pages import static_files
 from airsequel.http.host_check import AllowedHostsMiddleware
+from airsequel.http.sqlite_lane import SqliteLane
 from airsequel.http.routes import (
     databases, docs, exports, files, graphql, not_included, records, sql, status, tables, teams, tokens, users,
 )
@@ -41,4 +42,5 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[Middleware(AllowedHostsMiddleware)],
     )
     app.state.services = services
+    app.state.sqlite_lane = SqliteLane(base=settings.sqlite_threads)
     return app

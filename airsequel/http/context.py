@@ -7,6 +7,8 @@ changes something must come from our own origin (Origin or Referer header), whic
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -19,16 +21,22 @@ from airsequel.core.errors import Forbidden, NotAuthenticated
 from airsequel.core.services import Services
 
 __all__ = [
-    "services", "principal", "authorized_database", "authorized_readonly_database", "run_in_threadpool",
+    "services", "principal", "authorized_database", "authorized_readonly_database", "run_in_threadpool", "run_sqlite",
     "session_cookie_value", "session_token_from_cookie", "presented_secret", "SESSION_COOKIE", "audit",
 ]
 
+T = TypeVar("T")
 SESSION_COOKIE = "airsequel_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def services(request: Request) -> Services:
     return request.app.state.services
+
+
+async def run_sqlite(request: Request, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run blocking SQLite work on the server's SQLite lane (see sqlite_lane.py)."""
+    return await request.app.state.sqlite_lane.run(function, *args, **kwargs)
 
 
 def _cookie_serializer(request: Request) -> URLSafeSerializer:
@@ -73,7 +81,8 @@ async def principal(request: Request) -> Principal:
         if from_cookie and request.method not in SAFE_METHODS:
             _check_same_origin(request)
         try:
-            resolved = await run_in_threadpool(services(request).principals.from_secret, secret)
+            principals = services(request).principals
+            resolved = principals.cached(secret) or await run_in_threadpool(principals.from_secret, secret)
         except NotAuthenticated:
             if not from_cookie:
                 raise
@@ -92,7 +101,9 @@ def _check_same_origin(request: Request) -> None:
 async def authorized_database(request: Request, action: Action, *, param: str = "db_id") -> DatabaseRecord:
     """The database named in the path, after checking that the caller may do `action` on it."""
     caller = await principal(request)
-    record = await run_in_threadpool(services(request).hosting.get, request.path_params[param])
+    hosting = services(request).hosting
+    database_id = request.path_params[param]
+    record = hosting.cached(database_id) or await run_in_threadpool(hosting.get, database_id)
     authorize(caller, action, record)
     return record
 

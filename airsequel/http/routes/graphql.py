@@ -13,7 +13,7 @@ from airsequel.core.control_plane import DatabaseRecord
 from airsequel.core.errors import CoreError, InvalidInput, NotFound
 from airsequel.core.graphql.schema import Mode
 from airsequel.http.bodies import read_json_object
-from airsequel.http.context import audit, principal, run_in_threadpool, services
+from airsequel.http.context import audit, principal, run_in_threadpool, run_sqlite, services
 from airsequel.http.errors import status_for
 from airsequel.http.pages import templates
 from airsequel.http.responses import JSONResponse
@@ -66,8 +66,8 @@ async def graphql_post(request: Request) -> Response:
     except CoreError as error:
         return _graphql_errors(error)
     changed: list[int] = []
-    result: dict[str, Any] = await run_in_threadpool(
-        services(request).graphql.execute, record, mode, query, variables, operation_name, changed.append
+    result: dict[str, Any] = await run_sqlite(
+        request, services(request).graphql.execute, record, mode, query, variables, operation_name, changed.append
     )
     if changed:
         await audit(request, record, "graphql", query, [], changed[0])

@@ -11,7 +11,7 @@ from airsequel.core.access import Action, Kind, may
 from airsequel.core.errors import CoreError, InvalidInput
 from airsequel.http.errors import status_for
 from airsequel.http.bodies import read_json_object, string_field
-from airsequel.http.context import audit, authorized_database, principal, run_in_threadpool, services
+from airsequel.http.context import audit, authorized_database, principal, run_sqlite, services
 from airsequel.http.responses import JSONResponse
 
 
@@ -26,8 +26,8 @@ async def run_sql(request: Request) -> JSONResponse:
     started = time.perf_counter()
     caller = await principal(request)
     try:
-        result = await run_in_threadpool(
-            services(request).hosting.run_sql, record, query, params, may_write=may(caller, Action.WRITE, record),
+        result = await run_sqlite(
+            request, services(request).hosting.run_sql, record, query, params, may_write=may(caller, Action.WRITE, record),
         )
     except CoreError as error:
         status = status_for(error)

@@ -1,0 +1,362 @@
+"""The benchmark: airsequel against named peers, measured in one run, reported as ratios.
+
+Peers live in their own virtualenv (bench/.venv-peers, made by `make bench`), never in the
+project's dependencies: Datasette with datasette-graphql, sqlite-utils; plus the sqlite3 CLI and
+Python's in-process sqlite3 as the floor. Load comes from `wrk` (Debian package) on 127.0.0.1.
+
+Usage: bench/.venv-peers/bin/python is not needed; run with the project's venv:
+    .venv/bin/python bench/run.py [--quick] [--out bench/RESULTS.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx2
+
+ROOT = Path(__file__).resolve().parents[1]
+PEERS = ROOT / "bench" / ".venv-peers" / "bin"
+ROWS = 1_000_000
+
+
+# --- fixtures ---------------------------------------------------------------------------------
+
+
+def make_fixtures(folder: Path, rows: int) -> tuple[Path, Path]:
+    """people.sqlite and people.csv with the same deterministic rows."""
+    database, csv_path = folder / "people.sqlite", folder / "people.csv"
+    rng = random.Random(42)
+    with open(csv_path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "name", "email", "age", "score", "created"])
+        for i in range(1, rows + 1):
+            writer.writerow([i, f"person {i}", f"p{i}@example.org", rng.randint(18, 90), round(rng.random() * 100, 3),
+                             f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"])
+    conn = sqlite3.connect(database)
+    conn.execute("CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT, email TEXT, age INTEGER, score REAL, created TEXT)")
+    with open(csv_path, newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        conn.executemany("INSERT INTO people VALUES (?, ?, ?, ?, ?, ?)", reader)
+    conn.commit()
+    conn.close()
+    return database, csv_path
+
+
+# --- processes --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx2.get(url, timeout=2).status_code < 500:
+                return
+        except httpx2.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+class Process:
+    def __init__(self, args: list[str], url: str, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        env={**os.environ, **(env or {})})
+        wait_http(url)
+
+    def rss_mib(self) -> float:
+        with open(f"/proc/{self.process.pid}/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+
+    def open_fds(self) -> int:
+        return len(os.listdir(f"/proc/{self.process.pid}/fd"))
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, process: Process) -> None:
+        super().__init__(daemon=True)
+        self.target, self.peak, self.start_rss, self._halt = process, 0.0, process.rss_mib(), threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            self.peak = max(self.peak, self.target.rss_mib())
+            time.sleep(0.05)
+
+    def stop(self) -> float:
+        self._halt.set()
+        self.join()
+        return self.peak
+
+
+# --- load -------------------------------------------------------------------------------------
+
+
+def wrk(url: str, *, connections: int, seconds: int, method: str = "GET", body: str | None = None,
+        headers: dict[str, str] | None = None) -> dict[str, float]:
+    """requests/s, p50 and p99 latency (ms) from wrk; fails loudly on non-2xx answers."""
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    lines = [f'wrk.method = "{method}"']
+    if body is not None:
+        lines.append(f"wrk.body = {json.dumps(body)}")
+    for key, value in (headers or {}).items():
+        lines.append(f'wrk.headers["{key}"] = "{value}"')
+    lines.append("""
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %f %f %f %d %d\\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.errors.status, summary.requests))
+end""")
+    script.write("\n".join(lines))
+    script.close()
+    out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{seconds}s",
+                          "--latency", "-s", script.name, url], capture_output=True, text=True, check=True).stdout
+    os.unlink(script.name)
+    line = next(line for line in out.splitlines() if line.startswith("RESULT"))
+    rps, p50, p99, bad, total = line.split()[1:]
+    if int(bad):
+        raise RuntimeError(f"{bad} of {total} requests to {url} failed:\n{out}")
+    return {"rps": float(rps), "p50": float(p50), "p99": float(p99)}
+
+
+def median_of(runs: int, measure) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    results = [measure() for _ in range(runs)]
+    return {key: statistics.median(r[key] for r in results) for key in results[0]}
+
+
+def floor_sql_rps(database: Path, seconds: float) -> dict[str, float]:
+    conn = sqlite3.connect(database)
+    count, start, n = 0, time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        n = (n + 100) % 900_000
+        cursor = conn.execute("SELECT * FROM people WHERE id >= ? AND id < ?", (n, n + 100))
+        columns = [d[0] for d in cursor.description]
+        json.dumps([dict(zip(columns, row)) for row in cursor.fetchall()])
+        count += 1
+    return {"rps": count / (time.perf_counter() - start), "p50": 0.0, "p99": 0.0}
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="100,000 rows, 1 run of 3 s each (a smoke test)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    args = parser.parse_args()
+    rows = 100_000 if args.quick else ROWS
+    runs, seconds = (1, 3) if args.quick else (3, 5)
+    if not shutil.which("wrk") or not (PEERS / "datasette").exists():
+        print("run `make bench` (installs wrk and the peers' virtualenv)", file=sys.stderr)
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="airsequel-bench-"))
+    table: list[tuple[str, str, str, str]] = []
+    try:
+        database, csv_path = make_fixtures(work, rows)
+        port = free_port()
+        ours = Process([sys.executable, "-m", "airsequel", "serve", "--port", str(port), "--data-dir", str(work / "data"),
+                        "--log-level", "warning"], f"http://127.0.0.1:{port}/api/status")
+        base = f"http://127.0.0.1:{port}"
+        http = httpx2.Client(base_url=base, timeout=600)
+        http.post("/api/users", json={"username": "bench", "email_address": "b@example.org", "password": "benchmark!"})
+        token = http.post("/api/login", json={"username": "bench", "password": "benchmark!"}).json()["sessionToken"]
+        auth = {"Authorization": f"Bearer {token}"}
+        db_id = http.post("/dbs?name=people", content=database.read_bytes(), headers=auth).json()["id"]
+
+        dport = free_port()
+        datasette = Process([str(PEERS / "datasette"), "serve", "-i", str(database), "--port", str(dport),
+                             "--setting", "sql_time_limit_ms", "10000", "--setting", "max_returned_rows", "10000"],
+                            f"http://127.0.0.1:{dport}/-/versions.json")
+        dbase = f"http://127.0.0.1:{dport}"
+        query = "SELECT * FROM people WHERE id >= 500000 AND id < 500100" if rows >= 500_100 else "SELECT * FROM people WHERE id >= 5000 AND id < 5100"
+        from urllib.parse import quote
+
+        sql_headers = {**auth, "Content-Type": "application/json"}
+        for concurrency in (1, 16):
+            mine = median_of(runs, lambda: wrk(f"{base}/dbs/{db_id}/sql", connections=concurrency, seconds=seconds,
+                                               method="POST", body=json.dumps({"query": query}), headers=sql_headers))
+            peer = median_of(runs, lambda: wrk(f"{dbase}/people.json?sql={quote(query)}&_shape=objects",
+                                               connections=concurrency, seconds=seconds))
+            table.append((f"1. SQL 100 rows, c={concurrency}", _fmt(mine), f"Datasette {_fmt(peer)}", f"{mine['rps'] / peer['rps']:.1f}x"))
+            sql_c16 = mine
+        floor = floor_sql_rps(database, seconds)
+        table.append(("1. floor: in-process sqlite3 + json", f"{floor['rps']:.0f} req/s", "", f"ours c=16 at {sql_c16['rps'] / floor['rps']:.0%} of floor"))
+
+        first = 500000 if rows >= 500_100 else 5000
+        gql = json.dumps({"query": f"{{ people(where: {{id: {{_gte: {first}}}}}, limit: 100) {{ id name email age score created }} }}"})
+        mine = median_of(runs, lambda: wrk(f"{base}/dbs/{db_id}/graphql", connections=16, seconds=seconds, method="POST",
+                                           body=gql, headers=sql_headers))
+        peer_body = json.dumps({"query": f"{{ people(filter: {{id: {{gte: {first}}}}}, first: 100) {{ nodes {{ id name email age score created }} }} }}"})
+        peer = median_of(runs, lambda: wrk(f"{dbase}/graphql/people", connections=16, seconds=seconds, method="POST",
+                                           body=peer_body, headers={"Content-Type": "application/json"}))
+        table.append(("2. GraphQL 100 rows, c=16", _fmt(mine), f"datasette-graphql {_fmt(peer)}",
+                      f"{mine['rps'] / peer['rps']:.1f}x; {mine['rps'] / sql_c16['rps']:.0%} of our SQL"))
+        datasette.stop()
+
+        # 3. CSV upload, type inference included
+        sampler = RssSampler(ours)
+        sampler.start()
+        started = time.perf_counter()
+        with open(csv_path, "rb") as handle:
+            response = http.post("/dbs", files={"file": ("people.csv", handle, "text/csv")}, headers=auth)
+        upload_seconds = time.perf_counter() - started
+        peak = sampler.stop()
+        assert response.status_code == 201, response.text
+        started = time.perf_counter()
+        subprocess.run(["sqlite3", str(work / "import.sqlite"), "-cmd", ".mode csv", f".import {csv_path} people"], check=True)
+        sqlite_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        subprocess.run([str(PEERS / "sqlite-utils"), "insert", str(work / "utils.sqlite"), "people", str(csv_path), "--csv"],
+                       check=True, capture_output=True)
+        utils_seconds = time.perf_counter() - started
+        table.append(("3. CSV upload (rows/s)", f"{rows / upload_seconds:,.0f} rows/s, peak RSS {peak:.0f} MiB",
+                      f"sqlite3 .import {rows / sqlite_seconds:,.0f}; sqlite-utils {rows / utils_seconds:,.0f}",
+                      f"{sqlite_seconds / upload_seconds:.0%} of .import; {utils_seconds / upload_seconds:.1f}x sqlite-utils"))
+
+        # 4. exports
+        sampler = RssSampler(ours)
+        sampler.start()
+        started = time.perf_counter()
+        with http.stream("GET", f"/api/dbs/{db_id}/tables/people/export", headers=auth) as response:
+            size = sum(len(chunk) for chunk in response.iter_bytes())
+        export_seconds = time.perf_counter() - started
+        peak = sampler.stop()
+        job = http.post("/api/exports", headers=auth, json={"name": "bench", "databases": [db_id], "media_type": "application/x-ndjson"}).json()["id"]
+        started = time.perf_counter()
+        while http.get(f"/api/exports/{job}", headers=auth).json()["status"] not in ("SUCCESS", "FAILED"):
+            time.sleep(0.05)
+        job_seconds = time.perf_counter() - started
+        datasette = Process([str(PEERS / "datasette"), "serve", "-i", str(database), "--port", str(dport)],
+                            f"http://127.0.0.1:{dport}/-/versions.json")
+        started = time.perf_counter()
+        with httpx2.stream("GET", f"{dbase}/people/people.csv?_stream=on&_size=max", timeout=600) as response:
+            peer_size = sum(len(chunk) for chunk in response.iter_bytes())
+        peer_seconds = time.perf_counter() - started
+        datasette.stop()
+        started = time.perf_counter()
+        subprocess.run(["sqlite3", "-csv", "-header", str(database), "SELECT * FROM people"], check=True, stdout=subprocess.DEVNULL)
+        floor_seconds = time.perf_counter() - started
+        table.append(("4. CSV export (rows/s)", f"{rows / export_seconds:,.0f} rows/s ({size >> 20} MiB), RSS +{peak - sampler.start_rss:.0f} MiB",
+                      f"Datasette {rows / peer_seconds:,.0f} ({peer_size >> 20} MiB); sqlite3 -csv {rows / floor_seconds:,.0f}",
+                      f"{peer_seconds / export_seconds:.1f}x Datasette"))
+        table.append(("4. NDJSON export job (rows/s)", f"{rows / job_seconds:,.0f} rows/s", "", ""))
+
+        # 5. many databases
+        count = 1000 if args.quick else 10_000
+        for i in range(count):
+            http.post("/api/dbs", headers=auth, json={"name": f"small {i}", "query": "CREATE TABLE t(a); INSERT INTO t VALUES (1)"})
+        timings = []
+        for _ in range(10):
+            started = time.perf_counter()
+            assert http.get("/api/dbs?limit=100", headers=auth).status_code == 200
+            timings.append((time.perf_counter() - started) * 1000)
+        all_ids = [db["id"] for db in http.get("/api/dbs?limit=50&offset=500", headers=auth).json()["databases"]]
+        cold = []
+        for cold_id in all_ids[:20]:
+            started = time.perf_counter()
+            http.post(f"/dbs/{cold_id}/sql", headers=auth, json={"query": "SELECT a FROM t"})
+            cold.append((time.perf_counter() - started) * 1000)
+        table.append((f"5. {count:,} databases", f"GET /api/dbs?limit=100 p50 {statistics.median(timings):.1f} ms; "
+                      f"first query on a cold db p50 {statistics.median(cold):.1f} ms; open fds {ours.open_fds()}", "", "fds bounded by the pool (64)"))
+
+        # 6. mixed load: 16 databases, 80% reads / 20% writes
+        table.append(mixed_load(base, auth, seconds=10 if args.quick else 30))
+        ours.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    write_results(args.out, table, rows)
+    print(args.out.read_text())
+    return 0
+
+
+def mixed_load(base: str, auth: dict[str, str], seconds: int) -> tuple[str, str, str, str]:
+    http = httpx2.Client(base_url=base, timeout=60, headers=auth)
+    databases = [http.post("/api/dbs", json={"name": f"mixed {i}", "query": "CREATE TABLE w(id INTEGER PRIMARY KEY, client INTEGER, n INTEGER)"}).json()["id"]
+                 for i in range(16)]
+    acknowledged = [0] * 16
+    errors: list[str] = []
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+
+    def client(number: int) -> None:
+        rng = random.Random(number)
+        with httpx2.Client(base_url=base, timeout=60, headers=auth) as own:
+            n = 0
+            while time.monotonic() < deadline:
+                db = databases[rng.randrange(16)]
+                write = rng.random() < 0.2
+                body = {"query": "INSERT INTO w(client, n) VALUES (?, ?)", "params": [number, n]} if write else {"query": "SELECT count(*) AS c FROM w"}
+                started = time.perf_counter()
+                response = own.post(f"/dbs/{db}/sql", json=body)
+                latencies.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    errors.append(response.text)
+                elif write:
+                    acknowledged[number] += 1
+                    n += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = sum(http.post(f"/dbs/{db}/sql", json={"query": "SELECT count(*) AS c FROM w"}).json()["rows"][0]["c"] for db in databases)
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99)]
+    return ("6. mixed 80/20, 16 clients", f"{len(latencies) / seconds:,.0f} req/s, p99 {p99:.1f} ms",
+            f"errors {len(errors)}; writes acknowledged {sum(acknowledged)}, stored {stored}",
+            "zero errors, zero lost" if not errors and stored == sum(acknowledged) else "FAILED")
+
+
+def _fmt(result: dict[str, float]) -> str:
+    return f"{result['rps']:,.0f} req/s (p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms)"
+
+
+def write_results(path: Path, table: list[tuple[str, str, str, str]], rows: int) -> None:
+    peers = subprocess.run([str(PEERS / "pip"), "freeze"], capture_output=True, text=True).stdout
+    versions = ", ".join(line for line in peers.splitlines() if line.split("==")[0].lower() in ("datasette", "datasette-graphql", "sqlite-utils"))
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}; peers: {versions}. Fixture: `people`, {rows:,} rows. "
+        "Throughput numbers are medians of 3 runs (wrk on 127.0.0.1; wrk shares the 2 cores with the servers).",
+        "",
+        "Reproduce: `make bench` (or `.venv/bin/python bench/run.py`).",
+        "",
+        "| workload | airsequel | peer / floor | ratio |",
+        "| --- | --- | --- | --- |",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in table],
+        "",
+    ]
+    path.write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
