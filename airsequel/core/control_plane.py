@@ -170,6 +170,19 @@ MIGRATIONS: list[str] = [
     ) STRICT;
     CREATE INDEX audit_log_database ON audit_log(file_key, id);
     """,
+    # 6: charts and dashboards
+    """
+    CREATE TABLE charts (
+        ulid TEXT PRIMARY KEY,
+        file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
+        definition_json TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE dashboards (
+        ulid TEXT PRIMARY KEY,
+        file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
+        definition_json TEXT NOT NULL
+    ) STRICT;
+    """,
 ]
 
 

@@ -8,6 +8,7 @@ from airsequel.config import Settings
 from airsequel.core.accounts import Accounts
 from airsequel.core.assets import Assets
 from airsequel.core.audit import AuditLog
+from airsequel.core.charts import Charts
 from airsequel.core.connections import ConnectionPool
 from airsequel.core.control_plane import ControlPlane
 from airsequel.core.env_vars import EnvVars
@@ -41,6 +42,7 @@ class Services:
     server_settings: ServerSettings
     env_vars: EnvVars
     audit: AuditLog
+    charts: Charts
 
     @classmethod
     def start(cls, settings: Settings) -> "Services":
@@ -66,6 +68,7 @@ class Services:
             exports=Exports(control, hosting, settings.data_dir / "exports", settings.export_ttl_days),
             assets=Assets(control, hosting, settings.max_asset_bytes),
             server_settings=ServerSettings(control, settings, limits), env_vars=EnvVars(control), audit=AuditLog(control),
+            charts=Charts(control),
         )
 
     def stop(self) -> None:

@@ -16,7 +16,8 @@ from airsequel.http.pages import static_files
 from airsequel.http.host_check import AllowedHostsMiddleware
 from airsequel.http.sqlite_lane import SqliteLane
 from airsequel.http.routes import (
-    databases, docs, exports, files, graphql, not_included, records, sql, status, tables, teams, tokens, users,
+    charts, databases, docs, exports, files, graphql, not_included, records, sql, status, tables, teams, tokens, users,
+    web,
 )
 from airsequel.http.routes import settings as settings_routes
 
@@ -34,7 +35,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             *status.routes, *users.routes, *teams.routes, *tokens.routes,
             *databases.routes, *files.routes, *sql.routes, *graphql.routes, *tables.routes,
-            *records.routes, *exports.routes, *settings_routes.routes, *docs.routes, *not_included.routes,
+            *records.routes, *exports.routes, *settings_routes.routes, *docs.routes, *not_included.routes, *charts.routes, *web.routes,
             Mount("/static", app=static_files(), name="static"),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

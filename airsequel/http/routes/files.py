@@ -82,7 +82,7 @@ def _json_or_redirect(request: Request, payload: dict[str, str], database_id: st
     accept = request.headers.get("accept", "")
     if request.method == "POST" or "application/json" in accept or "text/html" not in accept:
         return JSONResponse(payload)
-    return RedirectResponse(f"/api/dbs/{database_id}", status_code=303)
+    return RedirectResponse(f"/dbs/{database_id}", status_code=303)
 
 
 def download_name(record: DatabaseRecord) -> str:

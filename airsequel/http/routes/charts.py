@@ -1,0 +1,95 @@
+"""Charts and dashboards: /api/dbs/:dbId/charts and /api/dbs/:dbId/dashboards, plus each chart as SVG."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from airsequel.core.access import Action
+from airsequel.core.charts import chart_data, checked_chart, render_svg
+from airsequel.core.control_plane import DatabaseRecord
+from airsequel.core.errors import InvalidInput, NotFound
+from airsequel.core.services import Services
+from airsequel.http.bodies import read_json_object
+from airsequel.http.context import authorized_database, run_in_threadpool, services
+from airsequel.http.responses import JSONResponse
+
+
+def checked_dashboard(body: dict[str, Any]) -> dict[str, Any]:
+    charts, title = body.get("charts", []), body.get("title", "")
+    if not isinstance(charts, list) or not all(isinstance(c, str) for c in charts):
+        raise InvalidInput("charts must be a list of chart ids")
+    if not isinstance(title, str):
+        raise InvalidInput("title must be a string")
+    return {"charts": charts, "title": title}
+
+
+CHECKS = {"charts": checked_chart, "dashboards": checked_dashboard}
+
+
+def _kind(request: Request) -> str:
+    return "dashboards" if "/dashboards" in request.url.path else "charts"
+
+
+async def list_items(request: Request) -> JSONResponse:
+    """The database's charts (or dashboards)."""
+    record = await authorized_database(request, Action.READ)
+    kind = _kind(request)
+    return JSONResponse({kind: await run_in_threadpool(services(request).charts.list, kind, record)})
+
+
+async def create_item(request: Request) -> JSONResponse:
+    """Create a chart (or dashboard)."""
+    record = await authorized_database(request, Action.WRITE)
+    kind = _kind(request)
+    definition = CHECKS[kind](await read_json_object(request))
+    return JSONResponse(await run_in_threadpool(services(request).charts.create, kind, record, definition), status_code=201)
+
+
+async def update_item(request: Request) -> JSONResponse:
+    """Change a chart (or dashboard)."""
+    record = await authorized_database(request, Action.WRITE)
+    kind = _kind(request)
+    definition = CHECKS[kind](await read_json_object(request))
+    await run_in_threadpool(services(request).charts.update, kind, record, request.path_params["item_id"], definition)
+    return JSONResponse({})
+
+
+async def delete_item(request: Request) -> JSONResponse:
+    """Delete a chart (or dashboard)."""
+    record = await authorized_database(request, Action.WRITE)
+    await run_in_threadpool(services(request).charts.delete, _kind(request), record, request.path_params["item_id"])
+    return JSONResponse({})
+
+
+def chart_svg(service: Services, record: DatabaseRecord, chart: dict[str, Any]) -> str:
+    with service.hosting.pool.reader(record.file_key, service.hosting.file_path(record)) as conn:
+        labels, series = chart_data(conn, chart)
+    return render_svg(chart, labels, series)
+
+
+async def chart_image(request: Request) -> Response:
+    """A chart drawn as SVG from its table's data."""
+    record = await authorized_database(request, Action.READ)
+    charts = await run_in_threadpool(services(request).charts.list, "charts", record)
+    chart = next((c for c in charts if c["ulid"] == request.path_params["item_id"]), None)
+    if chart is None:
+        raise NotFound("No such chart")
+    svg = await run_in_threadpool(chart_svg, services(request), record, chart)
+    return Response(svg, media_type="image/svg+xml", headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+
+
+routes = [
+    Route("/api/dbs/{db_id}/charts", list_items, methods=["GET"]),
+    Route("/api/dbs/{db_id}/charts", create_item, methods=["POST"]),
+    Route("/api/dbs/{db_id}/charts/{item_id}", update_item, methods=["PATCH"]),
+    Route("/api/dbs/{db_id}/charts/{item_id}", delete_item, methods=["DELETE"]),
+    Route("/api/dbs/{db_id}/charts/{item_id}/svg", chart_image, methods=["GET"]),
+    Route("/api/dbs/{db_id}/dashboards", list_items, methods=["GET"]),
+    Route("/api/dbs/{db_id}/dashboards", create_item, methods=["POST"]),
+    Route("/api/dbs/{db_id}/dashboards/{item_id}", update_item, methods=["PATCH"]),
+    Route("/api/dbs/{db_id}/dashboards/{item_id}", delete_item, methods=["DELETE"]),
+]

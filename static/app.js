@@ -1,0 +1,276 @@
+// The pages' behaviour: small, no build step. Every change goes through the JSON API.
+"use strict";
+
+async function api(method, url, body) {
+  const options = { method, headers: { Accept: "application/json" }, credentials: "same-origin" };
+  if (body !== undefined) { options.headers["Content-Type"] = "application/json"; options.body = JSON.stringify(body); }
+  const response = await fetch(url, options);
+  const text = await response.text();
+  let data = {};
+  try { data = text ? JSON.parse(text) : {}; } catch (e) { data = { errors: [text] }; }
+  if (!response.ok) {
+    const messages = (data.errors || []).map((e) => (typeof e === "string" ? e : e.message));
+    throw new Error(messages.join("; ") || `${response.status} ${response.statusText}`);
+  }
+  return data;
+}
+
+function $(selector, root) { return (root || document).querySelector(selector); }
+function $$(selector, root) { return Array.from((root || document).querySelectorAll(selector)); }
+function flash(message) { const el = $("#flash"); el.textContent = message; el.hidden = false; }
+function quote(name) { return '"' + String(name).replace(/"/g, '""') + '"'; }
+function formData(form) { return Object.fromEntries(new FormData(form).entries()); }
+
+function handle(form, action) {
+  if (!form) return;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const error = $(".error", form);
+    if (error) error.textContent = "";
+    const button = $("button[type=submit]", form);
+    if (button) button.disabled = true;
+    try { await action(formData(form), form); }
+    catch (e) { if (error) error.textContent = e.message; else flash(e.message); }
+    finally { if (button) button.disabled = false; }
+  });
+}
+
+function renderTable(table, columns, rows, cell) {
+  const head = document.createElement("tr");
+  columns.forEach((c) => { const th = document.createElement("th"); th.textContent = c; head.append(th); });
+  table.tHead.replaceChildren(head);
+  table.tBodies[0].replaceChildren(...rows.map((row) => {
+    const tr = document.createElement("tr");
+    columns.forEach((c) => { const td = document.createElement("td"); show(td, row[c]); if (cell) cell(td, c, row); tr.append(td); });
+    return tr;
+  }));
+}
+
+function show(td, value) {
+  td.classList.toggle("null", value === null);
+  td.textContent = value === null ? "NULL" : (typeof value === "object" ? JSON.stringify(value) : String(value));
+}
+
+// --- every page -----------------------------------------------------------------------------
+$$("[data-copy]").forEach((button) => button.addEventListener("click", async () => {
+  const input = $(button.dataset.copy);
+  input.select();
+  try { await navigator.clipboard.writeText(input.value); } catch (e) { document.execCommand("copy"); }
+  button.textContent = "Copied";
+}));
+const logout = $("#logout");
+if (logout) logout.addEventListener("click", async () => { await api("POST", "/api/logout"); location.href = "/login"; });
+
+const page = document.body.dataset.page;
+const db = document.body.dataset.db;
+
+// --- login / sign-up ------------------------------------------------------------------------
+if (page === "login") {
+  handle($("#auth-form"), async (data, form) => {
+    if (form.dataset.signup === "yes") await api("POST", "/api/users", data);
+    await api("POST", "/api/login", { username: data.username, password: data.password });
+    location.href = "/";
+  });
+}
+if (page === "reset") {
+  handle($("#reset-form"), async (data, form) => {
+    await api("POST", "/api/users/reset-password/submit", { resetKey: form.dataset.key, password: data.password });
+    location.href = "/login";
+  });
+}
+
+// --- home -----------------------------------------------------------------------------------
+if (page === "home") {
+  handle($("#create-form"), async (data) => {
+    const body = { name: data.name, team: data.team };
+    if (data.query.trim()) body.query = data.query;
+    const created = await api("POST", "/api/dbs", body);
+    location.href = "/dbs/" + created.id;
+  });
+  const drop = $("#drop"), input = $("input[type=file]", drop);
+  ["dragenter", "dragover"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.add("over"); }));
+  ["dragleave", "drop"].forEach((t) => drop.addEventListener(t, (e) => { e.preventDefault(); drop.classList.remove("over"); }));
+  drop.addEventListener("drop", (e) => { input.files = e.dataTransfer.files; $("span", drop).textContent = input.files[0].name; });
+  drop.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); input.click(); } });
+  input.addEventListener("change", () => { if (input.files[0]) $("span", drop).textContent = input.files[0].name; });
+  $("#upload-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.target, error = $(".error", form), bar = $("#upload-progress"), percent = $("#upload-percent");
+    error.textContent = "";
+    const body = new FormData();
+    body.append("file", input.files[0]);
+    const request = new XMLHttpRequest();
+    request.open("POST", "/dbs?team=" + encodeURIComponent(form.team.value));
+    request.setRequestHeader("Accept", "application/json");
+    bar.hidden = false; bar.value = 0;
+    request.upload.addEventListener("progress", (e) => {
+      if (e.lengthComputable) { bar.value = Math.round((e.loaded / e.total) * 100); percent.textContent = bar.value + "%"; }
+    });
+    request.addEventListener("load", () => {
+      let data = {};
+      try { data = JSON.parse(request.responseText); } catch (e) { /* not JSON */ }
+      if (request.status === 201) { bar.value = 100; percent.textContent = "100% — done"; location.href = "/dbs/" + data.id; }
+      else { error.textContent = (data.errors || [request.statusText]).join("; "); }
+    });
+    request.addEventListener("error", () => { error.textContent = "The upload failed: network error"; });
+    request.send(body);
+  });
+}
+
+// --- database -------------------------------------------------------------------------------
+if (page === "database") {
+  const click = (selector, action) => { const el = $(selector); if (el) el.addEventListener("click", () => action().catch((e) => flash(e.message))); };
+  click("#duplicate", async () => { const copy = await api("POST", `/dbs/${db}/duplicate`); location.href = "/dbs/" + copy.id; });
+  click("#vacuum", async () => { const r = await api("POST", `/api/dbs/${db}/vacuum`); flash(`Vacuumed: ${r.size} bytes`); });
+  click("#regenerate-readonly", async () => { await api("POST", `/dbs/${db}/regenerate-readonly-id`); location.reload(); });
+  handle($("#settings-form"), async (data, form) => {
+    await api("PATCH", `/api/dbs/${db}/settings`, { visibility: data.visibility, schemaLocked: form.schemaLocked.checked });
+    await api("PATCH", `/api/dbs/${db}`, { description: data.description });
+    flash("Settings saved");
+  });
+  handle($("#new-table-form"), async (data) => {
+    await api("PUT", `/api/dbs/${db}/tables/${encodeURIComponent(data.name)}`, { columns: [{ name: "id", sqliteDataType: "INTEGER", isPrimaryKey: true }, { name: "name", sqliteDataType: "TEXT" }] });
+    location.href = `/dbs/${db}/tables/${encodeURIComponent(data.name)}`;
+  });
+  handle($("#chart-form"), async (data) => {
+    await api("POST", `/api/dbs/${db}/charts`, { title: data.title, table: data.table, chartType: data.chartType, headers: [data.label, data.value] });
+    location.reload();
+  });
+  $$("[data-delete-chart]").forEach((b) => b.addEventListener("click", async () => { await api("DELETE", `/api/dbs/${db}/charts/${b.dataset.deleteChart}`); location.reload(); }));
+}
+
+// --- table ----------------------------------------------------------------------------------
+if (page === "table") {
+  const table = document.body.dataset.table, editable = document.body.dataset.editable === "yes";
+  const rowid = document.body.dataset.rowid, sheet = $("#sheet"), error = $("#sheet-error");
+  const state = { offset: 0, order: null, desc: false, size: 50 };
+  async function load() {
+    error.textContent = "";
+    const params = [];
+    let sql = `SELECT ${rowid ? rowid + " AS __rowid, " : ""}* FROM ${quote(table)}`;
+    const text = $("#filter-text").value;
+    if (text) { sql += ` WHERE CAST(${quote($("#filter-column").value)} AS TEXT) LIKE ?`; params.push("%" + text + "%"); }
+    if (state.order) sql += ` ORDER BY ${quote(state.order)} ${state.desc ? "DESC" : "ASC"}`;
+    sql += ` LIMIT ${state.size} OFFSET ${state.offset}`;
+    try {
+      const result = await api("POST", `/dbs/${db}/sql`, { query: sql, params });
+      const columns = result.rows.length ? Object.keys(result.rows[0]).filter((c) => c !== "__rowid") : $$("#filter-column option").map((o) => o.value);
+      renderTable(sheet, columns, result.rows, (td, column, row) => {
+        if (!editable || !rowid) return;
+        td.contentEditable = "true";
+        td.addEventListener("focus", () => { if (row[column] === null) td.textContent = ""; });
+        td.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); td.blur(); } });
+        td.addEventListener("blur", async () => {
+          const value = td.textContent;
+          if (value === (row[column] === null ? "" : String(row[column]))) { show(td, row[column]); return; }
+          try {
+            await api("POST", `/dbs/${db}/sql`, { query: `UPDATE ${quote(table)} SET ${quote(column)} = ? WHERE ${rowid} = ?`, params: [value, row.__rowid] });
+            row[column] = value; show(td, value); flash("Saved");
+          } catch (e) { error.textContent = e.message; show(td, row[column]); }
+        });
+      });
+      $$("th", sheet).forEach((th) => {
+        const name = th.textContent, button = document.createElement("button");
+        button.className = "sort"; button.type = "button";
+        button.textContent = name + (state.order === name ? (state.desc ? " ▼" : " ▲") : "");
+        button.addEventListener("click", () => { state.desc = state.order === name ? !state.desc : false; state.order = name; load(); });
+        th.replaceChildren(button);
+        if (editable) {
+          const drop = document.createElement("button");
+          drop.type = "button"; drop.className = "link"; drop.textContent = " ✕"; drop.title = "Delete column " + name;
+          drop.setAttribute("aria-label", "Delete column " + name);
+          drop.addEventListener("click", async () => {
+            if (!confirm(`Delete column ${name}?`)) return;
+            try { await api("DELETE", `/api/dbs/${db}/tables/${encodeURIComponent(table)}/columns/${encodeURIComponent(name)}`); location.reload(); }
+            catch (e) { error.textContent = e.message; }
+          });
+          th.append(drop);
+        }
+      });
+      if (editable && rowid) {
+        $$("tbody tr", sheet).forEach((tr, i) => {
+          const td = document.createElement("td"), del = document.createElement("button");
+          del.type = "button"; del.className = "link"; del.textContent = "Delete"; del.setAttribute("aria-label", "Delete row");
+          del.addEventListener("click", async () => {
+            await api("POST", `/dbs/${db}/sql`, { query: `DELETE FROM ${quote(table)} WHERE ${rowid} = ?`, params: [result.rows[i].__rowid] });
+            load();
+          });
+          td.append(del); tr.append(td);
+        });
+      }
+      $("#page-label").textContent = `rows ${state.offset + 1}–${state.offset + result.rows.length}`;
+      $("#next").disabled = result.rows.length < state.size;
+      $("#prev").disabled = state.offset === 0;
+    } catch (e) { error.textContent = e.message; }
+  }
+  $("#next").addEventListener("click", () => { state.offset += state.size; load(); });
+  $("#prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - state.size); load(); });
+  let timer;
+  $("#filter-text").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { state.offset = 0; load(); }, 250); });
+  $("#filter-column").addEventListener("change", load);
+  const addRow = $("#add-row");
+  if (addRow) addRow.addEventListener("click", async () => {
+    try { await api("POST", `/dbs/${db}/sql`, { query: `INSERT INTO ${quote(table)} DEFAULT VALUES` }); load(); } catch (e) { error.textContent = e.message; }
+  });
+  const addColumn = $("#add-column");
+  if (addColumn) addColumn.addEventListener("click", async () => {
+    const name = prompt("Name of the new column");
+    if (!name) return;
+    const type = prompt("Type (TEXT, INTEGER, REAL, BLOB)", "TEXT") || "TEXT";
+    try { await api("PUT", `/api/dbs/${db}/tables/${encodeURIComponent(table)}/columns/${encodeURIComponent(name)}`, { sqliteDataType: type }); location.reload(); }
+    catch (e) { error.textContent = e.message; }
+  });
+  load();
+}
+
+// --- SQL editor -----------------------------------------------------------------------------
+if (page === "sql") {
+  const form = $("#sql-form"), status = $("#sql-status"), error = $("#sql-error"), result = $("#sql-result");
+  async function run() {
+    error.textContent = ""; status.textContent = "Running…";
+    try {
+      const data = await api("POST", `/dbs/${db}/sql`, { query: form.query.value });
+      const columns = data.rows.length ? Object.keys(data.rows[0]) : [];
+      renderTable(result, columns, data.rows);
+      status.textContent = `${data.rows.length} row(s) in ${(data.runtimeSeconds * 1000).toFixed(1)} ms` +
+        (data.affectedTables.length ? ` · changed: ${data.affectedTables.join(", ")} (${data.numChanges} rows)` : "") +
+        (data.truncated ? " · truncated" : "");
+    } catch (e) { status.textContent = ""; error.textContent = e.message; renderTable(result, [], []); }
+  }
+  form.addEventListener("submit", (e) => { e.preventDefault(); run(); });
+  form.query.addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); run(); } });
+}
+
+// --- team -----------------------------------------------------------------------------------
+if (page === "team") {
+  const team = document.body.dataset.team;
+  handle($("#member-form"), async (data) => {
+    await api("PATCH", `/api/teams/${encodeURIComponent(team)}/members/${encodeURIComponent(data.username)}`, { roles: [data.role] });
+    location.reload();
+  });
+  $$("[data-remove-member]").forEach((b) => b.addEventListener("click", async () => {
+    try { await api("DELETE", `/api/teams/${encodeURIComponent(team)}/members/${encodeURIComponent(b.dataset.removeMember)}`); location.reload(); }
+    catch (e) { flash(e.message); }
+  }));
+  handle($("#token-form"), async (data, form) => {
+    const permissions = Object.entries(data).filter(([k, v]) => k.startsWith("perm-") && v).map(([k, v]) => ({ db_id: k.slice(5), name: v }));
+    const token = await api("POST", "/api/tokens", { name: data.name, team_name: team, permissions, expiration_utc: null, description: "" });
+    $("#token-body").value = token.body;
+    $("#token-secret").hidden = false;
+    form.reset();
+    const row = document.createElement("tr");
+    row.innerHTML = "<td></td><td></td><td>never</td><td></td>";
+    row.cells[0].textContent = token.name;
+    row.cells[1].textContent = token.permissions.map((p) => `${p.db_name}: ${p.name}`).join(", ");
+    const revoke = document.createElement("button");
+    revoke.type = "button"; revoke.className = "link"; revoke.textContent = "Revoke"; revoke.dataset.revoke = token.id;
+    revoke.addEventListener("click", () => revokeToken(revoke));
+    row.cells[3].append(revoke);
+    $("#tokens tbody").append(row);
+  });
+  async function revokeToken(button) {
+    try { await api("DELETE", `/api/tokens/${button.dataset.revoke}`); button.closest("tr").remove(); flash("Token revoked"); }
+    catch (e) { flash(e.message); }
+  }
+  $$("[data-revoke]").forEach((b) => b.addEventListener("click", () => revokeToken(b)));
+}

@@ -1,0 +1,193 @@
+"""Faults: the server killed with SIGKILL in the middle of writes, uploads, replacements and
+rebuilds; after a restart every file passes integrity_check, every acknowledged write is there,
+nothing half-done is visible, and the registry agrees with the files on disk."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from tests.conftest import PASSWORD, sign_up_and_login
+from tests.server_process import running_server
+
+
+def kill_server(data_dir: Path) -> None:
+    found = subprocess.run(["pgrep", "-f", "--", f"--data-dir {data_dir}"], capture_output=True, text=True).stdout.split()
+    assert found, "server process not found"
+    for pid in found:
+        os.kill(int(pid), signal.SIGKILL)
+    time.sleep(0.3)
+
+
+def login(base: str) -> httpx2.Client:
+    http = httpx2.Client(base_url=base, timeout=60)
+    token = http.post("/api/login", json={"username": "fault", "password": PASSWORD}).json()["sessionToken"]
+    http.headers["Authorization"] = f"Bearer {token}"
+    return http
+
+
+def check_consistent(data_dir: Path) -> None:
+    """Registry and files agree, and every hosted file is sound."""
+    control = sqlite3.connect(data_dir / "control.sqlite")
+    keys = {row[0] for row in control.execute("SELECT file_key FROM databases")}
+    on_disk = {p.name for p in (data_dir / "dbs").iterdir()}
+    assert keys == on_disk
+    for key in keys:
+        conn = sqlite3.connect(data_dir / "dbs" / key / "main.sqlite")
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        conn.close()
+    assert list((data_dir / "tmp").iterdir()) == []
+
+
+@pytest.fixture
+def server_dir(tmp_path):
+    data_dir = tmp_path / "data"
+    with running_server(data_dir) as base:
+        http = httpx2.Client(base_url=base, timeout=60)
+        http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "fault")
+        http.close()
+    return data_dir
+
+
+def test_acknowledged_writes_survive_sigkill(server_dir):
+    acknowledged: list[int] = []
+    with running_server(server_dir) as base:
+        http = login(base)
+        db = http.post("/api/dbs", json={"name": "w", "query": "CREATE TABLE w(n INTEGER PRIMARY KEY, pad TEXT)"}).json()["id"]
+        stop = threading.Event()
+
+        def writer(start: int) -> None:
+            with httpx2.Client(base_url=base, timeout=30, headers=dict(http.headers)) as own:
+                n = start
+                while not stop.is_set():
+                    try:
+                        response = own.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO w VALUES (?, randomblob(2000))", "params": [n]})
+                    except httpx2.TransportError:
+                        return
+                    if response.status_code == 200:
+                        acknowledged.append(n)
+                    n += 4
+
+        threads = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1.5)
+        kill_server(server_dir)
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert len(acknowledged) > 20
+    with running_server(server_dir) as base:
+        http = login(base)
+        stored = {row["n"] for row in http.post(f"/dbs/{db}/sql", json={"query": "SELECT n FROM w"}).json()["rows"]}
+        assert set(acknowledged) <= stored
+    check_consistent(server_dir)
+
+
+def test_sigkill_during_a_csv_upload_leaves_nothing_behind(server_dir, tmp_path):
+    big = tmp_path / "big.csv"
+    with open(big, "w") as handle:
+        handle.write("id,text\n")
+        for i in range(600_000):
+            handle.write(f"{i},row number {i} with some words\n")
+    with running_server(server_dir) as base:
+        http = login(base)
+        before = http.get("/api/dbs").json()["numberOfDatabases"]
+
+        def upload() -> None:
+            try:
+                with open(big, "rb") as handle:
+                    http.post("/dbs", files={"file": ("big.csv", handle)})
+            except httpx2.TransportError:
+                pass
+
+        thread = threading.Thread(target=upload)
+        thread.start()
+        time.sleep(1.0)
+        kill_server(server_dir)
+        thread.join()
+    with running_server(server_dir) as base:
+        http = login(base)
+        assert http.get("/api/dbs").json()["numberOfDatabases"] in (before, before + 1)
+    check_consistent(server_dir)
+
+
+def test_sigkill_during_put_replacement_keeps_old_or_new_content_whole(server_dir, tmp_path):
+    new_file = tmp_path / "new.sqlite"
+    conn = sqlite3.connect(new_file)
+    conn.execute("CREATE TABLE fresh(a)")
+    conn.execute("INSERT INTO fresh WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 300000) SELECT printf('value %d', i) FROM c")
+    conn.commit()
+    conn.close()
+    with running_server(server_dir) as base:
+        http = login(base)
+        db = http.post("/api/dbs", json={"name": "r", "query": "CREATE TABLE old(a); INSERT INTO old VALUES ('precious')"}).json()["id"]
+
+        def replace() -> None:
+            try:
+                with open(new_file, "rb") as handle:
+                    http.put(f"/dbs/{db}", files={"file": ("new.sqlite", handle)})
+            except httpx2.TransportError:
+                pass
+
+        thread = threading.Thread(target=replace)
+        thread.start()
+        time.sleep(0.4)
+        kill_server(server_dir)
+        thread.join()
+    with running_server(server_dir) as base:
+        http = login(base)
+        tables = [t["name"] for t in http.get(f"/api/dbs/{db}").json()["tables"]]
+        if tables == ["old"]:
+            assert http.post(f"/dbs/{db}/sql", json={"query": "SELECT a FROM old"}).json()["rows"] == [{"a": "precious"}]
+        else:
+            assert tables == ["fresh"]
+            assert http.post(f"/dbs/{db}/sql", json={"query": "SELECT count(*) AS n FROM fresh"}).json()["rows"] == [{"n": 300000}]
+    check_consistent(server_dir)
+
+
+def test_sigkill_during_a_column_rebuild_keeps_every_row(server_dir):
+    with running_server(server_dir) as base:
+        http = login(base)
+        db = http.post("/api/dbs", json={"name": "c", "query": "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)"}).json()["id"]
+        http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t(v) WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 400000) SELECT i FROM c"})
+
+        def rebuild() -> None:
+            try:
+                http.patch(f"/api/dbs/{db}/tables/t/columns/v", json={"sqliteDataType": "INTEGER", "isNonNull": True})
+            except httpx2.TransportError:
+                pass
+
+        thread = threading.Thread(target=rebuild)
+        thread.start()
+        time.sleep(0.5)
+        kill_server(server_dir)
+        thread.join()
+    with running_server(server_dir) as base:
+        http = login(base)
+        rows = http.post(f"/dbs/{db}/sql", json={"query": "SELECT count(*) AS n, sum(v) AS s FROM t"}).json()["rows"]
+        assert rows == [{"n": 400000, "s": 400000 * 400001 // 2}]
+        schema = http.get(f"/api/dbs/{db}/schema").text
+        assert "airsequel_rebuild" not in schema
+    check_consistent(server_dir)
+
+
+def test_a_full_database_quota_is_a_clear_error_and_nothing_is_half_written(tmp_path):
+    data_dir = tmp_path / "quota"
+    with running_server(data_dir, env={"AIRSEQUEL_MAX_DATABASE_BYTES": str(2 * 1024 * 1024)}) as base:
+        http = httpx2.Client(base_url=base, timeout=60)
+        http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "fault")
+        db = http.post("/api/dbs", json={"name": "q", "query": "CREATE TABLE t(b BLOB)"}).json()["id"]
+        response = http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t SELECT randomblob(100000) FROM (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 100) SELECT i FROM c)"})
+        assert response.status_code == 400 and "full" in response.json()["errors"][0]
+        assert http.post(f"/dbs/{db}/sql", json={"query": "SELECT count(*) AS n FROM t"}).json()["rows"] == [{"n": 0}]
+        assert http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES (x'00')"}).status_code == 200
+    check_consistent(data_dir)
