@@ -183,6 +183,10 @@ MIGRATIONS: list[str] = [
         definition_json TEXT NOT NULL
     ) STRICT;
     """,
+    # 7: listing pages of databases without sorting them all
+    """
+    CREATE INDEX databases_created ON databases(created_utc, id);
+    """,
 ]
 
 
@@ -306,17 +310,26 @@ class ControlPlane:
         rows = self.query(f"SELECT * FROM databases WHERE {column} = ?", (value,))
         return DatabaseRecord.from_row(rows[0]) if rows else None
 
-    def list_databases(self, owners: Sequence[str] | None = None) -> list[DatabaseRecord]:
-        """All databases, or those owned by one of `owners`, newest first."""
-        if owners is None:
-            rows = self.query("SELECT * FROM databases ORDER BY created_utc DESC, id DESC")
-        else:
-            marks = ", ".join("?" for _ in owners)
-            rows = self.query(
-                f"SELECT * FROM databases WHERE owner COLLATE NOCASE IN ({marks}) ORDER BY created_utc DESC, id DESC",
-                list(owners),
-            )
-        return [DatabaseRecord.from_row(row) for row in rows]
+    def list_databases(self, owners: Sequence[str] | None = None, file_keys: Sequence[str] | None = None,
+                       limit: int | None = None, offset: int = 0) -> tuple[list[DatabaseRecord], int]:
+        """A page of databases (all, or those owned by one of `owners`, or with one of `file_keys`),
+        newest first, and how many there are in all."""
+        where, params = self._database_filter(owners, file_keys)
+        total = self.query(f"SELECT count(*) FROM databases{where}", params)[0][0]
+        page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else (f" LIMIT -1 OFFSET {int(offset)}" if offset else "")
+        rows = self.query(f"SELECT * FROM databases{where} ORDER BY created_utc DESC, id DESC{page}", params)
+        return [DatabaseRecord.from_row(row) for row in rows], total
+
+    @staticmethod
+    def _database_filter(owners: Sequence[str] | None, file_keys: Sequence[str] | None) -> tuple[str, list[str]]:
+        clauses, params = [], []
+        if owners is not None:
+            clauses.append(f"owner COLLATE NOCASE IN ({', '.join('?' for _ in owners)})")
+            params.extend(owners)
+        if file_keys is not None:
+            clauses.append(f"file_key IN ({', '.join('?' for _ in file_keys)})")
+            params.extend(file_keys)
+        return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
 
     def count_databases(self) -> int:
         return self.query("SELECT count(*) FROM databases")[0][0]

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from airsequel.core.access import Action, Kind, Principal, TeamAction, authorize_team, can_see, require_user
+from airsequel.core.access import Action, Kind, Principal, TeamAction, authorize_team, require_user
 from airsequel.core.control_plane import DatabaseRecord
 from airsequel.core.errors import InvalidInput, NotAuthenticated
 from airsequel.core.services import Services
@@ -55,24 +55,25 @@ def _page_param(request: Request, name: str, default: int | None) -> int | None:
     return int(raw)
 
 
-def visible_databases(services: Services, caller: Principal) -> list[DatabaseRecord]:
-    """The databases the caller works with: its teams' (all, for a server admin), or a token's."""
+def visible_databases(services: Services, caller: Principal, limit: int | None = None,
+                      offset: int = 0) -> tuple[list[DatabaseRecord], int]:
+    """A page of the databases the caller works with: its teams' (all, for a server admin), or a
+    token's; and how many there are."""
     if caller.kind == Kind.ANONYMOUS:
         raise NotAuthenticated("Log in or send an API token to list databases")
+    if caller.kind == Kind.TOKEN:
+        return services.control.list_databases(file_keys=list(caller.token_permissions), limit=limit, offset=offset)
     if caller.kind == Kind.USER and not caller.server_admin:
-        records = services.control.list_databases(owners=list(caller.team_roles))
-    else:
-        records = services.control.list_databases()
-    return [record for record in records if can_see(caller, record)]
+        return services.control.list_databases(owners=list(caller.team_roles), limit=limit, offset=offset)
+    return services.control.list_databases(limit=limit, offset=offset)
 
 
 async def list_databases(request: Request) -> JSONResponse:
     limit = _page_param(request, "limit", None)
     offset = _page_param(request, "offset", 0) or 0
     caller = await principal(request)
-    records = await run_in_threadpool(visible_databases, services(request), caller)
-    page = records[offset : offset + limit if limit is not None else None]
-    return JSONResponse({"databases": [database_json(r) for r in page], "numberOfDatabases": len(records)})
+    page, total = await run_in_threadpool(visible_databases, services(request), caller, limit, offset)
+    return JSONResponse({"databases": [database_json(r) for r in page], "numberOfDatabases": total})
 
 
 async def team_for_new_database(request: Request, team: str | None) -> tuple[str, str]:

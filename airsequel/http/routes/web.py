@@ -46,8 +46,8 @@ async def home(request: Request) -> Response:
     caller = await principal(request)
     if caller.kind != Kind.USER:
         return RedirectResponse("/login", status_code=303)
-    databases = await run_in_threadpool(visible_databases, services(request), caller)
-    return _page(request, "home", await _context(request, databases=databases))
+    databases, total = await run_in_threadpool(visible_databases, services(request), caller, 500, 0)
+    return _page(request, "home", await _context(request, databases=databases, total=total))
 
 
 def _tables_with_counts(service: Services, record: DatabaseRecord) -> list[dict[str, Any]]:
