@@ -60,9 +60,7 @@ with open(source, "w") as handle:
         handle.write(f"{i},name {i},{i * 0.5}\\n")
 conn = sqlite3.connect(target, isolation_level=None)
 conn.execute("PRAGMA journal_mode=OFF")
-conn.execute("BEGIN")
 count = import_csv(conn, source, "big")
-conn.execute("COMMIT")
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent.
 peak_kib = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 print(count, peak_kib // 1024)

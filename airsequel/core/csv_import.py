@@ -1,8 +1,8 @@
 """Turning an uploaded CSV file into a table, streaming, with inferred column types.
 
-Two passes over the file on disk, each in constant memory: the first checks the shape (every row has
-as many fields as the header) and infers each column's type (INTEGER, REAL or TEXT); the second
-inserts the rows in batches. The caller owns the transaction, so an error leaves nothing behind.
+One pass over the file in constant memory checks the shape (every row has as many fields as the
+header), infers each column's type (INTEGER, REAL or TEXT) and stages the rows; SQLite then copies
+them into the typed table, all in one transaction: an error leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from airsequel.core.errors import Unprocessable
 from airsequel.core.sql_script import quote_identifier
 
 BATCH_ROWS = 5_000
-_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,17})")
 # Reals have a point or an exponent; a long run of digits alone would lose precision as a REAL.
 _REAL = re.compile(r"-?((0|[1-9][0-9]*)\.[0-9]*|\.[0-9]+|(0|[1-9][0-9]*)(\.[0-9]*)?[eE][-+]?[0-9]+)")
 
@@ -38,60 +37,89 @@ def table_name_for(filename: str | None) -> str:
 
 
 def import_csv(conn: sqlite3.Connection, source: Path, table: str) -> int:
-    """Create `table` in `conn` from the CSV file `source`; return the number of rows imported."""
-    header, types = _infer(source)
-    columns = ", ".join(f"{quote_identifier(name)} {TYPE_NAMES[kind]}" for name, kind in zip(header, types))
-    conn.execute(f"CREATE TABLE {quote_identifier(table)} ({columns})")
-    numeric = [index for index, kind in enumerate(types) if kind != TEXT]
-    insert = (
-        f"INSERT INTO {quote_identifier(table)} VALUES ({', '.join('?' for _ in header)})"
-    )
-    count = 0
-    batch: list[list[str | None]] = []
-    for row in _rows(source):
-        for index in numeric:
-            if row[index] == "":
-                row[index] = None  # type: ignore[call-overload]
-        batch.append(row)  # type: ignore[arg-type]
-        if len(batch) >= BATCH_ROWS:
-            conn.executemany(insert, batch)
-            count += len(batch)
-            batch.clear()
-    if batch:
-        conn.executemany(insert, batch)
-        count += len(batch)
-    return count
+    """Create `table` in `conn` from the CSV file `source` in one transaction; return the row count.
+
+    One pass over the file: rows go as text into a staging table in a scratch file beside `source`
+    while the column types are inferred; then SQLite copies them into the typed table, converting
+    by column affinity (empty fields become NULL in numeric columns). `conn` must not be inside a
+    transaction (SQLite cannot ATTACH there).
+    """
+    staging = source.with_name(source.name + ".staging")
+    conn.execute("ATTACH DATABASE ? AS staging", (str(staging),))
+    try:
+        conn.execute("PRAGMA staging.journal_mode=OFF")
+        conn.execute("PRAGMA staging.synchronous=OFF")
+        conn.execute("BEGIN")
+        try:
+            count = _stage_and_copy(conn, source, table)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return count
+    finally:
+        conn.execute("DETACH DATABASE staging")
+        staging.unlink(missing_ok=True)
 
 
-def _infer(source: Path) -> tuple[list[str], list[int]]:
+def _stage_and_copy(conn: sqlite3.Connection, source: Path, table: str) -> int:
     rows = _rows(source, with_header=True)
     try:
         raw_header = next(rows)
     except StopIteration:
         raise Unprocessable("The CSV file is empty: it needs a header row") from None
     header = _column_names(raw_header)
-    types = [INTEGER] * len(header)
-    seen_value = [False] * len(header)
-    undecided = list(range(len(header)))
+    width = len(header)
+    staged = [f"c{i}" for i in range(width)]
+    conn.execute(f"CREATE TABLE staging.rows ({', '.join(staged)})")
+    insert = f"INSERT INTO staging.rows VALUES ({', '.join('?' for _ in staged)})"
+    types = [INTEGER] * width
+    seen = [False] * width
+    undecided = list(range(width))
+    count = 0
+    batch: list[list[str]] = []
     for row in rows:
-        if not undecided:
-            continue
-        still: list[int] = []
-        for index in undecided:
-            value = row[index]
-            if value == "":
-                still.append(index)
-                continue
-            seen_value[index] = True
-            if types[index] == INTEGER and not _INTEGER.fullmatch(value):
-                types[index] = REAL
-            if types[index] == REAL and not (_REAL.fullmatch(value) or _INTEGER.fullmatch(value)):
-                types[index] = TEXT
-                continue
+        if undecided:
+            undecided = _infer_row(row, undecided, types, seen)
+        batch.append(row)
+        if len(batch) >= BATCH_ROWS:
+            conn.executemany(insert, batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        conn.executemany(insert, batch)
+        count += len(batch)
+    final = [kind if was_seen else TEXT for kind, was_seen in zip(types, seen)]
+    columns = ", ".join(f"{quote_identifier(name)} {TYPE_NAMES[kind]}" for name, kind in zip(header, final))
+    conn.execute(f"CREATE TABLE main.{quote_identifier(table)} ({columns})")
+    values = ", ".join(f"NULLIF({c}, '')" if kind != TEXT else c for c, kind in zip(staged, final))
+    conn.execute(f"INSERT INTO main.{quote_identifier(table)} SELECT {values} FROM staging.rows ORDER BY rowid")
+    return count
+
+
+def _infer_row(row: list[str], undecided: list[int], types: list[int], seen: list[bool]) -> list[int]:
+    """Narrow the types of the still-undecided columns with one row; return those still undecided."""
+    still: list[int] = []
+    for index in undecided:
+        value = row[index]
+        if value == "":
             still.append(index)
-        undecided = still
-    # A column with no value at all holds text.
-    return header, [kind if seen else TEXT for kind, seen in zip(types, seen_value)]
+            continue
+        seen[index] = True
+        if types[index] == INTEGER and not _is_integer(value):
+            types[index] = REAL
+        if types[index] == REAL and not (_REAL.fullmatch(value) or _is_integer(value)):
+            types[index] = TEXT
+            continue
+        still.append(index)
+    return still
+
+
+def _is_integer(value: str) -> bool:
+    """Digits (an optional minus first), no leading zero, at most 18 of them: exact as INTEGER."""
+    digits = value[1:] if value[0] == "-" else value
+    return digits.isascii() and digits.isdigit() and len(digits) <= 18 and (digits[0] != "0" or len(digits) == 1)
 
 
 def _column_names(raw: list[str]) -> list[str]:

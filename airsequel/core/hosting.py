@@ -172,9 +172,7 @@ class Hosting:
             try:
                 conn = open_connection_creating(target, fast=True)
                 try:
-                    conn.execute("BEGIN")
                     import_csv(conn, upload, table_name_for(filename))
-                    conn.execute("COMMIT")
                     conn.execute("PRAGMA journal_mode=DELETE")
                 finally:
                     conn.close()
