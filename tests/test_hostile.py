@@ -1,0 +1,90 @@
+"""Hostile SQL, files and GraphQL values through the HTTP API: refused or aborted with a clear
+error, the server still answering, nothing written, nothing outside the data directory."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from tests.conftest import create_db, make_sqlite_file, sql
+
+
+def test_giant_results_deep_expressions_and_huge_queries(client):
+    db = create_db(client, "CREATE TABLE t(a); INSERT INTO t VALUES ('x')")
+    giant = sql(client, db, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 200000) "
+                            "SELECT group_concat(printf('%0500d', i)) FROM c")
+    assert giant.status_code == 400 and ("too big" in giant.json()["errors"][0] or "time limit" in giant.json()["errors"][0])
+    nested = sql(client, db, "SELECT " + "(" * 3000 + "1" + ")" * 3000)
+    assert nested.status_code == 400 and nested.json()["errors"]
+    deep = sql(client, db, "SELECT " + " + ".join(["1"] * 5000))
+    assert deep.status_code == 400 and "too large" in deep.json()["errors"][0].lower()
+    huge = client.post(f"/dbs/{db}/sql", json={"query": "SELECT 1 -- " + "x" * (10 * 1024 * 1024)})
+    assert huge.status_code == 413
+    for function in ("readfile('/etc/passwd')", "writefile('/tmp/airsequel-pwned', 'x')", "edit('x')"):
+        response = sql(client, db, f"SELECT {function}")
+        assert response.status_code == 400, function
+    assert sql(client, db, "SELECT a FROM t").json()["rows"] == [{"a": "x"}]
+
+
+def test_a_declared_huge_page_count_is_refused(client, settings, tmp_path):
+    content = bytearray(make_sqlite_file(tmp_path / "x.sqlite", "CREATE TABLE t(a)"))
+    content[28:32] = (2**31 - 1).to_bytes(4, "big")  # the header's "database size in pages"
+    response = client.post("/dbs", files={"file": ("huge.sqlite", bytes(content))})
+    assert response.status_code in (413, 422)
+    assert client.get("/api/dbs").json()["numberOfDatabases"] == 0
+
+
+def test_trusted_schema_is_off_for_hosted_files(client, tmp_path):
+    # A view calling a function that is not innocuous cannot be used to smuggle calls.
+    content = make_sqlite_file(tmp_path / "v.sqlite", "CREATE TABLE t(a); INSERT INTO t VALUES (1); CREATE VIEW v AS SELECT random() AS r FROM t;")
+    db = client.post("/dbs", files={"file": ("v.sqlite", content)}).json()["id"]
+    assert sql(client, db, "SELECT count(*) AS n FROM v").status_code in (200, 400)
+    assert sql(client, db, "PRAGMA trusted_schema").status_code == 400  # not even readable: not on the allow-list
+
+
+def test_sessions_are_new_at_every_login(anonymous):
+    from tests.conftest import PASSWORD, sign_up_and_login
+
+    first = sign_up_and_login(anonymous, "sam")
+    second = anonymous.post("/api/login", json={"username": "sam", "password": PASSWORD}).json()["sessionToken"]
+    assert first != second
+    anonymous.post("/api/logout", headers={"Authorization": f"Bearer {first}"})
+    assert anonymous.get("/api/dbs", headers={"Authorization": f"Bearer {second}"}).status_code == 200
+    assert anonymous.get("/api/dbs", headers={"Authorization": f"Bearer {first}"}).status_code == 401
+
+
+FUZZ_SCHEMA = "CREATE TABLE f(id INTEGER PRIMARY KEY, s TEXT, n INTEGER, r REAL, b BOOLEAN); INSERT INTO f(s, n, r, b) VALUES ('a', 1, 1.5, 1)"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    text=st.text(max_size=40),
+    number=st.integers(min_value=-(2**31), max_value=2**31 - 1),
+    real=st.floats(allow_nan=False, allow_infinity=False),
+    operator=st.sampled_from(["_eq", "_neq", "_gt", "_gte", "_lt", "_lte", "_like", "_ilike"]),
+    limit=st.integers(min_value=-5, max_value=20000),
+)
+def test_graphql_fuzzed_values_never_break_the_server(client, text, number, real, operator, limit):
+    db = getattr(test_graphql_fuzzed_values_never_break_the_server, "db", None)
+    if db is None or client.get(f"/api/dbs/{db}").status_code != 200:
+        db = create_db(client, FUZZ_SCHEMA)
+        test_graphql_fuzzed_values_never_break_the_server.db = db  # type: ignore[attr-defined]
+    query = """query($t: String!, $n: Int, $r: Float, $limit: Int) {
+      a: f(where: {s: {OP: $t}}, limit: $limit) { id s }
+      b: f(where: {n: {_gte: $n}, r: {_lte: $r}}, limit: 5) { id n r b }
+      c: f_aggregate(where: {s: {_in: [$t]}}) { count }
+    }""".replace("OP", operator)
+    response = client.post(f"/dbs/{db}/graphql", json={"query": query, "variables": {"t": text, "n": number, "r": real, "limit": limit}})
+    assert response.status_code == 200
+    body = response.json()
+    if limit < 0:
+        assert body["errors"][0]["message"] == "limit must be positive"
+    else:
+        assert "errors" not in body, body
+        assert body["data"]["c"]["count"] in (0, 1)
+    mutation = client.post(f"/dbs/{db}/graphql", json={
+        "query": "mutation($t: String) { insert_f(objects: [{s: $t}]) { returning { s } } }", "variables": {"t": text}})
+    assert mutation.json()["data"]["insert_f"]["returning"] == [{"s": text}]
+    stored = sql(client, db, "SELECT s FROM f ORDER BY id DESC LIMIT 1").json()["rows"]
+    assert stored == [{"s": text}]
+    client.post(f"/dbs/{db}/sql", json={"query": "DELETE FROM f WHERE id > 1"})
+    assert sql(client, db, "SELECT count(*) AS n FROM f").json()["rows"] == [{"n": 1}]
