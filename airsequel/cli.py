@@ -23,6 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
                              help="read the password from standard input (never from the command line)")
     create_user.add_argument("--server-admin", action="store_true")
     create_user.add_argument("--data-dir", type=Path, help="data directory (AIRSEQUEL_DATA_DIR, default ./storage)")
+    restore_all = commands.add_parser("restore-all", help="rebuild a whole server from its Litestream replica")
+    restore_all.add_argument("--replica-url", required=True, help="the AIRSEQUEL_REPLICA_URL the server replicated to")
+    restore_all.add_argument("--data-dir", type=Path, required=True, help="a new, empty data directory")
+    restore_all.add_argument("--s3-endpoint", help="S3-compatible endpoint (AIRSEQUEL_S3_ENDPOINT)")
+    restore_all.add_argument("--timestamp", help="restore everything as of this time (ISO 8601), default latest")
     return parser
 
 
@@ -32,7 +37,44 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args)
     if args.command == "create-user":
         return create_user(args)
+    if args.command == "restore-all":
+        return restore_all(args)
     return 2
+
+
+def restore_all(args: argparse.Namespace) -> int:
+    """The control plane first, then every database it lists; each file must pass integrity_check."""
+    import sqlite3
+
+    from airsequel.core import replication
+    from airsequel.core.errors import CoreError
+
+    data_dir: Path = args.data_dir.resolve()
+    if data_dir.exists() and any(data_dir.iterdir()):
+        print(f"error: {data_dir} is not empty", file=sys.stderr)
+        return 1
+    (data_dir / "dbs").mkdir(parents=True)
+    endpoint = args.s3_endpoint or None
+    try:
+        control = data_dir / "control.sqlite"
+        replication.restore(replication.replica_url(args.replica_url, "control", endpoint=endpoint), control, args.timestamp)
+        keys = [row[0] for row in sqlite3.connect(control).execute("SELECT file_key FROM databases")]
+        for key in keys:
+            target = data_dir / "dbs" / key / "main.sqlite"
+            target.parent.mkdir()
+            replication.restore(replication.replica_url(args.replica_url, "dbs", key, endpoint=endpoint), target, args.timestamp)
+            conn = sqlite3.connect(target)
+            check = conn.execute("PRAGMA integrity_check").fetchone()[0]
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.close()
+            if check != "ok":
+                print(f"error: database {key} failed its integrity check: {check}", file=sys.stderr)
+                return 1
+    except CoreError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"restored the control plane and {len(keys)} database(s) into {data_dir}")
+    return 0
 
 
 def create_user(args: argparse.Namespace) -> int:

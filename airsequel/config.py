@@ -53,6 +53,9 @@ class Settings:
     # Exports and assets
     export_ttl_days: float = 7.0
     max_asset_bytes: int = 1 * GIB  # per database
+    # Continuous backups (Litestream): off unless a replica URL is set
+    replica_url: str | None = None
+    s3_endpoint: str | None = None
     # Accounts
     signup: str = "open"  # "open": anyone may sign up; "closed": only a server admin creates users
     outbox_dir: Path | None = None  # where password-reset messages are written (default <data-dir>/outbox)
@@ -72,6 +75,8 @@ class Settings:
             "pool_size": _env_int("AIRSEQUEL_POOL_SIZE", 64),
             "sqlite_threads": _env_int("AIRSEQUEL_SQLITE_THREADS", 1),
             "signup": os.environ.get("AIRSEQUEL_SIGNUP", "open"),
+            "replica_url": os.environ.get("AIRSEQUEL_REPLICA_URL") or None,
+            "s3_endpoint": os.environ.get("AIRSEQUEL_S3_ENDPOINT") or None,
             "export_ttl_days": _env_float("AIRSEQUEL_EXPORT_TTL_DAYS", 7.0),
             "max_asset_bytes": _env_int("AIRSEQUEL_MAX_ASSET_BYTES", 1 * GIB),
             "outbox_dir": Path(os.environ["AIRSEQUEL_OUTBOX_DIR"]) if os.environ.get("AIRSEQUEL_OUTBOX_DIR") else None,

@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import uuid
 from pathlib import Path
+from typing import Any
 
 from airsequel.core import ids
 from airsequel.core.clock import iso_from_timestamp, utc_now_iso
@@ -49,6 +50,8 @@ class Hosting:
         self.dbs_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self._by_id: GenerationCache[str, DatabaseRecord | None] = GenerationCache(control)
+        # Told about every file that starts or stops being hosted (continuous backups); see replication.py.
+        self.replication: Any = None
 
     # --- paths and look-ups -----------------------------------------------------------------
 
@@ -103,6 +106,7 @@ class Hosting:
             self.pool.forget(record.file_key)
             _remove(path.parent)
             raise
+        self._replicate(record)
         return self.get(record.id)
 
     def create_from_upload(self, upload: Path, *, filename: str | None, name: str | None,
@@ -122,17 +126,23 @@ class Hosting:
             self.pool.forget(record.file_key)
             _remove(path.parent)
             raise
+        self._replicate(record)
         return self.get(record.id)
 
     def replace_content(self, record: DatabaseRecord, upload: Path, *, filename: str | None) -> DatabaseRecord:
         """Swap in an uploaded file atomically: on any failure the old content stays as it was."""
         prepared = self._prepare_upload(upload, filename)
         path = self.file_path(record)
-        with self.pool.exclusive(record.file_key, path):
-            _checkpoint_and_close(path)
-            remove_wal_files(path)
-            os.replace(prepared, path)
-            _fsync_directory(path.parent)
+        try:
+            with self.pool.exclusive(record.file_key, path):
+                if self.replication is not None:
+                    self.replication.remove(record.file_key)  # the replica starts over with the new content
+                _checkpoint_and_close(path)
+                remove_wal_files(path)
+                os.replace(prepared, path)
+                _fsync_directory(path.parent)
+        finally:
+            self._replicate(record)
         self._finish_file(record)
         return self.get(record.id)
 
@@ -153,7 +163,12 @@ class Hosting:
             _remove(path.parent)
             _remove(snapshot)
             raise
+        self._replicate(copy)
         return self.get(copy.id)
+
+    def _replicate(self, record: DatabaseRecord) -> None:
+        if self.replication is not None:
+            self.replication.add(record.file_key, self.file_path(record))
 
     def _new_record(self, name: str, *, owner: str | None, description: str | None = None,
                     created_by: str | None) -> DatabaseRecord:
@@ -216,6 +231,8 @@ class Hosting:
     def delete(self, record: DatabaseRecord) -> None:
         path = self.file_path(record)
         self.control.delete_database(record.file_key)
+        if self.replication is not None:
+            self.replication.remove(record.file_key)
         with self.pool.exclusive(record.file_key, path):
             _remove(path.parent)
         self.pool.forget(record.file_key)

@@ -8,6 +8,7 @@ from airsequel.config import Settings
 from airsequel.core.accounts import Accounts
 from airsequel.core.assets import Assets
 from airsequel.core.audit import AuditLog
+from airsequel.core.backups import Backups
 from airsequel.core.charts import Charts
 from airsequel.core.connections import ConnectionPool
 from airsequel.core.control_plane import ControlPlane
@@ -17,6 +18,7 @@ from airsequel.core.graphql.engine import GraphQLEngine
 from airsequel.core.hosting import Hosting
 from airsequel.core.login_throttle import LoginThrottle
 from airsequel.core.principals import Principals
+from airsequel.core.replication import Replication
 from airsequel.core.server_settings import ServerSettings
 from airsequel.core.sql_runner import SqlLimits
 from airsequel.core.tables import Tables
@@ -43,6 +45,8 @@ class Services:
     env_vars: EnvVars
     audit: AuditLog
     charts: Charts
+    backups: Backups
+    replication: Replication | None
 
     @classmethod
     def start(cls, settings: Settings) -> "Services":
@@ -58,6 +62,10 @@ class Services:
         )
         hosting = Hosting(settings.data_dir, control, pool, limits, settings.max_database_bytes)
         hosting.clean_up_after_crash()
+        replication = None
+        if settings.replica_url:
+            replication = Replication(settings.data_dir, settings.replica_url, settings.s3_endpoint)
+            hosting.replication = replication
         teams = Teams(control)
         accounts = Accounts(control, teams, settings.outbox_dir or settings.data_dir / "outbox")
         tokens = Tokens(control)
@@ -68,10 +76,20 @@ class Services:
             exports=Exports(control, hosting, settings.data_dir / "exports", settings.export_ttl_days),
             assets=Assets(control, hosting, settings.max_asset_bytes),
             server_settings=ServerSettings(control, settings, limits), env_vars=EnvVars(control), audit=AuditLog(control),
-            charts=Charts(control),
+            charts=Charts(control), backups=Backups(hosting), replication=replication,
         )
 
+    def start_background_work(self) -> None:
+        """Export workers, and the Litestream supervisor when backups are on."""
+        self.exports.start()
+        if self.replication is not None:
+            files = [(row[0], self.settings.data_dir / "dbs" / row[0] / "main.sqlite")
+                     for row in self.control.query("SELECT file_key FROM databases")]
+            self.replication.start(files)
+
     def stop(self) -> None:
+        if self.replication is not None:
+            self.replication.stop()
         self.exports.stop()
         self.pool.close_all()
         self.control.close()

@@ -16,7 +16,7 @@ from airsequel.http.pages import static_files
 from airsequel.http.host_check import AllowedHostsMiddleware
 from airsequel.http.sqlite_lane import SqliteLane
 from airsequel.http.routes import (
-    charts, databases, docs, exports, files, graphql, not_included, records, sql, status, tables, teams, tokens, users,
+    backups, charts, databases, docs, exports, files, graphql, not_included, records, sql, status, tables, teams, tokens, users,
     web,
 )
 from airsequel.http.routes import settings as settings_routes
@@ -27,7 +27,7 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services.exports.start()
+        services.start_background_work()
         yield
         services.stop()
 
@@ -35,7 +35,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=[
             *status.routes, *users.routes, *teams.routes, *tokens.routes,
             *databases.routes, *files.routes, *sql.routes, *graphql.routes, *tables.routes,
-            *records.routes, *exports.routes, *settings_routes.routes, *docs.routes, *not_included.routes, *charts.routes, *web.routes,
+            *records.routes, *exports.routes, *settings_routes.routes, *docs.routes, *not_included.routes, *charts.routes, *web.routes, *backups.routes,
             Mount("/static", app=static_files(), name="static"),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

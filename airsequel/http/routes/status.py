@@ -11,8 +11,12 @@ from airsequel.http.responses import JSONResponse
 
 
 async def status(request: Request) -> JSONResponse:
-    count = await run_in_threadpool(services(request).control.count_databases)
-    return JSONResponse({"status": "ok", "version": __version__, "numberOfDatabases": count})
+    service = services(request)
+    count = await run_in_threadpool(service.control.count_databases)
+    replication = service.replication.health() if service.replication is not None else {"enabled": False}
+    healthy = not replication["enabled"] or replication["running"]
+    return JSONResponse({"status": "ok" if healthy else "degraded", "version": __version__,
+                         "numberOfDatabases": count, "replication": replication})
 
 
 routes = [Route("/api/status", status, methods=["GET"])]

@@ -1,0 +1,46 @@
+"""Point-in-time restore of hosted databases from their Litestream replicas."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from airsequel.core import replication
+from airsequel.core.control_plane import DatabaseRecord
+from airsequel.core.errors import NotFound, Unprocessable
+from airsequel.core.hosting import Hosting
+
+
+class Backups:
+    def __init__(self, hosting: Hosting) -> None:
+        self.hosting = hosting
+
+    def _replication(self) -> replication.Replication:
+        if self.hosting.replication is None:
+            raise NotFound("Backups are off on this server: set AIRSEQUEL_REPLICA_URL to turn them on")
+        return self.hosting.replication
+
+    def window(self, record: DatabaseRecord) -> dict[str, Any]:
+        found = replication.restore_window(self._replication().url_for(record.file_key))
+        return {"earliest": found.earliest, "latest": found.latest}
+
+    def restore(self, record: DatabaseRecord, timestamp: str | None, *, as_new: bool,
+                owner: str | None, created_by: str | None) -> DatabaseRecord:
+        target = self.hosting.temp_path(".sqlite")
+        replication.restore(self._replication().url_for(record.file_key), target, timestamp)
+        try:
+            conn = sqlite3.connect(f"{target.as_uri()}?mode=ro&immutable=1", uri=True)
+            try:
+                problems = [row[0] for row in conn.execute("PRAGMA integrity_check(10)")]
+            finally:
+                conn.close()
+            if problems != ["ok"]:
+                raise Unprocessable("The restored file failed its integrity check: " + "; ".join(problems))
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        if as_new:
+            stamp = timestamp or "latest"
+            return self.hosting.create_from_upload(target, filename="restored.sqlite", name=f"{record.name} (restored {stamp})",
+                                                   owner=owner or record.owner, created_by=created_by)
+        return self.hosting.replace_content(record, target, filename="restored.sqlite")

@@ -1,0 +1,84 @@
+"""Continuous backups with Litestream to a file:// replica: restore to a point in time, rebuild a
+whole server with `restore-all`, and a Litestream child that dies is started again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+
+import httpx2
+
+from tests.conftest import PASSWORD, sign_up_and_login
+from tests.server_process import running_server
+
+
+def wait_until(predicate, timeout=30.0, step=0.25):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return False
+
+
+def rows(http, db):  # type: ignore[no-untyped-def]
+    return [r["v"] for r in http.post(f"/dbs/{db}/sql", json={"query": "SELECT v FROM t ORDER BY v"}).json()["rows"]]
+
+
+def test_point_in_time_restore_restart_and_disaster_recovery(tmp_path):
+    replica = tmp_path / "replica"
+    env = {"AIRSEQUEL_REPLICA_URL": replica.as_uri()}
+    data_dir = tmp_path / "data"
+    with running_server(data_dir, env=env) as base:
+        http = httpx2.Client(base_url=base, timeout=120)
+        http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "backup")
+        status = http.get("/api/status").json()
+        assert status["replication"]["running"] is True and status["status"] == "ok"
+        db = http.post("/api/dbs", json={"name": "b", "query": "CREATE TABLE t(v TEXT)"}).json()["id"]
+        http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES ('first')"})
+        assert wait_until(lambda: http.get(f"/api/dbs/{db}/backups").status_code == 200)
+        time.sleep(2.5)
+        between = (datetime.now(timezone.utc) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        time.sleep(1.5)
+        http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES ('second')"})
+        assert wait_until(lambda: http.get(f"/api/dbs/{db}/backups").json()["latest"] > between)
+        window = http.get(f"/api/dbs/{db}/backups").json()
+        assert window["earliest"] <= between < window["latest"]
+
+        # Restore to the moment between the two writes, as a new database: exactly the first write.
+        restored = http.post(f"/api/dbs/{db}/restore", json={"timestamp": between})
+        assert restored.status_code == 201, restored.text
+        assert rows(http, restored.json()["id"]) == ["first"]
+        # Restore in place to the second after the last write (timestamps are whole seconds), undoing a DELETE.
+        time.sleep(2.5)
+        http.post(f"/dbs/{db}/sql", json={"query": "DELETE FROM t"})
+        after_second = (datetime.strptime(window["latest"], "%Y-%m-%dT%H:%M:%SZ") + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert wait_until(lambda: http.get(f"/api/dbs/{db}/backups").json()["latest"] > after_second)
+        in_place = http.post(f"/api/dbs/{db}/restore", json={"timestamp": after_second, "as_new": False})
+        assert in_place.status_code == 200, in_place.text
+        assert rows(http, db) == ["first", "second"]
+
+        # A Litestream child that dies is started again.
+        child = subprocess.run(["pgrep", "-f", "--", f"litestream replicate -config {data_dir}"], capture_output=True, text=True).stdout.split()
+        assert child
+        os.kill(int(child[0]), signal.SIGKILL)
+        assert wait_until(lambda: http.get("/api/status").json()["replication"]["restarts"] >= 1)
+        assert wait_until(lambda: http.get("/api/status").json()["replication"]["running"])
+        http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES ('after restart')"})
+        time.sleep(3)  # let the replica catch up (sync interval 1 s)
+
+    # Disaster: the data directory is gone. Rebuild everything from the replica.
+    new_dir = tmp_path / "rebuilt"
+    done = subprocess.run([sys.executable, "-m", "airsequel", "restore-all", "--replica-url", replica.as_uri(),
+                           "--data-dir", str(new_dir)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with running_server(new_dir) as base:
+        http = httpx2.Client(base_url=base, timeout=60)
+        token = http.post("/api/login", json={"username": "backup", "password": PASSWORD}).json()["sessionToken"]
+        http.headers["Authorization"] = f"Bearer {token}"
+        assert rows(http, db) == ["after restart", "first", "second"]
+        assert http.get("/api/dbs").json()["numberOfDatabases"] == 2
