@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import httpx2
 
@@ -82,3 +83,46 @@ def test_point_in_time_restore_restart_and_disaster_recovery(tmp_path):
         http.headers["Authorization"] = f"Bearer {token}"
         assert rows(http, db) == ["after restart", "first", "second"]
         assert http.get("/api/dbs").json()["numberOfDatabases"] == 2
+
+
+def test_s3_replica_on_a_local_moto_server(tmp_path):
+    """The same replication against an S3 stand-in (moto's server) on 127.0.0.1."""
+    from tests.server_process import free_port
+
+    port = free_port()
+    moto = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    credentials = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}
+    try:
+        assert wait_until(lambda: _reachable(endpoint))
+        httpx2.put(f"{endpoint}/airsequel-backups")  # create the bucket
+        env = {"AIRSEQUEL_REPLICA_URL": "s3://airsequel-backups/server1", "AIRSEQUEL_S3_ENDPOINT": endpoint, **credentials}
+        data_dir = tmp_path / "data"
+        with running_server(data_dir, env=env) as base:
+            http = httpx2.Client(base_url=base, timeout=120)
+            http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "s3user")
+            db = http.post("/api/dbs", json={"name": "s3", "query": "CREATE TABLE t(v TEXT); INSERT INTO t VALUES ('in s3')"}).json()["id"]
+            assert wait_until(lambda: http.get(f"/api/dbs/{db}/backups").status_code == 200)
+            time.sleep(2)
+        new_dir = tmp_path / "rebuilt"
+        done = subprocess.run([sys.executable, "-m", "airsequel", "restore-all", "--replica-url", "s3://airsequel-backups/server1",
+                               "--s3-endpoint", endpoint, "--data-dir", str(new_dir)],
+                              capture_output=True, text=True, env={**os.environ, **credentials})
+        assert done.returncode == 0, done.stderr
+        with running_server(new_dir) as base:
+            http = httpx2.Client(base_url=base, timeout=60)
+            token = http.post("/api/login", json={"username": "s3user", "password": PASSWORD}).json()["sessionToken"]
+            http.headers["Authorization"] = f"Bearer {token}"
+            assert rows(http, db) == ["in s3"]
+    finally:
+        moto.terminate()
+        moto.wait(timeout=10)
+
+
+def _reachable(url: str) -> bool:
+    try:
+        httpx2.get(url, timeout=1)
+        return True
+    except httpx2.TransportError:
+        return False
