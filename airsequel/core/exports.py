@@ -227,31 +227,27 @@ class Exports:
         files: list[Path] = []
         for record in records:
             assert record is not None
-            with self.hosting.pool.reader(record.file_key, self.hosting.file_path(record)) as conn:
-                conn.execute("BEGIN")  # one snapshot of this database for all its tables
-                try:
-                    tables = [t for t in read_tables(conn) if request["tables"] is None or t.name in request["tables"]]
-                    plans = []
-                    for table in tables:
-                        record_filter = parse_filter(table, request["filters"].get(table.name, {}))
-                        where = f" WHERE {record_filter.sql}" if record_filter.conditions else ""
-                        count = conn.execute(f"SELECT count(*) FROM {quote_identifier(table.name)}{where}",
-                                             record_filter.params).fetchone()[0]
-                        plans.append((table, where, record_filter.params))
-                        total += count
-                    self.control.execute("UPDATE export_jobs SET rows_total = ? WHERE id = ?", (total, job["id"]))
-                    for table, where, params in plans:
-                        cursor = conn.execute(f"SELECT * FROM {quote_identifier(table.name)}{where}", params)
-                        columns = [d[0] for d in cursor.description]
-                        title = f"{record.name}-{table.name}" if several_databases else table.name
-                        if book is not None:
-                            book.add_table(title, columns, cursor, progress)
-                        else:
-                            path = work / f"{_safe(title)}.{request['kind']}"
-                            WRITERS[request["kind"]](path, columns, cursor, progress)
-                            files.append(path)
-                finally:
-                    conn.execute("ROLLBACK")
+            with self.hosting.read_snapshot(record) as conn:  # one snapshot for all its tables
+                tables = [t for t in read_tables(conn) if request["tables"] is None or t.name in request["tables"]]
+                plans = []
+                for table in tables:
+                    record_filter = parse_filter(table, request["filters"].get(table.name, {}))
+                    where = f" WHERE {record_filter.sql}" if record_filter.conditions else ""
+                    count = conn.execute(f"SELECT count(*) FROM {quote_identifier(table.name)}{where}",
+                                         record_filter.params).fetchone()[0]
+                    plans.append((table, where, record_filter.params))
+                    total += count
+                self.control.execute("UPDATE export_jobs SET rows_total = ? WHERE id = ?", (total, job["id"]))
+                for table, where, params in plans:
+                    cursor = conn.execute(f"SELECT * FROM {quote_identifier(table.name)}{where}", params)
+                    columns = [d[0] for d in cursor.description]
+                    title = f"{record.name}-{table.name}" if several_databases else table.name
+                    if book is not None:
+                        book.add_table(title, columns, cursor, progress)
+                    else:
+                        path = work / f"{_safe(title)}.{request['kind']}"
+                        WRITERS[request["kind"]](path, columns, cursor, progress)
+                        files.append(path)
             if request.get("include_assets"):
                 files.extend(self._copy_assets(record, work, several_databases))
         if book is not None:

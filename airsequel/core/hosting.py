@@ -17,6 +17,8 @@ import os
 import shutil
 import sqlite3
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -249,6 +251,40 @@ class Hosting:
 
     # --- reading and maintenance ---------------------------------------------------------------
 
+    @contextmanager
+    def read_snapshot(self, record: DatabaseRecord) -> Iterator[sqlite3.Connection]:
+        """A read-only connection inside one read transaction: a consistent snapshot while writes go on."""
+        with self.pool.reader(record.file_key, self.file_path(record)) as conn:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("ROLLBACK")
+
+    @contextmanager
+    def write_transaction(self, record: DatabaseRecord, *, schema_changes: bool = False) -> Iterator[sqlite3.Connection]:
+        """The writer inside `BEGIN IMMEDIATE`; committed when the block ends, rolled back if it raises,
+        and the registry told about the file afterwards. `schema_changes` turns foreign key enforcement
+        off for the block (a table rebuild drops and recreates a table; keys are checked before commit)."""
+        path = self.file_path(record)
+        with self.pool.writer(record.file_key, path) as conn:
+            if schema_changes:
+                conn.execute("PRAGMA foreign_keys=OFF")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    facts = read_file_facts(conn, path, known=None if schema_changes else record)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            finally:
+                if schema_changes:
+                    conn.execute("PRAGMA foreign_keys=ON")
+        self.control.record_file_facts(record.file_key, facts)
+
     def run_sql(self, record: DatabaseRecord, query: str, params: Params = None, *, may_write: bool) -> SqlResult:
         path = self.file_path(record)
         facts: list[FileFacts] = []
@@ -295,7 +331,7 @@ class Hosting:
 
     def schema_text(self, record: DatabaseRecord) -> str:
         """The schema as the sqlite3 CLI's `.schema` prints it."""
-        with self.pool.reader(record.file_key, self.file_path(record)) as conn:
+        with self.read_snapshot(record) as conn:
             rows = conn.execute(
                 "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
             ).fetchall()

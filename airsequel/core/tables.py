@@ -17,7 +17,7 @@ from typing import Any
 from airsequel.core.control_plane import DatabaseRecord
 from airsequel.core.errors import Conflict, InvalidInput, NotFound, TooLarge
 from airsequel.core.graphql.types import Kind, column_kind
-from airsequel.core.hosting import Hosting, read_file_facts
+from airsequel.core.hosting import Hosting
 from airsequel.core.introspection import Table, read_tables
 from airsequel.core.sql_runner import json_cell
 from airsequel.core.sql_script import quote_identifier
@@ -40,14 +40,10 @@ class Tables:
     # --- reading ----------------------------------------------------------------------------
 
     def table_json(self, record: DatabaseRecord, name: str) -> dict[str, Any]:
-        with self.hosting.pool.reader(record.file_key, self.hosting.file_path(record)) as conn:
-            conn.execute("BEGIN")
-            try:
-                table = find_table(conn, name)
-                rows = conn.execute(f"SELECT count(*) FROM {quote_identifier(name)}").fetchone()[0]
-                unique = _unique_columns(conn, table)
-            finally:
-                conn.execute("ROLLBACK")
+        with self.hosting.read_snapshot(record) as conn:
+            table = find_table(conn, name)
+            rows = conn.execute(f"SELECT count(*) FROM {quote_identifier(name)}").fetchone()[0]
+            unique = _unique_columns(conn, table)
         return self._shape(record, table, rows, unique)
 
     def _shape(self, record: DatabaseRecord, table: Table, rows: int, unique: set[str]) -> dict[str, Any]:
@@ -92,12 +88,8 @@ class Tables:
 
     def azimutt_schema(self, record: DatabaseRecord) -> dict[str, Any]:
         """Tables, columns, keys, uniques and relations in Azimutt's JSON schema format."""
-        with self.hosting.pool.reader(record.file_key, self.hosting.file_path(record)) as conn:
-            conn.execute("BEGIN")
-            try:
-                tables = read_tables(conn)
-            finally:
-                conn.execute("ROLLBACK")
+        with self.hosting.read_snapshot(record) as conn:
+            tables = read_tables(conn)
         comments = {row["table_name"]: row["description"] for row in self.control.query(
             "SELECT table_name, description FROM table_meta WHERE file_key = ?", (record.file_key,))}
         result_tables, relations = [], []
@@ -129,22 +121,8 @@ class Tables:
         """Run a schema change in one transaction on the writer, unless the schema is locked."""
         if record.schema_locked:
             raise Conflict("The schema of this database is locked: unlock it in the database settings first")
-        path = self.hosting.file_path(record)
-        with self.hosting.pool.writer(record.file_key, path) as conn:
-            conn.execute("PRAGMA foreign_keys=OFF")  # a rebuild drops and recreates the table
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    change(conn)
-                    facts = read_file_facts(conn, path, known=None)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            finally:
-                conn.execute("PRAGMA foreign_keys=ON")
-        self.control.record_file_facts(record.file_key, facts)
+        with self.hosting.write_transaction(record, schema_changes=True) as conn:
+            change(conn)
 
     def set_table_meta(self, record: DatabaseRecord, table: str, *, description: Any = ..., position: Any = ...) -> None:
         self.control.execute(
@@ -200,52 +178,44 @@ class Tables:
 
     def export_csv(self, record: DatabaseRecord, name: str) -> Iterator[bytes]:
         """The table as CSV, produced in batches from one read transaction (constant memory)."""
-        with self.hosting.pool.reader(record.file_key, self.hosting.file_path(record)) as conn:
-            conn.execute("BEGIN")
-            try:
-                find_table(conn, name)
-                cursor = conn.execute(f"SELECT * FROM {quote_identifier(name)}")
-                buffer = io.StringIO()
-                writer = csv.writer(buffer, lineterminator="\r\n")
-                writer.writerow([column[0] for column in cursor.description])
-                while True:
-                    batch = cursor.fetchmany(EXPORT_BATCH)
-                    if not batch:
-                        break
-                    writer.writerows([_csv_cell(value) for value in row] for row in batch)
-                    yield buffer.getvalue().encode()
-                    buffer.seek(0)
-                    buffer.truncate()
-                if buffer.tell():
-                    yield buffer.getvalue().encode()  # the header of an empty table
-            finally:
-                conn.execute("ROLLBACK")
+        with self.hosting.read_snapshot(record) as conn:
+            find_table(conn, name)
+            cursor = conn.execute(f"SELECT * FROM {quote_identifier(name)}")
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\r\n")
+            writer.writerow([column[0] for column in cursor.description])
+            while True:
+                batch = cursor.fetchmany(EXPORT_BATCH)
+                if not batch:
+                    break
+                writer.writerows([_csv_cell(value) for value in row] for row in batch)
+                yield buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+            if buffer.tell():
+                yield buffer.getvalue().encode()  # the header of an empty table
 
     def search(self, record: DatabaseRecord, name: str, term: str) -> dict[str, Any]:
         """Rows whose text columns contain `term` (FTS5 MATCH for FTS5 tables), at most SEARCH_LIMIT."""
         if not term.strip():
             raise InvalidInput("The search term is empty")
-        with self.hosting.pool.reader(record.file_key, self.hosting.file_path(record)) as conn:
-            conn.execute("BEGIN")
-            try:
-                table = find_table(conn, name)
-                quoted = quote_identifier(name)
-                if table.is_virtual and table.sql and "fts5" in table.sql.lower():
-                    phrase = '"' + term.replace('"', '""') + '"'
-                    cursor = conn.execute(f"SELECT * FROM {quoted} WHERE {quoted} MATCH ? LIMIT ?", (phrase, SEARCH_LIMIT))
-                else:
-                    texts = [c.name for c in table.columns if column_kind(c.declared_type) in (Kind.STRING, Kind.UNTYPED)]
-                    if not texts:
-                        texts = [c.name for c in table.columns]
-                    pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                    condition = " OR ".join(f"{quote_identifier(c)} LIKE ? ESCAPE '\\'" for c in texts)
-                    cursor = conn.execute(f"SELECT * FROM {quoted} WHERE {condition} LIMIT ?", [*[pattern] * len(texts), SEARCH_LIMIT])
-                columns = [d[0] for d in cursor.description]
-                rows = [{c: json_cell(v) for c, v in zip(columns, row)} for row in cursor.fetchall()]
-                count = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
-                unique = _unique_columns(conn, table)
-            finally:
-                conn.execute("ROLLBACK")
+        with self.hosting.read_snapshot(record) as conn:
+            table = find_table(conn, name)
+            quoted = quote_identifier(name)
+            if table.is_virtual and table.sql and "fts5" in table.sql.lower():
+                phrase = '"' + term.replace('"', '""') + '"'
+                cursor = conn.execute(f"SELECT * FROM {quoted} WHERE {quoted} MATCH ? LIMIT ?", (phrase, SEARCH_LIMIT))
+            else:
+                texts = [c.name for c in table.columns if column_kind(c.declared_type) in (Kind.STRING, Kind.UNTYPED)]
+                if not texts:
+                    texts = [c.name for c in table.columns]
+                pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+                condition = " OR ".join(f"{quote_identifier(c)} LIKE ? ESCAPE '\\'" for c in texts)
+                cursor = conn.execute(f"SELECT * FROM {quoted} WHERE {condition} LIMIT ?", [*[pattern] * len(texts), SEARCH_LIMIT])
+            columns = [d[0] for d in cursor.description]
+            rows = [{c: json_cell(v) for c, v in zip(columns, row)} for row in cursor.fetchall()]
+            count = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
+            unique = _unique_columns(conn, table)
         return {**self._shape(record, table, count, unique), "rows": rows}
 
     def read_file(self, record: DatabaseRecord, table: str, column: str, key_column: str, key_value: str) -> bytes:
@@ -263,24 +233,14 @@ class Tables:
                    content: bytes, max_bytes: int) -> None:
         if len(content) > max_bytes:
             raise TooLarge(f"The file is larger than the limit of {max_bytes} bytes")
-        path = self.hosting.file_path(record)
-        with self.hosting.pool.writer(record.file_key, path) as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                sql, params = _cell_query(conn, table, column, key_column, key_value)
-                changed = conn.execute(
-                    f"UPDATE {quote_identifier(table)} SET {quote_identifier(column)} = ? WHERE {sql.split(' WHERE ', 1)[1]}",
-                    [content, *params],
-                ).rowcount
-                if not changed:
-                    raise NotFound("No row has that key")
-                facts = read_file_facts(conn, path, known=record)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        self.control.record_file_facts(record.file_key, facts)
+        with self.hosting.write_transaction(record) as conn:
+            sql, params = _cell_query(conn, table, column, key_column, key_value)
+            changed = conn.execute(
+                f"UPDATE {quote_identifier(table)} SET {quote_identifier(column)} = ? WHERE {sql.split(' WHERE ', 1)[1]}",
+                [content, *params],
+            ).rowcount
+            if not changed:
+                raise NotFound("No row has that key")
 
 
 def _cell_query(conn: sqlite3.Connection, table: str, column: str, key_column: str, key_value: str) -> tuple[str, list[Any]]:

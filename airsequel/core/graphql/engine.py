@@ -74,12 +74,8 @@ class GraphQLEngine:
             if cached is not None:
                 self._schemas.move_to_end(key)
                 return cached
-        with self.hosting.pool.reader(record.file_key, self.hosting.file_path(record)) as conn:
-            conn.execute("BEGIN")
-            try:
-                tables = read_tables(conn)
-            finally:
-                conn.execute("ROLLBACK")
+        with self.hosting.read_snapshot(record) as conn:
+            tables = read_tables(conn)
         cached = _Cached(build_schema(tables, mode, _resolver_for))
         with self._lock:
             self._schemas[key] = cached

@@ -66,7 +66,7 @@ async def delete_item(request: Request) -> JSONResponse:
 
 
 def chart_svg(service: Services, record: DatabaseRecord, chart: dict[str, Any]) -> str:
-    with service.hosting.pool.reader(record.file_key, service.hosting.file_path(record)) as conn:
+    with service.hosting.read_snapshot(record) as conn:
         labels, series = chart_data(conn, chart)
     return render_svg(chart, labels, series)
 

@@ -28,13 +28,9 @@ async def list_records(request: Request) -> Response:
     hosting = services(request).hosting
 
     def read():  # type: ignore[no-untyped-def]
-        with hosting.pool.reader(record.file_key, hosting.file_path(record)) as conn:
-            conn.execute("BEGIN")
-            try:
-                table = find_table(conn, request.path_params["table"])
-                return fetch_page(conn, table, parse_filter(table, pairs), limit, cursor)
-            finally:
-                conn.execute("ROLLBACK")
+        with hosting.read_snapshot(record) as conn:
+            table = find_table(conn, request.path_params["table"])
+            return fetch_page(conn, table, parse_filter(table, pairs), limit, cursor)
 
     columns, rows, next_cursor = await run_in_threadpool(read)
     if "text/csv" in request.headers.get("accept", ""):

@@ -52,16 +52,12 @@ async def home(request: Request) -> Response:
 
 def _tables_with_counts(service: Services, record: DatabaseRecord) -> list[dict[str, Any]]:
     tables = service.tables.ordered_tables(record)
-    with service.hosting.pool.reader(record.file_key, service.hosting.file_path(record)) as conn:
-        conn.execute("BEGIN")
-        try:
-            for table in tables:
-                try:
-                    table["rows"] = conn.execute(f"SELECT count(*) FROM {quote_identifier(table['name'])}").fetchone()[0]
-                except Exception:  # noqa: BLE001 - a broken view still gets listed
-                    table["rows"] = "?"
-        finally:
-            conn.execute("ROLLBACK")
+    with service.hosting.read_snapshot(record) as conn:
+        for table in tables:
+            try:
+                table["rows"] = conn.execute(f"SELECT count(*) FROM {quote_identifier(table['name'])}").fetchone()[0]
+            except Exception:  # noqa: BLE001 - a broken view still gets listed
+                table["rows"] = "?"
     return tables
 
 
