@@ -12,6 +12,25 @@ from airsequel.core.errors import InvalidInput, TooLarge
 MAX_JSON_BODY = 4 * 1024 * 1024
 
 
+def documents_body(schema: dict[str, Any]):  # type: ignore[no-untyped-def]
+    """Attach the JSON schema of a route's request body, for the generated OpenAPI description."""
+
+    def attach(endpoint):  # type: ignore[no-untyped-def]
+        endpoint.body_schema = schema
+        return endpoint
+
+    return attach
+
+
+def obj(required: list[str] | None = None, **properties: Any) -> dict[str, Any]:
+    """A JSON schema object, for `documents_body`."""
+    return {"type": "object", "properties": properties, **({"required": required} if required else {})}
+
+
+STRING = {"type": "string"}
+BOOLEAN = {"type": "boolean"}
+
+
 async def read_json_object(request: Request, *, max_bytes: int = MAX_JSON_BODY, optional: bool = False) -> dict[str, Any]:
     """The body as a JSON object. Larger than `max_bytes` → 413; not a JSON object → 400."""
     declared = request.headers.get("content-length")

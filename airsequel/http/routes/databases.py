@@ -12,7 +12,7 @@ from airsequel.core.access import Action, Kind, Principal, TeamAction, authorize
 from airsequel.core.control_plane import DatabaseRecord
 from airsequel.core.errors import InvalidInput, NotAuthenticated
 from airsequel.core.services import Services
-from airsequel.http.bodies import read_json_object, string_field, text_value_field
+from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field, text_value_field
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 
@@ -87,6 +87,7 @@ async def team_for_new_database(request: Request, team: str | None) -> tuple[str
     return found.name, caller.username
 
 
+@documents_body(obj(["name"], name=STRING, team=STRING, query=STRING, description=STRING, fileFormat=STRING))
 async def create_database(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     name = string_field(body, "name", required=True)
@@ -109,6 +110,7 @@ async def get_database(request: Request) -> JSONResponse:
     return JSONResponse({**database_json(record), "tables": tables})
 
 
+@documents_body(obj(name=STRING, description=STRING))
 async def patch_database(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.MANAGE)
     body = await read_json_object(request)

@@ -28,8 +28,9 @@ def openapi(routes: list[Any]) -> dict[str, Any]:
         tag = module.__name__.rsplit(".", 1)[-1] if module else "api"
         doc = inspect.getdoc(route.endpoint) or (inspect.getdoc(module) if module else "") or ""
         summary = doc.splitlines()[0] if doc else route.name.replace("_", " ")
+        body_schema = getattr(route.endpoint, "body_schema", None)
         for method in sorted((route.methods or set()) - {"HEAD"}):
-            paths.setdefault(route.path, {})[method.lower()] = {
+            operation = paths.setdefault(route.path, {})[method.lower()] = {
                 "tags": [tag],
                 "summary": summary,
                 "operationId": f"{method.lower()}_{route.name}_{len(paths)}",
@@ -44,6 +45,8 @@ def openapi(routes: list[Any]) -> dict[str, Any]:
                     }
                 },
             }
+            if body_schema is not None:
+                operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_schema}}}
     return {
         "openapi": "3.0.3",
         "info": {"title": "airsequel JSON API", "version": __version__},

@@ -12,7 +12,7 @@ from airsequel.core.access import Action, Principal, allowed_actions
 from airsequel.core.control_plane import DatabaseRecord
 from airsequel.core.errors import CoreError, InvalidInput, NotFound
 from airsequel.core.graphql.schema import Mode
-from airsequel.http.bodies import read_json_object
+from airsequel.http.bodies import STRING, documents_body, obj, read_json_object
 from airsequel.http.context import audit, principal, run_in_threadpool, run_sqlite, services
 from airsequel.http.errors import status_for
 from airsequel.http.pages import templates
@@ -50,6 +50,7 @@ def _graphql_errors(error: CoreError) -> JSONResponse:
     return JSONResponse({"errors": [{"message": message} for message in error.messages]}, status_code=status_for(error))
 
 
+@documents_body(obj(["query"], query=STRING, variables={"type": "object"}, operationName=STRING))
 async def graphql_post(request: Request) -> Response:
     try:
         record, mode = await _target(request)

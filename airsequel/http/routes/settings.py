@@ -12,7 +12,7 @@ from airsequel.core.access import Action, Kind, may
 from airsequel.core.control_plane import DatabaseRecord
 from airsequel.core.env_vars import SERVER
 from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated
-from airsequel.http.bodies import bool_field, read_json_object, text_value_field
+from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, obj, read_json_object, text_value_field
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 
@@ -35,6 +35,7 @@ async def get_server_settings(request: Request) -> JSONResponse:
     return JSONResponse({**service.server_settings.as_json(), "envVars": env})
 
 
+@documents_body(obj(allowedHosts={"type": "array", "items": STRING}, signup={"enum": ["open", "closed"]}))
 async def patch_server_settings(request: Request) -> JSONResponse:
     await require_server_admin(request)
     body = await read_json_object(request)
@@ -87,6 +88,7 @@ async def get_database_settings(request: Request) -> JSONResponse:
     return JSONResponse(await settings_json(request, record))
 
 
+@documents_body(obj(visibility={"enum": ["public", "private"]}, schemaLocked=BOOLEAN, viewsTab=BOOLEAN, auditing=BOOLEAN, environment=STRING))
 async def patch_database_settings(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.MANAGE)
     body = await read_json_object(request)

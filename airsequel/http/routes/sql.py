@@ -10,11 +10,12 @@ from starlette.routing import Route
 from airsequel.core.access import Action, Kind, may
 from airsequel.core.errors import CoreError, InvalidInput
 from airsequel.http.errors import status_for
-from airsequel.http.bodies import read_json_object, string_field
+from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field
 from airsequel.http.context import audit, authorized_database, principal, run_sqlite, services
 from airsequel.http.responses import JSONResponse
 
 
+@documents_body(obj(["query"], query=STRING, params={"type": "array"}))
 async def run_sql(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.READ)
     settings = services(request).settings

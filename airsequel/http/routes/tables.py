@@ -20,7 +20,7 @@ from airsequel.core.table_schema import (
     drop_table,
     rename_table,
 )
-from airsequel.http.bodies import read_json_object, string_field, text_value_field
+from airsequel.http.bodies import BOOLEAN, STRING, documents_body, obj, read_json_object, string_field, text_value_field
 from airsequel.http.context import audit, authorized_database, authorized_readonly_database, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 from airsequel.http.routes.files import content_disposition
@@ -32,6 +32,7 @@ async def get_table(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(services(request).tables.table_json, record, request.path_params["table"]))
 
 
+@documents_body(obj(["columns"], columns={"type": "array", "items": obj(["name"], name=STRING, sqliteDataType=STRING, isNonNull=BOOLEAN, isPrimaryKey=BOOLEAN, isUnique=BOOLEAN)}, description=STRING))
 async def put_table(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     body = await read_json_object(request)

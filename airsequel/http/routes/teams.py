@@ -10,7 +10,7 @@ from starlette.routing import Route
 from airsequel.core.access import Kind, TeamAction, authorize_team, require_user
 from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.teams import Team, billing_json
-from airsequel.http.bodies import read_json_object, string_field
+from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field
 from airsequel.http.context import principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 
@@ -26,6 +26,7 @@ async def team_json(request: Request, team: Team) -> dict[str, Any]:
     return {"billing": billing_json(team), "created_utc": team.created_utc, "databases": databases, "name": team.name}
 
 
+@documents_body(obj(["name"], name=STRING))
 async def create_team(request: Request) -> JSONResponse:
     caller = await principal(request)
     require_user(caller)
@@ -79,6 +80,7 @@ async def _member_id(request: Request) -> int:
     return user.id
 
 
+@documents_body(obj(["roles"], roles={"type": "array", "items": STRING}))
 async def set_member_roles(request: Request) -> JSONResponse:
     team = await authorized_team(request, TeamAction.ADMINISTER)
     body = await read_json_object(request)

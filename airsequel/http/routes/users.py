@@ -7,7 +7,7 @@ from starlette.routing import Route
 
 from airsequel.core.access import Kind
 from airsequel.core.errors import Forbidden, NotAuthenticated, NotFound
-from airsequel.http.bodies import read_json_object, string_field
+from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field
 from airsequel.http.context import (
     SESSION_COOKIE,
     presented_secret,
@@ -19,6 +19,7 @@ from airsequel.http.context import (
 from airsequel.http.responses import JSONResponse
 
 
+@documents_body(obj(["username", "email_address", "password"], username=STRING, email_address=STRING, password=STRING))
 async def sign_up(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     caller = await principal(request)
@@ -38,6 +39,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+@documents_body(obj(["username", "password"], username=STRING, password=STRING))
 async def login(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     username = string_field(body, "username", required=True) or ""
@@ -83,6 +85,7 @@ async def get_user(request: Request) -> JSONResponse:
     return JSONResponse({"serverRoles": ["admin"] if user.server_admin else [], "teams": teams, "username": user.username})
 
 
+@documents_body(obj(["email"], email=STRING))
 async def request_password_reset(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     email = string_field(body, "email", required=True) or ""
@@ -94,6 +97,7 @@ async def request_password_reset(request: Request) -> JSONResponse:
     return JSONResponse({})
 
 
+@documents_body(obj(["resetKey", "password"], resetKey=STRING, password=STRING))
 async def submit_password_reset(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     await run_in_threadpool(
