@@ -29,7 +29,7 @@ from airsequel.core.control_plane import ControlPlane, DatabaseRecord, FileFacts
 from airsequel.core.csv_import import import_csv, table_name_for
 from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.generation_cache import GenerationCache
-from airsequel.core.sql_runner import Params, SqlLimits, SqlResult, run_script
+from airsequel.core.sql_runner import Params, SqlLimits, SqlResult, run_script, try_read_quickly
 from airsequel.core.sql_script import quote_identifier
 from airsequel.core.sqlite_upload import check_sqlite_file
 
@@ -296,6 +296,12 @@ class Hosting:
         if facts:
             self.control.record_file_facts(record.file_key, facts[0])
         return result
+
+    def read_sql_quickly(self, record: DatabaseRecord, query: str, params: Params = None,
+                         budget_seconds: float = 0.005) -> SqlResult | None:
+        """A read that finishes within `budget_seconds`, or None (see sql_runner.try_read_quickly)."""
+        return try_read_quickly(self.pool, record.file_key, self.file_path(record), query, params,
+                                limits=self.limits, budget_seconds=budget_seconds)
 
     def snapshot(self, record: DatabaseRecord) -> Path:
         """A consistent copy of the live file in tmp/, in rollback-journal mode like an uploaded file.

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -60,6 +61,8 @@ class GraphQLEngine:
     def __init__(self, hosting: Hosting) -> None:
         self.hosting = hosting
         self._schemas: OrderedDict[tuple[str, int, Mode], _Cached] = OrderedDict()
+        # Flattened selections of variable-free operations, by document (which holds the schema's types).
+        self._selections: OrderedDict[tuple[int, int], tuple[DocumentNode, list[Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
     # --- schema and document caches ---------------------------------------------------------
@@ -134,6 +137,36 @@ class GraphQLEngine:
                     pass
             return self._execute_with_graphql_core(generated, document, ctx, variables, operation_name)
 
+    def execute_quickly(self, record: DatabaseRecord, mode: Mode, query: str, variables: dict[str, Any] | None = None,
+                        operation_name: str | None = None, budget_seconds: float = 0.005) -> dict[str, Any] | None:
+        """A query answered within `budget_seconds` on the compiled path, or None: then use `execute`.
+
+        Never waits and never builds a schema, so it can run on the event loop itself."""
+        with self._lock:
+            cached = self._schemas.get((record.file_key, record.schema_version, mode))
+        if cached is None or not mode.can_read or len(query) > MAX_QUERY_LENGTH:
+            return None
+        document = self._document(cached, query)
+        if isinstance(document, list):
+            return None
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation != OperationType.QUERY:
+            return None
+        with self.hosting.pool.reader_now(record.file_key, self.hosting.file_path(record)) as conn:
+            if conn is None:
+                return None
+            guard = SqlGuard(may_write=False, time_limit=budget_seconds, server_transactions=True)
+            conn.execute("BEGIN")
+            try:
+                with guard.installed(conn):
+                    ctx = FetchContext(conn, cached.generated, record.readonly_id, mode)
+                    return self._execute_compiled(cached.generated, document, operation, ctx, variables or {})
+            except (NotCompilable, CellError, GraphQLError, sqlite3.Error):
+                return None
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+
     @contextmanager
     def _connection(self, record: DatabaseRecord, mode: Mode, *, write: bool) -> Iterator[FetchContext]:
         path = self.hosting.file_path(record)
@@ -150,17 +183,35 @@ class GraphQLEngine:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
 
+    def _selection(self, generated: GeneratedSchema, document: DocumentNode, operation: OperationDefinitionNode,
+                   variables: dict[str, Any]) -> list[Any]:
+        """The operation's flattened root selection; kept per document when it takes no variables."""
+        cacheable = not operation.variable_definitions
+        key = (id(document), id(operation))
+        if cacheable:
+            with self._lock:
+                found = self._selections.get(key)
+            if found is not None and found[0] is document:
+                return found[1]
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        query_type = generated.schema.query_type
+        assert query_type is not None
+        selection = flatten(query_type, [operation.selection_set], fragments, variables)
+        if cacheable:
+            with self._lock:
+                self._selections[key] = (document, selection)
+                while len(self._selections) > DOCUMENT_CACHE_SIZE:
+                    self._selections.popitem(last=False)
+        return selection
+
     def _execute_compiled(self, generated: GeneratedSchema, document: DocumentNode,
                           operation: OperationDefinitionNode, ctx: FetchContext, raw_variables: dict[str, Any]) -> dict[str, Any]:
         ctx.schema = generated
         coerced = get_variable_values(generated.schema, operation.variable_definitions or (), raw_variables)
         if isinstance(coerced, list):
             return {"data": None, "errors": [error.formatted for error in coerced]}
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        query_type = generated.schema.query_type
-        assert query_type is not None
         data: dict[str, Any] = {}
-        for selected in flatten(query_type, [operation.selection_set], fragments, coerced):
+        for selected in self._selection(generated, document, operation, coerced):
             if selected.name == "__typename":
                 data[selected.key] = "Query"
                 continue

@@ -116,19 +116,20 @@ def select_rows(
         params = [*params, limit, offset]
     raw_rows = ctx.conn.execute(sql, params).fetchall()
 
+    # One converter per selected field, chosen once: the row loop below is the hot path.
+    fields: list[tuple[str, Any, Any]] = []  # (response key, position or constant, converter or None)
+    for child, kind, detail in plan:
+        if kind == "typename":
+            fields.append((child.key, detail, None))
+            continue
+        position, column = detail
+        convert = _converter(column, serialize)
+        if column.kind == Kind.BLOB:
+            convert = _blob_converter(ctx, binding, column, rowid_position, convert)
+        fields.append((child.key, position, convert))
     rows: list[dict[str, Any]] = []
     for raw in raw_rows:
-        row: dict[str, Any] = {}
-        for child, kind, detail in plan:
-            if kind == "typename":
-                row[child.key] = detail
-                continue
-            position, column = detail
-            value = raw[position]
-            if column.kind == Kind.BLOB and value is not None:
-                value = _file_url(ctx, binding, column.name, raw[rowid_position] if rowid_position is not None else None)
-            row[child.key] = _serialize(value, column) if serialize else value
-        rows.append(row)
+        rows.append({key: (convert(raw[where], raw) if convert is not None else where) for key, where, convert in fields})
     for child, relation, positions_of_keys in relationships:
         keys = [tuple(raw[p] for p in positions_of_keys) for raw in raw_rows]
         _attach(ctx, rows, keys, child, relation, serialize=serialize)
@@ -173,14 +174,43 @@ def _file_url(ctx: FetchContext, binding: TableBinding, column: str, rowid: Any)
     return json.dumps({"url": path})
 
 
-def _serialize(value: Any, column: Any) -> Any:
-    if value is None:
-        if not column.nullable:
-            raise CellError("null in a non-null field")
-        return None
-    if isinstance(value, bytes) or (isinstance(value, float) and not math.isfinite(value)):
-        raise CellError("not representable")
-    try:
-        return SCALARS[column.kind].serialize(value)
-    except GraphQLError as error:
-        raise CellError(str(error)) from None
+def _converter(column: Any, serialize: bool) -> Any:
+    """A function (value, raw row) -> the field's value: as stored, or serialized exactly as the
+    GraphQL scalar would (fast paths for the common types, the scalar's own serialize otherwise)."""
+    if not serialize:
+        return lambda value, _raw: value
+    scalar_serialize = SCALARS[column.kind].serialize
+    nullable = column.nullable
+
+    def general(value: Any, _raw: Any) -> Any:
+        if value is None:
+            if not nullable:
+                raise CellError("null in a non-null field")
+            return None
+        if isinstance(value, bytes) or (isinstance(value, float) and not math.isfinite(value)):
+            raise CellError("not representable")
+        try:
+            return scalar_serialize(value)
+        except GraphQLError as error:
+            raise CellError(str(error)) from None
+
+    exact = {Kind.INT: int, Kind.STRING: str, Kind.FLOAT: float}.get(column.kind)
+    if exact is None:
+        return general
+    low, high = -(2**31), 2**31 - 1
+
+    def fast(value: Any, raw: Any) -> Any:
+        if type(value) is exact and (exact is not int or low <= value <= high) and (exact is not float or math.isfinite(value)):
+            return value
+        return general(value, raw)
+
+    return fast
+
+
+def _blob_converter(ctx: FetchContext, binding: TableBinding, column: Any, rowid_position: int | None, convert: Any) -> Any:
+    def blob(value: Any, raw: Any) -> Any:
+        if value is not None:
+            value = _file_url(ctx, binding, column.name, raw[rowid_position] if rowid_position is not None else None)
+        return convert(value, raw)
+
+    return blob

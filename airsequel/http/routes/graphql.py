@@ -67,8 +67,10 @@ async def graphql_post(request: Request) -> Response:
     except CoreError as error:
         return _graphql_errors(error)
     changed: list[int] = []
-    result: dict[str, Any] = await run_sqlite(
-        request, services(request).graphql.execute, record, mode, query, variables, operation_name, changed.append
+    engine = services(request).graphql
+    # Quick queries are answered on the event loop; mutations, slow or first-time queries go to the lane.
+    result: dict[str, Any] = engine.execute_quickly(record, mode, query, variables, operation_name) or await run_sqlite(
+        request, engine.execute, record, mode, query, variables, operation_name, changed.append
     )
     if changed:
         await audit(request, record, "graphql", query, [], changed[0])
