@@ -191,3 +191,25 @@ def test_a_full_database_quota_is_a_clear_error_and_nothing_is_half_written(tmp_
         assert http.post(f"/dbs/{db}/sql", json={"query": "SELECT count(*) AS n FROM t"}).json()["rows"] == [{"n": 0}]
         assert http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES (x'00')"}).status_code == 200
     check_consistent(data_dir)
+
+
+def test_a_missing_database_file_is_a_clear_error_and_others_keep_working(tmp_path):
+    from starlette.testclient import TestClient
+
+    from airsequel.config import Settings
+    from airsequel.http.app import create_app
+
+    settings = Settings.from_env(data_dir=tmp_path / "m", secret_key="k")
+    with TestClient(create_app(settings)) as client:
+        client.headers["Authorization"] = "Bearer " + sign_up_and_login(client, "fault")
+        lost = client.post("/api/dbs", json={"name": "lost", "query": "CREATE TABLE t(a)"}).json()["id"]
+        fine = client.post("/api/dbs", json={"name": "fine", "query": "CREATE TABLE t(a)"}).json()["id"]
+        services = client.app.state.services
+        record = services.hosting.get(lost)
+        services.pool.forget(record.file_key)
+        for leftover in services.hosting.file_path(record).parent.iterdir():
+            leftover.unlink()
+        response = client.post(f"/dbs/{lost}/sql", json={"query": "SELECT * FROM t"})
+        assert response.status_code == 503 and "missing" in response.json()["errors"][0]
+        assert client.post(f"/dbs/{lost}/sql", json={"query": "INSERT INTO t VALUES (1)"}).status_code == 503
+        assert client.post(f"/dbs/{fine}/sql", json={"query": "INSERT INTO t VALUES (1)"}).status_code == 200

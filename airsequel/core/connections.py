@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from airsequel.core.errors import Unavailable
+
 BUSY_TIMEOUT_MS = 10_000
 
 # Limits on every connection that runs user SQL (see shared SECURITY.md).
@@ -194,14 +196,22 @@ class ConnectionPool:
             old.close()
         if conn is None:
             try:
+                if not path.exists():
+                    raise Unavailable("The database file is missing on the server: restore it from a backup")
                 conn = open_connection(path, readonly=not writer, max_bytes=self.max_database_bytes)
+            except sqlite3.Error as error:
+                self._opening_failed(slot)
+                raise Unavailable(f"The database file cannot be opened: {error}") from None
             except BaseException:
-                with self._lock:
-                    self._open -= 1
-                    slot.in_use -= 1
-                    self._changed.notify_all()
+                self._opening_failed(slot)
                 raise
         return slot, conn
+
+    def _opening_failed(self, slot: _FileSlot) -> None:
+        with self._lock:
+            self._open -= 1
+            slot.in_use -= 1
+            self._changed.notify_all()
 
     def _give_back(self, slot: _FileSlot, conn: sqlite3.Connection, *, writer: bool) -> None:
         healthy = not conn.in_transaction

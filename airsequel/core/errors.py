@@ -42,5 +42,9 @@ class Unprocessable(CoreError):
     """Well-formed but unusable content, such as a corrupt SQLite file or a ragged CSV (422)."""
 
 
+class Unavailable(CoreError):
+    """The stored data cannot be reached right now: a missing or unreadable file, a full disk (503)."""
+
+
 class SqlError(CoreError):
     """SQLite refused or aborted a user's statement (400). `partial` is never set: nothing was written."""

@@ -23,6 +23,7 @@ STATUS_BY_ERROR: dict[type[errors.CoreError], int] = {
     errors.Conflict: 409,
     errors.TooLarge: 413,
     errors.Unprocessable: 422,
+    errors.Unavailable: 503,
     TooManyAttempts: 429,
 }
 
