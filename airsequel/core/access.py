@@ -82,10 +82,6 @@ class Principal:
     def for_readonly_id(cls, record: DatabaseRecord) -> "Principal":
         return cls(Kind.READONLY_ID, readonly_file_key=record.file_key)
 
-    @property
-    def is_user(self) -> bool:
-        return self.kind == Kind.USER
-
     def roles_in(self, team: str | None) -> frozenset[Role]:
         if team is None:
             return frozenset()
@@ -109,10 +105,6 @@ def allowed_actions(principal: Principal, record: DatabaseRecord) -> frozenset[A
     elif principal.kind == Kind.READONLY_ID and principal.readonly_file_key == record.file_key:
         actions.add(Action.READ)
     return frozenset(actions)
-
-
-def can_see(principal: Principal, record: DatabaseRecord) -> bool:
-    return bool(allowed_actions(principal, record))
 
 
 def may(principal: Principal, action: Action, record: DatabaseRecord) -> bool:

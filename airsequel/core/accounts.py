@@ -93,9 +93,6 @@ class Accounts:
         )
         return _user(rows[0]) if rows else None
 
-    def count_users(self) -> int:
-        return self.control.query("SELECT count(*) FROM users")[0][0]
-
     # --- sessions ---------------------------------------------------------------------------
 
     def login(self, username: str, password: str) -> tuple[User, str]:
