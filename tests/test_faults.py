@@ -5,6 +5,7 @@ nothing half-done is visible, and the registry agrees with the files on disk."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -213,3 +214,39 @@ def test_a_missing_database_file_is_a_clear_error_and_others_keep_working(tmp_pa
         assert response.status_code == 503 and "missing" in response.json()["errors"][0]
         assert client.post(f"/dbs/{lost}/sql", json={"query": "INSERT INTO t VALUES (1)"}).status_code == 503
         assert client.post(f"/dbs/{fine}/sql", json={"query": "INSERT INTO t VALUES (1)"}).status_code == 200
+
+
+def _immutable(paths, on: bool) -> None:  # type: ignore[no-untyped-def]
+    for path in paths:
+        subprocess.run(["chattr", "+i" if on else "-i", str(path)], check=True)
+
+
+@pytest.mark.skipif(not shutil.which("chattr"), reason="needs chattr to make files immutable")
+def test_a_read_only_database_file_and_upload_dir_give_clear_errors_and_no_corruption(tmp_path):
+    from starlette.testclient import TestClient
+
+    from airsequel.config import Settings
+    from airsequel.http.app import create_app
+
+    settings = Settings.from_env(data_dir=tmp_path / "ro", secret_key="k")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        client.headers["Authorization"] = "Bearer " + sign_up_and_login(client, "fault")
+        db = client.post("/api/dbs", json={"name": "ro", "query": "CREATE TABLE t(a); INSERT INTO t VALUES ('kept')"}).json()["id"]
+        services = client.app.state.services
+        record = services.hosting.get(db)
+        services.pool.close_all()
+        folder = services.hosting.file_path(record).parent
+        frozen = [*folder.iterdir(), folder, settings.data_dir / "tmp"]
+        try:
+            if subprocess.run(["chattr", "+i", str(frozen[0])], capture_output=True).returncode != 0:
+                pytest.skip("this filesystem does not support immutable files")
+            _immutable(frozen, True)
+            write = client.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES ('lost?')"})
+            assert write.status_code == 503 and write.json()["errors"][0]
+            upload = client.post("/dbs", files={"file": ("x.csv", b"a\n1\n")})
+            assert upload.status_code == 503 and "uploads" in upload.json()["errors"][0]
+        finally:
+            _immutable(frozen, False)
+        assert client.post(f"/dbs/{db}/sql", json={"query": "SELECT a FROM t"}).json()["rows"] == [{"a": "kept"}]
+        conn = sqlite3.connect(services.hosting.file_path(record))
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)

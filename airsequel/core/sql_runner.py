@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from airsequel.core.connections import ConnectionPool
-from airsequel.core.errors import Conflict, Forbidden, InvalidInput, SqlError, TooLarge
+from airsequel.core.errors import Conflict, Forbidden, InvalidInput, SqlError, TooLarge, Unavailable
 from airsequel.core.guard import SqlGuard
 from airsequel.core.sql_script import split_statements
 
@@ -151,12 +151,20 @@ def _run_in_transaction(
             return None
         if guard.schema_lock_hit:
             raise Conflict(guard.denial or "The schema of this database is locked") from error
+        if _is_storage_failure(error):
+            raise Unavailable(f"The database file cannot be written or read right now: {error}") from error
         raise SqlError(guard.explain(error)) from error
     except BaseException:
         _rollback(conn)
         raise
     conn.execute("COMMIT" if guard.may_write else "ROLLBACK")
     return result
+
+
+def _is_storage_failure(error: sqlite3.Error) -> bool:
+    """Errors of the storage under the file (not of the SQL): a read-only or failing disk."""
+    message = str(error)
+    return "readonly database" in message or "disk I/O error" in message or "unable to open database file" in message
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

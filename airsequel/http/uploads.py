@@ -15,7 +15,7 @@ from typing import IO
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from airsequel.core.errors import InvalidInput, TooLarge
+from airsequel.core.errors import InvalidInput, TooLarge, Unavailable
 
 MAX_FIELD_BYTES = 64 * 1024
 FILE_FIELD = "file"
@@ -35,7 +35,10 @@ async def receive_upload(request: Request, destination: Path, *, max_bytes: int)
     if declared and declared.isdigit() and int(declared) > max_bytes + MAX_FIELD_BYTES:
         raise TooLarge(f"The upload is larger than the limit of {max_bytes} bytes")
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
-    handle = open(destination, "xb")
+    try:
+        handle = open(destination, "xb")
+    except OSError as error:
+        raise Unavailable(f"The server cannot store uploads right now: {error.strerror}") from None
     try:
         if content_type == b"multipart/form-data":
             boundary = options.get(b"boundary")
