@@ -63,6 +63,11 @@ def test_point_in_time_restore_restart_and_disaster_recovery(tmp_path):
         assert in_place.status_code == 200, in_place.text
         assert rows(http, db) == ["first", "second"]
 
+        # Replication lag per file (control plane included), as Litestream reports it.
+        detailed = http.get("/api/status?replication=details").json()["replication"]
+        assert detailed["replicating"] == 3 and detailed["maxLagSeconds"] is not None and detailed["maxLagSeconds"] < 30
+        assert {f["fileKey"] for f in detailed["files"]} >= {"control"}
+
         # A Litestream child that dies is started again.
         child = subprocess.run(["pgrep", "-f", "--", f"litestream replicate -config {data_dir}"], capture_output=True, text=True).stdout.split()
         assert child

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -135,9 +136,39 @@ class Replication:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None and self._process.poll() is None else None
 
-    def health(self) -> dict[str, Any]:
-        return {"enabled": True, "running": self.pid is not None, "restarts": self.restarts,
-                "databases": len(self.registered), "replica": self.url.split("?")[0]}
+    def health(self, *, details: bool = False) -> dict[str, Any]:
+        """Whether Litestream runs, and per file how long ago it last synced (the replication lag)."""
+        files = self.sync_status() if self.pid is not None else []
+        lags = [f["lagSeconds"] for f in files if f["lagSeconds"] is not None]
+        result: dict[str, Any] = {
+            "enabled": True, "running": self.pid is not None, "restarts": self.restarts,
+            "databases": len(self.registered), "replicating": sum(f["status"] == "replicating" for f in files),
+            "maxLagSeconds": max(lags) if lags else None, "replica": self.url.split("?")[0],
+        }
+        if details:
+            result["files"] = files
+        return result
+
+    def sync_status(self) -> list[dict[str, Any]]:
+        """`litestream list` of the running daemon: status and last sync per file, keyed by file key."""
+        done = subprocess.run([litestream_binary(), "list", "-socket", str(self.socket), "-json"],
+                              capture_output=True, text=True, env=clean_environment(), timeout=10)
+        if done.returncode != 0:
+            return []
+        by_path = {str(path): key for key, path in self.registered.items()}
+        by_path[str(self.data_dir / "control.sqlite")] = "control"
+        now = time.time()
+        files = []
+        for entry in json.loads(done.stdout or "{}").get("databases", []):
+            synced = entry.get("last_sync_at")
+            lag = None
+            if synced:
+                moment = datetime.fromisoformat(synced[:26].rstrip("Z") + "+00:00") if "." in synced else \
+                    datetime.fromisoformat(synced.replace("Z", "+00:00"))
+                lag = round(max(0.0, now - moment.timestamp()), 3)
+            files.append({"fileKey": by_path.get(entry.get("path", ""), entry.get("path")),
+                          "status": entry.get("status"), "lastSyncAt": synced, "lagSeconds": lag})
+        return files
 
     def _write_config(self) -> None:
         control = {"path": str(self.data_dir / "control.sqlite"), "replica": {"url": replica_url(self.url, "control")}}

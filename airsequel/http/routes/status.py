@@ -13,7 +13,9 @@ from airsequel.http.responses import JSONResponse
 async def status(request: Request) -> JSONResponse:
     service = services(request)
     count = await run_in_threadpool(service.control.count_databases)
-    replication = service.replication.health() if service.replication is not None else {"enabled": False}
+    details = request.query_params.get("replication") == "details"
+    replication = (await run_in_threadpool(lambda: service.replication.health(details=details))
+                   if service.replication is not None else {"enabled": False})
     healthy = not replication["enabled"] or replication["running"]
     return JSONResponse({"status": "ok" if healthy else "degraded", "version": __version__,
                          "numberOfDatabases": count, "replication": replication})
