@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 
 
@@ -11,6 +12,16 @@ def quote_identifier(name: str) -> str:
 
 
 def split_statements(script: str) -> list[str]:
+    """The statements of `script`, in order, without empty ones (remembered for recent scripts)."""
+    return list(_split_cached(script)) if len(script) <= 4096 else _split(script)
+
+
+@functools.lru_cache(maxsize=1024)
+def _split_cached(script: str) -> tuple[str, ...]:
+    return tuple(_split(script))
+
+
+def _split(script: str) -> list[str]:
     """The statements of `script`, in order, without empty ones.
 
     SQLite's own `complete_statement` decides where a statement ends, so semicolons inside strings,

@@ -39,8 +39,9 @@ async def _target(request: Request) -> tuple[DatabaseRecord, Mode]:
         record = await run_in_threadpool(hosting.get_by_readonly_id, request.path_params["readonly_id"])
         return record, Mode.READ_ONLY
     caller = await principal(request)
+    database_id = request.path_params["db_id"]
     try:
-        record = await run_in_threadpool(hosting.get, request.path_params["db_id"])
+        record = hosting.cached(database_id) or await run_in_threadpool(hosting.get, database_id)
     except NotFound:
         raise NotFound(f'Database "{request.path_params["db_id"]}" does not exist') from None
     return record, mode_for(caller, record)
