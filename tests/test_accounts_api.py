@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -186,6 +189,20 @@ def test_tokens_shown_once_scoped_to_their_team(client):
     assert client.delete(f"/api/tokens/{token['id']}").status_code == 200
     assert client.post(f"/dbs/{db_id}/sql", headers=as_token, json={"query": "SELECT 1"}).status_code == 401
     assert client.get(f"/api/tokens/{token['id']}").status_code == 404
+
+
+def test_a_token_stops_working_when_it_expires_while_remembered(client):
+    """The principal of a token is cached; its expiry is checked on every request all the same."""
+    db_id = create_db(client, "CREATE TABLE t(a)")
+    soon = datetime.now(timezone.utc) + timedelta(seconds=2)
+    body = client.post("/api/tokens", json={
+        "name": "brief", "team_name": "alice", "expiration_utc": soon.isoformat().replace("+00:00", "Z"),
+        "permissions": [{"db_id": db_id, "name": "read"}],
+    }).json()["body"]
+    for _ in range(2):  # the first use records last_used_utc (a control-plane write); the second is served from the cache
+        assert client.post(f"/dbs/{db_id}/sql", headers=bearer(body), json={"query": "SELECT 1"}).status_code == 200
+    time.sleep(max(0.0, (soon - datetime.now(timezone.utc)).total_seconds()) + 0.1)
+    assert client.post(f"/dbs/{db_id}/sql", headers=bearer(body), json={"query": "SELECT 1"}).status_code == 401
 
 
 def test_insert_token_cannot_read_through_sql(client):

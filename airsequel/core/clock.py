@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 
 
@@ -15,3 +16,14 @@ def iso_from_datetime(moment: datetime) -> str:
 
 def iso_from_timestamp(seconds: float) -> str:
     return iso_from_datetime(datetime.fromtimestamp(seconds, timezone.utc))
+
+
+def epoch_from_iso(moment: str) -> float:
+    """Seconds since the epoch of an ISO 8601 timestamp (a `Z` or an offset; naive means UTC)."""
+    parsed = datetime.fromisoformat(moment)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def has_passed(epoch_seconds: float | None) -> bool:
+    """Whether a moment (None: never) is now or in the past."""
+    return epoch_seconds is not None and epoch_seconds <= time.time()

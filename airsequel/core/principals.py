@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airsequel.core.access import Kind, Principal
 from airsequel.core.accounts import Accounts, User, digest
-from airsequel.core.clock import utc_now_iso
+from airsequel.core.clock import epoch_from_iso, has_passed
 from airsequel.core.generation_cache import GenerationCache
 from airsequel.core.errors import NotAuthenticated
 from airsequel.core.teams import Teams
@@ -16,13 +16,13 @@ class Principals:
         self.accounts = accounts
         self.teams = teams
         self.tokens = tokens
-        # secret digest -> (principal, valid until (ISO UTC) or None)
-        self._cache: GenerationCache[str, tuple[Principal, str | None]] = GenerationCache(accounts.control)
+        # secret digest -> (principal, valid until (seconds since the epoch) or None)
+        self._cache: GenerationCache[str, tuple[Principal, float | None]] = GenerationCache(accounts.control)
 
     def cached(self, secret: str) -> Principal | None:
         """The principal for `secret` when the answer is cached and still current (no I/O)."""
         entry = self._cache.peek(digest(secret))
-        if entry is None or (entry[1] is not None and entry[1] <= utc_now_iso()):
+        if entry is None or has_passed(entry[1]):
             return None
         if entry[0].token_id is not None:
             self.tokens.touch(entry[0].token_id)
@@ -34,20 +34,21 @@ class Principals:
         if principal is not None:
             return principal
         principal, valid_until = self._cache.get_or_load(digest(secret), lambda: self._load(secret))
-        if valid_until is not None and valid_until <= utc_now_iso():
+        if has_passed(valid_until):
             raise NotAuthenticated("The API token has expired" if secret.startswith(PREFIX) else "The session has ended")
         return principal
 
-    def _load(self, secret: str) -> tuple[Principal, str | None]:
+    def _load(self, secret: str) -> tuple[Principal, float | None]:
         if secret.startswith(PREFIX):
             grant = self.tokens.grant_for(secret)
+            expires = epoch_from_iso(grant.expiration_utc) if grant.expiration_utc else None
             return Principal(Kind.TOKEN, token_id=grant.token_id, token_team=grant.team,
-                             token_permissions=grant.permissions), grant.expiration_utc
+                             token_permissions=grant.permissions), expires
         found = self.accounts.session(secret)
         if found is None:
             raise NotAuthenticated("The session is unknown or has ended: log in again")
         user, expires_utc = found
-        return self.for_user(user), expires_utc
+        return self.for_user(user), epoch_from_iso(expires_utc) if expires_utc else None
 
     def for_user(self, user: User) -> Principal:
         return Principal(Kind.USER, user_id=user.id, username=user.username, server_admin=user.server_admin,

@@ -33,8 +33,10 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=[
+            # The hot paths first: Starlette tries the routes in order, a regular expression each.
+            *sql.routes, *graphql.routes,
             *status.routes, *users.routes, *teams.routes, *tokens.routes,
-            *databases.routes, *files.routes, *sql.routes, *graphql.routes, *tables.routes,
+            *databases.routes, *files.routes, *tables.routes,
             *records.routes, *exports.routes, *settings_routes.routes, *docs.routes, *not_included.routes, *charts.routes, *web.routes, *backups.routes,
             Mount("/static", app=static_files(), name="static"),
         ],
