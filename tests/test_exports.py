@@ -103,7 +103,8 @@ def test_xlsx_splits_tables_longer_than_a_sheet(tmp_path):
     writers.XLSX_MAX_ROWS = 4  # header + 3 rows per sheet, to keep the test small
     try:
         book = XlsxBook(tmp_path / "split.xlsx")
-        book.add_table("t", ["n"], [(i,) for i in range(8)], lambda _: None)
+        numbers = sqlite3.connect(":memory:").execute("WITH RECURSIVE n(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM n LIMIT 8) SELECT n FROM n")
+        book.add_table("t", numbers, lambda _: None)
         book.close()
     finally:
         writers.XLSX_MAX_ROWS = original

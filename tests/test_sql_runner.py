@@ -178,6 +178,15 @@ def test_response_byte_cap(services, db):
         )
 
 
+def test_response_byte_cap_counts_text_and_column_names(services, db):
+    services.hosting.limits.max_response_bytes = 10_000
+    query = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT {}) "
+             "SELECT printf('%.100c', 'é') AS a_rather_long_column_name FROM c")  # 200 bytes of UTF-8
+    assert len(services.hosting.run_sql(db, query.format(30), may_write=False).rows) == 30  # ~7 KB of JSON
+    with pytest.raises(TooLarge):
+        services.hosting.run_sql(db, query.format(60), may_write=False)  # ~14 KB
+
+
 def test_blobs_are_base64(services, db):
     services.hosting.run_sql(db, "UPDATE users SET avatar = x'00ff10' WHERE id = 1", may_write=True)
     rows = services.hosting.run_sql(db, "SELECT avatar FROM users WHERE id = 1", may_write=False).rows

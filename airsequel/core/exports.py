@@ -213,7 +213,7 @@ class Exports:
         def progress(count: int) -> None:
             nonlocal done
             done += count
-            if done % PROGRESS_EVERY == 0:
+            if done // PROGRESS_EVERY != (done - count) // PROGRESS_EVERY:
                 if job["id"] in self._cancelled or self._stop.is_set():
                     raise Cancelled()
                 self.control.execute("UPDATE export_jobs SET rows_done = ? WHERE id = ?", (done, job["id"]))
@@ -240,13 +240,12 @@ class Exports:
                 self.control.execute("UPDATE export_jobs SET rows_total = ? WHERE id = ?", (total, job["id"]))
                 for table, where, params in plans:
                     cursor = conn.execute(f"SELECT * FROM {quote_identifier(table.name)}{where}", params)
-                    columns = [d[0] for d in cursor.description]
                     title = f"{record.name}-{table.name}" if several_databases else table.name
                     if book is not None:
-                        book.add_table(title, columns, cursor, progress)
+                        book.add_table(title, cursor, progress)
                     else:
                         path = work / f"{_safe(title)}.{request['kind']}"
-                        WRITERS[request["kind"]](path, columns, cursor, progress)
+                        WRITERS[request["kind"]](path, cursor, progress)
                         files.append(path)
             if request.get("include_assets"):
                 files.extend(self._copy_assets(record, work, several_databases))

@@ -7,15 +7,13 @@ user's file, so a downloaded file is exactly the user's schema.
 
 from __future__ import annotations
 
-import base64
-import csv
-import io
 import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from airsequel.core.control_plane import DatabaseRecord
 from airsequel.core.errors import Conflict, InvalidInput, NotFound, TooLarge
+from airsequel.core.export_writers import csv_chunks
 from airsequel.core.graphql.types import Kind, column_kind
 from airsequel.core.hosting import Hosting
 from airsequel.core.introspection import Table, read_tables
@@ -29,7 +27,6 @@ GRAPHQL_TYPES = {Kind.INT: "Int", Kind.FLOAT: "Float", Kind.BOOLEAN: "Boolean", 
                  Kind.STRING: "String", Kind.UNTYPED: "String"}
 MAX_CELLS = 10_000_000
 SEARCH_LIMIT = 100
-EXPORT_BATCH = 1_000
 
 
 class Tables:
@@ -180,20 +177,8 @@ class Tables:
         """The table as CSV, produced in batches from one read transaction (constant memory)."""
         with self.hosting.read_snapshot(record) as conn:
             find_table(conn, name)
-            cursor = conn.execute(f"SELECT * FROM {quote_identifier(name)}")
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\r\n")
-            writer.writerow([column[0] for column in cursor.description])
-            while True:
-                batch = cursor.fetchmany(EXPORT_BATCH)
-                if not batch:
-                    break
-                writer.writerows([_csv_cell(value) for value in row] for row in batch)
-                yield buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
-            if buffer.tell():
-                yield buffer.getvalue().encode()  # the header of an empty table
+            for text, _ in csv_chunks(conn.execute(f"SELECT * FROM {quote_identifier(name)}")):
+                yield text.encode()
 
     def search(self, record: DatabaseRecord, name: str, term: str) -> dict[str, Any]:
         """Rows whose text columns contain `term` (FTS5 MATCH for FTS5 tables), at most SEARCH_LIMIT."""
@@ -260,8 +245,3 @@ def _cell_query(conn: sqlite3.Connection, table: str, column: str, key_column: s
 
 def _unique_columns(conn: sqlite3.Connection, table: Table) -> set[str]:
     return {columns[0] for columns in table.unique_column_sets if len(columns) == 1}
-
-
-def _csv_cell(value: Any) -> Any:
-    """BLOBs as base64 text; everything else as the csv module writes it."""
-    return base64.b64encode(value).decode() if isinstance(value, bytes) else value
