@@ -80,6 +80,7 @@ def test_csv_upload_becomes_a_typed_table(client):
         (b"a,b\n1,2\n3\n", "bad.csv", 422, "line 3"),
         (b"a,b\n\xff\xfe,1\n", "bad.csv", 422, "UTF-8"),
         (b"\n", "empty.csv", 422, "empty"),
+        (",".join(f"c{i}" for i in range(2001)).encode() + b"\n" + b"1," * 2000 + b"1\n", "wide.csv", 422, "2001 columns"),
     ],
 )
 def test_bad_uploads_are_refused_and_leave_nothing(client, settings, content, filename, status, message):

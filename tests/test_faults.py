@@ -115,10 +115,26 @@ def test_sigkill_during_a_csv_upload_leaves_nothing_behind(server_dir, tmp_path)
         time.sleep(1.0)
         kill_server(server_dir)
         thread.join()
+    # The helper process that parses big CSV files stops when its server is gone (its pipe breaks).
+    deadline = time.monotonic() + 10
+    while csv_helper_processes() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert csv_helper_processes() == []
     with running_server(server_dir) as base:
         http = login(base)
         assert http.get("/api/dbs").json()["numberOfDatabases"] in (before, before + 1)
     check_consistent(server_dir)
+
+
+def csv_helper_processes() -> list[int]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"airsequel.core.csv_reader_process" in cmdline.read_bytes():
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
 
 
 def test_sigkill_during_put_replacement_keeps_old_or_new_content_whole(server_dir, tmp_path):

@@ -14,6 +14,7 @@ from ulid import ULID
 
 from airsequel.core.clock import utc_now_iso
 from airsequel.core.control_plane import ControlPlane, DatabaseRecord
+from airsequel.core.durability import fsync_directory, fsync_file
 from airsequel.core.errors import Conflict, InvalidInput, NotFound, TooLarge
 from airsequel.core.hosting import Hosting
 
@@ -67,7 +68,9 @@ class Assets:
                 raise TooLarge(f"The assets of this database would exceed the quota of {self.quota_bytes} bytes")
             folder = self.folder(record)
             folder.mkdir(parents=True, exist_ok=True)
+            fsync_file(upload)
             os.replace(upload, folder / asset_id)
+            fsync_directory(folder)
         finally:
             upload.unlink(missing_ok=True)
         self.control.execute("UPDATE assets SET size = ?, updated_at = ? WHERE id = ?", (size, utc_now_iso(), asset_id))

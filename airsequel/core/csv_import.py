@@ -1,34 +1,36 @@
 """Turning an uploaded CSV file into a table, streaming, with inferred column types.
 
-One pass over the file in constant memory checks the shape (every row has as many fields as the
-header), infers each column's type (INTEGER, REAL or TEXT) and stages the rows; SQLite then copies
-them into the typed table, all in one transaction: an error leaves nothing behind.
+Columns are INTEGER, REAL or TEXT, decided by every value in the column (never a sample), and the
+import is one transaction: an error leaves nothing behind. Memory stays constant: rows are read,
+checked and written in batches (`csv_reading`); a big file is read by a helper process while this
+one inserts (`csv_reader_process`).
+
+The usual file settles its column types in the first batch, so the import makes one pass: the table
+is created with the types of the first batch and rows go straight into it, each batch checked before
+it is written. When a later batch changes a type (a column of numbers meets a word, an empty column
+fills in), the rows written so far would have been converted for the wrong type: the table is
+dropped, the rest of the file is read only to settle the types, and a second pass writes every row
+again with the final types.
 """
 
 from __future__ import annotations
 
-import csv
-import re
+import logging
 import sqlite3
-import sys
-from collections.abc import Iterator
+from collections.abc import Generator
+from contextlib import closing
 from pathlib import Path
 
+from airsequel.core.column_types import TEXT, TYPE_NAMES
+from airsequel.core.csv_reader_process import ReaderFailed, batches_from_process
+from airsequel.core.csv_reading import CsvBatch, read_batches, read_header
 from airsequel.core.errors import Unprocessable
 from airsequel.core.sql_script import quote_identifier
 
-BATCH_ROWS = 5_000
-# Integers: an optional minus, no leading zero, at most 18 digits (exact as INTEGER). Reals have a point or
-# an exponent; a long run of digits alone would lose precision as a REAL. Lists: NUL-separated, empty allowed.
-_INTEGER = r"-?(?:0|[1-9][0-9]{0,17})"
-_REAL = r"-?(?:(?:0|[1-9][0-9]*)\.[0-9]*|\.[0-9]+|(?:0|[1-9][0-9]*)(?:\.[0-9]*)?[eE][-+]?[0-9]+)"
-_INTEGERS = re.compile(rf"(?:{_INTEGER})?(?:\x00(?:{_INTEGER})?)*")
-_NUMBERS = re.compile(rf"(?:{_INTEGER}|{_REAL})?(?:\x00(?:{_INTEGER}|{_REAL})?)*")
+ROWS_PER_STATEMENT = 200  # multi-row INSERTs: fewer statement steps and GIL hand-offs than one row each
+HELPER_PROCESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files are read faster than a process starts
 
-INTEGER, REAL, TEXT = 0, 1, 2
-TYPE_NAMES = {INTEGER: "INTEGER", REAL: "REAL", TEXT: "TEXT"}
-
-csv.field_size_limit(min(sys.maxsize, 64 * 1024 * 1024))
+log = logging.getLogger(__name__)
 
 
 def table_name_for(filename: str | None) -> str:
@@ -40,126 +42,86 @@ def table_name_for(filename: str | None) -> str:
     return stem or "data"
 
 
-def import_csv(conn: sqlite3.Connection, source: Path, table: str) -> int:
+def import_csv(conn: sqlite3.Connection, source: Path, table: str, *,
+               helper_process_min_bytes: int = HELPER_PROCESS_MIN_BYTES) -> int:
     """Create `table` in `conn` from the CSV file `source` in one transaction; return the row count.
 
-    One pass over the file: rows go as text into a staging table in a scratch file beside `source`
-    while the column types are inferred; then SQLite copies them into the typed table, converting
-    by column affinity (empty fields become NULL in numeric columns). `conn` must not be inside a
-    transaction (SQLite cannot ATTACH there).
+    Empty fields become NULL in numeric columns and stay empty strings in TEXT columns.
     """
-    staging = source.with_name(source.name + ".staging")
-    conn.execute("ATTACH DATABASE ? AS staging", (str(staging),))
+    use_helper = source.stat().st_size >= helper_process_min_bytes
+    conn.execute("BEGIN")
     try:
-        conn.execute("PRAGMA staging.journal_mode=OFF")
-        conn.execute("PRAGMA staging.synchronous=OFF")
-        conn.execute("BEGIN")
-        try:
-            count = _stage_and_copy(conn, source, table)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return count
-    finally:
-        conn.execute("DETACH DATABASE staging")
-        staging.unlink(missing_ok=True)
-
-
-def _stage_and_copy(conn: sqlite3.Connection, source: Path, table: str) -> int:
-    rows = _rows(source, with_header=True)
-    try:
-        raw_header = next(rows)
-    except StopIteration:
-        raise Unprocessable("The CSV file is empty: it needs a header row") from None
-    header = _column_names(raw_header)
-    width = len(header)
-    staged = [f"c{i}" for i in range(width)]
-    conn.execute(f"CREATE TABLE staging.rows ({', '.join(staged)})")
-    insert = f"INSERT INTO staging.rows VALUES ({', '.join('?' for _ in staged)})"
-    types = [INTEGER] * width
-    seen = [False] * width
-    undecided = list(range(width))
-    count = 0
-    batch: list[list[str]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= BATCH_ROWS:
-            undecided = _infer_batch(batch, undecided, types, seen)
-            conn.executemany(insert, batch)
-            count += len(batch)
-            batch = []
-    if batch:
-        undecided = _infer_batch(batch, undecided, types, seen)
-        conn.executemany(insert, batch)
-        count += len(batch)
-    final = [kind if was_seen else TEXT for kind, was_seen in zip(types, seen)]
-    columns = ", ".join(f"{quote_identifier(name)} {TYPE_NAMES[kind]}" for name, kind in zip(header, final))
-    conn.execute(f"CREATE TABLE main.{quote_identifier(table)} ({columns})")
-    values = ", ".join(f"NULLIF({c}, '')" if kind != TEXT else c for c, kind in zip(staged, final))
-    conn.execute(f"INSERT INTO main.{quote_identifier(table)} SELECT {values} FROM staging.rows ORDER BY rowid")
+        count = _import(conn, source, table, use_helper)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
     return count
 
 
-def _infer_batch(batch: list[list[str]], undecided: list[int], types: list[int], seen: list[bool]) -> list[int]:
-    """Narrow the types of the still-undecided columns with a batch of rows; return those still undecided.
-
-    Each column's values are joined with NUL (which the csv module never lets into a field) and
-    matched by one regular expression, so the check runs in C rather than once per cell in Python.
-    """
-    still: list[int] = []
-    for index in undecided:
-        joined = "\x00".join([row[index] for row in batch])
-        if not seen[index] and joined.strip("\x00"):
-            seen[index] = True
-        if types[index] == INTEGER and not _INTEGERS.fullmatch(joined):
-            types[index] = REAL
-        if types[index] == REAL and not _NUMBERS.fullmatch(joined):
-            types[index] = TEXT
-            continue
-        still.append(index)
-    return still
-
-
-def _column_names(raw: list[str]) -> list[str]:
-    names: list[str] = []
-    taken: set[str] = set()
-    for position, value in enumerate(raw, start=1):
-        name = value.strip() or f"column_{position}"
-        base, suffix = name, 2
-        while name.lower() in taken:
-            name = f"{base}_{suffix}"
-            suffix += 1
-        taken.add(name.lower())
-        names.append(name)
-    return names
-
-
-def _rows(source: Path, *, with_header: bool = False) -> Iterator[list[str]]:
-    """The data rows (and the header first, if asked), checked for shape and encoding."""
-    with open(source, encoding="utf-8-sig", newline="") as handle:
-        reader = csv.reader(handle)
-        width: int | None = None
+def _open(source: Path, use_helper: bool) -> tuple[list[str], Generator[CsvBatch, None, None]]:
+    if use_helper:
         try:
-            for row in reader:
-                if width is None:
-                    if not any(field.strip() for field in row):
-                        continue  # blank lines before the header
-                    width = len(row)
-                    if with_header:
-                        yield row
-                    continue
-                if len(row) != width:
-                    if not row:
-                        continue  # blank line
-                    raise Unprocessable(
-                        f"CSV line {reader.line_num}: expected {width} fields like the header, found {len(row)}"
-                    )
-                yield row
-        except UnicodeDecodeError as error:
-            raise Unprocessable(
-                f"The CSV file is not valid UTF-8 (near line {reader.line_num + 1}): {error.reason}"
-            ) from None
-        except csv.Error as error:
-            raise Unprocessable(f"CSV line {reader.line_num}: {error}") from None
+            return batches_from_process(source)
+        except (OSError, ReaderFailed) as error:
+            log.warning("reading %s in-process: the helper process did not start (%s)", source.name, error)
+    return read_header(source), read_batches(source)
+
+
+def _import(conn: sqlite3.Connection, source: Path, table: str, use_helper: bool) -> int:
+    header, opened = _open(source, use_helper)
+    with closing(opened) as batches:
+        most = conn.getlimit(sqlite3.SQLITE_LIMIT_COLUMN)
+        if len(header) > most:
+            raise Unprocessable(f"The CSV file has {len(header)} columns; a SQLite table holds at most {most}")
+        first = next(batches, None)
+        guessed = first.types if first else [TEXT] * len(header)
+        writer = _TableWriter(conn, table, header, guessed)
+        if first:
+            writer.write(first)
+        final = guessed
+        for batch in batches:
+            final = batch.types
+            if final != guessed:
+                break
+            writer.write(batch)
+        else:
+            return writer.count
+        # A type changed after rows were written with the guess: settle the types, then write again.
+        for batch in batches:
+            final = batch.types
+    writer.drop()
+    writer = _TableWriter(conn, table, header, final)
+    with closing(_open(source, use_helper)[1]) as batches:
+        for batch in batches:
+            writer.write(batch)
+    return writer.count
+
+
+class _TableWriter:
+    """Creates the typed table and inserts batches of text values into it."""
+
+    def __init__(self, conn: sqlite3.Connection, table: str, header: list[str], types: list[int]) -> None:
+        self.conn, self.count, self.width = conn, 0, len(header)
+        self.name = f"main.{quote_identifier(table)}"
+        definitions = ", ".join(f"{quote_identifier(name)} {TYPE_NAMES[kind]}" for name, kind in zip(header, types))
+        conn.execute(f"CREATE TABLE {self.name} ({definitions})")
+        one_row = "(" + ", ".join("?" if kind == TEXT else "NULLIF(?, '')" for kind in types) + ")"
+        limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        self.rows_per_statement = max(1, min(ROWS_PER_STATEMENT, limit // self.width))
+        self.insert_one = f"INSERT INTO {self.name} VALUES {one_row}"
+        self.insert_many = f"INSERT INTO {self.name} VALUES {', '.join([one_row] * self.rows_per_statement)}"
+
+    def write(self, batch: CsvBatch) -> None:
+        values, width = batch.values, self.width
+        per_statement = self.rows_per_statement * width
+        whole = len(values) - len(values) % per_statement
+        if whole:
+            self.conn.executemany(self.insert_many, [values[at:at + per_statement] for at in range(0, whole, per_statement)])
+        if whole < len(values):
+            self.conn.executemany(self.insert_one, [values[at:at + width] for at in range(whole, len(values), width)])
+        self.count += batch.rows
+
+    def drop(self) -> None:
+        self.conn.execute(f"DROP TABLE {self.name}")

@@ -27,6 +27,7 @@ from airsequel.core.clock import iso_from_timestamp, utc_now_iso
 from airsequel.core.connections import ConnectionPool, open_connection, remove_wal_files
 from airsequel.core.control_plane import ControlPlane, DatabaseRecord, FileFacts
 from airsequel.core.csv_import import import_csv, table_name_for
+from airsequel.core.durability import fsync_directory, fsync_file
 from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.generation_cache import GenerationCache
 from airsequel.core.sql_runner import Params, SqlLimits, SqlResult, run_script, try_read_quickly
@@ -121,7 +122,7 @@ class Hosting:
         path.parent.mkdir(parents=True)
         try:
             os.replace(prepared, path)
-            _fsync_directory(path.parent)
+            fsync_directory(path.parent)
             self._finish_file(record)
             self.control.insert_database(record)
         except BaseException:
@@ -142,7 +143,7 @@ class Hosting:
                 _checkpoint_and_close(path)
                 remove_wal_files(path)
                 os.replace(prepared, path)
-                _fsync_directory(path.parent)
+                fsync_directory(path.parent)
         finally:
             self._replicate(record)
         self._finish_file(record)
@@ -157,7 +158,7 @@ class Hosting:
         path.parent.mkdir(parents=True)
         try:
             os.replace(snapshot, path)
-            _fsync_directory(path.parent)
+            fsync_directory(path.parent)
             self._finish_file(copy)
             self.control.insert_database(copy)
         except BaseException:
@@ -193,7 +194,7 @@ class Hosting:
                     conn.execute("PRAGMA journal_mode=DELETE")
                 finally:
                     conn.close()
-                _fsync_file(target)
+                fsync_file(target)
             except BaseException:
                 _remove(target)
                 remove_wal_files(target)
@@ -203,7 +204,7 @@ class Hosting:
             return target
         try:
             check_sqlite_file(upload, max_bytes=self.max_database_bytes)
-            _fsync_file(upload)
+            fsync_file(upload)
         except BaseException:
             _remove(upload)
             raise
@@ -410,22 +411,6 @@ def _checkpoint_and_close(path: Path) -> None:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         conn.close()
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _remove(path: Path) -> None:

@@ -2,12 +2,12 @@
 
 Accepts `multipart/form-data` (the file in the field `file`, small text fields beside it) or a raw
 body (`?filename=` names it). The size limit is enforced while streaming; on any failure the
-temporary file is removed.
+temporary file is removed. The file is not fsynced here: whoever keeps it (hosting, assets) makes
+what it keeps durable, and a CSV is read once and thrown away.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -47,8 +47,6 @@ async def receive_upload(request: Request, destination: Path, *, max_bytes: int)
             upload = await _receive_multipart(request, handle, destination, boundary, max_bytes)
         else:
             upload = await _receive_raw(request, handle, destination, max_bytes)
-        handle.flush()
-        os.fsync(handle.fileno())
     except BaseException:
         handle.close()
         destination.unlink(missing_ok=True)
