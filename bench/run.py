@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx2
@@ -86,8 +87,8 @@ class Process:
         wait_http(url)
 
     def rss_mib(self) -> float:
-        with open(f"/proc/{self.process.pid}/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:")) / 1024
+        """Resident memory of the server and of its helper processes (the CSV reader), together."""
+        return sum(_rss_kib(pid) for pid in [self.process.pid, *_children(self.process.pid)]) / 1024
 
     def open_fds(self) -> int:
         return len(os.listdir(f"/proc/{self.process.pid}/fd"))
@@ -98,6 +99,25 @@ class Process:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
+    except OSError:  # it has just ended
+        return 0
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of every thread of `pid` (the CSV helper is started from a worker thread)."""
+    found: list[int] = []
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found.extend(int(child) for child in listing.read_text().split())
+        except OSError:
+            continue
+    return found
 
 
 class RssSampler(threading.Thread):
@@ -150,11 +170,27 @@ def median_of(runs: int, measure) -> dict[str, float]:  # type: ignore[no-untype
     return {key: statistics.median(r[key] for r in results) for key in results[0]}
 
 
-def floor_sql_rps(database: Path, seconds: float) -> dict[str, float]:
+def interleaved_seconds(runs: int, contestants: dict[str, Callable[[], object]]) -> dict[str, float]:
+    """The median wall time of each contestant over `runs` rounds, one run of each per round.
+
+    Dirty pages are written out before each run (`os.sync`), so that no run pays for another's writes.
+    """
+    times: dict[str, list[float]] = {name: [] for name in contestants}
+    for _ in range(runs):
+        for name, run in contestants.items():
+            os.sync()
+            started = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - started)
+    print("runs (s):", {name: [round(t, 2) for t in values] for name, values in times.items()}, flush=True)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def floor_sql_rps(database: Path, rows: int, seconds: float) -> dict[str, float]:
     conn = sqlite3.connect(database)
     count, start, n = 0, time.perf_counter(), 0
     while time.perf_counter() - start < seconds:
-        n = (n + 100) % 900_000
+        n = (n + 100) % (rows - 100)
         cursor = conn.execute("SELECT * FROM people WHERE id >= ? AND id < ?", (n, n + 100))
         columns = [d[0] for d in cursor.description]
         json.dumps([dict(zip(columns, row)) for row in cursor.fetchall()])
@@ -205,7 +241,7 @@ def main() -> int:
                                                connections=concurrency, seconds=seconds))
             table.append((f"1. SQL 100 rows, c={concurrency}", _fmt(mine), f"Datasette {_fmt(peer)}", f"{mine['rps'] / peer['rps']:.1f}x"))
             sql_c16 = mine
-        floor = floor_sql_rps(database, seconds)
+        floor = floor_sql_rps(database, rows, seconds)
         table.append(("1. floor: in-process sqlite3 + json", f"{floor['rps']:.0f} req/s", "", f"ours c=16 at {sql_c16['rps'] / floor['rps']:.0%} of floor"))
 
         first = 500000 if rows >= 500_100 else 5000
@@ -219,53 +255,71 @@ def main() -> int:
                       f"{mine['rps'] / peer['rps']:.1f}x; {mine['rps'] / sql_c16['rps']:.0%} of our SQL"))
         datasette.stop()
 
-        # 3. CSV upload, type inference included
-        sampler = RssSampler(ours)
-        sampler.start()
-        started = time.perf_counter()
-        with open(csv_path, "rb") as handle:
-            response = http.post("/dbs", files={"file": ("people.csv", handle, "text/csv")}, headers=auth)
-        upload_seconds = time.perf_counter() - started
-        peak = sampler.stop()
-        assert response.status_code == 201, response.text
-        started = time.perf_counter()
-        subprocess.run(["sqlite3", str(work / "import.sqlite"), "-cmd", ".mode csv", f".import {csv_path} people"], check=True)
-        sqlite_seconds = time.perf_counter() - started
-        started = time.perf_counter()
-        subprocess.run([str(PEERS / "sqlite-utils"), "insert", str(work / "utils.sqlite"), "people", str(csv_path), "--csv"],
-                       check=True, capture_output=True)
-        utils_seconds = time.perf_counter() - started
-        table.append(("3. CSV upload (rows/s)", f"{rows / upload_seconds:,.0f} rows/s, peak RSS {peak:.0f} MiB",
-                      f"sqlite3 .import {rows / sqlite_seconds:,.0f}; sqlite-utils {rows / utils_seconds:,.0f}",
-                      f"{sqlite_seconds / upload_seconds:.0%} of .import; {utils_seconds / upload_seconds:.1f}x sqlite-utils"))
+        # 3. CSV upload, type inference included. The runs of each contestant alternate, so that a slow
+        # spell of the machine falls on all of them alike; each number is the median of its runs.
+        peak_rss: list[float] = []
 
-        # 4. exports
-        sampler = RssSampler(ours)
-        sampler.start()
-        started = time.perf_counter()
-        with http.stream("GET", f"/api/dbs/{db_id}/tables/people/export", headers=auth) as response:
-            size = sum(len(chunk) for chunk in response.iter_bytes())
-        export_seconds = time.perf_counter() - started
-        peak = sampler.stop()
-        job = http.post("/api/exports", headers=auth, json={"name": "bench", "databases": [db_id], "media_type": "application/x-ndjson"}).json()["id"]
-        started = time.perf_counter()
-        while http.get(f"/api/exports/{job}", headers=auth).json()["status"] not in ("SUCCESS", "FAILED"):
-            time.sleep(0.05)
-        job_seconds = time.perf_counter() - started
+        def upload_csv() -> None:
+            sampler = RssSampler(ours)
+            sampler.start()
+            with open(csv_path, "rb") as handle:
+                response = http.post("/dbs", files={"file": ("people.csv", handle, "text/csv")}, headers=auth)
+            peak_rss.append(sampler.stop())
+            assert response.status_code == 201, response.text
+
+        def fresh(name: str) -> Path:
+            (work / name).unlink(missing_ok=True)
+            return work / name
+
+        upload = interleaved_seconds(runs, {
+            "ours": upload_csv,
+            "import": lambda: subprocess.run(["sqlite3", str(fresh("import.sqlite")), "-cmd", ".mode csv",
+                                              f".import {csv_path} people"], check=True),
+            "utils": lambda: subprocess.run([str(PEERS / "sqlite-utils"), "insert", str(fresh("utils.sqlite")), "people",
+                                             str(csv_path), "--csv"], check=True, capture_output=True),
+        })
+        table.append(("3. CSV upload (rows/s)", f"{rows / upload['ours']:,.0f} rows/s, peak RSS {max(peak_rss):.0f} MiB",
+                      f"sqlite3 .import {rows / upload['import']:,.0f}; sqlite-utils {rows / upload['utils']:,.0f}",
+                      f"{upload['import'] / upload['ours']:.0%} of .import; {upload['utils'] / upload['ours']:.1f}x sqlite-utils"))
+
+        # 4. exports: the table's CSV stream against Datasette's, alternating; then an NDJSON export job
         datasette = Process([str(PEERS / "datasette"), "serve", "-i", str(database), "--port", str(dport)],
                             f"http://127.0.0.1:{dport}/-/versions.json")
-        started = time.perf_counter()
-        with httpx2.stream("GET", f"{dbase}/people/people.csv?_stream=on&_size=max", timeout=600) as response:
-            peer_size = sum(len(chunk) for chunk in response.iter_bytes())
-        peer_seconds = time.perf_counter() - started
+        sizes: dict[str, int] = {}
+        rss_growth: list[float] = []
+
+        def stream(name: str, client: httpx2.Client, url: str, headers: dict[str, str] | None = None) -> None:
+            sampler = RssSampler(ours)
+            sampler.start()
+            with client.stream("GET", url, headers=headers) as response:
+                assert response.status_code == 200, response.read()
+                sizes[name] = sum(len(chunk) for chunk in response.iter_bytes())
+            peak = sampler.stop()
+            if name == "ours":
+                rss_growth.append(peak - sampler.start_rss)
+
+        peer_http = httpx2.Client(timeout=600)
+        export = interleaved_seconds(runs, {
+            "ours": lambda: stream("ours", http, f"/api/dbs/{db_id}/tables/people/export", auth),
+            "datasette": lambda: stream("datasette", peer_http, f"{dbase}/people/people.csv?_stream=on&_size=max"),
+            "floor": lambda: subprocess.run(["sqlite3", "-csv", "-header", str(database), "SELECT * FROM people"],
+                                            check=True, stdout=subprocess.DEVNULL),
+        })
         datasette.stop()
-        started = time.perf_counter()
-        subprocess.run(["sqlite3", "-csv", "-header", str(database), "SELECT * FROM people"], check=True, stdout=subprocess.DEVNULL)
-        floor_seconds = time.perf_counter() - started
-        table.append(("4. CSV export (rows/s)", f"{rows / export_seconds:,.0f} rows/s ({size >> 20} MiB), RSS +{peak - sampler.start_rss:.0f} MiB",
-                      f"Datasette {rows / peer_seconds:,.0f} ({peer_size >> 20} MiB); sqlite3 -csv {rows / floor_seconds:,.0f}",
-                      f"{peer_seconds / export_seconds:.1f}x Datasette"))
-        table.append(("4. NDJSON export job (rows/s)", f"{rows / job_seconds:,.0f} rows/s", "", ""))
+
+        def ndjson_job() -> None:
+            job = http.post("/api/exports", headers=auth,
+                            json={"name": "bench", "databases": [db_id], "media_type": "application/x-ndjson"}).json()["id"]
+            while http.get(f"/api/exports/{job}", headers=auth).json()["status"] not in ("SUCCESS", "FAILED"):
+                time.sleep(0.02)
+
+        job = interleaved_seconds(runs, {"ours": ndjson_job})
+        table.append(("4. CSV export (rows/s)", f"{rows / export['ours']:,.0f} rows/s ({sizes['ours'] >> 20} MiB), "
+                      f"RSS +{max(rss_growth):.0f} MiB",
+                      f"Datasette {rows / export['datasette']:,.0f} ({sizes['datasette'] >> 20} MiB); "
+                      f"sqlite3 -csv {rows / export['floor']:,.0f}",
+                      f"{export['datasette'] / export['ours']:.1f}x Datasette"))
+        table.append(("4. NDJSON export job (rows/s)", f"{rows / job['ours']:,.0f} rows/s", "", ""))
 
         # 5. many databases
         count = 1000 if args.quick else 10_000
@@ -346,7 +400,8 @@ def write_results(path: Path, table: list[tuple[str, str, str, str]], rows: int)
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}; peers: {versions}. Fixture: `people`, {rows:,} rows. "
-        "Throughput numbers are medians of 3 runs (wrk on 127.0.0.1; wrk shares the 2 cores with the servers).",
+        "Numbers are medians of 3 runs: wrk on 127.0.0.1 (it shares the cores with the servers) for 1 and 2; for 3 and 4 "
+        "the contestants take turns within each of the 3 rounds, so that a slow spell of the machine falls on all of them.",
         "",
         "Reproduce: `make bench` (or `.venv/bin/python bench/run.py`).",
         "",
