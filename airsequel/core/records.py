@@ -19,6 +19,7 @@ import orjson
 from airsequel.core.errors import InvalidInput
 from airsequel.core.introspection import Table
 from airsequel.core.sql_script import quote_identifier
+from airsequel.core.integer_text import parse_count
 
 MAX_RECORDS = 10_000
 RESERVED = {"limit", "next", "start_date", "end_date", "date_column"}
@@ -90,9 +91,10 @@ def _day(value: Any, name: str) -> date:
 def page_limit(raw: str | None) -> int:
     if raw is None:
         return MAX_RECORDS
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_RECORDS:
+    limit = parse_count(raw)
+    if limit is None or not 1 <= limit <= MAX_RECORDS:
         raise InvalidInput(f"limit must be a whole number from 1 to {MAX_RECORDS}")
-    return int(raw)
+    return limit
 
 
 def key_columns(table: Table) -> list[str]:

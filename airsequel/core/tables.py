@@ -16,6 +16,7 @@ from airsequel.core.errors import Conflict, InvalidInput, NotFound, TooLarge
 from airsequel.core.export_writers import csv_chunks
 from airsequel.core.graphql.types import Kind, column_kind
 from airsequel.core.hosting import Hosting
+from airsequel.core.integer_text import parse_integer
 from airsequel.core.introspection import Table, read_tables
 from airsequel.core.sql_runner import json_cell
 from airsequel.core.sql_script import quote_identifier
@@ -239,7 +240,8 @@ def _cell_query(conn: sqlite3.Connection, table: str, column: str, key_column: s
         key_sql = quote_identifier(key_column)
     else:
         raise NotFound(f"Column {key_column!r} does not exist in {table!r}")
-    value: Any = int(key_value) if key_value.lstrip("-").isdigit() else key_value
+    number = parse_integer(key_value)
+    value: Any = key_value if number is None else number
     return f"{quote_identifier(table)} WHERE {key_sql} = ?", [value]
 
 

@@ -8,6 +8,7 @@ import orjson
 from starlette.requests import Request
 
 from airsequel.core.errors import InvalidInput, TooLarge
+from airsequel.core.integer_text import parse_count
 
 MAX_JSON_BODY = 4 * 1024 * 1024
 
@@ -33,8 +34,8 @@ BOOLEAN = {"type": "boolean"}
 
 async def read_json_object(request: Request, *, max_bytes: int = MAX_JSON_BODY, optional: bool = False) -> dict[str, Any]:
     """The body as a JSON object. Larger than `max_bytes` → 413; not a JSON object → 400."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes:
+    declared = parse_count(request.headers.get("content-length"))
+    if declared is not None and declared > max_bytes:
         raise TooLarge(f"The request body is larger than the limit of {max_bytes} bytes")
     chunks: list[bytes] = []
     size = 0

@@ -16,6 +16,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from airsequel.core.errors import InvalidInput, TooLarge, Unavailable
+from airsequel.core.integer_text import parse_count
 
 MAX_FIELD_BYTES = 64 * 1024
 FILE_FIELD = "file"
@@ -31,8 +32,8 @@ class Upload:
 
 async def receive_upload(request: Request, destination: Path, *, max_bytes: int) -> Upload:
     """Stream the request's file to `destination` (which must not exist yet)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes + MAX_FIELD_BYTES:
+    declared = parse_count(request.headers.get("content-length"))
+    if declared is not None and declared > max_bytes + MAX_FIELD_BYTES:
         raise TooLarge(f"The upload is larger than the limit of {max_bytes} bytes")
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     try:

@@ -15,6 +15,7 @@ from airsequel.core.services import Services
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field, text_value_field
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
+from airsequel.core.integer_text import parse_count
 
 
 def database_json(record: DatabaseRecord) -> dict[str, Any]:
@@ -50,9 +51,10 @@ def _page_param(request: Request, name: str, default: int | None) -> int | None:
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit():
+    value = parse_count(raw)
+    if value is None:
         raise InvalidInput(f"{name} must be a non-negative integer")
-    return int(raw)
+    return value
 
 
 def visible_databases(services: Services, caller: Principal, limit: int | None = None,

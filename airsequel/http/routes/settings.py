@@ -15,6 +15,7 @@ from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated
 from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, obj, read_json_object, text_value_field
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
+from airsequel.core.integer_text import parse_count
 
 
 async def require_server_admin(request: Request) -> None:
@@ -139,9 +140,10 @@ async def delete_database_env(request: Request) -> JSONResponse:
 async def audit_log(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.MANAGE)
     raw = request.query_params.get("before")
-    if raw is not None and not raw.isdigit():
+    before = parse_count(raw)
+    if raw is not None and before is None:
         raise InvalidInput("before must be an entry id")
-    return JSONResponse(await run_in_threadpool(services(request).audit.page, record, int(raw) if raw else None))
+    return JSONResponse(await run_in_threadpool(services(request).audit.page, record, before))
 
 
 routes = [

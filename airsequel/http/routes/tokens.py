@@ -12,6 +12,7 @@ from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field, text_value_field
 from airsequel.http.context import principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
+from airsequel.core.integer_text import parse_count
 
 
 @documents_body(obj(["name", "team_name"], name=STRING, description=STRING, team_name=STRING, expiration_utc=STRING, permissions={"type": "array", "items": obj(["db_id", "name"], db_id=STRING, name={"enum": ["read", "write", "insert"]})}))
@@ -34,9 +35,9 @@ async def create_token(request: Request) -> JSONResponse:
 
 async def _authorized_token_id(request: Request) -> int:
     raw = request.path_params["token_id"]
-    if not raw.isdigit():
+    token_id = parse_count(raw)
+    if token_id is None:
         raise NotFound(f"Token {raw!r} does not exist")
-    token_id = int(raw)
     caller = await principal(request)
     team_name = await run_in_threadpool(services(request).tokens.team_of, token_id)
     try:
