@@ -20,21 +20,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def server_log(data_dir: Path) -> Path:
+    """Where the server started by `running_server(data_dir)` writes its output (tracebacks included)."""
+    return data_dir.with_name(f"{data_dir.name}-server.log")
+
+
 @contextmanager
 def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     port = free_port()
+    # A file, not a pipe: nobody reads a pipe while the test runs, and a full one would block the server.
+    log = open(server_log(data_dir), "ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "airsequel", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--data-dir", str(data_dir), "--log-level", "warning"],
         env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        stdout=log, stderr=subprocess.STDOUT,
     )
+    log.close()
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited: {process.stdout.read().decode() if process.stdout else ''}")
+                raise RuntimeError(f"server exited: {server_log(data_dir).read_text(errors='replace')[-4000:]}")
             try:
                 if httpx2.get(f"{base}/api/status", timeout=1).status_code == 200:
                     break
