@@ -137,6 +137,42 @@ def csv_helper_processes() -> list[int]:
     return found
 
 
+def test_a_csv_helper_killed_mid_import_is_a_503_and_leaves_nothing(server_dir, tmp_path):
+    big = tmp_path / "big.csv"
+    with open(big, "w") as handle:
+        handle.write("id,text\n")
+        for i in range(600_000):
+            handle.write(f"{i},row number {i} with some words\n")
+    with running_server(server_dir) as base:
+        http = login(base)
+        before = http.get("/api/dbs").json()["numberOfDatabases"]
+        answers: list[httpx2.Response] = []
+        killed = False
+        for _ in range(3):  # the import may win the race against the kill; then try again
+            thread = threading.Thread(target=lambda: answers.append(
+                http.post("/dbs", files={"file": ("big.csv", big.read_bytes())})))
+            thread.start()
+            deadline = time.monotonic() + 20
+            while not csv_helper_processes() and thread.is_alive() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            # Killed before it sends the header, the helper is replaced by parsing in-process (a 201);
+            # this test is about the helper dying once rows are being written.
+            time.sleep(0.3)
+            for pid in csv_helper_processes():
+                os.kill(pid, signal.SIGKILL)
+                killed = True
+            thread.join()
+            if killed:
+                break
+            http.delete(f"/api/dbs/{answers[-1].json()['id']}")
+        assert killed, "the helper process was never seen"
+        assert answers[-1].status_code == 503, answers[-1].text
+        assert "CSV reader" in answers[-1].json()["errors"][0]
+        assert http.get("/api/dbs").json()["numberOfDatabases"] == before
+        assert http.get("/api/status").status_code == 200
+    check_consistent(server_dir)
+
+
 def test_sigkill_during_put_replacement_keeps_old_or_new_content_whole(server_dir, tmp_path):
     new_file = tmp_path / "new.sqlite"
     conn = sqlite3.connect(new_file)
