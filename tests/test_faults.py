@@ -93,12 +93,18 @@ def test_acknowledged_writes_survive_sigkill(server_dir):
     check_consistent(server_dir)
 
 
-def test_sigkill_during_a_csv_upload_leaves_nothing_behind(server_dir, tmp_path):
-    big = tmp_path / "big.csv"
-    with open(big, "w") as handle:
+@pytest.fixture
+def big(tmp_path: Path) -> Path:
+    """A 600,000-row CSV (~20 MiB): big enough for the helper process, and to take a second to import."""
+    path = tmp_path / "big.csv"
+    with open(path, "w") as handle:
         handle.write("id,text\n")
         for i in range(600_000):
             handle.write(f"{i},row number {i} with some words\n")
+    return path
+
+
+def test_sigkill_during_a_csv_upload_leaves_nothing_behind(server_dir, big):
     with running_server(server_dir) as base:
         http = login(base)
         before = http.get("/api/dbs").json()["numberOfDatabases"]
@@ -137,12 +143,7 @@ def csv_helper_processes() -> list[int]:
     return found
 
 
-def test_a_csv_helper_killed_mid_import_is_a_503_and_leaves_nothing(server_dir, tmp_path):
-    big = tmp_path / "big.csv"
-    with open(big, "w") as handle:
-        handle.write("id,text\n")
-        for i in range(600_000):
-            handle.write(f"{i},row number {i} with some words\n")
+def test_a_csv_helper_killed_mid_import_is_a_503_and_leaves_nothing(server_dir, big):
     with running_server(server_dir) as base:
         http = login(base)
         before = http.get("/api/dbs").json()["numberOfDatabases"]
