@@ -14,10 +14,12 @@ _MAX_LENGTH = 64  # leading zeros included; keeps int() cheap on hostile input
 
 def parse_integer(text: str | None) -> int | None:
     """A whole number like '42' or '-7' that fits a SQLite INTEGER, or None when `text` is anything else."""
-    digits = text[1:] if text and text[0] == "-" else text
+    if not text:
+        return None
+    digits = text[1:] if text[0] == "-" else text
     if not digits or len(digits) > _MAX_LENGTH or not digits.isascii() or not digits.isdigit():
         return None
-    value = int(text)  # type: ignore[arg-type]  # digits is not empty, so text is not None
+    value = int(text)
     return value if SQLITE_MIN_INTEGER <= value <= SQLITE_MAX_INTEGER else None
 
 

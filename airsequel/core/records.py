@@ -17,9 +17,9 @@ from typing import Any
 import orjson
 
 from airsequel.core.errors import InvalidInput
+from airsequel.core.integer_text import parse_count
 from airsequel.core.introspection import Table
 from airsequel.core.sql_script import quote_identifier
-from airsequel.core.integer_text import parse_count
 
 MAX_RECORDS = 10_000
 RESERVED = {"limit", "next", "start_date", "end_date", "date_column"}

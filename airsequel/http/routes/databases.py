@@ -11,11 +11,11 @@ from starlette.routing import Route
 from airsequel.core.access import Action, Kind, Principal, TeamAction, authorize_team, require_user
 from airsequel.core.control_plane import DatabaseRecord
 from airsequel.core.errors import InvalidInput, NotAuthenticated
+from airsequel.core.integer_text import parse_count
 from airsequel.core.services import Services
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field, text_value_field
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
-from airsequel.core.integer_text import parse_count
 
 
 def database_json(record: DatabaseRecord) -> dict[str, Any]:

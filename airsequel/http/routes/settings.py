@@ -12,10 +12,10 @@ from airsequel.core.access import Action, Kind, may
 from airsequel.core.control_plane import DatabaseRecord
 from airsequel.core.env_vars import SERVER
 from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated
+from airsequel.core.integer_text import parse_count
 from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, obj, read_json_object, text_value_field
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
-from airsequel.core.integer_text import parse_count
 
 
 async def require_server_admin(request: Request) -> None:

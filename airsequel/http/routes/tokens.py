@@ -9,10 +9,10 @@ from starlette.routing import Route
 
 from airsequel.core.access import TeamAction, authorize_team
 from airsequel.core.errors import InvalidInput, NotFound
+from airsequel.core.integer_text import parse_count
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field, text_value_field
 from airsequel.http.context import principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
-from airsequel.core.integer_text import parse_count
 
 
 @documents_body(obj(["name", "team_name"], name=STRING, description=STRING, team_name=STRING, expiration_utc=STRING, permissions={"type": "array", "items": obj(["db_id", "name"], db_id=STRING, name={"enum": ["read", "write", "insert"]})}))
