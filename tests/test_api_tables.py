@@ -59,6 +59,10 @@ def test_create_rename_describe_move_and_drop_a_table_with_a_weird_name(client, 
     sql(client, db, f'INSERT INTO "{WEIRD.replace(chr(34), chr(34) * 2)}" (id) VALUES (1)')
     assert rows(client, db, f'SELECT * FROM "{WEIRD.replace(chr(34), chr(34) * 2)}"') == [{"id": 1, 'naïve "col"': "it's"}]
     assert client.put(f"/api/dbs/{db}/tables/{WEIRD}", json={"columns": [{"name": "x"}]}).status_code == 409
+    for refused in ("", "  ", "sqlite_mine", "SQLITE_x"):  # the names a new table may not have
+        answer = client.patch(f"/api/dbs/{db}/tables/{WEIRD}", json={"name": refused})
+        assert answer.status_code == 400 and "sqlite_" in answer.json()["errors"][0], refused
+    assert client.get(f"/api/dbs/{db}/tables/{WEIRD}").status_code == 200
     assert client.patch(f"/api/dbs/{db}/tables/{WEIRD}", json={"name": "renamed", "after": None}).status_code == 200
     names = [t["name"] for t in client.get(f"/api/dbs/{db}").json()["tables"]]
     assert names == ["renamed", "authors", "books"]

@@ -68,9 +68,13 @@ def find_table(conn: sqlite3.Connection, name: str) -> Table:
     return table
 
 
-def create_table(conn: sqlite3.Connection, name: str, columns: list[ColumnSpec]) -> None:
+def _check_table_name(name: str) -> None:
     if not name.strip() or name.lower().startswith("sqlite_"):
         raise InvalidInput("Table names must not be empty or start with sqlite_")
+
+
+def create_table(conn: sqlite3.Connection, name: str, columns: list[ColumnSpec]) -> None:
+    _check_table_name(name)
     if not columns:
         raise InvalidInput("A table needs at least one column")
     if conn.execute("SELECT 1 FROM sqlite_master WHERE lower(name) = lower(?)", (name,)).fetchone():
@@ -80,6 +84,7 @@ def create_table(conn: sqlite3.Connection, name: str, columns: list[ColumnSpec])
 
 def rename_table(conn: sqlite3.Connection, old: str, new: str) -> None:
     find_table(conn, old)
+    _check_table_name(new)
     if conn.execute("SELECT 1 FROM sqlite_master WHERE lower(name) = lower(?) AND name <> ?", (new, old)).fetchone():
         raise Conflict(f"A table or view named {new!r} exists already")
     conn.execute(f"ALTER TABLE {quote_identifier(old)} RENAME TO {quote_identifier(new)}")
