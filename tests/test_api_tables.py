@@ -99,7 +99,7 @@ def test_changes_the_data_does_not_fit_are_refused_and_nothing_changes(client, d
     before_schema = client.get(f"/api/dbs/{db}/schema").text
     before_rows = rows(client, db, "SELECT * FROM books ORDER BY id")
     for change, message in [
-        ({"isNonNull": True}, "NOT NULL"),
+        ({"isNonNull": True}, "NOT NULL constraint failed: books.pages"),  # the table's name, not its rebuild copy's
         ({"sqliteDataType": "INTEGER"}, None),
     ]:
         column = "pages" if "isNonNull" in change else "title"

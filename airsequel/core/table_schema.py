@@ -216,7 +216,9 @@ def _rebuild(conn: sqlite3.Connection, table: Table, specs: list[ColumnSpec], re
         if problems:
             raise Unprocessable(f"The change would break {len(problems)} foreign key reference(s)")
     except sqlite3.IntegrityError as error:
-        raise Unprocessable(f"The data does not fit the new definition: {error}") from None
+        # The constraint is named after the temporary copy; the caller knows only the table.
+        message = str(error).replace(f"{temporary}.", f"{name}.")
+        raise Unprocessable(f"The data does not fit the new definition: {message}") from None
     finally:
         conn.execute("PRAGMA legacy_alter_table=OFF")
 
