@@ -11,7 +11,7 @@ from airsequel.core.control_plane import ControlPlane
 from airsequel.core.errors import Conflict, InvalidInput, NotFound
 
 SERVER = "server"
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 MAX_VALUE = 64 * 1024
 
 
@@ -60,7 +60,7 @@ class EnvVars:
 
 
 def _checked(name: Any, value: Any) -> tuple[str, str]:
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):
         raise InvalidInput("A variable name has letters, digits and '_' and does not start with a digit")
     if not isinstance(value, str) or len(value) > MAX_VALUE:
         raise InvalidInput(f"A variable value is a string of at most {MAX_VALUE} characters")

@@ -13,11 +13,13 @@ from airsequel.core.integer_text import parse_count
 MAX_JSON_BODY = 4 * 1024 * 1024
 
 
-def documents_body(schema: dict[str, Any]):  # type: ignore[no-untyped-def]
-    """Attach the JSON schema of a route's request body, for the generated OpenAPI description."""
+def documents_body(schema: dict[str, Any], *, required: bool = True):  # type: ignore[no-untyped-def]
+    """Attach the JSON schema of a route's request body (`required=False`: the body may be left out), for the
+    generated OpenAPI description."""
 
     def attach(endpoint):  # type: ignore[no-untyped-def]
         endpoint.body_schema = schema
+        endpoint.body_required = required
         return endpoint
 
     return attach
@@ -30,6 +32,7 @@ def obj(required: list[str] | None = None, **properties: Any) -> dict[str, Any]:
 
 STRING = {"type": "string"}
 BOOLEAN = {"type": "boolean"}
+TEXT_OR_NULL = {"type": "string", "nullable": True}  # what text_value_field reads (its tagged form aside)
 
 
 async def read_json_object(request: Request, *, max_bytes: int = MAX_JSON_BODY, optional: bool = False) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from starlette.routing import Route
 
 from airsequel.core.access import Action, authorize
 from airsequel.core.errors import InvalidInput
-from airsequel.http.bodies import bool_field, read_json_object, string_field
+from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, obj, read_json_object, string_field
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 from airsequel.http.routes.databases import ownership_json, team_for_new_database
@@ -19,6 +19,7 @@ async def backups(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(services(request).backups.window, record))
 
 
+@documents_body(obj(timestamp=STRING, as_new=BOOLEAN, team=STRING), required=False)
 async def restore(request: Request) -> JSONResponse:
     """Restore a database to a point in time: into a new database (default) or, for Admins, in place."""
     record = await authorized_database(request, Action.READ)

@@ -9,11 +9,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from airsequel.core.access import Action
-from airsequel.core.charts import chart_data, checked_chart, render_svg
+from airsequel.core.charts import CHART_TYPES, chart_data, checked_chart, render_svg
 from airsequel.core.control_plane import DatabaseRecord
 from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.services import Services
-from airsequel.http.bodies import read_json_object
+from airsequel.http.bodies import BOOLEAN, STRING, documents_body, obj, read_json_object
 from airsequel.http.context import authorized_database, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 
@@ -42,7 +42,6 @@ async def list_items(request: Request) -> JSONResponse:
 
 
 async def create_item(request: Request) -> JSONResponse:
-    """Create a chart (or dashboard)."""
     record = await authorized_database(request, Action.WRITE)
     kind = _kind(request)
     definition = CHECKS[kind](await read_json_object(request))
@@ -50,12 +49,42 @@ async def create_item(request: Request) -> JSONResponse:
 
 
 async def update_item(request: Request) -> JSONResponse:
-    """Change a chart (or dashboard)."""
     record = await authorized_database(request, Action.WRITE)
     kind = _kind(request)
     definition = CHECKS[kind](await read_json_object(request))
     await run_in_threadpool(services(request).charts.update, kind, record, request.path_params["item_id"], definition)
     return JSONResponse({})
+
+
+# Charts and dashboards share their handlers but not their bodies, which the OpenAPI description shows per route.
+CHART = obj(["table"], chartType={"enum": list(CHART_TYPES)}, headers={"type": "array", "items": STRING},
+            hideNullValues=BOOLEAN, labelRotation={"type": "number", "minimum": -90, "maximum": 90},
+            table={"type": "string", "minLength": 1}, title=STRING)
+DASHBOARD = obj(charts={"type": "array", "items": STRING}, title=STRING)
+
+
+@documents_body(CHART)
+async def create_chart(request: Request) -> JSONResponse:
+    """Create a chart."""
+    return await create_item(request)
+
+
+@documents_body(CHART)
+async def update_chart(request: Request) -> JSONResponse:
+    """Change a chart."""
+    return await update_item(request)
+
+
+@documents_body(DASHBOARD)
+async def create_dashboard(request: Request) -> JSONResponse:
+    """Create a dashboard."""
+    return await create_item(request)
+
+
+@documents_body(DASHBOARD)
+async def update_dashboard(request: Request) -> JSONResponse:
+    """Change a dashboard."""
+    return await update_item(request)
 
 
 async def delete_item(request: Request) -> JSONResponse:
@@ -84,12 +113,12 @@ async def chart_image(request: Request) -> Response:
 
 routes = [
     Route("/api/dbs/{db_id}/charts", list_items, methods=["GET"]),
-    Route("/api/dbs/{db_id}/charts", create_item, methods=["POST"]),
-    Route("/api/dbs/{db_id}/charts/{item_id}", update_item, methods=["PATCH"]),
+    Route("/api/dbs/{db_id}/charts", create_chart, methods=["POST"]),
+    Route("/api/dbs/{db_id}/charts/{item_id}", update_chart, methods=["PATCH"]),
     Route("/api/dbs/{db_id}/charts/{item_id}", delete_item, methods=["DELETE"]),
     Route("/api/dbs/{db_id}/charts/{item_id}/svg", chart_image, methods=["GET"]),
     Route("/api/dbs/{db_id}/dashboards", list_items, methods=["GET"]),
-    Route("/api/dbs/{db_id}/dashboards", create_item, methods=["POST"]),
-    Route("/api/dbs/{db_id}/dashboards/{item_id}", update_item, methods=["PATCH"]),
+    Route("/api/dbs/{db_id}/dashboards", create_dashboard, methods=["POST"]),
+    Route("/api/dbs/{db_id}/dashboards/{item_id}", update_dashboard, methods=["PATCH"]),
     Route("/api/dbs/{db_id}/dashboards/{item_id}", delete_item, methods=["DELETE"]),
 ]

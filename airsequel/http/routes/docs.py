@@ -29,6 +29,7 @@ def openapi(routes: list[Any]) -> dict[str, Any]:
         doc = inspect.getdoc(route.endpoint) or (inspect.getdoc(module) if module else "") or ""
         summary = doc.splitlines()[0] if doc else route.name.replace("_", " ")
         body_schema = getattr(route.endpoint, "body_schema", None)
+        body_required = getattr(route.endpoint, "body_required", True)
         for method in sorted((route.methods or set()) - {"HEAD"}):
             operation = paths.setdefault(route.path, {})[method.lower()] = {
                 "tags": [tag],
@@ -46,7 +47,7 @@ def openapi(routes: list[Any]) -> dict[str, Any]:
                 },
             }
             if body_schema is not None:
-                operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": body_schema}}}
+                operation["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": body_schema}}}
     return {
         "openapi": "3.0.3",
         "info": {"title": "airsequel JSON API", "version": __version__},

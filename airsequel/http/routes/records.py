@@ -13,7 +13,7 @@ from airsequel.core.access import Action
 from airsequel.core.records import fetch_page, page_limit, parse_filter
 from airsequel.core.sql_runner import json_cell
 from airsequel.core.table_schema import find_table
-from airsequel.http.bodies import STRING, bool_field, documents_body, obj, read_json_object
+from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, obj, read_json_object
 from airsequel.http.context import authorized_database, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 from airsequel.http.routes.files import content_disposition
@@ -65,6 +65,7 @@ async def upload_asset(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(assets.store, record, asset_id, upload.path))
 
 
+@documents_body(obj(is_uploaded=BOOLEAN))
 async def patch_asset(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     body = await read_json_object(request)

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from airsequel.core.access import Action, Kind, may
 from airsequel.core.control_plane import DatabaseRecord
-from airsequel.core.env_vars import SERVER
+from airsequel.core.env_vars import MAX_VALUE, NAME, SERVER
 from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated
 from airsequel.core.integer_text import parse_count
 from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, obj, read_json_object, text_value_field
@@ -52,6 +52,11 @@ async def list_server_env(request: Request) -> JSONResponse:
     return JSONResponse({"envVars": await run_in_threadpool(services(request).env_vars.list, SERVER, with_values=True)})
 
 
+# A variable as env_vars checks it: the body of a POST (both fields) or a PATCH (either).
+ENV_FIELDS = {"name": {"type": "string", "pattern": f"^{NAME.pattern}$"}, "value": {"type": "string", "maxLength": MAX_VALUE}}
+
+
+@documents_body(obj(["name", "value"], **ENV_FIELDS))
 async def create_server_env(request: Request) -> JSONResponse:
     await require_server_admin(request)
     body = await read_json_object(request)
@@ -59,6 +64,7 @@ async def create_server_env(request: Request) -> JSONResponse:
     return JSONResponse(created, status_code=201)
 
 
+@documents_body(obj(**ENV_FIELDS))
 async def patch_server_env(request: Request) -> JSONResponse:
     await require_server_admin(request)
     body = await read_json_object(request)
@@ -117,6 +123,7 @@ async def list_database_env(request: Request) -> JSONResponse:
     return JSONResponse({"envVars": (await settings_json(request, record))["envVars"]})
 
 
+@documents_body(obj(["name", "value"], **ENV_FIELDS))
 async def create_database_env(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.MANAGE)
     body = await read_json_object(request)
@@ -124,6 +131,7 @@ async def create_database_env(request: Request) -> JSONResponse:
     return JSONResponse(created, status_code=201)
 
 
+@documents_body(obj(**ENV_FIELDS))
 async def patch_database_env(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.MANAGE)
     body = await read_json_object(request)

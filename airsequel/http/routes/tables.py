@@ -20,7 +20,7 @@ from airsequel.core.table_schema import (
     drop_table,
     rename_table,
 )
-from airsequel.http.bodies import BOOLEAN, STRING, documents_body, obj, read_json_object, string_field, text_value_field
+from airsequel.http.bodies import BOOLEAN, STRING, TEXT_OR_NULL, documents_body, obj, read_json_object, string_field, text_value_field
 from airsequel.http.context import audit, authorized_database, authorized_readonly_database, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 from airsequel.http.routes.files import content_disposition
@@ -32,7 +32,14 @@ async def get_table(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(services(request).tables.table_json, record, request.path_params["table"]))
 
 
-@documents_body(obj(["columns"], columns={"type": "array", "items": obj(["name"], name=STRING, sqliteDataType=STRING, isNonNull=BOOLEAN, isPrimaryKey=BOOLEAN, isUnique=BOOLEAN)}, description=STRING))
+# What a column definition may say (ColumnSpec.from_json reads it); `default` is a literal or null.
+COLUMN_CHANGES = {
+    "sqliteDataType": STRING, "isNonNull": BOOLEAN, "isPrimaryKey": BOOLEAN, "isUnique": BOOLEAN,
+    "default": {"nullable": True, "oneOf": [STRING, {"type": "number"}, BOOLEAN]},
+}
+
+
+@documents_body(obj(["columns"], columns={"type": "array", "items": obj(["name"], name=STRING, **COLUMN_CHANGES)}, description=TEXT_OR_NULL))
 async def put_table(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     body = await read_json_object(request)
@@ -51,6 +58,7 @@ async def put_table(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(tables.table_json, updated, name), status_code=201)
 
 
+@documents_body(obj(name=STRING, description=TEXT_OR_NULL, after=TEXT_OR_NULL))
 async def patch_table(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     body = await read_json_object(request)
@@ -87,6 +95,7 @@ async def delete_table(request: Request) -> JSONResponse:
     return JSONResponse({})
 
 
+@documents_body(obj(**COLUMN_CHANGES, description=TEXT_OR_NULL), required=False)
 async def put_column(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     body = await read_json_object(request, optional=True)
@@ -103,6 +112,7 @@ async def put_column(request: Request) -> JSONResponse:
     return JSONResponse(next(c for c in table_json["columns"] if c["name"] == column), status_code=201)
 
 
+@documents_body(obj(name=STRING, **COLUMN_CHANGES, description=TEXT_OR_NULL))
 async def patch_column(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     body = await read_json_object(request)

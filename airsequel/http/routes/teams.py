@@ -43,6 +43,8 @@ async def get_team(request: Request) -> JSONResponse:
     return JSONResponse(await team_json(request, team))
 
 
+@documents_body(obj(name=STRING, billing_email_address=STRING, billing_plan=STRING,
+                    billing_subscription_id={"type": "integer", "nullable": True}))
 async def patch_team(request: Request) -> JSONResponse:
     team = await authorized_team(request, TeamAction.ADMINISTER)
     body = await read_json_object(request)
