@@ -46,7 +46,7 @@ def test_no_route_answers_generated_requests_with_a_server_error(tmp_path):
         )
         done = subprocess.run(
             [str(SCHEMATHESIS), "--config-file", str(config), "run", f"{base}/api/openapi.json",
-             "--checks", "not_a_server_error", "--phases", "examples,fuzzing", "--max-examples", EXAMPLES,
+             "--checks", "not_a_server_error", "--phases", "examples,coverage,fuzzing", "--max-examples", EXAMPLES,
              "--seed", SEED, "--workers", "1", "--request-timeout", "20", *EXCLUDED,
              "--header", f"Authorization: Bearer {token}", "--no-color"],
             capture_output=True, text=True, timeout=600, cwd=tmp_path,
