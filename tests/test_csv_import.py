@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airsequel.core import csv_import, csv_reading
+from airsequel.core import csv_reading
 from airsequel.core.column_types import _INTEGERS, _NUMBERS, all_integers, all_numbers
 from airsequel.core.csv_import import import_csv, table_name_for
 from airsequel.core.errors import Unprocessable

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -23,15 +22,15 @@ from pathlib import Path
 from typing import Any
 
 from airsequel.core import ids
-from airsequel.core.clock import iso_from_timestamp, utc_now_iso
-from airsequel.core.connections import ConnectionPool, open_connection, remove_wal_files
+from airsequel.core.clock import utc_now_iso
+from airsequel.core.connections import ConnectionPool, remove_wal_files
 from airsequel.core.control_plane import ControlPlane, DatabaseRecord, FileFacts
 from airsequel.core.csv_import import import_csv, table_name_for
 from airsequel.core.durability import fsync_directory, fsync_file
 from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.generation_cache import GenerationCache
+from airsequel.core.hosted_files import checkpoint_and_close, open_connection_creating, read_file_facts, remove_path
 from airsequel.core.sql_runner import Params, SqlLimits, SqlResult, run_script, try_read_quickly
-from airsequel.core.sql_script import quote_identifier
 from airsequel.core.sqlite_upload import check_sqlite_file
 
 log = logging.getLogger("airsequel.hosting")
@@ -83,12 +82,12 @@ class Hosting:
     def clean_up_after_crash(self) -> None:
         """Remove what an interrupted create, upload, delete or download left behind."""
         for leftover in self.tmp_dir.iterdir():
-            _remove(leftover)
+            remove_path(leftover)
         known = {row[0] for row in self.control.query("SELECT file_key FROM databases")}
         for directory in self.dbs_dir.iterdir():
             if directory.name not in known:
                 log.warning("removing %s: no registry entry (interrupted create or delete)", directory)
-                _remove(directory)
+                remove_path(directory)
 
     # --- creation -----------------------------------------------------------------------------
 
@@ -107,7 +106,7 @@ class Hosting:
             self.control.insert_database(record)
         except BaseException:
             self.pool.forget(record.file_key)
-            _remove(path.parent)
+            remove_path(path.parent)
             raise
         self._replicate(record)
         return self.get(record.id)
@@ -127,7 +126,7 @@ class Hosting:
             self.control.insert_database(record)
         except BaseException:
             self.pool.forget(record.file_key)
-            _remove(path.parent)
+            remove_path(path.parent)
             raise
         self._replicate(record)
         return self.get(record.id)
@@ -140,7 +139,7 @@ class Hosting:
             with self.pool.exclusive(record.file_key, path):
                 if self.replication is not None:
                     self.replication.remove(record.file_key)  # the replica starts over with the new content
-                _checkpoint_and_close(path)
+                checkpoint_and_close(path)
                 remove_wal_files(path)
                 os.replace(prepared, path)
                 fsync_directory(path.parent)
@@ -163,8 +162,8 @@ class Hosting:
             self.control.insert_database(copy)
         except BaseException:
             self.pool.forget(copy.file_key)
-            _remove(path.parent)
-            _remove(snapshot)
+            remove_path(path.parent)
+            remove_path(snapshot)
             raise
         self._replicate(copy)
         return self.get(copy.id)
@@ -196,17 +195,17 @@ class Hosting:
                     conn.close()
                 fsync_file(target)
             except BaseException:
-                _remove(target)
+                remove_path(target)
                 remove_wal_files(target)
                 raise
             finally:
-                _remove(upload)
+                remove_path(upload)
             return target
         try:
             check_sqlite_file(upload, max_bytes=self.max_database_bytes)
             fsync_file(upload)
         except BaseException:
-            _remove(upload)
+            remove_path(upload)
             raise
         return upload
 
@@ -237,7 +236,7 @@ class Hosting:
         if self.replication is not None:
             self.replication.remove(record.file_key)
         with self.pool.exclusive(record.file_key, path):
-            _remove(path.parent)
+            remove_path(path.parent)
         self.pool.forget(record.file_key)
 
     def regenerate_id(self, record: DatabaseRecord) -> str:
@@ -319,7 +318,7 @@ class Hosting:
             finally:
                 destination.close()
         except BaseException:
-            _remove(target)
+            remove_path(target)
             raise
         return target
 
@@ -345,41 +344,6 @@ class Hosting:
         return "".join(f"{sql};\n" for (sql,) in rows)
 
 
-def read_file_facts(conn: sqlite3.Connection, path: Path, known: DatabaseRecord | None = None) -> FileFacts:
-    """Size, versions and tables of an open hosted file. The table list is read again only when
-    the schema version differs from the one `known` has."""
-    page_count = conn.execute("PRAGMA page_count").fetchone()[0]
-    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    schema_version = conn.execute("PRAGMA schema_version").fetchone()[0]
-    user_version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if known is not None and known.schema_version == schema_version:
-        tables = known.tables
-    else:
-        tables = [
-            {"name": name, "tableType": "View" if kind == "view" else "Table"}
-            for name, kind in conn.execute(
-                "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')"
-                " AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
-            )
-        ]
-    return FileFacts(
-        size=page_count * page_size, schema_version=schema_version, user_version=user_version,
-        tables=tables, last_modified_utc=utc_now_iso() if known is not None else iso_from_timestamp(path.stat().st_mtime),
-    )
-
-
-def open_connection_creating(path: Path, *, fast: bool = False) -> sqlite3.Connection:
-    """Create a new SQLite file. `fast` is for a private file built before it is hosted (fsynced after)."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    if fast:
-        conn.execute("PRAGMA journal_mode=OFF")
-        conn.execute("PRAGMA synchronous=OFF")
-    else:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-    return conn
-
-
 def is_csv_name(filename: str | None) -> bool:
     return bool(filename) and str(filename).lower().endswith(".csv")
 
@@ -400,24 +364,3 @@ def checked_description(description: str | None) -> str | None:
     if len(description) > MAX_DESCRIPTION_LENGTH:
         raise InvalidInput(f"The description is longer than {MAX_DESCRIPTION_LENGTH} characters")
     return description
-
-
-def _checkpoint_and_close(path: Path) -> None:
-    """Fold the WAL into the main file so nothing committed is lost when the companions go."""
-    if not os.path.exists(f"{path}-wal"):
-        return
-    conn = open_connection(path, readonly=False)
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
-
-
-def _remove(path: Path) -> None:
-    try:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-    except FileNotFoundError:
-        pass

@@ -42,7 +42,8 @@ from airsequel.core.graphql.mutations import run_mutation
 from airsequel.core.graphql.schema import GeneratedSchema, Mode, RootField, build_schema
 from airsequel.core.graphql.selection import NotCompilable, flatten
 from airsequel.core.guard import SqlGuard
-from airsequel.core.hosting import Hosting, read_file_facts
+from airsequel.core.hosted_files import read_file_facts
+from airsequel.core.hosting import Hosting
 from airsequel.core.introspection import read_tables
 
 SCHEMA_CACHE_SIZE = 256

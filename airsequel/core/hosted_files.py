@@ -1,0 +1,69 @@
+"""The SQLite files the server hosts, as files: creating one, reading its facts (size, versions,
+tables), folding its WAL into it, removing what a failed step left behind."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+from airsequel.core.clock import iso_from_timestamp, utc_now_iso
+from airsequel.core.connections import open_connection
+from airsequel.core.control_plane import DatabaseRecord, FileFacts
+
+
+def read_file_facts(conn: sqlite3.Connection, path: Path, known: DatabaseRecord | None = None) -> FileFacts:
+    """Size, versions and tables of an open hosted file. The table list is read again only when
+    the schema version differs from the one `known` has."""
+    page_count = conn.execute("PRAGMA page_count").fetchone()[0]
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    schema_version = conn.execute("PRAGMA schema_version").fetchone()[0]
+    user_version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if known is not None and known.schema_version == schema_version:
+        tables = known.tables
+    else:
+        tables = [
+            {"name": name, "tableType": "View" if kind == "view" else "Table"}
+            for name, kind in conn.execute(
+                "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')"
+                " AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+            )
+        ]
+    return FileFacts(
+        size=page_count * page_size, schema_version=schema_version, user_version=user_version,
+        tables=tables, last_modified_utc=utc_now_iso() if known is not None else iso_from_timestamp(path.stat().st_mtime),
+    )
+
+
+def open_connection_creating(path: Path, *, fast: bool = False) -> sqlite3.Connection:
+    """Create a new SQLite file. `fast` is for a private file built before it is hosted (fsynced after)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    if fast:
+        conn.execute("PRAGMA journal_mode=OFF")
+        conn.execute("PRAGMA synchronous=OFF")
+    else:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+    return conn
+
+
+def checkpoint_and_close(path: Path) -> None:
+    """Fold the WAL into the main file so nothing committed is lost when the companions go."""
+    if not os.path.exists(f"{path}-wal"):
+        return
+    conn = open_connection(path, readonly=False)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+
+
+def remove_path(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+    except FileNotFoundError:
+        pass
