@@ -221,3 +221,23 @@ def test_exporting_a_million_rows_streams_in_bounded_memory(tmp_path):
     lines, size, growth_mib = (int(x) for x in out.stdout.split())
     assert lines == 1_000_001 and size > 30_000_000
     assert growth_mib < 60, f"peak memory grew by {growth_mib} MiB while streaming {size} bytes"
+
+
+def test_a_table_keeps_one_primary_key_through_column_edits(client):
+    db = create_db(client, "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT); INSERT INTO t(a) VALUES ('x');"
+                           "CREATE TABLE pair(x INTEGER, y INTEGER, PRIMARY KEY (x, y)); CREATE TABLE bare(a TEXT)")
+    schema = client.get(f"/api/dbs/{db}/schema").text
+    refusals = [
+        client.put(f"/api/dbs/{db}/tables/t/columns/c", json={"isPrimaryKey": True}),
+        client.patch(f"/api/dbs/{db}/tables/t/columns/a", json={"isPrimaryKey": True}),
+        client.patch(f"/api/dbs/{db}/tables/pair/columns/y", json={"isPrimaryKey": False}),
+    ]
+    for answer in refusals:
+        assert answer.status_code == 409 and "change the key with SQL" in answer.json()["errors"][0], answer.text
+    assert client.get(f"/api/dbs/{db}/schema").text == schema  # the rowid alias stays the key, nothing added
+    assert rows(client, db, "SELECT * FROM t") == [{"id": 1, "a": "x"}]
+    # a keyless table may get one; a one-column key may be dropped
+    assert client.put(f"/api/dbs/{db}/tables/bare/columns/k", json={"sqliteDataType": "INTEGER", "isPrimaryKey": True}).status_code == 201
+    assert [c["name"] for c in client.get(f"/api/dbs/{db}/tables/bare").json()["columns"] if c["isPrimaryKey"]] == ["k"]
+    assert client.patch(f"/api/dbs/{db}/tables/t/columns/id", json={"isPrimaryKey": False}).status_code == 200
+    assert not any(c["isPrimaryKey"] for c in client.get(f"/api/dbs/{db}/tables/t").json()["columns"])

@@ -99,6 +99,8 @@ def add_column(conn: sqlite3.Connection, table_name: str, spec: ColumnSpec) -> N
     table = _editable(conn, table_name)
     if table.column(spec.name) or any(c.name.lower() == spec.name.lower() for c in table.columns):
         raise Conflict(f"The column {spec.name!r} exists already")
+    if spec.primary_key:
+        _check_key_change(table, spec.name, True)
     if spec.primary_key or spec.unique or (spec.not_null and spec.default_sql is None):
         _rebuild(conn, table, [*_specs(conn, table), spec], {}, added=spec.name)
         return
@@ -109,6 +111,8 @@ def change_column(conn: sqlite3.Connection, table_name: str, column: str, change
     table = _editable(conn, table_name)
     if table.column(column) is None:
         raise NotFound(f"Column {column!r} does not exist in {table_name!r}")
+    if "isPrimaryKey" in changes:
+        _check_key_change(table, column, changes["isPrimaryKey"])
     specs = _specs(conn, table)
     current = next(s for s in specs if s.name == column)
     merged = ColumnSpec.from_json({
@@ -142,6 +146,18 @@ def drop_column(conn: sqlite3.Connection, table_name: str, column: str) -> None:
         conn.execute("ROLLBACK TO drop_column")
         conn.execute("RELEASE drop_column")
         _rebuild(conn, table, [s for s in _specs(conn, table) if s.name != column], {}, dropped=column)
+
+
+def _check_key_change(table: Table, column: str, wanted: Any) -> None:
+    """A column edit may make a keyless table's key, or drop a one-column key; it does not grow or shrink a
+    key (which would silently turn an INTEGER PRIMARY KEY, the rowid, into part of a composite key)."""
+    key = table.primary_key
+    if wanted is True and column not in key and key:
+        raise Conflict(f"{table.name!r} has a primary key already ({', '.join(key)}): change the key with SQL "
+                       "(POST /dbs/:dbId/sql)")
+    if wanted is False and column in key and len(key) > 1:
+        raise Conflict(f"{column!r} is part of the composite primary key of {table.name!r} ({', '.join(key)}): "
+                       "change the key with SQL (POST /dbs/:dbId/sql)")
 
 
 # --- the 12-step rebuild ------------------------------------------------------------------------
