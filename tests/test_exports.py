@@ -135,6 +135,18 @@ def test_filters_listing_deletion_and_permissions(client, db):
     for bad in [{"databases": [db], "media_type": "text/csv"}, {"name": "x", "databases": [], "media_type": "text/csv"},
                 {"name": "x", "databases": [db], "media_type": "image/png"}]:
         assert client.post("/api/exports", json=bad).status_code == 400
+    # What the job would fail on, or quietly ignore, is refused when the job is asked for; no job is made.
+    for filters, tables, message in [
+        ({"items": {"nope": 1}}, None, "Unknown column 'nope'"),
+        ({"items": {"price": [1, 2]}}, None, "must be a string, number or boolean"),
+        ({"items": {"date_column": "created", "end_date": "2024-02-30"}}, None, "end_date must be a date"),
+        ({"itemz": {"price": 1}}, None, "No database of this export has the table(s) 'itemz'"),
+        ({}, ["items", "itemz"], "'itemz'"),
+        ({"items": {"price": 1}}, ["people"], "filters name tables the export leaves out: 'items'"),
+    ]:
+        answer = client.post("/api/exports", json={"name": "x", "databases": [db], "filters": filters, "tables": tables})
+        assert answer.status_code == 400 and message in answer.json()["errors"][0], (filters, answer.text)
+    assert len(client.get("/api/exports").json()["exports"]) == 0
 
 
 def test_expired_artifacts_are_deleted(client, db):
@@ -168,6 +180,22 @@ def test_records_filters_and_cursor(client, db):
                 "?next=garbage!", "?start_date=2024-01-01"]:
         response = client.get(base + bad)
         assert response.status_code == 400 and response.json()["errors"], bad
+    # the last day there is: no day follows it, and every row with a date is before its end (it was a 500)
+    sql(client, db, "UPDATE items SET created = '9999-12-31T23:59:59' WHERE id = 4")
+    assert [r["id"] for r in client.get(base + "?date_column=created&end_date=9999-12-31").json()["records"]] == [1, 2, 3, 4]
+    assert [r["id"] for r in client.get(base + "?date_column=created&start_date=9999-12-31").json()["records"]] == [4]
+
+
+def test_record_filters_compare_numbers_in_untyped_columns_as_numbers(client):
+    db = create_db(client, "CREATE TABLE loose(n, label); INSERT INTO loose VALUES (1, 'one'), (2.5, 'two and a half'), ('7', 'seven as text'), (10, 'ten')")
+    base = f"/api/dbs/{db}/tables/loose/records"
+    def labels(query: str) -> list[str]:
+        return [r["label"] for r in client.get(base + query).json()["records"]]
+    assert labels("?n=1") == ["one"]
+    assert labels("?n=2.5") == ["two and a half"]
+    assert labels("?n__gte=2&n__lt=10") == ["two and a half"]  # '7' is text, and text sorts after every number
+    assert labels("?n=7") == []  # a number never equals the text '7' in an untyped column, as in SQL
+    assert labels("?label=one") == ["one"]
 
 
 def test_assets_lifecycle_quota_and_export(client, db):

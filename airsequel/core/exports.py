@@ -110,6 +110,7 @@ class Exports:
         records = [self.hosting.get(database_id) for database_id in request.databases]
         for record in records:
             authorize(principal, Action.READ, record)
+        self._check_tables_and_filters(records, request)
         job_id = str(ULID()).lower()
         stored = {**request.__dict__, "file_keys": [r.file_key for r in records]}
         self.control.execute(
@@ -120,6 +121,23 @@ class Exports:
         )
         self._wake.set()
         return {"id": job_id, "status": "STARTED"}
+
+    def _check_tables_and_filters(self, records: list[DatabaseRecord], request: ExportRequest) -> None:
+        """Refuse now what the job would otherwise fail on later (a filter on an unknown column, a value that is
+        not a string or number) or quietly ignore (a table no database has, a filter on a table left out)."""
+        left_out = sorted(set(request.filters) - set(request.tables)) if request.tables is not None else []
+        if left_out:
+            raise InvalidInput(f"filters name tables the export leaves out: {', '.join(map(repr, left_out))}")
+        named = set(request.tables or []) | set(request.filters)
+        seen: set[str] = set()
+        for record in records:
+            with self.hosting.read_snapshot(record) as conn:
+                for table in read_tables(conn):
+                    if table.name in named:
+                        seen.add(table.name)
+                        parse_filter(table, request.filters.get(table.name, {}))
+        if named - seen:
+            raise InvalidInput(f"No database of this export has the table(s) {', '.join(map(repr, sorted(named - seen)))}")
 
     def get(self, principal: Principal, job_id: str) -> dict[str, Any]:
         row = self._owned(principal, job_id)

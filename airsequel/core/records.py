@@ -9,6 +9,7 @@ so a cursor stays valid while rows are inserted.
 from __future__ import annotations
 
 import base64
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -17,13 +18,15 @@ from typing import Any
 import orjson
 
 from airsequel.core.errors import InvalidInput
-from airsequel.core.integer_text import parse_count
-from airsequel.core.introspection import Table
+from airsequel.core.graphql.types import Kind, column_kind
+from airsequel.core.integer_text import parse_count, parse_integer
+from airsequel.core.introspection import Column, Table
 from airsequel.core.sql_script import quote_identifier
 
 MAX_RECORDS = 10_000
 RESERVED = {"limit", "next", "start_date", "end_date", "date_column"}
 _OPERATORS = {"gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
+_REAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")  # a SQL real literal
 
 
 @dataclass
@@ -45,11 +48,13 @@ def parse_filter(table: Table, pairs: list[tuple[str, str]] | dict[str, Any]) ->
         if key in RESERVED:
             continue
         column, _, operator = key.partition("__")
-        _check_column(table, column)
+        found = _check_column(table, column)
         quoted = quote_identifier(column)
+        if operator != "isnull" and (value is None or not isinstance(value, (str, int, float, bool))):
+            raise InvalidInput(f"{key} must be a string, number or boolean (for NULL use {column}__isnull=true)")
         if not operator:
             result.conditions.append(f"{quoted} = ?")
-            result.params.append(value)
+            result.params.append(_comparable(found, value))
         elif operator == "isnull":
             flag = str(value).lower()
             if flag not in ("true", "false"):
@@ -57,7 +62,7 @@ def parse_filter(table: Table, pairs: list[tuple[str, str]] | dict[str, Any]) ->
             result.conditions.append(f"{quoted} IS {'' if flag == 'true' else 'NOT '}NULL")
         elif operator in _OPERATORS:
             result.conditions.append(f"{quoted} {_OPERATORS[operator]} ?")
-            result.params.append(value)
+            result.params.append(_comparable(found, value))
         else:
             raise InvalidInput(f"Unknown filter operator {operator!r} in {key!r}: use __isnull, __gte, __lte, __gt or __lt")
     start, end = values.get("start_date"), values.get("end_date")
@@ -71,14 +76,31 @@ def parse_filter(table: Table, pairs: list[tuple[str, str]] | dict[str, Any]) ->
             result.conditions.append(f"{quoted} >= ?")
             result.params.append(_day(start, "start_date").isoformat())
         if end is not None:
+            last = _day(end, "end_date")
+            # Compared as text, the next day's ISO string bounds every time of the last day; 9999-12-31
+            # has no next day, but '9999-12-32' sorts where it would.
             result.conditions.append(f"{quoted} < ?")
-            result.params.append((_day(end, "end_date") + timedelta(days=1)).isoformat())
+            result.params.append((last + timedelta(days=1)).isoformat() if last < date.max else "9999-12-32")
     return result
 
 
-def _check_column(table: Table, column: str) -> None:
-    if table.column(column) is None:
+def _check_column(table: Table, column: str) -> Column:
+    found = table.column(column)
+    if found is None:
         raise InvalidInput(f"Unknown column {column!r} in table {table.name!r}")
+    return found
+
+
+def _comparable(column: Column, value: Any) -> Any:
+    """A query-string value as SQLite would compare it. Typed columns convert it themselves (affinity); a
+    column declared without a type (or as BLOB) does not, so '1' would never equal the 1 stored there:
+    numbers are bound as numbers for those columns, as NUMERIC affinity would convert them."""
+    if not isinstance(value, str) or column_kind(column.declared_type) not in (Kind.UNTYPED, Kind.BLOB):
+        return value
+    number = parse_integer(value)
+    if number is not None:
+        return number
+    return float(value) if _REAL.fullmatch(value) else value
 
 
 def _day(value: Any, name: str) -> date:
