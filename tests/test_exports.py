@@ -138,7 +138,8 @@ def test_filters_listing_deletion_and_permissions(client, db):
     # What the job would fail on, or quietly ignore, is refused when the job is asked for; no job is made.
     for filters, tables, message in [
         ({"items": {"nope": 1}}, None, "Unknown column 'nope'"),
-        ({"items": {"price": [1, 2]}}, None, "must be a string, number or boolean"),
+        ({"items": {"price": [1, 2]}}, None, "must be a string, a number SQLite can hold or a boolean"),
+        ({"items": {"big": 2**63}}, None, "must be a string, a number SQLite can hold or a boolean"),
         ({"items": {"date_column": "created", "end_date": "2024-02-30"}}, None, "end_date must be a date"),
         ({"itemz": {"price": 1}}, None, "No database of this export has the table(s) 'itemz'"),
         ({}, ["items", "itemz"], "'itemz'"),

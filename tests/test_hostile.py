@@ -106,3 +106,18 @@ def test_numbers_in_paths_and_queries_are_read_strictly(client):
         assert client.get(f"/api/dbs/{db}/tables/t/columns/f/files/id/{text}").status_code == 404, text
     assert client.get(f"/api/dbs/{db}/tables/t/columns/f/files/id/-5").content == b"\x01"
     assert client.get(f"/api/dbs/{db}/audit", params={"before": str(2**63 - 1)}).status_code == 200
+
+
+def test_sql_params_sqlite_cannot_bind_are_clear_400s_and_write_nothing(client):
+    db = create_db(client, "CREATE TABLE t(a)")
+    for params, message in [
+        ([2**63], "params[0] is beyond SQLite's 64-bit integers"),  # JSON allows it; the driver overflowed (a 500)
+        ({"a": 2**64 - 1}, ":a is beyond SQLite's 64-bit integers"),  # (larger ones arrive as floats from the JSON parser)
+        ([1, [2]], "params[1] must be a string, number, boolean or null"),
+        ({"a": {"b": 1}}, ":a must be a string, number, boolean or null"),
+    ]:
+        answer = client.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES (?)" if isinstance(params, list) else "INSERT INTO t VALUES (:a)", "params": params})
+        assert answer.status_code == 400 and message in answer.json()["errors"][0], (params, answer.text)
+    assert sql(client, db, "SELECT count(*) AS n FROM t").json()["rows"] == [{"n": 0}]
+    ok = client.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES (?), (?) RETURNING a", "params": [2**63 - 1, -(2**63)]})
+    assert ok.status_code == 200 and ok.json()["rows"] == [{"a": 2**63 - 1}, {"a": -(2**63)}]

@@ -20,7 +20,11 @@ def parse_integer(text: str | None) -> int | None:
     if not digits or len(digits) > _MAX_LENGTH or not digits.isascii() or not digits.isdigit():
         return None
     value = int(text)
-    return value if SQLITE_MIN_INTEGER <= value <= SQLITE_MAX_INTEGER else None
+    return value if fits_sqlite_integer(value) else None
+
+
+def fits_sqlite_integer(value: int) -> bool:
+    return SQLITE_MIN_INTEGER <= value <= SQLITE_MAX_INTEGER
 
 
 def parse_count(text: str | None) -> int | None:

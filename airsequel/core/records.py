@@ -19,7 +19,7 @@ import orjson
 
 from airsequel.core.errors import InvalidInput
 from airsequel.core.graphql.types import Kind, column_kind
-from airsequel.core.integer_text import parse_count, parse_integer
+from airsequel.core.integer_text import fits_sqlite_integer, parse_count, parse_integer
 from airsequel.core.introspection import Column, Table
 from airsequel.core.sql_script import quote_identifier
 
@@ -50,8 +50,9 @@ def parse_filter(table: Table, pairs: list[tuple[str, str]] | dict[str, Any]) ->
         column, _, operator = key.partition("__")
         found = _check_column(table, column)
         quoted = quote_identifier(column)
-        if operator != "isnull" and (value is None or not isinstance(value, (str, int, float, bool))):
-            raise InvalidInput(f"{key} must be a string, number or boolean (for NULL use {column}__isnull=true)")
+        if operator != "isnull" and (value is None or not isinstance(value, (str, int, float))
+                                     or isinstance(value, int) and not fits_sqlite_integer(value)):
+            raise InvalidInput(f"{key} must be a string, a number SQLite can hold or a boolean (for NULL use {column}__isnull=true)")
         if not operator:
             result.conditions.append(f"{quoted} = ?")
             result.params.append(_comparable(found, value))

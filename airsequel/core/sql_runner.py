@@ -21,6 +21,7 @@ import orjson
 from airsequel.core.connections import ConnectionPool
 from airsequel.core.errors import Conflict, Forbidden, InvalidInput, SqlError, TooLarge, Unavailable
 from airsequel.core.guard import SqlGuard
+from airsequel.core.integer_text import fits_sqlite_integer
 from airsequel.core.sql_script import split_statements
 
 Params = Sequence[Any] | dict[str, Any] | None
@@ -52,6 +53,18 @@ def json_cell(value: Any) -> Any:
     if isinstance(value, bytes):
         return {"$base64": base64.b64encode(value).decode("ascii")}
     return value
+
+
+def check_params(params: Params) -> None:
+    """Values SQLite can bind: null, booleans, numbers, strings. An integer beyond 64 bits would fail deep in
+    the driver; say which parameter and what to send instead."""
+    named = params.items() if isinstance(params, dict) else enumerate(params or [])
+    for name, value in named:
+        label = f":{name}" if isinstance(params, dict) else f"params[{name}]"
+        if value is not None and not isinstance(value, (str, int, float)):
+            raise InvalidInput(f"{label} must be a string, number, boolean or null")
+        if isinstance(value, int) and not fits_sqlite_integer(value):
+            raise InvalidInput(f"{label} is beyond SQLite's 64-bit integers: send it as a string (or a number with a decimal point)")
 
 
 def holds_blobs(rows: list[Any]) -> bool:

@@ -9,13 +9,14 @@ from starlette.routing import Route
 
 from airsequel.core.access import Action, Kind, may
 from airsequel.core.errors import CoreError, InvalidInput
+from airsequel.core.sql_runner import check_params
 from airsequel.http.errors import status_for
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field
 from airsequel.http.context import audit, authorized_database, principal, run_sqlite, services
 from airsequel.http.responses import JSONResponse
 
 
-@documents_body(obj(["query"], query=STRING, params={"type": "array"}))
+@documents_body(obj(["query"], query=STRING, params={"oneOf": [{"type": "array"}, {"type": "object"}]}))
 async def run_sql(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.READ)
     settings = services(request).settings
@@ -24,6 +25,7 @@ async def run_sql(request: Request) -> JSONResponse:
     params = body.get("params")
     if params is not None and not isinstance(params, (list, dict)):
         raise InvalidInput("params must be a list (for ?) or an object (for :name)")
+    check_params(params)
     started = time.perf_counter()
     caller = await principal(request)
     hosting = services(request).hosting
