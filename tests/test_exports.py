@@ -133,7 +133,8 @@ def test_filters_listing_deletion_and_permissions(client, db):
     assert client.delete(f"/api/exports/{job_id}").status_code == 200
     assert client.get(f"/api/exports/{job_id}").status_code == 404
     for bad in [{"databases": [db], "media_type": "text/csv"}, {"name": "x", "databases": [], "media_type": "text/csv"},
-                {"name": "x", "databases": [db], "media_type": "image/png"}]:
+                {"name": "x", "databases": [db], "media_type": "image/png"},
+                {"name": "x", "databases": [db], "media_type": {}}]:  # an object was a 500 (unhashable)
         assert client.post("/api/exports", json=bad).status_code == 400
     # What the job would fail on, or quietly ignore, is refused when the job is asked for; no job is made.
     for filters, tables, message in [

@@ -28,7 +28,7 @@ SESSION_DAYS = 30
 RESET_KEY_MINUTES = 60
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
-_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}")
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}")
 WRONG_CREDENTIALS = "Wrong username or password"
 
 
@@ -59,7 +59,7 @@ class Accounts:
         """A new user with a personal team of the same name, Admin there. The first user of a
         server becomes server admin."""
         username = checked_team_name(username, what="username")
-        if not isinstance(email, str) or not _EMAIL.fullmatch(email.strip()):
+        if not isinstance(email, str) or not EMAIL.fullmatch(email.strip()):
             raise InvalidInput("email_address must be a valid email address")
         checked_password(password)
         password_hash = self.hasher.hash(password)

@@ -62,7 +62,7 @@ class ExportRequest:
         if tables is not None and (not isinstance(tables, list) or not all(isinstance(t, str) for t in tables)):
             raise InvalidInput("tables must be a list of table names")
         media_type = body.get("media_type", "application/json")
-        if media_type not in MEDIA_TYPES:
+        if not isinstance(media_type, str) or media_type not in MEDIA_TYPES:
             raise InvalidInput(f"media_type must be one of {', '.join(MEDIA_TYPES)}")
         filters = body.get("filters") or {}
         if not isinstance(filters, dict) or not all(isinstance(v, dict) for v in filters.values()):

@@ -13,11 +13,11 @@ from airsequel.core.clock import utc_now_iso
 from airsequel.core.control_plane import ControlPlane
 from airsequel.core.errors import Conflict, InvalidInput, NotFound
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{1,39}")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{1,39}")
 
 
 def checked_team_name(name: object, *, what: str = "team name") -> str:
-    if not isinstance(name, str) or not _NAME.fullmatch(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):
         raise InvalidInput(
             f"The {what} must have 2 to 40 characters: letters, digits, '-', '_' or '.', starting with a letter or digit"
         )

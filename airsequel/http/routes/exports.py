@@ -8,6 +8,7 @@ from starlette.routing import Route
 
 from airsequel.core.access import Kind
 from airsequel.core.errors import NotAuthenticated
+from airsequel.core.export_writers import MEDIA_TYPES
 from airsequel.core.exports import ExportRequest
 from airsequel.http.bodies import BOOLEAN, STRING, documents_body, obj, read_json_object
 from airsequel.http.context import principal, run_in_threadpool, services
@@ -25,7 +26,10 @@ async def _caller(request: Request):  # type: ignore[no-untyped-def]
     return caller
 
 
-@documents_body(obj(["name", "databases"], name=STRING, databases={"type": "array", "items": STRING}, media_type={"enum": ["application/json", "application/x-ndjson", "text/csv", "application/xlsx"]}, tables={"type": "array", "items": STRING}, include_assets=BOOLEAN))
+@documents_body(obj(["name", "databases"], name={"type": "string", "minLength": 1, "maxLength": 200},
+                    databases={"type": "array", "items": STRING, "minItems": 1}, media_type={"enum": list(MEDIA_TYPES)},
+                    tables={"type": "array", "items": STRING}, include_assets=BOOLEAN,
+                    filters={"type": "object", "additionalProperties": {"type": "object"}}))
 async def create_export(request: Request) -> JSONResponse:
     caller = await _caller(request)
     export_request = ExportRequest.from_json(await read_json_object(request))

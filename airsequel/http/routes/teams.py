@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from airsequel.core.access import Kind, TeamAction, authorize_team, require_user
 from airsequel.core.errors import InvalidInput, NotFound
-from airsequel.core.teams import Team, billing_json
+from airsequel.core.teams import NAME, Team, billing_json
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field
 from airsequel.http.context import principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
@@ -26,7 +26,11 @@ async def team_json(request: Request, team: Team) -> dict[str, Any]:
     return {"billing": billing_json(team), "created_utc": team.created_utc, "databases": databases, "name": team.name}
 
 
-@documents_body(obj(["name"], name=STRING))
+# Team names and usernames share one rule (core/teams.NAME).
+NAME_SCHEMA = {"type": "string", "pattern": f"^{NAME.pattern}$"}
+
+
+@documents_body(obj(["name"], name=NAME_SCHEMA))
 async def create_team(request: Request) -> JSONResponse:
     caller = await principal(request)
     require_user(caller)
@@ -43,7 +47,7 @@ async def get_team(request: Request) -> JSONResponse:
     return JSONResponse(await team_json(request, team))
 
 
-@documents_body(obj(name=STRING, billing_email_address=STRING, billing_plan=STRING,
+@documents_body(obj(name=NAME_SCHEMA, billing_email_address=STRING, billing_plan=STRING,
                     billing_subscription_id={"type": "integer", "nullable": True}))
 async def patch_team(request: Request) -> JSONResponse:
     team = await authorized_team(request, TeamAction.ADMINISTER)

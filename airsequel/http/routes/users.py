@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from airsequel.core.access import Kind
+from airsequel.core.accounts import EMAIL, MAX_PASSWORD, MIN_PASSWORD
 from airsequel.core.errors import Forbidden, NotAuthenticated, NotFound
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field
 from airsequel.http.context import (
@@ -17,9 +18,14 @@ from airsequel.http.context import (
     session_cookie_value,
 )
 from airsequel.http.responses import JSONResponse
+from airsequel.http.routes.teams import NAME_SCHEMA
 
 
-@documents_body(obj(["username", "email_address", "password"], username=STRING, email_address=STRING, password=STRING))
+PASSWORD = {"type": "string", "minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD}
+
+
+@documents_body(obj(["username", "email_address", "password"], username=NAME_SCHEMA,
+                    email_address={"type": "string", "pattern": f"^{EMAIL.pattern}$"}, password=PASSWORD))
 async def sign_up(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     caller = await principal(request)
@@ -97,7 +103,7 @@ async def request_password_reset(request: Request) -> JSONResponse:
     return JSONResponse({})
 
 
-@documents_body(obj(["resetKey", "password"], resetKey=STRING, password=STRING))
+@documents_body(obj(["resetKey", "password"], resetKey=STRING, password=PASSWORD))
 async def submit_password_reset(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     await run_in_threadpool(
