@@ -202,21 +202,29 @@ def _collect_rows(
     truncated = len(fetched) > limits.max_rows
     if truncated:
         fetched = fetched[: limits.max_rows]
-    _check_response_size(fetched, columns, limits.max_response_bytes)
-    if holds_blobs(fetched):
+    if _check_response_size(fetched, columns, limits.max_response_bytes):
         return [{name: json_cell(value) for name, value in zip(columns, raw)} for raw in fetched], truncated
     return [dict(zip(columns, raw)) for raw in fetched], truncated
 
 
-def _check_response_size(fetched: list[Any], columns: list[str], max_bytes: int) -> None:
+def _check_response_size(fetched: list[Any], columns: list[str], max_bytes: int) -> bool:
     """The rows' JSON (values, BLOBs as base64, and every row's column names) must fit in `max_bytes`;
-    measured a slice at a time, so that an oversized result stops early."""
+    measured a slice at a time, so that an oversized result stops early. Returns whether any value is a
+    BLOB: orjson hands only those to its `default`, so the measuring finds them for free."""
     names = sum(len(name) + 4 for name in columns)
     size = 0
+    blobs = False
+
+    def blob_as_json(value: Any) -> Any:
+        nonlocal blobs
+        blobs = True
+        return json_cell(value)
+
     for start in range(0, len(fetched), RESPONSE_SIZE_SLICE):
         part = fetched[start:start + RESPONSE_SIZE_SLICE]
-        size += len(orjson.dumps(part, default=json_cell)) + names * len(part)
+        size += len(orjson.dumps(part, default=blob_as_json)) + names * len(part)
         if size > max_bytes:
             raise TooLarge(
                 f"The result is larger than the limit of {max_bytes} bytes: add a LIMIT or select fewer columns"
             )
+    return blobs
