@@ -19,8 +19,9 @@ import orjson
 
 from airsequel.core.errors import InvalidInput
 from airsequel.core.graphql.types import Kind, column_kind
-from airsequel.core.integer_text import fits_sqlite_integer, parse_count, parse_integer
+from airsequel.core.integer_text import parse_count, parse_integer
 from airsequel.core.introspection import Column, Table
+from airsequel.core.sql_runner import bindable
 from airsequel.core.sql_script import quote_identifier
 
 MAX_RECORDS = 10_000
@@ -50,8 +51,7 @@ def parse_filter(table: Table, pairs: list[tuple[str, str]] | dict[str, Any]) ->
         column, _, operator = key.partition("__")
         found = _check_column(table, column)
         quoted = quote_identifier(column)
-        if operator != "isnull" and (value is None or not isinstance(value, (str, int, float))
-                                     or isinstance(value, int) and not fits_sqlite_integer(value)):
+        if operator != "isnull" and (value is None or not bindable(value)):
             raise InvalidInput(f"{key} must be a string, a number SQLite can hold or a boolean (for NULL use {column}__isnull=true)")
         if not operator:
             result.conditions.append(f"{quoted} = ?")

@@ -55,16 +55,23 @@ def json_cell(value: Any) -> Any:
     return value
 
 
+def bindable(value: Any) -> bool:
+    """Whether SQLite can bind a value that came from JSON: null, a boolean, a string, a float, or an integer
+    within 64 bits (beyond that the driver fails deep inside)."""
+    if isinstance(value, int):
+        return fits_sqlite_integer(value)
+    return value is None or isinstance(value, (str, float))
+
+
 def check_params(params: Params) -> None:
-    """Values SQLite can bind: null, booleans, numbers, strings. An integer beyond 64 bits would fail deep in
-    the driver; say which parameter and what to send instead."""
+    """Every parameter bindable; otherwise say which one and what to send instead."""
     named = params.items() if isinstance(params, dict) else enumerate(params or [])
     for name, value in named:
-        label = f":{name}" if isinstance(params, dict) else f"params[{name}]"
-        if value is not None and not isinstance(value, (str, int, float)):
+        if not bindable(value):
+            label = f":{name}" if isinstance(params, dict) else f"params[{name}]"
+            if isinstance(value, int):
+                raise InvalidInput(f"{label} is beyond SQLite's 64-bit integers: send it as a string (or a number with a decimal point)")
             raise InvalidInput(f"{label} must be a string, number, boolean or null")
-        if isinstance(value, int) and not fits_sqlite_integer(value):
-            raise InvalidInput(f"{label} is beyond SQLite's 64-bit integers: send it as a string (or a number with a decimal point)")
 
 
 def holds_blobs(rows: list[Any]) -> bool:
