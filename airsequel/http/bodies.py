@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -23,6 +24,11 @@ def documents_body(schema: dict[str, Any], *, required: bool = True):  # type: i
         return endpoint
 
     return attach
+
+
+def matching(regex: re.Pattern[str]) -> dict[str, Any]:
+    """A JSON schema string that the core's `regex.fullmatch` accepts, for `documents_body`."""
+    return {"type": "string", "pattern": f"^{regex.pattern}$"}
 
 
 def obj(required: list[str] | None = None, **properties: Any) -> dict[str, Any]:

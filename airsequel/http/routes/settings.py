@@ -13,7 +13,7 @@ from airsequel.core.control_plane import DatabaseRecord
 from airsequel.core.env_vars import MAX_VALUE, NAME, SERVER
 from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated
 from airsequel.core.integer_text import parse_count
-from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, obj, read_json_object, text_value_field
+from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, matching, obj, read_json_object, text_value_field
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 
@@ -53,7 +53,7 @@ async def list_server_env(request: Request) -> JSONResponse:
 
 
 # A variable as env_vars checks it: the body of a POST (both fields) or a PATCH (either).
-ENV_FIELDS = {"name": {"type": "string", "pattern": f"^{NAME.pattern}$"}, "value": {"type": "string", "maxLength": MAX_VALUE}}
+ENV_FIELDS = {"name": matching(NAME), "value": {"type": "string", "maxLength": MAX_VALUE}}
 
 
 @documents_body(obj(["name", "value"], **ENV_FIELDS))

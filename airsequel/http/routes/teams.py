@@ -10,7 +10,7 @@ from starlette.routing import Route
 from airsequel.core.access import Kind, TeamAction, authorize_team, require_user
 from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.teams import NAME, Team, billing_json
-from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field
+from airsequel.http.bodies import STRING, documents_body, matching, obj, read_json_object, string_field
 from airsequel.http.context import principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 
@@ -27,7 +27,7 @@ async def team_json(request: Request, team: Team) -> dict[str, Any]:
 
 
 # Team names and usernames share one rule (core/teams.NAME).
-NAME_SCHEMA = {"type": "string", "pattern": f"^{NAME.pattern}$"}
+NAME_SCHEMA = matching(NAME)
 
 
 @documents_body(obj(["name"], name=NAME_SCHEMA))

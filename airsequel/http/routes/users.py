@@ -8,7 +8,7 @@ from starlette.routing import Route
 from airsequel.core.access import Kind
 from airsequel.core.accounts import EMAIL, MAX_PASSWORD, MIN_PASSWORD
 from airsequel.core.errors import Forbidden, NotAuthenticated, NotFound
-from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field
+from airsequel.http.bodies import STRING, documents_body, matching, obj, read_json_object, string_field
 from airsequel.http.context import (
     SESSION_COOKIE,
     presented_secret,
@@ -25,7 +25,7 @@ PASSWORD = {"type": "string", "minLength": MIN_PASSWORD, "maxLength": MAX_PASSWO
 
 
 @documents_body(obj(["username", "email_address", "password"], username=NAME_SCHEMA,
-                    email_address={"type": "string", "pattern": f"^{EMAIL.pattern}$"}, password=PASSWORD))
+                    email_address=matching(EMAIL), password=PASSWORD))
 async def sign_up(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     caller = await principal(request)
