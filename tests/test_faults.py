@@ -136,11 +136,22 @@ def csv_helper_processes() -> list[int]:
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            if b"airsequel.core.csv_reader_process" in cmdline.read_bytes():
+            if b"airsequel.core.imports.csv_reader_process" in cmdline.read_bytes():
                 found.append(int(cmdline.parent.name))
         except OSError:
             continue
     return found
+
+
+def rows_being_written(data_dir: Path) -> bool:
+    """An import's SQLite file in tmp/ has grown past its first pages."""
+    for path in (data_dir / "tmp").glob("*.sqlite*"):
+        try:
+            if path.stat().st_size > 256 * 1024:
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def test_a_csv_helper_killed_mid_import_is_a_503_and_leaves_nothing(server_dir, big):
@@ -157,8 +168,9 @@ def test_a_csv_helper_killed_mid_import_is_a_503_and_leaves_nothing(server_dir, 
             while not csv_helper_processes() and thread.is_alive() and time.monotonic() < deadline:
                 time.sleep(0.005)
             # Killed before it sends the header, the helper is replaced by parsing in-process (a 201);
-            # this test is about the helper dying once rows are being written.
-            time.sleep(0.3)
+            # this test is about the helper dying once rows are being written: wait until they are.
+            while thread.is_alive() and not rows_being_written(server_dir) and time.monotonic() < deadline:
+                time.sleep(0.002)
             for pid in csv_helper_processes():
                 os.kill(pid, signal.SIGKILL)
                 killed = True
