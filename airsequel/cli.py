@@ -46,7 +46,7 @@ def restore_all(args: argparse.Namespace) -> int:
     """The control plane first, then every database it lists; each file must pass integrity_check."""
     import sqlite3
 
-    from airsequel.core import replication
+    from airsequel.core.storage import replication
     from airsequel.core.errors import CoreError
 
     data_dir: Path = args.data_dir.resolve()
@@ -79,10 +79,10 @@ def restore_all(args: argparse.Namespace) -> int:
 
 def create_user(args: argparse.Namespace) -> int:
     from airsequel.config import Settings
-    from airsequel.core.accounts import Accounts
-    from airsequel.core.control_plane import ControlPlane
+    from airsequel.core.auth.accounts import Accounts
+    from airsequel.core.registry.control_plane import ControlPlane
     from airsequel.core.errors import CoreError
-    from airsequel.core.teams import Teams
+    from airsequel.core.auth.teams import Teams
 
     settings = Settings.from_env(data_dir=args.data_dir)
     password = sys.stdin.readline().rstrip("\r\n")

@@ -5,25 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from airsequel.config import Settings
-from airsequel.core.accounts import Accounts
-from airsequel.core.assets import Assets
-from airsequel.core.audit import AuditLog
-from airsequel.core.backups import Backups
-from airsequel.core.charts import Charts
-from airsequel.core.connections import ConnectionPool
-from airsequel.core.control_plane import ControlPlane
-from airsequel.core.env_vars import EnvVars
-from airsequel.core.exports import Exports
+from airsequel.core.auth.accounts import Accounts
+from airsequel.core.content.assets import Assets
+from airsequel.core.admin.audit import AuditLog
+from airsequel.core.storage.backups import Backups
+from airsequel.core.content.charts import Charts
+from airsequel.core.sql.connections import ConnectionPool
+from airsequel.core.registry.control_plane import ControlPlane
+from airsequel.core.admin.env_vars import EnvVars
+from airsequel.core.exports.jobs import Exports
 from airsequel.core.graphql.engine import GraphQLEngine
-from airsequel.core.hosting import Hosting
-from airsequel.core.login_throttle import LoginThrottle
-from airsequel.core.principals import Principals
-from airsequel.core.replication import Replication
-from airsequel.core.server_settings import ServerSettings
-from airsequel.core.sql_runner import SqlLimits
-from airsequel.core.tables import Tables
-from airsequel.core.teams import Teams
-from airsequel.core.tokens import Tokens
+from airsequel.core.storage.hosting import Hosting
+from airsequel.core.auth.login_throttle import LoginThrottle
+from airsequel.core.auth.principals import Principals
+from airsequel.core.storage.replication import Replication
+from airsequel.core.admin.server_settings import ServerSettings
+from airsequel.core.sql.runner import SqlLimits
+from airsequel.core.content.tables import Tables
+from airsequel.core.auth.teams import Teams
+from airsequel.core.auth.tokens import Tokens
 
 
 @dataclass

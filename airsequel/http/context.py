@@ -15,8 +15,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from airsequel.core.access import Action, Principal, authorize
-from airsequel.core.control_plane import DatabaseRecord
+from airsequel.core.auth.access import Action, Principal, authorize
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.errors import Forbidden, NotAuthenticated
 from airsequel.core.services import Services
 

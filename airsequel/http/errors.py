@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from airsequel.core import errors
-from airsequel.core.login_throttle import TooManyAttempts
+from airsequel.core.auth.login_throttle import TooManyAttempts
 from airsequel.http.responses import error_response
 
 log = logging.getLogger("airsequel.http")

@@ -7,18 +7,18 @@ from typing import Any
 
 import orjson
 
-from airsequel.core.access import Kind, Principal
+from airsequel.core.auth.access import PrincipalKind, Principal
 from airsequel.core.clock import utc_now_iso
-from airsequel.core.control_plane import ControlPlane, DatabaseRecord
+from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 
 MAX_STATEMENT = 10_000
 PAGE = 100
 
 
 def actor_name(principal: Principal) -> str:
-    if principal.kind == Kind.USER:
+    if principal.kind == PrincipalKind.USER:
         return f"user:{principal.username}"
-    if principal.kind == Kind.TOKEN:
+    if principal.kind == PrincipalKind.TOKEN:
         return f"token:{principal.token_id}"
     return principal.kind.value
 

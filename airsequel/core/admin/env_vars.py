@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from airsequel.core.clock import utc_now_iso
-from airsequel.core.control_plane import ControlPlane
+from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.errors import Conflict, InvalidInput, NotFound
 
 SERVER = "server"

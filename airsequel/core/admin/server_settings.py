@@ -8,9 +8,9 @@ from typing import Any
 import orjson
 
 from airsequel.config import Settings
-from airsequel.core.control_plane import ControlPlane
+from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.errors import InvalidInput
-from airsequel.core.sql_runner import SqlLimits
+from airsequel.core.sql.runner import SqlLimits
 
 # JSON name -> (Settings attribute, type, minimum, maximum)
 LIMITS: dict[str, tuple[str, type, float, float]] = {

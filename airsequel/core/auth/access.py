@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from airsequel.core.control_plane import DatabaseRecord
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.errors import Forbidden, NotAuthenticated, NotFound
 
 
@@ -53,7 +53,7 @@ TOKEN_ACTIONS: dict[str, frozenset[Action]] = {
 }
 
 
-class Kind(str, Enum):
+class PrincipalKind(str, Enum):
     ANONYMOUS = "anonymous"
     USER = "user"
     TOKEN = "token"
@@ -62,7 +62,7 @@ class Kind(str, Enum):
 
 @dataclass(frozen=True)
 class Principal:
-    kind: Kind
+    kind: PrincipalKind
     user_id: int | None = None
     username: str | None = None
     server_admin: bool = False
@@ -76,11 +76,11 @@ class Principal:
 
     @classmethod
     def anonymous(cls) -> "Principal":
-        return cls(Kind.ANONYMOUS)
+        return cls(PrincipalKind.ANONYMOUS)
 
     @classmethod
     def for_readonly_id(cls, record: DatabaseRecord) -> "Principal":
-        return cls(Kind.READONLY_ID, readonly_file_key=record.file_key)
+        return cls(PrincipalKind.READONLY_ID, readonly_file_key=record.file_key)
 
     def roles_in(self, team: str | None) -> frozenset[Role]:
         if team is None:
@@ -93,16 +93,16 @@ def allowed_actions(principal: Principal, record: DatabaseRecord) -> frozenset[A
     actions: set[Action] = set()
     if record.visibility == "public":
         actions.add(Action.READ)
-    if principal.kind == Kind.USER:
+    if principal.kind == PrincipalKind.USER:
         if principal.server_admin:
             return frozenset(Action)
         for role in principal.roles_in(record.owner):
             actions |= ROLE_ACTIONS[role]
-    elif principal.kind == Kind.TOKEN:
+    elif principal.kind == PrincipalKind.TOKEN:
         permission = principal.token_permissions.get(record.file_key)
         if permission:
             actions |= TOKEN_ACTIONS[permission]
-    elif principal.kind == Kind.READONLY_ID and principal.readonly_file_key == record.file_key:
+    elif principal.kind == PrincipalKind.READONLY_ID and principal.readonly_file_key == record.file_key:
         actions.add(Action.READ)
     return frozenset(actions)
 
@@ -117,7 +117,7 @@ def authorize(principal: Principal, action: Action, record: DatabaseRecord) -> N
         return
     if not actions:
         raise NotFound(f"Database {record.id!r} does not exist")
-    if principal.kind == Kind.ANONYMOUS:
+    if principal.kind == PrincipalKind.ANONYMOUS:
         raise NotAuthenticated("Log in or send an API token to do this")
     raise Forbidden(f"Your access to this database does not allow {action.value}")
 
@@ -125,9 +125,9 @@ def authorize(principal: Principal, action: Action, record: DatabaseRecord) -> N
 def authorize_team(principal: Principal, action: TeamAction, team: str) -> None:
     """Team-level rights. Tokens and read-only ids have none: they cannot create databases,
     tokens or memberships."""
-    if principal.kind == Kind.ANONYMOUS:
+    if principal.kind == PrincipalKind.ANONYMOUS:
         raise NotAuthenticated("Log in to do this")
-    if principal.kind != Kind.USER:
+    if principal.kind != PrincipalKind.USER:
         raise Forbidden("API tokens and read-only ids cannot manage teams, tokens or databases")
     if principal.server_admin:
         return
@@ -139,7 +139,7 @@ def authorize_team(principal: Principal, action: TeamAction, team: str) -> None:
 
 
 def require_user(principal: Principal) -> None:
-    if principal.kind == Kind.ANONYMOUS:
+    if principal.kind == PrincipalKind.ANONYMOUS:
         raise NotAuthenticated("Log in to do this")
-    if principal.kind != Kind.USER:
+    if principal.kind != PrincipalKind.USER:
         raise Forbidden("This needs a logged-in user, not an API token or read-only id")

@@ -18,9 +18,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from airsequel.core.clock import iso_from_datetime, utc_now_iso
-from airsequel.core.control_plane import ControlPlane
+from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.errors import Conflict, InvalidInput, NotAuthenticated
-from airsequel.core.teams import Teams, checked_team_name
+from airsequel.core.auth.teams import Teams, checked_team_name
 
 log = logging.getLogger("airsequel.accounts")
 

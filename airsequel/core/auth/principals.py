@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from airsequel.core.access import Kind, Principal
-from airsequel.core.accounts import Accounts, User, digest
+from airsequel.core.auth.access import PrincipalKind, Principal
+from airsequel.core.auth.accounts import Accounts, User, digest
 from airsequel.core.clock import epoch_from_iso, has_passed
-from airsequel.core.generation_cache import GenerationCache
+from airsequel.core.registry.generation_cache import GenerationCache
 from airsequel.core.errors import NotAuthenticated
-from airsequel.core.teams import Teams
-from airsequel.core.tokens import PREFIX, Tokens
+from airsequel.core.auth.teams import Teams
+from airsequel.core.auth.tokens import PREFIX, Tokens
 
 
 class Principals:
@@ -42,7 +42,7 @@ class Principals:
         if secret.startswith(PREFIX):
             grant = self.tokens.grant_for(secret)
             expires = epoch_from_iso(grant.expiration_utc) if grant.expiration_utc else None
-            return Principal(Kind.TOKEN, token_id=grant.token_id, token_team=grant.team,
+            return Principal(PrincipalKind.TOKEN, token_id=grant.token_id, token_team=grant.team,
                              token_permissions=grant.permissions), expires
         found = self.accounts.session(secret)
         if found is None:
@@ -51,5 +51,5 @@ class Principals:
         return self.for_user(user), epoch_from_iso(expires_utc) if expires_utc else None
 
     def for_user(self, user: User) -> Principal:
-        return Principal(Kind.USER, user_id=user.id, username=user.username, server_admin=user.server_admin,
+        return Principal(PrincipalKind.USER, user_id=user.id, username=user.username, server_admin=user.server_admin,
                          team_roles=self.teams.roles_of_user(user.id))

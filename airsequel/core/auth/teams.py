@@ -8,9 +8,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from airsequel.core.access import Role
+from airsequel.core.auth.access import Role
 from airsequel.core.clock import utc_now_iso
-from airsequel.core.control_plane import ControlPlane
+from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.errors import Conflict, InvalidInput, NotFound
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{1,39}")

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from airsequel.core.accounts import digest
+from airsequel.core.auth.accounts import digest
 from airsequel.core.clock import iso_from_datetime, utc_now_iso
-from airsequel.core.control_plane import ControlPlane
+from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.errors import InvalidInput, NotAuthenticated, NotFound
-from airsequel.core.teams import Team
+from airsequel.core.auth.teams import Team
 
 PREFIX = "ast_"
 PERMISSIONS = ("read", "write", "insert")

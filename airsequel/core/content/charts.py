@@ -15,10 +15,10 @@ from typing import Any
 import orjson
 from ulid import ULID
 
-from airsequel.core.control_plane import ControlPlane, DatabaseRecord
+from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 from airsequel.core.errors import InvalidInput, NotFound
-from airsequel.core.sql_script import quote_identifier
-from airsequel.core.table_schema import find_table
+from airsequel.core.sql.script import quote_identifier
+from airsequel.core.sql.table_schema import find_table
 
 CHART_TYPES = ("BarChart", "LineChart", "PieChart")
 MAX_POINTS = 50

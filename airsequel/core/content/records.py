@@ -18,11 +18,11 @@ from typing import Any
 import orjson
 
 from airsequel.core.errors import InvalidInput
-from airsequel.core.graphql.types import Kind, column_kind
+from airsequel.core.sql.value_kinds import ValueKind, column_kind
 from airsequel.core.integer_text import parse_count, parse_integer
-from airsequel.core.introspection import Column, Table
-from airsequel.core.sql_runner import bindable
-from airsequel.core.sql_script import quote_identifier
+from airsequel.core.sql.introspection import Column, Table
+from airsequel.core.sql.runner import bindable
+from airsequel.core.sql.script import quote_identifier
 
 MAX_RECORDS = 10_000
 RESERVED = {"limit", "next", "start_date", "end_date", "date_column"}
@@ -96,7 +96,7 @@ def _comparable(column: Column, value: Any) -> Any:
     """A query-string value as SQLite would compare it. Typed columns convert it themselves (affinity); a
     column declared without a type (or as BLOB) does not, so '1' would never equal the 1 stored there:
     numbers are bound as numbers for those columns, as NUMERIC affinity would convert them."""
-    if not isinstance(value, str) or column_kind(column.declared_type) not in (Kind.UNTYPED, Kind.BLOB):
+    if not isinstance(value, str) or column_kind(column.declared_type) not in (ValueKind.UNTYPED, ValueKind.BLOB):
         return value
     number = parse_integer(value)
     if number is not None:

@@ -11,21 +11,21 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from airsequel.core.control_plane import DatabaseRecord
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.errors import Conflict, InvalidInput, NotFound, TooLarge
-from airsequel.core.export_writers import csv_chunks
-from airsequel.core.graphql.types import Kind, column_kind
-from airsequel.core.hosting import Hosting
+from airsequel.core.formats.writers import csv_chunks
+from airsequel.core.sql.value_kinds import ValueKind, column_kind
+from airsequel.core.storage.hosting import Hosting
 from airsequel.core.integer_text import parse_integer
-from airsequel.core.introspection import Table, read_tables
-from airsequel.core.sql_runner import json_cell
-from airsequel.core.sql_script import quote_identifier
-from airsequel.core.table_schema import find_table
+from airsequel.core.sql.introspection import Table, read_tables
+from airsequel.core.sql.runner import json_cell
+from airsequel.core.sql.script import quote_identifier
+from airsequel.core.sql.table_schema import find_table
 
-INPUT_ELEMENTS = {Kind.INT: "InputNumber", Kind.FLOAT: "InputNumber", Kind.BOOLEAN: "InputCheckbox",
-                  Kind.BLOB: "InputFile", Kind.STRING: "InputText", Kind.UNTYPED: "InputText"}
-GRAPHQL_TYPES = {Kind.INT: "Int", Kind.FLOAT: "Float", Kind.BOOLEAN: "Boolean", Kind.BLOB: "String",
-                 Kind.STRING: "String", Kind.UNTYPED: "String"}
+INPUT_ELEMENTS = {ValueKind.INT: "InputNumber", ValueKind.FLOAT: "InputNumber", ValueKind.BOOLEAN: "InputCheckbox",
+                  ValueKind.BLOB: "InputFile", ValueKind.STRING: "InputText", ValueKind.UNTYPED: "InputText"}
+GRAPHQL_TYPES = {ValueKind.INT: "Int", ValueKind.FLOAT: "Float", ValueKind.BOOLEAN: "Boolean", ValueKind.BLOB: "String",
+                 ValueKind.STRING: "String", ValueKind.UNTYPED: "String"}
 MAX_CELLS = 10_000_000
 SEARCH_LIMIT = 100
 
@@ -192,7 +192,7 @@ class Tables:
                 phrase = '"' + term.replace('"', '""') + '"'
                 cursor = conn.execute(f"SELECT * FROM {quoted} WHERE {quoted} MATCH ? LIMIT ?", (phrase, SEARCH_LIMIT))
             else:
-                texts = [c.name for c in table.columns if column_kind(c.declared_type) in (Kind.STRING, Kind.UNTYPED)]
+                texts = [c.name for c in table.columns if column_kind(c.declared_type) in (ValueKind.STRING, ValueKind.UNTYPED)]
                 if not texts:
                     texts = [c.name for c in table.columns]
                 pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

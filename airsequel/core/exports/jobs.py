@@ -21,15 +21,15 @@ from typing import Any
 import orjson
 from ulid import ULID
 
-from airsequel.core.access import Action, Principal, authorize
+from airsequel.core.auth.access import Action, Principal, authorize
 from airsequel.core.clock import iso_from_datetime, utc_now_iso
-from airsequel.core.control_plane import ControlPlane, DatabaseRecord
+from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 from airsequel.core.errors import InvalidInput, NotFound
-from airsequel.core.export_writers import MEDIA_TYPES, WRITERS, XlsxBook
-from airsequel.core.hosting import Hosting
-from airsequel.core.introspection import read_tables
-from airsequel.core.records import parse_filter
-from airsequel.core.sql_script import quote_identifier
+from airsequel.core.formats.writers import MEDIA_TYPES, WRITERS, XlsxBook
+from airsequel.core.storage.hosting import Hosting
+from airsequel.core.sql.introspection import read_tables
+from airsequel.core.content.records import parse_filter
+from airsequel.core.sql.script import quote_identifier
 
 log = logging.getLogger("airsequel.exports")
 

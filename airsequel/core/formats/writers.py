@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 import xlsxwriter
 
-from airsequel.core.sql_runner import holds_blobs, json_cell
+from airsequel.core.sql.runner import holds_blobs, json_cell
 
 MEDIA_TYPES = {
     "text/csv": "csv",

@@ -21,8 +21,9 @@ from graphql import GraphQLError
 from airsequel.core.graphql.schema import GeneratedSchema, Mode, Relationship, TableBinding
 from airsequel.core.graphql.selection import Selected
 from airsequel.core.graphql.sql import MAX_ROWS, column_sql, key_condition, order_sql, page, where_sql
-from airsequel.core.graphql.types import SCALARS, Kind
-from airsequel.core.sql_script import quote_identifier
+from airsequel.core.graphql.types import SCALARS
+from airsequel.core.sql.value_kinds import ValueKind
+from airsequel.core.sql.script import quote_identifier
 
 KEYS_PER_BATCH = 400
 
@@ -124,7 +125,7 @@ def select_rows(
             continue
         position, column = detail
         convert = _converter(column, serialize)
-        if column.kind == Kind.BLOB:
+        if column.kind == ValueKind.BLOB:
             convert = _blob_converter(ctx, binding, column, rowid_position, convert)
         fields.append((child.key, position, convert))
     rows: list[dict[str, Any]] = []
@@ -163,7 +164,7 @@ def _attach(ctx: FetchContext, rows: list[dict[str, Any]], keys: list[tuple[Any,
 
 
 def _has_blob(binding: TableBinding, children: list[Selected]) -> bool:
-    return any(c.name in binding.columns and binding.columns[c.name].kind == Kind.BLOB for c in children)
+    return any(c.name in binding.columns and binding.columns[c.name].kind == ValueKind.BLOB for c in children)
 
 
 def _file_url(ctx: FetchContext, binding: TableBinding, column: str, rowid: Any) -> str | None:
@@ -194,7 +195,7 @@ def _converter(column: Any, serialize: bool) -> Any:
         except GraphQLError as error:
             raise CellError(str(error)) from None
 
-    exact = {Kind.INT: int, Kind.STRING: str, Kind.FLOAT: float}.get(column.kind)
+    exact = {ValueKind.INT: int, ValueKind.STRING: str, ValueKind.FLOAT: float}.get(column.kind)
     if exact is None:
         return general
     low, high = -(2**31), 2**31 - 1

@@ -16,8 +16,8 @@ from airsequel.core.graphql.fetch import FetchContext, select_rows
 from airsequel.core.graphql.schema import ColumnBinding, TableBinding
 from airsequel.core.graphql.selection import Selected
 from airsequel.core.graphql.sql import column_sql, key_condition, order_sql, where_sql
-from airsequel.core.graphql.types import Kind
-from airsequel.core.sql_script import quote_identifier
+from airsequel.core.sql.value_kinds import ValueKind
+from airsequel.core.sql.script import quote_identifier
 
 
 def run_mutation(ctx: FetchContext, kind: str, binding: TableBinding, args: dict[str, Any],
@@ -69,7 +69,7 @@ def _values(binding: TableBinding, given: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for field_name, value in given.items():
         column = binding.columns[field_name]
-        values[column.name] = int(value) if column.kind == Kind.BOOLEAN and isinstance(value, bool) else value
+        values[column.name] = int(value) if column.kind == ValueKind.BOOLEAN and isinstance(value, bool) else value
     return values
 
 

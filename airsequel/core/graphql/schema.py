@@ -27,8 +27,9 @@ from graphql import (
 from graphql.type.directives import GraphQLIncludeDirective, GraphQLSkipDirective
 
 from airsequel.core.graphql.names import encode_name, unique_name
-from airsequel.core.graphql.types import COMPARISONS, ORDERING_TERM, SCALARS, Kind, column_kind
-from airsequel.core.introspection import Table
+from airsequel.core.graphql.types import COMPARISONS, ORDERING_TERM, SCALARS
+from airsequel.core.sql.value_kinds import ValueKind, column_kind
+from airsequel.core.sql.introspection import Table
 
 
 class Mode(str, Enum):
@@ -50,7 +51,7 @@ class Mode(str, Enum):
 class ColumnBinding:
     name: str  # the real column name (or the rowid alias)
     field: str  # its GraphQL field name
-    kind: Kind
+    kind: ValueKind
     nullable: bool
     is_rowid: bool = False
     writable: bool = True
@@ -172,7 +173,7 @@ def _bind_table(table: Table, taken_types: set[str]) -> TableBinding:
     rowid_name = table.rowid_name
     if rowid_name is not None:
         field_name = unique_name(rowid_name, taken_fields)
-        binding.rowid = ColumnBinding(rowid_name, field_name, Kind.INT, nullable=False, is_rowid=True, writable=False)
+        binding.rowid = ColumnBinding(rowid_name, field_name, ValueKind.INT, nullable=False, is_rowid=True, writable=False)
         binding.columns[field_name] = binding.rowid
     pk = table.primary_key
     for column in table.columns:
@@ -225,7 +226,7 @@ def _build_row_type(binding: TableBinding, bindings: dict[str, TableBinding], mo
 
 def _input_types(binding: TableBinding, taken_types: set[str]) -> dict[str, Any]:
     base = binding.base
-    filterable = {n: c for n, c in binding.columns.items() if c.kind != Kind.BLOB}
+    filterable = {n: c for n, c in binding.columns.items() if c.kind != ValueKind.BLOB}
     writable = {n: c for n, c in binding.columns.items() if c.writable}
     column_enum = GraphQLEnumType(
         unique_name(f"{base}_column", taken_types),

@@ -8,8 +8,8 @@ from typing import Any
 from graphql import GraphQLError
 
 from airsequel.core.graphql.schema import ColumnBinding, TableBinding
-from airsequel.core.graphql.types import Kind
-from airsequel.core.sql_script import quote_identifier
+from airsequel.core.sql.value_kinds import ValueKind
+from airsequel.core.sql.script import quote_identifier
 
 MAX_ROWS = 10_000
 _COMPARE = {"_eq": "=", "_gt": ">", "_gte": ">=", "_lt": "<", "_lte": "<="}
@@ -35,14 +35,14 @@ def where_sql(binding: TableBinding, where: dict[str, Any] | None, params: list[
 
 
 def _bind(column: ColumnBinding, value: Any) -> Any:
-    if column.kind == Kind.BOOLEAN and isinstance(value, bool):
+    if column.kind == ValueKind.BOOLEAN and isinstance(value, bool):
         return int(value)
     return value
 
 
 def _condition(column: ColumnBinding, operator: str, value: Any, params: list[Any]) -> str:
     sql = column_sql(column)
-    if column.kind == Kind.BOOLEAN and isinstance(value, bool) and operator in ("_eq", "_neq"):
+    if column.kind == ValueKind.BOOLEAN and isinstance(value, bool) and operator in ("_eq", "_neq"):
         # Any non-zero integer reads as true, so compare the way the value is shown.
         is_true, is_false = f"({sql} IS NOT NULL AND {sql} <> 0)", f"{sql} = 0"
         if operator == "_eq":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from airsequel.core.sql.value_kinds import ValueKind
 
 from graphql import (
     GraphQLBoolean,
@@ -19,40 +19,13 @@ from graphql import (
 )
 
 
-class Kind(str, Enum):
-    INT = "int"
-    STRING = "string"
-    BLOB = "blob"
-    FLOAT = "float"
-    BOOLEAN = "boolean"
-    UNTYPED = "untyped"
-
-
-def column_kind(declared_type: str) -> Kind:
-    """First match wins: INT, CHAR/CLOB/TEXT, BLOB, REAL/FLOA/DOUB, BOOL; else Int; no type: String."""
-    upper = declared_type.upper()
-    if not upper.strip():
-        return Kind.UNTYPED
-    if "INT" in upper:
-        return Kind.INT
-    if "CHAR" in upper or "CLOB" in upper or "TEXT" in upper:
-        return Kind.STRING
-    if "BLOB" in upper:
-        return Kind.BLOB
-    if "REAL" in upper or "FLOA" in upper or "DOUB" in upper:
-        return Kind.FLOAT
-    if "BOOL" in upper:
-        return Kind.BOOLEAN
-    return Kind.INT
-
-
-SCALARS: dict[Kind, GraphQLScalarType] = {
-    Kind.INT: GraphQLInt,
-    Kind.STRING: GraphQLString,
-    Kind.BLOB: GraphQLString,
-    Kind.FLOAT: GraphQLFloat,
-    Kind.BOOLEAN: GraphQLBoolean,
-    Kind.UNTYPED: GraphQLString,
+SCALARS: dict[ValueKind, GraphQLScalarType] = {
+    ValueKind.INT: GraphQLInt,
+    ValueKind.STRING: GraphQLString,
+    ValueKind.BLOB: GraphQLString,
+    ValueKind.FLOAT: GraphQLFloat,
+    ValueKind.BOOLEAN: GraphQLBoolean,
+    ValueKind.UNTYPED: GraphQLString,
 }
 
 OPERATORS = ("_eq", "_neq", "_gt", "_gte", "_lt", "_lte", "_like", "_ilike", "_in", "_nin")

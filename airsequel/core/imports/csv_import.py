@@ -21,11 +21,11 @@ from collections.abc import Generator
 from contextlib import closing
 from pathlib import Path
 
-from airsequel.core.column_types import TEXT, TYPE_NAMES
-from airsequel.core.csv_reader_process import ReaderFailed, batches_from_process
-from airsequel.core.csv_reading import CsvBatch, read_batches, read_header
+from airsequel.core.sql.column_types import TEXT, TYPE_NAMES
+from airsequel.core.imports.csv_reader_process import ReaderFailed, batches_from_process
+from airsequel.core.imports.csv_reading import CsvBatch, read_batches, read_header
 from airsequel.core.errors import Unprocessable
-from airsequel.core.sql_script import quote_identifier
+from airsequel.core.sql.script import quote_identifier
 
 ROWS_PER_STATEMENT = 200  # multi-row INSERTs: fewer statement steps and GIL hand-offs than one row each
 HELPER_PROCESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files are read faster than a process starts

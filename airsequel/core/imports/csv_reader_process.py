@@ -2,7 +2,7 @@
 
 Python parses CSV and binds SQLite values under one GIL; a second process parses (and decides the
 column types) while the server's process inserts, which also keeps a big upload from holding the
-server's GIL for seconds. Run as `python -m airsequel.core.csv_reader_process FILE`: it writes frames
+server's GIL for seconds. Run as `python -m airsequel.core.imports.csv_reader_process FILE`: it writes frames
 to stdout and stops writing when the pipe is full, so memory stays bounded on both sides.
 
 A frame is a fixed head (kind, rows, payload length) and a payload:
@@ -26,11 +26,12 @@ from itertools import chain
 from pathlib import Path
 from typing import IO
 
-from airsequel.core.csv_reading import CsvBatch, read_header, read_typed_rows
+import airsequel
+from airsequel.core.imports.csv_reading import CsvBatch, read_header, read_typed_rows
 from airsequel.core.errors import CoreError, Unavailable, Unprocessable
 
 _HEAD = struct.Struct("<cIQ")
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # where `import airsequel` finds this package
+_PACKAGE_ROOT = str(Path(airsequel.__file__).resolve().parents[1])  # where `import airsequel` finds this package
 
 
 class ReaderFailed(Unavailable):

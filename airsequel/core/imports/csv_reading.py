@@ -17,7 +17,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
-from airsequel.core.column_types import INTEGER, TEXT, narrow_types
+from airsequel.core.sql.column_types import INTEGER, TEXT, narrow_types
 from airsequel.core.errors import Unprocessable
 
 BATCH_ROWS = 5_000

@@ -14,8 +14,8 @@ import sqlite3
 from pathlib import Path
 
 from airsequel.core.errors import TooLarge, Unprocessable
-from airsequel.core.guard import ALLOWED_VTABLE_MODULES, SqlGuard
-from airsequel.core.sql_script import quote_identifier
+from airsequel.core.sql.guard import ALLOWED_VTABLE_MODULES, SqlGuard
+from airsequel.core.sql.script import quote_identifier
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _VTABLE_MODULE = re.compile(r"\bUSING\s+([A-Za-z0-9_]+)", re.IGNORECASE)

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from airsequel.core.control_plane import ControlPlane
+from airsequel.core.registry.control_plane import ControlPlane
 
 K = TypeVar("K")
 V = TypeVar("V")

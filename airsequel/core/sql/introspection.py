@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass, field
 
-from airsequel.core.sql_script import quote_identifier
+from airsequel.core.sql.script import quote_identifier
 
 ROWID_ALIASES = ("rowid", "_rowid_", "oid")
 

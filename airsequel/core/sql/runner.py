@@ -18,11 +18,11 @@ from typing import Any
 
 import orjson
 
-from airsequel.core.connections import ConnectionPool
+from airsequel.core.sql.connections import ConnectionPool
 from airsequel.core.errors import Conflict, Forbidden, InvalidInput, SqlError, TooLarge, Unavailable
-from airsequel.core.guard import SqlGuard
+from airsequel.core.sql.guard import SqlGuard
 from airsequel.core.integer_text import fits_sqlite_integer
-from airsequel.core.sql_script import split_statements
+from airsequel.core.sql.script import split_statements
 
 Params = Sequence[Any] | dict[str, Any] | None
 RESPONSE_SIZE_SLICE = 500  # rows serialized at a time to measure a result against max_response_bytes

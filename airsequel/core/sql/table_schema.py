@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from airsequel.core.errors import Conflict, InvalidInput, NotFound, Unprocessable
-from airsequel.core.introspection import Table, read_tables
-from airsequel.core.sql_script import quote_identifier
+from airsequel.core.sql.introspection import Table, read_tables
+from airsequel.core.sql.script import quote_identifier
 
 _TYPE = re.compile(r"[A-Za-z][A-Za-z0-9 ]{0,30}(\(\s*\d+\s*(,\s*\d+\s*)?\))?")
 _UNSUPPORTED_IN_REBUILD = re.compile(r"\b(CHECK|GENERATED|COLLATE|AS\s*\()", re.IGNORECASE)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from airsequel.core import replication
-from airsequel.core.control_plane import DatabaseRecord
+from airsequel.core.storage import replication
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.errors import NotFound, Unprocessable
-from airsequel.core.hosting import Hosting
+from airsequel.core.storage.hosting import Hosting
 
 
 class Backups:

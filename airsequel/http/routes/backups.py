@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airsequel.core.access import Action, authorize
+from airsequel.core.auth.access import Action, authorize
 from airsequel.core.errors import InvalidInput
 from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, obj, read_json_object, string_field
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services

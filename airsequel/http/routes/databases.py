@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from airsequel.core.access import Action, Kind, Principal, TeamAction, authorize_team, require_user
-from airsequel.core.control_plane import DatabaseRecord
+from airsequel.core.auth.access import Action, PrincipalKind, Principal, TeamAction, authorize_team, require_user
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.errors import InvalidInput, NotAuthenticated
 from airsequel.core.integer_text import parse_count
 from airsequel.core.services import Services
@@ -61,11 +61,11 @@ def visible_databases(services: Services, caller: Principal, limit: int | None =
                       offset: int = 0) -> tuple[list[DatabaseRecord], int]:
     """A page of the databases the caller works with: its teams' (all, for a server admin), or a
     token's; and how many there are."""
-    if caller.kind == Kind.ANONYMOUS:
+    if caller.kind == PrincipalKind.ANONYMOUS:
         raise NotAuthenticated("Log in or send an API token to list databases")
-    if caller.kind == Kind.TOKEN:
+    if caller.kind == PrincipalKind.TOKEN:
         return services.control.list_databases(file_keys=list(caller.token_permissions), limit=limit, offset=offset)
-    if caller.kind == Kind.USER and not caller.server_admin:
+    if caller.kind == PrincipalKind.USER and not caller.server_admin:
         return services.control.list_databases(owners=list(caller.team_roles), limit=limit, offset=offset)
     return services.control.list_databases(limit=limit, offset=offset)
 

@@ -6,10 +6,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from airsequel.core.access import Kind
+from airsequel.core.auth.access import PrincipalKind
 from airsequel.core.errors import NotAuthenticated
-from airsequel.core.export_writers import MEDIA_TYPES
-from airsequel.core.exports import ExportRequest
+from airsequel.core.formats.writers import MEDIA_TYPES
+from airsequel.core.exports.jobs import ExportRequest
 from airsequel.http.bodies import BOOLEAN, STRING, documents_body, obj, read_json_object
 from airsequel.http.context import principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
@@ -21,7 +21,7 @@ ARTIFACT_TYPES = {".zip": "application/zip", ".csv": "text/csv", ".ndjson": "app
 
 async def _caller(request: Request):  # type: ignore[no-untyped-def]
     caller = await principal(request)
-    if caller.kind not in (Kind.USER, Kind.TOKEN):
+    if caller.kind not in (PrincipalKind.USER, PrincipalKind.TOKEN):
         raise NotAuthenticated("Log in or send an API token to export")
     return caller
 

@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from airsequel.core.access import Action
-from airsequel.core.control_plane import DatabaseRecord
+from airsequel.core.auth.access import Action
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.http.context import audit, authorized_database, authorized_readonly_database, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 from airsequel.http.routes.databases import ownership_json, team_for_new_database

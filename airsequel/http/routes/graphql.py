@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from airsequel.core.access import Action, Principal, allowed_actions
-from airsequel.core.control_plane import DatabaseRecord
+from airsequel.core.auth.access import Action, Principal, allowed_actions
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.errors import CoreError, InvalidInput, NotFound
 from airsequel.core.graphql.schema import Mode
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object

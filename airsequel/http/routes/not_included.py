@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from airsequel.http.context import authorized_database
-from airsequel.core.access import Action
+from airsequel.core.auth.access import Action
 from airsequel.core.errors import NotFound
 from airsequel.http.responses import JSONResponse, error_response
 

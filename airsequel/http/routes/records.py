@@ -9,10 +9,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from airsequel.core.access import Action
-from airsequel.core.records import fetch_page, page_limit, parse_filter
-from airsequel.core.sql_runner import json_cell
-from airsequel.core.table_schema import find_table
+from airsequel.core.auth.access import Action
+from airsequel.core.content.records import fetch_page, page_limit, parse_filter
+from airsequel.core.sql.runner import json_cell
+from airsequel.core.sql.table_schema import find_table
 from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, obj, read_json_object
 from airsequel.http.context import authorized_database, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse

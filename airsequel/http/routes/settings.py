@@ -8,9 +8,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airsequel.core.access import Action, Kind, may
-from airsequel.core.control_plane import DatabaseRecord
-from airsequel.core.env_vars import MAX_VALUE, NAME, SERVER
+from airsequel.core.auth.access import Action, PrincipalKind, may
+from airsequel.core.registry.control_plane import DatabaseRecord
+from airsequel.core.admin.env_vars import MAX_VALUE, NAME, SERVER
 from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated
 from airsequel.core.integer_text import parse_count
 from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, matching, obj, read_json_object, text_value_field
@@ -20,9 +20,9 @@ from airsequel.http.responses import JSONResponse
 
 async def require_server_admin(request: Request) -> None:
     caller = await principal(request)
-    if caller.kind == Kind.ANONYMOUS:
+    if caller.kind == PrincipalKind.ANONYMOUS:
         raise NotAuthenticated("Log in as a server admin")
-    if not (caller.kind == Kind.USER and caller.server_admin):
+    if not (caller.kind == PrincipalKind.USER and caller.server_admin):
         raise Forbidden("Only server admins manage server settings")
 
 

@@ -7,9 +7,9 @@ import time
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airsequel.core.access import Action, Kind, may
+from airsequel.core.auth.access import Action, PrincipalKind, may
 from airsequel.core.errors import CoreError, InvalidInput
-from airsequel.core.sql_runner import check_params
+from airsequel.core.sql.runner import check_params
 from airsequel.http.errors import status_for
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field
 from airsequel.http.context import audit, authorized_database, principal, run_sqlite, services
@@ -37,7 +37,7 @@ async def run_sql(request: Request) -> JSONResponse:
         )
     except CoreError as error:
         status = status_for(error)
-        if status == 403 and caller.kind == Kind.ANONYMOUS:
+        if status == 403 and caller.kind == PrincipalKind.ANONYMOUS:
             status = 401  # a login would help
         # Keep the endpoint's shape on errors too: scripts read `errors` from the same object.
         payload = {

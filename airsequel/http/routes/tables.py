@@ -8,10 +8,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from airsequel.core.access import Action
+from airsequel.core.auth.access import Action
 from airsequel.core.errors import InvalidInput
 from airsequel.core.file_types import sniff
-from airsequel.core.table_schema import (
+from airsequel.core.sql.table_schema import (
     ColumnSpec,
     add_column,
     change_column,

@@ -7,9 +7,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airsequel.core.access import Kind, TeamAction, authorize_team, require_user
+from airsequel.core.auth.access import PrincipalKind, TeamAction, authorize_team, require_user
 from airsequel.core.errors import InvalidInput, NotFound
-from airsequel.core.teams import NAME, Team, billing_json
+from airsequel.core.auth.teams import NAME, Team, billing_json
 from airsequel.http.bodies import STRING, documents_body, matching, obj, read_json_object, string_field
 from airsequel.http.context import principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
@@ -97,7 +97,7 @@ async def set_member_roles(request: Request) -> JSONResponse:
 
 async def remove_member(request: Request) -> JSONResponse:
     caller = await principal(request)
-    leaving_self = caller.kind == Kind.USER and (caller.username or "").lower() == request.path_params["username"].lower()
+    leaving_self = caller.kind == PrincipalKind.USER and (caller.username or "").lower() == request.path_params["username"].lower()
     team = await authorized_team(request, TeamAction.VIEW if leaving_self else TeamAction.ADMINISTER)
     user_id = await _member_id(request)
     await run_in_threadpool(services(request).teams.remove_member, team, user_id)

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airsequel.core.access import TeamAction, authorize_team
+from airsequel.core.auth.access import TeamAction, authorize_team
 from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.integer_text import parse_count
 from airsequel.http.bodies import STRING, TEXT_OR_NULL, documents_body, obj, read_json_object, string_field, text_value_field

@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airsequel.core.access import Kind
-from airsequel.core.accounts import EMAIL, MAX_PASSWORD, MIN_PASSWORD
+from airsequel.core.auth.access import PrincipalKind
+from airsequel.core.auth.accounts import EMAIL, MAX_PASSWORD, MIN_PASSWORD
 from airsequel.core.errors import Forbidden, NotAuthenticated, NotFound
 from airsequel.http.bodies import STRING, documents_body, matching, obj, read_json_object, string_field
 from airsequel.http.context import (
@@ -30,7 +30,7 @@ async def sign_up(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     caller = await principal(request)
     service = services(request)
-    if service.settings.signup == "closed" and not (caller.kind == Kind.USER and caller.server_admin):
+    if service.settings.signup == "closed" and not (caller.kind == PrincipalKind.USER and caller.server_admin):
         raise Forbidden("Sign-up is closed on this server: ask a server admin to create your account")
     user = await run_in_threadpool(
         service.accounts.create_user,
@@ -71,7 +71,7 @@ async def login(request: Request) -> JSONResponse:
 async def logout(request: Request) -> JSONResponse:
     secret, _ = presented_secret(request)
     caller = await principal(request)
-    if secret and caller.kind == Kind.USER:
+    if secret and caller.kind == PrincipalKind.USER:
         await run_in_threadpool(services(request).accounts.logout, secret)
     response = JSONResponse({})
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -80,10 +80,10 @@ async def logout(request: Request) -> JSONResponse:
 
 async def get_user(request: Request) -> JSONResponse:
     caller = await principal(request)
-    if caller.kind == Kind.ANONYMOUS:
+    if caller.kind == PrincipalKind.ANONYMOUS:
         raise NotAuthenticated("Log in to see a user")
     username = request.path_params["username"]
-    allowed = caller.kind == Kind.USER and (caller.server_admin or (caller.username or "").lower() == username.lower())
+    allowed = caller.kind == PrincipalKind.USER and (caller.server_admin or (caller.username or "").lower() == username.lower())
     user = await run_in_threadpool(services(request).accounts.user_by_name, username) if allowed else None
     if user is None:
         raise NotFound(f"User {username!r} does not exist")

@@ -8,11 +8,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from airsequel.core.access import Action, Kind, TeamAction, authorize_team, may
-from airsequel.core.control_plane import DatabaseRecord
+from airsequel.core.auth.access import Action, PrincipalKind, TeamAction, authorize_team, may
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.errors import CoreError, Forbidden, NotAuthenticated, NotFound
 from airsequel.core.services import Services
-from airsequel.core.sql_script import quote_identifier
+from airsequel.core.sql.script import quote_identifier
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.pages import templates
 from airsequel.http.routes.databases import visible_databases
@@ -21,9 +21,9 @@ from airsequel.http.routes.databases import visible_databases
 async def _context(request: Request, **values: Any) -> dict[str, Any]:
     caller = await principal(request)
     teams: list[dict[str, Any]] = []
-    if caller.kind == Kind.USER and caller.user_id is not None:
+    if caller.kind == PrincipalKind.USER and caller.user_id is not None:
         teams = await run_in_threadpool(services(request).teams.teams_of_user, caller.user_id)
-    return {"user": caller.username if caller.kind == Kind.USER else None, "teams": teams, **values}
+    return {"user": caller.username if caller.kind == PrincipalKind.USER else None, "teams": teams, **values}
 
 
 def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
@@ -44,7 +44,7 @@ async def login_page(request: Request) -> Response:
 
 async def home(request: Request) -> Response:
     caller = await principal(request)
-    if caller.kind != Kind.USER:
+    if caller.kind != PrincipalKind.USER:
         return RedirectResponse("/login", status_code=303)
     databases, total = await run_in_threadpool(visible_databases, services(request), caller, 500, 0)
     return _page(request, "home", await _context(request, databases=databases, total=total))
@@ -73,7 +73,7 @@ async def database_page(request: Request) -> Response:
     return _page(request, "database", await _context(
         request, db=record, tables=tables, charts=charts, base_url=str(request.base_url).rstrip("/"),
         can_write=may(caller, Action.WRITE, record), can_manage=may(caller, Action.MANAGE, record),
-        can_create=caller.kind == Kind.USER,
+        can_create=caller.kind == PrincipalKind.USER,
     ))
 
 

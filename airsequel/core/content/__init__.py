@@ -1,0 +1,1 @@
+"""A database's content without SQL: tables and columns, records, assets and charts."""

@@ -1,0 +1,1 @@
+"""Rows written out as CSV, JSON and XLSX, in batches (exports and table downloads)."""

@@ -1,0 +1,1 @@
+"""Hosted files on disk: their lifecycle (create, upload, replace, duplicate, delete), snapshots, continuous replication and backups."""
