@@ -19,8 +19,12 @@ def build_parser() -> argparse.ArgumentParser:
     create_user = commands.add_parser("create-user", help="create a user (works when sign-up is closed)")
     create_user.add_argument("username")
     create_user.add_argument("--email", required=True)
-    create_user.add_argument("--password-stdin", action="store_true", required=True,
-                             help="read the password from standard input (never from the command line)")
+    create_user.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from standard input (never from the command line)",
+    )
     create_user.add_argument("--server-admin", action="store_true")
     create_user.add_argument("--data-dir", type=Path, help="data directory (AIRSEQUEL_DATA_DIR, default ./storage)")
     restore_all = commands.add_parser("restore-all", help="rebuild a whole server from its Litestream replica")
@@ -57,12 +61,16 @@ def restore_all(args: argparse.Namespace) -> int:
     endpoint = args.s3_endpoint or None
     try:
         control = data_dir / "control.sqlite"
-        replication.restore(replication.replica_url(args.replica_url, "control", endpoint=endpoint), control, args.timestamp)
+        replication.restore(
+            replication.replica_url(args.replica_url, "control", endpoint=endpoint), control, args.timestamp
+        )
         keys = [row[0] for row in sqlite3.connect(control).execute("SELECT file_key FROM databases")]
         for key in keys:
             target = data_dir / "dbs" / key / "main.sqlite"
             target.parent.mkdir()
-            replication.restore(replication.replica_url(args.replica_url, "dbs", key, endpoint=endpoint), target, args.timestamp)
+            replication.restore(
+                replication.replica_url(args.replica_url, "dbs", key, endpoint=endpoint), target, args.timestamp
+            )
             conn = sqlite3.connect(target)
             check = conn.execute("PRAGMA integrity_check").fetchone()[0]
             conn.execute("PRAGMA journal_mode=WAL")

@@ -46,10 +46,20 @@ def make_fixtures(folder: Path, rows: int) -> tuple[Path, Path]:
         writer = csv.writer(handle)
         writer.writerow(["id", "name", "email", "age", "score", "created"])
         for i in range(1, rows + 1):
-            writer.writerow([i, f"person {i}", f"p{i}@example.org", rng.randint(18, 90), round(rng.random() * 100, 3),
-                             f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"])
+            writer.writerow(
+                [
+                    i,
+                    f"person {i}",
+                    f"p{i}@example.org",
+                    rng.randint(18, 90),
+                    round(rng.random() * 100, 3),
+                    f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                ]
+            )
     conn = sqlite3.connect(database)
-    conn.execute("CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT, email TEXT, age INTEGER, score REAL, created TEXT)")
+    conn.execute(
+        "CREATE TABLE people(id INTEGER PRIMARY KEY, name TEXT, email TEXT, age INTEGER, score REAL, created TEXT)"
+    )
     with open(csv_path, newline="") as handle:
         reader = csv.reader(handle)
         next(reader)
@@ -82,8 +92,9 @@ def wait_http(url: str, timeout: float = 60) -> None:
 
 class Process:
     def __init__(self, args: list[str], url: str, env: dict[str, str] | None = None) -> None:
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        env={**os.environ, **(env or {})})
+        self.process = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **(env or {})}
+        )
         wait_http(url)
 
     def rss_mib(self) -> float:
@@ -139,8 +150,15 @@ class RssSampler(threading.Thread):
 # --- load -------------------------------------------------------------------------------------
 
 
-def wrk(url: str, *, connections: int, seconds: int, method: str = "GET", body: str | None = None,
-        headers: dict[str, str] | None = None) -> dict[str, float]:
+def wrk(
+    url: str,
+    *,
+    connections: int,
+    seconds: int,
+    method: str = "GET",
+    body: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, float]:
     """requests/s, p50 and p99 latency (ms) from wrk; fails loudly on non-2xx answers."""
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     lines = [f'wrk.method = "{method}"']
@@ -155,8 +173,24 @@ done = function(summary, latency, requests)
 end""")
     script.write("\n".join(lines))
     script.close()
-    out = subprocess.run(["wrk", "-t", str(min(connections, 2)), "-c", str(connections), "-d", f"{seconds}s",
-                          "--latency", "-s", script.name, url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(min(connections, 2)),
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            "-s",
+            script.name,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     os.unlink(script.name)
     line = next(line for line in out.splitlines() if line.startswith("RESULT"))
     rps, p50, p99, bad, total = line.split()[1:]
@@ -216,8 +250,21 @@ def main() -> int:
     try:
         database, csv_path = make_fixtures(work, rows)
         port = free_port()
-        ours = Process([sys.executable, "-m", "airsequel", "serve", "--port", str(port), "--data-dir", str(work / "data"),
-                        "--log-level", "warning"], f"http://127.0.0.1:{port}/api/status")
+        ours = Process(
+            [
+                sys.executable,
+                "-m",
+                "airsequel",
+                "serve",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(work / "data"),
+                "--log-level",
+                "warning",
+            ],
+            f"http://127.0.0.1:{port}/api/status",
+        )
         base = f"http://127.0.0.1:{port}"
         http = httpx2.Client(base_url=base, timeout=600)
         http.post("/api/users", json={"username": "bench", "email_address": "b@example.org", "password": "benchmark!"})
@@ -226,33 +273,110 @@ def main() -> int:
         db_id = http.post("/dbs?name=people", content=database.read_bytes(), headers=auth).json()["id"]
 
         dport = free_port()
-        datasette = Process([str(PEERS / "datasette"), "serve", "-i", str(database), "--port", str(dport),
-                             "--setting", "sql_time_limit_ms", "10000", "--setting", "max_returned_rows", "10000"],
-                            f"http://127.0.0.1:{dport}/-/versions.json")
+        datasette = Process(
+            [
+                str(PEERS / "datasette"),
+                "serve",
+                "-i",
+                str(database),
+                "--port",
+                str(dport),
+                "--setting",
+                "sql_time_limit_ms",
+                "10000",
+                "--setting",
+                "max_returned_rows",
+                "10000",
+            ],
+            f"http://127.0.0.1:{dport}/-/versions.json",
+        )
         dbase = f"http://127.0.0.1:{dport}"
-        query = "SELECT * FROM people WHERE id >= 500000 AND id < 500100" if rows >= 500_100 else "SELECT * FROM people WHERE id >= 5000 AND id < 5100"
+        query = (
+            "SELECT * FROM people WHERE id >= 500000 AND id < 500100"
+            if rows >= 500_100
+            else "SELECT * FROM people WHERE id >= 5000 AND id < 5100"
+        )
         from urllib.parse import quote
 
         sql_headers = {**auth, "Content-Type": "application/json"}
         for concurrency in (1, 16):
-            mine = median_of(runs, lambda: wrk(f"{base}/dbs/{db_id}/sql", connections=concurrency, seconds=seconds,
-                                               method="POST", body=json.dumps({"query": query}), headers=sql_headers))
-            peer = median_of(runs, lambda: wrk(f"{dbase}/people.json?sql={quote(query)}&_shape=objects",
-                                               connections=concurrency, seconds=seconds))
-            table.append((f"1. SQL 100 rows, c={concurrency}", _fmt(mine), f"Datasette {_fmt(peer)}", f"{mine['rps'] / peer['rps']:.1f}x"))
+            mine = median_of(
+                runs,
+                lambda: wrk(
+                    f"{base}/dbs/{db_id}/sql",
+                    connections=concurrency,
+                    seconds=seconds,
+                    method="POST",
+                    body=json.dumps({"query": query}),
+                    headers=sql_headers,
+                ),
+            )
+            peer = median_of(
+                runs,
+                lambda: wrk(
+                    f"{dbase}/people.json?sql={quote(query)}&_shape=objects", connections=concurrency, seconds=seconds
+                ),
+            )
+            table.append(
+                (
+                    f"1. SQL 100 rows, c={concurrency}",
+                    _fmt(mine),
+                    f"Datasette {_fmt(peer)}",
+                    f"{mine['rps'] / peer['rps']:.1f}x",
+                )
+            )
             sql_c16 = mine
         floor = floor_sql_rps(database, rows, seconds)
-        table.append(("1. floor: in-process sqlite3 + json", f"{floor['rps']:.0f} req/s", "", f"ours c=16 at {sql_c16['rps'] / floor['rps']:.0%} of floor"))
+        table.append(
+            (
+                "1. floor: in-process sqlite3 + json",
+                f"{floor['rps']:.0f} req/s",
+                "",
+                f"ours c=16 at {sql_c16['rps'] / floor['rps']:.0%} of floor",
+            )
+        )
 
         first = 500000 if rows >= 500_100 else 5000
-        gql = json.dumps({"query": f"{{ people(where: {{id: {{_gte: {first}}}}}, limit: 100) {{ id name email age score created }} }}"})
-        mine = median_of(runs, lambda: wrk(f"{base}/dbs/{db_id}/graphql", connections=16, seconds=seconds, method="POST",
-                                           body=gql, headers=sql_headers))
-        peer_body = json.dumps({"query": f"{{ people(filter: {{id: {{gte: {first}}}}}, first: 100) {{ nodes {{ id name email age score created }} }} }}"})
-        peer = median_of(runs, lambda: wrk(f"{dbase}/graphql/people", connections=16, seconds=seconds, method="POST",
-                                           body=peer_body, headers={"Content-Type": "application/json"}))
-        table.append(("2. GraphQL 100 rows, c=16", _fmt(mine), f"datasette-graphql {_fmt(peer)}",
-                      f"{mine['rps'] / peer['rps']:.1f}x; {mine['rps'] / sql_c16['rps']:.0%} of our SQL"))
+        gql = json.dumps(
+            {
+                "query": f"{{ people(where: {{id: {{_gte: {first}}}}}, limit: 100) {{ id name email age score created }} }}"
+            }
+        )
+        mine = median_of(
+            runs,
+            lambda: wrk(
+                f"{base}/dbs/{db_id}/graphql",
+                connections=16,
+                seconds=seconds,
+                method="POST",
+                body=gql,
+                headers=sql_headers,
+            ),
+        )
+        peer_body = json.dumps(
+            {
+                "query": f"{{ people(filter: {{id: {{gte: {first}}}}}, first: 100) {{ nodes {{ id name email age score created }} }} }}"
+            }
+        )
+        peer = median_of(
+            runs,
+            lambda: wrk(
+                f"{dbase}/graphql/people",
+                connections=16,
+                seconds=seconds,
+                method="POST",
+                body=peer_body,
+                headers={"Content-Type": "application/json"},
+            ),
+        )
+        table.append(
+            (
+                "2. GraphQL 100 rows, c=16",
+                _fmt(mine),
+                f"datasette-graphql {_fmt(peer)}",
+                f"{mine['rps'] / peer['rps']:.1f}x; {mine['rps'] / sql_c16['rps']:.0%} of our SQL",
+            )
+        )
         datasette.stop()
 
         # 3. CSV upload, type inference included. The runs of each contestant alternate, so that a slow
@@ -271,20 +395,42 @@ def main() -> int:
             (work / name).unlink(missing_ok=True)
             return work / name
 
-        upload = interleaved_seconds(runs, {
-            "ours": upload_csv,
-            "import": lambda: subprocess.run(["sqlite3", str(fresh("import.sqlite")), "-cmd", ".mode csv",
-                                              f".import {csv_path} people"], check=True),
-            "utils": lambda: subprocess.run([str(PEERS / "sqlite-utils"), "insert", str(fresh("utils.sqlite")), "people",
-                                             str(csv_path), "--csv"], check=True, capture_output=True),
-        })
-        table.append(("3. CSV upload (rows/s)", f"{rows / upload['ours']:,.0f} rows/s, peak RSS {max(peak_rss):.0f} MiB",
-                      f"sqlite3 .import {rows / upload['import']:,.0f}; sqlite-utils {rows / upload['utils']:,.0f}",
-                      f"{upload['import'] / upload['ours']:.0%} of .import; {upload['utils'] / upload['ours']:.1f}x sqlite-utils"))
+        upload = interleaved_seconds(
+            runs,
+            {
+                "ours": upload_csv,
+                "import": lambda: subprocess.run(
+                    ["sqlite3", str(fresh("import.sqlite")), "-cmd", ".mode csv", f".import {csv_path} people"],
+                    check=True,
+                ),
+                "utils": lambda: subprocess.run(
+                    [
+                        str(PEERS / "sqlite-utils"),
+                        "insert",
+                        str(fresh("utils.sqlite")),
+                        "people",
+                        str(csv_path),
+                        "--csv",
+                    ],
+                    check=True,
+                    capture_output=True,
+                ),
+            },
+        )
+        table.append(
+            (
+                "3. CSV upload (rows/s)",
+                f"{rows / upload['ours']:,.0f} rows/s, peak RSS {max(peak_rss):.0f} MiB",
+                f"sqlite3 .import {rows / upload['import']:,.0f}; sqlite-utils {rows / upload['utils']:,.0f}",
+                f"{upload['import'] / upload['ours']:.0%} of .import; {upload['utils'] / upload['ours']:.1f}x sqlite-utils",
+            )
+        )
 
         # 4. exports: the table's CSV stream against Datasette's, alternating; then an NDJSON export job
-        datasette = Process([str(PEERS / "datasette"), "serve", "-i", str(database), "--port", str(dport)],
-                            f"http://127.0.0.1:{dport}/-/versions.json")
+        datasette = Process(
+            [str(PEERS / "datasette"), "serve", "-i", str(database), "--port", str(dport)],
+            f"http://127.0.0.1:{dport}/-/versions.json",
+        )
         sizes: dict[str, int] = {}
         rss_growth: list[float] = []
 
@@ -299,32 +445,49 @@ def main() -> int:
                 rss_growth.append(peak - sampler.start_rss)
 
         peer_http = httpx2.Client(timeout=600)
-        export = interleaved_seconds(runs, {
-            "ours": lambda: stream("ours", http, f"/api/dbs/{db_id}/tables/people/export", auth),
-            "datasette": lambda: stream("datasette", peer_http, f"{dbase}/people/people.csv?_stream=on&_size=max"),
-            "floor": lambda: subprocess.run(["sqlite3", "-csv", "-header", str(database), "SELECT * FROM people"],
-                                            check=True, stdout=subprocess.DEVNULL),
-        })
+        export = interleaved_seconds(
+            runs,
+            {
+                "ours": lambda: stream("ours", http, f"/api/dbs/{db_id}/tables/people/export", auth),
+                "datasette": lambda: stream("datasette", peer_http, f"{dbase}/people/people.csv?_stream=on&_size=max"),
+                "floor": lambda: subprocess.run(
+                    ["sqlite3", "-csv", "-header", str(database), "SELECT * FROM people"],
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                ),
+            },
+        )
         datasette.stop()
 
         def ndjson_job() -> None:
-            job = http.post("/api/exports", headers=auth,
-                            json={"name": "bench", "databases": [db_id], "media_type": "application/x-ndjson"}).json()["id"]
+            job = http.post(
+                "/api/exports",
+                headers=auth,
+                json={"name": "bench", "databases": [db_id], "media_type": "application/x-ndjson"},
+            ).json()["id"]
             while http.get(f"/api/exports/{job}", headers=auth).json()["status"] not in ("SUCCESS", "FAILED"):
                 time.sleep(0.02)
 
         job = interleaved_seconds(runs, {"ours": ndjson_job})
-        table.append(("4. CSV export (rows/s)", f"{rows / export['ours']:,.0f} rows/s ({sizes['ours'] >> 20} MiB), "
-                      f"RSS +{max(rss_growth):.0f} MiB",
-                      f"Datasette {rows / export['datasette']:,.0f} ({sizes['datasette'] >> 20} MiB); "
-                      f"sqlite3 -csv {rows / export['floor']:,.0f}",
-                      f"{export['datasette'] / export['ours']:.1f}x Datasette"))
+        table.append(
+            (
+                "4. CSV export (rows/s)",
+                f"{rows / export['ours']:,.0f} rows/s ({sizes['ours'] >> 20} MiB), RSS +{max(rss_growth):.0f} MiB",
+                f"Datasette {rows / export['datasette']:,.0f} ({sizes['datasette'] >> 20} MiB); "
+                f"sqlite3 -csv {rows / export['floor']:,.0f}",
+                f"{export['datasette'] / export['ours']:.1f}x Datasette",
+            )
+        )
         table.append(("4. NDJSON export job (rows/s)", f"{rows / job['ours']:,.0f} rows/s", "", ""))
 
         # 5. many databases
         count = 1000 if args.quick else 10_000
         for i in range(count):
-            http.post("/api/dbs", headers=auth, json={"name": f"small {i}", "query": "CREATE TABLE t(a); INSERT INTO t VALUES (1)"})
+            http.post(
+                "/api/dbs",
+                headers=auth,
+                json={"name": f"small {i}", "query": "CREATE TABLE t(a); INSERT INTO t VALUES (1)"},
+            )
         timings = []
         for _ in range(10):
             started = time.perf_counter()
@@ -336,8 +499,15 @@ def main() -> int:
             started = time.perf_counter()
             http.post(f"/dbs/{cold_id}/sql", headers=auth, json={"query": "SELECT a FROM t"})
             cold.append((time.perf_counter() - started) * 1000)
-        table.append((f"5. {count:,} databases", f"GET /api/dbs?limit=100 p50 {statistics.median(timings):.1f} ms; "
-                      f"first query on a cold db p50 {statistics.median(cold):.1f} ms; open fds {ours.open_fds()}", "", "fds bounded by the pool (64)"))
+        table.append(
+            (
+                f"5. {count:,} databases",
+                f"GET /api/dbs?limit=100 p50 {statistics.median(timings):.1f} ms; "
+                f"first query on a cold db p50 {statistics.median(cold):.1f} ms; open fds {ours.open_fds()}",
+                "",
+                "fds bounded by the pool (64)",
+            )
+        )
 
         # 6. mixed load: 16 databases, 80% reads / 20% writes
         table.append(mixed_load(base, auth, seconds=10 if args.quick else 30))
@@ -351,8 +521,13 @@ def main() -> int:
 
 def mixed_load(base: str, auth: dict[str, str], seconds: int) -> tuple[str, str, str, str]:
     http = httpx2.Client(base_url=base, timeout=60, headers=auth)
-    databases = [http.post("/api/dbs", json={"name": f"mixed {i}", "query": "CREATE TABLE w(id INTEGER PRIMARY KEY, client INTEGER, n INTEGER)"}).json()["id"]
-                 for i in range(16)]
+    databases = [
+        http.post(
+            "/api/dbs",
+            json={"name": f"mixed {i}", "query": "CREATE TABLE w(id INTEGER PRIMARY KEY, client INTEGER, n INTEGER)"},
+        ).json()["id"]
+        for i in range(16)
+    ]
     acknowledged = [0] * 16
     errors: list[str] = []
     latencies: list[float] = []
@@ -365,7 +540,11 @@ def mixed_load(base: str, auth: dict[str, str], seconds: int) -> tuple[str, str,
             while time.monotonic() < deadline:
                 db = databases[rng.randrange(16)]
                 write = rng.random() < 0.2
-                body = {"query": "INSERT INTO w(client, n) VALUES (?, ?)", "params": [number, n]} if write else {"query": "SELECT count(*) AS c FROM w"}
+                body = (
+                    {"query": "INSERT INTO w(client, n) VALUES (?, ?)", "params": [number, n]}
+                    if write
+                    else {"query": "SELECT count(*) AS c FROM w"}
+                )
                 started = time.perf_counter()
                 response = own.post(f"/dbs/{db}/sql", json=body)
                 latencies.append((time.perf_counter() - started) * 1000)
@@ -380,12 +559,18 @@ def mixed_load(base: str, auth: dict[str, str], seconds: int) -> tuple[str, str,
         thread.start()
     for thread in threads:
         thread.join()
-    stored = sum(http.post(f"/dbs/{db}/sql", json={"query": "SELECT count(*) AS c FROM w"}).json()["rows"][0]["c"] for db in databases)
+    stored = sum(
+        http.post(f"/dbs/{db}/sql", json={"query": "SELECT count(*) AS c FROM w"}).json()["rows"][0]["c"]
+        for db in databases
+    )
     latencies.sort()
     p99 = latencies[int(len(latencies) * 0.99)]
-    return ("6. mixed 80/20, 16 clients", f"{len(latencies) / seconds:,.0f} req/s, p99 {p99:.1f} ms",
-            f"errors {len(errors)}; writes acknowledged {sum(acknowledged)}, stored {stored}",
-            "zero errors, zero lost" if not errors and stored == sum(acknowledged) else "FAILED")
+    return (
+        "6. mixed 80/20, 16 clients",
+        f"{len(latencies) / seconds:,.0f} req/s, p99 {p99:.1f} ms",
+        f"errors {len(errors)}; writes acknowledged {sum(acknowledged)}, stored {stored}",
+        "zero errors, zero lost" if not errors and stored == sum(acknowledged) else "FAILED",
+    )
 
 
 def _fmt(result: dict[str, float]) -> str:
@@ -394,7 +579,11 @@ def _fmt(result: dict[str, float]) -> str:
 
 def write_results(path: Path, table: list[tuple[str, str, str, str]], rows: int) -> None:
     peers = subprocess.run([str(PEERS / "pip"), "freeze"], capture_output=True, text=True).stdout
-    versions = ", ".join(line for line in peers.splitlines() if line.split("==")[0].lower() in ("datasette", "datasette-graphql", "sqlite-utils"))
+    versions = ", ".join(
+        line
+        for line in peers.splitlines()
+        if line.split("==")[0].lower() in ("datasette", "datasette-graphql", "sqlite-utils")
+    )
     lines = [
         "# Benchmark results",
         "",

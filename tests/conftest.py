@@ -85,6 +85,7 @@ def data_files(settings: Settings) -> list[str]:
     """Every file under the data directory except the control plane, relative, sorted."""
     root = settings.data_dir
     return sorted(
-        str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and not p.name.startswith("control.sqlite")
-        and p.name != "secret_key"
+        str(p.relative_to(root))
+        for p in root.rglob("*")
+        if p.is_file() and not p.name.startswith("control.sqlite") and p.name != "secret_key"
     )

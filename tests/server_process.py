@@ -31,10 +31,23 @@ def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterato
     # A file, not a pipe: nobody reads a pipe while the test runs, and a full one would block the server.
     log = open(server_log(data_dir), "ab")
     process = subprocess.Popen(
-        [sys.executable, "-m", "airsequel", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(data_dir), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "airsequel",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--log-level",
+            "warning",
+        ],
         env={**os.environ, **(env or {})},
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     log.close()
     base = f"http://127.0.0.1:{port}"

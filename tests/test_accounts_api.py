@@ -18,18 +18,27 @@ def bearer(secret: str) -> dict[str, str]:
 
 
 def sign_up(client, username, email=None, password=PASSWORD, headers=None):
-    return client.post("/api/users", headers=headers or {}, json={
-        "username": username, "email_address": email or f"{username}@example.org", "password": password,
-    })
+    return client.post(
+        "/api/users",
+        headers=headers or {},
+        json={
+            "username": username,
+            "email_address": email or f"{username}@example.org",
+            "password": password,
+        },
+    )
 
 
-@pytest.mark.parametrize("username, email, password", [
-    ("x", "x@example.org", PASSWORD),              # too short
-    ("has space", "s@example.org", PASSWORD),
-    ("../etc", "e@example.org", PASSWORD),
-    ("okname", "not-an-email", PASSWORD),
-    ("okname", "ok@example.org", "short"),
-])
+@pytest.mark.parametrize(
+    "username, email, password",
+    [
+        ("x", "x@example.org", PASSWORD),  # too short
+        ("has space", "s@example.org", PASSWORD),
+        ("../etc", "e@example.org", PASSWORD),
+        ("okname", "not-an-email", PASSWORD),
+        ("okname", "ok@example.org", "short"),
+    ],
+)
 def test_sign_up_validates(anonymous, username, email, password):
     response = sign_up(anonymous, username, email, password)
     assert response.status_code == 400 and response.json()["errors"]
@@ -39,7 +48,9 @@ def test_first_user_is_server_admin_and_duplicates_conflict(anonymous):
     alice = bearer(sign_up_and_login(anonymous, "alice"))
     bob = bearer(sign_up_and_login(anonymous, "bob"))
     assert anonymous.get("/api/users/alice", headers=alice).json() == {
-        "serverRoles": ["admin"], "teams": [{"billing": None, "name": "alice", "numberOfDatabases": 0}], "username": "alice",
+        "serverRoles": ["admin"],
+        "teams": [{"billing": None, "name": "alice", "numberOfDatabases": 0}],
+        "username": "alice",
     }
     assert anonymous.get("/api/users/bob", headers=bob).json()["serverRoles"] == []
     assert anonymous.get("/api/users/alice", headers=bob).status_code == 404
@@ -63,10 +74,24 @@ def test_closed_sign_up_still_lets_a_server_admin_create_users(tmp_path):
     # The operator creates the first admin with the CLI, then that admin creates users.
     import subprocess
     import sys
+
     out = subprocess.run(
-        [sys.executable, "-m", "airsequel", "create-user", "root", "--email", "root@example.org", "--password-stdin",
-         "--server-admin", "--data-dir", str(settings.data_dir)],
-        input=PASSWORD + "\n", capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "airsequel",
+            "create-user",
+            "root",
+            "--email",
+            "root@example.org",
+            "--password-stdin",
+            "--server-admin",
+            "--data-dir",
+            str(settings.data_dir),
+        ],
+        input=PASSWORD + "\n",
+        capture_output=True,
+        text=True,
     )
     assert out.returncode == 0, out.stderr
     with TestClient(create_app(settings)) as client:
@@ -120,8 +145,16 @@ def test_password_reset_via_outbox_is_single_use(anonymous, settings):
     [message] = list((settings.data_dir / "outbox").iterdir())
     key = message.read_text().split("single use):\n")[1].split("\n")[0]
     new_password = "a brand new password"
-    assert anonymous.post("/api/users/reset-password/submit", json={"resetKey": key, "password": new_password}).status_code == 200
-    assert anonymous.post("/api/users/reset-password/submit", json={"resetKey": key, "password": "another one!"}).status_code == 400
+    assert (
+        anonymous.post("/api/users/reset-password/submit", json={"resetKey": key, "password": new_password}).status_code
+        == 200
+    )
+    assert (
+        anonymous.post(
+            "/api/users/reset-password/submit", json={"resetKey": key, "password": "another one!"}
+        ).status_code
+        == 400
+    )
     assert anonymous.get("/api/dbs", headers=bearer(old_session)).status_code == 401
     assert anonymous.post("/api/login", json={"username": "alice", "password": new_password}).status_code == 200
 
@@ -137,14 +170,18 @@ def test_teams_members_and_last_admin(client):
     team = client.get("/api/teams/acme", headers=bob).json()
     assert team["name"] == "acme" and [db["id"] for db in team["databases"]] == [db_id]
     assert client.get("/api/teams/acme/members").json()["members"] == [
-        {"username": "alice", "roles": ["Admin"]}, {"username": "bob", "roles": ["Editor"]},
+        {"username": "alice", "roles": ["Admin"]},
+        {"username": "bob", "roles": ["Editor"]},
     ]
     assert client.patch("/api/teams/acme/members/bob", json={"roles": ["Boss"]}).status_code == 400
     assert client.patch("/api/teams/acme/members/alice", json={"roles": ["Viewer"]}).status_code == 409
     assert client.delete("/api/teams/acme/members/alice").status_code == 409
     assert client.get("/api/teams/acme/members").json()["members"][0] == {"username": "alice", "roles": ["Admin"]}
     # Renaming moves the databases along.
-    assert client.patch("/api/teams/acme", json={"name": "acme-corp", "billing_plan": "pro"}).json()["billing"]["plan"] == "pro"
+    assert (
+        client.patch("/api/teams/acme", json={"name": "acme-corp", "billing_plan": "pro"}).json()["billing"]["plan"]
+        == "pro"
+    )
     assert client.get(f"/api/dbs/{db_id}").json()["owner"] == "acme-corp"
     assert client.delete("/api/teams/acme-corp").status_code == 409  # still owns a database
     assert client.delete("/api/teams/acme-corp/members/bob", headers=bob).status_code == 200  # leaving
@@ -156,9 +193,15 @@ def test_tokens_shown_once_scoped_to_their_team(client):
     db_id = create_db(client, "CREATE TABLE t(a)")
     bob = bearer(sign_up_and_login(client, "bob"))
     bobs_db = client.post("/api/dbs", headers=bob, json={"name": "bobs"}).json()["id"]
-    created = client.post("/api/tokens", json={
-        "name": "ci", "description": "for CI", "team_name": "alice", "permissions": [{"db_id": db_id, "name": "write"}],
-    })
+    created = client.post(
+        "/api/tokens",
+        json={
+            "name": "ci",
+            "description": "for CI",
+            "team_name": "alice",
+            "permissions": [{"db_id": db_id, "name": "write"}],
+        },
+    )
     assert created.status_code == 201
     token = created.json()
     assert token["body"].startswith("ast_") and len(token["body"]) >= 36
@@ -166,18 +209,30 @@ def test_tokens_shown_once_scoped_to_their_team(client):
     shown = client.get(f"/api/tokens/{token['id']}").json()
     assert shown["body"].endswith("…") and token["body"] not in str(shown)
     # A token may only name databases of its team.
-    refused = client.post("/api/tokens", json={"name": "x", "team_name": "alice", "permissions": [{"db_id": bobs_db, "name": "read"}]})
+    refused = client.post(
+        "/api/tokens", json={"name": "x", "team_name": "alice", "permissions": [{"db_id": bobs_db, "name": "read"}]}
+    )
     assert refused.status_code == 400
     # Tokens cannot mint tokens, nor see databases they do not name.
     as_token = bearer(token["body"])
-    assert client.post("/api/tokens", headers=as_token, json={"name": "y", "team_name": "alice", "permissions": []}).status_code == 403
+    assert (
+        client.post(
+            "/api/tokens", headers=as_token, json={"name": "y", "team_name": "alice", "permissions": []}
+        ).status_code
+        == 403
+    )
     assert [db["id"] for db in client.get("/api/dbs", headers=as_token).json()["databases"]] == [db_id]
     assert client.get(f"/api/tokens/{token['id']}", headers=bob).status_code == 404
     assert client.get(f"/api/tokens/{token['id']}").json()["last_used_utc"] is not None
     # PATCH with the reference's tagged values.
-    patched = client.patch(f"/api/tokens/{token['id']}", json={
-        "name": "renamed", "description": {"tag": "TextValue", "contents": "new"}, "expiration_utc": {"tag": "TextNull"},
-    }).json()
+    patched = client.patch(
+        f"/api/tokens/{token['id']}",
+        json={
+            "name": "renamed",
+            "description": {"tag": "TextValue", "contents": "new"},
+            "expiration_utc": {"tag": "TextNull"},
+        },
+    ).json()
     assert (patched["name"], patched["description"], patched["expiration_utc"]) == ("renamed", "new", None)
     assert client.patch(f"/api/tokens/{token['id']}", json={"team_name": "bob"}).status_code == 400
     assert client.get("/api/teams/alice/tokens").json()["tokens"][0]["name"] == "renamed"
@@ -195,11 +250,18 @@ def test_a_token_stops_working_when_it_expires_while_remembered(client):
     """The principal of a token is cached; its expiry is checked on every request all the same."""
     db_id = create_db(client, "CREATE TABLE t(a)")
     soon = datetime.now(timezone.utc) + timedelta(seconds=2)
-    body = client.post("/api/tokens", json={
-        "name": "brief", "team_name": "alice", "expiration_utc": soon.isoformat().replace("+00:00", "Z"),
-        "permissions": [{"db_id": db_id, "name": "read"}],
-    }).json()["body"]
-    for _ in range(2):  # the first use records last_used_utc (a control-plane write); the second is served from the cache
+    body = client.post(
+        "/api/tokens",
+        json={
+            "name": "brief",
+            "team_name": "alice",
+            "expiration_utc": soon.isoformat().replace("+00:00", "Z"),
+            "permissions": [{"db_id": db_id, "name": "read"}],
+        },
+    ).json()["body"]
+    for _ in range(
+        2
+    ):  # the first use records last_used_utc (a control-plane write); the second is served from the cache
         assert client.post(f"/dbs/{db_id}/sql", headers=bearer(body), json={"query": "SELECT 1"}).status_code == 200
     time.sleep(max(0.0, (soon - datetime.now(timezone.utc)).total_seconds()) + 0.1)
     assert client.post(f"/dbs/{db_id}/sql", headers=bearer(body), json={"query": "SELECT 1"}).status_code == 401
@@ -207,6 +269,11 @@ def test_a_token_stops_working_when_it_expires_while_remembered(client):
 
 def test_insert_token_cannot_read_through_sql(client):
     db_id = create_db(client, "CREATE TABLE t(a)")
-    body = client.post("/api/tokens", json={"name": "form", "team_name": "alice", "permissions": [{"db_id": db_id, "name": "insert"}]}).json()["body"]
+    body = client.post(
+        "/api/tokens", json={"name": "form", "team_name": "alice", "permissions": [{"db_id": db_id, "name": "insert"}]}
+    ).json()["body"]
     assert client.post(f"/dbs/{db_id}/sql", headers=bearer(body), json={"query": "SELECT * FROM t"}).status_code == 403
-    assert client.post(f"/dbs/{db_id}/sql", headers=bearer(body), json={"query": "INSERT INTO t VALUES (1)"}).status_code == 403
+    assert (
+        client.post(f"/dbs/{db_id}/sql", headers=bearer(body), json={"query": "INSERT INTO t VALUES (1)"}).status_code
+        == 403
+    )

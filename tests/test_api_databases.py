@@ -15,7 +15,14 @@ def test_status_counts_databases(client):
 
 
 def test_create_with_schema_script_then_read_it(client):
-    response = client.post("/api/dbs", json={"name": "Shop", "description": "orders", "query": "CREATE TABLE orders(id INTEGER PRIMARY KEY, total REAL)"})
+    response = client.post(
+        "/api/dbs",
+        json={
+            "name": "Shop",
+            "description": "orders",
+            "query": "CREATE TABLE orders(id INTEGER PRIMARY KEY, total REAL)",
+        },
+    )
     assert response.status_code == 201
     created = response.json()
     assert set(created) == {"id", "ownerName", "ownershipUtc"}
@@ -24,7 +31,16 @@ def test_create_with_schema_script_then_read_it(client):
     assert db["tables"] == [{"name": "orders", "tableType": "Table"}]
     assert db["readonlyId"] != db["id"] and len(db["readonlyId"]) >= 16
     assert db["size"] > 0 and db["fileFormat"] == "sqlite"
-    for field in ("createdUtc", "lastModifiedUtc", "visibility", "schemaLocked", "viewsTab", "auditing", "userVersion", "schemaVersion"):
+    for field in (
+        "createdUtc",
+        "lastModifiedUtc",
+        "visibility",
+        "schemaLocked",
+        "viewsTab",
+        "auditing",
+        "userVersion",
+        "schemaVersion",
+    ):
         assert field in db
 
 
@@ -48,7 +64,12 @@ def test_list_and_paginate(client):
 
 def test_patch_name_and_description(client):
     db_id = create_db(client)
-    assert client.patch(f"/api/dbs/{db_id}", json={"name": "Renamed", "description": {"tag": "TextValue", "contents": "new"}}).status_code == 200
+    assert (
+        client.patch(
+            f"/api/dbs/{db_id}", json={"name": "Renamed", "description": {"tag": "TextValue", "contents": "new"}}
+        ).status_code
+        == 200
+    )
     db = client.get(f"/api/dbs/{db_id}").json()
     assert (db["name"], db["description"]) == ("Renamed", "new")
     assert client.patch(f"/api/dbs/{db_id}", json={"description": {"tag": "TextNull"}}).status_code == 200
@@ -74,7 +95,10 @@ def test_schema_is_plain_text_like_the_cli(client):
 
 
 def test_vacuum_shrinks_after_deletes(client):
-    db_id = create_db(client, "CREATE TABLE t(a); INSERT INTO t SELECT randomblob(1000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT 500) SELECT x FROM c)")
+    db_id = create_db(
+        client,
+        "CREATE TABLE t(a); INSERT INTO t SELECT randomblob(1000) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c LIMIT 500) SELECT x FROM c)",
+    )
     sql(client, db_id, "DELETE FROM t")
     before = client.get(f"/api/dbs/{db_id}").json()["size"]
     response = client.post(f"/api/dbs/{db_id}/vacuum")
@@ -89,7 +113,9 @@ def test_regenerate_ids_revokes_the_old_ones(client):
     assert new_id != db_id
     assert client.get(f"/api/dbs/{db_id}").status_code == 404
     assert client.get(f"/api/dbs/{new_id}").status_code == 200
-    new_readonly = client.get(f"/dbs/{new_id}/regenerate-readonly-id", headers={"Accept": "application/json"}).json()["readonlyId"]
+    new_readonly = client.get(f"/dbs/{new_id}/regenerate-readonly-id", headers={"Accept": "application/json"}).json()[
+        "readonlyId"
+    ]
     assert new_readonly != old_readonly
     assert client.get(f"/api/dbs/{new_id}").json()["readonlyId"] == new_readonly
     assert client.get(f"/readonly/{old_readonly}/duplicate", headers={"Accept": "application/json"}).status_code == 404
@@ -111,7 +137,11 @@ def test_duplicate_copies_content(client):
 
 @pytest.mark.parametrize("bad_id", ["nope", "..%2F..%2Fetc", "%2e%2e", "a" * 100, "01H0000000000000000000000%00"])
 def test_bad_or_unknown_ids_are_404_json(client, bad_id):
-    for method, path in [("GET", f"/api/dbs/{bad_id}"), ("POST", f"/dbs/{bad_id}/sql"), ("GET", f"/dbs/{bad_id}/download")]:
+    for method, path in [
+        ("GET", f"/api/dbs/{bad_id}"),
+        ("POST", f"/dbs/{bad_id}/sql"),
+        ("GET", f"/dbs/{bad_id}/download"),
+    ]:
         response = client.request(method, path, json={"query": "SELECT 1"})
         assert response.status_code == 404
         assert response.json()["errors"]

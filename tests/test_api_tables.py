@@ -17,14 +17,17 @@ WEIRD = 'Bücher "quoted" & spaced'
 
 @pytest.fixture
 def db(client):
-    return create_db(client, """
+    return create_db(
+        client,
+        """
         CREATE TABLE authors(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
         CREATE TABLE books(id INTEGER PRIMARY KEY, title TEXT, author_id INTEGER REFERENCES authors(id) ON DELETE CASCADE, pages TEXT);
         CREATE INDEX books_title ON books(title);
         CREATE TRIGGER books_touch AFTER UPDATE ON books BEGIN SELECT 1; END;
         INSERT INTO authors(name) VALUES ('Le Guin'), ('Lem');
         INSERT INTO books(title, author_id, pages) VALUES ('Earthsea', 1, '200'), ('Solaris', 2, '204'), ('Lathe', 1, NULL);
-    """)
+    """,
+    )
 
 
 def rows(client, db, query):
@@ -35,29 +38,53 @@ def rows(client, db, query):
 
 def test_get_table_object(client, db):
     table = client.get(f"/api/dbs/{db}/tables/authors").json()
-    assert {k: table[k] for k in ("name", "numberOfRows", "rowidColumnName", "tableType", "description", "maxCellLimitReached")} == {
-        "name": "authors", "numberOfRows": 2, "rowidColumnName": "rowid", "tableType": "Table", "description": None,
+    assert {
+        k: table[k]
+        for k in ("name", "numberOfRows", "rowidColumnName", "tableType", "description", "maxCellLimitReached")
+    } == {
+        "name": "authors",
+        "numberOfRows": 2,
+        "rowidColumnName": "rowid",
+        "tableType": "Table",
+        "description": None,
         "maxCellLimitReached": False,
     }
     id_column, name_column = table["columns"]
     assert id_column["isPrimaryKey"] and id_column["isOmittable"] and id_column["gqlDataType"] == "Int"
     assert name_column == {
-        "description": None, "gqlDataType": "String", "inputElement": "InputText", "isGenerated": False,
-        "isNonNull": True, "isOmittable": False, "isPrimaryKey": False, "isUnique": True, "items": None,
-        "name": "name", "sqliteDataType": "TEXT", "validations": None,
+        "description": None,
+        "gqlDataType": "String",
+        "inputElement": "InputText",
+        "isGenerated": False,
+        "isNonNull": True,
+        "isOmittable": False,
+        "isPrimaryKey": False,
+        "isUnique": True,
+        "items": None,
+        "name": "name",
+        "sqliteDataType": "TEXT",
+        "validations": None,
     }
     assert client.get(f"/api/dbs/{db}/tables/nope").status_code == 404
 
 
 def test_create_rename_describe_move_and_drop_a_table_with_a_weird_name(client, db):
-    response = client.put(f"/api/dbs/{db}/tables/{WEIRD}", json={"columns": [
-        {"name": "id", "sqliteDataType": "INTEGER", "isPrimaryKey": True},
-        {"name": "naïve \"col\"", "sqliteDataType": "TEXT", "isNonNull": True, "default": "it's"},
-    ], "description": "made without SQL"})
+    response = client.put(
+        f"/api/dbs/{db}/tables/{WEIRD}",
+        json={
+            "columns": [
+                {"name": "id", "sqliteDataType": "INTEGER", "isPrimaryKey": True},
+                {"name": 'naïve "col"', "sqliteDataType": "TEXT", "isNonNull": True, "default": "it's"},
+            ],
+            "description": "made without SQL",
+        },
+    )
     assert response.status_code == 201, response.text
     assert response.json()["description"] == "made without SQL"
     sql(client, db, f'INSERT INTO "{WEIRD.replace(chr(34), chr(34) * 2)}" (id) VALUES (1)')
-    assert rows(client, db, f'SELECT * FROM "{WEIRD.replace(chr(34), chr(34) * 2)}"') == [{"id": 1, 'naïve "col"': "it's"}]
+    assert rows(client, db, f'SELECT * FROM "{WEIRD.replace(chr(34), chr(34) * 2)}"') == [
+        {"id": 1, 'naïve "col"': "it's"}
+    ]
     assert client.put(f"/api/dbs/{db}/tables/{WEIRD}", json={"columns": [{"name": "x"}]}).status_code == 409
     for refused in ("", "  ", "sqlite_mine", "SQLITE_x"):  # the names a new table may not have
         answer = client.patch(f"/api/dbs/{db}/tables/{WEIRD}", json={"name": refused})
@@ -77,8 +104,19 @@ def test_add_columns_simple_and_with_a_rebuild(client, db):
     assert client.put(f"/api/dbs/{db}/tables/books/columns/isbn", json={"sqliteDataType": "TEXT"}).status_code == 201
     response = client.put(f"/api/dbs/{db}/tables/books/columns/code", json={"sqliteDataType": "TEXT", "isUnique": True})
     assert response.status_code == 201 and response.json()["isUnique"] is True
-    assert [c["name"] for c in client.get(f"/api/dbs/{db}/tables/books").json()["columns"]] == ["id", "title", "author_id", "pages", "isbn", "code"]
-    assert rows(client, db, "SELECT title FROM books ORDER BY id") == [{"title": "Earthsea"}, {"title": "Solaris"}, {"title": "Lathe"}]
+    assert [c["name"] for c in client.get(f"/api/dbs/{db}/tables/books").json()["columns"]] == [
+        "id",
+        "title",
+        "author_id",
+        "pages",
+        "isbn",
+        "code",
+    ]
+    assert rows(client, db, "SELECT title FROM books ORDER BY id") == [
+        {"title": "Earthsea"},
+        {"title": "Solaris"},
+        {"title": "Lathe"},
+    ]
     assert client.put(f"/api/dbs/{db}/tables/books/columns/title", json={}).status_code == 409
 
 
@@ -86,10 +124,13 @@ def test_type_change_rebuild_keeps_data_indexes_triggers_and_foreign_keys(client
     response = client.patch(f"/api/dbs/{db}/tables/books/columns/pages", json={"sqliteDataType": "INTEGER"})
     assert response.status_code == 200, response.text
     assert rows(client, db, "SELECT pages, typeof(pages) AS t FROM books ORDER BY id") == [
-        {"pages": 200, "t": "integer"}, {"pages": 204, "t": "integer"}, {"pages": None, "t": "null"}]
+        {"pages": 200, "t": "integer"},
+        {"pages": 204, "t": "integer"},
+        {"pages": None, "t": "null"},
+    ]
     schema = client.get(f"/api/dbs/{db}/schema").text
     assert "CREATE INDEX books_title" in schema and "CREATE TRIGGER books_touch" in schema
-    assert "REFERENCES \"authors\" (\"id\") ON DELETE CASCADE" in schema
+    assert 'REFERENCES "authors" ("id") ON DELETE CASCADE' in schema
     sql(client, db, "DELETE FROM authors WHERE id = 1")  # the cascade still works
     assert rows(client, db, "SELECT title FROM books") == [{"title": "Solaris"}]
     assert rows(client, db, "SELECT count(*) AS n FROM pragma_foreign_key_check") == [{"n": 0}]
@@ -115,9 +156,14 @@ def test_changes_the_data_does_not_fit_are_refused_and_nothing_changes(client, d
 
 
 def test_rename_and_drop_columns(client, db):
-    assert client.patch(f"/api/dbs/{db}/tables/books/columns/title", json={"name": "book title", "description": "shown"}).status_code == 200
+    assert (
+        client.patch(
+            f"/api/dbs/{db}/tables/books/columns/title", json={"name": "book title", "description": "shown"}
+        ).status_code
+        == 200
+    )
     assert rows(client, db, 'SELECT "book title" FROM books WHERE id = 1') == [{"book title": "Earthsea"}]
-    assert "books_title ON books(\"book title\")" in client.get(f"/api/dbs/{db}/schema").text
+    assert 'books_title ON books("book title")' in client.get(f"/api/dbs/{db}/schema").text
     columns = client.get(f"/api/dbs/{db}/tables/books").json()["columns"]
     assert next(c for c in columns if c["name"] == "book title")["description"] == "shown"
     # A plain column drops with ALTER TABLE; a foreign-key column needs the rebuild.
@@ -153,12 +199,22 @@ def test_csv_export_and_search(client, db):
     response = client.get(f"/api/dbs/{db}/tables/books/export")
     assert response.headers["content-type"].startswith("text/csv")
     parsed = list(csv.reader(io.StringIO(response.text)))
-    assert parsed == [["id", "title", "author_id", "pages"], ["1", "Earthsea", "1", "200"], ["2", "Solaris", "2", ""], ["3", "Lathe", "1", ""]]
+    assert parsed == [
+        ["id", "title", "author_id", "pages"],
+        ["1", "Earthsea", "1", "200"],
+        ["2", "Solaris", "2", ""],
+        ["3", "Lathe", "1", ""],
+    ]
     found = client.get(f"/api/dbs/{db}/tables/books/search/ARTH").json()
     assert found["name"] == "books" and [r["title"] for r in found["rows"]] == ["Earthsea"]
     assert client.get(f"/api/dbs/{db}/tables/books/search/%25").json()["rows"] == []  # % is literal
-    fts = create_db(client, "CREATE VIRTUAL TABLE docs USING fts5(body); INSERT INTO docs VALUES ('the quick brown fox'), ('lazy dog');")
-    assert [r["body"] for r in client.get(f"/api/dbs/{fts}/tables/docs/search/quick").json()["rows"]] == ["the quick brown fox"]
+    fts = create_db(
+        client,
+        "CREATE VIRTUAL TABLE docs USING fts5(body); INSERT INTO docs VALUES ('the quick brown fox'), ('lazy dog');",
+    )
+    assert [r["body"] for r in client.get(f"/api/dbs/{fts}/tables/docs/search/quick").json()["rows"]] == [
+        "the quick brown fox"
+    ]
 
 
 def test_file_cells_round_trip_byte_exact(client, db):
@@ -172,9 +228,20 @@ def test_file_cells_round_trip_byte_exact(client, db):
     readonly_id = client.get(f"/api/dbs/{db}").json()["readonlyId"]
     assert client.get(f"/readonly/{readonly_id}/tables/books/columns/cover/files/rowid/2").content == png
     assert client.get(f"/api/dbs/{db}/tables/books/columns/cover/files/id/99").status_code == 404
-    assert client.put(f"/api/dbs/{db}/tables/books/columns/cover/files/id/99", files={"file": ("c.png", png)}).status_code == 404
-    assert client.put(f"/api/dbs/{db}/tables/books/columns/nope/files/id/2", files={"file": ("c.png", png)}).status_code == 404
-    assert client.put(f'/api/dbs/{db}/tables/books/columns/cover/files/id"%20OR%201=1/2', files={"file": ("c.png", b"x")}).status_code == 404
+    assert (
+        client.put(f"/api/dbs/{db}/tables/books/columns/cover/files/id/99", files={"file": ("c.png", png)}).status_code
+        == 404
+    )
+    assert (
+        client.put(f"/api/dbs/{db}/tables/books/columns/nope/files/id/2", files={"file": ("c.png", png)}).status_code
+        == 404
+    )
+    assert (
+        client.put(
+            f'/api/dbs/{db}/tables/books/columns/cover/files/id"%20OR%201=1/2', files={"file": ("c.png", b"x")}
+        ).status_code
+        == 404
+    )
     assert client.get(f"/api/dbs/{db}/tables/books/columns/cover/files/id/1").status_code == 404  # empty cell
 
 
@@ -182,8 +249,13 @@ def test_azimutt_schema(client, db):
     schema = client.get(f"/api/dbs/{db}/azimutt-schema").json()
     books = next(t for t in schema["tables"] if t["table"] == "books")
     assert books["primaryKey"]["columns"] == ["id"] and not books["view"]
-    assert schema["relations"] == [{"name": "fk_books_author_id", "src": {"schema": "main", "table": "books", "columns": ["author_id"]},
-                                    "ref": {"schema": "main", "table": "authors", "columns": ["id"]}}]
+    assert schema["relations"] == [
+        {
+            "name": "fk_books_author_id",
+            "src": {"schema": "main", "table": "books", "columns": ["author_id"]},
+            "ref": {"schema": "main", "table": "authors", "columns": ["id"]},
+        }
+    ]
 
 
 EXPORT_MILLION = """
@@ -217,15 +289,20 @@ with TestClient(create_app(settings)) as client:
 
 
 def test_exporting_a_million_rows_streams_in_bounded_memory(tmp_path):
-    out = subprocess.run([sys.executable, "-c", EXPORT_MILLION, str(tmp_path / "data")], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", EXPORT_MILLION, str(tmp_path / "data")], capture_output=True, text=True, check=True
+    )
     lines, size, growth_mib = (int(x) for x in out.stdout.split())
     assert lines == 1_000_001 and size > 30_000_000
     assert growth_mib < 60, f"peak memory grew by {growth_mib} MiB while streaming {size} bytes"
 
 
 def test_a_table_keeps_one_primary_key_through_column_edits(client):
-    db = create_db(client, "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT); INSERT INTO t(a) VALUES ('x');"
-                           "CREATE TABLE pair(x INTEGER, y INTEGER, PRIMARY KEY (x, y)); CREATE TABLE bare(a TEXT)")
+    db = create_db(
+        client,
+        "CREATE TABLE t(id INTEGER PRIMARY KEY, a TEXT); INSERT INTO t(a) VALUES ('x');"
+        "CREATE TABLE pair(x INTEGER, y INTEGER, PRIMARY KEY (x, y)); CREATE TABLE bare(a TEXT)",
+    )
     schema = client.get(f"/api/dbs/{db}/schema").text
     refusals = [
         client.put(f"/api/dbs/{db}/tables/t/columns/c", json={"isPrimaryKey": True}),
@@ -237,7 +314,12 @@ def test_a_table_keeps_one_primary_key_through_column_edits(client):
     assert client.get(f"/api/dbs/{db}/schema").text == schema  # the rowid alias stays the key, nothing added
     assert rows(client, db, "SELECT * FROM t") == [{"id": 1, "a": "x"}]
     # a keyless table may get one; a one-column key may be dropped
-    assert client.put(f"/api/dbs/{db}/tables/bare/columns/k", json={"sqliteDataType": "INTEGER", "isPrimaryKey": True}).status_code == 201
+    assert (
+        client.put(
+            f"/api/dbs/{db}/tables/bare/columns/k", json={"sqliteDataType": "INTEGER", "isPrimaryKey": True}
+        ).status_code
+        == 201
+    )
     assert [c["name"] for c in client.get(f"/api/dbs/{db}/tables/bare").json()["columns"] if c["isPrimaryKey"]] == ["k"]
     assert client.patch(f"/api/dbs/{db}/tables/t/columns/id", json={"isPrimaryKey": False}).status_code == 200
     assert not any(c["isPrimaryKey"] for c in client.get(f"/api/dbs/{db}/tables/t").json()["columns"])

@@ -58,7 +58,7 @@ def test_raw_body_upload(client, sqlite_bytes):
 
 
 def test_csv_upload_becomes_a_typed_table(client):
-    content = "\ufeffid,name,score,zip\n1,\"Smith, Ann\",1.5,00123\n2,\"two\nlines\",,12345\n".encode()
+    content = '\ufeffid,name,score,zip\n1,"Smith, Ann",1.5,00123\n2,"two\nlines",,12345\n'.encode()
     response = upload(client, content, filename="people.csv")
     assert response.status_code == 201
     db_id = response.json()["id"]
@@ -80,7 +80,12 @@ def test_csv_upload_becomes_a_typed_table(client):
         (b"a,b\n1,2\n3\n", "bad.csv", 422, "line 3"),
         (b"a,b\n\xff\xfe,1\n", "bad.csv", 422, "UTF-8"),
         (b"\n", "empty.csv", 422, "empty"),
-        (",".join(f"c{i}" for i in range(2001)).encode() + b"\n" + b"1," * 2000 + b"1\n", "wide.csv", 422, "2001 columns"),
+        (
+            ",".join(f"c{i}" for i in range(2001)).encode() + b"\n" + b"1," * 2000 + b"1\n",
+            "wide.csv",
+            422,
+            "2001 columns",
+        ),
     ],
 )
 def test_bad_uploads_are_refused_and_leave_nothing(client, settings, content, filename, status, message):
@@ -119,7 +124,9 @@ def test_oversized_upload_is_413_and_leaves_nothing(tmp_path):
 
 
 def test_schema_calling_denied_functions_is_refused(client, settings, tmp_path):
-    content = make_sqlite_file(tmp_path / "evil.sqlite", "CREATE TABLE t(a); CREATE VIEW v AS SELECT load_extension('/tmp/x.so') AS a;")
+    content = make_sqlite_file(
+        tmp_path / "evil.sqlite", "CREATE TABLE t(a); CREATE VIEW v AS SELECT load_extension('/tmp/x.so') AS a;"
+    )
     response = upload(client, content)
     assert response.status_code == 422 and "load_extension" in response.json()["errors"][0]
     content = make_sqlite_file(

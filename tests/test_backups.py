@@ -57,7 +57,9 @@ def test_point_in_time_restore_restart_and_disaster_recovery(tmp_path):
         # Restore in place to the second after the last write (timestamps are whole seconds), undoing a DELETE.
         time.sleep(2.5)
         http.post(f"/dbs/{db}/sql", json={"query": "DELETE FROM t"})
-        after_second = (datetime.strptime(window["latest"], "%Y-%m-%dT%H:%M:%SZ") + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        after_second = (datetime.strptime(window["latest"], "%Y-%m-%dT%H:%M:%SZ") + timedelta(seconds=1)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
         assert wait_until(lambda: http.get(f"/api/dbs/{db}/backups").json()["latest"] > after_second)
         in_place = http.post(f"/api/dbs/{db}/restore", json={"timestamp": after_second, "as_new": False})
         assert in_place.status_code == 200, in_place.text
@@ -69,7 +71,9 @@ def test_point_in_time_restore_restart_and_disaster_recovery(tmp_path):
         assert {f["fileKey"] for f in detailed["files"]} >= {"control"}
 
         # A Litestream child that dies is started again.
-        child = subprocess.run(["pgrep", "-f", "--", f"litestream replicate -config {data_dir}"], capture_output=True, text=True).stdout.split()
+        child = subprocess.run(
+            ["pgrep", "-f", "--", f"litestream replicate -config {data_dir}"], capture_output=True, text=True
+        ).stdout.split()
         assert child
         os.kill(int(child[0]), signal.SIGKILL)
         assert wait_until(lambda: http.get("/api/status").json()["replication"]["restarts"] >= 1)
@@ -79,8 +83,20 @@ def test_point_in_time_restore_restart_and_disaster_recovery(tmp_path):
 
     # Disaster: the data directory is gone. Rebuild everything from the replica.
     new_dir = tmp_path / "rebuilt"
-    done = subprocess.run([sys.executable, "-m", "airsequel", "restore-all", "--replica-url", replica.as_uri(),
-                           "--data-dir", str(new_dir)], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "airsequel",
+            "restore-all",
+            "--replica-url",
+            replica.as_uri(),
+            "--data-dir",
+            str(new_dir),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     with running_server(new_dir) as base:
         http = httpx2.Client(base_url=base, timeout=60)
@@ -95,25 +111,48 @@ def test_s3_replica_on_a_local_moto_server(tmp_path):
     from tests.server_process import free_port
 
     port = free_port()
-    moto = subprocess.Popen([str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    moto = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     endpoint = f"http://127.0.0.1:{port}"
     credentials = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}
     try:
         assert wait_until(lambda: _reachable(endpoint))
         httpx2.put(f"{endpoint}/airsequel-backups")  # create the bucket
-        env = {"AIRSEQUEL_REPLICA_URL": "s3://airsequel-backups/server1", "AIRSEQUEL_S3_ENDPOINT": endpoint, **credentials}
+        env = {
+            "AIRSEQUEL_REPLICA_URL": "s3://airsequel-backups/server1",
+            "AIRSEQUEL_S3_ENDPOINT": endpoint,
+            **credentials,
+        }
         data_dir = tmp_path / "data"
         with running_server(data_dir, env=env) as base:
             http = httpx2.Client(base_url=base, timeout=120)
             http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "s3user")
-            db = http.post("/api/dbs", json={"name": "s3", "query": "CREATE TABLE t(v TEXT); INSERT INTO t VALUES ('in s3')"}).json()["id"]
+            db = http.post(
+                "/api/dbs", json={"name": "s3", "query": "CREATE TABLE t(v TEXT); INSERT INTO t VALUES ('in s3')"}
+            ).json()["id"]
             assert wait_until(lambda: http.get(f"/api/dbs/{db}/backups").status_code == 200)
             time.sleep(2)
         new_dir = tmp_path / "rebuilt"
-        done = subprocess.run([sys.executable, "-m", "airsequel", "restore-all", "--replica-url", "s3://airsequel-backups/server1",
-                               "--s3-endpoint", endpoint, "--data-dir", str(new_dir)],
-                              capture_output=True, text=True, env={**os.environ, **credentials})
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "airsequel",
+                "restore-all",
+                "--replica-url",
+                "s3://airsequel-backups/server1",
+                "--s3-endpoint",
+                endpoint,
+                "--data-dir",
+                str(new_dir),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **credentials},
+        )
         assert done.returncode == 0, done.stderr
         with running_server(new_dir) as base:
             http = httpx2.Client(base_url=base, timeout=60)

@@ -7,7 +7,9 @@ from tests.conftest import create_db, sign_up_and_login
 
 
 def test_charts_and_dashboards_round_trip(client):
-    db = create_db(client, "CREATE TABLE sales(month TEXT, total REAL); INSERT INTO sales VALUES ('Jan', 10), ('Feb', 25.5)")
+    db = create_db(
+        client, "CREATE TABLE sales(month TEXT, total REAL); INSERT INTO sales VALUES ('Jan', 10), ('Feb', 25.5)"
+    )
     created = client.post(f"/api/dbs/{db}/charts", json={"table": "sales", "title": "Sales", "chartType": "LineChart"})
     assert created.status_code == 201, created.text
     chart = created.json()
@@ -24,7 +26,10 @@ def test_charts_and_dashboards_round_trip(client):
 
     dashboard = client.post(f"/api/dbs/{db}/dashboards", json={"title": "Board", "charts": [chart["ulid"]]})
     assert dashboard.status_code == 201 and dashboard.json()["charts"] == [chart["ulid"]]
-    assert client.patch(f"/api/dbs/{db}/dashboards/{dashboard.json()['ulid']}", json={"title": "Renamed"}).status_code == 200
+    assert (
+        client.patch(f"/api/dbs/{db}/dashboards/{dashboard.json()['ulid']}", json={"title": "Renamed"}).status_code
+        == 200
+    )
     assert client.get(f"/api/dbs/{db}/dashboards").json()["dashboards"][0]["title"] == "Renamed"
 
     assert client.delete(f"/api/dbs/{db}/charts/{chart['ulid']}").status_code == 200

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from airsequel.config import Settings
-from airsequel.core.connections import ConnectionPool, open_connection
+from airsequel.core.sql.connections import ConnectionPool, open_connection
 from airsequel.core.services import Services
 
 
@@ -27,7 +27,9 @@ def test_open_files_are_bounded_by_the_pool_not_the_number_of_databases(tmp_path
     settings = Settings.from_env(data_dir=tmp_path / "data", pool_size=8, secret_key="x")
     services = Services.start(settings)
     try:
-        records = [services.hosting.create(f"db{i}", query="CREATE TABLE t(a); INSERT INTO t VALUES (1)") for i in range(40)]
+        records = [
+            services.hosting.create(f"db{i}", query="CREATE TABLE t(a); INSERT INTO t VALUES (1)") for i in range(40)
+        ]
         for record in records:
             assert services.hosting.run_sql(record, "SELECT a FROM t", may_write=False).rows == [{"a": 1}]
             services.hosting.run_sql(record, "INSERT INTO t VALUES (2)", may_write=True)

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airsequel.core import csv_reading
-from airsequel.core.column_types import _INTEGERS, _NUMBERS, all_integers, all_numbers
-from airsequel.core.csv_import import import_csv, table_name_for
+from airsequel.core.imports import csv_reading
+from airsequel.core.sql.column_types import _INTEGERS, _NUMBERS, all_integers, all_numbers
+from airsequel.core.imports.csv_import import import_csv, table_name_for
 from airsequel.core.errors import Unprocessable
 
 
@@ -47,21 +47,41 @@ def test_a_type_that_changes_after_the_first_batch_rewrites_every_row_exactly(tm
     late = batch_rows * 2 + 1
     lines = ["n,later_text,later_real,filled_late,plain"]
     for i in range(late + 500):
-        lines.append(",".join([
-            str(i),
-            "007" if i == late else str(i),  # integers until a value that must stay text
-            "2.50" if i == late else str(i),  # integers, then a decimal
-            "" if i < late else str(i),       # empty (text so far), then numbers
-            f"x{i}",
-        ]))
+        lines.append(
+            ",".join(
+                [
+                    str(i),
+                    "007" if i == late else str(i),  # integers until a value that must stay text
+                    "2.50" if i == late else str(i),  # integers, then a decimal
+                    "" if i < late else str(i),  # empty (text so far), then numbers
+                    f"x{i}",
+                ]
+            )
+        )
     conn, count = load(tmp_path, "\n".join(lines) + "\n")
     assert count == late + 500
     types = {row[1]: row[2] for row in conn.execute("PRAGMA table_info(t)")}
-    assert types == {"n": "INTEGER", "later_text": "TEXT", "later_real": "REAL", "filled_late": "INTEGER", "plain": "TEXT"}
-    first = conn.execute("SELECT later_text, typeof(later_text), later_real, typeof(later_real), filled_late FROM t WHERE n = 1")
+    assert types == {
+        "n": "INTEGER",
+        "later_text": "TEXT",
+        "later_real": "REAL",
+        "filled_late": "INTEGER",
+        "plain": "TEXT",
+    }
+    first = conn.execute(
+        "SELECT later_text, typeof(later_text), later_real, typeof(later_real), filled_late FROM t WHERE n = 1"
+    )
     assert first.fetchone() == ("1", "text", 1.0, "real", None)
-    assert conn.execute("SELECT later_text, later_real, filled_late FROM t WHERE n = ?", (late,)).fetchone() == ("007", 2.5, late)
-    assert conn.execute("SELECT count(*), sum(n), count(DISTINCT plain) FROM t").fetchone() == (count, sum(range(count)), count)
+    assert conn.execute("SELECT later_text, later_real, filled_late FROM t WHERE n = ?", (late,)).fetchone() == (
+        "007",
+        2.5,
+        late,
+    )
+    assert conn.execute("SELECT count(*), sum(n), count(DISTINCT plain) FROM t").fetchone() == (
+        count,
+        sum(range(count)),
+        count,
+    )
 
 
 def test_types_settled_in_the_first_batch_are_written_in_one_pass(tmp_path, monkeypatch):
@@ -70,16 +90,24 @@ def test_types_settled_in_the_first_batch_are_written_in_one_pass(tmp_path, monk
     rows = 1_000
     conn, count = load(tmp_path, "a,b\n" + "".join(f"{i},{i / 4}\n" for i in range(rows)))
     assert count == rows
-    assert conn.execute("SELECT group_concat(a) FROM (SELECT a FROM t ORDER BY rowid)").fetchone()[0] == ",".join(map(str, range(rows)))
+    assert conn.execute("SELECT group_concat(a) FROM (SELECT a FROM t ORDER BY rowid)").fetchone()[0] == ",".join(
+        map(str, range(rows))
+    )
     assert conn.execute("SELECT sum(b = a / 4.0), sum(typeof(b) = 'real') FROM t").fetchone() == (rows, rows)
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.lists(st.one_of(
-    st.text(alphabet="0123456789.-+eE x\u0663", max_size=22),
-    st.text(alphabet="0123456789.", max_size=22),
-    st.sampled_from(["", ".", "0", "0.", ".5", "5.", "05", "0.5.5", "-0", "1e5", "00", "1234567890123456789"]),
-), min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet="0123456789.-+eE x\u0663", max_size=22),
+            st.text(alphabet="0123456789.", max_size=22),
+            st.sampled_from(["", ".", "0", "0.", ".5", "5.", "05", "0.5.5", "-0", "1e5", "00", "1234567890123456789"]),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
 def test_the_quick_type_checks_agree_with_the_expressions(values):
     joined = "\x00".join(values)
     assert all_integers(values) == (_INTEGERS.fullmatch(joined) is not None)
@@ -105,7 +133,7 @@ def test_table_name_comes_from_the_file_name():
 MILLION_ROW_IMPORT = """
 import sqlite3, sys
 from pathlib import Path
-from airsequel.core.csv_import import import_csv
+from airsequel.core.imports.csv_import import import_csv
 source, target = Path(sys.argv[1]), Path(sys.argv[2])
 with open(source, "w") as handle:
     handle.write("id,name,score\\n")
@@ -125,12 +153,18 @@ def test_a_million_rows_stream_in_bounded_memory(tmp_path):
     source, target = tmp_path / "big.csv", tmp_path / "big.sqlite"
     output = subprocess.run(
         [sys.executable, "-c", MILLION_ROW_IMPORT, str(source), str(target)],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.split()
     count, peak_mib = int(output[0]), int(output[1])
     assert count == 1_000_000
     conn = sqlite3.connect(target)
-    assert conn.execute("SELECT count(*), max(id), sum(typeof(score) = 'real') FROM big").fetchone() == (1_000_000, 999_999, 1_000_000)
+    assert conn.execute("SELECT count(*), max(id), sum(typeof(score) = 'real') FROM big").fetchone() == (
+        1_000_000,
+        999_999,
+        1_000_000,
+    )
     # The CSV is ~30 MB; holding its rows as Python objects would take several hundred MB.
     assert peak_mib < 80, f"peak RSS {peak_mib} MiB"
 
@@ -162,17 +196,24 @@ def test_the_helper_process_reads_exactly_what_this_process_reads(tmp_path):
     assert helper_count == local_count == csv_reading.BATCH_ROWS * 2 + 10
     schema = "SELECT sql FROM sqlite_master"
     assert helper.execute(schema).fetchall() == local.execute(schema).fetchall()
-    assert "\"late\" TEXT" in helper.execute(schema).fetchone()[0] and "\"n\" INTEGER" in helper.execute(schema).fetchone()[0]
+    assert (
+        '"late" TEXT' in helper.execute(schema).fetchone()[0] and '"n" INTEGER' in helper.execute(schema).fetchone()[0]
+    )
     everything = "SELECT * FROM t ORDER BY rowid"
     assert helper.execute(everything).fetchall() == local.execute(everything).fetchall()
-    assert helper.execute("SELECT \"quoted, header\", late, nul FROM t WHERE n = 7").fetchone() == (
-        'line one\nline "two", 7', "7", "a\x00b")
+    assert helper.execute('SELECT "quoted, header", late, nul FROM t WHERE n = 7').fetchone() == (
+        'line one\nline "two", 7',
+        "7",
+        "a\x00b",
+    )
 
 
 def test_the_helper_process_reports_a_bad_file_like_this_process(tmp_path):
     rows = "".join(f"{i},{i}\n" for i in range(7000))
     with pytest.raises(Unprocessable, match="CSV line 6002: expected 2 fields like the header, found 3"):
-        import_with(tmp_path, "a,b\n" + rows[: rows.index("6000,")] + "1,2,3\n" + rows, "ragged", helper_process_min_bytes=0)
+        import_with(
+            tmp_path, "a,b\n" + rows[: rows.index("6000,")] + "1,2,3\n" + rows, "ragged", helper_process_min_bytes=0
+        )
     source = tmp_path / "latin1.csv"
     source.write_bytes(b"a,b\n" + b"1,caf\xe9\n" * 10)
     with pytest.raises(Unprocessable, match="not valid UTF-8"):

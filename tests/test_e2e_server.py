@@ -30,7 +30,9 @@ def test_create_upload_query_download_over_a_real_server(tmp_path):
             untouched = http.get(f"/dbs/{db_id}/download")
             assert untouched.content == original  # byte for byte
 
-            result = http.post(f"/dbs/{db_id}/sql", json={"query": "INSERT INTO notes(body) VALUES ('again') RETURNING id"})
+            result = http.post(
+                f"/dbs/{db_id}/sql", json={"query": "INSERT INTO notes(body) VALUES ('again') RETURNING id"}
+            )
             assert result.status_code == 200
             assert result.json()["rows"] == [{"id": 3}] and result.json()["affectedTables"] == ["notes"]
 
@@ -61,9 +63,14 @@ def test_sign_up_log_in_mint_a_read_token_and_use_it_from_a_script(tmp_path):
         with httpx2.Client(base_url=base, timeout=30) as http:
             session = sign_up_and_login(http, "frank")
             owner = {"Authorization": f"Bearer {session}"}
-            db_id = http.post("/api/dbs", headers=owner, json={"name": "metrics", "query": "CREATE TABLE m(v); INSERT INTO m VALUES (42)"}).json()["id"]
+            db_id = http.post(
+                "/api/dbs",
+                headers=owner,
+                json={"name": "metrics", "query": "CREATE TABLE m(v); INSERT INTO m VALUES (42)"},
+            ).json()["id"]
             token = http.post(
-                "/api/tokens", headers=owner,
+                "/api/tokens",
+                headers=owner,
                 json={"name": "script", "team_name": "frank", "permissions": [{"db_id": db_id, "name": "read"}]},
             )
             assert token.status_code == 201
@@ -76,5 +83,7 @@ def test_sign_up_log_in_mint_a_read_token_and_use_it_from_a_script(tmp_path):
         assert read.json()["rows"] == [{"v": 42}]
         write = httpx2.post(f"{base}/dbs/{db_id}/sql", headers=script, json={"query": "DELETE FROM m"}, timeout=10)
         assert write.status_code == 403
-        again = httpx2.post(f"{base}/dbs/{db_id}/sql", headers=owner, json={"query": "SELECT count(*) AS n FROM m"}, timeout=10)
+        again = httpx2.post(
+            f"{base}/dbs/{db_id}/sql", headers=owner, json={"query": "SELECT count(*) AS n FROM m"}, timeout=10
+        )
         assert again.json()["rows"] == [{"n": 1}]

@@ -31,7 +31,14 @@ CREATE TABLE other(x TEXT);
 INSERT INTO other VALUES ('o');
 """
 EXPECTED = [
-    {"id": 1, "name": "Ünïcödé ✓", "price": 1.5, "big": 9007199254740993, "data": {"$base64": "AP8="}, "created": "2024-01-01"},
+    {
+        "id": 1,
+        "name": "Ünïcödé ✓",
+        "price": 1.5,
+        "big": 9007199254740993,
+        "data": {"$base64": "AP8="},
+        "created": "2024-01-01",
+    },
     {"id": 2, "name": None, "price": None, "big": None, "data": None, "created": "2024-01-31"},
     {"id": 3, "name": 'comma, "quote"', "price": -0.25, "big": 42, "data": {"$base64": ""}, "created": "2024-02-01"},
 ]
@@ -48,7 +55,9 @@ def wait_for(client, job_id, timeout=30):
 
 
 def export(client, db, media_type, **extra):
-    response = client.post("/api/exports", json={"name": "backup", "databases": [db], "media_type": media_type, **extra})
+    response = client.post(
+        "/api/exports", json={"name": "backup", "databases": [db], "media_type": media_type, **extra}
+    )
     assert response.status_code == 202, response.text
     assert response.json()["status"] == "STARTED"
     job = wait_for(client, response.json()["id"])
@@ -78,7 +87,14 @@ def test_csv_export_of_two_tables_is_a_zip(client, db):
     assert sorted(archive.namelist()) == ["items.csv", "other.csv"]
     rows = list(csv.reader(io.StringIO(archive.read("items.csv").decode())))
     assert rows[0] == ["id", "name", "price", "big", "data", "created"]
-    assert rows[1] == ["1", "Ünïcödé ✓", "1.5", "9007199254740993", base64.b64encode(b"\x00\xff").decode(), "2024-01-01"]
+    assert rows[1] == [
+        "1",
+        "Ünïcödé ✓",
+        "1.5",
+        "9007199254740993",
+        base64.b64encode(b"\x00\xff").decode(),
+        "2024-01-01",
+    ]
     assert rows[3][1] == 'comma, "quote"'
 
 
@@ -95,15 +111,17 @@ def test_xlsx_export_has_a_sheet_per_table_and_keeps_big_integers_exact(client, 
 
 
 def test_xlsx_splits_tables_longer_than_a_sheet(tmp_path):
-    from airsequel.core.export_writers import XlsxBook
+    from airsequel.core.formats.writers import XlsxBook
 
-    import airsequel.core.export_writers as writers
+    import airsequel.core.formats.writers as writers
 
     original = writers.XLSX_MAX_ROWS
     writers.XLSX_MAX_ROWS = 4  # header + 3 rows per sheet, to keep the test small
     try:
         book = XlsxBook(tmp_path / "split.xlsx")
-        numbers = sqlite3.connect(":memory:").execute("WITH RECURSIVE n(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM n LIMIT 8) SELECT n FROM n")
+        numbers = sqlite3.connect(":memory:").execute(
+            "WITH RECURSIVE n(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM n LIMIT 8) SELECT n FROM n"
+        )
         book.add_table("t", numbers, lambda _: None)
         book.close()
     finally:
@@ -123,18 +141,38 @@ def test_filters_listing_deletion_and_permissions(client, db):
     other = {"Authorization": "Bearer " + sign_up_and_login(client, "mallory")}
     assert client.get(f"/api/exports/{job_id}", headers=other).status_code == 404
     assert client.get(f"/api/exports/{job_id}/data", headers=other).status_code == 404
-    assert client.post("/api/exports", headers=other, json={"name": "x", "databases": [db], "media_type": "text/csv"}).status_code == 404
+    assert (
+        client.post(
+            "/api/exports", headers=other, json={"name": "x", "databases": [db], "media_type": "text/csv"}
+        ).status_code
+        == 404
+    )
     # A token that can read one database cannot export another.
     db2 = create_db(client, "CREATE TABLE t(a)", name="second")
-    token = client.post("/api/tokens", json={"name": "t", "team_name": "alice", "permissions": [{"db_id": db, "name": "read"}]}).json()["body"]
+    token = client.post(
+        "/api/tokens", json={"name": "t", "team_name": "alice", "permissions": [{"db_id": db, "name": "read"}]}
+    ).json()["body"]
     as_token = {"Authorization": f"Bearer {token}"}
-    assert client.post("/api/exports", headers=as_token, json={"name": "x", "databases": [db2], "media_type": "text/csv"}).status_code == 404
-    assert client.post("/api/exports", headers=as_token, json={"name": "x", "databases": [db], "media_type": "text/csv"}).status_code == 202
+    assert (
+        client.post(
+            "/api/exports", headers=as_token, json={"name": "x", "databases": [db2], "media_type": "text/csv"}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(
+            "/api/exports", headers=as_token, json={"name": "x", "databases": [db], "media_type": "text/csv"}
+        ).status_code
+        == 202
+    )
     assert client.delete(f"/api/exports/{job_id}").status_code == 200
     assert client.get(f"/api/exports/{job_id}").status_code == 404
-    for bad in [{"databases": [db], "media_type": "text/csv"}, {"name": "x", "databases": [], "media_type": "text/csv"},
-                {"name": "x", "databases": [db], "media_type": "image/png"},
-                {"name": "x", "databases": [db], "media_type": {}}]:  # an object was a 500 (unhashable)
+    for bad in [
+        {"databases": [db], "media_type": "text/csv"},
+        {"name": "x", "databases": [], "media_type": "text/csv"},
+        {"name": "x", "databases": [db], "media_type": "image/png"},
+        {"name": "x", "databases": [db], "media_type": {}},
+    ]:  # an object was a 500 (unhashable)
         assert client.post("/api/exports", json=bad).status_code == 400
     # What the job would fail on, or quietly ignore, is refused when the job is asked for; no job is made.
     for filters, tables, message in [
@@ -146,7 +184,9 @@ def test_filters_listing_deletion_and_permissions(client, db):
         ({}, ["items", "itemz"], "'itemz'"),
         ({"items": {"price": 1}}, ["people"], "filters name tables the export leaves out: 'items'"),
     ]:
-        answer = client.post("/api/exports", json={"name": "x", "databases": [db], "filters": filters, "tables": tables})
+        answer = client.post(
+            "/api/exports", json={"name": "x", "databases": [db], "filters": filters, "tables": tables}
+        )
         assert answer.status_code == 400 and message in answer.json()["errors"][0], (filters, answer.text)
     assert len(client.get("/api/exports").json()["exports"]) == 0
 
@@ -154,7 +194,9 @@ def test_filters_listing_deletion_and_permissions(client, db):
 def test_expired_artifacts_are_deleted(client, db):
     job, _ = export(client, db, "text/csv", tables=["other"])
     services = client.app.state.services
-    services.control.execute("UPDATE export_jobs SET expires_utc = '2000-01-01T00:00:00.000Z' WHERE id = ?", (job["id"],))
+    services.control.execute(
+        "UPDATE export_jobs SET expires_utc = '2000-01-01T00:00:00.000Z' WHERE id = ?", (job["id"],)
+    )
     services.exports._wake.set()
     deadline = time.monotonic() + 10
     while client.get(f"/api/exports/{job['id']}").status_code != 404 and time.monotonic() < deadline:
@@ -178,21 +220,38 @@ def test_records_filters_and_cursor(client, db):
     assert [r["id"] for r in second["records"]] == [3, 4] and second["next"] is None
     as_csv = client.get(base + "?limit=1", headers={"Accept": "text/csv"})
     assert as_csv.text.splitlines()[0] == "id,name,price,big,data,created" and as_csv.headers["x-next-cursor"]
-    for bad in ["?nope=1", "?date_column=created&start_date=2024-13-01", "?limit=0", "?limit=10001", "?price__near=1",
-                "?next=garbage!", "?start_date=2024-01-01"]:
+    for bad in [
+        "?nope=1",
+        "?date_column=created&start_date=2024-13-01",
+        "?limit=0",
+        "?limit=10001",
+        "?price__near=1",
+        "?next=garbage!",
+        "?start_date=2024-01-01",
+    ]:
         response = client.get(base + bad)
         assert response.status_code == 400 and response.json()["errors"], bad
     # the last day there is: no day follows it, and every row with a date is before its end (it was a 500)
     sql(client, db, "UPDATE items SET created = '9999-12-31T23:59:59' WHERE id = 4")
-    assert [r["id"] for r in client.get(base + "?date_column=created&end_date=9999-12-31").json()["records"]] == [1, 2, 3, 4]
+    assert [r["id"] for r in client.get(base + "?date_column=created&end_date=9999-12-31").json()["records"]] == [
+        1,
+        2,
+        3,
+        4,
+    ]
     assert [r["id"] for r in client.get(base + "?date_column=created&start_date=9999-12-31").json()["records"]] == [4]
 
 
 def test_record_filters_compare_numbers_in_untyped_columns_as_numbers(client):
-    db = create_db(client, "CREATE TABLE loose(n, label); INSERT INTO loose VALUES (1, 'one'), (2.5, 'two and a half'), ('7', 'seven as text'), (10, 'ten')")
+    db = create_db(
+        client,
+        "CREATE TABLE loose(n, label); INSERT INTO loose VALUES (1, 'one'), (2.5, 'two and a half'), ('7', 'seven as text'), (10, 'ten')",
+    )
     base = f"/api/dbs/{db}/tables/loose/records"
+
     def labels(query: str) -> list[str]:
         return [r["label"] for r in client.get(base + query).json()["records"]]
+
     assert labels("?n=1") == ["one"]
     assert labels("?n=2.5") == ["two and a half"]
     assert labels("?n__gte=2&n__lt=10") == ["two and a half"]  # '7' is text, and text sorts after every number
@@ -229,18 +288,33 @@ def test_a_job_interrupted_by_a_crash_completes_after_restart(tmp_path):
     with running_server(data_dir) as base:
         http = httpx2.Client(base_url=base, timeout=60)
         http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "crash")
-        db = http.post("/api/dbs", json={"name": "big", "query": "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)"}).json()["id"]
-        http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t(v) WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 400000) SELECT printf('value %d', i) FROM c"})
-        job_id = http.post("/api/exports", json={"name": "crash", "databases": [db], "media_type": "application/json"}).json()["id"]
+        db = http.post(
+            "/api/dbs", json={"name": "big", "query": "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)"}
+        ).json()["id"]
+        http.post(
+            f"/dbs/{db}/sql",
+            json={
+                "query": "INSERT INTO t(v) WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 400000) SELECT printf('value %d', i) FROM c"
+            },
+        )
+        job_id = http.post(
+            "/api/exports", json={"name": "crash", "databases": [db], "media_type": "application/json"}
+        ).json()["id"]
         deadline = time.monotonic() + 30
         while http.get(f"/api/exports/{job_id}").json()["status"] == "STARTED" and time.monotonic() < deadline:
             time.sleep(0.01)
-        pid = int(subprocess.run(["pgrep", "-f", "--", f"--data-dir {data_dir}"], capture_output=True, text=True).stdout.split()[0])
+        pid = int(
+            subprocess.run(
+                ["pgrep", "-f", "--", f"--data-dir {data_dir}"], capture_output=True, text=True
+            ).stdout.split()[0]
+        )
         os.kill(pid, signal.SIGKILL)
         http.close()
     with running_server(data_dir) as base:
         http = httpx2.Client(base_url=base, timeout=60)
-        token = http.post("/api/login", json={"username": "crash", "password": "correct horse battery"}).json()["sessionToken"]
+        token = http.post("/api/login", json={"username": "crash", "password": "correct horse battery"}).json()[
+            "sessionToken"
+        ]
         http.headers["Authorization"] = f"Bearer {token}"
         deadline = time.monotonic() + 60
         job = http.get(f"/api/exports/{job_id}").json()
@@ -264,7 +338,7 @@ from pathlib import Path
 from starlette.testclient import TestClient
 from airsequel.config import Settings
 from airsequel.http.app import create_app
-settings = Settings.from_env(data_dir=Path({str(tmp_path / 'd')!r}), secret_key="k")
+settings = Settings.from_env(data_dir=Path({str(tmp_path / "d")!r}), secret_key="k")
 with TestClient(create_app(settings)) as client:
     client.post("/api/users", json={{"username": "mem", "email_address": "m@example.org", "password": "password123"}})
     client.headers["Authorization"] = "Bearer " + client.post("/api/login", json={{"username": "mem", "password": "password123"}}).json()["sessionToken"]

@@ -21,7 +21,9 @@ from tests.server_process import running_server
 
 
 def kill_server(data_dir: Path) -> None:
-    found = subprocess.run(["pgrep", "-f", "--", f"--data-dir {data_dir}"], capture_output=True, text=True).stdout.split()
+    found = subprocess.run(
+        ["pgrep", "-f", "--", f"--data-dir {data_dir}"], capture_output=True, text=True
+    ).stdout.split()
     assert found, "server process not found"
     for pid in found:
         os.kill(int(pid), signal.SIGKILL)
@@ -62,7 +64,9 @@ def test_acknowledged_writes_survive_sigkill(server_dir):
     acknowledged: list[int] = []
     with running_server(server_dir) as base:
         http = login(base)
-        db = http.post("/api/dbs", json={"name": "w", "query": "CREATE TABLE w(n INTEGER PRIMARY KEY, pad TEXT)"}).json()["id"]
+        db = http.post(
+            "/api/dbs", json={"name": "w", "query": "CREATE TABLE w(n INTEGER PRIMARY KEY, pad TEXT)"}
+        ).json()["id"]
         stop = threading.Event()
 
         def writer(start: int) -> None:
@@ -70,7 +74,10 @@ def test_acknowledged_writes_survive_sigkill(server_dir):
                 n = start
                 while not stop.is_set():
                     try:
-                        response = own.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO w VALUES (?, randomblob(2000))", "params": [n]})
+                        response = own.post(
+                            f"/dbs/{db}/sql",
+                            json={"query": "INSERT INTO w VALUES (?, randomblob(2000))", "params": [n]},
+                        )
                     except httpx2.TransportError:
                         return
                     if response.status_code == 200:
@@ -161,8 +168,9 @@ def test_a_csv_helper_killed_mid_import_is_a_503_and_leaves_nothing(server_dir, 
         answers: list[httpx2.Response] = []
         killed = False
         for _ in range(3):  # the import may win the race against the kill; then try again
-            thread = threading.Thread(target=lambda: answers.append(
-                http.post("/dbs", files={"file": ("big.csv", big.read_bytes())})))
+            thread = threading.Thread(
+                target=lambda: answers.append(http.post("/dbs", files={"file": ("big.csv", big.read_bytes())}))
+            )
             thread.start()
             deadline = time.monotonic() + 20
             while not csv_helper_processes() and thread.is_alive() and time.monotonic() < deadline:
@@ -190,12 +198,16 @@ def test_sigkill_during_put_replacement_keeps_old_or_new_content_whole(server_di
     new_file = tmp_path / "new.sqlite"
     conn = sqlite3.connect(new_file)
     conn.execute("CREATE TABLE fresh(a)")
-    conn.execute("INSERT INTO fresh WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 300000) SELECT printf('value %d', i) FROM c")
+    conn.execute(
+        "INSERT INTO fresh WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 300000) SELECT printf('value %d', i) FROM c"
+    )
     conn.commit()
     conn.close()
     with running_server(server_dir) as base:
         http = login(base)
-        db = http.post("/api/dbs", json={"name": "r", "query": "CREATE TABLE old(a); INSERT INTO old VALUES ('precious')"}).json()["id"]
+        db = http.post(
+            "/api/dbs", json={"name": "r", "query": "CREATE TABLE old(a); INSERT INTO old VALUES ('precious')"}
+        ).json()["id"]
 
         def replace() -> None:
             try:
@@ -213,18 +225,29 @@ def test_sigkill_during_put_replacement_keeps_old_or_new_content_whole(server_di
         http = login(base)
         tables = [t["name"] for t in http.get(f"/api/dbs/{db}").json()["tables"]]
         if tables == ["old"]:
-            assert http.post(f"/dbs/{db}/sql", json={"query": "SELECT a FROM old"}).json()["rows"] == [{"a": "precious"}]
+            assert http.post(f"/dbs/{db}/sql", json={"query": "SELECT a FROM old"}).json()["rows"] == [
+                {"a": "precious"}
+            ]
         else:
             assert tables == ["fresh"]
-            assert http.post(f"/dbs/{db}/sql", json={"query": "SELECT count(*) AS n FROM fresh"}).json()["rows"] == [{"n": 300000}]
+            assert http.post(f"/dbs/{db}/sql", json={"query": "SELECT count(*) AS n FROM fresh"}).json()["rows"] == [
+                {"n": 300000}
+            ]
     check_consistent(server_dir)
 
 
 def test_sigkill_during_a_column_rebuild_keeps_every_row(server_dir):
     with running_server(server_dir) as base:
         http = login(base)
-        db = http.post("/api/dbs", json={"name": "c", "query": "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)"}).json()["id"]
-        http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t(v) WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 400000) SELECT i FROM c"})
+        db = http.post(
+            "/api/dbs", json={"name": "c", "query": "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)"}
+        ).json()["id"]
+        http.post(
+            f"/dbs/{db}/sql",
+            json={
+                "query": "INSERT INTO t(v) WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 400000) SELECT i FROM c"
+            },
+        )
 
         def rebuild() -> None:
             try:
@@ -252,7 +275,12 @@ def test_a_full_database_quota_is_a_clear_error_and_nothing_is_half_written(tmp_
         http = httpx2.Client(base_url=base, timeout=60)
         http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "fault")
         db = http.post("/api/dbs", json={"name": "q", "query": "CREATE TABLE t(b BLOB)"}).json()["id"]
-        response = http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t SELECT randomblob(100000) FROM (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 100) SELECT i FROM c)"})
+        response = http.post(
+            f"/dbs/{db}/sql",
+            json={
+                "query": "INSERT INTO t SELECT randomblob(100000) FROM (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 100) SELECT i FROM c)"
+            },
+        )
         assert response.status_code == 400 and "full" in response.json()["errors"][0]
         assert http.post(f"/dbs/{db}/sql", json={"query": "SELECT count(*) AS n FROM t"}).json()["rows"] == [{"n": 0}]
         assert http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES (x'00')"}).status_code == 200
@@ -296,7 +324,9 @@ def test_a_read_only_database_file_and_upload_dir_give_clear_errors_and_no_corru
     settings = Settings.from_env(data_dir=tmp_path / "ro", secret_key="k")
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         client.headers["Authorization"] = "Bearer " + sign_up_and_login(client, "fault")
-        db = client.post("/api/dbs", json={"name": "ro", "query": "CREATE TABLE t(a); INSERT INTO t VALUES ('kept')"}).json()["id"]
+        db = client.post(
+            "/api/dbs", json={"name": "ro", "query": "CREATE TABLE t(a); INSERT INTO t VALUES ('kept')"}
+        ).json()["id"]
         services = client.app.state.services
         record = services.hosting.get(db)
         services.pool.close_all()

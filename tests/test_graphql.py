@@ -62,15 +62,21 @@ def test_name_encoding_matches_the_spec():
 
 
 def test_list_query_selects_requested_columns_in_rowid_order(client, db):
-    assert gql(client, db, "{ users { name email } }") == {"data": {"users": [
-        {"name": "John", "email": "john@example.com"},
-        {"name": "Eve", "email": "eve@example.com"},
-        {"name": None, "email": "nobody@example.com"},
-    ]}}
+    assert gql(client, db, "{ users { name email } }") == {
+        "data": {
+            "users": [
+                {"name": "John", "email": "john@example.com"},
+                {"name": "Eve", "email": "eve@example.com"},
+                {"name": None, "email": "nobody@example.com"},
+            ]
+        }
+    }
 
 
 def test_rowid_pseudo_column_and_by_pk(client, db):
-    assert gql(client, db, "{ users_by_pk(rowid: 2) { rowid name } }") == {"data": {"users_by_pk": {"rowid": 2, "name": "Eve"}}}
+    assert gql(client, db, "{ users_by_pk(rowid: 2) { rowid name } }") == {
+        "data": {"users_by_pk": {"rowid": 2, "name": "Eve"}}
+    }
     assert gql(client, db, "{ users_by_pk(rowid: 99) { name } }") == {"data": {"users_by_pk": None}}
     assert gql(client, db, "{ songs_by_pk(id: 2) { title } }") == {"data": {"songs_by_pk": {"title": "Beta"}}}
     assert gql(client, db, '{ pairs_by_pk(a: "x", b: 2) { v } }') == {"data": {"pairs_by_pk": {"v": "two"}}}
@@ -79,72 +85,96 @@ def test_rowid_pseudo_column_and_by_pk(client, db):
 def test_types_booleans_floats_untyped_and_blobs(client, db):
     result = gql(client, db, "{ songs(limit: 2) { title rating is_hit note cover } }")
     readonly_id = client.get(f"/api/dbs/{db}").json()["readonlyId"]
-    assert result == {"data": {"songs": [
-        {"title": "Alpha", "rating": 4.5, "is_hit": True, "note": "7",
-         "cover": f'{{"url": "/readonly/{readonly_id}/tables/songs/columns/cover/files/rowid/1"}}'},
-        {"title": "Beta", "rating": None, "is_hit": False, "note": "n", "cover": None},
-    ]}}
+    assert result == {
+        "data": {
+            "songs": [
+                {
+                    "title": "Alpha",
+                    "rating": 4.5,
+                    "is_hit": True,
+                    "note": "7",
+                    "cover": f'{{"url": "/readonly/{readonly_id}/tables/songs/columns/cover/files/rowid/1"}}',
+                },
+                {"title": "Beta", "rating": None, "is_hit": False, "note": "n", "cover": None},
+            ]
+        }
+    }
 
 
 def test_special_names_are_encoded_and_sql_uses_real_names(client, db):
     result = gql(client, db, "{ nameXX0withXXDspecialXX4chars { XXZ1stXX0col XXXXXXtrap XXRXXRdunder } }")
-    assert result == {"data": {"nameXX0withXXDspecialXX4chars": [{"XXZ1stXX0col": "first", "XXXXXXtrap": 1, "XXRXXRdunder": "d"}]}}
+    assert result == {
+        "data": {"nameXX0withXXDspecialXX4chars": [{"XXZ1stXX0col": "first", "XXXXXXtrap": 1, "XXRXXRdunder": "d"}]}
+    }
 
 
 def test_views_have_list_queries_only(client, db):
     assert gql(client, db, "{ hits { title } }") == {"data": {"hits": [{"title": "Alpha"}, {"title": "Gamma"}]}}
-    names = [f["name"] for f in gql(client, db, '{ __type(name: "Query") { fields { name } } }')["data"]["__type"]["fields"]]
+    names = [
+        f["name"] for f in gql(client, db, '{ __type(name: "Query") { fields { name } } }')["data"]["__type"]["fields"]
+    ]
     assert "hits" in names and "hits_by_pk" not in names
-    mutation_names = [f["name"] for f in gql(client, db, '{ __type(name: "Mutation") { fields { name } } }')["data"]["__type"]["fields"]]
+    mutation_names = [
+        f["name"]
+        for f in gql(client, db, '{ __type(name: "Mutation") { fields { name } } }')["data"]["__type"]["fields"]
+    ]
     assert "insert_hits" not in mutation_names and "insert_songs" in mutation_names
 
 
 def test_query_fields_list_all_lists_first(client, db):
-    names = [f["name"] for f in gql(client, db, '{ __type(name: "Query") { fields { name } } }')["data"]["__type"]["fields"]]
+    names = [
+        f["name"] for f in gql(client, db, '{ __type(name: "Query") { fields { name } } }')["data"]["__type"]["fields"]
+    ]
     assert names[:5] == ["users", "songs", "hits", "pairs", "nameXX0withXXDspecialXX4chars"]
     assert names[5:9] == ["users_by_pk", "songs_by_pk", "pairs_by_pk", "nameXX0withXXDspecialXX4chars_by_pk"]
 
 
-@pytest.mark.parametrize("where, titles", [
-    ('{plays: {_eq: 10}}', ["Alpha"]),
-    ('{plays: {_eq: null}}', ["Beta"]),
-    ('{plays: {_neq: 10}}', ["Beta", "Gamma"]),
-    ('{plays: {_gt: 10}}', ["Gamma"]),
-    ('{plays: {_gte: 10}}', ["Alpha", "Gamma"]),
-    ('{rating: {_lt: 4.5}}', ["Gamma"]),
-    ('{rating: {_lte: 4.5}}', ["Alpha", "Gamma"]),
-    ('{title: {_like: "%a"}}', ["Alpha", "Beta", "Gamma"]),
-    ('{title: {_like: "a%"}}', []),
-    ('{title: {_ilike: "a%"}}', ["Alpha"]),
-    ('{id: {_in: [1, 3]}}', ["Alpha", "Gamma"]),
-    ('{id: {_in: []}}', []),
-    ('{plays: {_nin: [10]}}', ["Beta", "Gamma"]),
-    ('{is_hit: {_eq: true}}', ["Alpha", "Gamma"]),
-    ('{is_hit: {_eq: false}}', ["Beta"]),
-    ('{is_hit: {_neq: false}}', ["Alpha", "Gamma"]),
-    ('{title: {eq: "Beta"}}', ["Beta"]),
-    ('{title: {_gte: "B"}, id: {_lt: 3}}', ["Beta"]),
-])
+@pytest.mark.parametrize(
+    "where, titles",
+    [
+        ("{plays: {_eq: 10}}", ["Alpha"]),
+        ("{plays: {_eq: null}}", ["Beta"]),
+        ("{plays: {_neq: 10}}", ["Beta", "Gamma"]),
+        ("{plays: {_gt: 10}}", ["Gamma"]),
+        ("{plays: {_gte: 10}}", ["Alpha", "Gamma"]),
+        ("{rating: {_lt: 4.5}}", ["Gamma"]),
+        ("{rating: {_lte: 4.5}}", ["Alpha", "Gamma"]),
+        ('{title: {_like: "%a"}}', ["Alpha", "Beta", "Gamma"]),
+        ('{title: {_like: "a%"}}', []),
+        ('{title: {_ilike: "a%"}}', ["Alpha"]),
+        ("{id: {_in: [1, 3]}}", ["Alpha", "Gamma"]),
+        ("{id: {_in: []}}", []),
+        ("{plays: {_nin: [10]}}", ["Beta", "Gamma"]),
+        ("{is_hit: {_eq: true}}", ["Alpha", "Gamma"]),
+        ("{is_hit: {_eq: false}}", ["Beta"]),
+        ("{is_hit: {_neq: false}}", ["Alpha", "Gamma"]),
+        ('{title: {eq: "Beta"}}', ["Beta"]),
+        ('{title: {_gte: "B"}, id: {_lt: 3}}', ["Beta"]),
+    ],
+)
 def test_filter_operators_and_null_semantics(client, db, where, titles):
     result = gql(client, db, f"{{ songs(where: {where}) {{ title }} }}")
     assert result == {"data": {"songs": [{"title": t} for t in titles]}}
 
 
 def test_filter_alias_and_ordering(client, db):
-    assert gql(client, db, '{ songs(filter: {id: {_eq: 2}}) { id } }') == {"data": {"songs": [{"id": 2}]}}
+    assert gql(client, db, "{ songs(filter: {id: {_eq: 2}}) { id } }") == {"data": {"songs": [{"id": 2}]}}
     result = gql(client, db, "{ songs(order_by: [{is_hit: DESC}, {title: ASC}]) { title } }")
     assert result == {"data": {"songs": [{"title": "Gamma"}, {"title": "Alpha"}, {"title": "Beta"}]}}  # is_hit 2, 1, 0
     result = gql(client, db, "{ songs(order_by: [{id: desc}], limit: 1, offset: 1) { id } }")
     assert result == {"data": {"songs": [{"id": 2}]}}
 
 
-@pytest.mark.parametrize("arguments, message", [
-    ("limit: -1", "limit must be positive"),
-    ("limit: 1, offset: -1", "offset must be positive"),
-    ("offset: 1", "cannot specify offset without also specifying a limit"),
-    ("order_by: [{}]", "Order must not be empty"),
-    ("where: {id: {}}", "Filter must not be empty"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        ("limit: -1", "limit must be positive"),
+        ("limit: 1, offset: -1", "offset must be positive"),
+        ("offset: 1", "cannot specify offset without also specifying a limit"),
+        ("order_by: [{}]", "Order must not be empty"),
+        ("where: {id: {}}", "Filter must not be empty"),
+    ],
+)
 def test_argument_errors(client, db, arguments, message):
     result = gql(client, db, f"{{ songs({arguments}) {{ id }} }}")
     assert result["data"] is None
@@ -154,13 +184,20 @@ def test_argument_errors(client, db, arguments, message):
 
 def test_int_beyond_32_bits_is_a_field_error_with_its_path_and_the_rest_is_returned(client, db):
     result = gql(client, db, "{ songs { title plays } }")
-    assert result["data"] == {"songs": [
-        {"title": "Alpha", "plays": 10}, {"title": "Beta", "plays": None}, {"title": "Gamma", "plays": None},
-    ]}
-    assert result["errors"] == [{
-        "message": "Int cannot represent non 32-bit signed integer value: 3000000000",
-        "locations": [{"line": 1, "column": 17}], "path": ["songs", 2, "plays"],
-    }]
+    assert result["data"] == {
+        "songs": [
+            {"title": "Alpha", "plays": 10},
+            {"title": "Beta", "plays": None},
+            {"title": "Gamma", "plays": None},
+        ]
+    }
+    assert result["errors"] == [
+        {
+            "message": "Int cannot represent non 32-bit signed integer value: 3000000000",
+            "locations": [{"line": 1, "column": 17}],
+            "path": ["songs", 2, "plays"],
+        }
+    ]
 
 
 def test_aliases_fragments_variables_and_directives(client, db):
@@ -171,9 +208,12 @@ def test_aliases_fragments_variables_and_directives(client, db):
     }
     fragment T on songs_row { id title }
     """
-    assert gql(client, db, query, {"min": 2, "withEmail": False}) == {"data": {
-        "first": [{"id": 2, "title": "Beta"}], "users": [{"name": "John", "__typename": "users_row"}],
-    }}
+    assert gql(client, db, query, {"min": 2, "withEmail": False}) == {
+        "data": {
+            "first": [{"id": 2, "title": "Beta"}],
+            "users": [{"name": "John", "__typename": "users_row"}],
+        }
+    }
 
 
 def test_compiled_and_graphql_core_paths_return_identical_json(services):
@@ -191,33 +231,58 @@ def test_compiled_and_graphql_core_paths_return_identical_json(services):
         with engine._connection(record, Mode.READ_ONLY, write=False) as ctx:
             document = engine._document(engine._cached(record, Mode.READ_ONLY), query)
             fallback = engine._execute_with_graphql_core(
-                engine.schema_for(record, Mode.READ_ONLY), document, ctx, None, None)
+                engine.schema_for(record, Mode.READ_ONLY), document, ctx, None, None
+            )
         assert compiled == fallback
 
 
 def test_relationships_in_both_directions(client, db):
-    result = gql(client, db, "{ users(limit: 2) { name songs_by_user_email { title } } songs(limit: 1) { title users_by_user_email { email } } }")
-    assert result == {"data": {
-        "users": [
-            {"name": "John", "songs_by_user_email": [{"title": "Alpha"}, {"title": "Beta"}]},
-            {"name": "Eve", "songs_by_user_email": [{"title": "Gamma"}]},
-        ],
-        "songs": [{"title": "Alpha", "users_by_user_email": {"email": "john@example.com"}}],
-    }}
+    result = gql(
+        client,
+        db,
+        "{ users(limit: 2) { name songs_by_user_email { title } } songs(limit: 1) { title users_by_user_email { email } } }",
+    )
+    assert result == {
+        "data": {
+            "users": [
+                {"name": "John", "songs_by_user_email": [{"title": "Alpha"}, {"title": "Beta"}]},
+                {"name": "Eve", "songs_by_user_email": [{"title": "Gamma"}]},
+            ],
+            "songs": [{"title": "Alpha", "users_by_user_email": {"email": "john@example.com"}}],
+        }
+    }
 
 
 def test_aggregate_count(client, db):
-    assert gql(client, db, "{ songs_aggregate(where: {plays: {_eq: null}}) { count } }") == {"data": {"songs_aggregate": {"count": 1}}}
+    assert gql(client, db, "{ songs_aggregate(where: {plays: {_eq: null}}) { count } }") == {
+        "data": {"songs_aggregate": {"count": 1}}
+    }
 
 
 def test_insert_with_returning_and_defaults(client, db):
-    result = gql(client, db, 'mutation { insert_songs(objects: [{title: "Delta", is_hit: true}, {title: "Eps"}]) { affected_rows returning { id title is_hit } } }')
-    assert result == {"data": {"insert_songs": {"affected_rows": 2, "returning": [
-        {"id": 4, "title": "Delta", "is_hit": True}, {"id": 5, "title": "Eps", "is_hit": False},
-    ]}}}
+    result = gql(
+        client,
+        db,
+        'mutation { insert_songs(objects: [{title: "Delta", is_hit: true}, {title: "Eps"}]) { affected_rows returning { id title is_hit } } }',
+    )
+    assert result == {
+        "data": {
+            "insert_songs": {
+                "affected_rows": 2,
+                "returning": [
+                    {"id": 4, "title": "Delta", "is_hit": True},
+                    {"id": 5, "title": "Eps", "is_hit": False},
+                ],
+            }
+        }
+    }
     assert sql(client, db, "SELECT is_hit FROM songs WHERE id = 4").json()["rows"] == [{"is_hit": 1}]
     result = gql(client, db, "mutation { insert_pairs(objects: [{}]) { affected_rows } }")
-    assert result["data"] is None and "NOT NULL" in result["errors"][0]["message"] or "constraint" in result["errors"][0]["message"]
+    assert (
+        result["data"] is None
+        and "NOT NULL" in result["errors"][0]["message"]
+        or "constraint" in result["errors"][0]["message"]
+    )
 
 
 def test_upsert(client, db):
@@ -225,43 +290,79 @@ def test_upsert(client, db):
         objects: [{email: "john@example.com", name: "Johnny", created_utc: "x"}],
         on_conflict: [{constraint: [email], update_columns: [name]}]
       ) { affected_rows returning { email name created_utc } } }"""
-    assert gql(client, db, query) == {"data": {"insert_users": {"affected_rows": 1, "returning": [
-        {"email": "john@example.com", "name": "Johnny", "created_utc": "2021-01-01"},
-    ]}}}
-    bad = gql(client, db, query.replace("update_columns: [name]", "update_columns: [name, created_utc]").replace(', created_utc: "x"', ""))
+    assert gql(client, db, query) == {
+        "data": {
+            "insert_users": {
+                "affected_rows": 1,
+                "returning": [
+                    {"email": "john@example.com", "name": "Johnny", "created_utc": "2021-01-01"},
+                ],
+            }
+        }
+    }
+    bad = gql(
+        client,
+        db,
+        query.replace("update_columns: [name]", "update_columns: [name, created_utc]").replace(
+            ', created_utc: "x"', ""
+        ),
+    )
     assert "update_columns must be among the inserted columns" in bad["errors"][0]["message"]
 
 
 def test_update_and_delete_with_where_and_by_pk(client, db):
-    result = gql(client, db, 'mutation { update_songs(where: {id: {_lte: 2}}, _set: {rating: 2.5}) { affected_rows returning { id rating } } }')
-    assert result == {"data": {"update_songs": {"affected_rows": 2, "returning": [{"id": 1, "rating": 2.5}, {"id": 2, "rating": 2.5}]}}}
-    result = gql(client, db, 'mutation { update_songs_by_pk(id: 3, _set: {title: "G"}) { affected_rows returning { title } } }')
+    result = gql(
+        client,
+        db,
+        "mutation { update_songs(where: {id: {_lte: 2}}, _set: {rating: 2.5}) { affected_rows returning { id rating } } }",
+    )
+    assert result == {
+        "data": {
+            "update_songs": {"affected_rows": 2, "returning": [{"id": 1, "rating": 2.5}, {"id": 2, "rating": 2.5}]}
+        }
+    }
+    result = gql(
+        client, db, 'mutation { update_songs_by_pk(id: 3, _set: {title: "G"}) { affected_rows returning { title } } }'
+    )
     assert result == {"data": {"update_songs_by_pk": {"affected_rows": 1, "returning": {"title": "G"}}}}
     result = gql(client, db, "mutation { delete_songs_by_pk(id: 99) { affected_rows returning { id } } }")
     assert result == {"data": {"delete_songs_by_pk": {"affected_rows": 0, "returning": None}}}
-    result = gql(client, db, "mutation { delete_songs(where: {title: {_eq: \"G\"}}) { affected_rows returning { id title } } }")
+    result = gql(
+        client, db, 'mutation { delete_songs(where: {title: {_eq: "G"}}) { affected_rows returning { id title } } }'
+    )
     assert result == {"data": {"delete_songs": {"affected_rows": 1, "returning": [{"id": 3, "title": "G"}]}}}
-    for refused in ["mutation { delete_songs(where: {}) { affected_rows } }",
-                    "mutation { update_songs(_set: {title: \"x\"}) { affected_rows } }"]:
+    for refused in [
+        "mutation { delete_songs(where: {}) { affected_rows } }",
+        'mutation { update_songs(_set: {title: "x"}) { affected_rows } }',
+    ]:
         assert gql(client, db, refused)["errors"][0]["message"] == "Filter must not be empty"
     assert sql(client, db, "SELECT count(*) AS n FROM songs").json()["rows"] == [{"n": 2}]
 
 
 def test_constraint_failure_writes_nothing_of_that_field(client, db):
-    result = gql(client, db, """mutation {
+    result = gql(
+        client,
+        db,
+        """mutation {
       ok: insert_users(objects: [{email: "new@example.com", created_utc: "x"}]) { affected_rows }
       bad: insert_songs(objects: [{title: "x", user_email: "missing@example.com"}]) { affected_rows }
-    }""")
+    }""",
+    )
     assert result["data"] is None
     assert "FOREIGN KEY constraint failed" in result["errors"][0]["message"]
     assert result["errors"][0]["path"] == ["bad"]
     assert sql(client, db, "SELECT count(*) AS n FROM songs WHERE title = 'x'").json()["rows"] == [{"n": 0}]
     # Each root field is its own transaction: the first insert stands.
-    assert sql(client, db, "SELECT count(*) AS n FROM users WHERE email = 'new@example.com'").json()["rows"] == [{"n": 1}]
+    assert sql(client, db, "SELECT count(*) AS n FROM users WHERE email = 'new@example.com'").json()["rows"] == [
+        {"n": 1}
+    ]
 
 
 def test_more_than_ten_thousand_rows_needs_a_limit(client):
-    db = create_db(client, "CREATE TABLE n(x INTEGER); INSERT INTO n WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 10050) SELECT i FROM c;")
+    db = create_db(
+        client,
+        "CREATE TABLE n(x INTEGER); INSERT INTO n WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 10050) SELECT i FROM c;",
+    )
     result = gql(client, db, "{ n { x } }")
     assert result["data"] is None
     assert "10050 rows" in result["errors"][0]["message"] and "limit" in result["errors"][0]["message"]
@@ -280,30 +381,69 @@ def test_graphiql_introspection_query_succeeds_and_only_skip_include_are_adverti
     directives = {d["name"] for d in result["data"]["__schema"]["directives"]}
     assert directives == {"skip", "include"}
     comparison = next(t for t in result["data"]["__schema"]["types"] if t["name"] == "IntComparison")
-    assert {f["name"] for f in comparison["inputFields"]} == {"_eq", "_neq", "_gt", "_gte", "_lt", "_lte", "_like", "_ilike", "_in", "_nin"}
+    assert {f["name"] for f in comparison["inputFields"]} == {
+        "_eq",
+        "_neq",
+        "_gt",
+        "_gte",
+        "_lt",
+        "_lte",
+        "_like",
+        "_ilike",
+        "_in",
+        "_nin",
+    }
 
 
 def test_access_modes(client, db):
     readonly_id = client.get(f"/api/dbs/{db}").json()["readonlyId"]
     path = f"/readonly/{readonly_id}/graphql"
     assert gql(client, None, "{ users(limit: 1) { name } }", path=path) == {"data": {"users": [{"name": "John"}]}}
-    assert gql(client, None, '{ __schema { mutationType { name } } }', path=path) == {"data": {"__schema": {"mutationType": None}}}
-    refused = gql(client, None, 'mutation { delete_songs(where: {id: {_gt: 0}}) { affected_rows } }', path=path)
+    assert gql(client, None, "{ __schema { mutationType { name } } }", path=path) == {
+        "data": {"__schema": {"mutationType": None}}
+    }
+    refused = gql(client, None, "mutation { delete_songs(where: {id: {_gt: 0}}) { affected_rows } }", path=path)
     assert refused["data"] is None and "mutation" in refused["errors"][0]["message"]
 
     def token(permission):
-        return client.post("/api/tokens", json={"name": permission, "team_name": "alice", "permissions": [{"db_id": db, "name": permission}]}).json()["body"]
+        return client.post(
+            "/api/tokens",
+            json={"name": permission, "team_name": "alice", "permissions": [{"db_id": db, "name": permission}]},
+        ).json()["body"]
 
     read = {"Authorization": f"Bearer {token('read')}"}
-    assert gql(client, db, '{ __schema { mutationType { name } } }', headers=read)["data"]["__schema"]["mutationType"] is None
+    assert (
+        gql(client, db, "{ __schema { mutationType { name } } }", headers=read)["data"]["__schema"]["mutationType"]
+        is None
+    )
     insert = {"Authorization": f"Bearer {token('insert')}"}
-    assert gql(client, db, "{ users { name } }", headers=insert)["errors"][0]["message"] == "Cannot read field using the provided token"
-    inserted = gql(client, db, 'mutation { insert_users(objects: [{email: "form@example.com", created_utc: "now"}]) { affected_rows } }', headers=insert)
+    assert (
+        gql(client, db, "{ users { name } }", headers=insert)["errors"][0]["message"]
+        == "Cannot read field using the provided token"
+    )
+    inserted = gql(
+        client,
+        db,
+        'mutation { insert_users(objects: [{email: "form@example.com", created_utc: "now"}]) { affected_rows } }',
+        headers=insert,
+    )
     assert inserted == {"data": {"insert_users": {"affected_rows": 1}}}
-    no_returning = gql(client, db, 'mutation { insert_users(objects: [{email: "f2@example.com", created_utc: "now"}]) { returning { name } } }', headers=insert)
+    no_returning = gql(
+        client,
+        db,
+        'mutation { insert_users(objects: [{email: "f2@example.com", created_utc: "now"}]) { returning { name } } }',
+        headers=insert,
+    )
     assert "returning" in no_returning["errors"][0]["message"]
-    fields = gql(client, db, '{ __type(name: "Mutation") { fields { name } } }', headers=insert)["data"]["__type"]["fields"]
-    assert {f["name"] for f in fields} == {"insert_users", "insert_songs", "insert_pairs", "insert_nameXX0withXXDspecialXX4chars"}
+    fields = gql(client, db, '{ __type(name: "Mutation") { fields { name } } }', headers=insert)["data"]["__type"][
+        "fields"
+    ]
+    assert {f["name"] for f in fields} == {
+        "insert_users",
+        "insert_songs",
+        "insert_pairs",
+        "insert_nameXX0withXXDspecialXX4chars",
+    }
 
 
 def test_unknown_database_and_bad_requests(client, db):
@@ -320,7 +460,12 @@ def test_hostile_strings_stay_values(client, db):
     hostile = "x'); DROP TABLE songs; --"
     result = gql(client, db, "query($t: String!) { songs(where: {title: {_eq: $t}}) { id } }", {"t": hostile})
     assert result == {"data": {"songs": []}}
-    result = gql(client, db, 'mutation($t: String!) { insert_songs(objects: [{title: $t}]) { returning { title } } }', {"t": hostile})
+    result = gql(
+        client,
+        db,
+        "mutation($t: String!) { insert_songs(objects: [{title: $t}]) { returning { title } } }",
+        {"t": hostile},
+    )
     assert result["data"]["insert_songs"]["returning"] == [{"title": hostile}]
     assert sql(client, db, "SELECT count(*) AS n FROM songs").json()["rows"] == [{"n": 4}]
 
@@ -335,11 +480,20 @@ def test_playground_and_default_query(client, db):
 
 
 def test_hostile_table_and_column_names_are_only_ever_quoted(client):
-    db = create_db(client, """CREATE TABLE "t""; DROP TABLE keep; --" ("c"") OR 1=1; --" TEXT); CREATE TABLE keep(a);
-                              INSERT INTO "t""; DROP TABLE keep; --" VALUES ('safe'); INSERT INTO keep VALUES (1);""")
+    db = create_db(
+        client,
+        """CREATE TABLE "t""; DROP TABLE keep; --" ("c"") OR 1=1; --" TEXT); CREATE TABLE keep(a);
+                              INSERT INTO "t""; DROP TABLE keep; --" VALUES ('safe'); INSERT INTO keep VALUES (1);""",
+    )
     table = encode_name('t"; DROP TABLE keep; --')
     column = encode_name('c") OR 1=1; --')
-    assert gql(client, db, f'{{ {table}(where: {{{column}: {{_eq: "safe"}}}}) {{ {column} }} }}') == {"data": {table: [{column: "safe"}]}}
-    result = gql(client, db, f'mutation {{ update_{table}(where: {{{column}: {{_eq: "safe"}}}}, _set: {{{column}: "x"}}) {{ affected_rows }} }}')
+    assert gql(client, db, f'{{ {table}(where: {{{column}: {{_eq: "safe"}}}}) {{ {column} }} }}') == {
+        "data": {table: [{column: "safe"}]}
+    }
+    result = gql(
+        client,
+        db,
+        f'mutation {{ update_{table}(where: {{{column}: {{_eq: "safe"}}}}, _set: {{{column}: "x"}}) {{ affected_rows }} }}',
+    )
     assert result == {"data": {f"update_{table}": {"affected_rows": 1}}}
     assert sql(client, db, "SELECT count(*) AS n FROM keep").json()["rows"] == [{"n": 1}]

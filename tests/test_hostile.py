@@ -10,9 +10,15 @@ from tests.conftest import create_db, make_sqlite_file, sql
 
 def test_giant_results_deep_expressions_and_huge_queries(client):
     db = create_db(client, "CREATE TABLE t(a); INSERT INTO t VALUES ('x')")
-    giant = sql(client, db, "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 200000) "
-                            "SELECT group_concat(printf('%0500d', i)) FROM c")
-    assert giant.status_code == 400 and ("too big" in giant.json()["errors"][0] or "time limit" in giant.json()["errors"][0])
+    giant = sql(
+        client,
+        db,
+        "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 200000) "
+        "SELECT group_concat(printf('%0500d', i)) FROM c",
+    )
+    assert giant.status_code == 400 and (
+        "too big" in giant.json()["errors"][0] or "time limit" in giant.json()["errors"][0]
+    )
     nested = sql(client, db, "SELECT " + "(" * 3000 + "1" + ")" * 3000)
     assert nested.status_code == 400 and nested.json()["errors"]
     deep = sql(client, db, "SELECT " + " + ".join(["1"] * 5000))
@@ -35,7 +41,10 @@ def test_a_declared_huge_page_count_is_refused(client, settings, tmp_path):
 
 def test_trusted_schema_is_off_for_hosted_files(client, tmp_path):
     # A view calling a function that is not innocuous cannot be used to smuggle calls.
-    content = make_sqlite_file(tmp_path / "v.sqlite", "CREATE TABLE t(a); INSERT INTO t VALUES (1); CREATE VIEW v AS SELECT random() AS r FROM t;")
+    content = make_sqlite_file(
+        tmp_path / "v.sqlite",
+        "CREATE TABLE t(a); INSERT INTO t VALUES (1); CREATE VIEW v AS SELECT random() AS r FROM t;",
+    )
     db = client.post("/dbs", files={"file": ("v.sqlite", content)}).json()["id"]
     assert sql(client, db, "SELECT count(*) AS n FROM v").status_code in (200, 400)
     assert sql(client, db, "PRAGMA trusted_schema").status_code == 400  # not even readable: not on the allow-list
@@ -73,7 +82,9 @@ def test_graphql_fuzzed_values_never_break_the_server(client, text, number, real
       b: f(where: {n: {_gte: $n}, r: {_lte: $r}}, limit: 5) { id n r b }
       c: f_aggregate(where: {s: {_in: [$t]}}) { count }
     }""".replace("OP", operator)
-    response = client.post(f"/dbs/{db}/graphql", json={"query": query, "variables": {"t": text, "n": number, "r": real, "limit": limit}})
+    response = client.post(
+        f"/dbs/{db}/graphql", json={"query": query, "variables": {"t": text, "n": number, "r": real, "limit": limit}}
+    )
     assert response.status_code == 200
     body = response.json()
     if limit < 0:
@@ -81,8 +92,13 @@ def test_graphql_fuzzed_values_never_break_the_server(client, text, number, real
     else:
         assert "errors" not in body, body
         assert body["data"]["c"]["count"] in (0, 1)
-    mutation = client.post(f"/dbs/{db}/graphql", json={
-        "query": "mutation($t: String) { insert_f(objects: [{s: $t}]) { returning { s } } }", "variables": {"t": text}})
+    mutation = client.post(
+        f"/dbs/{db}/graphql",
+        json={
+            "query": "mutation($t: String) { insert_f(objects: [{s: $t}]) { returning { s } } }",
+            "variables": {"t": text},
+        },
+    )
     assert mutation.json()["data"]["insert_f"]["returning"] == [{"s": text}]
     stored = sql(client, db, "SELECT s FROM f ORDER BY id DESC LIMIT 1").json()["rows"]
     assert stored == [{"s": text}]
@@ -112,12 +128,23 @@ def test_sql_params_sqlite_cannot_bind_are_clear_400s_and_write_nothing(client):
     db = create_db(client, "CREATE TABLE t(a)")
     for params, message in [
         ([2**63], "params[0] is beyond SQLite's 64-bit integers"),  # JSON allows it; the driver overflowed (a 500)
-        ({"a": 2**64 - 1}, ":a is beyond SQLite's 64-bit integers"),  # (larger ones arrive as floats from the JSON parser)
+        (
+            {"a": 2**64 - 1},
+            ":a is beyond SQLite's 64-bit integers",
+        ),  # (larger ones arrive as floats from the JSON parser)
         ([1, [2]], "params[1] must be a string, number, boolean or null"),
         ({"a": {"b": 1}}, ":a must be a string, number, boolean or null"),
     ]:
-        answer = client.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES (?)" if isinstance(params, list) else "INSERT INTO t VALUES (:a)", "params": params})
+        answer = client.post(
+            f"/dbs/{db}/sql",
+            json={
+                "query": "INSERT INTO t VALUES (?)" if isinstance(params, list) else "INSERT INTO t VALUES (:a)",
+                "params": params,
+            },
+        )
         assert answer.status_code == 400 and message in answer.json()["errors"][0], (params, answer.text)
     assert sql(client, db, "SELECT count(*) AS n FROM t").json()["rows"] == [{"n": 0}]
-    ok = client.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES (?), (?) RETURNING a", "params": [2**63 - 1, -(2**63)]})
+    ok = client.post(
+        f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES (?), (?) RETURNING a", "params": [2**63 - 1, -(2**63)]}
+    )
     assert ok.status_code == 200 and ok.json()["rows"] == [{"a": 2**63 - 1}, {"a": -(2**63)}]

@@ -22,9 +22,17 @@ def test_64_clients_mixed_reads_and_writes_lose_nothing(tmp_path):
     with running_server(tmp_path / "data") as base:
         setup = httpx2.Client(base_url=base, timeout=60)
         auth = {"Authorization": "Bearer " + sign_up_and_login(setup, "load")}
-        databases = [setup.post("/api/dbs", headers=auth, json={
-            "name": f"load {i}", "query": "CREATE TABLE w(client INTEGER, n INTEGER, PRIMARY KEY (client, n))"}).json()["id"]
-            for i in range(DATABASES)]
+        databases = [
+            setup.post(
+                "/api/dbs",
+                headers=auth,
+                json={
+                    "name": f"load {i}",
+                    "query": "CREATE TABLE w(client INTEGER, n INTEGER, PRIMARY KEY (client, n))",
+                },
+            ).json()["id"]
+            for i in range(DATABASES)
+        ]
         acknowledged: dict[str, set[tuple[int, int]]] = {db: set() for db in databases}
         failures: list[str] = []
         latencies: list[float] = []
@@ -38,8 +46,11 @@ def test_64_clients_mixed_reads_and_writes_lose_nothing(tmp_path):
                 while time.monotonic() < deadline:
                     db = rng.choice(databases)
                     write = rng.random() < 0.3
-                    body = ({"query": "INSERT INTO w VALUES (?, ?)", "params": [number, n]} if write
-                            else {"query": "SELECT count(*) AS c FROM w"})
+                    body = (
+                        {"query": "INSERT INTO w VALUES (?, ?)", "params": [number, n]}
+                        if write
+                        else {"query": "SELECT count(*) AS c FROM w"}
+                    )
                     started = time.perf_counter()
                     response = http.post(f"/dbs/{db}/sql", json=body)
                     elapsed = time.perf_counter() - started

@@ -24,11 +24,23 @@ SEED = os.environ.get("AIRSEQUEL_FUZZ_SEED", "5310845783286768254972612346236401
 EXAMPLES = os.environ.get("AIRSEQUEL_FUZZ_EXAMPLES", "8")
 SCHEMA = "CREATE TABLE t(id INTEGER PRIMARY KEY, a INTEGER, b TEXT, f BLOB); INSERT INTO t(a, b, f) VALUES (1, 'x', x'00'), (2, 'y', NULL)"
 # Routes that would take the fuzzer's own database or login away from every later request.
-EXCLUDED = ["--exclude-tag", "not_included", "--exclude-path", "/api/logout", "--exclude-path", "/api/settings",
-            "--exclude-name", "DELETE /api/dbs/{db_id}", "--exclude-path-regex", "regenerate-|^/api/teams/"]
+EXCLUDED = [
+    "--exclude-tag",
+    "not_included",
+    "--exclude-path",
+    "/api/logout",
+    "--exclude-path",
+    "/api/settings",
+    "--exclude-name",
+    "DELETE /api/dbs/{db_id}",
+    "--exclude-path-regex",
+    "regenerate-|^/api/teams/",
+]
 
 
-@pytest.mark.skipif(not SCHEMATHESIS.exists() and not shutil.which("schemathesis"), reason="schemathesis is a dev dependency")
+@pytest.mark.skipif(
+    not SCHEMATHESIS.exists() and not shutil.which("schemathesis"), reason="schemathesis is a dev dependency"
+)
 def test_no_route_answers_generated_requests_with_a_server_error(tmp_path):
     data_dir = tmp_path / "data"
     with running_server(data_dir) as base:
@@ -45,11 +57,33 @@ def test_no_route_answers_generated_requests_with_a_server_error(tmp_path):
             f'"path.db_id" = "{db_id}"\n"path.readonly_id" = "{readonly_id}"\n"path.table" = "t"\n"path.key_column" = "id"\n'
         )
         done = subprocess.run(
-            [str(SCHEMATHESIS), "--config-file", str(config), "run", f"{base}/api/openapi.json",
-             "--checks", "not_a_server_error", "--phases", "examples,coverage,fuzzing", "--max-examples", EXAMPLES,
-             "--seed", SEED, "--workers", "1", "--request-timeout", "20", *EXCLUDED,
-             "--header", f"Authorization: Bearer {token}", "--no-color"],
-            capture_output=True, text=True, timeout=600, cwd=tmp_path,
+            [
+                str(SCHEMATHESIS),
+                "--config-file",
+                str(config),
+                "run",
+                f"{base}/api/openapi.json",
+                "--checks",
+                "not_a_server_error",
+                "--phases",
+                "examples,coverage,fuzzing",
+                "--max-examples",
+                EXAMPLES,
+                "--seed",
+                SEED,
+                "--workers",
+                "1",
+                "--request-timeout",
+                "20",
+                *EXCLUDED,
+                "--header",
+                f"Authorization: Bearer {token}",
+                "--no-color",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=tmp_path,
         )
         assert done.returncode == 0, _failure_report(done, server_log(data_dir))
         counts = re.search(r"(\d+) generated, (\d+) passed", done.stdout)
@@ -62,10 +96,15 @@ def _failure_report(done: subprocess.CompletedProcess[str], log: Path) -> str:
     """schemathesis's failures section (the requests that failed, with curl commands) and the server's
     tracebacks: the end of its output is warnings about test data, which say nothing about a 500."""
     failures = re.search(r"=+ FAILURES =+(.*?)(?:=+ WARNINGS =+|=+ SUMMARY =+)", done.stdout, re.S)
-    tracebacks = re.findall(r"Traceback \(most recent call last\):.*?\n(?=\S)(?:[^\n]*)", log.read_text(errors="replace"), re.S)
-    return "\n".join([
-        f"schemathesis exited {done.returncode} (seed {SEED})",
-        (failures.group(1) if failures else done.stdout[-4000:])[-6000:],
-        done.stderr[-2000:],
-        "server tracebacks:", *[trace[-3000:] for trace in tracebacks[:3]],
-    ])
+    tracebacks = re.findall(
+        r"Traceback \(most recent call last\):.*?\n(?=\S)(?:[^\n]*)", log.read_text(errors="replace"), re.S
+    )
+    return "\n".join(
+        [
+            f"schemathesis exited {done.returncode} (seed {SEED})",
+            (failures.group(1) if failures else done.stdout[-4000:])[-6000:],
+            done.stderr[-2000:],
+            "server tracebacks:",
+            *[trace[-3000:] for trace in tracebacks[:3]],
+        ]
+    )

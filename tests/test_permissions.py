@@ -12,21 +12,56 @@ from airsequel.http.app import create_app
 from tests.conftest import sign_up_and_login
 
 PRINCIPALS = [
-    "anonymous", "viewer", "editor", "admin", "other_admin",
-    "read_token", "write_token", "expired_token", "revoked_token",
+    "anonymous",
+    "viewer",
+    "editor",
+    "admin",
+    "other_admin",
+    "read_token",
+    "write_token",
+    "expired_token",
+    "revoked_token",
 ]
 ACTIONS = ["list", "read_sql", "write_sql", "download", "replace", "manage_tokens", "manage_members", "delete"]
 
 OK = 200
 # What each principal gets for each action on a private database of team "acme".
 EXPECTED: dict[str, dict[str, int]] = {
-    "anonymous": dict(list=401, read_sql=404, write_sql=404, download=404, replace=404, manage_tokens=401, manage_members=401, delete=404),
-    "viewer": dict(list=OK, read_sql=OK, write_sql=403, download=OK, replace=403, manage_tokens=403, manage_members=403, delete=403),
-    "editor": dict(list=OK, read_sql=OK, write_sql=OK, download=OK, replace=OK, manage_tokens=403, manage_members=403, delete=403),
-    "admin": dict(list=OK, read_sql=OK, write_sql=OK, download=OK, replace=OK, manage_tokens=201, manage_members=OK, delete=OK),
-    "other_admin": dict(list=OK, read_sql=404, write_sql=404, download=404, replace=404, manage_tokens=404, manage_members=404, delete=404),
-    "read_token": dict(list=OK, read_sql=OK, write_sql=403, download=OK, replace=403, manage_tokens=403, manage_members=403, delete=403),
-    "write_token": dict(list=OK, read_sql=OK, write_sql=OK, download=OK, replace=OK, manage_tokens=403, manage_members=403, delete=403),
+    "anonymous": dict(
+        list=401,
+        read_sql=404,
+        write_sql=404,
+        download=404,
+        replace=404,
+        manage_tokens=401,
+        manage_members=401,
+        delete=404,
+    ),
+    "viewer": dict(
+        list=OK, read_sql=OK, write_sql=403, download=OK, replace=403, manage_tokens=403, manage_members=403, delete=403
+    ),
+    "editor": dict(
+        list=OK, read_sql=OK, write_sql=OK, download=OK, replace=OK, manage_tokens=403, manage_members=403, delete=403
+    ),
+    "admin": dict(
+        list=OK, read_sql=OK, write_sql=OK, download=OK, replace=OK, manage_tokens=201, manage_members=OK, delete=OK
+    ),
+    "other_admin": dict(
+        list=OK,
+        read_sql=404,
+        write_sql=404,
+        download=404,
+        replace=404,
+        manage_tokens=404,
+        manage_members=404,
+        delete=404,
+    ),
+    "read_token": dict(
+        list=OK, read_sql=OK, write_sql=403, download=OK, replace=403, manage_tokens=403, manage_members=403, delete=403
+    ),
+    "write_token": dict(
+        list=OK, read_sql=OK, write_sql=OK, download=OK, replace=OK, manage_tokens=403, manage_members=403, delete=403
+    ),
     "expired_token": {action: 401 for action in ACTIONS},
     "revoked_token": {action: 401 for action in ACTIONS},
 }
@@ -53,13 +88,21 @@ def world(tmp_path_factory) -> World:
         sessions = {name: bearer(sign_up_and_login(client, name)) for name in ("adam", "eddie", "vera", "otto")}
         assert client.post("/api/teams", headers=sessions["adam"], json={"name": "acme"}).status_code == 201
         for username, role in (("eddie", "Editor"), ("vera", "Viewer")):
-            response = client.patch(f"/api/teams/acme/members/{username}", headers=sessions["adam"], json={"roles": [role]})
+            response = client.patch(
+                f"/api/teams/acme/members/{username}", headers=sessions["adam"], json={"roles": [role]}
+            )
             assert response.status_code == 200, response.text
 
         def new_db(name: str) -> str:
-            response = client.post("/api/dbs", headers=sessions["adam"], json={
-                "name": name, "team": "acme", "query": "CREATE TABLE items(id INTEGER PRIMARY KEY, label TEXT); INSERT INTO items(label) VALUES ('one')",
-            })
+            response = client.post(
+                "/api/dbs",
+                headers=sessions["adam"],
+                json={
+                    "name": name,
+                    "team": "acme",
+                    "query": "CREATE TABLE items(id INTEGER PRIMARY KEY, label TEXT); INSERT INTO items(label) VALUES ('one')",
+                },
+            )
             assert response.status_code == 201, response.text
             return response.json()["id"]
 
@@ -67,10 +110,16 @@ def world(tmp_path_factory) -> World:
         victims = {principal: new_db(f"victim-{principal}") for principal in PRINCIPALS}
 
         def token(permission: str, expiration: str | None = None) -> str:
-            response = client.post("/api/tokens", headers=sessions["adam"], json={
-                "name": permission, "team_name": "acme", "expiration_utc": expiration,
-                "permissions": [{"db_id": db, "name": permission} for db in [db_id, *victims.values()]],
-            })
+            response = client.post(
+                "/api/tokens",
+                headers=sessions["adam"],
+                json={
+                    "name": permission,
+                    "team_name": "acme",
+                    "expiration_utc": expiration,
+                    "permissions": [{"db_id": db, "name": permission} for db in [db_id, *victims.values()]],
+                },
+            )
             assert response.status_code == 201, response.text
             return response.json()["body"]
 
@@ -79,15 +128,23 @@ def world(tmp_path_factory) -> World:
         assert client.delete(f"/api/tokens/{revoked_id}", headers=sessions["adam"]).status_code == 200
         world = World(client, root, db_id, victims)
         world.auth = {
-            "anonymous": {}, "viewer": sessions["vera"], "editor": sessions["eddie"], "admin": sessions["adam"],
-            "other_admin": sessions["otto"], "read_token": bearer(token("read")), "write_token": bearer(token("write")),
-            "expired_token": bearer(token("read", "2001-01-01T00:00:00Z")), "revoked_token": bearer(revoked),
+            "anonymous": {},
+            "viewer": sessions["vera"],
+            "editor": sessions["eddie"],
+            "admin": sessions["adam"],
+            "other_admin": sessions["otto"],
+            "read_token": bearer(token("read")),
+            "write_token": bearer(token("write")),
+            "expired_token": bearer(token("read", "2001-01-01T00:00:00Z")),
+            "revoked_token": bearer(revoked),
         }
         yield world
 
 
 def snapshot(world: World, db_id: str) -> list:
-    response = world.client.post(f"/dbs/{db_id}/sql", headers=world.root, json={"query": "SELECT * FROM items ORDER BY id"})
+    response = world.client.post(
+        f"/dbs/{db_id}/sql", headers=world.root, json={"query": "SELECT * FROM items ORDER BY id"}
+    )
     assert response.status_code == 200
     return response.json()["rows"]
 
@@ -103,16 +160,24 @@ def attempt(world: World, principal: str, action: str) -> int:
     if action == "read_sql":
         return client.post(f"/dbs/{db_id}/sql", headers=headers, json={"query": "SELECT label FROM items"}).status_code
     if action == "write_sql":
-        return client.post(f"/dbs/{db_id}/sql", headers=headers, json={"query": "UPDATE items SET label = label"}).status_code
+        return client.post(
+            f"/dbs/{db_id}/sql", headers=headers, json={"query": "UPDATE items SET label = label"}
+        ).status_code
     if action == "download":
         return client.get(f"/dbs/{db_id}/download", headers=headers).status_code
     if action == "replace":
         same_content = client.get(f"/dbs/{db_id}/download", headers=world.root).content
         return client.put(f"/dbs/{db_id}", headers=headers, files={"file": ("same.sqlite", same_content)}).status_code
     if action == "manage_tokens":
-        return client.post("/api/tokens", headers=headers, json={
-            "name": "more", "team_name": "acme", "permissions": [{"db_id": db_id, "name": "read"}],
-        }).status_code
+        return client.post(
+            "/api/tokens",
+            headers=headers,
+            json={
+                "name": "more",
+                "team_name": "acme",
+                "permissions": [{"db_id": db_id, "name": "read"}],
+            },
+        ).status_code
     if action == "manage_members":
         return client.patch("/api/teams/acme/members/vera", headers=headers, json={"roles": ["Viewer"]}).status_code
     if action == "delete":
@@ -130,7 +195,10 @@ def test_permission_matrix(world, principal):
         statuses[action] = attempt(world, principal, action)
         if statuses[action] >= 400:  # refused: nothing changed
             assert snapshot(world, world.db_id) == before
-            assert world.client.get(f"/api/dbs/{world.victims[principal]}", headers=world.root).status_code == victim_before
+            assert (
+                world.client.get(f"/api/dbs/{world.victims[principal]}", headers=world.root).status_code
+                == victim_before
+            )
             assert len(world.client.get("/api/teams/acme/tokens", headers=world.root).json()["tokens"]) == tokens_before
             members = world.client.get("/api/teams/acme/members", headers=world.root).json()["members"]
             assert {"username": "vera", "roles": ["Viewer"]} in members
@@ -143,9 +211,16 @@ def test_public_databases_are_readable_by_anyone_and_writable_by_nobody_anonymou
     client, admin = world.client, world.auth["admin"]
     db_id = world.victims["viewer"]
     assert client.patch(f"/api/dbs/{db_id}/settings", headers=admin, json={"visibility": "public"}).status_code == 200
-    assert client.post(f"/dbs/{db_id}/sql", json={"query": "SELECT count(*) AS n FROM items"}).json()["rows"] == [{"n": 1}]
+    assert client.post(f"/dbs/{db_id}/sql", json={"query": "SELECT count(*) AS n FROM items"}).json()["rows"] == [
+        {"n": 1}
+    ]
     assert client.post(f"/dbs/{db_id}/sql", json={"query": "DELETE FROM items"}).status_code == 401
-    assert client.post(f"/dbs/{db_id}/sql", headers=world.auth["other_admin"], json={"query": "DELETE FROM items"}).status_code == 403
+    assert (
+        client.post(
+            f"/dbs/{db_id}/sql", headers=world.auth["other_admin"], json={"query": "DELETE FROM items"}
+        ).status_code
+        == 403
+    )
     assert snapshot(world, db_id) == [{"id": 1, "label": "one"}]
     assert client.patch(f"/api/dbs/{db_id}/settings", headers=admin, json={"visibility": "private"}).status_code == 200
     assert client.post(f"/dbs/{db_id}/sql", json={"query": "SELECT 1"}).status_code == 404

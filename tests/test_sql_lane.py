@@ -34,4 +34,6 @@ def test_reads_over_the_quick_budget_finish_on_the_lane_with_the_same_answer(cli
     assert sql(client, db, slow).json()["rows"] == [{"n": 300000, "s": 300000 * 300001 // 2}]
     graphql = client.post(f"/dbs/{db}/graphql", json={"query": "{ t { a } }"}).json()
     assert graphql == {"data": {"t": []}}
-    assert client.post(f"/dbs/{db}/graphql", json={"query": "{ t { a } }"}).json() == graphql  # the quick path, cached schema
+    assert (
+        client.post(f"/dbs/{db}/graphql", json={"query": "{ t { a } }"}).json() == graphql
+    )  # the quick path, cached schema

@@ -113,7 +113,8 @@ def test_runaway_query_is_aborted_and_the_connection_stays_usable(services, db):
     started = time.monotonic()
     with pytest.raises(SqlError, match="time limit"):
         services.hosting.run_sql(
-            db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+            db,
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
             may_write=False,
         )
     assert time.monotonic() - started < 5
@@ -136,7 +137,8 @@ def test_other_requests_are_served_while_a_query_runs_away(services, db):
     def runaway():
         try:
             services.hosting.run_sql(
-                db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+                db,
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
                 may_write=False,
             )
         except SqlError as error:
@@ -163,7 +165,8 @@ def test_giant_values_are_refused(services, db):
 def test_row_cap_truncates_with_a_signal(services, db):
     services.hosting.limits.max_rows = 5
     result = services.hosting.run_sql(
-        db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100) SELECT x FROM c",
+        db,
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100) SELECT x FROM c",
         may_write=False,
     )
     assert result.truncated and [row["x"] for row in result.rows] == [1, 2, 3, 4, 5]
@@ -173,15 +176,18 @@ def test_response_byte_cap(services, db):
     services.hosting.limits.max_response_bytes = 10_000
     with pytest.raises(TooLarge):
         services.hosting.run_sql(
-            db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100) SELECT randomblob(1000) FROM c",
+            db,
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100) SELECT randomblob(1000) FROM c",
             may_write=False,
         )
 
 
 def test_response_byte_cap_counts_text_and_column_names(services, db):
     services.hosting.limits.max_response_bytes = 10_000
-    query = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT {}) "
-             "SELECT printf('%.100c', 'é') AS a_rather_long_column_name FROM c")  # 200 bytes of UTF-8
+    query = (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT {}) "
+        "SELECT printf('%.100c', 'é') AS a_rather_long_column_name FROM c"
+    )  # 200 bytes of UTF-8
     assert len(services.hosting.run_sql(db, query.format(30), may_write=False).rows) == 30  # ~7 KB of JSON
     with pytest.raises(TooLarge):
         services.hosting.run_sql(db, query.format(60), may_write=False)  # ~14 KB

@@ -1,4 +1,4 @@
-from airsequel.core.sql_script import quote_identifier, split_statements
+from airsequel.core.sql.script import quote_identifier, split_statements
 
 
 def test_splits_on_semicolons_outside_strings_comments_and_triggers():

@@ -70,21 +70,35 @@ class Services:
         accounts = Accounts(control, teams, settings.outbox_dir or settings.data_dir / "outbox")
         tokens = Tokens(control)
         return cls(
-            settings=settings, control=control, pool=pool, hosting=hosting, teams=teams, accounts=accounts,
-            tokens=tokens, principals=Principals(accounts, teams, tokens), login_throttle=LoginThrottle(),
-            graphql=GraphQLEngine(hosting), tables=Tables(hosting),
+            settings=settings,
+            control=control,
+            pool=pool,
+            hosting=hosting,
+            teams=teams,
+            accounts=accounts,
+            tokens=tokens,
+            principals=Principals(accounts, teams, tokens),
+            login_throttle=LoginThrottle(),
+            graphql=GraphQLEngine(hosting),
+            tables=Tables(hosting),
             exports=Exports(control, hosting, settings.data_dir / "exports", settings.export_ttl_days),
             assets=Assets(control, hosting, settings.max_asset_bytes),
-            server_settings=ServerSettings(control, settings, limits), env_vars=EnvVars(control), audit=AuditLog(control),
-            charts=Charts(control), backups=Backups(hosting), replication=replication,
+            server_settings=ServerSettings(control, settings, limits),
+            env_vars=EnvVars(control),
+            audit=AuditLog(control),
+            charts=Charts(control),
+            backups=Backups(hosting),
+            replication=replication,
         )
 
     def start_background_work(self) -> None:
         """Export workers, and the Litestream supervisor when backups are on."""
         self.exports.start()
         if self.replication is not None:
-            files = [(row[0], self.settings.data_dir / "dbs" / row[0] / "main.sqlite")
-                     for row in self.control.query("SELECT file_key FROM databases")]
+            files = [
+                (row[0], self.settings.data_dir / "dbs" / row[0] / "main.sqlite")
+                for row in self.control.query("SELECT file_key FROM databases")
+            ]
             self.replication.start(files)
 
     def stop(self) -> None:

@@ -16,7 +16,21 @@ from airsequel.http.pages import static_files
 from airsequel.http.host_check import AllowedHostsMiddleware
 from airsequel.http.sqlite_lane import SqliteLane
 from airsequel.http.routes import (
-    backups, charts, databases, docs, exports, files, graphql, not_included, records, sql, status, tables, teams, tokens, users,
+    backups,
+    charts,
+    databases,
+    docs,
+    exports,
+    files,
+    graphql,
+    not_included,
+    records,
+    sql,
+    status,
+    tables,
+    teams,
+    tokens,
+    users,
     web,
 )
 from airsequel.http.routes import settings as settings_routes
@@ -34,10 +48,23 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             # The hot paths first: Starlette tries the routes in order, a regular expression each.
-            *sql.routes, *graphql.routes,
-            *status.routes, *users.routes, *teams.routes, *tokens.routes,
-            *databases.routes, *files.routes, *tables.routes,
-            *records.routes, *exports.routes, *settings_routes.routes, *docs.routes, *not_included.routes, *charts.routes, *web.routes, *backups.routes,
+            *sql.routes,
+            *graphql.routes,
+            *status.routes,
+            *users.routes,
+            *teams.routes,
+            *tokens.routes,
+            *databases.routes,
+            *files.routes,
+            *tables.routes,
+            *records.routes,
+            *exports.routes,
+            *settings_routes.routes,
+            *docs.routes,
+            *not_included.routes,
+            *charts.routes,
+            *web.routes,
+            *backups.routes,
             Mount("/static", app=static_files(), name="static"),
         ],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -41,7 +41,9 @@ BOOLEAN = {"type": "boolean"}
 TEXT_OR_NULL = {"type": "string", "nullable": True}  # what text_value_field reads (its tagged form aside)
 
 
-async def read_json_object(request: Request, *, max_bytes: int = MAX_JSON_BODY, optional: bool = False) -> dict[str, Any]:
+async def read_json_object(
+    request: Request, *, max_bytes: int = MAX_JSON_BODY, optional: bool = False
+) -> dict[str, Any]:
     """The body as a JSON object. Larger than `max_bytes` → 413; not a JSON object → 400."""
     declared = parse_count(request.headers.get("content-length"))
     if declared is not None and declared > max_bytes:
@@ -90,7 +92,7 @@ def text_value_field(body: dict[str, Any], name: str) -> tuple[bool, str | None]
         return True, None
     if isinstance(value, dict) and value.get("tag") == "TextValue" and isinstance(value.get("contents"), str):
         return True, value["contents"]
-    raise InvalidInput(f"The field {name!r} must be a string, null, or {{\"tag\": \"TextValue\", \"contents\": ...}}")
+    raise InvalidInput(f'The field {name!r} must be a string, null, or {{"tag": "TextValue", "contents": ...}}')
 
 
 def bool_field(body: dict[str, Any], name: str) -> bool | None:

@@ -21,8 +21,17 @@ from airsequel.core.errors import Forbidden, NotAuthenticated
 from airsequel.core.services import Services
 
 __all__ = [
-    "services", "principal", "authorized_database", "authorized_readonly_database", "run_in_threadpool", "run_sqlite",
-    "session_cookie_value", "session_token_from_cookie", "presented_secret", "SESSION_COOKIE", "audit",
+    "services",
+    "principal",
+    "authorized_database",
+    "authorized_readonly_database",
+    "run_in_threadpool",
+    "run_sqlite",
+    "session_cookie_value",
+    "session_token_from_cookie",
+    "presented_secret",
+    "SESSION_COOKIE",
+    "audit",
 ]
 
 T = TypeVar("T")
@@ -108,12 +117,25 @@ async def authorized_database(request: Request, action: Action, *, param: str = 
     return record
 
 
-async def audit(request: Request, record: DatabaseRecord, kind: str, statement: str | None = None,
-                affected_tables: list[str] | None = None, rows: int = 0) -> None:
+async def audit(
+    request: Request,
+    record: DatabaseRecord,
+    kind: str,
+    statement: str | None = None,
+    affected_tables: list[str] | None = None,
+    rows: int = 0,
+) -> None:
     """Record a write in the audit log when the database has auditing on."""
     if record.auditing:
-        await run_in_threadpool(services(request).audit.record, record, await principal(request), kind, statement,
-                                affected_tables or [], rows)
+        await run_in_threadpool(
+            services(request).audit.record,
+            record,
+            await principal(request),
+            kind,
+            statement,
+            affected_tables or [],
+            rows,
+        )
 
 
 async def authorized_readonly_database(request: Request, action: Action = Action.READ) -> DatabaseRecord:

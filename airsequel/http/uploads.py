@@ -138,8 +138,13 @@ async def _receive_multipart(
     callbacks = {
         name: getattr(sink, name)
         for name in (
-            "on_part_begin", "on_part_data", "on_part_end", "on_header_field",
-            "on_header_value", "on_header_end", "on_headers_finished",
+            "on_part_begin",
+            "on_part_data",
+            "on_part_end",
+            "on_header_field",
+            "on_header_value",
+            "on_header_end",
+            "on_headers_finished",
         )
     }
     parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]

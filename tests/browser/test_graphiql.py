@@ -15,9 +15,14 @@ def test_playground_runs_a_query_with_the_session_cookie(browser, tmp_path):
     with running_server(tmp_path / "data") as base:
         with httpx2.Client(base_url=base, timeout=30) as http:
             token = sign_up_and_login(http, "gina")
-            db_id = http.post("/api/dbs", headers={"Authorization": f"Bearer {token}"}, json={
-                "name": "bands", "query": "CREATE TABLE bands(name TEXT, formed INTEGER); INSERT INTO bands VALUES ('Can', 1968), ('Neu!', 1971)",
-            }).json()["id"]
+            db_id = http.post(
+                "/api/dbs",
+                headers={"Authorization": f"Bearer {token}"},
+                json={
+                    "name": "bands",
+                    "query": "CREATE TABLE bands(name TEXT, formed INTEGER); INSERT INTO bands VALUES ('Can', 1968), ('Neu!', 1971)",
+                },
+            ).json()["id"]
             login = http.post("/api/login", json={"username": "gina", "password": PASSWORD})
             cookie = login.cookies["airsequel_session"]
 
@@ -32,7 +37,9 @@ def test_playground_runs_a_query_with_the_session_cookie(browser, tmp_path):
         # The default query names the table: the schema was loaded by introspection.
         page.wait_for_function("document.querySelector('.graphiql-query-editor').innerText.includes('bands')")
         page.click(".graphiql-execute-button")
-        page.wait_for_function("document.querySelector('.graphiql-response').innerText.includes('Neu!')", timeout=30_000)
+        page.wait_for_function(
+            "document.querySelector('.graphiql-response').innerText.includes('Neu!')", timeout=30_000
+        )
         result = page.inner_text(".graphiql-response")
         assert '"name": "Can"' in result and '"formed": 1971' in result
         screenshot(page, "graphiql")

@@ -8,7 +8,8 @@ from tests.browser.conftest import screenshot
 from tests.server_process import running_server
 
 CSV = "city,country,population\nLagos,Nigeria,15388000\nTokyo,Japan,37400068\nLima,Peru,10719000\n" + "".join(
-    f"Town {i},Land,{1000 + i}\n" for i in range(3000))
+    f"Town {i},Land,{1000 + i}\n" for i in range(3000)
+)
 
 
 def test_sign_up_upload_browse_edit_query_tokens_and_charts(browser, tmp_path):
@@ -43,7 +44,9 @@ def test_sign_up_upload_browse_edit_query_tokens_and_charts(browser, tmp_path):
         bad.write_bytes(b"not a database" * 100)
         page.set_input_files("#upload-form input[type=file]", str(bad))
         page.click("#upload-form button[type=submit]")
-        page.wait_for_function("document.querySelector('#upload-form .error').textContent.includes('not a SQLite database')")
+        page.wait_for_function(
+            "document.querySelector('#upload-form .error').textContent.includes('not a SQLite database')"
+        )
         progress = page.eval_on_selector("#upload-progress", "el => el.value")
         assert progress == 100  # the bytes all went up before the server refused them
         screenshot(page, "03-upload-refused")
@@ -63,7 +66,10 @@ def test_sign_up_upload_browse_edit_query_tokens_and_charts(browser, tmp_path):
 
         # Run SQL and see rows, runtime and affected tables.
         page.goto(db_url + "/sql")
-        page.fill("#sql-query", "UPDATE cities SET population = population + 1 WHERE city = 'Edo'; SELECT city, population FROM cities WHERE country = 'Japan'")
+        page.fill(
+            "#sql-query",
+            "UPDATE cities SET population = population + 1 WHERE city = 'Edo'; SELECT city, population FROM cities WHERE country = 'Japan'",
+        )
         page.click("#sql-form button[type=submit]")
         page.wait_for_function("document.querySelector('#sql-status').textContent.includes('row(s)')")
         assert "Edo" in page.inner_text("#sql-result") and "37400069" in page.inner_text("#sql-result")
@@ -101,13 +107,17 @@ def test_sign_up_upload_browse_edit_query_tokens_and_charts(browser, tmp_path):
         assert secret.startswith("ast_")
         screenshot(page, "08-token")
         db_id = db_url.rsplit("/", 1)[1]
-        used = page.request.post(f"{base}/dbs/{db_id}/sql", data={"query": "SELECT count(*) AS n FROM cities"},
-                                 headers={"Authorization": f"Bearer {secret}"})
+        used = page.request.post(
+            f"{base}/dbs/{db_id}/sql",
+            data={"query": "SELECT count(*) AS n FROM cities"},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
         assert used.json()["rows"] == [{"n": 3003}]
         page.click("#tokens [data-revoke]")
         page.wait_for_function("!document.querySelector('#tokens [data-revoke]')")
-        refused = page.request.post(f"{base}/dbs/{db_id}/sql", data={"query": "SELECT 1"},
-                                    headers={"Authorization": f"Bearer {secret}"})
+        refused = page.request.post(
+            f"{base}/dbs/{db_id}/sql", data={"query": "SELECT 1"}, headers={"Authorization": f"Bearer {secret}"}
+        )
         assert refused.status == 401
 
         # Phone width: the home page still reads well.

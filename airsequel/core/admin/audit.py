@@ -27,15 +27,29 @@ class AuditLog:
     def __init__(self, control: ControlPlane) -> None:
         self.control = control
 
-    def record(self, database: DatabaseRecord, principal: Principal, kind: str, statement: str | None,
-               affected_tables: list[str], rows: int) -> None:
+    def record(
+        self,
+        database: DatabaseRecord,
+        principal: Principal,
+        kind: str,
+        statement: str | None,
+        affected_tables: list[str],
+        rows: int,
+    ) -> None:
         if not database.auditing:
             return
         self.control.execute(
             "INSERT INTO audit_log(file_key, at_utc, actor, kind, statement, affected_tables_json, rows)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (database.file_key, utc_now_iso(), actor_name(principal), kind,
-             statement[:MAX_STATEMENT] if statement else None, orjson.dumps(affected_tables).decode(), rows),
+            (
+                database.file_key,
+                utc_now_iso(),
+                actor_name(principal),
+                kind,
+                statement[:MAX_STATEMENT] if statement else None,
+                orjson.dumps(affected_tables).decode(),
+                rows,
+            ),
         )
 
     def page(self, database: DatabaseRecord, before: int | None, limit: int = PAGE) -> dict[str, Any]:
@@ -43,8 +57,16 @@ class AuditLog:
             "SELECT * FROM audit_log WHERE file_key = ? AND id < ? ORDER BY id DESC LIMIT ?",
             (database.file_key, before if before is not None else 1 << 62, limit + 1),
         )
-        entries = [{
-            "id": r["id"], "at_utc": r["at_utc"], "actor": r["actor"], "kind": r["kind"], "statement": r["statement"],
-            "affectedTables": orjson.loads(r["affected_tables_json"]), "rows": r["rows"],
-        } for r in rows[:limit]]
+        entries = [
+            {
+                "id": r["id"],
+                "at_utc": r["at_utc"],
+                "actor": r["actor"],
+                "kind": r["kind"],
+                "statement": r["statement"],
+                "affectedTables": orjson.loads(r["affected_tables_json"]),
+                "rows": r["rows"],
+            }
+            for r in rows[:limit]
+        ]
         return {"entries": entries, "next": entries[-1]["id"] if len(rows) > limit else None}

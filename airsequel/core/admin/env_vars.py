@@ -20,17 +20,22 @@ class EnvVars:
         self.control = control
 
     def list(self, scope: str, *, with_values: bool) -> list[dict[str, Any]]:
-        rows = self.control.query("SELECT name, value, created_utc FROM env_vars WHERE scope = ? ORDER BY name", (scope,))
-        return [{"created_utc": r["created_utc"], "name": r["name"], **({"value": r["value"]} if with_values else {})}
-                for r in rows]
+        rows = self.control.query(
+            "SELECT name, value, created_utc FROM env_vars WHERE scope = ? ORDER BY name", (scope,)
+        )
+        return [
+            {"created_utc": r["created_utc"], "name": r["name"], **({"value": r["value"]} if with_values else {})}
+            for r in rows
+        ]
 
     def create(self, scope: str, name: Any, value: Any) -> dict[str, Any]:
         name, value = _checked(name, value)
         if self.control.query("SELECT 1 FROM env_vars WHERE scope = ? AND name = ?", (scope, name)):
             raise Conflict(f"The variable {name!r} exists already: PATCH it")
         created = utc_now_iso()
-        self.control.execute("INSERT INTO env_vars(scope, name, value, created_utc) VALUES (?, ?, ?, ?)",
-                             (scope, name, value, created))
+        self.control.execute(
+            "INSERT INTO env_vars(scope, name, value, created_utc) VALUES (?, ?, ?, ?)", (scope, name, value, created)
+        )
         return {"created_utc": created, "name": name, "value": value}
 
     def update(self, scope: str, name: str, body: dict[str, Any]) -> None:
@@ -38,9 +43,13 @@ class EnvVars:
         if not rows:
             raise NotFound(f"The variable {name!r} does not exist")
         new_name, value = _checked(body.get("name", name), body.get("value", rows[0]["value"]))
-        if new_name != name and self.control.query("SELECT 1 FROM env_vars WHERE scope = ? AND name = ?", (scope, new_name)):
+        if new_name != name and self.control.query(
+            "SELECT 1 FROM env_vars WHERE scope = ? AND name = ?", (scope, new_name)
+        ):
             raise Conflict(f"The variable {new_name!r} exists already")
-        self.control.execute("UPDATE env_vars SET name = ?, value = ? WHERE scope = ? AND name = ?", (new_name, value, scope, name))
+        self.control.execute(
+            "UPDATE env_vars SET name = ?, value = ? WHERE scope = ? AND name = ?", (new_name, value, scope, name)
+        )
 
     def delete(self, scope: str, name: str) -> None:
         if not self.control.execute("DELETE FROM env_vars WHERE scope = ? AND name = ?", (scope, name)):
@@ -55,8 +64,10 @@ class EnvVars:
             raise InvalidInput("envVars names must be unique")
         with self.control.transaction() as conn:
             conn.execute("DELETE FROM env_vars WHERE scope = ?", (scope,))
-            conn.executemany("INSERT INTO env_vars(scope, name, value, created_utc) VALUES (?, ?, ?, ?)",
-                             [(scope, name, value, utc_now_iso()) for name, value in checked])
+            conn.executemany(
+                "INSERT INTO env_vars(scope, name, value, created_utc) VALUES (?, ?, ?, ?)",
+                [(scope, name, value, utc_now_iso()) for name, value in checked],
+            )
 
 
 def _checked(name: Any, value: Any) -> tuple[str, str]:

@@ -57,8 +57,11 @@ class ServerSettings:
                 raise InvalidInput(f"Unknown setting {key!r}")
         with self.control.transaction() as conn:
             for key, value in checked.items():
-                conn.execute("INSERT INTO server_settings(key, value_json) VALUES (?, ?) ON CONFLICT(key) DO UPDATE"
-                             " SET value_json = excluded.value_json", (key, orjson.dumps(value).decode()))
+                conn.execute(
+                    "INSERT INTO server_settings(key, value_json) VALUES (?, ?) ON CONFLICT(key) DO UPDATE"
+                    " SET value_json = excluded.value_json",
+                    (key, orjson.dumps(value).decode()),
+                )
         for key, value in checked.items():
             self._apply(key, value)
         return self.as_json()

@@ -109,7 +109,9 @@ class Accounts:
             raise NotAuthenticated(WRONG_CREDENTIALS)
         user_id = rows[0]["id"]
         if self.hasher.check_needs_rehash(stored):
-            self.control.execute("UPDATE users SET password_hash = ? WHERE id = ?", (self.hasher.hash(password), user_id))
+            self.control.execute(
+                "UPDATE users SET password_hash = ? WHERE id = ?", (self.hasher.hash(password), user_id)
+            )
         token = secrets.token_urlsafe(32)
         now = datetime.now(timezone.utc)
         self.control.execute(
@@ -123,7 +125,8 @@ class Accounts:
     def session(self, token: str) -> tuple[User, str] | None:
         """The user of a live session and when the session ends."""
         rows = self.control.query(
-            "SELECT user_id, expires_utc FROM sessions WHERE token_hash = ? AND expires_utc > ?", (digest(token), utc_now_iso())
+            "SELECT user_id, expires_utc FROM sessions WHERE token_hash = ? AND expires_utc > ?",
+            (digest(token), utc_now_iso()),
         )
         user = self.user_by_id(rows[0][0]) if rows else None
         return (user, rows[0][1]) if user is not None else None

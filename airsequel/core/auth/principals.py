@@ -35,15 +35,18 @@ class Principals:
             return principal
         principal, valid_until = self._cache.get_or_load(digest(secret), lambda: self._load(secret))
         if has_passed(valid_until):
-            raise NotAuthenticated("The API token has expired" if secret.startswith(PREFIX) else "The session has ended")
+            raise NotAuthenticated(
+                "The API token has expired" if secret.startswith(PREFIX) else "The session has ended"
+            )
         return principal
 
     def _load(self, secret: str) -> tuple[Principal, float | None]:
         if secret.startswith(PREFIX):
             grant = self.tokens.grant_for(secret)
             expires = epoch_from_iso(grant.expiration_utc) if grant.expiration_utc else None
-            return Principal(PrincipalKind.TOKEN, token_id=grant.token_id, token_team=grant.team,
-                             token_permissions=grant.permissions), expires
+            return Principal(
+                PrincipalKind.TOKEN, token_id=grant.token_id, token_team=grant.team, token_permissions=grant.permissions
+            ), expires
         found = self.accounts.session(secret)
         if found is None:
             raise NotAuthenticated("The session is unknown or has ended: log in again")
@@ -51,5 +54,10 @@ class Principals:
         return self.for_user(user), epoch_from_iso(expires_utc) if expires_utc else None
 
     def for_user(self, user: User) -> Principal:
-        return Principal(PrincipalKind.USER, user_id=user.id, username=user.username, server_admin=user.server_admin,
-                         team_roles=self.teams.roles_of_user(user.id))
+        return Principal(
+            PrincipalKind.USER,
+            user_id=user.id,
+            username=user.username,
+            server_admin=user.server_admin,
+            team_roles=self.teams.roles_of_user(user.id),
+        )

@@ -79,7 +79,11 @@ class Teams:
             (user_id,),
         )
         return [
-            {"billing": billing_json(Team(**dict(row))), "name": row["name"], "numberOfDatabases": self.count_databases(row["name"])}
+            {
+                "billing": billing_json(Team(**dict(row))),
+                "name": row["name"],
+                "numberOfDatabases": self.count_databases(row["name"]),
+            }
             for row in rows
         ]
 
@@ -122,7 +126,10 @@ class Teams:
                 name = checked_team_name(name)
                 if conn.execute("SELECT 1 FROM teams WHERE name = ? AND id <> ?", (name, team.id)).fetchone():
                     raise Conflict(f"The team name {name!r} is taken")
-                if conn.execute("SELECT 1 FROM users WHERE username = ?", (name,)).fetchone() and name.lower() != team.name.lower():
+                if (
+                    conn.execute("SELECT 1 FROM users WHERE username = ?", (name,)).fetchone()
+                    and name.lower() != team.name.lower()
+                ):
                     raise Conflict(f"The name {name!r} is taken by a user")
                 conn.execute("UPDATE teams SET name = ? WHERE id = ?", (name, team.id))
                 conn.execute("UPDATE databases SET owner = ? WHERE owner = ?", (name, team.name))
@@ -138,8 +145,13 @@ class Teams:
 
     def databases_json(self, team: Team) -> list[dict[str, Any]]:
         return [
-            {"environment": row["environment"], "id": row["id"], "name": row["name"],
-             "ownership_utc": row["ownership_utc"], "visibility": row["visibility"]}
+            {
+                "environment": row["environment"],
+                "id": row["id"],
+                "name": row["name"],
+                "ownership_utc": row["ownership_utc"],
+                "visibility": row["visibility"],
+            }
             for row in self.control.query(
                 "SELECT id, name, environment, ownership_utc, visibility FROM databases WHERE owner = ? ORDER BY name",
                 (team.name,),
@@ -150,7 +162,11 @@ class Teams:
 def billing_json(team: Team) -> dict[str, Any] | None:
     if team.billing_email is None and team.billing_plan is None and team.billing_subscription_id is None:
         return None
-    return {"email_address": team.billing_email, "plan": team.billing_plan, "subscription_id": team.billing_subscription_id}
+    return {
+        "email_address": team.billing_email,
+        "plan": team.billing_plan,
+        "subscription_id": team.billing_subscription_id,
+    }
 
 
 def _checked_roles(roles: object) -> list[Role]:

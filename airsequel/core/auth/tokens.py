@@ -42,8 +42,16 @@ class Tokens:
         self._last_used_written: dict[int, float] = {}
         self._lock = threading.Lock()
 
-    def create(self, team: Team, *, name: str, description: str | None, expiration_utc: str | None,
-               permissions: list[dict[str, Any]], created_by: int) -> dict[str, Any]:
+    def create(
+        self,
+        team: Team,
+        *,
+        name: str,
+        description: str | None,
+        expiration_utc: str | None,
+        permissions: list[dict[str, Any]],
+        created_by: int,
+    ) -> dict[str, Any]:
         name = _checked_name(name)
         expiration_utc = _checked_expiration(expiration_utc)
         grants = self._checked_permissions(team, permissions)
@@ -141,7 +149,11 @@ class Tokens:
             raise InvalidInput("permissions must be a list of {db_id, name}")
         grants: dict[str, str] = {}
         for item in permissions:
-            if not isinstance(item, dict) or item.get("name") not in PERMISSIONS or not isinstance(item.get("db_id"), str):
+            if (
+                not isinstance(item, dict)
+                or item.get("name") not in PERMISSIONS
+                or not isinstance(item.get("db_id"), str)
+            ):
                 raise InvalidInput("Each permission needs db_id and name: 'read', 'write' or 'insert'")
             rows = self.control.query("SELECT file_key, owner FROM databases WHERE id = ?", (item["db_id"],))
             if not rows or (rows[0]["owner"] or "").lower() != team.name.lower():

@@ -29,7 +29,13 @@ class Assets:
         return self.hosting.dbs_dir / record.file_key / "assets"
 
     def create(self, record: DatabaseRecord, filename: object) -> dict[str, Any]:
-        if not isinstance(filename, str) or not filename.strip() or len(filename) > 255 or "/" in filename or "\x00" in filename:
+        if (
+            not isinstance(filename, str)
+            or not filename.strip()
+            or len(filename) > 255
+            or "/" in filename
+            or "\x00" in filename
+        ):
             raise InvalidInput("filename must be a file name (1 to 255 characters, no '/')")
         asset_id = str(ULID()).lower()
         now = utc_now_iso()
@@ -45,19 +51,28 @@ class Assets:
             raise NotFound(f"Asset {asset_id!r} does not exist")
         row = rows[0]
         return {
-            "id": row["id"], "filename": row["filename"], "is_uploaded": bool(row["is_uploaded"]), "size": row["size"],
+            "id": row["id"],
+            "filename": row["filename"],
+            "is_uploaded": bool(row["is_uploaded"]),
+            "size": row["size"],
             "download_url": f"/api/dbs/{record.id}/assets/{row['id']}",
-            "created_at": row["created_at"], "updated_at": row["updated_at"],
+            "created_at": row["created_at"],
+            "updated_at": row["updated_at"],
         }
 
     def list(self, record: DatabaseRecord) -> list[dict[str, Any]]:
-        ids = [row[0] for row in self.control.query(
-            "SELECT id FROM assets WHERE file_key = ? ORDER BY created_at, id", (record.file_key,))]
+        ids = [
+            row[0]
+            for row in self.control.query(
+                "SELECT id FROM assets WHERE file_key = ? ORDER BY created_at, id", (record.file_key,)
+            )
+        ]
         return [self.get(record, asset_id) for asset_id in ids]
 
     def used_bytes(self, record: DatabaseRecord, *, except_id: str | None = None) -> int:
-        return self.control.query("SELECT coalesce(sum(size), 0) FROM assets WHERE file_key = ? AND id IS NOT ?",
-                                  (record.file_key, except_id))[0][0]
+        return self.control.query(
+            "SELECT coalesce(sum(size), 0) FROM assets WHERE file_key = ? AND id IS NOT ?", (record.file_key, except_id)
+        )[0][0]
 
     def store(self, record: DatabaseRecord, asset_id: str, upload: Path) -> dict[str, Any]:
         """Move an uploaded file into place (replacing earlier bytes), within the quota."""
@@ -80,8 +95,9 @@ class Assets:
         self.get(record, asset_id)
         if uploaded and not (self.folder(record) / asset_id).exists():
             raise Conflict("Upload the bytes (PUT) before marking the asset as uploaded")
-        self.control.execute("UPDATE assets SET is_uploaded = ?, updated_at = ? WHERE id = ?",
-                             (int(uploaded), utc_now_iso(), asset_id))
+        self.control.execute(
+            "UPDATE assets SET is_uploaded = ?, updated_at = ? WHERE id = ?", (int(uploaded), utc_now_iso(), asset_id)
+        )
         return self.get(record, asset_id)
 
     def path(self, record: DatabaseRecord, asset_id: str) -> tuple[Path, str]:

@@ -40,8 +40,14 @@ def checked_chart(body: dict[str, Any]) -> dict[str, Any]:
     rotation = body.get("labelRotation", 0)
     if isinstance(rotation, bool) or not isinstance(rotation, (int, float)) or not -90 <= rotation <= 90:
         raise InvalidInput("labelRotation must be a number of degrees from -90 to 90")
-    return {"chartType": chart_type, "headers": headers, "hideNullValues": bool(body.get("hideNullValues", False)),
-            "labelRotation": rotation, "table": table, "title": title}
+    return {
+        "chartType": chart_type,
+        "headers": headers,
+        "hideNullValues": bool(body.get("hideNullValues", False)),
+        "labelRotation": rotation,
+        "table": table,
+        "title": title,
+    }
 
 
 class Charts:
@@ -49,18 +55,24 @@ class Charts:
         self.control = control
 
     def list(self, kind: str, record: DatabaseRecord) -> list[dict[str, Any]]:
-        rows = self.control.query(f"SELECT ulid, definition_json FROM {kind} WHERE file_key = ? ORDER BY ulid", (record.file_key,))
+        rows = self.control.query(
+            f"SELECT ulid, definition_json FROM {kind} WHERE file_key = ? ORDER BY ulid", (record.file_key,)
+        )
         return [{**orjson.loads(row["definition_json"]), "ulid": row["ulid"]} for row in rows]
 
     def create(self, kind: str, record: DatabaseRecord, definition: dict[str, Any]) -> dict[str, Any]:
         ulid = str(ULID()).lower()
-        self.control.execute(f"INSERT INTO {kind}(ulid, file_key, definition_json) VALUES (?, ?, ?)",
-                             (ulid, record.file_key, orjson.dumps(definition).decode()))
+        self.control.execute(
+            f"INSERT INTO {kind}(ulid, file_key, definition_json) VALUES (?, ?, ?)",
+            (ulid, record.file_key, orjson.dumps(definition).decode()),
+        )
         return {**definition, "ulid": ulid}
 
     def update(self, kind: str, record: DatabaseRecord, ulid: str, definition: dict[str, Any]) -> None:
-        if not self.control.execute(f"UPDATE {kind} SET definition_json = ? WHERE ulid = ? AND file_key = ?",
-                                    (orjson.dumps(definition).decode(), ulid, record.file_key)):
+        if not self.control.execute(
+            f"UPDATE {kind} SET definition_json = ? WHERE ulid = ? AND file_key = ?",
+            (orjson.dumps(definition).decode(), ulid, record.file_key),
+        ):
             raise NotFound(f"{kind[:-1].capitalize()} {ulid!r} does not exist")
 
     def delete(self, kind: str, record: DatabaseRecord, ulid: str) -> None:
@@ -79,7 +91,8 @@ def chart_data(conn: sqlite3.Connection, chart: dict[str, Any]) -> tuple[list[st
     where = " AND ".join(f"{quote_identifier(v)} IS NOT NULL" for v in values) if chart["hideNullValues"] else ""
     rows = conn.execute(
         f"SELECT {', '.join(quote_identifier(h) for h in [label, *values])} FROM {quote_identifier(chart['table'])}"
-        + (f" WHERE {where}" if where else "") + f" LIMIT {MAX_POINTS}"
+        + (f" WHERE {where}" if where else "")
+        + f" LIMIT {MAX_POINTS}"
     ).fetchall()
     labels = ["" if row[0] is None else str(row[0]) for row in rows]
     series = [[_number(row[i + 1]) for row in rows] for i in range(len(values))]
@@ -96,13 +109,16 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def render_svg(chart: dict[str, Any], labels: list[str], series: list[list[float | None]],
-               width: int = 640, height: int = 320) -> str:
+def render_svg(
+    chart: dict[str, Any], labels: list[str], series: list[list[float | None]], width: int = 640, height: int = 320
+) -> str:
     title = escape(chart["title"] or chart["table"])
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" aria-label="{title}" '
-             f'font-family="system-ui, sans-serif">',
-             f'<title>{title}</title>',
-             f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="600">{title}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" aria-label="{title}" '
+        f'font-family="system-ui, sans-serif">',
+        f"<title>{title}</title>",
+        f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="600">{title}</text>',
+    ]
     if not labels:
         parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="#666">No data</text>')
     elif chart["chartType"] == "PieChart":
@@ -113,7 +129,9 @@ def render_svg(chart: dict[str, Any], labels: list[str], series: list[list[float
     return "".join(parts)
 
 
-def _axes_chart(chart: dict[str, Any], labels: list[str], series: list[list[float | None]], width: int, height: int) -> list[str]:
+def _axes_chart(
+    chart: dict[str, Any], labels: list[str], series: list[list[float | None]], width: int, height: int
+) -> list[str]:
     left, right, top, bottom = 72, 12, 32, 72
     rotation = abs(chart["labelRotation"]) or (45 if len(labels) > 8 else 0)
     plot_w, plot_h = width - left - right, height - top - bottom
@@ -121,14 +139,18 @@ def _axes_chart(chart: dict[str, Any], labels: list[str], series: list[list[floa
     high, low = max(values + [0.0]), min(values + [0.0])
     span = (high - low) or 1.0
     y = lambda v: top + plot_h - (v - low) / span * plot_h  # noqa: E731
-    parts = [f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}" stroke="#999"/>',
-             f'<text x="{left - 6}" y="{y(high) + 4:.1f}" text-anchor="end" font-size="11">{_short(high)}</text>',
-             f'<text x="{left - 6}" y="{y(low) + 4:.1f}" text-anchor="end" font-size="11">{_short(low)}</text>']
+    parts = [
+        f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}" stroke="#999"/>',
+        f'<text x="{left - 6}" y="{y(high) + 4:.1f}" text-anchor="end" font-size="11">{_short(high)}</text>',
+        f'<text x="{left - 6}" y="{y(low) + 4:.1f}" text-anchor="end" font-size="11">{_short(low)}</text>',
+    ]
     step = plot_w / len(labels)
     for index, label in enumerate(labels):
         x = left + step * (index + 0.5)
-        parts.append(f'<text x="{x:.1f}" y="{top + plot_h + 14}" font-size="11" text-anchor="end" '
-                     f'transform="rotate({-rotation} {x:.1f} {top + plot_h + 14})">{escape(label[:20])}</text>')
+        parts.append(
+            f'<text x="{x:.1f}" y="{top + plot_h + 14}" font-size="11" text-anchor="end" '
+            f'transform="rotate({-rotation} {x:.1f} {top + plot_h + 14})">{escape(label[:20])}</text>'
+        )
     for number, values_of_series in enumerate(series):
         color = COLORS[number % len(COLORS)]
         if chart["chartType"] == "BarChart":
@@ -138,11 +160,17 @@ def _axes_chart(chart: dict[str, Any], labels: list[str], series: list[list[floa
                     continue
                 x = left + step * index + step * 0.1 + bar * number
                 y0, y1 = sorted((y(0), y(value)))
-                parts.append(f'<rect class="bar" x="{x:.1f}" y="{y0:.1f}" width="{bar:.1f}" height="{max(y1 - y0, 0.5):.1f}" fill="{color}">'
-                             f'<title>{escape(labels[index])}: {_short(value)}</title></rect>')
+                parts.append(
+                    f'<rect class="bar" x="{x:.1f}" y="{y0:.1f}" width="{bar:.1f}" height="{max(y1 - y0, 0.5):.1f}" fill="{color}">'
+                    f"<title>{escape(labels[index])}: {_short(value)}</title></rect>"
+                )
         else:
-            points = [f"{left + step * (i + 0.5):.1f},{y(v):.1f}" for i, v in enumerate(values_of_series) if v is not None]
-            parts.append(f'<polyline class="line" fill="none" stroke="{color}" stroke-width="2" points="{" ".join(points)}"/>')
+            points = [
+                f"{left + step * (i + 0.5):.1f},{y(v):.1f}" for i, v in enumerate(values_of_series) if v is not None
+            ]
+            parts.append(
+                f'<polyline class="line" fill="none" stroke="{color}" stroke-width="2" points="{" ".join(points)}"/>'
+            )
     return parts
 
 
@@ -157,13 +185,20 @@ def _pie(labels: list[str], values: list[float | None], width: int, height: int)
         x2, y2 = cx + r * math.cos(angle + sweep), cy + r * math.sin(angle + sweep)
         large = 1 if sweep > math.pi else 0
         color = COLORS[index % len(COLORS)]
-        path = (f"M{cx:.1f},{cy:.1f} L{x1:.1f},{y1:.1f} A{r:.1f},{r:.1f} 0 {large} 1 {x2:.1f},{y2:.1f} Z"
-                if len(positives) > 1 else f"M{cx - r:.1f},{cy:.1f} a{r:.1f},{r:.1f} 0 1 0 {2 * r:.1f},0 a{r:.1f},{r:.1f} 0 1 0 {-2 * r:.1f},0")
-        parts.append(f'<path class="slice" d="{path}" fill="{color}"><title>{escape(label)}: {_short(value)}</title></path>')
+        path = (
+            f"M{cx:.1f},{cy:.1f} L{x1:.1f},{y1:.1f} A{r:.1f},{r:.1f} 0 {large} 1 {x2:.1f},{y2:.1f} Z"
+            if len(positives) > 1
+            else f"M{cx - r:.1f},{cy:.1f} a{r:.1f},{r:.1f} 0 1 0 {2 * r:.1f},0 a{r:.1f},{r:.1f} 0 1 0 {-2 * r:.1f},0"
+        )
+        parts.append(
+            f'<path class="slice" d="{path}" fill="{color}"><title>{escape(label)}: {_short(value)}</title></path>'
+        )
         legend_y = 50 + index * 18
         if legend_y < height - 10:
-            parts.append(f'<rect x="{width * 0.66:.0f}" y="{legend_y - 10}" width="12" height="12" fill="{color}"/>'
-                         f'<text x="{width * 0.66 + 18:.0f}" y="{legend_y}" font-size="12">{escape(label[:24])}</text>')
+            parts.append(
+                f'<rect x="{width * 0.66:.0f}" y="{legend_y - 10}" width="12" height="12" fill="{color}"/>'
+                f'<text x="{width * 0.66 + 18:.0f}" y="{legend_y}" font-size="12">{escape(label[:24])}</text>'
+            )
         angle += sweep
     return parts
 

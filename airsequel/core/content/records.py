@@ -52,7 +52,9 @@ def parse_filter(table: Table, pairs: list[tuple[str, str]] | dict[str, Any]) ->
         found = _check_column(table, column)
         quoted = quote_identifier(column)
         if operator != "isnull" and (value is None or not bindable(value)):
-            raise InvalidInput(f"{key} must be a string, a number SQLite can hold or a boolean (for NULL use {column}__isnull=true)")
+            raise InvalidInput(
+                f"{key} must be a string, a number SQLite can hold or a boolean (for NULL use {column}__isnull=true)"
+            )
         if not operator:
             result.conditions.append(f"{quoted} = ?")
             result.params.append(_comparable(found, value))
@@ -65,7 +67,9 @@ def parse_filter(table: Table, pairs: list[tuple[str, str]] | dict[str, Any]) ->
             result.conditions.append(f"{quoted} {_OPERATORS[operator]} ?")
             result.params.append(_comparable(found, value))
         else:
-            raise InvalidInput(f"Unknown filter operator {operator!r} in {key!r}: use __isnull, __gte, __lte, __gt or __lt")
+            raise InvalidInput(
+                f"Unknown filter operator {operator!r} in {key!r}: use __isnull, __gte, __lte, __gt or __lt"
+            )
     start, end = values.get("start_date"), values.get("end_date")
     if start is not None or end is not None:
         date_column = values.get("date_column")
@@ -143,8 +147,9 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
     return values
 
 
-def fetch_page(conn: sqlite3.Connection, table: Table, record_filter: RecordFilter, limit: int,
-               cursor: str | None) -> tuple[list[str], list[tuple[Any, ...]], str | None]:
+def fetch_page(
+    conn: sqlite3.Connection, table: Table, record_filter: RecordFilter, limit: int, cursor: str | None
+) -> tuple[list[str], list[tuple[Any, ...]], str | None]:
     """(column names, rows, next cursor or None)."""
     keys = key_columns(table)
     conditions, params = list(record_filter.conditions), list(record_filter.params)
@@ -153,12 +158,11 @@ def fetch_page(conn: sqlite3.Connection, table: Table, record_filter: RecordFilt
         conditions.append(f"({', '.join(keys)}) > ({', '.join('?' for _ in keys)})")
         params.extend(after)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    sql = (f"SELECT {', '.join(keys)}, * FROM {quote_identifier(table.name)}{where}"
-           f" ORDER BY {', '.join(keys)} LIMIT ?")
+    sql = f"SELECT {', '.join(keys)}, * FROM {quote_identifier(table.name)}{where} ORDER BY {', '.join(keys)} LIMIT ?"
     cur = conn.execute(sql, [*params, limit + 1])
-    columns = [d[0] for d in cur.description][len(keys):]
+    columns = [d[0] for d in cur.description][len(keys) :]
     raw = cur.fetchall()
     more = len(raw) > limit
     raw = raw[:limit]
     next_cursor = encode_cursor(tuple(raw[-1][: len(keys)])) if more and raw else None
-    return columns, [tuple(row[len(keys):]) for row in raw], next_cursor
+    return columns, [tuple(row[len(keys) :]) for row in raw], next_cursor

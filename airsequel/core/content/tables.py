@@ -22,10 +22,22 @@ from airsequel.core.sql.runner import json_cell
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.table_schema import find_table
 
-INPUT_ELEMENTS = {ValueKind.INT: "InputNumber", ValueKind.FLOAT: "InputNumber", ValueKind.BOOLEAN: "InputCheckbox",
-                  ValueKind.BLOB: "InputFile", ValueKind.STRING: "InputText", ValueKind.UNTYPED: "InputText"}
-GRAPHQL_TYPES = {ValueKind.INT: "Int", ValueKind.FLOAT: "Float", ValueKind.BOOLEAN: "Boolean", ValueKind.BLOB: "String",
-                 ValueKind.STRING: "String", ValueKind.UNTYPED: "String"}
+INPUT_ELEMENTS = {
+    ValueKind.INT: "InputNumber",
+    ValueKind.FLOAT: "InputNumber",
+    ValueKind.BOOLEAN: "InputCheckbox",
+    ValueKind.BLOB: "InputFile",
+    ValueKind.STRING: "InputText",
+    ValueKind.UNTYPED: "InputText",
+}
+GRAPHQL_TYPES = {
+    ValueKind.INT: "Int",
+    ValueKind.FLOAT: "Float",
+    ValueKind.BOOLEAN: "Boolean",
+    ValueKind.BLOB: "String",
+    ValueKind.STRING: "String",
+    ValueKind.UNTYPED: "String",
+}
 MAX_CELLS = 10_000_000
 SEARCH_LIMIT = 100
 
@@ -57,20 +69,25 @@ class Tables:
         for column in table.columns:
             kind = column_kind(column.declared_type)
             is_rowid_alias = len(pk) == 1 and pk[0] == column.name and column.declared_type.upper() == "INTEGER"
-            columns.append({
-                "description": descriptions.get(column.name),
-                "gqlDataType": GRAPHQL_TYPES[kind],
-                "inputElement": INPUT_ELEMENTS[kind],
-                "isGenerated": column.is_generated,
-                "isNonNull": column.not_null,
-                "isOmittable": (not column.not_null) or column.default is not None or is_rowid_alias or column.is_generated,
-                "isPrimaryKey": column.name in pk,
-                "isUnique": column.name in unique or pk == [column.name],
-                "items": None,
-                "name": column.name,
-                "sqliteDataType": column.declared_type,
-                "validations": None,
-            })
+            columns.append(
+                {
+                    "description": descriptions.get(column.name),
+                    "gqlDataType": GRAPHQL_TYPES[kind],
+                    "inputElement": INPUT_ELEMENTS[kind],
+                    "isGenerated": column.is_generated,
+                    "isNonNull": column.not_null,
+                    "isOmittable": (not column.not_null)
+                    or column.default is not None
+                    or is_rowid_alias
+                    or column.is_generated,
+                    "isPrimaryKey": column.name in pk,
+                    "isUnique": column.name in unique or pk == [column.name],
+                    "items": None,
+                    "name": column.name,
+                    "sqliteDataType": column.declared_type,
+                    "validations": None,
+                }
+            )
         meta = self.control.query(
             "SELECT description FROM table_meta WHERE file_key = ? AND table_name = ?", (record.file_key, table.name)
         )
@@ -88,29 +105,56 @@ class Tables:
         """Tables, columns, keys, uniques and relations in Azimutt's JSON schema format."""
         with self.hosting.read_snapshot(record) as conn:
             tables = read_tables(conn)
-        comments = {row["table_name"]: row["description"] for row in self.control.query(
-            "SELECT table_name, description FROM table_meta WHERE file_key = ?", (record.file_key,))}
+        comments = {
+            row["table_name"]: row["description"]
+            for row in self.control.query(
+                "SELECT table_name, description FROM table_meta WHERE file_key = ?", (record.file_key,)
+            )
+        }
         result_tables, relations = [], []
         for table in tables:
             pk = table.primary_key
-            result_tables.append({
-                "checks": [],
-                "columns": [{"columns": [], "comment": None, "default": c.default, "name": c.name,
-                             "nullable": not c.not_null, "type": c.declared_type} for c in table.columns],
-                "comment": comments.get(table.name),
-                "primaryKey": {"columns": pk, "name": f"{table.name}_pk"} if pk else None,
-                "schema": "main",
-                "table": table.name,
-                "uniques": [{"columns": cols, "definition": "(" + ", ".join(cols) + ")", "name": f"{table.name}_{'_'.join(cols)}_unique"}
-                            for cols in table.unique_column_sets],
-                "view": table.is_view,
-            })
+            result_tables.append(
+                {
+                    "checks": [],
+                    "columns": [
+                        {
+                            "columns": [],
+                            "comment": None,
+                            "default": c.default,
+                            "name": c.name,
+                            "nullable": not c.not_null,
+                            "type": c.declared_type,
+                        }
+                        for c in table.columns
+                    ],
+                    "comment": comments.get(table.name),
+                    "primaryKey": {"columns": pk, "name": f"{table.name}_pk"} if pk else None,
+                    "schema": "main",
+                    "table": table.name,
+                    "uniques": [
+                        {
+                            "columns": cols,
+                            "definition": "(" + ", ".join(cols) + ")",
+                            "name": f"{table.name}_{'_'.join(cols)}_unique",
+                        }
+                        for cols in table.unique_column_sets
+                    ],
+                    "view": table.is_view,
+                }
+            )
             for fk in table.foreign_keys:
-                relations.append({
-                    "name": f"fk_{table.name}_{'_'.join(fk.columns)}",
-                    "src": {"schema": "main", "table": table.name, "columns": fk.columns},
-                    "ref": {"schema": "main", "table": fk.target_table, "columns": [c for c in fk.target_columns if c]},
-                })
+                relations.append(
+                    {
+                        "name": f"fk_{table.name}_{'_'.join(fk.columns)}",
+                        "src": {"schema": "main", "table": table.name, "columns": fk.columns},
+                        "ref": {
+                            "schema": "main",
+                            "table": fk.target_table,
+                            "columns": [c for c in fk.target_columns if c],
+                        },
+                    }
+                )
         return {"relations": relations, "tables": result_tables}
 
     # --- schema edits -----------------------------------------------------------------------
@@ -122,16 +166,23 @@ class Tables:
         with self.hosting.write_transaction(record, schema_changes=True) as conn:
             change(conn)
 
-    def set_table_meta(self, record: DatabaseRecord, table: str, *, description: Any = ..., position: Any = ...) -> None:
+    def set_table_meta(
+        self, record: DatabaseRecord, table: str, *, description: Any = ..., position: Any = ...
+    ) -> None:
         self.control.execute(
-            "INSERT INTO table_meta(file_key, table_name) VALUES (?, ?) ON CONFLICT DO NOTHING", (record.file_key, table)
+            "INSERT INTO table_meta(file_key, table_name) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (record.file_key, table),
         )
         if description is not ...:
-            self.control.execute("UPDATE table_meta SET description = ? WHERE file_key = ? AND table_name = ?",
-                                 (description, record.file_key, table))
+            self.control.execute(
+                "UPDATE table_meta SET description = ? WHERE file_key = ? AND table_name = ?",
+                (description, record.file_key, table),
+            )
         if position is not ...:
-            self.control.execute("UPDATE table_meta SET position = ? WHERE file_key = ? AND table_name = ?",
-                                 (position, record.file_key, table))
+            self.control.execute(
+                "UPDATE table_meta SET position = ? WHERE file_key = ? AND table_name = ?",
+                (position, record.file_key, table),
+            )
 
     def position_after(self, record: DatabaseRecord, after: str | None) -> float:
         """A sort position just after table `after` (or first, for None) in the database's table list."""
@@ -142,16 +193,22 @@ class Tables:
         return index - 0.5
 
     def ordered_tables(self, record: DatabaseRecord) -> list[dict[str, Any]]:
-        positions = {row["table_name"]: row["position"] for row in self.control.query(
-            "SELECT table_name, position FROM table_meta WHERE file_key = ? AND position IS NOT NULL", (record.file_key,))}
+        positions = {
+            row["table_name"]: row["position"]
+            for row in self.control.query(
+                "SELECT table_name, position FROM table_meta WHERE file_key = ? AND position IS NOT NULL",
+                (record.file_key,),
+            )
+        }
         indexed = list(enumerate(record.tables))
         indexed.sort(key=lambda pair: positions.get(pair[1]["name"], pair[0]))
         return [table for _, table in indexed]
 
     def renamed_table(self, record: DatabaseRecord, old: str, new: str) -> None:
         for table in ("table_meta", "column_meta"):
-            self.control.execute(f"UPDATE {table} SET table_name = ? WHERE file_key = ? AND table_name = ?",
-                                 (new, record.file_key, old))
+            self.control.execute(
+                f"UPDATE {table} SET table_name = ? WHERE file_key = ? AND table_name = ?", (new, record.file_key, old)
+            )
 
     def dropped_table(self, record: DatabaseRecord, name: str) -> None:
         for table in ("table_meta", "column_meta"):
@@ -165,12 +222,16 @@ class Tables:
         )
 
     def renamed_column(self, record: DatabaseRecord, table: str, old: str, new: str) -> None:
-        self.control.execute("UPDATE column_meta SET column_name = ? WHERE file_key = ? AND table_name = ? AND column_name = ?",
-                             (new, record.file_key, table, old))
+        self.control.execute(
+            "UPDATE column_meta SET column_name = ? WHERE file_key = ? AND table_name = ? AND column_name = ?",
+            (new, record.file_key, table, old),
+        )
 
     def dropped_column(self, record: DatabaseRecord, table: str, column: str) -> None:
-        self.control.execute("DELETE FROM column_meta WHERE file_key = ? AND table_name = ? AND column_name = ?",
-                             (record.file_key, table, column))
+        self.control.execute(
+            "DELETE FROM column_meta WHERE file_key = ? AND table_name = ? AND column_name = ?",
+            (record.file_key, table, column),
+        )
 
     # --- data ---------------------------------------------------------------------------------
 
@@ -192,12 +253,18 @@ class Tables:
                 phrase = '"' + term.replace('"', '""') + '"'
                 cursor = conn.execute(f"SELECT * FROM {quoted} WHERE {quoted} MATCH ? LIMIT ?", (phrase, SEARCH_LIMIT))
             else:
-                texts = [c.name for c in table.columns if column_kind(c.declared_type) in (ValueKind.STRING, ValueKind.UNTYPED)]
+                texts = [
+                    c.name
+                    for c in table.columns
+                    if column_kind(c.declared_type) in (ValueKind.STRING, ValueKind.UNTYPED)
+                ]
                 if not texts:
                     texts = [c.name for c in table.columns]
                 pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 condition = " OR ".join(f"{quote_identifier(c)} LIKE ? ESCAPE '\\'" for c in texts)
-                cursor = conn.execute(f"SELECT * FROM {quoted} WHERE {condition} LIMIT ?", [*[pattern] * len(texts), SEARCH_LIMIT])
+                cursor = conn.execute(
+                    f"SELECT * FROM {quoted} WHERE {condition} LIMIT ?", [*[pattern] * len(texts), SEARCH_LIMIT]
+                )
             columns = [d[0] for d in cursor.description]
             rows = [{c: json_cell(v) for c, v in zip(columns, row)} for row in cursor.fetchall()]
             count = conn.execute(f"SELECT count(*) FROM {quoted}").fetchone()[0]
@@ -215,8 +282,16 @@ class Tables:
         value = row[0]
         return value if isinstance(value, bytes) else str(value).encode()
 
-    def write_file(self, record: DatabaseRecord, table: str, column: str, key_column: str, key_value: str,
-                   content: bytes, max_bytes: int) -> None:
+    def write_file(
+        self,
+        record: DatabaseRecord,
+        table: str,
+        column: str,
+        key_column: str,
+        key_value: str,
+        content: bytes,
+        max_bytes: int,
+    ) -> None:
         if len(content) > max_bytes:
             raise TooLarge(f"The file is larger than the limit of {max_bytes} bytes")
         with self.hosting.write_transaction(record) as conn:
@@ -229,7 +304,9 @@ class Tables:
                 raise NotFound("No row has that key")
 
 
-def _cell_query(conn: sqlite3.Connection, table: str, column: str, key_column: str, key_value: str) -> tuple[str, list[Any]]:
+def _cell_query(
+    conn: sqlite3.Connection, table: str, column: str, key_column: str, key_value: str
+) -> tuple[str, list[Any]]:
     """`<table> WHERE <key> = ?` after checking every identifier against the real schema."""
     found = find_table(conn, table)
     if found.column(column) is None:

@@ -67,8 +67,14 @@ class ExportRequest:
         filters = body.get("filters") or {}
         if not isinstance(filters, dict) or not all(isinstance(v, dict) for v in filters.values()):
             raise InvalidInput('filters must map table names to filters, e.g. {"orders": {"total__gte": 10}}')
-        return cls(name.strip(), list(dict.fromkeys(databases)), tables, MEDIA_TYPES[media_type], filters,
-                   bool(body.get("include_assets", False)))
+        return cls(
+            name.strip(),
+            list(dict.fromkeys(databases)),
+            tables,
+            MEDIA_TYPES[media_type],
+            filters,
+            bool(body.get("include_assets", False)),
+        )
 
 
 class Exports:
@@ -116,8 +122,15 @@ class Exports:
         self.control.execute(
             "INSERT INTO export_jobs(id, name, user_id, token_id, team, request_json, status, created_utc)"
             " VALUES (?, ?, ?, ?, ?, ?, 'STARTED', ?)",
-            (job_id, request.name, principal.user_id, principal.token_id, records[0].owner or "",
-             orjson.dumps(stored).decode(), utc_now_iso()),
+            (
+                job_id,
+                request.name,
+                principal.user_id,
+                principal.token_id,
+                records[0].owner or "",
+                orjson.dumps(stored).decode(),
+                utc_now_iso(),
+            ),
         )
         self._wake.set()
         return {"id": job_id, "status": "STARTED"}
@@ -137,7 +150,9 @@ class Exports:
                         seen.add(table.name)
                         parse_filter(table, request.filters.get(table.name, {}))
         if named - seen:
-            raise InvalidInput(f"No database of this export has the table(s) {', '.join(map(repr, sorted(named - seen)))}")
+            raise InvalidInput(
+                f"No database of this export has the table(s) {', '.join(map(repr, sorted(named - seen)))}"
+            )
 
     def get(self, principal: Principal, job_id: str) -> dict[str, Any]:
         row = self._owned(principal, job_id)
@@ -160,7 +175,9 @@ class Exports:
         """The finished artifact, after checking the caller may still read every database in it."""
         row = self._owned(principal, job_id)
         if row["status"] != "SUCCESS":
-            raise NotFound("The export has no data yet" if row["status"] in ("STARTED", "RUNNING") else "The export failed")
+            raise NotFound(
+                "The export has no data yet" if row["status"] in ("STARTED", "RUNNING") else "The export failed"
+            )
         for file_key in orjson.loads(row["request_json"])["file_keys"]:
             record = self.control.database_by("file_key", file_key)
             if record is None:
@@ -170,19 +187,29 @@ class Exports:
 
     def _owned(self, principal: Principal, job_id: str) -> Any:
         rows = self.control.query("SELECT * FROM export_jobs WHERE id = ?", (job_id,))
-        if not rows or (rows[0]["user_id"], rows[0]["token_id"]) != (principal.user_id, principal.token_id) or \
-                (principal.user_id is None and principal.token_id is None):
+        if (
+            not rows
+            or (rows[0]["user_id"], rows[0]["token_id"]) != (principal.user_id, principal.token_id)
+            or (principal.user_id is None and principal.token_id is None)
+        ):
             raise NotFound(f"Export {job_id!r} does not exist")
         return rows[0]
 
     def _json(self, row: Any) -> dict[str, Any]:
         total = row["rows_total"]
         return {
-            "id": row["id"], "name": row["name"], "status": row["status"],
-            "progress": {"rows_done": row["rows_done"], "rows_total": total,
-                         "fraction": (row["rows_done"] / total) if total else (1.0 if row["status"] == "SUCCESS" else 0.0)},
+            "id": row["id"],
+            "name": row["name"],
+            "status": row["status"],
+            "progress": {
+                "rows_done": row["rows_done"],
+                "rows_total": total,
+                "fraction": (row["rows_done"] / total) if total else (1.0 if row["status"] == "SUCCESS" else 0.0),
+            },
             "data": f"/api/exports/{row['id']}/data" if row["status"] == "SUCCESS" else None,
-            "created_utc": row["created_utc"], "expires_utc": row["expires_utc"], "error": row["error"],
+            "created_utc": row["created_utc"],
+            "expires_utc": row["expires_utc"],
+            "error": row["error"],
         }
 
     # --- the workers --------------------------------------------------------------------------
@@ -202,8 +229,10 @@ class Exports:
             except Exception as error:  # noqa: BLE001 - a failed job records why
                 log.exception("export %s failed", job["id"])
                 shutil.rmtree(self.directory / job["id"], ignore_errors=True)
-                self.control.execute("UPDATE export_jobs SET status = 'FAILED', error = ?, finished_utc = ? WHERE id = ?",
-                                     (str(error) or type(error).__name__, utc_now_iso(), job["id"]))
+                self.control.execute(
+                    "UPDATE export_jobs SET status = 'FAILED', error = ?, finished_utc = ? WHERE id = ?",
+                    (str(error) or type(error).__name__, utc_now_iso(), job["id"]),
+                )
 
     def _claim(self) -> Any:
         with self._claim_lock, self.control.transaction() as conn:
@@ -216,8 +245,9 @@ class Exports:
             return row
 
     def _expire(self) -> None:
-        for (job_id,) in self.control.query("SELECT id FROM export_jobs WHERE expires_utc IS NOT NULL AND expires_utc < ?",
-                                            (utc_now_iso(),)):
+        for (job_id,) in self.control.query(
+            "SELECT id FROM export_jobs WHERE expires_utc IS NOT NULL AND expires_utc < ?", (utc_now_iso(),)
+        ):
             self.control.execute("DELETE FROM export_jobs WHERE id = ?", (job_id,))
             shutil.rmtree(self.directory / job_id, ignore_errors=True)
 
@@ -251,8 +281,9 @@ class Exports:
                 for table in tables:
                     record_filter = parse_filter(table, request["filters"].get(table.name, {}))
                     where = f" WHERE {record_filter.sql}" if record_filter.conditions else ""
-                    count = conn.execute(f"SELECT count(*) FROM {quote_identifier(table.name)}{where}",
-                                         record_filter.params).fetchone()[0]
+                    count = conn.execute(
+                        f"SELECT count(*) FROM {quote_identifier(table.name)}{where}", record_filter.params
+                    ).fetchone()[0]
                     plans.append((table, where, record_filter.params))
                     total += count
                 self.control.execute("UPDATE export_jobs SET rows_total = ? WHERE id = ?", (total, job["id"]))
@@ -283,10 +314,16 @@ class Exports:
 
     def _copy_assets(self, record: DatabaseRecord, work: Path, prefixed: bool) -> list[Path]:
         copies = []
-        for row in self.control.query("SELECT id, filename FROM assets WHERE file_key = ? AND is_uploaded = 1",
-                                      (record.file_key,)):
+        for row in self.control.query(
+            "SELECT id, filename FROM assets WHERE file_key = ? AND is_uploaded = 1", (record.file_key,)
+        ):
             source = self.hosting.dbs_dir / record.file_key / "assets" / row["id"]
-            target = work / "assets" / (f"{_safe(record.name)}-" if prefixed else "") / f"{row['id']}-{_safe(row['filename'])}"
+            target = (
+                work
+                / "assets"
+                / (f"{_safe(record.name)}-" if prefixed else "")
+                / f"{row['id']}-{_safe(row['filename'])}"
+            )
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
             copies.append(target)
@@ -296,7 +333,11 @@ class Exports:
         work = self.directory / job["id"] / "work"
         if len(files) == 1 and files[0].parent == work:
             single = files[0]
-            named = work / f"{_safe(job['name'])}-{single.name}" if not single.name.startswith(_safe(job["name"])) else single
+            named = (
+                work / f"{_safe(job['name'])}-{single.name}"
+                if not single.name.startswith(_safe(job["name"]))
+                else single
+            )
             single.rename(named)
             return named
         archive = work.parent / f"{_safe(job['name'])}.zip.partial"

@@ -29,7 +29,7 @@ MEDIA_TYPES = {
 }
 XLSX_MAX_ROWS = 1_048_576
 XLSX_EXACT_INT = 2**53
-_SHEET_FORBIDDEN = set('[]:*?/\\')
+_SHEET_FORBIDDEN = set("[]:*?/\\")
 
 BATCH_ROWS = 10_000  # rows fetched, converted and written at a time
 
@@ -103,8 +103,15 @@ class XlsxBook:
     """One workbook, a sheet (or several) per table, written in constant-memory mode."""
 
     def __init__(self, path: Path) -> None:
-        self.book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
-                                                    "strings_to_formulas": False, "strings_to_urls": False})
+        self.book = xlsxwriter.Workbook(
+            str(path),
+            {
+                "constant_memory": True,
+                "strings_to_numbers": False,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+            },
+        )
         self.names: set[str] = set()
 
     def add_table(self, title: str, cursor: sqlite3.Cursor, progress: Progress) -> None:

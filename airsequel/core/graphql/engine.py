@@ -107,8 +107,15 @@ class GraphQLEngine:
 
     # --- execution --------------------------------------------------------------------------
 
-    def execute(self, record: DatabaseRecord, mode: Mode, query: str, variables: dict[str, Any] | None = None,
-                operation_name: str | None = None, on_write: Callable[[int], None] | None = None) -> dict[str, Any]:
+    def execute(
+        self,
+        record: DatabaseRecord,
+        mode: Mode,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        on_write: Callable[[int], None] | None = None,
+    ) -> dict[str, Any]:
         """Run one request. `on_write(changed_rows)` is called after a mutation that changed rows."""
         if len(query) > MAX_QUERY_LENGTH:
             return _errors(f"The query is longer than {MAX_QUERY_LENGTH} characters")
@@ -126,7 +133,8 @@ class GraphQLEngine:
                 changed = ctx.conn.total_changes - ctx.changes_before
                 if changed:
                     self.hosting.control.record_file_facts(
-                        record.file_key, read_file_facts(ctx.conn, self.hosting.file_path(record), known=record))
+                        record.file_key, read_file_facts(ctx.conn, self.hosting.file_path(record), known=record)
+                    )
                     if on_write is not None:
                         on_write(changed)
                 return result
@@ -138,8 +146,15 @@ class GraphQLEngine:
                     pass
             return self._execute_with_graphql_core(generated, document, ctx, variables, operation_name)
 
-    def execute_quickly(self, record: DatabaseRecord, mode: Mode, query: str, variables: dict[str, Any] | None = None,
-                        operation_name: str | None = None, budget_seconds: float = 0.005) -> dict[str, Any] | None:
+    def execute_quickly(
+        self,
+        record: DatabaseRecord,
+        mode: Mode,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        operation_name: str | None = None,
+        budget_seconds: float = 0.005,
+    ) -> dict[str, Any] | None:
         """A query answered within `budget_seconds` on the compiled path, or None: then use `execute`.
 
         Never waits and never builds a schema, so it can run on the event loop itself."""
@@ -184,8 +199,13 @@ class GraphQLEngine:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
 
-    def _selection(self, generated: GeneratedSchema, document: DocumentNode, operation: OperationDefinitionNode,
-                   variables: dict[str, Any]) -> list[Any]:
+    def _selection(
+        self,
+        generated: GeneratedSchema,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        variables: dict[str, Any],
+    ) -> list[Any]:
         """The operation's flattened root selection; kept per document when it takes no variables."""
         cacheable = not operation.variable_definitions
         key = (id(document), id(operation))
@@ -205,8 +225,14 @@ class GraphQLEngine:
                     self._selections.popitem(last=False)
         return selection
 
-    def _execute_compiled(self, generated: GeneratedSchema, document: DocumentNode,
-                          operation: OperationDefinitionNode, ctx: FetchContext, raw_variables: dict[str, Any]) -> dict[str, Any]:
+    def _execute_compiled(
+        self,
+        generated: GeneratedSchema,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        ctx: FetchContext,
+        raw_variables: dict[str, Any],
+    ) -> dict[str, Any]:
         ctx.schema = generated
         coerced = get_variable_values(generated.schema, operation.variable_definitions or (), raw_variables)
         if isinstance(coerced, list):
@@ -220,11 +246,23 @@ class GraphQLEngine:
             data[selected.key] = _run_read(root, ctx, selected.children, selected.args, serialize=True)
         return {"data": data}
 
-    def _execute_with_graphql_core(self, generated: GeneratedSchema, document: DocumentNode, ctx: FetchContext,
-                                   variables: dict[str, Any] | None, operation_name: str | None) -> dict[str, Any]:
+    def _execute_with_graphql_core(
+        self,
+        generated: GeneratedSchema,
+        document: DocumentNode,
+        ctx: FetchContext,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+    ) -> dict[str, Any]:
         ctx.schema = generated
-        result = execute(generated.schema, document, context_value=ctx, variable_values=variables,
-                         operation_name=operation_name, field_resolver=_resolve_by_response_key)
+        result = execute(
+            generated.schema,
+            document,
+            context_value=ctx,
+            variable_values=variables,
+            operation_name=operation_name,
+            field_resolver=_resolve_by_response_key,
+        )
         assert isinstance(result, ExecutionResult)
         response: dict[str, Any] = {"data": result.data}
         if result.errors:
@@ -250,8 +288,11 @@ def _resolver_for(root: RootField) -> Any:
         parent = info.parent_type.fields[info.field_name]
         field_type = get_named_type(parent.type)
         sets = [node.selection_set for node in info.field_nodes if node.selection_set]
-        children = flatten(field_type, sets, info.fragments, info.variable_values) if isinstance(
-            field_type, GraphQLObjectType) else []
+        children = (
+            flatten(field_type, sets, info.fragments, info.variable_values)
+            if isinstance(field_type, GraphQLObjectType)
+            else []
+        )
         if root.kind in ("list", "by_pk", "aggregate"):
             if not ctx.mode.can_read:
                 raise GraphQLError(CANNOT_READ)

@@ -41,8 +41,9 @@ class FetchContext:
     changes_before: int = 0
 
 
-def fetch_list(ctx: FetchContext, binding: TableBinding, children: list[Selected], args: dict[str, Any],
-               *, serialize: bool) -> list[dict[str, Any]]:
+def fetch_list(
+    ctx: FetchContext, binding: TableBinding, children: list[Selected], args: dict[str, Any], *, serialize: bool
+) -> list[dict[str, Any]]:
     params: list[Any] = []
     condition = where_sql(binding, args.get("where") or args.get("filter"), params)
     order = order_sql(binding, args.get("order_by"))
@@ -52,7 +53,8 @@ def fetch_list(ctx: FetchContext, binding: TableBinding, children: list[Selected
         count_params: list[Any] = []
         count_condition = where_sql(binding, args.get("where") or args.get("filter"), count_params)
         total = ctx.conn.execute(
-            f"SELECT count(*) FROM {quote_identifier(binding.name)}" + (f" WHERE {count_condition}" if count_condition else ""),
+            f"SELECT count(*) FROM {quote_identifier(binding.name)}"
+            + (f" WHERE {count_condition}" if count_condition else ""),
             count_params,
         ).fetchone()[0]
         raise GraphQLError(
@@ -61,15 +63,18 @@ def fetch_list(ctx: FetchContext, binding: TableBinding, children: list[Selected
     return rows
 
 
-def fetch_by_key(ctx: FetchContext, binding: TableBinding, children: list[Selected], args: dict[str, Any],
-                 *, serialize: bool) -> dict[str, Any] | None:
+def fetch_by_key(
+    ctx: FetchContext, binding: TableBinding, children: list[Selected], args: dict[str, Any], *, serialize: bool
+) -> dict[str, Any] | None:
     params: list[Any] = []
     condition = key_condition(binding, args, params)
     rows, _ = select_rows(ctx, binding, children, condition, params, "", 1, 0, serialize=serialize)
     return rows[0] if rows else None
 
 
-def fetch_count(ctx: FetchContext, binding: TableBinding, children: list[Selected], args: dict[str, Any]) -> dict[str, Any]:
+def fetch_count(
+    ctx: FetchContext, binding: TableBinding, children: list[Selected], args: dict[str, Any]
+) -> dict[str, Any]:
     params: list[Any] = []
     condition = where_sql(binding, args.get("where"), params)
     sql = f"SELECT count(*) FROM {quote_identifier(binding.name)}" + (f" WHERE {condition}" if condition else "")
@@ -78,8 +83,17 @@ def fetch_count(ctx: FetchContext, binding: TableBinding, children: list[Selecte
 
 
 def select_rows(
-    ctx: FetchContext, binding: TableBinding, children: list[Selected], condition: str, params: list[Any],
-    order: str, limit: int | None, offset: int, *, serialize: bool, hidden: list[str] | None = None,
+    ctx: FetchContext,
+    binding: TableBinding,
+    children: list[Selected],
+    condition: str,
+    params: list[Any],
+    order: str,
+    limit: int | None,
+    offset: int,
+    *,
+    serialize: bool,
+    hidden: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
     """Rows of `binding` matching `condition`, shaped for `children`; plus the values of the `hidden`
     SQL expressions (quoted columns) for each row, for joining relationships and ordering."""
@@ -130,15 +144,24 @@ def select_rows(
         fields.append((child.key, position, convert))
     rows: list[dict[str, Any]] = []
     for raw in raw_rows:
-        rows.append({key: (convert(raw[where], raw) if convert is not None else where) for key, where, convert in fields})
+        rows.append(
+            {key: (convert(raw[where], raw) if convert is not None else where) for key, where, convert in fields}
+        )
     for child, relation, positions_of_keys in relationships:
         keys = [tuple(raw[p] for p in positions_of_keys) for raw in raw_rows]
         _attach(ctx, rows, keys, child, relation, serialize=serialize)
     return rows, [tuple(raw[p] for p in hidden_positions) for raw in raw_rows]
 
 
-def _attach(ctx: FetchContext, rows: list[dict[str, Any]], keys: list[tuple[Any, ...]], child: Selected,
-            relation: Relationship, *, serialize: bool) -> None:
+def _attach(
+    ctx: FetchContext,
+    rows: list[dict[str, Any]],
+    keys: list[tuple[Any, ...]],
+    child: Selected,
+    relation: Relationship,
+    *,
+    serialize: bool,
+) -> None:
     """Load one relationship for all `rows` in batches, and put each row's share under `child.key`."""
     target = ctx.schema.tables[relation.target]
     distinct = list(dict.fromkeys(key for key in keys if None not in key))
@@ -153,8 +176,16 @@ def _attach(ctx: FetchContext, rows: list[dict[str, Any]], keys: list[tuple[Any,
             tuple_marks = "(" + ", ".join("?" for _ in relation.target_columns) + ")"
             condition = f"({columns}) IN (VALUES {', '.join(tuple_marks for _ in batch)})"
         fetched, fetched_keys = select_rows(
-            ctx, target, child.children, condition, params, order_sql(target, None), None, 0,
-            serialize=serialize, hidden=[quote_identifier(c) for c in relation.target_columns],
+            ctx,
+            target,
+            child.children,
+            condition,
+            params,
+            order_sql(target, None),
+            None,
+            0,
+            serialize=serialize,
+            hidden=[quote_identifier(c) for c in relation.target_columns],
         )
         for row, key in zip(fetched, fetched_keys):
             found.setdefault(key, []).append(row)
@@ -170,8 +201,10 @@ def _has_blob(binding: TableBinding, children: list[Selected]) -> bool:
 def _file_url(ctx: FetchContext, binding: TableBinding, column: str, rowid: Any) -> str | None:
     if rowid is None:
         return None
-    path = (f"/readonly/{ctx.readonly_id}/tables/{quote(binding.name, safe='')}/columns/"
-            f"{quote(column, safe='')}/files/rowid/{rowid}")
+    path = (
+        f"/readonly/{ctx.readonly_id}/tables/{quote(binding.name, safe='')}/columns/"
+        f"{quote(column, safe='')}/files/rowid/{rowid}"
+    )
     return json.dumps({"url": path})
 
 
@@ -201,14 +234,20 @@ def _converter(column: Any, serialize: bool) -> Any:
     low, high = -(2**31), 2**31 - 1
 
     def fast(value: Any, raw: Any) -> Any:
-        if type(value) is exact and (exact is not int or low <= value <= high) and (exact is not float or math.isfinite(value)):
+        if (
+            type(value) is exact
+            and (exact is not int or low <= value <= high)
+            and (exact is not float or math.isfinite(value))
+        ):
             return value
         return general(value, raw)
 
     return fast
 
 
-def _blob_converter(ctx: FetchContext, binding: TableBinding, column: Any, rowid_position: int | None, convert: Any) -> Any:
+def _blob_converter(
+    ctx: FetchContext, binding: TableBinding, column: Any, rowid_position: int | None, convert: Any
+) -> Any:
     def blob(value: Any, raw: Any) -> Any:
         if value is not None:
             value = _file_url(ctx, binding, column.name, raw[rowid_position] if rowid_position is not None else None)

@@ -20,8 +20,9 @@ from airsequel.core.sql.value_kinds import ValueKind
 from airsequel.core.sql.script import quote_identifier
 
 
-def run_mutation(ctx: FetchContext, kind: str, binding: TableBinding, args: dict[str, Any],
-                 children: list[Selected]) -> dict[str, Any]:
+def run_mutation(
+    ctx: FetchContext, kind: str, binding: TableBinding, args: dict[str, Any], children: list[Selected]
+) -> dict[str, Any]:
     conn = ctx.conn
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -73,8 +74,9 @@ def _values(binding: TableBinding, given: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _insert(conn: sqlite3.Connection, binding: TableBinding, objects: list[dict[str, Any]],
-            on_conflict: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+def _insert(
+    conn: sqlite3.Connection, binding: TableBinding, objects: list[dict[str, Any]], on_conflict: list[dict[str, Any]]
+) -> list[tuple[Any, ...]]:
     table = quote_identifier(binding.name)
     returning = ", ".join(column_sql(c) for c in _key_columns(binding))
     keys: list[tuple[Any, ...]] = []
@@ -117,8 +119,11 @@ def _target(binding: TableBinding, kind: str, args: dict[str, Any]) -> tuple[str
 
 def _update(conn: sqlite3.Connection, binding: TableBinding, kind: str, args: dict[str, Any]) -> list[tuple[Any, ...]]:
     key_fields = {c.field for c in binding.key}
-    given = args.get("_set") if kind == "update" else next(
-        (value for name, value in args.items() if name not in key_fields), None)
+    given = (
+        args.get("_set")
+        if kind == "update"
+        else next((value for name, value in args.items() if name not in key_fields), None)
+    )
     values = _values(binding, given or {})
     if not values:
         raise GraphQLError("_set must name at least one column")
@@ -134,25 +139,41 @@ def _delete(conn: sqlite3.Connection, binding: TableBinding, kind: str, args: di
     return conn.execute(f"DELETE FROM {quote_identifier(binding.name)} WHERE {condition}", params).rowcount
 
 
-def _rows(ctx: FetchContext, binding: TableBinding, returning: Selected, condition: str,
-          params: list[Any]) -> list[dict[str, Any]]:
-    rows, _ = select_rows(ctx, binding, returning.children, condition, params, order_sql(binding, None), None, 0,
-                          serialize=False)
+def _rows(
+    ctx: FetchContext, binding: TableBinding, returning: Selected, condition: str, params: list[Any]
+) -> list[dict[str, Any]]:
+    rows, _ = select_rows(
+        ctx, binding, returning.children, condition, params, order_sql(binding, None), None, 0, serialize=False
+    )
     return rows
 
 
-def _rows_by_keys(ctx: FetchContext, binding: TableBinding, returning: Selected,
-                  keys: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+def _rows_by_keys(
+    ctx: FetchContext, binding: TableBinding, returning: Selected, keys: list[tuple[Any, ...]]
+) -> list[dict[str, Any]]:
     if not keys:
         return []
     columns = _key_columns(binding)
     marks = "(" + ", ".join("?" for _ in columns) + ")"
     target = ", ".join(column_sql(c) for c in columns)
-    condition = (f"{target} IN ({', '.join('?' for _ in keys)})" if len(columns) == 1
-                 else f"({target}) IN (VALUES {', '.join(marks for _ in keys)})")
+    condition = (
+        f"{target} IN ({', '.join('?' for _ in keys)})"
+        if len(columns) == 1
+        else f"({target}) IN (VALUES {', '.join(marks for _ in keys)})"
+    )
     params = [value for key in keys for value in key]
-    rows, found_keys = select_rows(ctx, binding, returning.children, condition, params, "", None, 0,
-                                   serialize=False, hidden=[column_sql(c) for c in columns])
+    rows, found_keys = select_rows(
+        ctx,
+        binding,
+        returning.children,
+        condition,
+        params,
+        "",
+        None,
+        0,
+        serialize=False,
+        hidden=[column_sql(c) for c in columns],
+    )
     order = {key: index for index, key in enumerate(keys)}
     pairs = sorted(zip(rows, found_keys), key=lambda pair: order.get(tuple(pair[1]), 0))
     return [row for row, _ in pairs]

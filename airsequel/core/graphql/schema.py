@@ -103,8 +103,20 @@ Resolver = Callable[..., Any]
 
 
 def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootField], Resolver]) -> GeneratedSchema:
-    taken_types = {"Query", "Mutation", "IntComparison", "FloatComparison", "StringComparison",
-                   "BooleanComparison", "OrderingTerm", "Int", "Float", "String", "Boolean", "ID"}
+    taken_types = {
+        "Query",
+        "Mutation",
+        "IntComparison",
+        "FloatComparison",
+        "StringComparison",
+        "BooleanComparison",
+        "OrderingTerm",
+        "Int",
+        "Float",
+        "String",
+        "Boolean",
+        "ID",
+    }
     bindings = {table.name: _bind_table(table, taken_types) for table in tables}
     _bind_relationships(bindings)
     for binding in bindings.values():
@@ -115,8 +127,14 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
     roots: dict[tuple[str, str], RootField] = {}
     taken_roots: set[str] = set()
 
-    def add(operation: str, target: dict[str, GraphQLField], wanted: str, kind: str, binding: TableBinding,
-            make: Callable[[], GraphQLField]) -> None:
+    def add(
+        operation: str,
+        target: dict[str, GraphQLField],
+        wanted: str,
+        kind: str,
+        binding: TableBinding,
+        make: Callable[[], GraphQLField],
+    ) -> None:
         name = unique_name(wanted, taken_roots)
         root = RootField(kind, binding)
         graphql_field = make()
@@ -127,33 +145,56 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
     types = {name: _input_types(b, taken_types) for name, b in bindings.items()}
     for binding in bindings.values():
         filter_type, order_type = types[binding.name]["filter"], types[binding.name]["order_by"]
-        add("query", query_fields, binding.base, "list", binding, lambda b=binding, f=filter_type, o=order_type: GraphQLField(
-            GraphQLNonNull(GraphQLList(GraphQLNonNull(b.row_type))),  # type: ignore[arg-type]
-            args={
-                "where": GraphQLArgument(f),
-                "filter": GraphQLArgument(f, deprecation_reason="Use where"),
-                "order_by": GraphQLArgument(GraphQLList(o)),
-                "limit": GraphQLArgument(GraphQLInt),
-                "offset": GraphQLArgument(GraphQLInt),
-            },
-        ))
+        add(
+            "query",
+            query_fields,
+            binding.base,
+            "list",
+            binding,
+            lambda b=binding, f=filter_type, o=order_type: GraphQLField(
+                GraphQLNonNull(GraphQLList(GraphQLNonNull(b.row_type))),  # type: ignore[arg-type]
+                args={
+                    "where": GraphQLArgument(f),
+                    "filter": GraphQLArgument(f, deprecation_reason="Use where"),
+                    "order_by": GraphQLArgument(GraphQLList(o)),
+                    "limit": GraphQLArgument(GraphQLInt),
+                    "offset": GraphQLArgument(GraphQLInt),
+                },
+            ),
+        )
     for binding in bindings.values():
         if binding.key and not binding.table.is_view:
-            add("query", query_fields, f"{binding.base}_by_pk", "by_pk", binding,
-                lambda b=binding: GraphQLField(b.row_type, args=_key_args(b)))  # type: ignore[arg-type]
+            add(
+                "query",
+                query_fields,
+                f"{binding.base}_by_pk",
+                "by_pk",
+                binding,
+                lambda b=binding: GraphQLField(b.row_type, args=_key_args(b)),
+            )  # type: ignore[arg-type]
     for binding in bindings.values():
         aggregate = GraphQLObjectType(
             unique_name(f"{binding.base}_aggregate_result", taken_types),
             {"count": GraphQLField(GraphQLNonNull(GraphQLInt))},
         )
-        add("query", query_fields, f"{binding.base}_aggregate", "aggregate", binding,
-            lambda a=aggregate, f=types[binding.name]["filter"]: GraphQLField(GraphQLNonNull(a), args={"where": GraphQLArgument(f)}))
+        add(
+            "query",
+            query_fields,
+            f"{binding.base}_aggregate",
+            "aggregate",
+            binding,
+            lambda a=aggregate, f=types[binding.name]["filter"]: GraphQLField(
+                GraphQLNonNull(a), args={"where": GraphQLArgument(f)}
+            ),
+        )
 
     if mode.can_write:
         for binding in bindings.values():
             if binding.table.is_view:
                 continue
-            _add_mutations(binding, types[binding.name], mode, taken_types, lambda *a: add("mutation", mutation_fields, *a))
+            _add_mutations(
+                binding, types[binding.name], mode, taken_types, lambda *a: add("mutation", mutation_fields, *a)
+            )
 
     schema = GraphQLSchema(
         query=GraphQLObjectType("Query", query_fields or {"_empty": GraphQLField(GraphQLInt)}),
@@ -161,8 +202,11 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
         directives=[GraphQLIncludeDirective, GraphQLSkipDirective],
     )
     return GeneratedSchema(
-        schema=schema, mode=mode, tables=bindings,
-        row_types={b.row_type.name: b for b in bindings.values() if b.row_type is not None}, roots=roots,
+        schema=schema,
+        mode=mode,
+        tables=bindings,
+        row_types={b.row_type.name: b for b in bindings.values() if b.row_type is not None},
+        roots=roots,
     )
 
 
@@ -173,15 +217,18 @@ def _bind_table(table: Table, taken_types: set[str]) -> TableBinding:
     rowid_name = table.rowid_name
     if rowid_name is not None:
         field_name = unique_name(rowid_name, taken_fields)
-        binding.rowid = ColumnBinding(rowid_name, field_name, ValueKind.INT, nullable=False, is_rowid=True, writable=False)
+        binding.rowid = ColumnBinding(
+            rowid_name, field_name, ValueKind.INT, nullable=False, is_rowid=True, writable=False
+        )
         binding.columns[field_name] = binding.rowid
     pk = table.primary_key
     for column in table.columns:
         field_name = unique_name(encode_name(column.name), taken_fields)
         kind = column_kind(column.declared_type)
         nullable = not column.not_null and not (pk and column.name == pk[0])
-        binding.columns[field_name] = ColumnBinding(column.name, field_name, kind, nullable,
-                                                    writable=not column.is_generated)
+        binding.columns[field_name] = ColumnBinding(
+            column.name, field_name, kind, nullable, writable=not column.is_generated
+        )
     if pk and not table.is_view:
         binding.key = [c for name in pk for c in [binding.column_by_name(name)] if c is not None]
     elif binding.rowid is not None:
@@ -193,10 +240,13 @@ def _bind_relationships(bindings: dict[str, TableBinding]) -> None:
     for binding in bindings.values():
         for key in binding.table.foreign_keys:
             target = bindings.get(key.target_table) or next(
-                (b for name, b in bindings.items() if name.lower() == key.target_table.lower()), None)
+                (b for name, b in bindings.items() if name.lower() == key.target_table.lower()), None
+            )
             if target is None:
                 continue
-            target_columns = [t or p for t, p in zip(key.target_columns, target.table.primary_key or [None] * len(key.columns))]
+            target_columns = [
+                t or p for t, p in zip(key.target_columns, target.table.primary_key or [None] * len(key.columns))
+            ]
             if any(column is None for column in target_columns):
                 continue
             suffix = "_and_".join(encode_name(c) for c in key.columns)
@@ -208,7 +258,9 @@ def _bind_relationships(bindings: dict[str, TableBinding]) -> None:
             target.relationships[incoming] = Relationship(incoming, True, binding.name, target_columns, key.columns)  # type: ignore[arg-type]
 
 
-def _build_row_type(binding: TableBinding, bindings: dict[str, TableBinding], mode: Mode, taken_types: set[str]) -> None:
+def _build_row_type(
+    binding: TableBinding, bindings: dict[str, TableBinding], mode: Mode, taken_types: set[str]
+) -> None:
     def fields() -> dict[str, GraphQLField]:
         result: dict[str, GraphQLField] = {}
         for name, column in binding.columns.items():
@@ -218,7 +270,9 @@ def _build_row_type(binding: TableBinding, bindings: dict[str, TableBinding], mo
             for name, relation in binding.relationships.items():
                 target = bindings[relation.target].row_type
                 assert target is not None
-                result[name] = GraphQLField(GraphQLNonNull(GraphQLList(GraphQLNonNull(target))) if relation.many else target)
+                result[name] = GraphQLField(
+                    GraphQLNonNull(GraphQLList(GraphQLNonNull(target))) if relation.many else target
+                )
         return result
 
     binding.row_type = GraphQLObjectType(unique_name(f"{binding.base}_row", taken_types), fields)
@@ -235,20 +289,23 @@ def _input_types(binding: TableBinding, taken_types: set[str]) -> dict[str, Any]
     return {
         "filter": GraphQLInputObjectType(
             unique_name(f"{base}_filter", taken_types),
-            {n: GraphQLInputField(COMPARISONS[SCALARS[c.kind]]) for n, c in filterable.items()} or
-            {"_none": GraphQLInputField(GraphQLInt)},
+            {n: GraphQLInputField(COMPARISONS[SCALARS[c.kind]]) for n, c in filterable.items()}
+            or {"_none": GraphQLInputField(GraphQLInt)},
         ),
         "order_by": GraphQLInputObjectType(
             unique_name(f"{base}_order_by", taken_types),
-            {n: GraphQLInputField(ORDERING_TERM) for n in binding.columns} or {"_none": GraphQLInputField(ORDERING_TERM)},
+            {n: GraphQLInputField(ORDERING_TERM) for n in binding.columns}
+            or {"_none": GraphQLInputField(ORDERING_TERM)},
         ),
         "insert": GraphQLInputObjectType(
             unique_name(f"{base}_insert_input", taken_types),
-            {n: GraphQLInputField(SCALARS[c.kind]) for n, c in writable.items()} or {"_none": GraphQLInputField(GraphQLInt)},
+            {n: GraphQLInputField(SCALARS[c.kind]) for n, c in writable.items()}
+            or {"_none": GraphQLInputField(GraphQLInt)},
         ),
         "set": GraphQLInputObjectType(
             unique_name(f"{base}_set_input", taken_types),
-            {n: GraphQLInputField(SCALARS[c.kind]) for n, c in writable.items()} or {"_none": GraphQLInputField(GraphQLInt)},
+            {n: GraphQLInputField(SCALARS[c.kind]) for n, c in writable.items()}
+            or {"_none": GraphQLInputField(GraphQLInt)},
         ),
         "column": column_enum,
     }
@@ -258,8 +315,9 @@ def _key_args(binding: TableBinding) -> dict[str, GraphQLArgument]:
     return {c.field: GraphQLArgument(GraphQLNonNull(SCALARS[c.kind])) for c in binding.key}
 
 
-def _add_mutations(binding: TableBinding, types: dict[str, Any], mode: Mode, taken_types: set[str],
-                   add: Callable[..., None]) -> None:
+def _add_mutations(
+    binding: TableBinding, types: dict[str, Any], mode: Mode, taken_types: set[str], add: Callable[..., None]
+) -> None:
     base = binding.base
     returning = mode.can_read
     response_fields: dict[str, GraphQLField] = {"affected_rows": GraphQLField(GraphQLNonNull(GraphQLInt))}
@@ -269,30 +327,71 @@ def _add_mutations(binding: TableBinding, types: dict[str, Any], mode: Mode, tak
         by_pk_fields["returning"] = GraphQLField(binding.row_type)  # type: ignore[arg-type]
     response = GraphQLObjectType(unique_name(f"{base}_mutation_response", taken_types), response_fields)
     by_pk_response = GraphQLObjectType(unique_name(f"{base}_mutation_by_pk_response", taken_types), by_pk_fields)
-    upsert = GraphQLInputObjectType(unique_name(f"{base}_upsert_on_conflict", taken_types), {
-        "constraint": GraphQLInputField(GraphQLNonNull(GraphQLList(GraphQLNonNull(types["column"])))),
-        "update_columns": GraphQLInputField(GraphQLNonNull(GraphQLList(GraphQLNonNull(types["column"])))),
-        "where": GraphQLInputField(types["filter"]),
-    })
-    add(f"insert_{base}", "insert", binding, lambda: GraphQLField(GraphQLNonNull(response), args={
-        "objects": GraphQLArgument(GraphQLNonNull(GraphQLList(GraphQLNonNull(types["insert"])))),
-        "on_conflict": GraphQLArgument(GraphQLList(GraphQLNonNull(upsert))),
-    }))
+    upsert = GraphQLInputObjectType(
+        unique_name(f"{base}_upsert_on_conflict", taken_types),
+        {
+            "constraint": GraphQLInputField(GraphQLNonNull(GraphQLList(GraphQLNonNull(types["column"])))),
+            "update_columns": GraphQLInputField(GraphQLNonNull(GraphQLList(GraphQLNonNull(types["column"])))),
+            "where": GraphQLInputField(types["filter"]),
+        },
+    )
+    add(
+        f"insert_{base}",
+        "insert",
+        binding,
+        lambda: GraphQLField(
+            GraphQLNonNull(response),
+            args={
+                "objects": GraphQLArgument(GraphQLNonNull(GraphQLList(GraphQLNonNull(types["insert"])))),
+                "on_conflict": GraphQLArgument(GraphQLList(GraphQLNonNull(upsert))),
+            },
+        ),
+    )
     if mode == Mode.INSERT_ONLY:
         return
     taken_args: set[str] = {c.field for c in binding.key}
     set_arg = unique_name("_set", taken_args)
-    add(f"update_{base}", "update", binding, lambda: GraphQLField(GraphQLNonNull(response), args={
-        "_set": GraphQLArgument(GraphQLNonNull(types["set"])), "where": GraphQLArgument(types["filter"]),
-        "filter": GraphQLArgument(types["filter"], deprecation_reason="Use where"),
-    }))
-    add(f"delete_{base}", "delete", binding, lambda: GraphQLField(GraphQLNonNull(response), args={
-        "where": GraphQLArgument(types["filter"]),
-        "filter": GraphQLArgument(types["filter"], deprecation_reason="Use where"),
-    }))
+    add(
+        f"update_{base}",
+        "update",
+        binding,
+        lambda: GraphQLField(
+            GraphQLNonNull(response),
+            args={
+                "_set": GraphQLArgument(GraphQLNonNull(types["set"])),
+                "where": GraphQLArgument(types["filter"]),
+                "filter": GraphQLArgument(types["filter"], deprecation_reason="Use where"),
+            },
+        ),
+    )
+    add(
+        f"delete_{base}",
+        "delete",
+        binding,
+        lambda: GraphQLField(
+            GraphQLNonNull(response),
+            args={
+                "where": GraphQLArgument(types["filter"]),
+                "filter": GraphQLArgument(types["filter"], deprecation_reason="Use where"),
+            },
+        ),
+    )
     if binding.key:
-        add(f"update_{base}_by_pk", "update_by_pk", binding, lambda: GraphQLField(GraphQLNonNull(by_pk_response), args={
-            **_key_args(binding), set_arg: GraphQLArgument(GraphQLNonNull(types["set"])),
-        }))
-        add(f"delete_{base}_by_pk", "delete_by_pk", binding, lambda: GraphQLField(GraphQLNonNull(by_pk_response),
-                                                                             args=_key_args(binding)))
+        add(
+            f"update_{base}_by_pk",
+            "update_by_pk",
+            binding,
+            lambda: GraphQLField(
+                GraphQLNonNull(by_pk_response),
+                args={
+                    **_key_args(binding),
+                    set_arg: GraphQLArgument(GraphQLNonNull(types["set"])),
+                },
+            ),
+        )
+        add(
+            f"delete_{base}_by_pk",
+            "delete_by_pk",
+            binding,
+            lambda: GraphQLField(GraphQLNonNull(by_pk_response), args=_key_args(binding)),
+        )

@@ -42,8 +42,9 @@ def table_name_for(filename: str | None) -> str:
     return stem or "data"
 
 
-def import_csv(conn: sqlite3.Connection, source: Path, table: str, *,
-               helper_process_min_bytes: int = HELPER_PROCESS_MIN_BYTES) -> int:
+def import_csv(
+    conn: sqlite3.Connection, source: Path, table: str, *, helper_process_min_bytes: int = HELPER_PROCESS_MIN_BYTES
+) -> int:
     """Create `table` in `conn` from the CSV file `source` in one transaction; return the row count.
 
     Empty fields become NULL in numeric columns and stay empty strings in TEXT columns.
@@ -118,9 +119,11 @@ class _TableWriter:
         per_statement = self.rows_per_statement * width
         whole = len(values) - len(values) % per_statement
         if whole:
-            self.conn.executemany(self.insert_many, [values[at:at + per_statement] for at in range(0, whole, per_statement)])
+            self.conn.executemany(
+                self.insert_many, [values[at : at + per_statement] for at in range(0, whole, per_statement)]
+            )
         if whole < len(values):
-            self.conn.executemany(self.insert_one, [values[at:at + width] for at in range(whole, len(values), width)])
+            self.conn.executemany(self.insert_one, [values[at : at + width] for at in range(whole, len(values), width)])
         self.count += batch.rows
 
     def drop(self) -> None:

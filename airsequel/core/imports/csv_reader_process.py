@@ -46,8 +46,11 @@ def batches_from_process(source: Path) -> tuple[list[str], Generator[CsvBatch, N
     """
     search_path = os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))
     process = subprocess.Popen(
-        [sys.executable, "-m", __name__, str(source)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        bufsize=1 << 20, env={**os.environ, "PYTHONPATH": search_path},
+        [sys.executable, "-m", __name__, str(source)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        bufsize=1 << 20,
+        env={**os.environ, "PYTHONPATH": search_path},
     )
     assert process.stdout is not None
     try:

@@ -310,13 +310,22 @@ class ControlPlane:
         rows = self.query(f"SELECT * FROM databases WHERE {column} = ?", (value,))
         return DatabaseRecord.from_row(rows[0]) if rows else None
 
-    def list_databases(self, owners: Sequence[str] | None = None, file_keys: Sequence[str] | None = None,
-                       limit: int | None = None, offset: int = 0) -> tuple[list[DatabaseRecord], int]:
+    def list_databases(
+        self,
+        owners: Sequence[str] | None = None,
+        file_keys: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[list[DatabaseRecord], int]:
         """A page of databases (all, or those owned by one of `owners`, or with one of `file_keys`),
         newest first, and how many there are in all."""
         where, params = self._database_filter(owners, file_keys)
         total = self.query(f"SELECT count(*) FROM databases{where}", params)[0][0]
-        page = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else (f" LIMIT -1 OFFSET {int(offset)}" if offset else "")
+        page = (
+            f" LIMIT {int(limit)} OFFSET {int(offset)}"
+            if limit is not None
+            else (f" LIMIT -1 OFFSET {int(offset)}" if offset else "")
+        )
         rows = self.query(f"SELECT * FROM databases{where} ORDER BY created_utc DESC, id DESC{page}", params)
         return [DatabaseRecord.from_row(row) for row in rows], total
 
@@ -336,8 +345,17 @@ class ControlPlane:
 
     def update_database(self, file_key: str, **changes: Any) -> None:
         allowed = {
-            "id", "readonly_id", "name", "description", "owner", "ownership_utc", "visibility",
-            "schema_locked", "views_tab", "auditing", "environment",
+            "id",
+            "readonly_id",
+            "name",
+            "description",
+            "owner",
+            "ownership_utc",
+            "visibility",
+            "schema_locked",
+            "views_tab",
+            "auditing",
+            "environment",
         }
         unknown = set(changes) - allowed
         if unknown:
@@ -345,7 +363,9 @@ class ControlPlane:
         if not changes:
             return
         assignments = ", ".join(f"{name} = :{name}" for name in changes)
-        self.execute(f"UPDATE databases SET {assignments} WHERE file_key = :file_key", {**changes, "file_key": file_key})
+        self.execute(
+            f"UPDATE databases SET {assignments} WHERE file_key = :file_key", {**changes, "file_key": file_key}
+        )
 
     def record_file_facts(self, file_key: str, facts: FileFacts) -> None:
         self.execute(

@@ -67,7 +67,8 @@ def all_numbers(values: list[str], joined: str | None = None) -> bool:
         joined = "\x00".join(values)
     digits = joined.replace("\x00", "").replace(".", "")
     if (
-        digits.isascii() and digits.isdigit()
+        digits.isascii()
+        and digits.isdigit()
         and max(map(str.count, values, repeat("."))) <= 1
         and "." not in values
         and _no_leading_zeros(values, joined)

@@ -37,9 +37,7 @@ CONNECTION_LIMITS = {
 def open_connection(path: Path, *, readonly: bool, max_bytes: int | None = None) -> sqlite3.Connection:
     """Open a hosted file with the server's safety settings. Autocommit mode: callers BEGIN themselves."""
     mode = "ro" if readonly else "rw"
-    conn = sqlite3.connect(
-        f"{path.as_uri()}?mode={mode}", uri=True, isolation_level=None, check_same_thread=False
-    )
+    conn = sqlite3.connect(f"{path.as_uri()}?mode={mode}", uri=True, isolation_level=None, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA trusted_schema=OFF")

@@ -28,8 +28,14 @@ ALTER_TABLE, REINDEX, ANALYZE, CREATE_VTABLE, DROP_VTABLE, FUNCTION = 26, 27, 28
 SAVEPOINT, RECURSIVE = 32, 33
 
 TEMP_ACTIONS = {
-    CREATE_TEMP_INDEX, CREATE_TEMP_TABLE, CREATE_TEMP_TRIGGER, CREATE_TEMP_VIEW,
-    DROP_TEMP_INDEX, DROP_TEMP_TABLE, DROP_TEMP_TRIGGER, DROP_TEMP_VIEW,
+    CREATE_TEMP_INDEX,
+    CREATE_TEMP_TABLE,
+    CREATE_TEMP_TRIGGER,
+    CREATE_TEMP_VIEW,
+    DROP_TEMP_INDEX,
+    DROP_TEMP_TABLE,
+    DROP_TEMP_TRIGGER,
+    DROP_TEMP_VIEW,
 }
 # Schema changes: the table they touch is in arg1 or arg2.
 SCHEMA_ACTIONS_ARG1 = {CREATE_TABLE, DROP_TABLE, CREATE_VIEW, DROP_VIEW, CREATE_VTABLE, DROP_VTABLE}
@@ -40,13 +46,34 @@ MAINTENANCE_ACTIONS = {REINDEX, ANALYZE}
 # PRAGMAs a caller may read. None of them changes anything when given no value, or (for the
 # ones listed in PRAGMAS_WITH_ARGUMENT) a table or index name.
 READ_PRAGMAS = {
-    "application_id", "auto_vacuum", "collation_list", "compile_options", "data_version",
-    "encoding", "foreign_keys", "freelist_count", "function_list", "journal_mode", "module_list",
-    "page_count", "page_size", "pragma_list", "schema_version", "user_version",
+    "application_id",
+    "auto_vacuum",
+    "collation_list",
+    "compile_options",
+    "data_version",
+    "encoding",
+    "foreign_keys",
+    "freelist_count",
+    "function_list",
+    "journal_mode",
+    "module_list",
+    "page_count",
+    "page_size",
+    "pragma_list",
+    "schema_version",
+    "user_version",
 }
 PRAGMAS_WITH_ARGUMENT = {
-    "foreign_key_check", "foreign_key_list", "index_info", "index_list", "index_xinfo",
-    "integrity_check", "quick_check", "table_info", "table_list", "table_xinfo",
+    "foreign_key_check",
+    "foreign_key_list",
+    "index_info",
+    "index_list",
+    "index_xinfo",
+    "integrity_check",
+    "quick_check",
+    "table_info",
+    "table_list",
+    "table_xinfo",
 }
 # PRAGMAs a writer may set: they change only the file's own header or this transaction.
 WRITE_PRAGMAS = {"user_version", "application_id", "defer_foreign_keys"}
@@ -60,8 +87,9 @@ PROGRESS_STEPS = 1000
 class SqlGuard:
     """Authorizer plus deadline for one request; read what it learned after the statements ran."""
 
-    def __init__(self, *, may_write: bool, time_limit: float, schema_locked: bool = False,
-                 server_transactions: bool = False) -> None:
+    def __init__(
+        self, *, may_write: bool, time_limit: float, schema_locked: bool = False, server_transactions: bool = False
+    ) -> None:
         self.may_write = may_write
         # True when the server itself issues BEGIN/COMMIT with the guard installed (generated SQL only).
         self.server_transactions = server_transactions

@@ -78,8 +78,17 @@ def is_internal_table(name: str, virtual_tables: set[str]) -> bool:
 
 
 _SHADOW_SUFFIXES = {
-    "content", "docsize", "segdir", "segments", "stat", "data", "idx", "config",  # fts3/4/5
-    "node", "parent", "rowid",  # rtree
+    "content",
+    "docsize",
+    "segdir",
+    "segments",
+    "stat",
+    "data",
+    "idx",
+    "config",  # fts3/4/5
+    "node",
+    "parent",
+    "rowid",  # rtree
 }
 
 
@@ -94,12 +103,19 @@ def read_tables(conn: sqlite3.Connection) -> list[Table]:
         if is_internal_table(name, virtual):
             continue
         columns = [
-            Column(name=row[1], declared_type=row[2] or "", not_null=bool(row[3]), default=row[4],
-                   pk_position=row[5], hidden=row[6])
+            Column(
+                name=row[1],
+                declared_type=row[2] or "",
+                not_null=bool(row[3]),
+                default=row[4],
+                pk_position=row[5],
+                hidden=row[6],
+            )
             for row in conn.execute("SELECT * FROM pragma_table_xinfo(?)", (name,))
         ]
-        table = Table(name=name, kind=kind, sql=sql, columns=[c for c in columns if c.hidden != 1],
-                      is_virtual=name in virtual)
+        table = Table(
+            name=name, kind=kind, sql=sql, columns=[c for c in columns if c.hidden != 1], is_virtual=name in virtual
+        )
         if kind == "table" and not table.is_virtual:
             table.without_rowid = _is_without_rowid(conn, name)
             table.foreign_keys = _foreign_keys(conn, name)
@@ -131,10 +147,12 @@ def _foreign_keys(conn: sqlite3.Connection, name: str) -> list[ForeignKey]:
 def _unique_column_sets(conn: sqlite3.Connection, name: str) -> list[list[str]]:
     sets: list[list[str]] = []
     for index_name, unique, partial in conn.execute(
-        "SELECT name, \"unique\", partial FROM pragma_index_list(?)", (name,)
+        'SELECT name, "unique", partial FROM pragma_index_list(?)', (name,)
     ):
         if unique and not partial:
-            columns = [row[0] for row in conn.execute("SELECT name FROM pragma_index_info(?) ORDER BY seqno", (index_name,))]
+            columns = [
+                row[0] for row in conn.execute("SELECT name FROM pragma_index_info(?) ORDER BY seqno", (index_name,))
+            ]
             if all(columns):
                 sets.append(columns)
     return sets

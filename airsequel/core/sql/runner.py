@@ -70,7 +70,9 @@ def check_params(params: Params) -> None:
         if not bindable(value):
             label = f":{name}" if isinstance(params, dict) else f"params[{name}]"
             if isinstance(value, int):
-                raise InvalidInput(f"{label} is beyond SQLite's 64-bit integers: send it as a string (or a number with a decimal point)")
+                raise InvalidInput(
+                    f"{label} is beyond SQLite's 64-bit integers: send it as a string (or a number with a decimal point)"
+                )
             raise InvalidInput(f"{label} must be a string, number, boolean or null")
 
 
@@ -121,8 +123,9 @@ def run_script(
     return result
 
 
-def try_read_quickly(pool: ConnectionPool, key: str, path: Path, query: str, params: Params, *,
-                     limits: SqlLimits, budget_seconds: float) -> SqlResult | None:
+def try_read_quickly(
+    pool: ConnectionPool, key: str, path: Path, query: str, params: Params, *, limits: SqlLimits, budget_seconds: float
+) -> SqlResult | None:
     """Run a read-only script within a small time budget, without waiting for anything.
 
     None when it would have to wait (the file is being swapped), writes, or needs more than the budget:
@@ -202,9 +205,7 @@ def _rollback(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
 
 
-def _collect_rows(
-    cursor: sqlite3.Cursor, columns: list[str], limits: SqlLimits
-) -> tuple[list[dict[str, Any]], bool]:
+def _collect_rows(cursor: sqlite3.Cursor, columns: list[str], limits: SqlLimits) -> tuple[list[dict[str, Any]], bool]:
     fetched = cursor.fetchmany(limits.max_rows + 1)
     truncated = len(fetched) > limits.max_rows
     if truncated:
@@ -228,7 +229,7 @@ def _check_response_size(fetched: list[Any], columns: list[str], max_bytes: int)
         return json_cell(value)
 
     for start in range(0, len(fetched), RESPONSE_SIZE_SLICE):
-        part = fetched[start:start + RESPONSE_SIZE_SLICE]
+        part = fetched[start : start + RESPONSE_SIZE_SLICE]
         size += len(orjson.dumps(part, default=blob_as_json)) + names * len(part)
         if size > max_bytes:
             raise TooLarge(

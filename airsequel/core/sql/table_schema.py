@@ -37,7 +37,9 @@ class ColumnSpec:
             raise InvalidInput("Each column needs a name of 1 to 200 characters")
         data_type = body.get("sqliteDataType", "TEXT") or ""
         if not isinstance(data_type, str) or (data_type and not _TYPE.fullmatch(data_type)):
-            raise InvalidInput(f"sqliteDataType {data_type!r} is not a SQLite type name such as TEXT, INTEGER, REAL, BLOB")
+            raise InvalidInput(
+                f"sqliteDataType {data_type!r} is not a SQLite type name such as TEXT, INTEGER, REAL, BLOB"
+            )
         spec = cls(column_name, data_type.upper())
         for field, attribute in (("isNonNull", "not_null"), ("isPrimaryKey", "primary_key"), ("isUnique", "unique")):
             value = body.get(field, False)
@@ -115,18 +117,24 @@ def change_column(conn: sqlite3.Connection, table_name: str, column: str, change
         _check_key_change(table, column, changes["isPrimaryKey"])
     specs = _specs(conn, table)
     current = next(s for s in specs if s.name == column)
-    merged = ColumnSpec.from_json({
-        "name": changes.get("name", current.name), "sqliteDataType": changes.get("sqliteDataType", current.type),
-        "isNonNull": changes.get("isNonNull", current.not_null), "isPrimaryKey": changes.get("isPrimaryKey", current.primary_key),
-        "isUnique": changes.get("isUnique", current.unique),
-    })
+    merged = ColumnSpec.from_json(
+        {
+            "name": changes.get("name", current.name),
+            "sqliteDataType": changes.get("sqliteDataType", current.type),
+            "isNonNull": changes.get("isNonNull", current.not_null),
+            "isPrimaryKey": changes.get("isPrimaryKey", current.primary_key),
+            "isUnique": changes.get("isUnique", current.unique),
+        }
+    )
     merged.default_sql = sql_literal(changes["default"]) if "default" in changes else current.default_sql
     if merged.name != column and any(s.name.lower() == merged.name.lower() for s in specs if s.name != column):
         raise Conflict(f"The column {merged.name!r} exists already")
     if replace(merged, name=column) == current:
         if merged.name != column:
-            conn.execute(f"ALTER TABLE {quote_identifier(table_name)} RENAME COLUMN "
-                         f"{quote_identifier(column)} TO {quote_identifier(merged.name)}")
+            conn.execute(
+                f"ALTER TABLE {quote_identifier(table_name)} RENAME COLUMN "
+                f"{quote_identifier(column)} TO {quote_identifier(merged.name)}"
+            )
         return
     new_specs = [merged if s.name == column else s for s in specs]
     _rebuild(conn, table, new_specs, {column: merged.name} if merged.name != column else {}, changed=merged)
@@ -153,11 +161,15 @@ def _check_key_change(table: Table, column: str, wanted: Any) -> None:
     key (which would silently turn an INTEGER PRIMARY KEY, the rowid, into part of a composite key)."""
     key = table.primary_key
     if wanted is True and column not in key and key:
-        raise Conflict(f"{table.name!r} has a primary key already ({', '.join(key)}): change the key with SQL "
-                       "(POST /dbs/:dbId/sql)")
+        raise Conflict(
+            f"{table.name!r} has a primary key already ({', '.join(key)}): change the key with SQL "
+            "(POST /dbs/:dbId/sql)"
+        )
     if wanted is False and column in key and len(key) > 1:
-        raise Conflict(f"{column!r} is part of the composite primary key of {table.name!r} ({', '.join(key)}): "
-                       "change the key with SQL (POST /dbs/:dbId/sql)")
+        raise Conflict(
+            f"{column!r} is part of the composite primary key of {table.name!r} ({', '.join(key)}): "
+            "change the key with SQL (POST /dbs/:dbId/sql)"
+        )
 
 
 # --- the 12-step rebuild ------------------------------------------------------------------------
@@ -176,8 +188,14 @@ def _specs(conn: sqlite3.Connection, table: Table) -> list[ColumnSpec]:
     }
     pk = table.primary_key
     return [
-        ColumnSpec(c.name, c.declared_type, c.not_null, bool(c.pk_position) and len(pk) == 1, c.name in unique_single,
-                   c.default)
+        ColumnSpec(
+            c.name,
+            c.declared_type,
+            c.not_null,
+            bool(c.pk_position) and len(pk) == 1,
+            c.name in unique_single,
+            c.default,
+        )
         for c in table.columns
     ]
 
@@ -191,8 +209,16 @@ def _unique_constraints(conn: sqlite3.Connection, table: str) -> list[tuple[list
     return result
 
 
-def _rebuild(conn: sqlite3.Connection, table: Table, specs: list[ColumnSpec], renames: dict[str, str], *,
-             added: str | None = None, dropped: str | None = None, changed: ColumnSpec | None = None) -> None:
+def _rebuild(
+    conn: sqlite3.Connection,
+    table: Table,
+    specs: list[ColumnSpec],
+    renames: dict[str, str],
+    *,
+    added: str | None = None,
+    dropped: str | None = None,
+    changed: ColumnSpec | None = None,
+) -> None:
     if table.sql and _UNSUPPORTED_IN_REBUILD.search(table.sql):
         raise Unprocessable(
             f"{table.name!r} has CHECK constraints, generated columns or collations, which this change would have to "
@@ -203,27 +229,42 @@ def _rebuild(conn: sqlite3.Connection, table: Table, specs: list[ColumnSpec], re
     kept = [s for s in specs if s.name != added]
     source_columns = [next((old for old, new in renames.items() if new == s.name), s.name) for s in kept]
     composite_pk = [c for c in table.primary_key if c != dropped] if len(table.primary_key) > 1 else []
-    multi_unique = [cols for cols, origin in _unique_constraints(conn, name) if origin == "u" and len(cols) > 1 and dropped not in cols]
+    multi_unique = [
+        cols
+        for cols, origin in _unique_constraints(conn, name)
+        if origin == "u" and len(cols) > 1 and dropped not in cols
+    ]
     foreign_keys = [fk for fk in table.foreign_keys if dropped not in fk.columns]
     saved = conn.execute(
         "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') AND sql IS NOT NULL",
         (name,),
     ).fetchall()
     autoincrement = bool(table.sql and re.search(r"\bAUTOINCREMENT\b", table.sql, re.IGNORECASE))
-    create = _create_sql(temporary, specs, foreign_keys=foreign_keys, composite_pk=composite_pk,
-                         multi_unique=multi_unique, renames=renames, autoincrement=autoincrement)
+    create = _create_sql(
+        temporary,
+        specs,
+        foreign_keys=foreign_keys,
+        composite_pk=composite_pk,
+        multi_unique=multi_unique,
+        renames=renames,
+        autoincrement=autoincrement,
+    )
     conn.execute("PRAGMA legacy_alter_table=ON")
     try:
         conn.execute(create)
         target_columns = ", ".join(quote_identifier(s.name) for s in kept)
-        conn.execute(f"INSERT INTO {quote_identifier(temporary)} ({target_columns}) "
-                     f"SELECT {', '.join(quote_identifier(c) for c in source_columns)} FROM {quote_identifier(name)}")
+        conn.execute(
+            f"INSERT INTO {quote_identifier(temporary)} ({target_columns}) "
+            f"SELECT {', '.join(quote_identifier(c) for c in source_columns)} FROM {quote_identifier(name)}"
+        )
         if changed is not None:
             _check_fits(conn, temporary, changed)
         conn.execute(f"DROP TABLE {quote_identifier(name)}")
         conn.execute(f"ALTER TABLE {quote_identifier(temporary)} RENAME TO {quote_identifier(name)}")
         for _kind, _object_name, sql in saved:
-            if dropped and re.search(rf'(?<![\w"]){re.escape(dropped)}(?![\w"])|"{re.escape(dropped)}"', sql.split(" ON ", 1)[-1]):
+            if dropped and re.search(
+                rf'(?<![\w"]){re.escape(dropped)}(?![\w"])|"{re.escape(dropped)}"', sql.split(" ON ", 1)[-1]
+            ):
                 continue  # an index or trigger on the dropped column goes with it
             for old, new in renames.items():
                 sql = sql.replace(quote_identifier(old), quote_identifier(new))
@@ -241,7 +282,9 @@ def _rebuild(conn: sqlite3.Connection, table: Table, specs: list[ColumnSpec], re
 
 def _check_fits(conn: sqlite3.Connection, table: str, spec: ColumnSpec) -> None:
     allowed = {"INTEGER": ("integer", "null"), "REAL": ("integer", "real", "null")}
-    affinity = "INTEGER" if "INT" in spec.type else "REAL" if any(t in spec.type for t in ("REAL", "FLOA", "DOUB")) else None
+    affinity = (
+        "INTEGER" if "INT" in spec.type else "REAL" if any(t in spec.type for t in ("REAL", "FLOA", "DOUB")) else None
+    )
     if affinity is None:
         return
     kinds = allowed[affinity]
@@ -250,7 +293,9 @@ def _check_fits(conn: sqlite3.Connection, table: str, spec: ColumnSpec) -> None:
         kinds,
     ).fetchone()[0]
     if bad:
-        raise Unprocessable(f"{bad} value(s) in {spec.name!r} are not {affinity.lower()} numbers: the type cannot change")
+        raise Unprocessable(
+            f"{bad} value(s) in {spec.name!r} are not {affinity.lower()} numbers: the type cannot change"
+        )
 
 
 def _column_sql(spec: ColumnSpec, *, inline_pk: bool, autoincrement: bool = False) -> str:
@@ -264,7 +309,11 @@ def _column_sql(spec: ColumnSpec, *, inline_pk: bool, autoincrement: bool = Fals
     if spec.unique and not spec.primary_key:
         parts.append("UNIQUE")
     if spec.default_sql is not None:
-        parts.append(f"DEFAULT ({spec.default_sql})" if not _is_simple_literal(spec.default_sql) else f"DEFAULT {spec.default_sql}")
+        parts.append(
+            f"DEFAULT ({spec.default_sql})"
+            if not _is_simple_literal(spec.default_sql)
+            else f"DEFAULT {spec.default_sql}"
+        )
     return " ".join(parts)
 
 
@@ -272,9 +321,16 @@ def _is_simple_literal(sql: str) -> bool:
     return bool(re.fullmatch(r"'(?:[^']|'')*'|-?\d+(\.\d+)?|NULL|CURRENT_(TIMESTAMP|DATE|TIME)", sql, re.IGNORECASE))
 
 
-def _create_sql(name: str, specs: list[ColumnSpec], *, foreign_keys: list[Any], composite_pk: list[str] | None = None,
-                multi_unique: list[list[str]] | None = None, renames: dict[str, str] | None = None,
-                autoincrement: bool = False) -> str:
+def _create_sql(
+    name: str,
+    specs: list[ColumnSpec],
+    *,
+    foreign_keys: list[Any],
+    composite_pk: list[str] | None = None,
+    multi_unique: list[list[str]] | None = None,
+    renames: dict[str, str] | None = None,
+    autoincrement: bool = False,
+) -> str:
     renames = renames or {}
     single_pk = [s for s in specs if s.primary_key]
     if len(single_pk) > 1:
@@ -288,7 +344,10 @@ def _create_sql(name: str, specs: list[ColumnSpec], *, foreign_keys: list[Any], 
         local = ", ".join(quote_identifier(renames.get(c, c)) for c in fk.columns)
         target_columns = [c for c in fk.target_columns if c]
         target = f" ({', '.join(quote_identifier(c) for c in target_columns)})" if target_columns else ""
-        actions = "".join(f" ON {event} {action}" for event, action in (("UPDATE", fk.on_update), ("DELETE", fk.on_delete))
-                          if action and action != "NO ACTION")
+        actions = "".join(
+            f" ON {event} {action}"
+            for event, action in (("UPDATE", fk.on_update), ("DELETE", fk.on_delete))
+            if action and action != "NO ACTION"
+        )
         parts.append(f"FOREIGN KEY ({local}) REFERENCES {quote_identifier(fk.target_table)}{target}{actions}")
     return f"CREATE TABLE {quote_identifier(name)} ({', '.join(parts)})"

@@ -24,8 +24,9 @@ class Backups:
         found = replication.restore_window(self._replication().url_for(record.file_key))
         return {"earliest": found.earliest, "latest": found.latest}
 
-    def restore(self, record: DatabaseRecord, timestamp: str | None, *, as_new: bool,
-                owner: str | None, created_by: str | None) -> DatabaseRecord:
+    def restore(
+        self, record: DatabaseRecord, timestamp: str | None, *, as_new: bool, owner: str | None, created_by: str | None
+    ) -> DatabaseRecord:
         target = self.hosting.temp_path(".sqlite")
         replication.restore(self._replication().url_for(record.file_key), target, timestamp)
         try:
@@ -41,6 +42,11 @@ class Backups:
             raise
         if as_new:
             stamp = timestamp or "latest"
-            return self.hosting.create_from_upload(target, filename="restored.sqlite", name=f"{record.name} (restored {stamp})",
-                                                   owner=owner or record.owner, created_by=created_by)
+            return self.hosting.create_from_upload(
+                target,
+                filename="restored.sqlite",
+                name=f"{record.name} (restored {stamp})",
+                owner=owner or record.owner,
+                created_by=created_by,
+            )
         return self.hosting.replace_content(record, target, filename="restored.sqlite")

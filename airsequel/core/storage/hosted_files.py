@@ -31,8 +31,11 @@ def read_file_facts(conn: sqlite3.Connection, path: Path, known: DatabaseRecord 
             )
         ]
     return FileFacts(
-        size=page_count * page_size, schema_version=schema_version, user_version=user_version,
-        tables=tables, last_modified_utc=utc_now_iso() if known is not None else iso_from_timestamp(path.stat().st_mtime),
+        size=page_count * page_size,
+        schema_version=schema_version,
+        user_version=user_version,
+        tables=tables,
+        last_modified_utc=utc_now_iso() if known is not None else iso_from_timestamp(path.stat().st_mtime),
     )
 
 

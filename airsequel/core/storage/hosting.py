@@ -29,7 +29,12 @@ from airsequel.core.imports.csv_import import import_csv, table_name_for
 from airsequel.core.durability import fsync_directory, fsync_file
 from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.registry.generation_cache import GenerationCache
-from airsequel.core.storage.hosted_files import checkpoint_and_close, open_connection_creating, read_file_facts, remove_path
+from airsequel.core.storage.hosted_files import (
+    checkpoint_and_close,
+    open_connection_creating,
+    read_file_facts,
+    remove_path,
+)
 from airsequel.core.sql.runner import Params, SqlLimits, SqlResult, run_script, try_read_quickly
 from airsequel.core.imports.sqlite_upload import check_sqlite_file
 
@@ -40,8 +45,9 @@ MAX_DESCRIPTION_LENGTH = 10_000
 
 
 class Hosting:
-    def __init__(self, data_dir: Path, control: ControlPlane, pool: ConnectionPool, limits: SqlLimits,
-                 max_database_bytes: int) -> None:
+    def __init__(
+        self, data_dir: Path, control: ControlPlane, pool: ConnectionPool, limits: SqlLimits, max_database_bytes: int
+    ) -> None:
         self.data_dir = data_dir
         self.dbs_dir = data_dir / "dbs"
         self.tmp_dir = data_dir / "tmp"
@@ -64,7 +70,9 @@ class Hosting:
         return self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
 
     def get(self, database_id: str) -> DatabaseRecord:
-        record = self._by_id.get_or_load(database_id, lambda: self.control.database_by("id", ids.checked_id(database_id)))
+        record = self._by_id.get_or_load(
+            database_id, lambda: self.control.database_by("id", ids.checked_id(database_id))
+        )
         if record is None:
             raise NotFound(f"Database {database_id!r} does not exist")
         return record
@@ -91,8 +99,15 @@ class Hosting:
 
     # --- creation -----------------------------------------------------------------------------
 
-    def create(self, name: str, *, owner: str | None = None, description: str | None = None,
-               query: str | None = None, created_by: str | None = None) -> DatabaseRecord:
+    def create(
+        self,
+        name: str,
+        *,
+        owner: str | None = None,
+        description: str | None = None,
+        query: str | None = None,
+        created_by: str | None = None,
+    ) -> DatabaseRecord:
         """An empty database, optionally shaped by a schema script `query` (all or nothing)."""
         record = self._new_record(name, owner=owner, description=description, created_by=created_by)
         path = self.file_path(record)
@@ -111,8 +126,15 @@ class Hosting:
         self._replicate(record)
         return self.get(record.id)
 
-    def create_from_upload(self, upload: Path, *, filename: str | None, name: str | None,
-                           owner: str | None = None, created_by: str | None = None) -> DatabaseRecord:
+    def create_from_upload(
+        self,
+        upload: Path,
+        *,
+        filename: str | None,
+        name: str | None,
+        owner: str | None = None,
+        created_by: str | None = None,
+    ) -> DatabaseRecord:
         """A database from an uploaded SQLite or CSV file (already streamed to `upload`)."""
         prepared = self._prepare_upload(upload, filename)
         record = self._new_record(name or table_name_for(filename), owner=owner, created_by=created_by)
@@ -148,11 +170,16 @@ class Hosting:
         self._finish_file(record)
         return self.get(record.id)
 
-    def duplicate(self, record: DatabaseRecord, *, owner: str | None = None,
-                  created_by: str | None = None) -> DatabaseRecord:
+    def duplicate(
+        self, record: DatabaseRecord, *, owner: str | None = None, created_by: str | None = None
+    ) -> DatabaseRecord:
         snapshot = self.snapshot(record)
-        copy = self._new_record(f"{record.name} (copy)", owner=owner if owner else record.owner,
-                                description=record.description, created_by=created_by)
+        copy = self._new_record(
+            f"{record.name} (copy)",
+            owner=owner if owner else record.owner,
+            description=record.description,
+            created_by=created_by,
+        )
         path = self.file_path(copy)
         path.parent.mkdir(parents=True)
         try:
@@ -172,14 +199,24 @@ class Hosting:
         if self.replication is not None:
             self.replication.add(record.file_key, self.file_path(record))
 
-    def _new_record(self, name: str, *, owner: str | None, description: str | None = None,
-                    created_by: str | None) -> DatabaseRecord:
+    def _new_record(
+        self, name: str, *, owner: str | None, description: str | None = None, created_by: str | None
+    ) -> DatabaseRecord:
         now = utc_now_iso()
         return DatabaseRecord(
-            file_key=ids.new_file_key(), id=ids.new_database_id(), readonly_id=ids.new_readonly_id(),
-            name=checked_name(name), description=checked_description(description), owner=owner,
-            created_by=created_by, created_utc=now, ownership_utc=now, last_modified_utc=now,
-            size=0, schema_version=0, user_version=0,
+            file_key=ids.new_file_key(),
+            id=ids.new_database_id(),
+            readonly_id=ids.new_readonly_id(),
+            name=checked_name(name),
+            description=checked_description(description),
+            owner=owner,
+            created_by=created_by,
+            created_utc=now,
+            ownership_utc=now,
+            last_modified_utc=now,
+            size=0,
+            schema_version=0,
+            user_version=0,
         )
 
     def _prepare_upload(self, upload: Path, filename: str | None) -> Path:
@@ -220,8 +257,14 @@ class Hosting:
 
     # --- changes --------------------------------------------------------------------------------
 
-    def update(self, record: DatabaseRecord, *, name: str | None = None, description: str | None = None,
-               clear_description: bool = False) -> DatabaseRecord:
+    def update(
+        self,
+        record: DatabaseRecord,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        clear_description: bool = False,
+    ) -> DatabaseRecord:
         changes: dict[str, object] = {}
         if name is not None:
             changes["name"] = checked_name(name)
@@ -262,7 +305,9 @@ class Hosting:
                 conn.execute("ROLLBACK")
 
     @contextmanager
-    def write_transaction(self, record: DatabaseRecord, *, schema_changes: bool = False) -> Iterator[sqlite3.Connection]:
+    def write_transaction(
+        self, record: DatabaseRecord, *, schema_changes: bool = False
+    ) -> Iterator[sqlite3.Connection]:
         """The writer inside `BEGIN IMMEDIATE`; committed when the block ends, rolled back if it raises,
         and the registry told about the file afterwards. `schema_changes` turns foreign key enforcement
         off for the block (a table rebuild drops and recreates a table; keys are checked before commit)."""
@@ -289,7 +334,13 @@ class Hosting:
         path = self.file_path(record)
         facts: list[FileFacts] = []
         result = run_script(
-            self.pool, record.file_key, path, query, params, may_write=may_write, limits=self.limits,
+            self.pool,
+            record.file_key,
+            path,
+            query,
+            params,
+            may_write=may_write,
+            limits=self.limits,
             schema_locked=record.schema_locked,
             after_write=lambda conn: facts.append(read_file_facts(conn, path, known=record)),
         )
@@ -297,11 +348,19 @@ class Hosting:
             self.control.record_file_facts(record.file_key, facts[0])
         return result
 
-    def read_sql_quickly(self, record: DatabaseRecord, query: str, params: Params = None,
-                         budget_seconds: float = 0.005) -> SqlResult | None:
+    def read_sql_quickly(
+        self, record: DatabaseRecord, query: str, params: Params = None, budget_seconds: float = 0.005
+    ) -> SqlResult | None:
         """A read that finishes within `budget_seconds`, or None (see sql_runner.try_read_quickly)."""
-        return try_read_quickly(self.pool, record.file_key, self.file_path(record), query, params,
-                                limits=self.limits, budget_seconds=budget_seconds)
+        return try_read_quickly(
+            self.pool,
+            record.file_key,
+            self.file_path(record),
+            query,
+            params,
+            limits=self.limits,
+            budget_seconds=budget_seconds,
+        )
 
     def snapshot(self, record: DatabaseRecord) -> Path:
         """A consistent copy of the live file in tmp/, in rollback-journal mode like an uploaded file.

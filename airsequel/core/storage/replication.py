@@ -31,8 +31,16 @@ from airsequel.core.errors import InvalidInput, NotFound, Unprocessable
 log = logging.getLogger("airsequel.replication")
 
 # Only these variables reach Litestream: a stray AWS_CA_BUNDLE, for one, breaks its S3 client.
-PASSED_ENVIRONMENT = ("PATH", "HOME", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
-                      "LITESTREAM_ACCESS_KEY_ID", "LITESTREAM_SECRET_ACCESS_KEY")
+PASSED_ENVIRONMENT = (
+    "PATH",
+    "HOME",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "LITESTREAM_ACCESS_KEY_ID",
+    "LITESTREAM_SECRET_ACCESS_KEY",
+)
 
 
 def litestream_binary() -> str:
@@ -85,8 +93,12 @@ def _run(args: list[str]) -> str:
     done = subprocess.run(args, capture_output=True, text=True, env=clean_environment(), timeout=600)
     if done.returncode != 0:
         message = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["litestream failed"]
-        if "no" in message[0].lower() and ("backup" in message[0].lower() or "snapshot" in message[0].lower()
-                                           or "not found" in message[0].lower() or "ltx" in message[0].lower()):
+        if "no" in message[0].lower() and (
+            "backup" in message[0].lower()
+            or "snapshot" in message[0].lower()
+            or "not found" in message[0].lower()
+            or "ltx" in message[0].lower()
+        ):
             raise NotFound(f"No backup to restore: {message[0]}")
         raise Unprocessable(f"Litestream: {message[0]}")
     return done.stdout
@@ -141,9 +153,13 @@ class Replication:
         files = self.sync_status() if self.pid is not None else []
         lags = [f["lagSeconds"] for f in files if f["lagSeconds"] is not None]
         result: dict[str, Any] = {
-            "enabled": True, "running": self.pid is not None, "restarts": self.restarts,
-            "databases": len(self.registered), "replicating": sum(f["status"] == "replicating" for f in files),
-            "maxLagSeconds": max(lags) if lags else None, "replica": self.url.split("?")[0],
+            "enabled": True,
+            "running": self.pid is not None,
+            "restarts": self.restarts,
+            "databases": len(self.registered),
+            "replicating": sum(f["status"] == "replicating" for f in files),
+            "maxLagSeconds": max(lags) if lags else None,
+            "replica": self.url.split("?")[0],
         }
         if details:
             result["files"] = files
@@ -151,8 +167,13 @@ class Replication:
 
     def sync_status(self) -> list[dict[str, Any]]:
         """`litestream list` of the running daemon: status and last sync per file, keyed by file key."""
-        done = subprocess.run([litestream_binary(), "list", "-socket", str(self.socket), "-json"],
-                              capture_output=True, text=True, env=clean_environment(), timeout=10)
+        done = subprocess.run(
+            [litestream_binary(), "list", "-socket", str(self.socket), "-json"],
+            capture_output=True,
+            text=True,
+            env=clean_environment(),
+            timeout=10,
+        )
         if done.returncode != 0:
             return []
         by_path = {str(path): key for key, path in self.registered.items()}
@@ -163,19 +184,38 @@ class Replication:
             synced = entry.get("last_sync_at")
             lag = None
             if synced:
-                moment = datetime.fromisoformat(synced[:26].rstrip("Z") + "+00:00") if "." in synced else \
-                    datetime.fromisoformat(synced.replace("Z", "+00:00"))
+                moment = (
+                    datetime.fromisoformat(synced[:26].rstrip("Z") + "+00:00")
+                    if "." in synced
+                    else datetime.fromisoformat(synced.replace("Z", "+00:00"))
+                )
                 lag = round(max(0.0, now - moment.timestamp()), 3)
-            files.append({"fileKey": by_path.get(entry.get("path", ""), entry.get("path")),
-                          "status": entry.get("status"), "lastSyncAt": synced, "lagSeconds": lag})
+            files.append(
+                {
+                    "fileKey": by_path.get(entry.get("path", ""), entry.get("path")),
+                    "status": entry.get("status"),
+                    "lastSyncAt": synced,
+                    "lagSeconds": lag,
+                }
+            )
         return files
 
     def _write_config(self) -> None:
         control = {"path": str(self.data_dir / "control.sqlite"), "replica": {"url": replica_url(self.url, "control")}}
         if self.endpoint and self.url.startswith("s3://"):
-            control["replica"] = {"url": replica_url(self.url, "control"), "endpoint": self.endpoint, "force-path-style": True}
-        lines = ["socket:", "  enabled: true", f"  path: {json.dumps(str(self.socket))}", "dbs:",
-                 f"  - path: {json.dumps(control['path'])}", "    replica:"]
+            control["replica"] = {
+                "url": replica_url(self.url, "control"),
+                "endpoint": self.endpoint,
+                "force-path-style": True,
+            }
+        lines = [
+            "socket:",
+            "  enabled: true",
+            f"  path: {json.dumps(str(self.socket))}",
+            "dbs:",
+            f"  - path: {json.dumps(control['path'])}",
+            "    replica:",
+        ]
         lines += [f"      {key}: {json.dumps(value)}" for key, value in control["replica"].items()]
         self.config.write_text("\n".join(lines) + "\n")
 
@@ -184,7 +224,9 @@ class Replication:
             self.socket.unlink(missing_ok=True)
             self._process = subprocess.Popen(
                 [litestream_binary(), "replicate", "-config", str(self.config), "-log-level", "warn"],
-                env=clean_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                env=clean_environment(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             deadline = time.monotonic() + 20
             while not self.socket.exists():
@@ -218,13 +260,28 @@ class Replication:
         with self._lock:
             path = self.registered.pop(file_key, None)
             if path is not None and self.pid is not None:
-                subprocess.run([litestream_binary(), "unregister", "-socket", str(self.socket), str(path)],
-                               capture_output=True, env=clean_environment(), timeout=60)
+                subprocess.run(
+                    [litestream_binary(), "unregister", "-socket", str(self.socket), str(path)],
+                    capture_output=True,
+                    env=clean_environment(),
+                    timeout=60,
+                )
 
     def _register(self, file_key: str, path: Path) -> None:
         done = subprocess.run(
-            [litestream_binary(), "register", "-socket", str(self.socket), "-replica", self.url_for(file_key), str(path)],
-            capture_output=True, text=True, env=clean_environment(), timeout=60,
+            [
+                litestream_binary(),
+                "register",
+                "-socket",
+                str(self.socket),
+                "-replica",
+                self.url_for(file_key),
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            env=clean_environment(),
+            timeout=60,
         )
         if done.returncode != 0:
             log.error("registering %s with litestream failed: %s", path, done.stderr.strip())

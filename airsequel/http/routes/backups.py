@@ -35,7 +35,8 @@ async def restore(request: Request) -> JSONResponse:
     else:
         authorize(await principal(request), Action.MANAGE, record)
     restored = await run_in_threadpool(
-        lambda: services(request).backups.restore(record, timestamp, as_new=as_new, owner=owner, created_by=username))
+        lambda: services(request).backups.restore(record, timestamp, as_new=as_new, owner=owner, created_by=username)
+    )
     return JSONResponse(ownership_json(restored), status_code=201 if as_new else 200)
 
 

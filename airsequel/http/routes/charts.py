@@ -45,7 +45,9 @@ async def create_item(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     kind = _kind(request)
     definition = CHECKS[kind](await read_json_object(request))
-    return JSONResponse(await run_in_threadpool(services(request).charts.create, kind, record, definition), status_code=201)
+    return JSONResponse(
+        await run_in_threadpool(services(request).charts.create, kind, record, definition), status_code=201
+    )
 
 
 async def update_item(request: Request) -> JSONResponse:
@@ -57,9 +59,15 @@ async def update_item(request: Request) -> JSONResponse:
 
 
 # Charts and dashboards share their handlers but not their bodies, which the OpenAPI description shows per route.
-CHART = obj(["table"], chartType={"enum": list(CHART_TYPES)}, headers={"type": "array", "items": STRING},
-            hideNullValues=BOOLEAN, labelRotation={"type": "number", "minimum": -90, "maximum": 90},
-            table={"type": "string", "minLength": 1}, title=STRING)
+CHART = obj(
+    ["table"],
+    chartType={"enum": list(CHART_TYPES)},
+    headers={"type": "array", "items": STRING},
+    hideNullValues=BOOLEAN,
+    labelRotation={"type": "number", "minimum": -90, "maximum": 90},
+    table={"type": "string", "minLength": 1},
+    title=STRING,
+)
 DASHBOARD = obj(charts={"type": "array", "items": STRING}, title=STRING)
 
 
@@ -108,7 +116,11 @@ async def chart_image(request: Request) -> Response:
     if chart is None:
         raise NotFound("No such chart")
     svg = await run_in_threadpool(chart_svg, services(request), record, chart)
-    return Response(svg, media_type="image/svg+xml", headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+    return Response(
+        svg,
+        media_type="image/svg+xml",
+        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+    )
 
 
 routes = [

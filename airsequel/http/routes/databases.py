@@ -57,8 +57,9 @@ def _page_param(request: Request, name: str, default: int | None) -> int | None:
     return value
 
 
-def visible_databases(services: Services, caller: Principal, limit: int | None = None,
-                      offset: int = 0) -> tuple[list[DatabaseRecord], int]:
+def visible_databases(
+    services: Services, caller: Principal, limit: int | None = None, offset: int = 0
+) -> tuple[list[DatabaseRecord], int]:
     """A page of the databases the caller works with: its teams' (all, for a server admin), or a
     token's; and how many there are."""
     if caller.kind == PrincipalKind.ANONYMOUS:
@@ -100,8 +101,12 @@ async def create_database(request: Request) -> JSONResponse:
         raise InvalidInput("fileFormat must be 'sqlite' or 'csv'")
     team, username = await team_for_new_database(request, string_field(body, "team"))
     record = await run_in_threadpool(
-        services(request).hosting.create, name or "", description=description, query=query,
-        owner=team, created_by=username,
+        services(request).hosting.create,
+        name or "",
+        description=description,
+        query=query,
+        owner=team,
+        created_by=username,
     )
     return JSONResponse(ownership_json(record), status_code=201)
 
@@ -119,8 +124,11 @@ async def patch_database(request: Request) -> JSONResponse:
     name = string_field(body, "name")
     has_description, description = text_value_field(body, "description")
     await run_in_threadpool(
-        services(request).hosting.update, record, name=name,
-        description=description, clear_description=has_description and description is None,
+        services(request).hosting.update,
+        record,
+        name=name,
+        description=description,
+        clear_description=has_description and description is None,
     )
     return JSONResponse({})
 

@@ -41,13 +41,16 @@ def openapi(routes: list[Any]) -> dict[str, Any]:
                 ],
                 "responses": {
                     "default": {
-                        "description": "JSON; errors as {\"errors\": [...]}",
+                        "description": 'JSON; errors as {"errors": [...]}',
                         "content": {"application/json": {"schema": {"type": "object"}}},
                     }
                 },
             }
             if body_schema is not None:
-                operation["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": body_schema}}}
+                operation["requestBody"] = {
+                    "required": body_required,
+                    "content": {"application/json": {"schema": body_schema}},
+                }
     return {
         "openapi": "3.0.3",
         "info": {"title": "airsequel JSON API", "version": __version__},

@@ -15,8 +15,13 @@ from airsequel.http.context import principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 from airsequel.http.routes.files import content_disposition
 
-ARTIFACT_TYPES = {".zip": "application/zip", ".csv": "text/csv", ".ndjson": "application/x-ndjson",
-                  ".json": "application/json", ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+ARTIFACT_TYPES = {
+    ".zip": "application/zip",
+    ".csv": "text/csv",
+    ".ndjson": "application/x-ndjson",
+    ".json": "application/json",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 
 
 async def _caller(request: Request):  # type: ignore[no-untyped-def]
@@ -26,10 +31,17 @@ async def _caller(request: Request):  # type: ignore[no-untyped-def]
     return caller
 
 
-@documents_body(obj(["name", "databases"], name={"type": "string", "minLength": 1, "maxLength": 200},
-                    databases={"type": "array", "items": STRING, "minItems": 1}, media_type={"enum": list(MEDIA_TYPES)},
-                    tables={"type": "array", "items": STRING}, include_assets=BOOLEAN,
-                    filters={"type": "object", "additionalProperties": {"type": "object"}}))
+@documents_body(
+    obj(
+        ["name", "databases"],
+        name={"type": "string", "minLength": 1, "maxLength": 200},
+        databases={"type": "array", "items": STRING, "minItems": 1},
+        media_type={"enum": list(MEDIA_TYPES)},
+        tables={"type": "array", "items": STRING},
+        include_assets=BOOLEAN,
+        filters={"type": "object", "additionalProperties": {"type": "object"}},
+    )
+)
 async def create_export(request: Request) -> JSONResponse:
     caller = await _caller(request)
     export_request = ExportRequest.from_json(await read_json_object(request))
@@ -44,7 +56,9 @@ async def list_exports(request: Request) -> JSONResponse:
 
 async def get_export(request: Request) -> JSONResponse:
     caller = await _caller(request)
-    return JSONResponse(await run_in_threadpool(services(request).exports.get, caller, request.path_params["export_id"]))
+    return JSONResponse(
+        await run_in_threadpool(services(request).exports.get, caller, request.path_params["export_id"])
+    )
 
 
 async def delete_export(request: Request) -> JSONResponse:

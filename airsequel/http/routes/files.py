@@ -29,8 +29,12 @@ async def upload_database(request: Request) -> JSONResponse:
             upload.path.unlink(missing_ok=True)
             raise
     record = await run_in_threadpool(
-        hosting.create_from_upload, upload.path, filename=upload.filename, name=upload.fields.get("name"),
-        owner=team, created_by=username,
+        hosting.create_from_upload,
+        upload.path,
+        filename=upload.filename,
+        name=upload.fields.get("name"),
+        owner=team,
+        created_by=username,
     )
     return JSONResponse(ownership_json(record), status_code=201)
 

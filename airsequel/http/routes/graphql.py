@@ -84,9 +84,15 @@ async def graphql_playground(request: Request) -> Response:
     except CoreError as error:
         return _graphql_errors(error)
     default_query = await run_in_threadpool(_default_query, services(request), record)
-    return templates.TemplateResponse(request, "graphiql.html", {
-        "database_name": record.name, "endpoint": request.url.path, "default_query": default_query,
-    })
+    return templates.TemplateResponse(
+        request,
+        "graphiql.html",
+        {
+            "database_name": record.name,
+            "endpoint": request.url.path,
+            "default_query": default_query,
+        },
+    )
 
 
 async def default_query(request: Request) -> Response:

@@ -48,7 +48,9 @@ async def list_records(request: Request) -> Response:
 async def create_asset(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     body = await read_json_object(request)
-    return JSONResponse(await run_in_threadpool(services(request).assets.create, record, body.get("filename")), status_code=201)
+    return JSONResponse(
+        await run_in_threadpool(services(request).assets.create, record, body.get("filename")), status_code=201
+    )
 
 
 async def list_assets(request: Request) -> JSONResponse:
@@ -73,7 +75,9 @@ async def patch_asset(request: Request) -> JSONResponse:
     assets = services(request).assets
     if uploaded is None:
         return JSONResponse(await run_in_threadpool(assets.get, record, request.path_params["asset_id"]))
-    return JSONResponse(await run_in_threadpool(assets.mark_uploaded, record, request.path_params["asset_id"], uploaded))
+    return JSONResponse(
+        await run_in_threadpool(assets.mark_uploaded, record, request.path_params["asset_id"], uploaded)
+    )
 
 
 async def get_asset(request: Request) -> Response:
@@ -82,8 +86,9 @@ async def get_asset(request: Request) -> Response:
     if request.query_params.get("meta") == "true":
         return JSONResponse(await run_in_threadpool(assets.get, record, request.path_params["asset_id"]))
     path, filename = await run_in_threadpool(assets.path, record, request.path_params["asset_id"])
-    return FileResponse(path, media_type="application/octet-stream",
-                        headers={"Content-Disposition": content_disposition(filename)})
+    return FileResponse(
+        path, media_type="application/octet-stream", headers={"Content-Disposition": content_disposition(filename)}
+    )
 
 
 async def delete_asset(request: Request) -> JSONResponse:

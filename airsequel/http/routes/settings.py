@@ -13,7 +13,16 @@ from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.admin.env_vars import MAX_VALUE, NAME, SERVER
 from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated
 from airsequel.core.integer_text import parse_count
-from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, matching, obj, read_json_object, text_value_field
+from airsequel.http.bodies import (
+    BOOLEAN,
+    STRING,
+    bool_field,
+    documents_body,
+    matching,
+    obj,
+    read_json_object,
+    text_value_field,
+)
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 
@@ -85,8 +94,12 @@ async def settings_json(request: Request, record: DatabaseRecord) -> dict[str, A
     admin = may(await principal(request), Action.MANAGE, record)
     env = await run_in_threadpool(services(request).env_vars.list, record.file_key, with_values=admin)
     return {
-        "auditing": record.auditing, "environment": record.environment, "envVars": env,
-        "schemaLocked": record.schema_locked, "viewsTab": record.views_tab, "visibility": record.visibility,
+        "auditing": record.auditing,
+        "environment": record.environment,
+        "envVars": env,
+        "schemaLocked": record.schema_locked,
+        "viewsTab": record.views_tab,
+        "visibility": record.visibility,
     }
 
 
@@ -95,7 +108,15 @@ async def get_database_settings(request: Request) -> JSONResponse:
     return JSONResponse(await settings_json(request, record))
 
 
-@documents_body(obj(visibility={"enum": ["public", "private"]}, schemaLocked=BOOLEAN, viewsTab=BOOLEAN, auditing=BOOLEAN, environment=STRING))
+@documents_body(
+    obj(
+        visibility={"enum": ["public", "private"]},
+        schemaLocked=BOOLEAN,
+        viewsTab=BOOLEAN,
+        auditing=BOOLEAN,
+        environment=STRING,
+    )
+)
 async def patch_database_settings(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.MANAGE)
     body = await read_json_object(request)
@@ -127,7 +148,9 @@ async def list_database_env(request: Request) -> JSONResponse:
 async def create_database_env(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.MANAGE)
     body = await read_json_object(request)
-    created = await run_in_threadpool(services(request).env_vars.create, record.file_key, body.get("name"), body.get("value"))
+    created = await run_in_threadpool(
+        services(request).env_vars.create, record.file_key, body.get("name"), body.get("value")
+    )
     return JSONResponse(created, status_code=201)
 
 

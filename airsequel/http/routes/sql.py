@@ -33,7 +33,12 @@ async def run_sql(request: Request) -> JSONResponse:
         # Quick reads are answered right here on the event loop (a few ms at most); anything that
         # writes, waits or takes longer goes to the SQLite lane.
         result = hosting.read_sql_quickly(record, query, params) or await run_sqlite(
-            request, hosting.run_sql, record, query, params, may_write=may(caller, Action.WRITE, record),
+            request,
+            hosting.run_sql,
+            record,
+            query,
+            params,
+            may_write=may(caller, Action.WRITE, record),
         )
     except CoreError as error:
         status = status_for(error)
@@ -41,8 +46,11 @@ async def run_sql(request: Request) -> JSONResponse:
             status = 401  # a login would help
         # Keep the endpoint's shape on errors too: scripts read `errors` from the same object.
         payload = {
-            "rows": [], "affectedTables": [], "errors": error.messages,
-            "runtimeSeconds": round(time.perf_counter() - started, 6), "numChanges": 0,
+            "rows": [],
+            "affectedTables": [],
+            "errors": error.messages,
+            "runtimeSeconds": round(time.perf_counter() - started, 6),
+            "numChanges": 0,
         }
         return JSONResponse(payload, status_code=status)
     if result.wrote:

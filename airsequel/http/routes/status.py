@@ -14,11 +14,20 @@ async def status(request: Request) -> JSONResponse:
     service = services(request)
     count = await run_in_threadpool(service.control.count_databases)
     details = request.query_params.get("replication") == "details"
-    replication = (await run_in_threadpool(lambda: service.replication.health(details=details))
-                   if service.replication is not None else {"enabled": False})
+    replication = (
+        await run_in_threadpool(lambda: service.replication.health(details=details))
+        if service.replication is not None
+        else {"enabled": False}
+    )
     healthy = not replication["enabled"] or replication["running"]
-    return JSONResponse({"status": "ok" if healthy else "degraded", "version": __version__,
-                         "numberOfDatabases": count, "replication": replication})
+    return JSONResponse(
+        {
+            "status": "ok" if healthy else "degraded",
+            "version": __version__,
+            "numberOfDatabases": count,
+            "replication": replication,
+        }
+    )
 
 
 routes = [Route("/api/status", status, methods=["GET"])]

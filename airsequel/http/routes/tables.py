@@ -20,7 +20,16 @@ from airsequel.core.sql.table_schema import (
     drop_table,
     rename_table,
 )
-from airsequel.http.bodies import BOOLEAN, STRING, TEXT_OR_NULL, documents_body, obj, read_json_object, string_field, text_value_field
+from airsequel.http.bodies import (
+    BOOLEAN,
+    STRING,
+    TEXT_OR_NULL,
+    documents_body,
+    obj,
+    read_json_object,
+    string_field,
+    text_value_field,
+)
 from airsequel.http.context import audit, authorized_database, authorized_readonly_database, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 from airsequel.http.routes.files import content_disposition
@@ -29,17 +38,28 @@ from airsequel.http.uploads import receive_upload
 
 async def get_table(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.READ)
-    return JSONResponse(await run_in_threadpool(services(request).tables.table_json, record, request.path_params["table"]))
+    return JSONResponse(
+        await run_in_threadpool(services(request).tables.table_json, record, request.path_params["table"])
+    )
 
 
 # What a column definition may say (ColumnSpec.from_json reads it); `default` is a literal or null.
 COLUMN_CHANGES = {
-    "sqliteDataType": STRING, "isNonNull": BOOLEAN, "isPrimaryKey": BOOLEAN, "isUnique": BOOLEAN,
+    "sqliteDataType": STRING,
+    "isNonNull": BOOLEAN,
+    "isPrimaryKey": BOOLEAN,
+    "isUnique": BOOLEAN,
     "default": {"nullable": True, "oneOf": [STRING, {"type": "number"}, BOOLEAN]},
 }
 
 
-@documents_body(obj(["columns"], columns={"type": "array", "items": obj(["name"], name=STRING, **COLUMN_CHANGES)}, description=TEXT_OR_NULL))
+@documents_body(
+    obj(
+        ["columns"],
+        columns={"type": "array", "items": obj(["name"], name=STRING, **COLUMN_CHANGES)},
+        description=TEXT_OR_NULL,
+    )
+)
 async def put_table(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     body = await read_json_object(request)
@@ -118,7 +138,9 @@ async def patch_column(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     table, column = request.path_params["table"], request.path_params["column"]
     tables = services(request).tables
-    changes: dict[str, Any] = {k: body[k] for k in ("name", "sqliteDataType", "isNonNull", "isUnique", "isPrimaryKey", "default") if k in body}
+    changes: dict[str, Any] = {
+        k: body[k] for k in ("name", "sqliteDataType", "isNonNull", "isUnique", "isPrimaryKey", "default") if k in body
+    }
     if changes:
         await run_in_threadpool(tables.edit, record, lambda conn: change_column(conn, table, column, changes))
         await audit(request, record, "schema", f"change column {column} of {table}: {changes}", [table])
@@ -146,7 +168,8 @@ async def export_table(request: Request) -> Response:
     name = request.path_params["table"]
     await run_in_threadpool(services(request).tables.table_json, record, name)  # 404 before streaming starts
     return StreamingResponse(
-        services(request).tables.export_csv(record, name), media_type="text/csv; charset=utf-8",
+        services(request).tables.export_csv(record, name),
+        media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": content_disposition(f"{name}.csv")},
     )
 
@@ -154,7 +177,8 @@ async def export_table(request: Request) -> Response:
 async def search_table(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.READ)
     result = await run_in_threadpool(
-        services(request).tables.search, record, request.path_params["table"], request.path_params["term"])
+        services(request).tables.search, record, request.path_params["table"], request.path_params["term"]
+    )
     return JSONResponse(result)
 
 
@@ -165,12 +189,23 @@ async def get_file(request: Request) -> Response:
         record = await authorized_database(request, Action.READ)
     params = request.path_params
     content = await run_in_threadpool(
-        services(request).tables.read_file, record, params["table"], params["column"], params["key_column"], params["key_value"])
+        services(request).tables.read_file,
+        record,
+        params["table"],
+        params["column"],
+        params["key_column"],
+        params["key_value"],
+    )
     media_type, extension = sniff(content)
     filename = f"{params['table']}-{params['column']}-{params['key_value']}.{extension}"
-    return Response(content, media_type=media_type, headers={
-        "Content-Disposition": content_disposition(filename), "X-Content-Type-Options": "nosniff",
-    })
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": content_disposition(filename),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 async def put_file(request: Request) -> JSONResponse:
@@ -184,8 +219,15 @@ async def put_file(request: Request) -> JSONResponse:
         upload.path.unlink(missing_ok=True)
     params = request.path_params
     await run_in_threadpool(
-        services(request).tables.write_file, record, params["table"], params["column"], params["key_column"],
-        params["key_value"], content, max_bytes)
+        services(request).tables.write_file,
+        record,
+        params["table"],
+        params["column"],
+        params["key_column"],
+        params["key_value"],
+        content,
+        max_bytes,
+    )
     await audit(request, record, "file", f"file into {params['table']}.{params['column']}", [params["table"]], 1)
     return JSONResponse({})
 

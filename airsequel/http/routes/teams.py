@@ -47,8 +47,14 @@ async def get_team(request: Request) -> JSONResponse:
     return JSONResponse(await team_json(request, team))
 
 
-@documents_body(obj(name=NAME_SCHEMA, billing_email_address=STRING, billing_plan=STRING,
-                    billing_subscription_id={"type": "integer", "nullable": True}))
+@documents_body(
+    obj(
+        name=NAME_SCHEMA,
+        billing_email_address=STRING,
+        billing_plan=STRING,
+        billing_subscription_id={"type": "integer", "nullable": True},
+    )
+)
 async def patch_team(request: Request) -> JSONResponse:
     team = await authorized_team(request, TeamAction.ADMINISTER)
     body = await read_json_object(request)
@@ -97,7 +103,9 @@ async def set_member_roles(request: Request) -> JSONResponse:
 
 async def remove_member(request: Request) -> JSONResponse:
     caller = await principal(request)
-    leaving_self = caller.kind == PrincipalKind.USER and (caller.username or "").lower() == request.path_params["username"].lower()
+    leaving_self = (
+        caller.kind == PrincipalKind.USER and (caller.username or "").lower() == request.path_params["username"].lower()
+    )
     team = await authorized_team(request, TeamAction.VIEW if leaving_self else TeamAction.ADMINISTER)
     user_id = await _member_id(request)
     await run_in_threadpool(services(request).teams.remove_member, team, user_id)

@@ -10,15 +10,35 @@ from starlette.routing import Route
 from airsequel.core.auth.access import TeamAction, authorize_team
 from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.integer_text import parse_count
-from airsequel.http.bodies import STRING, TEXT_OR_NULL, documents_body, obj, read_json_object, string_field, text_value_field
+from airsequel.http.bodies import (
+    STRING,
+    TEXT_OR_NULL,
+    documents_body,
+    obj,
+    read_json_object,
+    string_field,
+    text_value_field,
+)
 from airsequel.http.context import principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 
 
-PERMISSIONS = {"type": "array", "items": obj(["db_id", "name"], db_id=STRING, name={"enum": ["read", "write", "insert"]})}
+PERMISSIONS = {
+    "type": "array",
+    "items": obj(["db_id", "name"], db_id=STRING, name={"enum": ["read", "write", "insert"]}),
+}
 
 
-@documents_body(obj(["name", "team_name"], name=STRING, description=STRING, team_name=STRING, expiration_utc=STRING, permissions=PERMISSIONS))
+@documents_body(
+    obj(
+        ["name", "team_name"],
+        name=STRING,
+        description=STRING,
+        team_name=STRING,
+        expiration_utc=STRING,
+        permissions=PERMISSIONS,
+    )
+)
 async def create_token(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     caller = await principal(request)
@@ -28,8 +48,11 @@ async def create_token(request: Request) -> JSONResponse:
     assert caller.user_id is not None
     token = await run_in_threadpool(
         lambda: services(request).tokens.create(
-            team, name=string_field(body, "name", required=True) or "", description=string_field(body, "description"),
-            expiration_utc=string_field(body, "expiration_utc"), permissions=body.get("permissions", []),
+            team,
+            name=string_field(body, "name", required=True) or "",
+            description=string_field(body, "description"),
+            expiration_utc=string_field(body, "expiration_utc"),
+            permissions=body.get("permissions", []),
             created_by=caller.user_id,
         )
     )
@@ -55,7 +78,9 @@ async def get_token(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(services(request).tokens.get, token_id))
 
 
-@documents_body(obj(name=STRING, description=TEXT_OR_NULL, team_name=STRING, expiration_utc=TEXT_OR_NULL, permissions=PERMISSIONS))
+@documents_body(
+    obj(name=STRING, description=TEXT_OR_NULL, team_name=STRING, expiration_utc=TEXT_OR_NULL, permissions=PERMISSIONS)
+)
 async def patch_token(request: Request) -> JSONResponse:
     token_id = await _authorized_token_id(request)
     body = await read_json_object(request)

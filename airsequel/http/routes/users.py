@@ -24,8 +24,14 @@ from airsequel.http.routes.teams import NAME_SCHEMA
 PASSWORD = {"type": "string", "minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD}
 
 
-@documents_body(obj(["username", "email_address", "password"], username=NAME_SCHEMA,
-                    email_address=matching(EMAIL), password=PASSWORD))
+@documents_body(
+    obj(
+        ["username", "email_address", "password"],
+        username=NAME_SCHEMA,
+        email_address=matching(EMAIL),
+        password=PASSWORD,
+    )
+)
 async def sign_up(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     caller = await principal(request)
@@ -62,8 +68,13 @@ async def login(request: Request) -> JSONResponse:
     teams = await run_in_threadpool(service.teams.teams_of_user, user.id)
     response = JSONResponse({"sessionToken": token, "teams": teams, "username": user.username})
     response.set_cookie(
-        SESSION_COOKIE, session_cookie_value(request, token), httponly=True, samesite="lax",
-        secure=request.url.scheme == "https", max_age=30 * 24 * 3600, path="/",
+        SESSION_COOKIE,
+        session_cookie_value(request, token),
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=30 * 24 * 3600,
+        path="/",
     )
     return response
 
@@ -83,12 +94,16 @@ async def get_user(request: Request) -> JSONResponse:
     if caller.kind == PrincipalKind.ANONYMOUS:
         raise NotAuthenticated("Log in to see a user")
     username = request.path_params["username"]
-    allowed = caller.kind == PrincipalKind.USER and (caller.server_admin or (caller.username or "").lower() == username.lower())
+    allowed = caller.kind == PrincipalKind.USER and (
+        caller.server_admin or (caller.username or "").lower() == username.lower()
+    )
     user = await run_in_threadpool(services(request).accounts.user_by_name, username) if allowed else None
     if user is None:
         raise NotFound(f"User {username!r} does not exist")
     teams = await run_in_threadpool(services(request).teams.teams_of_user, user.id)
-    return JSONResponse({"serverRoles": ["admin"] if user.server_admin else [], "teams": teams, "username": user.username})
+    return JSONResponse(
+        {"serverRoles": ["admin"] if user.server_admin else [], "teams": teams, "username": user.username}
+    )
 
 
 @documents_body(obj(["email"], email=STRING))

@@ -35,7 +35,9 @@ async def _error_page(request: Request, error: CoreError) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     status = 404 if isinstance(error, NotFound) else 403 if isinstance(error, Forbidden) else 400
     context = await _context(request)
-    return templates.TemplateResponse(request, "pages/error.html", {**context, "message": str(error)}, status_code=status)
+    return templates.TemplateResponse(
+        request, "pages/error.html", {**context, "message": str(error)}, status_code=status
+    )
 
 
 async def login_page(request: Request) -> Response:
@@ -70,11 +72,20 @@ async def database_page(request: Request) -> Response:
     service = services(request)
     tables = await run_in_threadpool(_tables_with_counts, service, record)
     charts = await run_in_threadpool(service.charts.list, "charts", record)
-    return _page(request, "database", await _context(
-        request, db=record, tables=tables, charts=charts, base_url=str(request.base_url).rstrip("/"),
-        can_write=may(caller, Action.WRITE, record), can_manage=may(caller, Action.MANAGE, record),
-        can_create=caller.kind == PrincipalKind.USER,
-    ))
+    return _page(
+        request,
+        "database",
+        await _context(
+            request,
+            db=record,
+            tables=tables,
+            charts=charts,
+            base_url=str(request.base_url).rstrip("/"),
+            can_write=may(caller, Action.WRITE, record),
+            can_manage=may(caller, Action.MANAGE, record),
+            can_create=caller.kind == PrincipalKind.USER,
+        ),
+    )
 
 
 async def table_page(request: Request) -> Response:
@@ -114,8 +125,13 @@ async def team_page(request: Request) -> Response:
     members = await run_in_threadpool(service.teams.members, team)
     tokens = await run_in_threadpool(service.tokens.list_for_team, team) if is_admin else []
     team_databases = await run_in_threadpool(service.teams.databases_json, team) if is_admin else []
-    return _page(request, "team", await _context(
-        request, team=team, members=members, is_admin=is_admin, tokens=tokens, team_databases=team_databases))
+    return _page(
+        request,
+        "team",
+        await _context(
+            request, team=team, members=members, is_admin=is_admin, tokens=tokens, team_databases=team_databases
+        ),
+    )
 
 
 async def password_reset_page(request: Request) -> Response:
