@@ -50,8 +50,8 @@ def restore_all(args: argparse.Namespace) -> int:
     """The control plane first, then every database it lists; each file must pass integrity_check."""
     import sqlite3
 
-    from airsequel.core.storage import replication
     from airsequel.core.errors import CoreError
+    from airsequel.core.storage import replication
 
     data_dir: Path = args.data_dir.resolve()
     if data_dir.exists() and any(data_dir.iterdir()):
@@ -88,9 +88,9 @@ def restore_all(args: argparse.Namespace) -> int:
 def create_user(args: argparse.Namespace) -> int:
     from airsequel.config import Settings
     from airsequel.core.auth.accounts import Accounts
-    from airsequel.core.registry.control_plane import ControlPlane
-    from airsequel.core.errors import CoreError
     from airsequel.core.auth.teams import Teams
+    from airsequel.core.errors import CoreError
+    from airsequel.core.registry.control_plane import ControlPlane
 
     settings = Settings.from_env(data_dir=args.data_dir)
     password = sys.stdin.readline().rstrip("\r\n")

@@ -61,7 +61,7 @@ class Settings:
     outbox_dir: Path | None = None  # where password-reset messages are written (default <data-dir>/outbox)
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
         """Read `AIRSEQUEL_*` variables; keyword overrides (from CLI flags) win when not None."""
         values: dict[str, object] = {
             "data_dir": Path(os.environ.get("AIRSEQUEL_DATA_DIR", "storage")),

@@ -302,7 +302,7 @@ def main() -> int:
         for concurrency in (1, 16):
             mine = median_of(
                 runs,
-                lambda: wrk(
+                lambda concurrency=concurrency: wrk(
                     f"{base}/dbs/{db_id}/sql",
                     connections=concurrency,
                     seconds=seconds,
@@ -313,7 +313,7 @@ def main() -> int:
             )
             peer = median_of(
                 runs,
-                lambda: wrk(
+                lambda concurrency=concurrency: wrk(
                     f"{dbase}/people.json?sql={quote(query)}&_shape=objects", connections=concurrency, seconds=seconds
                 ),
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from starlette.testclient import TestClient
@@ -249,7 +249,7 @@ def test_tokens_shown_once_scoped_to_their_team(client):
 def test_a_token_stops_working_when_it_expires_while_remembered(client):
     """The principal of a token is cached; its expiry is checked on every request all the same."""
     db_id = create_db(client, "CREATE TABLE t(a)")
-    soon = datetime.now(timezone.utc) + timedelta(seconds=2)
+    soon = datetime.now(UTC) + timedelta(seconds=2)
     body = client.post(
         "/api/tokens",
         json={
@@ -263,7 +263,7 @@ def test_a_token_stops_working_when_it_expires_while_remembered(client):
         2
     ):  # the first use records last_used_utc (a control-plane write); the second is served from the cache
         assert client.post(f"/dbs/{db_id}/sql", headers=bearer(body), json={"query": "SELECT 1"}).status_code == 200
-    time.sleep(max(0.0, (soon - datetime.now(timezone.utc)).total_seconds()) + 0.1)
+    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.1)
     assert client.post(f"/dbs/{db_id}/sql", headers=bearer(body), json={"query": "SELECT 1"}).status_code == 401
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from starlette.testclient import TestClient
 
 from airsequel.config import Settings
 from airsequel.http.app import create_app
-from starlette.testclient import TestClient
 from tests.conftest import create_db, data_files, make_sqlite_file, sign_up_and_login, sql
 
 

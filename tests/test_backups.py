@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2
@@ -43,7 +43,7 @@ def test_point_in_time_restore_restart_and_disaster_recovery(tmp_path):
         http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES ('first')"})
         assert wait_until(lambda: http.get(f"/api/dbs/{db}/backups").status_code == 200)
         time.sleep(2.5)
-        between = (datetime.now(timezone.utc) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        between = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
         time.sleep(1.5)
         http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES ('second')"})
         assert wait_until(lambda: http.get(f"/api/dbs/{db}/backups").json()["latest"] > between)

@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from airsequel.config import Settings
-from airsequel.core.sql.connections import ConnectionPool, open_connection
 from airsequel.core.services import Services
+from airsequel.core.sql.connections import ConnectionPool, open_connection
 
 
 def open_hosted_files() -> int:

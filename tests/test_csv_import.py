@@ -9,14 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airsequel.core.imports import csv_reading
-from airsequel.core.sql.column_types import _INTEGERS, _NUMBERS, all_integers, all_numbers
-from airsequel.core.imports.csv_import import import_csv, table_name_for
 from airsequel.core.errors import Unprocessable
+from airsequel.core.imports import csv_reading
+from airsequel.core.imports.csv_import import import_csv, table_name_for
+from airsequel.core.sql.column_types import _INTEGERS, _NUMBERS, all_integers, all_numbers
 
 
 def load(tmp_path, text: str | bytes):

@@ -111,9 +111,8 @@ def test_xlsx_export_has_a_sheet_per_table_and_keeps_big_integers_exact(client, 
 
 
 def test_xlsx_splits_tables_longer_than_a_sheet(tmp_path):
-    from airsequel.core.formats.writers import XlsxBook
-
     import airsequel.core.formats.writers as writers
+    from airsequel.core.formats.writers import XlsxBook
 
     original = writers.XLSX_MAX_ROWS
     writers.XLSX_MAX_ROWS = 4  # header + 3 rows per sheet, to keep the test small

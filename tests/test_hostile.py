@@ -3,7 +3,8 @@ error, the server still answering, nothing written, nothing outside the data dir
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import create_db, make_sqlite_file, sql
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from airsequel.core.integer_text import SQLITE_MAX_INTEGER, SQLITE_MIN_INTEGER, parse_count, parse_integer
 

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def utc_now_iso() -> str:
-    return iso_from_datetime(datetime.now(timezone.utc))
+    return iso_from_datetime(datetime.now(UTC))
 
 
 def iso_from_datetime(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def iso_from_timestamp(seconds: float) -> str:
-    return iso_from_datetime(datetime.fromtimestamp(seconds, timezone.utc))
+    return iso_from_datetime(datetime.fromtimestamp(seconds, UTC))
 
 
 def epoch_from_iso(moment: str) -> float:
     """Seconds since the epoch of an ISO 8601 timestamp (a `Z` or an offset; naive means UTC)."""
     parsed = datetime.fromisoformat(moment)
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
 def has_passed(epoch_seconds: float | None) -> bool:

@@ -5,25 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from airsequel.config import Settings
-from airsequel.core.auth.accounts import Accounts
-from airsequel.core.content.assets import Assets
 from airsequel.core.admin.audit import AuditLog
-from airsequel.core.storage.backups import Backups
-from airsequel.core.content.charts import Charts
-from airsequel.core.sql.connections import ConnectionPool
-from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.admin.env_vars import EnvVars
-from airsequel.core.exports.jobs import Exports
-from airsequel.core.graphql.engine import GraphQLEngine
-from airsequel.core.storage.hosting import Hosting
+from airsequel.core.admin.server_settings import ServerSettings
+from airsequel.core.auth.accounts import Accounts
 from airsequel.core.auth.login_throttle import LoginThrottle
 from airsequel.core.auth.principals import Principals
-from airsequel.core.storage.replication import Replication
-from airsequel.core.admin.server_settings import ServerSettings
-from airsequel.core.sql.runner import SqlLimits
-from airsequel.core.content.tables import Tables
 from airsequel.core.auth.teams import Teams
 from airsequel.core.auth.tokens import Tokens
+from airsequel.core.content.assets import Assets
+from airsequel.core.content.charts import Charts
+from airsequel.core.content.tables import Tables
+from airsequel.core.exports.jobs import Exports
+from airsequel.core.graphql.engine import GraphQLEngine
+from airsequel.core.registry.control_plane import ControlPlane
+from airsequel.core.sql.connections import ConnectionPool
+from airsequel.core.sql.runner import SqlLimits
+from airsequel.core.storage.backups import Backups
+from airsequel.core.storage.hosting import Hosting
+from airsequel.core.storage.replication import Replication
 
 
 @dataclass
@@ -49,7 +49,7 @@ class Services:
     replication: Replication | None
 
     @classmethod
-    def start(cls, settings: Settings) -> "Services":
+    def start(cls, settings: Settings) -> Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         settings.ensure_secret_key()
         control = ControlPlane(settings.data_dir / "control.sqlite")

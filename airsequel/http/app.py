@@ -12,9 +12,8 @@ from starlette.routing import Mount
 from airsequel.config import Settings
 from airsequel.core.services import Services
 from airsequel.http.errors import EXCEPTION_HANDLERS
-from airsequel.http.pages import static_files
 from airsequel.http.host_check import AllowedHostsMiddleware
-from airsequel.http.sqlite_lane import SqliteLane
+from airsequel.http.pages import static_files
 from airsequel.http.routes import (
     backups,
     charts,
@@ -34,6 +33,7 @@ from airsequel.http.routes import (
     web,
 )
 from airsequel.http.routes import settings as settings_routes
+from airsequel.http.sqlite_lane import SqliteLane
 
 
 def create_app(settings: Settings) -> Starlette:

@@ -16,8 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from airsequel.core.auth.access import Action, Principal, authorize
-from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.errors import Forbidden, NotAuthenticated
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.services import Services
 
 __all__ = [

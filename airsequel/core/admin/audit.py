@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from airsequel.core.auth.access import PrincipalKind, Principal
+from airsequel.core.auth.access import Principal, PrincipalKind
 from airsequel.core.clock import utc_now_iso
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 

@@ -7,8 +7,8 @@ import re
 from typing import Any
 
 from airsequel.core.clock import utc_now_iso
-from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.errors import Conflict, InvalidInput, NotFound
+from airsequel.core.registry.control_plane import ControlPlane
 
 SERVER = "server"
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")

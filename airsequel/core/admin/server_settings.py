@@ -8,8 +8,8 @@ from typing import Any
 import orjson
 
 from airsequel.config import Settings
-from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.errors import InvalidInput
+from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.sql.runner import SqlLimits
 
 # JSON name -> (Settings attribute, type, minimum, maximum)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.errors import Forbidden, NotAuthenticated, NotFound
+from airsequel.core.registry.control_plane import DatabaseRecord
 
 
 class Action(str, Enum):
@@ -75,11 +75,11 @@ class Principal:
     readonly_file_key: str | None = None
 
     @classmethod
-    def anonymous(cls) -> "Principal":
+    def anonymous(cls) -> Principal:
         return cls(PrincipalKind.ANONYMOUS)
 
     @classmethod
-    def for_readonly_id(cls, record: DatabaseRecord) -> "Principal":
+    def for_readonly_id(cls, record: DatabaseRecord) -> Principal:
         return cls(PrincipalKind.READONLY_ID, readonly_file_key=record.file_key)
 
     def roles_in(self, team: str | None) -> frozenset[Role]:

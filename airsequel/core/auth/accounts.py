@@ -11,16 +11,16 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from airsequel.core.clock import iso_from_datetime, utc_now_iso
-from airsequel.core.registry.control_plane import ControlPlane
-from airsequel.core.errors import Conflict, InvalidInput, NotAuthenticated
 from airsequel.core.auth.teams import Teams, checked_team_name
+from airsequel.core.clock import iso_from_datetime, utc_now_iso
+from airsequel.core.errors import Conflict, InvalidInput, NotAuthenticated
+from airsequel.core.registry.control_plane import ControlPlane
 
 log = logging.getLogger("airsequel.accounts")
 
@@ -113,7 +113,7 @@ class Accounts:
                 "UPDATE users SET password_hash = ? WHERE id = ?", (self.hasher.hash(password), user_id)
             )
         token = secrets.token_urlsafe(32)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.control.execute(
             "INSERT INTO sessions(token_hash, user_id, created_utc, expires_utc) VALUES (?, ?, ?, ?)",
             (digest(token), user_id, iso_from_datetime(now), iso_from_datetime(now + timedelta(days=SESSION_DAYS))),
@@ -143,7 +143,7 @@ class Accounts:
         if not rows:
             return
         key = secrets.token_urlsafe(32)
-        expires = datetime.now(timezone.utc) + timedelta(minutes=RESET_KEY_MINUTES)
+        expires = datetime.now(UTC) + timedelta(minutes=RESET_KEY_MINUTES)
         self.control.execute(
             "INSERT INTO password_resets(key_hash, user_id, expires_utc) VALUES (?, ?, ?)",
             (digest(key), rows[0]["id"], iso_from_datetime(expires)),

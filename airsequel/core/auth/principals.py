@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from airsequel.core.auth.access import PrincipalKind, Principal
+from airsequel.core.auth.access import Principal, PrincipalKind
 from airsequel.core.auth.accounts import Accounts, User, digest
-from airsequel.core.clock import epoch_from_iso, has_passed
-from airsequel.core.registry.generation_cache import GenerationCache
-from airsequel.core.errors import NotAuthenticated
 from airsequel.core.auth.teams import Teams
 from airsequel.core.auth.tokens import PREFIX, Tokens
+from airsequel.core.clock import epoch_from_iso, has_passed
+from airsequel.core.errors import NotAuthenticated
+from airsequel.core.registry.generation_cache import GenerationCache
 
 
 class Principals:

@@ -10,8 +10,8 @@ from typing import Any
 
 from airsequel.core.auth.access import Role
 from airsequel.core.clock import utc_now_iso
-from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.errors import Conflict, InvalidInput, NotFound
+from airsequel.core.registry.control_plane import ControlPlane
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{1,39}")
 

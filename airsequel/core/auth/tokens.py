@@ -12,14 +12,14 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from airsequel.core.auth.accounts import digest
-from airsequel.core.clock import iso_from_datetime, utc_now_iso
-from airsequel.core.registry.control_plane import ControlPlane
-from airsequel.core.errors import InvalidInput, NotAuthenticated, NotFound
 from airsequel.core.auth.teams import Team
+from airsequel.core.clock import iso_from_datetime, utc_now_iso
+from airsequel.core.errors import InvalidInput, NotAuthenticated, NotFound
+from airsequel.core.registry.control_plane import ControlPlane
 
 PREFIX = "ast_"
 PERMISSIONS = ("read", "write", "insert")
@@ -200,5 +200,5 @@ def _checked_expiration(value: object) -> str | None:
     except ValueError:
         raise InvalidInput("expiration_utc must be an ISO 8601 UTC time such as 2030-01-01T00:00:00Z") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return iso_from_datetime(moment)

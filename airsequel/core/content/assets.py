@@ -13,9 +13,9 @@ from typing import Any
 from ulid import ULID
 
 from airsequel.core.clock import utc_now_iso
-from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 from airsequel.core.durability import fsync_directory, fsync_file
 from airsequel.core.errors import Conflict, InvalidInput, NotFound, TooLarge
+from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 from airsequel.core.storage.hosting import Hosting
 
 

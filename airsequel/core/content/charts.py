@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 from ulid import ULID
 
-from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 from airsequel.core.errors import InvalidInput, NotFound
+from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.table_schema import find_table
 

@@ -18,11 +18,11 @@ from typing import Any
 import orjson
 
 from airsequel.core.errors import InvalidInput
-from airsequel.core.sql.value_kinds import ValueKind, column_kind
 from airsequel.core.integer_text import parse_count, parse_integer
 from airsequel.core.sql.introspection import Column, Table
 from airsequel.core.sql.runner import bindable
 from airsequel.core.sql.script import quote_identifier
+from airsequel.core.sql.value_kinds import ValueKind, column_kind
 
 MAX_RECORDS = 10_000
 RESERVED = {"limit", "next", "start_date", "end_date", "date_column"}

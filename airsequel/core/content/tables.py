@@ -11,16 +11,16 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.errors import Conflict, InvalidInput, NotFound, TooLarge
 from airsequel.core.formats.writers import csv_chunks
-from airsequel.core.sql.value_kinds import ValueKind, column_kind
-from airsequel.core.storage.hosting import Hosting
 from airsequel.core.integer_text import parse_integer
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.sql.introspection import Table, read_tables
 from airsequel.core.sql.runner import json_cell
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.table_schema import find_table
+from airsequel.core.sql.value_kinds import ValueKind, column_kind
+from airsequel.core.storage.hosting import Hosting
 
 INPUT_ELEMENTS = {
     ValueKind.INT: "InputNumber",

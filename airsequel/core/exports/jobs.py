@@ -14,7 +14,7 @@ import shutil
 import threading
 import zipfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,13 @@ from ulid import ULID
 
 from airsequel.core.auth.access import Action, Principal, authorize
 from airsequel.core.clock import iso_from_datetime, utc_now_iso
-from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
+from airsequel.core.content.records import parse_filter
 from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.formats.writers import MEDIA_TYPES, WRITERS, XlsxBook
-from airsequel.core.storage.hosting import Hosting
+from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 from airsequel.core.sql.introspection import read_tables
-from airsequel.core.content.records import parse_filter
 from airsequel.core.sql.script import quote_identifier
+from airsequel.core.storage.hosting import Hosting
 
 log = logging.getLogger("airsequel.exports")
 
@@ -51,7 +51,7 @@ class ExportRequest:
     include_assets: bool
 
     @classmethod
-    def from_json(cls, body: dict[str, Any]) -> "ExportRequest":
+    def from_json(cls, body: dict[str, Any]) -> ExportRequest:
         name = body.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 200:
             raise InvalidInput("name must be a non-empty string of at most 200 characters")
@@ -305,7 +305,7 @@ class Exports:
         final = self.directory / job["id"] / artifact.name
         artifact.replace(final)
         shutil.rmtree(work, ignore_errors=True)
-        finished = datetime.now(timezone.utc)
+        finished = datetime.now(UTC)
         self.control.execute(
             "UPDATE export_jobs SET status = 'SUCCESS', rows_done = ?, rows_total = ?, artifact_name = ?,"
             " finished_utc = ?, expires_utc = ? WHERE id = ? AND status = 'RUNNING'",

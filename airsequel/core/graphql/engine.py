@@ -36,15 +36,15 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from graphql.pyutils import Path
 
-from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.graphql.fetch import CellError, FetchContext, fetch_by_key, fetch_count, fetch_list
 from airsequel.core.graphql.mutations import run_mutation
 from airsequel.core.graphql.schema import GeneratedSchema, Mode, RootField, build_schema
 from airsequel.core.graphql.selection import NotCompilable, flatten
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.sql.guard import SqlGuard
+from airsequel.core.sql.introspection import read_tables
 from airsequel.core.storage.hosted_files import read_file_facts
 from airsequel.core.storage.hosting import Hosting
-from airsequel.core.sql.introspection import read_tables
 
 SCHEMA_CACHE_SIZE = 256
 DOCUMENT_CACHE_SIZE = 512

@@ -22,8 +22,8 @@ from airsequel.core.graphql.schema import GeneratedSchema, Mode, Relationship, T
 from airsequel.core.graphql.selection import Selected
 from airsequel.core.graphql.sql import MAX_ROWS, column_sql, key_condition, order_sql, page, where_sql
 from airsequel.core.graphql.types import SCALARS
-from airsequel.core.sql.value_kinds import ValueKind
 from airsequel.core.sql.script import quote_identifier
+from airsequel.core.sql.value_kinds import ValueKind
 
 KEYS_PER_BATCH = 400
 

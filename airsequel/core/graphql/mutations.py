@@ -16,8 +16,8 @@ from airsequel.core.graphql.fetch import FetchContext, select_rows
 from airsequel.core.graphql.schema import ColumnBinding, TableBinding
 from airsequel.core.graphql.selection import Selected
 from airsequel.core.graphql.sql import column_sql, key_condition, order_sql, where_sql
-from airsequel.core.sql.value_kinds import ValueKind
 from airsequel.core.sql.script import quote_identifier
+from airsequel.core.sql.value_kinds import ValueKind
 
 
 def run_mutation(

@@ -28,8 +28,8 @@ from graphql.type.directives import GraphQLIncludeDirective, GraphQLSkipDirectiv
 
 from airsequel.core.graphql.names import encode_name, unique_name
 from airsequel.core.graphql.types import COMPARISONS, ORDERING_TERM, SCALARS
-from airsequel.core.sql.value_kinds import ValueKind, column_kind
 from airsequel.core.sql.introspection import Table
+from airsequel.core.sql.value_kinds import ValueKind, column_kind
 
 
 class Mode(str, Enum):

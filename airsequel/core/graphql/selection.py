@@ -34,7 +34,7 @@ class Selected:
     nodes: list[FieldNode]
     definition: GraphQLField
     args: dict[str, Any] = field(default_factory=dict)
-    children: list["Selected"] = field(default_factory=list)
+    children: list[Selected] = field(default_factory=list)
 
 
 def flatten(

@@ -8,8 +8,8 @@ from typing import Any
 from graphql import GraphQLError
 
 from airsequel.core.graphql.schema import ColumnBinding, TableBinding
-from airsequel.core.sql.value_kinds import ValueKind
 from airsequel.core.sql.script import quote_identifier
+from airsequel.core.sql.value_kinds import ValueKind
 
 MAX_ROWS = 10_000
 _COMPARE = {"_eq": "=", "_gt": ">", "_gte": ">=", "_lt": "<", "_lte": "<="}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from airsequel.core.sql.value_kinds import ValueKind
-
 from graphql import (
     GraphQLBoolean,
     GraphQLEnumType,
@@ -18,6 +16,7 @@ from graphql import (
     GraphQLString,
 )
 
+from airsequel.core.sql.value_kinds import ValueKind
 
 SCALARS: dict[ValueKind, GraphQLScalarType] = {
     ValueKind.INT: GraphQLInt,

@@ -21,10 +21,10 @@ from collections.abc import Generator
 from contextlib import closing
 from pathlib import Path
 
-from airsequel.core.sql.column_types import TEXT, TYPE_NAMES
+from airsequel.core.errors import Unprocessable
 from airsequel.core.imports.csv_reader_process import ReaderFailed, batches_from_process
 from airsequel.core.imports.csv_reading import CsvBatch, read_batches, read_header
-from airsequel.core.errors import Unprocessable
+from airsequel.core.sql.column_types import TEXT, TYPE_NAMES
 from airsequel.core.sql.script import quote_identifier
 
 ROWS_PER_STATEMENT = 200  # multi-row INSERTs: fewer statement steps and GIL hand-offs than one row each

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import IO
 
 import airsequel
-from airsequel.core.imports.csv_reading import CsvBatch, read_header, read_typed_rows
 from airsequel.core.errors import CoreError, Unavailable, Unprocessable
+from airsequel.core.imports.csv_reading import CsvBatch, read_header, read_typed_rows
 
 _HEAD = struct.Struct("<cIQ")
 _PACKAGE_ROOT = str(Path(airsequel.__file__).resolve().parents[1])  # where `import airsequel` finds this package

@@ -17,8 +17,8 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
-from airsequel.core.sql.column_types import INTEGER, TEXT, narrow_types
 from airsequel.core.errors import Unprocessable
+from airsequel.core.sql.column_types import INTEGER, TEXT, narrow_types
 
 BATCH_ROWS = 5_000
 

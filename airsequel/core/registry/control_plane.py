@@ -217,7 +217,7 @@ class DatabaseRecord:
     file_name: str = "database.sqlite"
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> "DatabaseRecord":
+    def from_row(cls, row: sqlite3.Row) -> DatabaseRecord:
         values = dict(row)
         values["tables"] = orjson.loads(values.pop("tables_json"))
         for flag in ("schema_locked", "views_tab", "auditing"):

@@ -175,7 +175,7 @@ class SqlGuard:
         return 0
 
     @contextmanager
-    def installed(self, conn: sqlite3.Connection) -> Iterator["SqlGuard"]:
+    def installed(self, conn: sqlite3.Connection) -> Iterator[SqlGuard]:
         conn.set_authorizer(self.authorize)
         conn.set_progress_handler(self.progress, PROGRESS_STEPS)
         try:

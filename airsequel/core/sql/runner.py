@@ -18,10 +18,10 @@ from typing import Any
 
 import orjson
 
-from airsequel.core.sql.connections import ConnectionPool
 from airsequel.core.errors import Conflict, Forbidden, InvalidInput, SqlError, TooLarge, Unavailable
-from airsequel.core.sql.guard import SqlGuard
 from airsequel.core.integer_text import fits_sqlite_integer
+from airsequel.core.sql.connections import ConnectionPool
+from airsequel.core.sql.guard import SqlGuard
 from airsequel.core.sql.script import split_statements
 
 Params = Sequence[Any] | dict[str, Any] | None

@@ -31,7 +31,7 @@ class ColumnSpec:
     default_sql: str | None = None  # a SQL literal, e.g. 'abc' or 42
 
     @classmethod
-    def from_json(cls, body: dict[str, Any], *, name: str | None = None) -> "ColumnSpec":
+    def from_json(cls, body: dict[str, Any], *, name: str | None = None) -> ColumnSpec:
         column_name = name if name is not None else body.get("name")
         if not isinstance(column_name, str) or not column_name.strip() or len(column_name) > 200:
             raise InvalidInput("Each column needs a name of 1 to 200 characters")

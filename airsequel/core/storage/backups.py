@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from airsequel.core.storage import replication
-from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.errors import NotFound, Unprocessable
+from airsequel.core.registry.control_plane import DatabaseRecord
+from airsequel.core.storage import replication
 from airsequel.core.storage.hosting import Hosting
 
 

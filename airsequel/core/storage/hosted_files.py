@@ -9,8 +9,8 @@ import sqlite3
 from pathlib import Path
 
 from airsequel.core.clock import iso_from_timestamp, utc_now_iso
-from airsequel.core.sql.connections import open_connection
 from airsequel.core.registry.control_plane import DatabaseRecord, FileFacts
+from airsequel.core.sql.connections import open_connection
 
 
 def read_file_facts(conn: sqlite3.Connection, path: Path, known: DatabaseRecord | None = None) -> FileFacts:

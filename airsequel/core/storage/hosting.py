@@ -23,20 +23,20 @@ from typing import Any
 
 from airsequel.core import ids
 from airsequel.core.clock import utc_now_iso
-from airsequel.core.sql.connections import ConnectionPool, remove_wal_files
-from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, FileFacts
-from airsequel.core.imports.csv_import import import_csv, table_name_for
 from airsequel.core.durability import fsync_directory, fsync_file
 from airsequel.core.errors import InvalidInput, NotFound
+from airsequel.core.imports.csv_import import import_csv, table_name_for
+from airsequel.core.imports.sqlite_upload import check_sqlite_file
+from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, FileFacts
 from airsequel.core.registry.generation_cache import GenerationCache
+from airsequel.core.sql.connections import ConnectionPool, remove_wal_files
+from airsequel.core.sql.runner import Params, SqlLimits, SqlResult, run_script, try_read_quickly
 from airsequel.core.storage.hosted_files import (
     checkpoint_and_close,
     open_connection_creating,
     read_file_facts,
     remove_path,
 )
-from airsequel.core.sql.runner import Params, SqlLimits, SqlResult, run_script, try_read_quickly
-from airsequel.core.imports.sqlite_upload import check_sqlite_file
 
 log = logging.getLogger("airsequel.hosting")
 

@@ -10,8 +10,8 @@ from starlette.routing import Route
 
 from airsequel.core.auth.access import Action
 from airsequel.core.content.charts import CHART_TYPES, chart_data, checked_chart, render_svg
-from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.errors import InvalidInput, NotFound
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.services import Services
 from airsequel.http.bodies import BOOLEAN, STRING, documents_body, obj, read_json_object
 from airsequel.http.context import authorized_database, run_in_threadpool, services

@@ -8,10 +8,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from airsequel.core.auth.access import Action, PrincipalKind, Principal, TeamAction, authorize_team, require_user
-from airsequel.core.registry.control_plane import DatabaseRecord
+from airsequel.core.auth.access import Action, Principal, PrincipalKind, TeamAction, authorize_team, require_user
 from airsequel.core.errors import InvalidInput, NotAuthenticated
 from airsequel.core.integer_text import parse_count
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.services import Services
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field, text_value_field
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services

@@ -8,8 +8,8 @@ from starlette.routing import Route
 
 from airsequel.core.auth.access import PrincipalKind
 from airsequel.core.errors import NotAuthenticated
-from airsequel.core.formats.writers import MEDIA_TYPES
 from airsequel.core.exports.jobs import ExportRequest
+from airsequel.core.formats.writers import MEDIA_TYPES
 from airsequel.http.bodies import BOOLEAN, STRING, documents_body, obj, read_json_object
 from airsequel.http.context import principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse

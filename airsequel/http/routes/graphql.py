@@ -9,9 +9,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from airsequel.core.auth.access import Action, Principal, allowed_actions
-from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.errors import CoreError, InvalidInput, NotFound
 from airsequel.core.graphql.schema import Mode
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object
 from airsequel.http.context import audit, principal, run_in_threadpool, run_sqlite, services
 from airsequel.http.errors import status_for

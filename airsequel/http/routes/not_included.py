@@ -7,9 +7,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airsequel.http.context import authorized_database
 from airsequel.core.auth.access import Action
 from airsequel.core.errors import NotFound
+from airsequel.http.context import authorized_database
 from airsequel.http.responses import JSONResponse, error_response
 
 ALL = ["GET", "POST", "PUT", "PATCH", "DELETE"]

@@ -8,11 +8,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airsequel.core.auth.access import Action, PrincipalKind, may
-from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.admin.env_vars import MAX_VALUE, NAME, SERVER
+from airsequel.core.auth.access import Action, PrincipalKind, may
 from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated
 from airsequel.core.integer_text import parse_count
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.http.bodies import (
     BOOLEAN,
     STRING,

@@ -10,9 +10,9 @@ from starlette.routing import Route
 from airsequel.core.auth.access import Action, PrincipalKind, may
 from airsequel.core.errors import CoreError, InvalidInput
 from airsequel.core.sql.runner import check_params
-from airsequel.http.errors import status_for
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field
 from airsequel.http.context import audit, authorized_database, principal, run_sqlite, services
+from airsequel.http.errors import status_for
 from airsequel.http.responses import JSONResponse
 
 

@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from airsequel.core.auth.access import PrincipalKind, TeamAction, authorize_team, require_user
-from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.auth.teams import NAME, Team, billing_json
+from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.http.bodies import STRING, documents_body, matching, obj, read_json_object, string_field
 from airsequel.http.context import principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse

@@ -22,7 +22,6 @@ from airsequel.http.bodies import (
 from airsequel.http.context import principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 
-
 PERMISSIONS = {
     "type": "array",
     "items": obj(["db_id", "name"], db_id=STRING, name={"enum": ["read", "write", "insert"]}),

@@ -20,7 +20,6 @@ from airsequel.http.context import (
 from airsequel.http.responses import JSONResponse
 from airsequel.http.routes.teams import NAME_SCHEMA
 
-
 PASSWORD = {"type": "string", "minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD}
 
 

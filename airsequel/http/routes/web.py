@@ -9,8 +9,8 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from airsequel.core.auth.access import Action, PrincipalKind, TeamAction, authorize_team, may
-from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.errors import CoreError, Forbidden, NotAuthenticated, NotFound
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.services import Services
 from airsequel.core.sql.script import quote_identifier
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
