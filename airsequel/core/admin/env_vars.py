@@ -19,7 +19,7 @@ class EnvVars:
     def __init__(self, control: ControlPlane) -> None:
         self.control = control
 
-    def list(self, scope: str, *, with_values: bool) -> list[dict[str, Any]]:
+    def in_scope(self, scope: str, *, with_values: bool) -> list[dict[str, Any]]:
         rows = self.control.query(
             "SELECT name, value, created_utc FROM env_vars WHERE scope = ? ORDER BY name", (scope,)
         )

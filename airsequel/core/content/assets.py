@@ -60,7 +60,7 @@ class Assets:
             "updated_at": row["updated_at"],
         }
 
-    def list(self, record: DatabaseRecord) -> list[dict[str, Any]]:
+    def of_database(self, record: DatabaseRecord) -> list[dict[str, Any]]:
         ids = [
             row[0]
             for row in self.control.query(

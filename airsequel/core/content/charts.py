@@ -54,7 +54,7 @@ class Charts:
     def __init__(self, control: ControlPlane) -> None:
         self.control = control
 
-    def list(self, kind: str, record: DatabaseRecord) -> list[dict[str, Any]]:
+    def of_database(self, kind: str, record: DatabaseRecord) -> list[dict[str, Any]]:
         rows = self.control.query(
             f"SELECT ulid, definition_json FROM {kind} WHERE file_key = ? ORDER BY ulid", (record.file_key,)
         )

@@ -158,7 +158,7 @@ class Exports:
         row = self._owned(principal, job_id)
         return self._json(row)
 
-    def list(self, principal: Principal) -> list[dict[str, Any]]:
+    def for_caller(self, principal: Principal) -> list[dict[str, Any]]:
         rows = self.control.query(
             "SELECT * FROM export_jobs WHERE (user_id IS ? AND token_id IS ?) ORDER BY created_utc DESC",
             (principal.user_id, principal.token_id),

@@ -38,7 +38,7 @@ async def list_items(request: Request) -> JSONResponse:
     """The database's charts (or dashboards)."""
     record = await authorized_database(request, Action.READ)
     kind = _kind(request)
-    return JSONResponse({kind: await run_in_threadpool(services(request).charts.list, kind, record)})
+    return JSONResponse({kind: await run_in_threadpool(services(request).charts.of_database, kind, record)})
 
 
 async def create_item(request: Request) -> JSONResponse:
@@ -111,7 +111,7 @@ def chart_svg(service: Services, record: DatabaseRecord, chart: dict[str, Any]) 
 async def chart_image(request: Request) -> Response:
     """A chart drawn as SVG from its table's data."""
     record = await authorized_database(request, Action.READ)
-    charts = await run_in_threadpool(services(request).charts.list, "charts", record)
+    charts = await run_in_threadpool(services(request).charts.of_database, "charts", record)
     chart = next((c for c in charts if c["ulid"] == request.path_params["item_id"]), None)
     if chart is None:
         raise NotFound("No such chart")

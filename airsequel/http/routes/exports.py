@@ -51,7 +51,7 @@ async def create_export(request: Request) -> JSONResponse:
 
 async def list_exports(request: Request) -> JSONResponse:
     caller = await _caller(request)
-    return JSONResponse({"exports": await run_in_threadpool(services(request).exports.list, caller)})
+    return JSONResponse({"exports": await run_in_threadpool(services(request).exports.for_caller, caller)})
 
 
 async def get_export(request: Request) -> JSONResponse:

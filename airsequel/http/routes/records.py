@@ -55,7 +55,7 @@ async def create_asset(request: Request) -> JSONResponse:
 
 async def list_assets(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.READ)
-    return JSONResponse({"assets": await run_in_threadpool(services(request).assets.list, record)})
+    return JSONResponse({"assets": await run_in_threadpool(services(request).assets.of_database, record)})
 
 
 async def upload_asset(request: Request) -> JSONResponse:

@@ -41,7 +41,7 @@ async def require_server_admin(request: Request) -> None:
 async def get_server_settings(request: Request) -> JSONResponse:
     await require_server_admin(request)
     service = services(request)
-    env = await run_in_threadpool(service.env_vars.list, SERVER, with_values=True)
+    env = await run_in_threadpool(service.env_vars.in_scope, SERVER, with_values=True)
     return JSONResponse({**service.server_settings.as_json(), "envVars": env})
 
 
@@ -58,7 +58,9 @@ async def patch_server_settings(request: Request) -> JSONResponse:
 
 async def list_server_env(request: Request) -> JSONResponse:
     await require_server_admin(request)
-    return JSONResponse({"envVars": await run_in_threadpool(services(request).env_vars.list, SERVER, with_values=True)})
+    return JSONResponse(
+        {"envVars": await run_in_threadpool(services(request).env_vars.in_scope, SERVER, with_values=True)}
+    )
 
 
 # A variable as env_vars checks it: the body of a POST (both fields) or a PATCH (either).
@@ -92,7 +94,7 @@ async def delete_server_env(request: Request) -> JSONResponse:
 
 async def settings_json(request: Request, record: DatabaseRecord) -> dict[str, Any]:
     admin = may(await principal(request), Action.MANAGE, record)
-    env = await run_in_threadpool(services(request).env_vars.list, record.file_key, with_values=admin)
+    env = await run_in_threadpool(services(request).env_vars.in_scope, record.file_key, with_values=admin)
     return {
         "auditing": record.auditing,
         "environment": record.environment,

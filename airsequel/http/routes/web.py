@@ -71,7 +71,7 @@ async def database_page(request: Request) -> Response:
     caller = await principal(request)
     service = services(request)
     tables = await run_in_threadpool(_tables_with_counts, service, record)
-    charts = await run_in_threadpool(service.charts.list, "charts", record)
+    charts = await run_in_threadpool(service.charts.of_database, "charts", record)
     return _page(
         request,
         "database",
