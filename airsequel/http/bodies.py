@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal, TypeVar, overload
 
 import orjson
 from starlette.requests import Request
@@ -13,14 +14,17 @@ from airsequel.core.integer_text import parse_count
 
 MAX_JSON_BODY = 4 * 1024 * 1024
 
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
-def documents_body(schema: dict[str, Any], *, required: bool = True):  # type: ignore[no-untyped-def]
+
+def documents_body(schema: dict[str, Any], *, required: bool = True) -> Callable[[Endpoint], Endpoint]:
     """Attach the JSON schema of a route's request body (`required=False`: the body may be left out), for the
     generated OpenAPI description."""
 
-    def attach(endpoint):  # type: ignore[no-untyped-def]
-        endpoint.body_schema = schema
-        endpoint.body_required = required
+    def attach(endpoint: Endpoint) -> Endpoint:
+        annotated: Any = endpoint  # a function takes new attributes; Callable does not declare them
+        annotated.body_schema = schema
+        annotated.body_required = required
         return endpoint
 
     return attach
@@ -69,7 +73,12 @@ async def read_json_object(
     return value
 
 
+@overload
+def string_field(body: dict[str, Any], name: str, *, required: Literal[True]) -> str: ...
+@overload
+def string_field(body: dict[str, Any], name: str, *, required: bool = False) -> str | None: ...
 def string_field(body: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    """The string field `name`, or None when it is absent or null; `required=True`: absent or null → 400."""
     value = body.get(name)
     if value is None:
         if required:

@@ -102,7 +102,7 @@ async def create_database(request: Request) -> JSONResponse:
     team, username = await team_for_new_database(request, string_field(body, "team"))
     record = await run_in_threadpool(
         services(request).hosting.create,
-        name or "",
+        name,
         description=description,
         query=query,
         owner=team,

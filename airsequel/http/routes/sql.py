@@ -21,7 +21,7 @@ async def run_sql(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.READ)
     settings = services(request).settings
     body = await read_json_object(request, max_bytes=settings.max_query_bytes + 64 * 1024)
-    query = string_field(body, "query", required=True) or ""
+    query = string_field(body, "query", required=True)
     params = body.get("params")
     if params is not None and not isinstance(params, (list, dict)):
         raise InvalidInput("params must be a list (for ?) or an object (for :name)")

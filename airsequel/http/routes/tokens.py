@@ -41,14 +41,14 @@ PERMISSIONS = {
 async def create_token(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     caller = await principal(request)
-    team_name = string_field(body, "team_name", required=True) or ""
+    team_name = string_field(body, "team_name", required=True)
     authorize_team(caller, TeamAction.ADMINISTER, team_name)
     team = await run_in_threadpool(services(request).teams.get, team_name)
     assert caller.user_id is not None
     token = await run_in_threadpool(
         lambda: services(request).tokens.create(
             team,
-            name=string_field(body, "name", required=True) or "",
+            name=string_field(body, "name", required=True),
             description=string_field(body, "description"),
             expiration_utc=string_field(body, "expiration_utc"),
             permissions=body.get("permissions", []),

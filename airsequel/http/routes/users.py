@@ -53,8 +53,8 @@ def client_address(request: Request) -> str:
 @documents_body(obj(["username", "password"], username=STRING, password=STRING))
 async def login(request: Request) -> JSONResponse:
     body = await read_json_object(request)
-    username = string_field(body, "username", required=True) or ""
-    password = string_field(body, "password", required=True) or ""
+    username = string_field(body, "username", required=True)
+    password = string_field(body, "password", required=True)
     service = services(request)
     keys = (f"user:{username.lower()}", f"address:{client_address(request)}")
     service.login_throttle.check(*keys)
@@ -108,7 +108,7 @@ async def get_user(request: Request) -> JSONResponse:
 @documents_body(obj(["email"], email=STRING))
 async def request_password_reset(request: Request) -> JSONResponse:
     body = await read_json_object(request)
-    email = string_field(body, "email", required=True) or ""
+    email = string_field(body, "email", required=True)
     throttle = services(request).login_throttle
     key = f"reset:{client_address(request)}"
     throttle.check(key)
@@ -122,8 +122,8 @@ async def submit_password_reset(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     await run_in_threadpool(
         services(request).accounts.reset_password,
-        string_field(body, "resetKey", required=True) or "",
-        string_field(body, "password", required=True) or "",
+        string_field(body, "resetKey", required=True),
+        string_field(body, "password", required=True),
     )
     return JSONResponse({})
 
