@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +13,10 @@ from starlette.testclient import TestClient
 from airsequel.config import Settings
 from airsequel.core.services import Services
 from airsequel.http.app import create_app
+
+# Cheap argon2 for every server the suite starts, in this process and (inherited) in the server
+# subprocesses of the end-to-end tests. test_password_hashing.py checks that the default stays strong.
+os.environ["AIRSEQUEL_PASSWORD_HASHING"] = "fast-insecure-for-tests"
 
 
 @pytest.fixture

@@ -2,19 +2,24 @@
 
 Passwords are hashed with argon2 (argon2-cffi) and never returned or logged. Session tokens and reset
 keys are random; only their SHA-256 is stored, so a copy of the control plane cannot be replayed.
+
+The argon2 parameters come from a named profile (see `password_hasher`). A hash records the
+parameters it was made with, so hashes made under another profile still verify, and are rehashed
+with the current profile at the next successful login.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from airsequel.core.auth.teams import Teams, checked_team_name
@@ -31,6 +36,20 @@ MAX_PASSWORD = 1024
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}")
 WRONG_CREDENTIALS = "Wrong username or password"
 
+# argon2id parameter sets by name. "strong" is what the server has always used (argon2-cffi's
+# default, RFC 9106's low-memory recommendation), pinned here so a library upgrade cannot change it
+# unnoticed. "fast-insecure-for-tests" makes a hash cost microseconds instead of ~0.1 s and 64 MiB;
+# it protects nothing and is for test suites only.
+HASHING_PROFILES: dict[str, Parameters] = {
+    "strong": Parameters(
+        type=Type.ID, version=19, salt_len=16, hash_len=32, time_cost=3, memory_cost=65536, parallelism=4
+    ),
+    "fast-insecure-for-tests": Parameters(
+        type=Type.ID, version=19, salt_len=16, hash_len=32, time_cost=1, memory_cost=8, parallelism=1
+    ),
+}
+DEFAULT_HASHING_PROFILE = "strong"
+
 
 @dataclass
 class User:
@@ -45,12 +64,39 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def password_hasher(profile: str = DEFAULT_HASHING_PROFILE) -> PasswordHasher:
+    """The argon2 hasher of a named profile: "strong" (the default) or "fast-insecure-for-tests"."""
+    try:
+        return PasswordHasher.from_parameters(HASHING_PROFILES[profile])
+    except KeyError:
+        known = ", ".join(repr(name) for name in HASHING_PROFILES)
+        raise ValueError(f"Unknown password hashing profile {profile!r}: use one of {known}") from None
+
+
+def hashing_profile_from_env() -> str:
+    """The profile named by AIRSEQUEL_PASSWORD_HASHING, "strong" when it is unset.
+
+    Stopgap, and the only place that reads this variable: the settings table will gain
+    AIRSEQUEL_PASSWORD_HASHING and pass `password_hasher(settings...)` to Accounts from
+    core/services.py and cli.py; then this function and default_password_hasher() go away.
+    """
+    return os.environ.get("AIRSEQUEL_PASSWORD_HASHING", DEFAULT_HASHING_PROFILE)
+
+
+def default_password_hasher() -> PasswordHasher:
+    return password_hasher(hashing_profile_from_env())
+
+
 class Accounts:
-    def __init__(self, control: ControlPlane, teams: Teams, outbox: Path) -> None:
+    def __init__(
+        self, control: ControlPlane, teams: Teams, outbox: Path, password_hasher: PasswordHasher | None = None
+    ) -> None:
+        """`password_hasher`: None means the profile from `hashing_profile_from_env()` ("strong" unless
+        the environment says otherwise)."""
         self.control = control
         self.teams = teams
         self.outbox = outbox
-        self.hasher = PasswordHasher()
+        self.hasher = password_hasher if password_hasher is not None else default_password_hasher()
         self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
 
     # --- users ------------------------------------------------------------------------------

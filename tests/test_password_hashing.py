@@ -1,0 +1,53 @@
+"""Argon2 profiles: production keeps the strong parameters; hashes from either profile verify with the other."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from airsequel.core.auth.accounts import default_password_hasher, password_hasher
+from tests.conftest import PASSWORD, sign_up_and_login
+
+
+def parameters(encoded: str) -> dict[str, int]:
+    """The m=, t= and p= values of an encoded argon2 hash."""
+    match = re.fullmatch(r"\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[^$]+\$[^$]+", encoded)
+    assert match, encoded
+    return dict(zip("mtp", map(int, match.groups())))
+
+
+def test_the_default_profile_keeps_the_strong_parameters(monkeypatch):
+    strong = {"m": 65536, "t": 3, "p": 4}
+    assert parameters(password_hasher().hash(PASSWORD)) == strong
+    assert parameters(password_hasher("strong").hash(PASSWORD)) == strong
+    assert parameters(password_hasher("fast-insecure-for-tests").hash(PASSWORD)) == {"m": 8, "t": 1, "p": 1}
+    # Without the variable (a production server), the accounts of a server hash with the strong profile.
+    monkeypatch.delenv("AIRSEQUEL_PASSWORD_HASHING", raising=False)
+    assert parameters(default_password_hasher().hash(PASSWORD)) == strong
+    monkeypatch.setenv("AIRSEQUEL_PASSWORD_HASHING", "fast-insecure-for-tests")
+    assert parameters(default_password_hasher().hash(PASSWORD)) == {"m": 8, "t": 1, "p": 1}
+    with pytest.raises(ValueError, match="Unknown password hashing profile 'weak'"):
+        password_hasher("weak")
+
+
+def test_a_hash_of_one_profile_verifies_with_the_other():
+    strong, fast = password_hasher("strong"), password_hasher("fast-insecure-for-tests")
+    for maker, checker in ((strong, fast), (fast, strong)):
+        encoded = maker.hash(PASSWORD)
+        assert checker.verify(encoded, PASSWORD)
+        assert checker.check_needs_rehash(encoded)
+        with pytest.raises(Exception, match="does not match"):
+            checker.verify(encoded, PASSWORD + "!")
+
+
+def test_a_user_with_a_strong_hash_logs_in_to_a_fast_server_and_is_rehashed(anonymous):
+    sign_up_and_login(anonymous, "alice")
+    control = anonymous.app.state.services.control
+    control.execute(
+        "UPDATE users SET password_hash = ? WHERE username = 'alice'", (password_hasher("strong").hash(PASSWORD),)
+    )
+    assert anonymous.post("/api/login", json={"username": "alice", "password": PASSWORD}).status_code == 200
+    stored = control.query("SELECT password_hash FROM users WHERE username = 'alice'")[0][0]
+    assert parameters(stored) == {"m": 8, "t": 1, "p": 1}
+    assert anonymous.post("/api/login", json={"username": "alice", "password": "wrong password"}).status_code == 401
