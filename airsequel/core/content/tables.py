@@ -15,6 +15,7 @@ from airsequel.core.errors import Conflict, InvalidInput, NotFound, TooLarge
 from airsequel.core.formats.writers import csv_chunks
 from airsequel.core.integer_text import parse_integer
 from airsequel.core.registry.control_plane import DatabaseRecord
+from airsequel.core.sql.constraints import TableConstraints, read_constraints
 from airsequel.core.sql.introspection import Table, read_tables
 from airsequel.core.sql.runner import json_cell
 from airsequel.core.sql.script import quote_identifier
@@ -39,7 +40,6 @@ GRAPHQL_TYPES = {
     ValueKind.UNTYPED: "String",
 }
 MAX_CELLS = 10_000_000
-SEARCH_LIMIT = 100
 
 
 class Tables:
@@ -102,7 +102,7 @@ class Tables:
         }
 
     def azimutt_schema(self, record: DatabaseRecord) -> dict[str, Any]:
-        """Tables, columns, keys, uniques and relations in Azimutt's JSON schema format."""
+        """Tables, columns, keys, uniques, checks and relations in Azimutt's JSON schema format."""
         with self.hosting.read_snapshot(record) as conn:
             tables = read_tables(conn)
         comments = {
@@ -111,12 +111,22 @@ class Tables:
                 "SELECT table_name, description FROM table_meta WHERE file_key = ?", (record.file_key,)
             )
         }
-        result_tables, relations = [], []
+        result_tables: list[dict[str, Any]] = []
+        relations: list[dict[str, Any]] = []
         for table in tables:
             pk = table.primary_key
+            # Names and CHECKs as the CREATE TABLE text gives them; what it cannot tell is generated.
+            named = (None if table.is_view or table.is_virtual else read_constraints(table.sql)) or TableConstraints()
             result_tables.append(
                 {
-                    "checks": [],
+                    "checks": [
+                        {
+                            "columns": check.columns,
+                            "name": check.name or f"{table.name}_check_{number}",
+                            "predicate": check.predicate,
+                        }
+                        for number, check in enumerate(named.checks, start=1)
+                    ],
                     "columns": [
                         {
                             "columns": [],
@@ -129,14 +139,14 @@ class Tables:
                         for c in table.columns
                     ],
                     "comment": comments.get(table.name),
-                    "primaryKey": {"columns": pk, "name": f"{table.name}_pk"} if pk else None,
+                    "primaryKey": {"columns": pk, "name": named.primary_key_name or f"{table.name}_pk"} if pk else None,
                     "schema": "main",
                     "table": table.name,
                     "uniques": [
                         {
                             "columns": cols,
                             "definition": "(" + ", ".join(cols) + ")",
-                            "name": f"{table.name}_{'_'.join(cols)}_unique",
+                            "name": named.unique_name(cols) or f"{table.name}_{'_'.join(cols)}_unique",
                         }
                         for cols in table.unique_column_sets
                     ],
@@ -146,7 +156,8 @@ class Tables:
             for fk in table.foreign_keys:
                 relations.append(
                     {
-                        "name": f"fk_{table.name}_{'_'.join(fk.columns)}",
+                        "name": named.foreign_key_name(fk.columns, fk.target_table)
+                        or f"fk_{table.name}_{'_'.join(fk.columns)}",
                         "src": {"schema": "main", "table": table.name, "columns": fk.columns},
                         "ref": {
                             "schema": "main",
@@ -243,15 +254,16 @@ class Tables:
                 yield text.encode()
 
     def search(self, record: DatabaseRecord, name: str, term: str) -> dict[str, Any]:
-        """Rows whose text columns contain `term` (FTS5 MATCH for FTS5 tables), at most SEARCH_LIMIT."""
+        """Rows whose text columns contain `term` (FTS5 MATCH for FTS5 tables), at most the search_max_rows setting."""
         if not term.strip():
             raise InvalidInput("The search term is empty")
+        limit = self.hosting.live.current.search_max_rows
         with self.hosting.read_snapshot(record) as conn:
             table = find_table(conn, name)
             quoted = quote_identifier(name)
             if table.is_virtual and table.sql and "fts5" in table.sql.lower():
                 phrase = '"' + term.replace('"', '""') + '"'
-                cursor = conn.execute(f"SELECT * FROM {quoted} WHERE {quoted} MATCH ? LIMIT ?", (phrase, SEARCH_LIMIT))
+                cursor = conn.execute(f"SELECT * FROM {quoted} WHERE {quoted} MATCH ? LIMIT ?", (phrase, limit))
             else:
                 texts = [
                     c.name
@@ -263,7 +275,7 @@ class Tables:
                 pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
                 condition = " OR ".join(f"{quote_identifier(c)} LIKE ? ESCAPE '\\'" for c in texts)
                 cursor = conn.execute(
-                    f"SELECT * FROM {quoted} WHERE {condition} LIMIT ?", [*[pattern] * len(texts), SEARCH_LIMIT]
+                    f"SELECT * FROM {quoted} WHERE {condition} LIMIT ?", [*[pattern] * len(texts), limit]
                 )
             columns = [d[0] for d in cursor.description]
             rows = [{c: json_cell(v) for c, v in zip(columns, row)} for row in cursor.fetchall()]
