@@ -91,7 +91,8 @@ async def principal(request: Request) -> Principal:
             _check_same_origin(request)
         try:
             principals = services(request).principals
-            resolved = principals.cached(secret) or await run_in_threadpool(principals.from_secret, secret)
+            known = principals.cached(secret)
+            resolved = known if known is not None else await run_in_threadpool(principals.from_secret, secret)
         except NotAuthenticated:
             if not from_cookie:
                 raise
@@ -112,7 +113,9 @@ async def authorized_database(request: Request, action: Action, *, param: str = 
     caller = await principal(request)
     hosting = services(request).hosting
     database_id = request.path_params[param]
-    record = hosting.cached(database_id) or await run_in_threadpool(hosting.get, database_id)
+    record = hosting.cached(database_id)
+    if record is None:
+        record = await run_in_threadpool(hosting.get, database_id)
     authorize(caller, action, record)
     return record
 

@@ -100,8 +100,9 @@ class Teams:
             members.setdefault(username, []).append(role)
         return [{"username": name, "roles": roles} for name, roles in members.items()]
 
-    def set_roles(self, team: Team, user_id: int, roles: list[str]) -> None:
-        """Add a member or change their roles; refuse to remove the last Admin."""
+    def set_roles(self, team: Team, user_id: int, roles: object) -> None:
+        """Add a member or change their roles; refuse to remove the last Admin. `roles` comes straight from
+        the request body and is checked here (a non-empty list of role names)."""
         wanted = _checked_roles(roles)
         with self.control.transaction() as conn:
             conn.execute("DELETE FROM memberships WHERE team_id = ? AND user_id = ?", (team.id, user_id))

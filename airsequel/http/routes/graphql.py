@@ -41,7 +41,8 @@ async def _target(request: Request) -> tuple[DatabaseRecord, Mode]:
     caller = await principal(request)
     database_id = request.path_params["db_id"]
     try:
-        record = hosting.cached(database_id) or await run_in_threadpool(hosting.get, database_id)
+        known = hosting.cached(database_id)
+        record = known if known is not None else await run_in_threadpool(hosting.get, database_id)
     except NotFound:
         raise NotFound(f'Database "{request.path_params["db_id"]}" does not exist') from None
     return record, mode_for(caller, record)
@@ -70,9 +71,11 @@ async def graphql_post(request: Request) -> Response:
     changed: list[int] = []
     engine = services(request).graphql
     # Quick queries are answered on the event loop; mutations, slow or first-time queries go to the lane.
-    result: dict[str, Any] = engine.execute_quickly(record, mode, query, variables, operation_name) or await run_sqlite(
-        request, engine.execute, record, mode, query, variables, operation_name, changed.append
-    )
+    result = engine.execute_quickly(record, mode, query, variables, operation_name)
+    if result is None:
+        result = await run_sqlite(
+            request, engine.execute, record, mode, query, variables, operation_name, changed.append
+        )
     if changed:
         await audit(request, record, "graphql", query, [], changed[0])
     return JSONResponse(result)

@@ -32,14 +32,16 @@ async def run_sql(request: Request) -> JSONResponse:
     try:
         # Quick reads are answered right here on the event loop (a few ms at most); anything that
         # writes, waits or takes longer goes to the SQLite lane.
-        result = hosting.read_sql_quickly(record, query, params) or await run_sqlite(
-            request,
-            hosting.run_sql,
-            record,
-            query,
-            params,
-            may_write=may(caller, Action.WRITE, record),
-        )
+        result = hosting.read_sql_quickly(record, query, params)
+        if result is None:
+            result = await run_sqlite(
+                request,
+                hosting.run_sql,
+                record,
+                query,
+                params,
+                may_write=may(caller, Action.WRITE, record),
+            )
     except CoreError as error:
         status = status_for(error)
         if status == 403 and caller.kind == PrincipalKind.ANONYMOUS:

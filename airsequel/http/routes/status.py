@@ -15,7 +15,7 @@ async def status(request: Request) -> JSONResponse:
     count = await run_in_threadpool(service.control.count_databases)
     details = request.query_params.get("replication") == "details"
     replication = (
-        await run_in_threadpool(lambda: service.replication.health(details=details))
+        await run_in_threadpool(service.replication.health, details=details)
         if service.replication is not None
         else {"enabled": False}
     )

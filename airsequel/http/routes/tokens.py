@@ -46,14 +46,13 @@ async def create_token(request: Request) -> JSONResponse:
     team = await run_in_threadpool(services(request).teams.get, team_name)
     assert caller.user_id is not None
     token = await run_in_threadpool(
-        lambda: services(request).tokens.create(
-            team,
-            name=string_field(body, "name", required=True),
-            description=string_field(body, "description"),
-            expiration_utc=string_field(body, "expiration_utc"),
-            permissions=body.get("permissions", []),
-            created_by=caller.user_id,
-        )
+        services(request).tokens.create,
+        team,
+        name=string_field(body, "name", required=True),
+        description=string_field(body, "description"),
+        expiration_utc=string_field(body, "expiration_utc"),
+        permissions=body.get("permissions", []),
+        created_by=caller.user_id,
     )
     return JSONResponse(token, status_code=201)
 
