@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, get_named_type
 
 from airsequel.core.graphql.fetch import FetchContext, select_rows
 from airsequel.core.graphql.schema import ColumnBinding, TableBinding
@@ -53,7 +53,7 @@ def run_mutation(
         elif child.name == "returning":
             result[child.key] = (rows[0] if rows else None) if kind.endswith("_by_pk") else rows
         else:  # __typename
-            result[child.key] = child.definition.type.name  # type: ignore[attr-defined]
+            result[child.key] = get_named_type(child.definition.type).name
     return result
 
 

@@ -80,6 +80,12 @@ class TableBinding:
     def name(self) -> str:
         return self.table.name
 
+    @property
+    def built_row_type(self) -> GraphQLObjectType:
+        """`row_type`, which build_schema makes for every table before any field refers to it."""
+        assert self.row_type is not None, f"The row type of {self.name!r} is used before it is built"
+        return self.row_type
+
     def column_by_name(self, name: str) -> ColumnBinding | None:
         return next((c for c in self.columns.values() if c.name == name), None)
 
@@ -133,11 +139,10 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
         wanted: str,
         kind: str,
         binding: TableBinding,
-        make: Callable[[], GraphQLField],
+        graphql_field: GraphQLField,
     ) -> None:
         name = unique_name(wanted, taken_roots)
         root = RootField(kind, binding)
-        graphql_field = make()
         graphql_field.resolve = resolver_for(root)
         target[name] = graphql_field
         roots[(operation, name)] = root
@@ -151,12 +156,12 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
             binding.base,
             "list",
             binding,
-            lambda b=binding, f=filter_type, o=order_type: GraphQLField(
-                GraphQLNonNull(GraphQLList(GraphQLNonNull(b.row_type))),  # type: ignore[arg-type]
+            GraphQLField(
+                GraphQLNonNull(GraphQLList(GraphQLNonNull(binding.built_row_type))),
                 args={
-                    "where": GraphQLArgument(f),
-                    "filter": GraphQLArgument(f, deprecation_reason="Use where"),
-                    "order_by": GraphQLArgument(GraphQLList(o)),
+                    "where": GraphQLArgument(filter_type),
+                    "filter": GraphQLArgument(filter_type, deprecation_reason="Use where"),
+                    "order_by": GraphQLArgument(GraphQLList(order_type)),
                     "limit": GraphQLArgument(GraphQLInt),
                     "offset": GraphQLArgument(GraphQLInt),
                 },
@@ -170,8 +175,8 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
                 f"{binding.base}_by_pk",
                 "by_pk",
                 binding,
-                lambda b=binding: GraphQLField(b.row_type, args=_key_args(b)),
-            )  # type: ignore[arg-type]
+                GraphQLField(binding.built_row_type, args=_key_args(binding)),
+            )
     for binding in bindings.values():
         aggregate = GraphQLObjectType(
             unique_name(f"{binding.base}_aggregate_result", taken_types),
@@ -183,9 +188,7 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
             f"{binding.base}_aggregate",
             "aggregate",
             binding,
-            lambda a=aggregate, f=types[binding.name]["filter"]: GraphQLField(
-                GraphQLNonNull(a), args={"where": GraphQLArgument(f)}
-            ),
+            GraphQLField(GraphQLNonNull(aggregate), args={"where": GraphQLArgument(types[binding.name]["filter"])}),
         )
 
     if mode.can_write:
@@ -244,18 +247,18 @@ def _bind_relationships(bindings: dict[str, TableBinding]) -> None:
             )
             if target is None:
                 continue
-            target_columns = [
-                t or p for t, p in zip(key.target_columns, target.table.primary_key or [None] * len(key.columns))
-            ]
-            if any(column is None for column in target_columns):
+            primary_key: list[str | None] = list(target.table.primary_key) or [None] * len(key.columns)
+            named = [t or p for t, p in zip(key.target_columns, primary_key)]
+            target_columns = [column for column in named if column is not None]
+            if len(target_columns) < len(named):
                 continue
             suffix = "_and_".join(encode_name(c) for c in key.columns)
             taken = set(binding.columns) | set(binding.relationships)
             outgoing = unique_name(f"{target.base}_by_{suffix}", taken)
-            binding.relationships[outgoing] = Relationship(outgoing, False, target.name, key.columns, target_columns)  # type: ignore[arg-type]
+            binding.relationships[outgoing] = Relationship(outgoing, False, target.name, key.columns, target_columns)
             taken = set(target.columns) | set(target.relationships)
             incoming = unique_name(f"{binding.base}_by_{suffix}", taken)
-            target.relationships[incoming] = Relationship(incoming, True, binding.name, target_columns, key.columns)  # type: ignore[arg-type]
+            target.relationships[incoming] = Relationship(incoming, True, binding.name, target_columns, key.columns)
 
 
 def _build_row_type(
@@ -323,8 +326,8 @@ def _add_mutations(
     response_fields: dict[str, GraphQLField] = {"affected_rows": GraphQLField(GraphQLNonNull(GraphQLInt))}
     by_pk_fields = dict(response_fields)
     if returning:
-        response_fields["returning"] = GraphQLField(GraphQLNonNull(GraphQLList(GraphQLNonNull(binding.row_type))))  # type: ignore[arg-type]
-        by_pk_fields["returning"] = GraphQLField(binding.row_type)  # type: ignore[arg-type]
+        response_fields["returning"] = GraphQLField(GraphQLNonNull(GraphQLList(GraphQLNonNull(binding.built_row_type))))
+        by_pk_fields["returning"] = GraphQLField(binding.built_row_type)
     response = GraphQLObjectType(unique_name(f"{base}_mutation_response", taken_types), response_fields)
     by_pk_response = GraphQLObjectType(unique_name(f"{base}_mutation_by_pk_response", taken_types), by_pk_fields)
     upsert = GraphQLInputObjectType(
@@ -339,7 +342,7 @@ def _add_mutations(
         f"insert_{base}",
         "insert",
         binding,
-        lambda: GraphQLField(
+        GraphQLField(
             GraphQLNonNull(response),
             args={
                 "objects": GraphQLArgument(GraphQLNonNull(GraphQLList(GraphQLNonNull(types["insert"])))),
@@ -355,7 +358,7 @@ def _add_mutations(
         f"update_{base}",
         "update",
         binding,
-        lambda: GraphQLField(
+        GraphQLField(
             GraphQLNonNull(response),
             args={
                 "_set": GraphQLArgument(GraphQLNonNull(types["set"])),
@@ -368,7 +371,7 @@ def _add_mutations(
         f"delete_{base}",
         "delete",
         binding,
-        lambda: GraphQLField(
+        GraphQLField(
             GraphQLNonNull(response),
             args={
                 "where": GraphQLArgument(types["filter"]),
@@ -381,7 +384,7 @@ def _add_mutations(
             f"update_{base}_by_pk",
             "update_by_pk",
             binding,
-            lambda: GraphQLField(
+            GraphQLField(
                 GraphQLNonNull(by_pk_response),
                 args={
                     **_key_args(binding),
@@ -393,5 +396,5 @@ def _add_mutations(
             f"delete_{base}_by_pk",
             "delete_by_pk",
             binding,
-            lambda: GraphQLField(GraphQLNonNull(by_pk_response), args=_key_args(binding)),
+            GraphQLField(GraphQLNonNull(by_pk_response), args=_key_args(binding)),
         )

@@ -77,7 +77,7 @@ def _collect(
                 by_key[key].nodes.append(node)
                 continue
             if name == "__typename":
-                by_key[key] = Selected(key, name, [node], GraphQLField(get_named_type(parent)))  # type: ignore[arg-type]
+                by_key[key] = Selected(key, name, [node], GraphQLField(parent))
                 continue
             definition = parent.fields[name]
             args = get_argument_values(definition, node, variables)

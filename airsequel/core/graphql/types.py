@@ -9,6 +9,7 @@ from graphql import (
     GraphQLFloat,
     GraphQLInputField,
     GraphQLInputObjectType,
+    GraphQLInputType,
     GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
@@ -36,13 +37,13 @@ def _comparison(name: str, scalar: GraphQLScalarType) -> GraphQLInputObjectType:
         result: dict[str, GraphQLInputField] = {}
         for operator in OPERATORS:
             if operator in ("_in", "_nin"):
-                type_: object = GraphQLList(GraphQLNonNull(scalar))
+                type_: GraphQLInputType = GraphQLList(GraphQLNonNull(scalar))
             elif operator in ("_like", "_ilike"):
                 type_ = GraphQLString
             else:
                 type_ = scalar
-            result[operator] = GraphQLInputField(type_)  # type: ignore[arg-type]
-            result[operator[1:]] = GraphQLInputField(type_, deprecation_reason=DEPRECATED)  # type: ignore[arg-type]
+            result[operator] = GraphQLInputField(type_)
+            result[operator[1:]] = GraphQLInputField(type_, deprecation_reason=DEPRECATED)
         return result
 
     return GraphQLInputObjectType(name, fields)
