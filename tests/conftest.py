@@ -1,9 +1,10 @@
-"""Shared fixtures: real data directories in tmp_path, real SQLite files, the real app."""
+"""Shared fixtures: real data directories in tmp_path, real SQLite files, the real app.
+
+Helpers that tests import (sign_up_and_login, create_db, sql, ...) are in tests/helpers.py."""
 
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from starlette.testclient import TestClient
 from airsequel.config import Settings
 from airsequel.core.services import Services
 from airsequel.http.app import create_app
+from tests.helpers import sign_up_and_login
 
 # Cheap argon2 for every server the suite starts, in this process and (inherited) in the server
 # subprocesses of the end-to-end tests. test_password_hashing.py checks that the default stays strong.
@@ -31,9 +33,6 @@ def services(settings: Settings) -> Iterator[Services]:
     started.stop()
 
 
-PASSWORD = "correct horse battery"
-
-
 @pytest.fixture
 def anonymous(settings: Settings) -> Iterator[TestClient]:
     """A client of a fresh server that has not logged in."""
@@ -47,50 +46,3 @@ def client(anonymous: TestClient) -> TestClient:
     token = sign_up_and_login(anonymous, "alice")
     anonymous.headers["Authorization"] = f"Bearer {token}"
     return anonymous
-
-
-def sign_up_and_login(client: TestClient, username: str) -> str:
-    """Sign `username` up (password PASSWORD) and return a session token."""
-    response = client.post(
-        "/api/users", json={"username": username, "email_address": f"{username}@example.org", "password": PASSWORD}
-    )
-    assert response.status_code == 201, response.text
-    response = client.post("/api/login", json={"username": username, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    client.cookies.clear()
-    return response.json()["sessionToken"]
-
-
-def make_sqlite_file(path: Path, script: str) -> bytes:
-    """Create a rollback-journal SQLite file from `script`; return its bytes."""
-    conn = sqlite3.connect(path)
-    conn.executescript(script)
-    conn.commit()
-    conn.close()
-    return path.read_bytes()
-
-
-def create_db(client: TestClient, query: str | None = None, name: str = "test") -> str:
-    body = {"name": name}
-    if query:
-        body["query"] = query
-    response = client.post("/api/dbs", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
-
-
-def sql(client: TestClient, db_id: str, query: str, params=None):
-    body = {"query": query}
-    if params is not None:
-        body["params"] = params
-    return client.post(f"/dbs/{db_id}/sql", json=body)
-
-
-def data_files(settings: Settings) -> list[str]:
-    """Every file under the data directory except the control plane, relative, sorted."""
-    root = settings.data_dir
-    return sorted(
-        str(p.relative_to(root))
-        for p in root.rglob("*")
-        if p.is_file() and not p.name.startswith("control.sqlite") and p.name != "secret_key"
-    )

@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from airsequel.config import Settings
 from airsequel.http.app import create_app
-from tests.conftest import PASSWORD, create_db, sign_up_and_login
+from tests.helpers import PASSWORD, create_db, sign_up_and_login
 
 
 def bearer(secret: str) -> dict[str, str]:

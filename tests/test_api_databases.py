@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import create_db, data_files, sql
+from tests.helpers import create_db, data_files, sql
 
 
 def test_status_counts_databases(client):

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.conftest import create_db, sql
+from tests.helpers import create_db, sql
 
 WEIRD = 'Bücher "quoted" & spaced'
 

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from airsequel.config import Settings
 from airsequel.http.app import create_app
-from tests.conftest import create_db, data_files, make_sqlite_file, sign_up_and_login, sql
+from tests.helpers import create_db, data_files, make_sqlite_file, sign_up_and_login, sql
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ refused with nothing stored."""
 
 from __future__ import annotations
 
-from tests.conftest import create_db, sign_up_and_login
+from tests.helpers import create_db, sign_up_and_login
 
 
 def test_charts_and_dashboards_round_trip(client):

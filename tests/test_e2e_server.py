@@ -8,7 +8,7 @@ import subprocess
 
 import httpx2
 
-from tests.conftest import PASSWORD, make_sqlite_file, sign_up_and_login
+from tests.helpers import PASSWORD, make_sqlite_file, sign_up_and_login
 from tests.server_process import running_server
 
 

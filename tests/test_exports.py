@@ -18,7 +18,7 @@ import httpx2
 import openpyxl
 import pytest
 
-from tests.conftest import create_db, sign_up_and_login, sql
+from tests.helpers import create_db, sign_up_and_login, sql
 from tests.server_process import running_server
 
 SCHEMA = """

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.conftest import PASSWORD, sign_up_and_login
+from tests.helpers import PASSWORD, sign_up_and_login
 from tests.server_process import running_server
 
 

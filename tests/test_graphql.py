@@ -8,7 +8,7 @@ from graphql import get_introspection_query
 from airsequel.core.graphql.engine import GraphQLEngine
 from airsequel.core.graphql.names import encode_name
 from airsequel.core.graphql.schema import Mode
-from tests.conftest import create_db, sql
+from tests.helpers import create_db, sql
 
 SCHEMA = """
 CREATE TABLE users (

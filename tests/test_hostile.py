@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import create_db, make_sqlite_file, sql
+from tests.helpers import create_db, make_sqlite_file, sql
 
 
 def test_giant_results_deep_expressions_and_huge_queries(client):
@@ -52,7 +52,7 @@ def test_trusted_schema_is_off_for_hosted_files(client, tmp_path):
 
 
 def test_sessions_are_new_at_every_login(anonymous):
-    from tests.conftest import PASSWORD, sign_up_and_login
+    from tests.helpers import PASSWORD, sign_up_and_login
 
     first = sign_up_and_login(anonymous, "sam")
     second = anonymous.post("/api/login", json={"username": "sam", "password": PASSWORD}).json()["sessionToken"]

@@ -10,7 +10,7 @@ import time
 
 import httpx2
 
-from tests.conftest import sign_up_and_login
+from tests.helpers import sign_up_and_login
 from tests.server_process import running_server
 
 CLIENTS = 64

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from airsequel.core.auth.accounts import default_password_hasher, password_hasher
-from tests.conftest import PASSWORD, sign_up_and_login
+from tests.helpers import PASSWORD, sign_up_and_login
 
 
 def parameters(encoded: str) -> dict[str, int]:

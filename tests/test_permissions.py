@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from airsequel.config import Settings
 from airsequel.http.app import create_app
-from tests.conftest import sign_up_and_login
+from tests.helpers import sign_up_and_login
 
 PRINCIPALS = [
     "anonymous",

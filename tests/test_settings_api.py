@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import create_db, sign_up_and_login, sql
+from tests.helpers import create_db, sign_up_and_login, sql
 
 
 def bearer(token):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from tests.conftest import create_db, sql
+from tests.helpers import create_db, sql
 
 RUNAWAY = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
 

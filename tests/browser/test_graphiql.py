@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import httpx2
 
 from tests.browser.conftest import screenshot
-from tests.conftest import PASSWORD, sign_up_and_login
+from tests.helpers import PASSWORD, sign_up_and_login
 from tests.server_process import running_server
 
 
