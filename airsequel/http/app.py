@@ -67,7 +67,7 @@ def create_app(settings: Settings) -> Starlette:
             *backups.routes,
             Mount("/static", app=static_files(), name="static"),
         ],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
         middleware=[Middleware(AllowedHostsMiddleware)],
     )

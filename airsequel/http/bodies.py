@@ -35,8 +35,9 @@ def matching(regex: re.Pattern[str]) -> dict[str, Any]:
     return {"type": "string", "pattern": f"^{regex.pattern}$"}
 
 
-def obj(required: list[str] | None = None, **properties: Any) -> dict[str, Any]:
-    """A JSON schema object, for `documents_body`."""
+def obj(required: list[str] | None = None, /, **properties: Any) -> dict[str, Any]:
+    """A JSON schema object, for `documents_body`. `required` is positional only, so a property may be
+    named anything, and `**properties` of a dict cannot fill it."""
     return {"type": "object", "properties": properties, **({"required": required} if required else {})}
 
 

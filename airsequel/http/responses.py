@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -15,5 +16,5 @@ class JSONResponse(Response):
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
-def error_response(status_code: int, *messages: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(status_code: int, *messages: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"errors": list(messages)}, status_code=status_code, headers=headers)

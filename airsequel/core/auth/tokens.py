@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 
 from airsequel.core.auth.accounts import digest
 from airsequel.core.auth.teams import Team
-from airsequel.core.clock import iso_from_datetime, utc_now_iso
+from airsequel.core.clock import SYSTEM_CLOCK, Clock, iso_from_datetime, utc_now_iso
 from airsequel.core.errors import InvalidInput, NotAuthenticated, NotFound
 from airsequel.core.registry.control_plane import ControlPlane
 
@@ -37,8 +38,9 @@ class TokenGrant:
 
 
 class Tokens:
-    def __init__(self, control: ControlPlane) -> None:
+    def __init__(self, control: ControlPlane, clock: Clock = SYSTEM_CLOCK) -> None:
         self.control = control
+        self.clock = clock  # what expiry is checked against (tests inject a ManualClock)
         self._last_used_written: dict[int, float] = {}
         self._lock = threading.Lock()
 
@@ -56,11 +58,12 @@ class Tokens:
         expiration_utc = _checked_expiration(expiration_utc)
         grants = self._checked_permissions(team, permissions)
         body = PREFIX + secrets.token_urlsafe(24)
+        created_utc = utc_now_iso(self.clock)
         with self.control.transaction() as conn:
             token_id = conn.execute(
                 "INSERT INTO tokens(team_id, name, description, token_hash, masked_body, created_by, created_utc,"
                 " expiration_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (team.id, name, description, digest(body), body[:12] + "…", created_by, utc_now_iso(), expiration_utc),
+                (team.id, name, description, digest(body), body[:12] + "…", created_by, created_utc, expiration_utc),
             ).lastrowid
             conn.executemany(
                 "INSERT INTO token_permissions(token_id, db_file_key, permission) VALUES (?, ?, ?)",
@@ -124,7 +127,7 @@ class Tokens:
         if not rows or not hmac.compare_digest(rows[0]["token_hash"], token_hash):
             raise NotAuthenticated("The API token is unknown or was revoked")
         row = rows[0]
-        if row["expiration_utc"] is not None and row["expiration_utc"] <= utc_now_iso():
+        if row["expiration_utc"] is not None and row["expiration_utc"] <= utc_now_iso(self.clock):
             raise NotAuthenticated("The API token has expired")
         self.touch(row["id"])
         permissions = {
@@ -142,7 +145,7 @@ class Tokens:
             if now - self._last_used_written.get(token_id, -1e9) < LAST_USED_RESOLUTION_SECONDS:
                 return
             self._last_used_written[token_id] = now
-        self.control.execute("UPDATE tokens SET last_used_utc = ? WHERE id = ?", (utc_now_iso(), token_id))
+        self.control.execute("UPDATE tokens SET last_used_utc = ? WHERE id = ?", (utc_now_iso(self.clock), token_id))
 
     def _checked_permissions(self, team: Team, permissions: object) -> dict[str, str]:
         if not isinstance(permissions, list):
@@ -161,7 +164,7 @@ class Tokens:
             grants[rows[0]["file_key"]] = item["name"]
         return grants
 
-    def _json(self, row) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    def _json(self, row: sqlite3.Row) -> dict[str, Any]:
         permissions = [
             {"db_id": db_id, "db_name": db_name, "name": permission}
             for db_id, db_name, permission in self.control.query(

@@ -331,7 +331,8 @@ class ControlPlane:
 
     @staticmethod
     def _database_filter(owners: Sequence[str] | None, file_keys: Sequence[str] | None) -> tuple[str, list[str]]:
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[str] = []
         if owners is not None:
             clauses.append(f"owner COLLATE NOCASE IN ({', '.join('?' for _ in owners)})")
             params.extend(owners)

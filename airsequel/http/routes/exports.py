@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from airsequel.core.auth.access import PrincipalKind
+from airsequel.core.auth.access import Principal, PrincipalKind
 from airsequel.core.errors import NotAuthenticated
 from airsequel.core.exports.jobs import ExportRequest
 from airsequel.core.formats.writers import MEDIA_TYPES
@@ -24,7 +24,7 @@ ARTIFACT_TYPES = {
 }
 
 
-async def _caller(request: Request):  # type: ignore[no-untyped-def]
+async def _caller(request: Request) -> Principal:
     caller = await principal(request)
     if caller.kind not in (PrincipalKind.USER, PrincipalKind.TOKEN):
         raise NotAuthenticated("Log in or send an API token to export")

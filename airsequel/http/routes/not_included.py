@@ -4,6 +4,8 @@ routing stays so that clients find them, and they are listed in the README under
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -21,7 +23,7 @@ FEATURES = {
 }
 
 
-def not_included(feature: str):  # type: ignore[no-untyped-def]
+def not_included(feature: str) -> Callable[[Request], Awaitable[JSONResponse]]:
     async def endpoint(request: Request) -> JSONResponse:
         """Not included in this server (501)."""
         return error_response(501, FEATURES[feature])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -27,7 +28,7 @@ async def list_records(request: Request) -> Response:
     cursor = request.query_params.get("next")
     hosting = services(request).hosting
 
-    def read():  # type: ignore[no-untyped-def]
+    def read() -> tuple[list[str], list[tuple[Any, ...]], str | None]:
         with hosting.read_snapshot(record) as conn:
             table = find_table(conn, request.path_params["table"])
             return fetch_page(conn, table, parse_filter(table, pairs), limit, cursor)
