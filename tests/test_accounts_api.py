@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from starlette.testclient import TestClient
 
 from airsequel.config import Settings
+from airsequel.core.clock import ManualClock
 from airsequel.http.app import create_app
 from tests.helpers import PASSWORD, create_db, sign_up_and_login
 
@@ -248,23 +248,32 @@ def test_tokens_shown_once_scoped_to_their_team(client):
 
 def test_a_token_stops_working_when_it_expires_while_remembered(client):
     """The principal of a token is cached; its expiry is checked on every request all the same."""
+    services = client.app.state.services
+    clock = ManualClock()
+    services.tokens.clock = services.principals.clock = clock
     db_id = create_db(client, "CREATE TABLE t(a)")
-    soon = datetime.now(UTC) + timedelta(seconds=2)
+    expires = clock.now() + timedelta(hours=1)
     body = client.post(
         "/api/tokens",
         json={
             "name": "brief",
             "team_name": "alice",
-            "expiration_utc": soon.isoformat().replace("+00:00", "Z"),
+            "expiration_utc": expires.isoformat().replace("+00:00", "Z"),
             "permissions": [{"db_id": db_id, "name": "read"}],
         },
     ).json()["body"]
-    for _ in range(
-        2
-    ):  # the first use records last_used_utc (a control-plane write); the second is served from the cache
-        assert client.post(f"/dbs/{db_id}/sql", headers=bearer(body), json={"query": "SELECT 1"}).status_code == 200
-    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.1)
-    assert client.post(f"/dbs/{db_id}/sql", headers=bearer(body), json={"query": "SELECT 1"}).status_code == 401
+
+    def answer() -> int:
+        return client.post(f"/dbs/{db_id}/sql", headers=bearer(body), json={"query": "SELECT 1"}).status_code
+
+    # The first use records last_used_utc (a control-plane write); the second is served from the cache.
+    assert [answer(), answer()] == [200, 200]
+    assert services.principals.cached(body) is not None
+    clock.advance(3599)
+    assert answer() == 200
+    clock.advance(1)
+    assert answer() == 401
+    assert answer() == 401
 
 
 def test_insert_token_cannot_read_through_sql(client):

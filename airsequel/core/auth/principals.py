@@ -6,23 +6,24 @@ from airsequel.core.auth.access import Principal, PrincipalKind
 from airsequel.core.auth.accounts import Accounts, User, digest
 from airsequel.core.auth.teams import Teams
 from airsequel.core.auth.tokens import PREFIX, Tokens
-from airsequel.core.clock import epoch_from_iso, has_passed
+from airsequel.core.clock import SYSTEM_CLOCK, Clock, epoch_from_iso, has_passed
 from airsequel.core.errors import NotAuthenticated
 from airsequel.core.registry.generation_cache import GenerationCache
 
 
 class Principals:
-    def __init__(self, accounts: Accounts, teams: Teams, tokens: Tokens) -> None:
+    def __init__(self, accounts: Accounts, teams: Teams, tokens: Tokens, clock: Clock = SYSTEM_CLOCK) -> None:
         self.accounts = accounts
         self.teams = teams
         self.tokens = tokens
+        self.clock = clock  # what the expiry of a cached answer is checked against (tests inject a ManualClock)
         # secret digest -> (principal, valid until (seconds since the epoch) or None)
         self._cache: GenerationCache[str, tuple[Principal, float | None]] = GenerationCache(accounts.control)
 
     def cached(self, secret: str) -> Principal | None:
         """The principal for `secret` when the answer is cached and still current (no I/O)."""
         entry = self._cache.peek(digest(secret))
-        if entry is None or has_passed(entry[1]):
+        if entry is None or has_passed(entry[1], self.clock):
             return None
         if entry[0].token_id is not None:
             self.tokens.touch(entry[0].token_id)
@@ -34,7 +35,7 @@ class Principals:
         if principal is not None:
             return principal
         principal, valid_until = self._cache.get_or_load(digest(secret), lambda: self._load(secret))
-        if has_passed(valid_until):
+        if has_passed(valid_until, self.clock):
             raise NotAuthenticated(
                 "The API token has expired" if secret.startswith(PREFIX) else "The session has ended"
             )
