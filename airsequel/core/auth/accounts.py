@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import secrets
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -122,6 +123,7 @@ class Accounts:
                 "INSERT INTO users(username, email, password_hash, server_admin, created_utc) VALUES (?, ?, ?, ?, ?)",
                 (username, email.strip(), password_hash, int(server_admin or first), now),
             ).lastrowid
+            assert user_id is not None  # an INSERT into a rowid table always sets lastrowid
             self.teams.insert_team(conn, username, admin_user_id=user_id)
         user = self.user_by_name(username)
         assert user is not None
@@ -222,5 +224,5 @@ def checked_password(password: object) -> str:
     return password
 
 
-def _user(row) -> User:  # type: ignore[no-untyped-def]
+def _user(row: sqlite3.Row) -> User:
     return User(row["id"], row["username"], row["email"], bool(row["server_admin"]), row["created_utc"])
