@@ -40,15 +40,54 @@ def test_a_declared_huge_page_count_is_refused(client, settings, tmp_path):
     assert client.get("/api/dbs").json()["numberOfDatabases"] == 0
 
 
-def test_trusted_schema_is_off_for_hosted_files(client, tmp_path):
-    # A view calling a function that is not innocuous cannot be used to smuggle calls.
-    content = make_sqlite_file(
-        tmp_path / "v.sqlite",
-        "CREATE TABLE t(a); INSERT INTO t VALUES (1); CREATE VIEW v AS SELECT random() AS r FROM t;",
+# With trusted_schema=OFF, SQLite refuses, inside views and triggers, whatever is not tagged
+# innocuous; among the built-ins that are otherwise allowed, that is the eponymous pragma tables.
+# A direct `SELECT ... FROM pragma_function_list` is allowed (the guard lets PRAGMA function_list
+# be read), so only trusted_schema=OFF stands between these schemas and their use; the tests
+# fail when it is removed.
+UNSAFE_IN_SCHEMA = "unsafe use of virtual table"
+
+
+def test_an_uploaded_file_whose_schema_uses_unsafe_tables_is_refused(client, tmp_path):
+    """sqlite_upload compiles every view and trigger of an upload with trusted_schema=OFF."""
+    for name, script in [
+        ("view", "CREATE VIEW v AS SELECT name FROM pragma_function_list"),
+        (
+            "trigger",
+            "CREATE TABLE log(n); CREATE TRIGGER tr AFTER INSERT ON t"
+            " BEGIN INSERT INTO log SELECT count(*) FROM pragma_compile_options; END",
+        ),
+    ]:
+        content = make_sqlite_file(
+            tmp_path / f"{name}.sqlite", f"CREATE TABLE t(a); INSERT INTO t VALUES (1); {script}"
+        )
+        response = client.post("/dbs", files={"file": (f"{name}.sqlite", content)})
+        assert response.status_code == 422, (name, response.text)
+        assert UNSAFE_IN_SCHEMA in response.json()["errors"][0], (name, response.text)
+    assert client.get("/api/dbs").json()["numberOfDatabases"] == 0
+
+
+def test_trusted_schema_is_off_for_hosted_files(client):
+    """A schema planted by one writer cannot make the hosted connections (readers' and writers')
+    run what it could not run directly, and no caller can read or switch the pragma."""
+    db = create_db(client, "CREATE TABLE t(a); CREATE TABLE log(n)")
+    assert sql(client, db, "SELECT count(*) AS n FROM pragma_function_list").json()["rows"][0]["n"] > 0
+    planted = sql(
+        client,
+        db,
+        "CREATE VIEW v AS SELECT name FROM pragma_function_list;"
+        " CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO log SELECT count(*) FROM pragma_compile_options; END",
     )
-    db = client.post("/dbs", files={"file": ("v.sqlite", content)}).json()["id"]
-    assert sql(client, db, "SELECT count(*) AS n FROM v").status_code in (200, 400)
+    assert planted.status_code == 200, planted.text
+    read = sql(client, db, "SELECT count(*) AS n FROM v")
+    assert read.status_code == 400 and UNSAFE_IN_SCHEMA in read.json()["errors"][0], read.text
+    insert = sql(client, db, "INSERT INTO t VALUES (1)")
+    assert insert.status_code == 400 and UNSAFE_IN_SCHEMA in insert.json()["errors"][0], insert.text
+    assert sql(client, db, "SELECT (SELECT count(*) FROM t) AS t, (SELECT count(*) FROM log) AS log").json()[
+        "rows"
+    ] == [{"t": 0, "log": 0}]
     assert sql(client, db, "PRAGMA trusted_schema").status_code == 400  # not even readable: not on the allow-list
+    assert sql(client, db, "PRAGMA trusted_schema=ON").status_code == 400
 
 
 def test_sessions_are_new_at_every_login(anonymous):
