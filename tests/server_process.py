@@ -26,15 +26,16 @@ def server_log(data_dir: Path) -> Path:
 
 
 @contextmanager
-def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+def running_server(
+    data_dir: Path, env: dict[str, str] | None = None, *, program: list[str] | None = None, cwd: Path | None = None
+) -> Iterator[str]:
+    """`program` (default: this Python's `-m airsequel`) serving `data_dir`, from `cwd`."""
     port = free_port()
     # A file, not a pipe: nobody reads a pipe while the test runs, and a full one would block the server.
     log = open(server_log(data_dir), "ab")
     process = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "airsequel",
+            *(program or [sys.executable, "-m", "airsequel"]),
             "serve",
             "--host",
             "127.0.0.1",
@@ -46,6 +47,7 @@ def running_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterato
             "warning",
         ],
         env={**os.environ, **(env or {})},
+        cwd=cwd,
         stdout=log,
         stderr=subprocess.STDOUT,
     )

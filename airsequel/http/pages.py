@@ -7,20 +7,32 @@ from pathlib import Path
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-templates = Jinja2Templates(directory=str(PROJECT_ROOT / "templates"))
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def asset_directory(name: str) -> Path:
+    """`templates` or `static`: inside the installed package (the wheel puts them there, see
+    setup.py), else at the top of the checkout this package runs from (an editable install)."""
+    for candidate in (PACKAGE_ROOT / name, PACKAGE_ROOT.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise RuntimeError(f"The {name}/ directory is missing from the installation at {PACKAGE_ROOT}")
+
+
+templates = Jinja2Templates(directory=str(asset_directory("templates")))
 
 
 def _filesize(size: int) -> str:
+    amount = float(size)
     for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GiB"
+        if amount < 1024 or unit == "GiB":
+            return f"{amount:.0f} {unit}" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    return f"{amount:.1f} GiB"
 
 
 templates.env.filters["filesize"] = _filesize
 
 
 def static_files() -> StaticFiles:
-    return StaticFiles(directory=str(PROJECT_ROOT / "static"))
+    return StaticFiles(directory=str(asset_directory("static")))
