@@ -4,18 +4,35 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from airsequel.config import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from airsequel import __version__
+    from airsequel.config import SETTINGS, SETTINGS_DEFAULTS, type_name
+
     parser = argparse.ArgumentParser(prog="airsequel", description="Host SQLite databases with an instant API")
+    parser.add_argument("--version", action="version", version=f"airsequel {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the HTTP server")
-    serve.add_argument("--host", help="address to listen on (AIRSEQUEL_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port (AIRSEQUEL_PORT, default 4185)")
-    serve.add_argument("--data-dir", type=Path, help="data directory (AIRSEQUEL_DATA_DIR, default ./storage)")
-    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    # One flag per setting that has one, from the settings table (airsequel/config.py).
+    for name, spec in SETTINGS.items():
+        if spec.flag:
+            default = SETTINGS_DEFAULTS[name]
+            shown = "none" if default in (None, ()) else default
+            serve.add_argument(
+                spec.flag,
+                dest=name,
+                metavar=type_name(name).upper().replace(" ", "_") if not spec.choices else None,
+                choices=spec.choices,
+                help=f"{spec.help} ({spec.env}, default {shown})".replace("%", "%%"),
+            )
     create_user = commands.add_parser("create-user", help="create a user (works when sign-up is closed)")
     create_user.add_argument("username")
     create_user.add_argument("--email", required=True)
@@ -51,25 +68,26 @@ def restore_all(args: argparse.Namespace) -> int:
     import sqlite3
 
     from airsequel.core.errors import CoreError
+    from airsequel.core.layout import DataLayout, replica_path
     from airsequel.core.storage import replication
 
-    data_dir: Path = args.data_dir.resolve()
-    if data_dir.exists() and any(data_dir.iterdir()):
-        print(f"error: {data_dir} is not empty", file=sys.stderr)
+    layout = DataLayout(args.data_dir.resolve())
+    if layout.root.exists() and any(layout.root.iterdir()):
+        print(f"error: {layout.root} is not empty", file=sys.stderr)
         return 1
-    (data_dir / "dbs").mkdir(parents=True)
+    layout.dbs_dir.mkdir(parents=True)
     endpoint = args.s3_endpoint or None
     try:
-        control = data_dir / "control.sqlite"
+        control = layout.control_file
         replication.restore(
-            replication.replica_url(args.replica_url, "control", endpoint=endpoint), control, args.timestamp
+            replication.replica_url(args.replica_url, *replica_path(None), endpoint=endpoint), control, args.timestamp
         )
         keys = [row[0] for row in sqlite3.connect(control).execute("SELECT file_key FROM databases")]
         for key in keys:
-            target = data_dir / "dbs" / key / "main.sqlite"
+            target = layout.database_file(key)
             target.parent.mkdir()
             replication.restore(
-                replication.replica_url(args.replica_url, "dbs", key, endpoint=endpoint), target, args.timestamp
+                replication.replica_url(args.replica_url, *replica_path(key), endpoint=endpoint), target, args.timestamp
             )
             conn = sqlite3.connect(target)
             check = conn.execute("PRAGMA integrity_check").fetchone()[0]
@@ -81,23 +99,26 @@ def restore_all(args: argparse.Namespace) -> int:
     except CoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"restored the control plane and {len(keys)} database(s) into {data_dir}")
+    print(f"restored the control plane and {len(keys)} database(s) into {layout.root}")
     return 0
 
 
 def create_user(args: argparse.Namespace) -> int:
-    from airsequel.config import Settings
     from airsequel.core.auth.accounts import Accounts
     from airsequel.core.auth.teams import Teams
     from airsequel.core.errors import CoreError
+    from airsequel.core.layout import DataLayout
     from airsequel.core.registry.control_plane import ControlPlane
 
-    settings = Settings.from_env(data_dir=args.data_dir)
+    settings = _settings(data_dir=args.data_dir)
+    if settings is None:
+        return 2
+    layout = DataLayout(settings.data_dir)
     password = sys.stdin.readline().rstrip("\r\n")
-    control = ControlPlane(settings.data_dir / "control.sqlite")
+    control = ControlPlane(layout.control_file)
     try:
         teams = Teams(control)
-        accounts = Accounts(control, teams, settings.outbox_dir or settings.data_dir / "outbox")
+        accounts = Accounts(control, teams, settings.outbox_dir or layout.default_outbox_dir)
         user = accounts.create_user(args.username, args.email, password, server_admin=args.server_admin)
     except CoreError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -109,14 +130,28 @@ def create_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(**flags: object) -> Settings | None:
+    """The settings from flags and environment, or None after saying what is wrong."""
+    from airsequel.config import SettingError, Settings
+
+    try:
+        return Settings.from_sources(os.environ, flags)
+    except SettingError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return None
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from airsequel.config import Settings
+    from airsequel.config import SETTINGS
     from airsequel.http.app import create_app
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir)
+    settings = _settings(**{name: getattr(args, name) for name in SETTINGS if SETTINGS[name].flag})
+    if settings is None:
+        return 2
+    level = settings.log_level
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=args.log_level, access_log=False)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=level, access_log=False)
     return 0

@@ -1,108 +1,447 @@
-"""Server configuration: command-line flags over environment variables over defaults."""
+"""Server configuration: one table of settings, declared once as the fields of `Settings`.
+
+Each field's metadata (see `setting()`) says its environment variable, its command-line flag, its
+help text, its bounds, and its name in `PATCH /api/settings` when a server admin may change it at
+run time. That one declaration feeds the `airsequel serve` flags, the environment parsing, the
+admin settings API and the README's configuration table (tests/test_settings_table.py holds the
+README to it).
+
+Precedence, highest first: a command-line flag, then the environment variable, then a value a
+server admin stored through `PATCH /api/settings`, then the default. A setting fixed by a flag or
+an environment variable cannot be changed through the API (it would come back at the next start).
+
+`Settings` is frozen. What changes at run time lives in one `LiveSettings` object: it holds the
+current `Settings` and swaps in a new one when an admin changes something, so a request reads one
+consistent set of limits.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
-from dataclasses import dataclass
+import threading
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from airsequel.core.layout import DataLayout
 
 GIB = 1024**3
 MIB = 1024**2
 
-
-def _env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be an integer, got {raw!r}") from exc
+# Where a setting's value came from, highest precedence first.
+FLAG, ENVIRONMENT, STORED, DEFAULT = "flag", "environment", "stored", "default"
 
 
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise SystemExit(f"{name} must be a number, got {raw!r}") from exc
+@dataclass(frozen=True)
+class SettingSpec:
+    """What the table says of one setting (the metadata of a `Settings` field)."""
+
+    help: str
+    env: str
+    flag: str | None
+    api_name: str | None  # its key in GET/PATCH /api/settings when it may change at run time
+    minimum: float | None
+    maximum: float | None
+    choices: tuple[str, ...] | None
+    secret: bool
 
 
-@dataclass
+def setting(
+    default: Any,
+    help: str,
+    *,
+    env: str,
+    flag: str | None = None,
+    api_name: str | None = None,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    secret: bool = False,
+) -> Any:
+    spec = SettingSpec(help, env, flag, api_name, minimum, maximum, choices, secret)
+    return field(default=default, metadata={"setting": spec})
+
+
+class SettingError(ValueError):
+    """A value that does not fit its setting; the message names the setting and the rule."""
+
+
+@dataclass(frozen=True)
 class Settings:
-    """Everything the server needs to know at start-up. Build with `Settings.from_env()`."""
+    """Everything the server is told at start-up. Build with `Settings.from_env()`."""
 
-    data_dir: Path
-    host: str = "127.0.0.1"
-    port: int = 4185
-    secret_key: str = ""
-    # Guarded SQL execution
-    sql_time_limit_seconds: float = 10.0
-    max_rows: int = 10_000
-    max_response_bytes: int = 64 * MIB
-    max_query_bytes: int = 1 * MIB
+    data_dir: Path = setting(
+        Path("storage"),
+        "Data directory: the control plane and one folder per hosted database",
+        env="AIRSEQUEL_DATA_DIR",
+        flag="--data-dir",
+    )
+    host: str = setting("127.0.0.1", "Address to listen on", env="AIRSEQUEL_HOST", flag="--host")
+    port: int = setting(4185, "Port to listen on", env="AIRSEQUEL_PORT", flag="--port", minimum=0, maximum=65535)
+    log_level: str = setting(
+        "info",
+        "Log level",
+        env="AIRSEQUEL_LOG_LEVEL",
+        flag="--log-level",
+        choices=("debug", "info", "warning", "error"),
+    )
+    secret_key: str = setting(
+        "",
+        "Key that signs session cookies; empty: one is generated once and kept in the data directory",
+        env="AIRSEQUEL_SECRET_KEY",
+        secret=True,
+    )
+    # Guarded SQL
+    sql_time_limit_seconds: float = setting(
+        10.0,
+        "Time limit of every statement run against a hosted file (user SQL, GraphQL, pages, exports)",
+        env="AIRSEQUEL_SQL_TIME_LIMIT",
+        flag="--sql-time-limit",
+        api_name="sqlTimeLimitSeconds",
+        minimum=0.1,
+        maximum=3600,
+    )
+    max_rows: int = setting(
+        10_000,
+        "Rows a POST /sql response holds at most (the rest is cut, with a warning)",
+        env="AIRSEQUEL_MAX_ROWS",
+        flag="--max-rows",
+        api_name="maxRowsPerResponse",
+        minimum=1,
+        maximum=1_000_000,
+    )
+    max_response_bytes: int = setting(
+        64 * MIB,
+        "Bytes of row data a POST /sql response holds at most (refused past it)",
+        env="AIRSEQUEL_MAX_RESPONSE_BYTES",
+        flag="--max-response-bytes",
+        api_name="maxResponseBytes",
+        minimum=1024,
+        maximum=16 * GIB,
+    )
+    max_query_bytes: int = setting(
+        1 * MIB,
+        "Length of a POST /sql query in bytes",
+        env="AIRSEQUEL_MAX_QUERY_BYTES",
+        flag="--max-query-bytes",
+        api_name="maxQueryBytes",
+        minimum=1024,
+        maximum=64 * MIB,
+    )
+    # GraphQL
+    graphql_max_rows: int = setting(
+        10_000,
+        "Rows one GraphQL field returns at most without an explicit limit (more is an error)",
+        env="AIRSEQUEL_GRAPHQL_MAX_ROWS",
+        flag="--graphql-max-rows",
+        api_name="graphqlMaxRows",
+        minimum=1,
+        maximum=1_000_000,
+    )
+    graphql_max_query_chars: int = setting(
+        100_000,
+        "Length of a GraphQL document in characters",
+        env="AIRSEQUEL_GRAPHQL_MAX_QUERY_CHARS",
+        flag="--graphql-max-query-chars",
+        api_name="graphqlMaxQueryCharacters",
+        minimum=100,
+        maximum=10_000_000,
+    )
     # Files
-    max_upload_bytes: int = 1 * GIB
-    max_database_bytes: int = 4 * GIB
-    # Connections: an upper bound on open SQLite connections to hosted files
-    pool_size: int = 64
-    sqlite_threads: int = 1  # threads running SQLite for the hot routes (more only for slow queries)
+    max_upload_bytes: int = setting(
+        1 * GIB,
+        "Size of an uploaded file (SQLite or CSV)",
+        env="AIRSEQUEL_MAX_UPLOAD_BYTES",
+        flag="--max-upload-bytes",
+        api_name="maxUploadBytes",
+        minimum=1024,
+        maximum=1 << 40,
+    )
+    max_file_cell_bytes: int = setting(
+        64 * MIB,
+        "Size of a file stored into one BLOB cell (PUT .../files/...)",
+        env="AIRSEQUEL_MAX_FILE_CELL_BYTES",
+        flag="--max-file-cell-bytes",
+        api_name="maxFileCellBytes",
+        minimum=1,
+        maximum=1 * GIB,
+    )
+    max_database_bytes: int = setting(
+        4 * GIB,
+        "Size a hosted database may grow to",
+        env="AIRSEQUEL_MAX_DATABASE_BYTES",
+        flag="--max-database-bytes",
+        minimum=64 * 1024,
+        maximum=1 << 44,
+    )
+    search_max_rows: int = setting(
+        100,
+        "Rows a table search (GET .../search/:term) returns at most",
+        env="AIRSEQUEL_SEARCH_MAX_ROWS",
+        flag="--search-max-rows",
+        api_name="searchMaxRows",
+        minimum=1,
+        maximum=10_000,
+    )
+    # Connections and threads
+    pool_size: int = setting(
+        64,
+        "Open SQLite connections to hosted files at most",
+        env="AIRSEQUEL_POOL_SIZE",
+        flag="--pool-size",
+        minimum=2,
+        maximum=100_000,
+    )
+    sqlite_threads: int = setting(
+        1,
+        "Threads running SQL for /sql and GraphQL (reads within 5 ms are answered on the event loop; a query slower than 50 ms gets a thread of its own)",
+        env="AIRSEQUEL_SQLITE_THREADS",
+        flag="--sqlite-threads",
+        minimum=1,
+        maximum=256,
+    )
     # Exports and assets
-    export_ttl_days: float = 7.0
-    max_asset_bytes: int = 1 * GIB  # per database
+    export_ttl_days: float = setting(
+        7.0,
+        "Days an export's file is kept",
+        env="AIRSEQUEL_EXPORT_TTL_DAYS",
+        flag="--export-ttl-days",
+        minimum=0.001,
+        maximum=3650,
+    )
+    max_asset_bytes: int = setting(
+        1 * GIB,
+        "Bytes of assets one database may hold",
+        env="AIRSEQUEL_MAX_ASSET_BYTES",
+        flag="--max-asset-bytes",
+        minimum=0,
+        maximum=1 << 44,
+    )
     # Continuous backups (Litestream): off unless a replica URL is set
-    replica_url: str | None = None
-    s3_endpoint: str | None = None
-    # Accounts
-    signup: str = "open"  # "open": anyone may sign up; "closed": only a server admin creates users
-    outbox_dir: Path | None = None  # where password-reset messages are written (default <data-dir>/outbox)
+    replica_url: str | None = setting(
+        None,
+        "Litestream replica URL (file:// or s3://); every database is replicated there",
+        env="AIRSEQUEL_REPLICA_URL",
+        flag="--replica-url",
+    )
+    s3_endpoint: str | None = setting(
+        None, "S3-compatible endpoint for an s3:// replica", env="AIRSEQUEL_S3_ENDPOINT", flag="--s3-endpoint"
+    )
+    # Accounts and access
+    signup: str = setting(
+        "open",
+        "open: anyone may sign up; closed: only a server admin creates users",
+        env="AIRSEQUEL_SIGNUP",
+        flag="--signup",
+        api_name="signup",
+        choices=("open", "closed"),
+    )
+    allowed_hosts: tuple[str, ...] = setting(
+        (),
+        "Host headers the server answers (comma-separated, with :port where needed); empty: any",
+        env="AIRSEQUEL_ALLOWED_HOSTS",
+        flag="--allowed-hosts",
+        api_name="allowedHosts",
+    )
+    outbox_dir: Path | None = setting(
+        None,
+        "Where password-reset messages are written (default: outbox/ in the data directory)",
+        env="AIRSEQUEL_OUTBOX_DIR",
+        flag="--outbox-dir",
+    )
+    password_hashing: str = setting(
+        "strong",
+        "Argon2 parameters: strong, or fast-insecure-for-tests (never in production)",
+        env="AIRSEQUEL_PASSWORD_HASHING",
+        choices=("strong", "fast-insecure-for-tests"),
+    )
+    # Where each value came from (FLAG, ENVIRONMENT, STORED or DEFAULT): not a setting itself.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        """Read `AIRSEQUEL_*` variables; keyword overrides (from CLI flags) win when not None."""
-        values: dict[str, object] = {
-            "data_dir": Path(os.environ.get("AIRSEQUEL_DATA_DIR", "storage")),
-            "host": os.environ.get("AIRSEQUEL_HOST", "127.0.0.1"),
-            "port": _env_int("AIRSEQUEL_PORT", 4185),
-            "secret_key": os.environ.get("AIRSEQUEL_SECRET_KEY", ""),
-            "sql_time_limit_seconds": _env_float("AIRSEQUEL_SQL_TIME_LIMIT", 10.0),
-            "max_rows": _env_int("AIRSEQUEL_MAX_ROWS", 10_000),
-            "max_upload_bytes": _env_int("AIRSEQUEL_MAX_UPLOAD_BYTES", 1 * GIB),
-            "max_database_bytes": _env_int("AIRSEQUEL_MAX_DATABASE_BYTES", 4 * GIB),
-            "pool_size": _env_int("AIRSEQUEL_POOL_SIZE", 64),
-            "sqlite_threads": _env_int("AIRSEQUEL_SQLITE_THREADS", 1),
-            "signup": os.environ.get("AIRSEQUEL_SIGNUP", "open"),
-            "replica_url": os.environ.get("AIRSEQUEL_REPLICA_URL") or None,
-            "s3_endpoint": os.environ.get("AIRSEQUEL_S3_ENDPOINT") or None,
-            "export_ttl_days": _env_float("AIRSEQUEL_EXPORT_TTL_DAYS", 7.0),
-            "max_asset_bytes": _env_int("AIRSEQUEL_MAX_ASSET_BYTES", 1 * GIB),
-            "outbox_dir": Path(os.environ["AIRSEQUEL_OUTBOX_DIR"]) if os.environ.get("AIRSEQUEL_OUTBOX_DIR") else None,
-        }
-        for key, value in overrides.items():
-            if value is not None:
-                values[key] = value
-        settings = cls(**values)  # type: ignore[arg-type]
-        settings.data_dir = Path(settings.data_dir).resolve()
-        if settings.signup not in ("open", "closed"):
-            raise SystemExit(f"AIRSEQUEL_SIGNUP must be 'open' or 'closed', got {settings.signup!r}")
-        return settings
+    def from_env(cls, *, environ: Mapping[str, str] | None = None, **flags: object) -> Settings:
+        """Read the `AIRSEQUEL_*` variables; keyword arguments (the command-line flags) win when not None."""
+        return cls.from_sources(os.environ if environ is None else environ, flags)
 
-    def ensure_secret_key(self) -> str:
+    @classmethod
+    def from_sources(cls, environ: Mapping[str, str], flags: Mapping[str, object]) -> Settings:
+        """The settings from command-line `flags` (None: not given) over `environ` over the defaults."""
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        unknown = set(flags) - set(SETTINGS)
+        if unknown:
+            raise TypeError(f"Unknown settings: {', '.join(sorted(unknown))}")
+        for name, spec in SETTINGS.items():
+            flagged = flags.get(name)
+            if flagged is not None:
+                values[name] = parse_value(name, flagged)
+                sources[name] = FLAG
+            elif environ.get(spec.env, "") != "":
+                values[name] = parse_value(name, environ[spec.env], origin=spec.env)
+                sources[name] = ENVIRONMENT
+            else:
+                sources[name] = DEFAULT
+        values["data_dir"] = Path(values.get("data_dir", SETTINGS_DEFAULTS["data_dir"])).resolve()
+        return cls(**values, sources=sources)
+
+    def source(self, name: str) -> str:
+        return self.sources.get(name, DEFAULT)
+
+    def changed(self, changes: Mapping[str, Any], source: str = STORED) -> Settings:
+        """A copy with `changes` (already checked by `parse_value`) applied."""
+        sources = {**self.sources, **{name: source for name in changes}}
+        return dataclasses.replace(self, **changes, sources=sources)
+
+    def with_secret_key(self) -> Settings:
         """Use AIRSEQUEL_SECRET_KEY, else a key generated once and kept in the data directory,
         so that a restart does not invalidate signed cookies."""
         if self.secret_key:
-            return self.secret_key
-        path = self.data_dir / "secret_key"
+            return self
+        path = DataLayout(self.data_dir).secret_key_file
         if path.exists():
-            self.secret_key = path.read_text().strip()
+            return dataclasses.replace(self, secret_key=path.read_text().strip())
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key + "\n")
+        return dataclasses.replace(self, secret_key=key)
+
+
+SETTINGS: dict[str, SettingSpec] = {
+    f.name: f.metadata["setting"] for f in dataclasses.fields(Settings) if "setting" in f.metadata
+}
+SETTINGS_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(Settings) if "setting" in f.metadata}
+SETTING_TYPES: dict[str, Any] = {
+    name: hint for name, hint in typing.get_type_hints(Settings).items() if name in SETTINGS
+}
+BY_API_NAME: dict[str, str] = {spec.api_name: name for name, spec in SETTINGS.items() if spec.api_name}
+
+
+def type_name(name: str) -> str:
+    """A setting's type as the README and the API describe it."""
+    spec, kind = SETTINGS[name], SETTING_TYPES[name]
+    if spec.choices:
+        return " \\| ".join(spec.choices)
+    return {
+        int: "integer",
+        float: "number",
+        str: "text",
+        Path: "path",
+        str | None: "text",
+        Path | None: "path",
+        tuple[str, ...]: "list of text",
+    }[kind]
+
+
+def parse_value(name: str, raw: object, *, origin: str | None = None) -> Any:
+    """`raw` (text from a flag or the environment, or JSON from the API) as the setting's type,
+    within its bounds and choices; SettingError otherwise."""
+    spec, kind = SETTINGS[name], SETTING_TYPES[name]
+    label = origin or spec.api_name or name
+    optional = kind in (str | None, Path | None)
+    if optional and (raw is None or raw == ""):
+        return None
+    if kind is bool or isinstance(raw, bool):
+        raise SettingError(f"{label} must be {_describe(name)}")
+    try:
+        value: Any
+        if kind is int:
+            value = raw if isinstance(raw, int) else int(str(raw), 10)
+        elif kind is float:
+            value = float(raw) if isinstance(raw, (int, float, str)) else _refuse()
+        elif kind == tuple[str, ...]:
+            items = raw.split(",") if isinstance(raw, str) else raw
+            if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
+                _refuse()
+            value = tuple(i.strip().lower() for i in items if i.strip())
+        elif kind in (Path, Path | None):
+            value = Path(raw) if isinstance(raw, (str, Path)) else _refuse()
         else:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            key = secrets.token_urlsafe(48)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(key + "\n")
-            self.secret_key = key
-        return self.secret_key
+            value = raw if isinstance(raw, str) else _refuse()
+    except (TypeError, ValueError) as error:
+        raise SettingError(f"{label} must be {_describe(name)}, got {raw!r}") from error
+    if isinstance(value, float) and value != value:
+        raise SettingError(f"{label} must be {_describe(name)}, got {raw!r}")
+    if spec.choices and value not in spec.choices:
+        raise SettingError(f"{label} must be {_describe(name)}, got {raw!r}")
+    if isinstance(value, (int, float)) and not _within(spec, value):
+        raise SettingError(f"{label} must be {_describe(name)}, got {raw!r}")
+    return value
+
+
+def _refuse() -> typing.NoReturn:
+    raise TypeError
+
+
+def _within(spec: SettingSpec, value: float) -> bool:
+    return (spec.minimum is None or value >= spec.minimum) and (spec.maximum is None or value <= spec.maximum)
+
+
+def _describe(name: str) -> str:
+    spec = SETTINGS[name]
+    if spec.choices:
+        return " or ".join(repr(c) for c in spec.choices)
+    kind = type_name(name)
+    article = "an" if kind[0] in "aeiou" else "a"
+    if spec.minimum is not None and spec.maximum is not None:
+        return f"{article} {kind} from {spec.minimum:g} to {spec.maximum:g}"
+    return f"{article} {kind}"
+
+
+class LiveSettings:
+    """The settings in force now: the start-up ones with what a server admin changed since.
+
+    Readers take `.current` once per operation and use that one consistent `Settings`.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._current = settings
+        self._lock = threading.Lock()
+
+    @property
+    def current(self) -> Settings:
+        return self._current
+
+    def apply(self, changes: Mapping[str, Any], source: str = STORED) -> Settings:
+        with self._lock:
+            self._current = self._current.changed(changes, source)
+            return self._current
+
+
+def markdown_table() -> str:
+    """The README's configuration table, from the settings table."""
+    lines = [
+        "| Setting | Environment variable | Flag | Type | Default | At run time | Meaning |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, spec in SETTINGS.items():
+        default = SETTINGS_DEFAULTS[name]
+        shown = (
+            "(generated)"
+            if spec.secret
+            else "(none)"
+            if default in (None, ())
+            else f"`{_human(default)}`"
+            if not isinstance(default, Path)
+            else f"`{default}`"
+        )
+        lines.append(
+            f"| `{name}` | `{spec.env}` | {f'`{spec.flag}`' if spec.flag else '—'} | {type_name(name)} | {shown} "
+            f"| {f'`{spec.api_name}`' if spec.api_name else '—'} | {spec.help} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _human(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= MIB and value % MIB == 0:
+        return f"{value // GIB} GiB" if value % GIB == 0 else f"{value // MIB} MiB"
+    return str(value)
+
+
+if __name__ == "__main__":
+    print(markdown_table(), end="")

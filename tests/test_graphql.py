@@ -228,11 +228,10 @@ def test_compiled_and_graphql_core_paths_return_identical_json(services):
     for query in queries:
         compiled = engine.execute(record, Mode.READ_ONLY, query)
         assert "errors" not in compiled
-        with engine._connection(record, Mode.READ_ONLY, write=False) as ctx:
+        generated = engine.schema_for(record, Mode.READ_ONLY)
+        with engine._connection(record, generated, Mode.READ_ONLY, write=False) as ctx:
             document = engine._document(engine._cached(record, Mode.READ_ONLY), query)
-            fallback = engine._execute_with_graphql_core(
-                engine.schema_for(record, Mode.READ_ONLY), document, ctx, None, None
-            )
+            fallback = engine._execute_with_graphql_core(generated, document, ctx, None, None)
         assert compiled == fallback
 
 

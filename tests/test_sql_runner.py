@@ -163,7 +163,7 @@ def test_giant_values_are_refused(services, db):
 
 
 def test_row_cap_truncates_with_a_signal(services, db):
-    services.hosting.limits.max_rows = 5
+    services.live.apply({"max_rows": 5})
     result = services.hosting.run_sql(
         db,
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 100) SELECT x FROM c",
@@ -173,7 +173,7 @@ def test_row_cap_truncates_with_a_signal(services, db):
 
 
 def test_response_byte_cap(services, db):
-    services.hosting.limits.max_response_bytes = 10_000
+    services.live.apply({"max_response_bytes": 10_000})
     with pytest.raises(TooLarge):
         services.hosting.run_sql(
             db,
@@ -183,7 +183,7 @@ def test_response_byte_cap(services, db):
 
 
 def test_response_byte_cap_counts_text_and_column_names(services, db):
-    services.hosting.limits.max_response_bytes = 10_000
+    services.live.apply({"max_response_bytes": 10_000})
     query = (
         "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT {}) "
         "SELECT printf('%.100c', 'é') AS a_rather_long_column_name FROM c"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from airsequel.config import Settings
+from airsequel.config import LiveSettings, Settings
 from airsequel.core.admin.audit import AuditLog
 from airsequel.core.admin.env_vars import EnvVars
 from airsequel.core.admin.server_settings import ServerSettings
@@ -18,9 +18,9 @@ from airsequel.core.content.charts import Charts
 from airsequel.core.content.tables import Tables
 from airsequel.core.exports.jobs import Exports
 from airsequel.core.graphql.engine import GraphQLEngine
+from airsequel.core.layout import DataLayout
 from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.sql.connections import ConnectionPool
-from airsequel.core.sql.runner import SqlLimits
 from airsequel.core.storage.backups import Backups
 from airsequel.core.storage.hosting import Hosting
 from airsequel.core.storage.replication import Replication
@@ -28,7 +28,6 @@ from airsequel.core.storage.replication import Replication
 
 @dataclass
 class Services:
-    settings: Settings
     control: ControlPlane
     pool: ConnectionPool
     hosting: Hosting
@@ -48,29 +47,31 @@ class Services:
     backups: Backups
     replication: Replication | None
 
+    live: LiveSettings
+    layout: DataLayout
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force now (start-up values with what a server admin changed since)."""
+        return self.live.current
+
     @classmethod
     def start(cls, settings: Settings) -> Services:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        settings.ensure_secret_key()
-        control = ControlPlane(settings.data_dir / "control.sqlite")
+        layout = DataLayout(settings.data_dir)
+        layout.root.mkdir(parents=True, exist_ok=True)
+        live = LiveSettings(settings.with_secret_key())
+        control = ControlPlane(layout.control_file)
+        server_settings = ServerSettings(control, live)  # stored values first: everything below reads them
         pool = ConnectionPool(max_open=settings.pool_size, max_database_bytes=settings.max_database_bytes)
-        limits = SqlLimits(
-            time_limit_seconds=settings.sql_time_limit_seconds,
-            max_rows=settings.max_rows,
-            max_response_bytes=settings.max_response_bytes,
-            max_query_bytes=settings.max_query_bytes,
-        )
-        hosting = Hosting(settings.data_dir, control, pool, limits, settings.max_database_bytes)
-        hosting.clean_up_after_crash()
         replication = None
         if settings.replica_url:
-            replication = Replication(settings.data_dir, settings.replica_url, settings.s3_endpoint)
-            hosting.replication = replication
+            replication = Replication(layout, settings.replica_url, settings.s3_endpoint)
+        hosting = Hosting(layout, control, pool, live, replication)
+        hosting.clean_up_after_crash()
         teams = Teams(control)
-        accounts = Accounts(control, teams, settings.outbox_dir or settings.data_dir / "outbox")
+        accounts = Accounts(control, teams, settings.outbox_dir or layout.default_outbox_dir)
         tokens = Tokens(control)
         return cls(
-            settings=settings,
             control=control,
             pool=pool,
             hosting=hosting,
@@ -81,14 +82,16 @@ class Services:
             login_throttle=LoginThrottle(),
             graphql=GraphQLEngine(hosting),
             tables=Tables(hosting),
-            exports=Exports(control, hosting, settings.data_dir / "exports", settings.export_ttl_days),
+            exports=Exports(control, hosting, layout.exports_dir, settings.export_ttl_days),
             assets=Assets(control, hosting, settings.max_asset_bytes),
-            server_settings=ServerSettings(control, settings, limits),
+            server_settings=server_settings,
             env_vars=EnvVars(control),
             audit=AuditLog(control),
             charts=Charts(control),
             backups=Backups(hosting),
             replication=replication,
+            live=live,
+            layout=layout,
         )
 
     def start_background_work(self) -> None:
@@ -96,7 +99,7 @@ class Services:
         self.exports.start()
         if self.replication is not None:
             files = [
-                (row[0], self.settings.data_dir / "dbs" / row[0] / "main.sqlite")
+                (row[0], self.layout.database_file(row[0]))
                 for row in self.control.query("SELECT file_key FROM databases")
             ]
             self.replication.start(files)

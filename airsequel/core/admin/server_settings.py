@@ -1,86 +1,117 @@
-"""Server settings a server admin changes at run time (no restart): allowed hosts, sign-up mode,
-limits. Stored in the control plane; applied over the start-up configuration."""
+"""Settings a server admin changes at run time, without a restart: those of the settings table
+(airsequel/config.py) that have an API name. Stored in the control plane and applied to the one
+`LiveSettings` object that every request reads.
+
+Precedence, highest first: flag, environment, stored here, default. A setting given by a flag or an
+environment variable is fixed: changing it here is refused, since the start-up value would win again
+at the next start.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
 
-from airsequel.config import Settings
-from airsequel.core.errors import InvalidInput
+from airsequel.config import (
+    BY_API_NAME,
+    DEFAULT,
+    ENVIRONMENT,
+    FLAG,
+    SETTING_TYPES,
+    SETTINGS,
+    SETTINGS_DEFAULTS,
+    STORED,
+    LiveSettings,
+    SettingError,
+    parse_value,
+    type_name,
+)
+from airsequel.core.errors import Conflict, InvalidInput
 from airsequel.core.registry.control_plane import ControlPlane
-from airsequel.core.sql.runner import SqlLimits
 
-# JSON name -> (Settings attribute, type, minimum, maximum)
-LIMITS: dict[str, tuple[str, type, float, float]] = {
-    "sqlTimeLimitSeconds": ("sql_time_limit_seconds", float, 0.1, 3600),
-    "maxUploadBytes": ("max_upload_bytes", int, 1024, 1 << 40),
-    "maxRowsPerResponse": ("max_rows", int, 1, 1_000_000),
-}
+log = logging.getLogger("airsequel.settings")
+
+
+def _json(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else str(value) if hasattr(value, "__fspath__") else value
 
 
 class ServerSettings:
-    def __init__(self, control: ControlPlane, settings: Settings, limits: SqlLimits) -> None:
+    def __init__(self, control: ControlPlane, live: LiveSettings) -> None:
         self.control = control
-        self.settings = settings
-        self.limits = limits
-        self.allowed_hosts: list[str] = []
+        self.live = live
+        stored: dict[str, Any] = {}
         for key, value_json in control.query("SELECT key, value_json FROM server_settings"):
-            self._apply(key, orjson.loads(value_json))
+            name = BY_API_NAME.get(key)
+            if name is None or live.current.source(name) != DEFAULT:
+                continue  # a setting that no longer exists, or one fixed at start-up
+            try:
+                stored[name] = parse_value(name, orjson.loads(value_json))
+            except SettingError as error:
+                log.warning("ignoring the stored server setting %s: %s", key, error)
+        live.apply(stored, STORED)
 
     def as_json(self) -> dict[str, Any]:
-        result: dict[str, Any] = {"allowedHosts": self.allowed_hosts, "signup": self.settings.signup}
-        for name, (attribute, _kind, _low, _high) in LIMITS.items():
-            result[name] = getattr(self.settings, attribute)
+        """Each run-time setting by its API name, and the whole table with where each value came from."""
+        current = self.live.current
+        result: dict[str, Any] = {
+            spec.api_name: _json(getattr(current, name)) for name, spec in SETTINGS.items() if spec.api_name
+        }
+        result["settings"] = [
+            {
+                "name": name,
+                "apiName": spec.api_name,
+                "environmentVariable": spec.env,
+                "flag": spec.flag,
+                "type": type_name(name).replace(" \\| ", " | "),
+                "default": None if spec.secret else _json(SETTINGS_DEFAULTS[name]),
+                "value": None if spec.secret else _json(getattr(current, name)),
+                "source": current.source(name),
+                "changeableAtRunTime": bool(spec.api_name) and current.source(name) not in (FLAG, ENVIRONMENT),
+                "help": spec.help,
+            }
+            for name, spec in SETTINGS.items()
+        ]
         return result
 
     def update(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Check every change, then store and apply them together (all or nothing)."""
         checked: dict[str, Any] = {}
+        current = self.live.current
         for key, value in changes.items():
             if key == "envVars":
                 continue  # handled by the env var store
-            if key == "allowedHosts":
-                if not isinstance(value, list) or not all(isinstance(h, str) and h.strip() for h in value):
-                    raise InvalidInput("allowedHosts must be a list of host names (with :port where needed)")
-                checked[key] = [h.strip().lower() for h in value]
-            elif key == "signup":
-                if value not in ("open", "closed"):
-                    raise InvalidInput("signup must be 'open' or 'closed'")
-                checked[key] = value
-            elif key in LIMITS:
-                _attribute, kind, low, high = LIMITS[key]
-                if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-                    raise InvalidInput(f"{key} must be a number from {low:g} to {high:g}")
-                checked[key] = kind(value)
-            else:
+            name = BY_API_NAME.get(key)
+            if name is None:
                 raise InvalidInput(f"Unknown setting {key!r}")
+            if SETTING_TYPES[name] == tuple[str, ...] and not isinstance(value, list):
+                raise InvalidInput(f"{key} must be a list of text")
+            if isinstance(value, list) and not all(isinstance(item, str) and item.strip() for item in value):
+                raise InvalidInput(f"{key} must be a list of non-empty text")
+            try:
+                checked[name] = parse_value(name, value)
+            except SettingError as error:
+                raise InvalidInput(str(error)) from error
+            source = current.source(name)
+            if source in (FLAG, ENVIRONMENT):
+                spec = SETTINGS[name]
+                given = spec.flag if source == FLAG else spec.env
+                raise Conflict(f"{key} was set by {given} when the server started: change it there")
         with self.control.transaction() as conn:
-            for key, value in checked.items():
+            for name, value in checked.items():
                 conn.execute(
                     "INSERT INTO server_settings(key, value_json) VALUES (?, ?) ON CONFLICT(key) DO UPDATE"
                     " SET value_json = excluded.value_json",
-                    (key, orjson.dumps(value).decode()),
+                    (SETTINGS[name].api_name, orjson.dumps(_json(value)).decode()),
                 )
-        for key, value in checked.items():
-            self._apply(key, value)
+            self.live.apply(checked, STORED)
         return self.as_json()
 
-    def _apply(self, key: str, value: Any) -> None:
-        if key == "allowedHosts":
-            self.allowed_hosts = list(value)
-        elif key == "signup":
-            self.settings.signup = value
-        elif key in LIMITS:
-            attribute = LIMITS[key][0]
-            setattr(self.settings, attribute, value)
-            if attribute == "sql_time_limit_seconds":
-                self.limits.time_limit_seconds = value
-            elif attribute == "max_rows":
-                self.limits.max_rows = value
-
     def host_allowed(self, host: str) -> bool:
-        if not self.allowed_hosts:
+        allowed = self.live.current.allowed_hosts
+        if not allowed:
             return True
         host = host.lower()
-        return host in self.allowed_hosts or host.split(":")[0] in self.allowed_hosts
+        return host in allowed or host.split(":")[0] in allowed

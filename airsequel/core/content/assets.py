@@ -26,7 +26,7 @@ class Assets:
         self.quota_bytes = quota_bytes
 
     def folder(self, record: DatabaseRecord) -> Path:
-        return self.hosting.dbs_dir / record.file_key / "assets"
+        return self.hosting.layout.assets_dir(record.file_key)
 
     def create(self, record: DatabaseRecord, filename: object) -> dict[str, Any]:
         if (

@@ -317,7 +317,7 @@ class Exports:
         for row in self.control.query(
             "SELECT id, filename FROM assets WHERE file_key = ? AND is_uploaded = 1", (record.file_key,)
         ):
-            source = self.hosting.dbs_dir / record.file_key / "assets" / row["id"]
+            source = self.hosting.layout.assets_dir(record.file_key) / row["id"]
             target = (
                 work
                 / "assets"

@@ -48,7 +48,6 @@ from airsequel.core.storage.hosting import Hosting
 
 SCHEMA_CACHE_SIZE = 256
 DOCUMENT_CACHE_SIZE = 512
-MAX_QUERY_LENGTH = 100_000
 CANNOT_READ = "Cannot read field using the provided token"
 
 
@@ -94,10 +93,10 @@ class GraphQLEngine:
                 cached.documents.move_to_end(query)
                 return found
         try:
-            document: DocumentNode | list[GraphQLError] = parse(query)
+            document = parse(query)
         except GraphQLError as error:
             return [error]
-        errors = validate(cached.generated.schema, document)  # type: ignore[arg-type]
+        errors = validate(cached.generated.schema, document)
         result = errors if errors else document
         with self._lock:
             cached.documents[query] = result
@@ -117,8 +116,9 @@ class GraphQLEngine:
         on_write: Callable[[int], None] | None = None,
     ) -> dict[str, Any]:
         """Run one request. `on_write(changed_rows)` is called after a mutation that changed rows."""
-        if len(query) > MAX_QUERY_LENGTH:
-            return _errors(f"The query is longer than {MAX_QUERY_LENGTH} characters")
+        longest = self.hosting.live.current.graphql_max_query_chars
+        if len(query) > longest:
+            return _errors(f"The query is longer than {longest} characters")
         cached = self._cached(record, mode)
         document = self._document(cached, query)
         if isinstance(document, list):
@@ -128,7 +128,7 @@ class GraphQLEngine:
             return _errors("Unknown operation: name the operation to run with operationName")
         generated = cached.generated
         if operation.operation == OperationType.MUTATION:
-            with self._connection(record, mode, write=True) as ctx:
+            with self._connection(record, generated, mode, write=True) as ctx:
                 result = self._execute_with_graphql_core(generated, document, ctx, variables, operation_name)
                 changed = ctx.conn.total_changes - ctx.changes_before
                 if changed:
@@ -138,7 +138,7 @@ class GraphQLEngine:
                     if on_write is not None:
                         on_write(changed)
                 return result
-        with self._connection(record, mode, write=False) as ctx:
+        with self._connection(record, generated, mode, write=False) as ctx:
             if mode.can_read:
                 try:
                     return self._execute_compiled(generated, document, operation, ctx, variables or {})
@@ -160,7 +160,7 @@ class GraphQLEngine:
         Never waits and never builds a schema, so it can run on the event loop itself."""
         with self._lock:
             cached = self._schemas.get((record.file_key, record.schema_version, mode))
-        if cached is None or not mode.can_read or len(query) > MAX_QUERY_LENGTH:
+        if cached is None or not mode.can_read or len(query) > self.hosting.live.current.graphql_max_query_chars:
             return None
         document = self._document(cached, query)
         if isinstance(document, list):
@@ -175,7 +175,7 @@ class GraphQLEngine:
             conn.execute("BEGIN")
             try:
                 with guard.installed(conn):
-                    ctx = FetchContext(conn, cached.generated, record.readonly_id, mode)
+                    ctx = FetchContext(conn, cached.generated, record.readonly_id, mode, self._max_rows())
                     return self._execute_compiled(cached.generated, document, operation, ctx, variables or {})
             except (NotCompilable, CellError, GraphQLError, sqlite3.Error):
                 return None
@@ -183,8 +183,13 @@ class GraphQLEngine:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
 
+    def _max_rows(self) -> int:
+        return self.hosting.live.current.graphql_max_rows
+
     @contextmanager
-    def _connection(self, record: DatabaseRecord, mode: Mode, *, write: bool) -> Iterator[FetchContext]:
+    def _connection(
+        self, record: DatabaseRecord, generated: GeneratedSchema, mode: Mode, *, write: bool
+    ) -> Iterator[FetchContext]:
         path = self.hosting.file_path(record)
         guard = SqlGuard(may_write=write, time_limit=self.hosting.limits.time_limit_seconds, server_transactions=True)
         borrow = self.hosting.pool.writer if write else self.hosting.pool.reader
@@ -194,7 +199,7 @@ class GraphQLEngine:
                 conn.execute("BEGIN")  # one snapshot for every root field
             try:
                 with guard.installed(conn):
-                    yield FetchContext(conn, None, record.readonly_id, mode, changes_before)  # type: ignore[arg-type]
+                    yield FetchContext(conn, generated, record.readonly_id, mode, self._max_rows(), changes_before)
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from graphql import GraphQLError
+from graphql import GraphQLError, get_named_type
 
 from airsequel.core.graphql.schema import GeneratedSchema, Mode, Relationship, TableBinding
 from airsequel.core.graphql.selection import Selected
-from airsequel.core.graphql.sql import MAX_ROWS, column_sql, key_condition, order_sql, page, where_sql
+from airsequel.core.graphql.sql import column_sql, key_condition, order_sql, page, where_sql
 from airsequel.core.graphql.types import SCALARS
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.value_kinds import ValueKind
@@ -38,6 +38,7 @@ class FetchContext:
     schema: GeneratedSchema
     readonly_id: str
     mode: Mode
+    max_rows: int  # rows a field returns at most without an explicit limit (graphql_max_rows)
     changes_before: int = 0
 
 
@@ -47,9 +48,9 @@ def fetch_list(
     params: list[Any] = []
     condition = where_sql(binding, args.get("where") or args.get("filter"), params)
     order = order_sql(binding, args.get("order_by"))
-    limit, offset, explicit = page(args.get("limit"), args.get("offset"))
+    limit, offset, explicit = page(args.get("limit"), args.get("offset"), ctx.max_rows)
     rows, _ = select_rows(ctx, binding, children, condition, params, order, limit, offset, serialize=serialize)
-    if not explicit and len(rows) > MAX_ROWS:
+    if not explicit and len(rows) > ctx.max_rows:
         count_params: list[Any] = []
         count_condition = where_sql(binding, args.get("where") or args.get("filter"), count_params)
         total = ctx.conn.execute(
@@ -58,7 +59,7 @@ def fetch_list(
             count_params,
         ).fetchone()[0]
         raise GraphQLError(
-            f"The query would return {total} rows, more than the maximum of {MAX_ROWS}: use limit (and offset) to page"
+            f"The query would return {total} rows, more than the maximum of {ctx.max_rows}: use limit (and offset) to page"
         )
     return rows
 
@@ -79,7 +80,7 @@ def fetch_count(
     condition = where_sql(binding, args.get("where"), params)
     sql = f"SELECT count(*) FROM {quote_identifier(binding.name)}" + (f" WHERE {condition}" if condition else "")
     count = ctx.conn.execute(sql, params).fetchone()[0]
-    return {c.key: (count if c.name == "count" else c.definition.type.name) for c in children}  # type: ignore[attr-defined]
+    return {c.key: (count if c.name == "count" else get_named_type(c.definition.type).name) for c in children}
 
 
 def select_rows(
@@ -111,7 +112,7 @@ def select_rows(
     rowid_position = need(binding.rowid.name) if binding.rowid and _has_blob(binding, children) else None
     for child in children:
         if child.name == "__typename":
-            plan.append((child, "typename", child.definition.type.name))  # type: ignore[attr-defined]
+            plan.append((child, "typename", get_named_type(child.definition.type).name))
         elif child.name in binding.columns:
             column = binding.columns[child.name]
             plan.append((child, "column", (need(column_sql(column)), column)))
@@ -228,7 +229,7 @@ def _converter(column: Any, serialize: bool) -> Any:
         except GraphQLError as error:
             raise CellError(str(error)) from None
 
-    exact = {ValueKind.INT: int, ValueKind.STRING: str, ValueKind.FLOAT: float}.get(column.kind)
+    exact: type[Any] | None = {ValueKind.INT: int, ValueKind.STRING: str, ValueKind.FLOAT: float}.get(column.kind)
     if exact is None:
         return general
     low, high = -(2**31), 2**31 - 1

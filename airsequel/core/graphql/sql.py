@@ -11,7 +11,6 @@ from airsequel.core.graphql.schema import ColumnBinding, TableBinding
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.value_kinds import ValueKind
 
-MAX_ROWS = 10_000
 _COMPARE = {"_eq": "=", "_gt": ">", "_gte": ">=", "_lt": "<", "_lte": "<="}
 
 
@@ -116,8 +115,8 @@ def order_sql(binding: TableBinding, order_by: list[dict[str, str]] | None) -> s
     return ", ".join(terms)
 
 
-def page(limit: int | None, offset: int | None) -> tuple[int, int, bool]:
-    """(limit, offset, explicit): the row cap applies when no limit was given."""
+def page(limit: int | None, offset: int | None, max_rows: int) -> tuple[int, int, bool]:
+    """(limit, offset, explicit): the row cap `max_rows` applies when no limit was given."""
     if limit is not None and limit < 0:
         raise GraphQLError("limit must be positive")
     if offset is not None and offset < 0:
@@ -125,8 +124,8 @@ def page(limit: int | None, offset: int | None) -> tuple[int, int, bool]:
     if offset is not None and limit is None:
         raise GraphQLError("cannot specify offset without also specifying a limit")
     if limit is None:
-        return MAX_ROWS + 1, 0, False
-    return min(limit, MAX_ROWS), offset or 0, True
+        return max_rows + 1, 0, False
+    return min(limit, max_rows), offset or 0, True
 
 
 def key_condition(binding: TableBinding, args: dict[str, Any], params: list[Any]) -> str:

@@ -1,11 +1,6 @@
 """Hosting: the lifecycle of hosted databases, one SQLite file each, and their registry entries.
 
-Layout under the data directory:
-    control.sqlite            the control plane (registry, later users/teams/tokens)
-    dbs/<file_key>/main.sqlite one hosted database; `file_key` is internal and never changes
-    tmp/                      uploads and snapshots in progress (same filesystem: renames are atomic)
-
-Order of operations keeps files and registry in agreement across crashes: a file is complete
+Where files live is spelled in `airsequel.core.layout`. Order of operations keeps files and registry in agreement across crashes: a file is complete
 before its registry row is written, and a registry row is removed before its file. At start-up,
 directories without a registry row and everything in tmp/ are removed.
 """
@@ -16,17 +11,18 @@ import logging
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
+from airsequel.config import LiveSettings
 from airsequel.core import ids
 from airsequel.core.clock import utc_now_iso
 from airsequel.core.durability import fsync_directory, fsync_file
 from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.imports.csv_import import import_csv, table_name_for
 from airsequel.core.imports.sqlite_upload import check_sqlite_file
+from airsequel.core.layout import DataLayout
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, FileFacts
 from airsequel.core.registry.generation_cache import GenerationCache
 from airsequel.core.sql.connections import ConnectionPool, remove_wal_files
@@ -37,6 +33,7 @@ from airsequel.core.storage.hosted_files import (
     read_file_facts,
     remove_path,
 )
+from airsequel.core.storage.replication import Replication
 
 log = logging.getLogger("airsequel.hosting")
 
@@ -46,25 +43,41 @@ MAX_DESCRIPTION_LENGTH = 10_000
 
 class Hosting:
     def __init__(
-        self, data_dir: Path, control: ControlPlane, pool: ConnectionPool, limits: SqlLimits, max_database_bytes: int
+        self,
+        layout: DataLayout,
+        control: ControlPlane,
+        pool: ConnectionPool,
+        live: LiveSettings,
+        replication: Replication | None = None,
     ) -> None:
-        self.data_dir = data_dir
-        self.dbs_dir = data_dir / "dbs"
-        self.tmp_dir = data_dir / "tmp"
+        self.layout = layout
+        self.dbs_dir = layout.dbs_dir
+        self.tmp_dir = layout.tmp_dir
         self.control = control
         self.pool = pool
-        self.limits = limits
-        self.max_database_bytes = max_database_bytes
+        self.live = live
+        self.max_database_bytes = live.current.max_database_bytes
         self.dbs_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self._by_id: GenerationCache[str, DatabaseRecord | None] = GenerationCache(control)
-        # Told about every file that starts or stops being hosted (continuous backups); see replication.py.
-        self.replication: Any = None
+        # Told about every file that starts or stops being hosted (continuous backups), when they are on.
+        self.replication = replication
+
+    @property
+    def limits(self) -> SqlLimits:
+        """The limits of guarded SQL as the settings say now (a server admin may change them)."""
+        current = self.live.current
+        return SqlLimits(
+            time_limit_seconds=current.sql_time_limit_seconds,
+            max_rows=current.max_rows,
+            max_response_bytes=current.max_response_bytes,
+            max_query_bytes=current.max_query_bytes,
+        )
 
     # --- paths and look-ups -----------------------------------------------------------------
 
     def file_path(self, record: DatabaseRecord) -> Path:
-        return self.dbs_dir / record.file_key / "main.sqlite"
+        return self.layout.database_file(record.file_key)
 
     def temp_path(self, suffix: str = ".tmp") -> Path:
         return self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
@@ -110,21 +123,13 @@ class Hosting:
     ) -> DatabaseRecord:
         """An empty database, optionally shaped by a schema script `query` (all or nothing)."""
         record = self._new_record(name, owner=owner, description=description, created_by=created_by)
-        path = self.file_path(record)
-        path.parent.mkdir(parents=True)
-        try:
-            conn = open_connection_creating(path)
-            conn.close()
+
+        def new_file(path: Path) -> None:
+            open_connection_creating(path).close()
             if query and query.strip():
                 run_script(self.pool, record.file_key, path, query, may_write=True, limits=self.limits)
-            self._finish_file(record)
-            self.control.insert_database(record)
-        except BaseException:
-            self.pool.forget(record.file_key)
-            remove_path(path.parent)
-            raise
-        self._replicate(record)
-        return self.get(record.id)
+
+        return self._host(record, new_file)
 
     def create_from_upload(
         self,
@@ -137,21 +142,13 @@ class Hosting:
     ) -> DatabaseRecord:
         """A database from an uploaded SQLite or CSV file (already streamed to `upload`)."""
         prepared = self._prepare_upload(upload, filename)
-        record = self._new_record(name or table_name_for(filename), owner=owner, created_by=created_by)
-        record.file_name = Path(filename).name if filename else record.file_name
-        path = self.file_path(record)
-        path.parent.mkdir(parents=True)
         try:
-            os.replace(prepared, path)
-            fsync_directory(path.parent)
-            self._finish_file(record)
-            self.control.insert_database(record)
+            record = self._new_record(name or table_name_for(filename), owner=owner, created_by=created_by)
         except BaseException:
-            self.pool.forget(record.file_key)
-            remove_path(path.parent)
+            remove_path(prepared)
             raise
-        self._replicate(record)
-        return self.get(record.id)
+        record.file_name = Path(filename).name if filename else record.file_name
+        return self._host(record, _moved_from(prepared), prepared)
 
     def replace_content(self, record: DatabaseRecord, upload: Path, *, filename: str | None) -> DatabaseRecord:
         """Swap in an uploaded file atomically: on any failure the old content stays as it was."""
@@ -173,27 +170,35 @@ class Hosting:
     def duplicate(
         self, record: DatabaseRecord, *, owner: str | None = None, created_by: str | None = None
     ) -> DatabaseRecord:
-        snapshot = self.snapshot(record)
         copy = self._new_record(
             f"{record.name} (copy)",
             owner=owner if owner else record.owner,
             description=record.description,
             created_by=created_by,
         )
-        path = self.file_path(copy)
+        snapshot = self.snapshot(record)
+        return self._host(copy, _moved_from(snapshot), snapshot)
+
+    def _host(
+        self, record: DatabaseRecord, put_file: Callable[[Path], None], leftover: Path | None = None
+    ) -> DatabaseRecord:
+        """The one sequence that starts hosting a file: the file is complete (put in place by
+        `put_file`) before its registry row is written, and replicated after; on any failure the
+        directory (and `leftover`, a temporary source file) is removed and nothing is registered."""
+        path = self.file_path(record)
         path.parent.mkdir(parents=True)
         try:
-            os.replace(snapshot, path)
-            fsync_directory(path.parent)
-            self._finish_file(copy)
-            self.control.insert_database(copy)
+            put_file(path)
+            self._finish_file(record)
+            self.control.insert_database(record)
         except BaseException:
-            self.pool.forget(copy.file_key)
+            self.pool.forget(record.file_key)
             remove_path(path.parent)
-            remove_path(snapshot)
+            if leftover is not None:
+                remove_path(leftover)
             raise
-        self._replicate(copy)
-        return self.get(copy.id)
+        self._replicate(record)
+        return self.get(record.id)
 
     def _replicate(self, record: DatabaseRecord) -> None:
         if self.replication is not None:
@@ -401,6 +406,16 @@ class Hosting:
                 "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
             ).fetchall()
         return "".join(f"{sql};\n" for (sql,) in rows)
+
+
+def _moved_from(source: Path) -> Callable[[Path], None]:
+    """A `put_file` that renames a finished file from tmp/ into place, durably."""
+
+    def move(path: Path) -> None:
+        os.replace(source, path)
+        fsync_directory(path.parent)
+
+    return move
 
 
 def is_csv_name(filename: str | None) -> bool:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from airsequel.core.errors import InvalidInput, NotFound, Unprocessable
+from airsequel.core.layout import DataLayout, replica_path
 
 log = logging.getLogger("airsequel.replication")
 
@@ -107,14 +108,14 @@ def _run(args: list[str]) -> str:
 class Replication:
     """The supervised `litestream replicate` process and the databases registered with it."""
 
-    def __init__(self, data_dir: Path, url: str, endpoint: str | None = None) -> None:
+    def __init__(self, layout: DataLayout, url: str, endpoint: str | None = None) -> None:
         if not url.startswith(("s3://", "file://", "gs://", "abs://", "sftp://")):
             raise InvalidInput("AIRSEQUEL_REPLICA_URL must be an s3://, file://, gs://, abs:// or sftp:// URL")
-        self.data_dir = data_dir
+        self.layout = layout
         self.url = url
         self.endpoint = endpoint
-        self.socket = data_dir / "litestream.sock"
-        self.config = data_dir / "litestream.yml"
+        self.socket = layout.litestream_socket
+        self.config = layout.litestream_config
         self.registered: dict[str, Path] = {}
         self.restarts = 0
         self._process: subprocess.Popen[bytes] | None = None
@@ -123,7 +124,7 @@ class Replication:
         self._supervisor: threading.Thread | None = None
 
     def url_for(self, file_key: str) -> str:
-        return replica_url(self.url, "dbs", file_key, endpoint=self.endpoint)
+        return replica_url(self.url, *replica_path(file_key), endpoint=self.endpoint)
 
     # --- the process ----------------------------------------------------------------------------
 
@@ -177,7 +178,7 @@ class Replication:
         if done.returncode != 0:
             return []
         by_path = {str(path): key for key, path in self.registered.items()}
-        by_path[str(self.data_dir / "control.sqlite")] = "control"
+        by_path[str(self.layout.control_file)] = "control"
         now = time.time()
         files = []
         for entry in json.loads(done.stdout or "{}").get("databases", []):
@@ -201,22 +202,18 @@ class Replication:
         return files
 
     def _write_config(self) -> None:
-        control = {"path": str(self.data_dir / "control.sqlite"), "replica": {"url": replica_url(self.url, "control")}}
+        replica: dict[str, object] = {"url": replica_url(self.url, *replica_path(None))}
         if self.endpoint and self.url.startswith("s3://"):
-            control["replica"] = {
-                "url": replica_url(self.url, "control"),
-                "endpoint": self.endpoint,
-                "force-path-style": True,
-            }
+            replica = {**replica, "endpoint": self.endpoint, "force-path-style": True}
         lines = [
             "socket:",
             "  enabled: true",
             f"  path: {json.dumps(str(self.socket))}",
             "dbs:",
-            f"  - path: {json.dumps(control['path'])}",
+            f"  - path: {json.dumps(str(self.layout.control_file))}",
             "    replica:",
         ]
-        lines += [f"      {key}: {json.dumps(value)}" for key, value in control["replica"].items()]
+        lines += [f"      {key}: {json.dumps(value)}" for key, value in replica.items()]
         self.config.write_text("\n".join(lines) + "\n")
 
     def _launch(self) -> None:

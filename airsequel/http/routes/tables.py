@@ -211,7 +211,8 @@ async def get_file(request: Request) -> Response:
 async def put_file(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     hosting = services(request).hosting
-    max_bytes = min(services(request).settings.max_upload_bytes, 64 * 1024 * 1024)
+    settings = services(request).settings
+    max_bytes = min(settings.max_upload_bytes, settings.max_file_cell_bytes)
     upload = await receive_upload(request, hosting.temp_path(), max_bytes=max_bytes)
     try:
         content = upload.path.read_bytes()
