@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint format install install-dev bench clean
+.PHONY: run test test-quick lint format install install-dev bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: $(STAMP)
 
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The suite without the slow, browser and end-to-end (real server process) tests: for the edit-test loop.
+test-quick: $(DEV_STAMP)
+	$(BIN)/python -m pytest -m "not slow and not browser and not e2e" $(PYTEST_ARGS)
 
 # ruff (lint and format) and mypy, as configured in pyproject.toml; CI runs this before the tests.
 lint: $(DEV_STAMP)

@@ -288,6 +288,7 @@ with TestClient(create_app(settings)) as client:
 """
 
 
+@pytest.mark.slow
 def test_exporting_a_million_rows_streams_in_bounded_memory(tmp_path):
     out = subprocess.run(
         [sys.executable, "-c", EXPORT_MILLION, str(tmp_path / "data")], capture_output=True, text=True, check=True

@@ -12,9 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2
+import pytest
 
 from tests.helpers import PASSWORD, sign_up_and_login
 from tests.server_process import running_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def wait_until(predicate, timeout=30.0, step=0.25):  # type: ignore[no-untyped-def]

@@ -147,6 +147,7 @@ print(count, peak_kib // 1024)
 """
 
 
+@pytest.mark.slow
 def test_a_million_rows_stream_in_bounded_memory(tmp_path):
     """Run in a fresh process so that its peak RSS is the import's own."""
     source, target = tmp_path / "big.csv", tmp_path / "big.sqlite"

@@ -7,11 +7,15 @@ import sqlite3
 import subprocess
 
 import httpx2
+import pytest
 
 from tests.helpers import PASSWORD, make_sqlite_file, sign_up_and_login
 from tests.server_process import running_server
 
+pytestmark = pytest.mark.e2e
 
+
+@pytest.mark.slow
 def test_create_upload_query_download_over_a_real_server(tmp_path):
     original = make_sqlite_file(
         tmp_path / "original.sqlite",

@@ -282,6 +282,8 @@ def test_assets_lifecycle_quota_and_export(client, db):
     assert client.post(f"/api/dbs/{db}/assets", json={"filename": "../evil"}).status_code == 400
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_a_job_interrupted_by_a_crash_completes_after_restart(tmp_path):
     data_dir = tmp_path / "data"
     with running_server(data_dir) as base:
@@ -329,6 +331,7 @@ def test_a_job_interrupted_by_a_crash_completes_after_restart(tmp_path):
     assert sorted(p.name for p in (data_dir / "exports" / job_id).iterdir()) == ["crash-t.json"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_a_million_row_export_keeps_memory_bounded(tmp_path):
     script = f"""

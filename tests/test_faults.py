@@ -60,6 +60,8 @@ def server_dir(tmp_path):
     return data_dir
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_acknowledged_writes_survive_sigkill(server_dir):
     acknowledged: list[int] = []
     with running_server(server_dir) as base:
@@ -111,6 +113,8 @@ def big(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_sigkill_during_a_csv_upload_leaves_nothing_behind(server_dir, big):
     with running_server(server_dir) as base:
         http = login(base)
@@ -161,6 +165,8 @@ def rows_being_written(data_dir: Path) -> bool:
     return False
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_a_csv_helper_killed_mid_import_is_a_503_and_leaves_nothing(server_dir, big):
     with running_server(server_dir) as base:
         http = login(base)
@@ -194,6 +200,8 @@ def test_a_csv_helper_killed_mid_import_is_a_503_and_leaves_nothing(server_dir, 
     check_consistent(server_dir)
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_sigkill_during_put_replacement_keeps_old_or_new_content_whole(server_dir, tmp_path):
     new_file = tmp_path / "new.sqlite"
     conn = sqlite3.connect(new_file)
@@ -236,6 +244,8 @@ def test_sigkill_during_put_replacement_keeps_old_or_new_content_whole(server_di
     check_consistent(server_dir)
 
 
+@pytest.mark.e2e
+@pytest.mark.slow
 def test_sigkill_during_a_column_rebuild_keeps_every_row(server_dir):
     with running_server(server_dir) as base:
         http = login(base)
@@ -269,6 +279,7 @@ def test_sigkill_during_a_column_rebuild_keeps_every_row(server_dir):
     check_consistent(server_dir)
 
 
+@pytest.mark.e2e
 def test_a_full_database_quota_is_a_clear_error_and_nothing_is_half_written(tmp_path):
     data_dir = tmp_path / "quota"
     with running_server(data_dir, env={"AIRSEQUEL_MAX_DATABASE_BYTES": str(2 * 1024 * 1024)}) as base:

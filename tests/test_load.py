@@ -9,9 +9,12 @@ import threading
 import time
 
 import httpx2
+import pytest
 
 from tests.helpers import sign_up_and_login
 from tests.server_process import running_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 CLIENTS = 64
 DATABASES = 16

@@ -19,6 +19,8 @@ import pytest
 from tests.helpers import sign_up_and_login
 from tests.server_process import running_server, server_log
 
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 SEED = os.environ.get("AIRSEQUEL_FUZZ_SEED", "53108457832867682549726123462364011657")
 EXAMPLES = os.environ.get("AIRSEQUEL_FUZZ_EXAMPLES", "8")

@@ -5,12 +5,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import httpx2
+import pytest
 
 from tests.browser.conftest import screenshot
 from tests.helpers import PASSWORD, sign_up_and_login
 from tests.server_process import running_server
 
 
+@pytest.mark.slow
 def test_playground_runs_a_query_with_the_session_cookie(browser, tmp_path):
     with running_server(tmp_path / "data") as base:
         with httpx2.Client(base_url=base, timeout=30) as http:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.browser.conftest import screenshot
 from tests.server_process import running_server
 
@@ -12,6 +14,7 @@ CSV = "city,country,population\nLagos,Nigeria,15388000\nTokyo,Japan,37400068\nLi
 )
 
 
+@pytest.mark.slow
 def test_sign_up_upload_browse_edit_query_tokens_and_charts(browser, tmp_path):
     csv_path = tmp_path / "cities.csv"
     csv_path.write_text(CSV)
