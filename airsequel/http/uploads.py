@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from airsequel.core.errors import InvalidInput, TooLarge, Unavailable
 from airsequel.core.integer_text import parse_count
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks  # a TypedDict that exists only for checkers
 
 MAX_FIELD_BYTES = 64 * 1024
 FILE_FIELD = "file"
@@ -135,19 +138,16 @@ async def _receive_multipart(
     request: Request, handle: IO[bytes], destination: Path, boundary: bytes, max_bytes: int
 ) -> Upload:
     sink = _MultipartSink(handle, max_bytes)
-    callbacks = {
-        name: getattr(sink, name)
-        for name in (
-            "on_part_begin",
-            "on_part_data",
-            "on_part_end",
-            "on_header_field",
-            "on_header_value",
-            "on_header_end",
-            "on_headers_finished",
-        )
+    callbacks: MultipartCallbacks = {
+        "on_part_begin": sink.on_part_begin,
+        "on_part_data": sink.on_part_data,
+        "on_part_end": sink.on_part_end,
+        "on_header_field": sink.on_header_field,
+        "on_header_value": sink.on_header_value,
+        "on_header_end": sink.on_header_end,
+        "on_headers_finished": sink.on_headers_finished,
     }
-    parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+    parser = MultipartParser(boundary, callbacks)
     try:
         async for chunk in request.stream():
             parser.write(chunk)
