@@ -1,10 +1,15 @@
-"""Errors the core raises. Each kind names what went wrong; the HTTP layer maps kinds to status codes."""
+"""Errors the core raises. Each kind names what went wrong and carries the HTTP status that says it
+(the core speaks no HTTP otherwise: the status is just the number a caller over HTTP gets)."""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 
 class CoreError(Exception):
     """Base class: `messages` are safe to show to the caller."""
+
+    status: ClassVar[int] = 400
 
     def __init__(self, *messages: str) -> None:
         super().__init__(*messages)
@@ -17,34 +22,52 @@ class CoreError(Exception):
 class InvalidInput(CoreError):
     """The request is malformed or names something that cannot exist (400)."""
 
+    status = 400
+
 
 class NotAuthenticated(CoreError):
     """A login or token would help (401)."""
+
+    status = 401
 
 
 class Forbidden(CoreError):
     """The caller is known but lacks the right (403)."""
 
+    status = 403
+
 
 class NotFound(CoreError):
     """No such thing, or the caller may not know it exists (404)."""
+
+    status = 404
 
 
 class Conflict(CoreError):
     """The thing exists already or is in a state that forbids the change (409)."""
 
+    status = 409
+
 
 class TooLarge(CoreError):
     """An upload, query or result exceeds a configured limit (413)."""
+
+    status = 413
 
 
 class Unprocessable(CoreError):
     """Well-formed but unusable content, such as a corrupt SQLite file or a ragged CSV (422)."""
 
+    status = 422
+
 
 class Unavailable(CoreError):
     """The stored data cannot be reached right now: a missing or unreadable file, a full disk (503)."""
 
+    status = 503
+
 
 class SqlError(CoreError):
     """SQLite refused or aborted a user's statement (400). `partial` is never set: nothing was written."""
+
+    status = 400

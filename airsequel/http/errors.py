@@ -14,31 +14,18 @@ from airsequel.http.responses import error_response
 
 log = logging.getLogger("airsequel.http")
 
-STATUS_BY_ERROR: dict[type[errors.CoreError], int] = {
-    errors.InvalidInput: 400,
-    errors.SqlError: 400,
-    errors.NotAuthenticated: 401,
-    errors.Forbidden: 403,
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.TooLarge: 413,
-    errors.Unprocessable: 422,
-    errors.Unavailable: 503,
-    TooManyAttempts: 429,
-}
 
-
-def status_for(exc: errors.CoreError) -> int:
-    return next((code for kind, code in STATUS_BY_ERROR.items() if isinstance(exc, kind)), 400)
+def error_headers(exc: errors.CoreError) -> dict[str, str] | None:
+    if isinstance(exc, TooManyAttempts):
+        return {"Retry-After": str(exc.retry_after)}
+    if exc.status == 401:
+        return {"WWW-Authenticate": "Bearer"}
+    return None
 
 
 async def core_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, errors.CoreError)
-    status = status_for(exc)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    if isinstance(exc, TooManyAttempts):
-        headers = {"Retry-After": str(exc.retry_after)}
-    return error_response(status, *exc.messages, headers=headers)
+    return error_response(exc.status, *exc.messages, headers=error_headers(exc))
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

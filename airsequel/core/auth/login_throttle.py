@@ -12,6 +12,8 @@ from airsequel.core.errors import CoreError
 class TooManyAttempts(CoreError):
     """Too many failed logins recently (429); `retry_after` seconds until the next try."""
 
+    status = 429
+
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"Too many failed logins: try again in {retry_after} s")
         self.retry_after = retry_after

@@ -13,10 +13,10 @@ from airsequel.core.errors import CoreError, InvalidInput, NotFound
 from airsequel.core.graphql.schema import Mode
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object
-from airsequel.http.context import audit, principal, run_in_threadpool, run_sqlite, services
-from airsequel.http.errors import status_for
+from airsequel.http.context import principal, run_in_threadpool, run_sqlite, services
+from airsequel.http.errors import error_headers
 from airsequel.http.pages import templates
-from airsequel.http.responses import JSONResponse
+from airsequel.http.responses import JSONResponse, error_response
 
 
 def mode_for(caller: Principal, record: DatabaseRecord) -> Mode:
@@ -49,7 +49,7 @@ async def _target(request: Request) -> tuple[DatabaseRecord, Mode]:
 
 
 def _graphql_errors(error: CoreError) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message} for message in error.messages]}, status_code=status_for(error))
+    return error_response(error.status, *error.messages, headers=error_headers(error), graphql=True)
 
 
 @documents_body(obj(["query"], query=STRING, variables={"type": "object"}, operationName=STRING))
@@ -68,16 +68,13 @@ async def graphql_post(request: Request) -> Response:
             raise InvalidInput("'operationName' must be a string")
     except CoreError as error:
         return _graphql_errors(error)
-    changed: list[int] = []
     engine = services(request).graphql
     # Quick queries are answered on the event loop; mutations, slow or first-time queries go to the lane.
     result = engine.execute_quickly(record, mode, query, variables, operation_name)
     if result is None:
         result = await run_sqlite(
-            request, engine.execute, record, mode, query, variables, operation_name, changed.append
+            request, engine.execute, record, mode, query, variables, operation_name, await principal(request)
         )
-    if changed:
-        await audit(request, record, "graphql", query, [], changed[0])
     return JSONResponse(result)
 
 

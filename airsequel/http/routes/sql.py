@@ -11,9 +11,8 @@ from airsequel.core.auth.access import Action, PrincipalKind, may
 from airsequel.core.errors import CoreError, InvalidInput
 from airsequel.core.sql.runner import check_params
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field
-from airsequel.http.context import audit, authorized_database, principal, run_sqlite, services
-from airsequel.http.errors import status_for
-from airsequel.http.responses import JSONResponse
+from airsequel.http.context import authorized_database, principal, run_sqlite, services
+from airsequel.http.responses import JSONResponse, error_body
 
 
 @documents_body(obj(["query"], query=STRING, params={"oneOf": [{"type": "array"}, {"type": "object"}]}))
@@ -41,22 +40,21 @@ async def run_sql(request: Request) -> JSONResponse:
                 query,
                 params,
                 may_write=may(caller, Action.WRITE, record),
+                actor=caller,
             )
     except CoreError as error:
-        status = status_for(error)
+        status = error.status
         if status == 403 and caller.kind == PrincipalKind.ANONYMOUS:
             status = 401  # a login would help
         # Keep the endpoint's shape on errors too: scripts read `errors` from the same object.
         payload = {
             "rows": [],
             "affectedTables": [],
-            "errors": error.messages,
+            **error_body(error.messages),
             "runtimeSeconds": round(time.perf_counter() - started, 6),
             "numChanges": 0,
         }
         return JSONResponse(payload, status_code=status)
-    if result.wrote:
-        await audit(request, record, "sql", query, result.affected_tables, result.num_changes)
     payload = {
         "rows": result.rows,
         "affectedTables": result.affected_tables,
