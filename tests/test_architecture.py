@@ -1,7 +1,9 @@
 """The core's subpackages are layers: a module imports only from its own layer and those below.
 
-    leaf modules (errors, clock, ids, ...)  <  sql  <  formats  <  imports  <  registry  <  storage
-    <  auth  <  admin  <  content  <  graphql  <  exports  <  services
+    leaf modules (errors, clock, ids, layout, ...)  <  sql  <  formats  <  imports  <  registry  <  auth
+    <  admin  <  storage  <  content  <  graphql  <  exports  <  services
+
+(storage sits above admin so that a change to a hosted file writes its audit entry itself.)
 
 `airsequel.config` sits below the core (it may use the leaf modules only), and nothing in the core
 imports `airsequel.http` or `airsequel.cli`.
@@ -15,7 +17,7 @@ from pathlib import Path
 import airsequel
 
 PACKAGE = Path(airsequel.__file__).parent
-LAYERS = ["sql", "formats", "imports", "registry", "storage", "auth", "admin", "content", "graphql", "exports"]
+LAYERS = ["sql", "formats", "imports", "registry", "auth", "admin", "storage", "content", "graphql", "exports"]
 LEAVES = {"errors", "clock", "ids", "integer_text", "durability", "file_types", "layout"}
 
 

@@ -15,6 +15,7 @@ from airsequel.core.auth.teams import Teams
 from airsequel.core.auth.tokens import Tokens
 from airsequel.core.content.assets import Assets
 from airsequel.core.content.charts import Charts
+from airsequel.core.content.schema_edits import SchemaEdits
 from airsequel.core.content.tables import Tables
 from airsequel.core.exports.jobs import Exports
 from airsequel.core.graphql.engine import GraphQLEngine
@@ -38,6 +39,7 @@ class Services:
     login_throttle: LoginThrottle
     graphql: GraphQLEngine
     tables: Tables
+    schema_edits: SchemaEdits
     exports: Exports
     assets: Assets
     server_settings: ServerSettings
@@ -66,11 +68,13 @@ class Services:
         replication = None
         if settings.replica_url:
             replication = Replication(layout, settings.replica_url, settings.s3_endpoint)
-        hosting = Hosting(layout, control, pool, live, replication)
+        audit = AuditLog(control)
+        hosting = Hosting(layout, control, pool, live, audit, replication)
         hosting.clean_up_after_crash()
         teams = Teams(control)
         accounts = Accounts(control, teams, settings.outbox_dir or layout.default_outbox_dir)
         tokens = Tokens(control)
+        tables = Tables(hosting)
         return cls(
             control=control,
             pool=pool,
@@ -81,14 +85,15 @@ class Services:
             principals=Principals(accounts, teams, tokens),
             login_throttle=LoginThrottle(),
             graphql=GraphQLEngine(hosting),
-            tables=Tables(hosting),
+            tables=tables,
+            schema_edits=SchemaEdits(hosting, tables),
             exports=Exports(control, hosting, layout.exports_dir, settings.export_ttl_days),
             assets=Assets(control, hosting, settings.max_asset_bytes),
             server_settings=server_settings,
             env_vars=EnvVars(control),
-            audit=AuditLog(control),
+            audit=audit,
             charts=Charts(control),
-            backups=Backups(hosting),
+            backups=Backups(hosting, teams),
             replication=replication,
             live=live,
             layout=layout,

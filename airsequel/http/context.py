@@ -31,7 +31,6 @@ __all__ = [
     "session_token_from_cookie",
     "presented_secret",
     "SESSION_COOKIE",
-    "audit",
 ]
 
 T = TypeVar("T")
@@ -118,27 +117,6 @@ async def authorized_database(request: Request, action: Action, *, param: str = 
         record = await run_in_threadpool(hosting.get, database_id)
     authorize(caller, action, record)
     return record
-
-
-async def audit(
-    request: Request,
-    record: DatabaseRecord,
-    kind: str,
-    statement: str | None = None,
-    affected_tables: list[str] | None = None,
-    rows: int = 0,
-) -> None:
-    """Record a write in the audit log when the database has auditing on."""
-    if record.auditing:
-        await run_in_threadpool(
-            services(request).audit.record,
-            record,
-            await principal(request),
-            kind,
-            statement,
-            affected_tables or [],
-            rows,
-        )
 
 
 async def authorized_readonly_database(request: Request, action: Action = Action.READ) -> DatabaseRecord:

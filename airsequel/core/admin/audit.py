@@ -3,6 +3,8 @@ which tables, how many rows) in the control plane."""
 
 from __future__ import annotations
 
+import sqlite3
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -15,7 +17,9 @@ MAX_STATEMENT = 10_000
 PAGE = 100
 
 
-def actor_name(principal: Principal) -> str:
+def actor_name(principal: Principal | None) -> str:
+    if principal is None:
+        return "server"
     if principal.kind == PrincipalKind.USER:
         return f"user:{principal.username}"
     if principal.kind == PrincipalKind.TOKEN:
@@ -23,34 +27,45 @@ def actor_name(principal: Principal) -> str:
     return principal.kind.value
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """One write as the audit log records it: who, what kind, the statement, tables, rows."""
+
+    actor: Principal | None  # None: the server itself
+    kind: str
+    statement: str | None = None
+    affected_tables: list[str] = field(default_factory=list)
+    rows: int = 0
+
+
 class AuditLog:
     def __init__(self, control: ControlPlane) -> None:
         self.control = control
 
-    def record(
-        self,
-        database: DatabaseRecord,
-        principal: Principal,
-        kind: str,
-        statement: str | None,
-        affected_tables: list[str],
-        rows: int,
-    ) -> None:
+    def write(self, conn: sqlite3.Connection, database: DatabaseRecord, entry: AuditEntry) -> None:
+        """Record `entry` inside the caller's control-plane transaction (`conn`), when auditing is on."""
         if not database.auditing:
             return
-        self.control.execute(
+        statement = entry.statement[:MAX_STATEMENT] if entry.statement else None
+        conn.execute(
             "INSERT INTO audit_log(file_key, at_utc, actor, kind, statement, affected_tables_json, rows)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 database.file_key,
                 utc_now_iso(),
-                actor_name(principal),
-                kind,
-                statement[:MAX_STATEMENT] if statement else None,
-                orjson.dumps(affected_tables).decode(),
-                rows,
+                actor_name(entry.actor),
+                entry.kind,
+                statement,
+                orjson.dumps(entry.affected_tables).decode(),
+                entry.rows,
             ),
         )
+
+    def record(self, database: DatabaseRecord, entry: AuditEntry) -> None:
+        """Record `entry` in a transaction of its own (a write whose change is not a hosted file's)."""
+        if database.auditing:
+            with self.control.transaction() as conn:
+                self.write(conn, database, entry)
 
     def page(self, database: DatabaseRecord, before: int | None, limit: int = PAGE) -> dict[str, Any]:
         rows = self.control.query(

@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from airsequel.core.auth.access import Role
+from airsequel.core.auth.access import Principal, Role, TeamAction, authorize_team, require_user
 from airsequel.core.clock import utc_now_iso
 from airsequel.core.errors import Conflict, InvalidInput, NotFound
 from airsequel.core.registry.control_plane import ControlPlane
@@ -60,6 +60,15 @@ class Teams:
         if not rows:
             raise NotFound(f"Team {name!r} does not exist")
         return Team(**dict(rows[0]))
+
+    def for_new_database(self, caller: Principal, team: str | None) -> tuple[str, str]:
+        """(team name, username) that a database the caller creates belongs to: its personal team
+        unless `team` names another in which it may create databases."""
+        require_user(caller)
+        assert caller.username is not None
+        wanted = team or caller.username
+        authorize_team(caller, TeamAction.CREATE_DATABASE, wanted)
+        return self.get(wanted).name, caller.username
 
     def roles_of_user(self, user_id: int) -> dict[str, frozenset[Role]]:
         roles: dict[str, set[Role]] = {}

@@ -8,10 +8,12 @@ user's file, so a downloaded file is exactly the user's schema.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
-from airsequel.core.errors import Conflict, InvalidInput, NotFound, TooLarge
+from airsequel.core.admin.audit import AuditEntry
+from airsequel.core.auth.access import Principal
+from airsequel.core.errors import InvalidInput, NotFound, TooLarge
 from airsequel.core.formats.writers import csv_chunks
 from airsequel.core.integer_text import parse_integer
 from airsequel.core.registry.control_plane import DatabaseRecord
@@ -170,39 +172,6 @@ class Tables:
 
     # --- schema edits -----------------------------------------------------------------------
 
-    def edit(self, record: DatabaseRecord, change: Callable[[sqlite3.Connection], None]) -> None:
-        """Run a schema change in one transaction on the writer, unless the schema is locked."""
-        if record.schema_locked:
-            raise Conflict("The schema of this database is locked: unlock it in the database settings first")
-        with self.hosting.write_transaction(record, schema_changes=True) as conn:
-            change(conn)
-
-    def set_table_meta(
-        self, record: DatabaseRecord, table: str, *, description: Any = ..., position: Any = ...
-    ) -> None:
-        self.control.execute(
-            "INSERT INTO table_meta(file_key, table_name) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            (record.file_key, table),
-        )
-        if description is not ...:
-            self.control.execute(
-                "UPDATE table_meta SET description = ? WHERE file_key = ? AND table_name = ?",
-                (description, record.file_key, table),
-            )
-        if position is not ...:
-            self.control.execute(
-                "UPDATE table_meta SET position = ? WHERE file_key = ? AND table_name = ?",
-                (position, record.file_key, table),
-            )
-
-    def position_after(self, record: DatabaseRecord, after: str | None) -> float:
-        """A sort position just after table `after` (or first, for None) in the database's table list."""
-        names = [t["name"] for t in self.ordered_tables(record)]
-        if after is not None and after not in names:
-            raise NotFound(f"Table {after!r} does not exist")
-        index = names.index(after) + 1 if after is not None else 0
-        return index - 0.5
-
     def ordered_tables(self, record: DatabaseRecord) -> list[dict[str, Any]]:
         positions = {
             row["table_name"]: row["position"]
@@ -214,35 +183,6 @@ class Tables:
         indexed = list(enumerate(record.tables))
         indexed.sort(key=lambda pair: positions.get(pair[1]["name"], pair[0]))
         return [table for _, table in indexed]
-
-    def renamed_table(self, record: DatabaseRecord, old: str, new: str) -> None:
-        for table in ("table_meta", "column_meta"):
-            self.control.execute(
-                f"UPDATE {table} SET table_name = ? WHERE file_key = ? AND table_name = ?", (new, record.file_key, old)
-            )
-
-    def dropped_table(self, record: DatabaseRecord, name: str) -> None:
-        for table in ("table_meta", "column_meta"):
-            self.control.execute(f"DELETE FROM {table} WHERE file_key = ? AND table_name = ?", (record.file_key, name))
-
-    def set_column_description(self, record: DatabaseRecord, table: str, column: str, description: str | None) -> None:
-        self.control.execute(
-            "INSERT INTO column_meta(file_key, table_name, column_name, description) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT DO UPDATE SET description = excluded.description",
-            (record.file_key, table, column, description),
-        )
-
-    def renamed_column(self, record: DatabaseRecord, table: str, old: str, new: str) -> None:
-        self.control.execute(
-            "UPDATE column_meta SET column_name = ? WHERE file_key = ? AND table_name = ? AND column_name = ?",
-            (new, record.file_key, table, old),
-        )
-
-    def dropped_column(self, record: DatabaseRecord, table: str, column: str) -> None:
-        self.control.execute(
-            "DELETE FROM column_meta WHERE file_key = ? AND table_name = ? AND column_name = ?",
-            (record.file_key, table, column),
-        )
 
     # --- data ---------------------------------------------------------------------------------
 
@@ -302,11 +242,15 @@ class Tables:
         key_column: str,
         key_value: str,
         content: bytes,
-        max_bytes: int,
+        actor: Principal,
     ) -> None:
+        """Store `content` in one cell, the row named by its key; at most the file-cell size setting."""
+        current = self.hosting.live.current
+        max_bytes = min(current.max_upload_bytes, current.max_file_cell_bytes)
         if len(content) > max_bytes:
             raise TooLarge(f"The file is larger than the limit of {max_bytes} bytes")
-        with self.hosting.write_transaction(record) as conn:
+        entry = AuditEntry(actor, "file", f"file into {table}.{column}", [table], 1)
+        with self.hosting.write_transaction(record, entry) as conn:
             sql, params = _cell_query(conn, table, column, key_column, key_value)
             changed = conn.execute(
                 f"UPDATE {quote_identifier(table)} SET {quote_identifier(column)} = ? WHERE {sql.split(' WHERE ', 1)[1]}",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +36,8 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from graphql.pyutils import Path
 
+from airsequel.core.admin.audit import AuditEntry
+from airsequel.core.auth.access import Principal
 from airsequel.core.graphql.fetch import CellError, FetchContext, fetch_by_key, fetch_count, fetch_list
 from airsequel.core.graphql.mutations import run_mutation
 from airsequel.core.graphql.schema import GeneratedSchema, Mode, RootField, build_schema
@@ -113,9 +115,10 @@ class GraphQLEngine:
         query: str,
         variables: dict[str, Any] | None = None,
         operation_name: str | None = None,
-        on_write: Callable[[int], None] | None = None,
+        actor: Principal | None = None,
     ) -> dict[str, Any]:
-        """Run one request. `on_write(changed_rows)` is called after a mutation that changed rows."""
+        """Run one request. A mutation that changed rows is recorded (file facts and audit entry, by
+        `actor`) after it commits."""
         longest = self.hosting.live.current.graphql_max_query_chars
         if len(query) > longest:
             return _errors(f"The query is longer than {longest} characters")
@@ -132,11 +135,8 @@ class GraphQLEngine:
                 result = self._execute_with_graphql_core(generated, document, ctx, variables, operation_name)
                 changed = ctx.conn.total_changes - ctx.changes_before
                 if changed:
-                    self.hosting.control.record_file_facts(
-                        record.file_key, read_file_facts(ctx.conn, self.hosting.file_path(record), known=record)
-                    )
-                    if on_write is not None:
-                        on_write(changed)
+                    facts = read_file_facts(ctx.conn, self.hosting.file_path(record), known=record)
+                    self.hosting.record_change(record, facts, AuditEntry(actor, "graphql", query, [], changed))
                 return result
         with self._connection(record, generated, mode, write=False) as ctx:
             if mode.can_read:

@@ -369,21 +369,27 @@ class ControlPlane:
         )
 
     def record_file_facts(self, file_key: str, facts: FileFacts) -> None:
-        self.execute(
-            "UPDATE databases SET size = ?, schema_version = ?, user_version = ?, tables_json = ?,"
-            " last_modified_utc = ? WHERE file_key = ?",
-            (
-                facts.size,
-                facts.schema_version,
-                facts.user_version,
-                orjson.dumps(facts.tables).decode(),
-                facts.last_modified_utc,
-                file_key,
-            ),
-        )
+        with self.transaction() as conn:
+            write_file_facts(conn, file_key, facts)
 
     def delete_database(self, file_key: str) -> bool:
         return self.execute("DELETE FROM databases WHERE file_key = ?", (file_key,)) > 0
+
+
+def write_file_facts(conn: sqlite3.Connection, file_key: str, facts: FileFacts) -> None:
+    """A hosted file's size, schema and modification time, inside the caller's transaction."""
+    conn.execute(
+        "UPDATE databases SET size = ?, schema_version = ?, user_version = ?, tables_json = ?,"
+        " last_modified_utc = ? WHERE file_key = ?",
+        (
+            facts.size,
+            facts.schema_version,
+            facts.user_version,
+            orjson.dumps(facts.tables).decode(),
+            facts.last_modified_utc,
+            file_key,
+        ),
+    )
 
 
 def _statements(script: str) -> Iterator[str]:

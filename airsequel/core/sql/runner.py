@@ -91,11 +91,12 @@ def run_script(
     may_write: bool,
     limits: SqlLimits,
     schema_locked: bool = False,
-    after_write: Callable[[sqlite3.Connection], None] | None = None,
+    after_write: Callable[[sqlite3.Connection, SqlResult], None] | None = None,
 ) -> SqlResult:
     """Run `query` (one or more statements) and return the rows of the last statement that has any.
 
-    `after_write` runs on the writer connection inside the transaction, after the script and before COMMIT.
+    `after_write(conn, result)` runs on the writer connection inside the transaction, after the script
+    and before COMMIT (the result's num_changes and affected_tables are set by then).
     """
     if len(query.encode("utf-8", "surrogatepass")) > limits.max_query_bytes:
         raise TooLarge(f"The query is longer than the limit of {limits.max_query_bytes} bytes")
@@ -160,7 +161,7 @@ def _run_in_transaction(
     params: Params,
     guard: SqlGuard,
     limits: SqlLimits,
-    after_write: Callable[[sqlite3.Connection], None] | None = None,
+    after_write: Callable[[sqlite3.Connection, SqlResult], None] | None = None,
 ) -> SqlResult | None:
     """Run all statements in one transaction. None means: refused because it writes, retry as writer."""
     changes_before = conn.total_changes
@@ -176,7 +177,8 @@ def _run_in_transaction(
                 cursor.close()
         result.num_changes = conn.total_changes - changes_before
         if guard.may_write and after_write is not None:
-            after_write(conn)
+            result.affected_tables = guard.written_tables
+            after_write(conn, result)
     except sqlite3.Error as error:
         _rollback(conn)
         if guard.wants_write:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from airsequel.core.errors import NotFound, Unprocessable
+from airsequel.core.auth.access import Action, Principal, authorize
+from airsequel.core.auth.teams import Teams
+from airsequel.core.errors import InvalidInput, NotFound, Unprocessable
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.storage import replication
 from airsequel.core.storage.hosting import Hosting
 
 
 class Backups:
-    def __init__(self, hosting: Hosting) -> None:
+    def __init__(self, hosting: Hosting, teams: Teams) -> None:
         self.hosting = hosting
+        self.teams = teams
 
     def _replication(self) -> replication.Replication:
         if self.hosting.replication is None:
@@ -25,8 +28,17 @@ class Backups:
         return {"earliest": found.earliest, "latest": found.latest}
 
     def restore(
-        self, record: DatabaseRecord, timestamp: str | None, *, as_new: bool, owner: str | None, created_by: str | None
+        self, record: DatabaseRecord, caller: Principal, timestamp: str | None, *, as_new: bool, team: str | None
     ) -> DatabaseRecord:
+        """`record` as of `timestamp` (default: latest), into a new database of the caller's `team`
+        (`as_new`; reading the database is enough) or in place (managing it is needed)."""
+        if timestamp is not None and "T" not in timestamp:
+            raise InvalidInput("timestamp must be an ISO 8601 time such as 2026-01-31T12:00:00Z")
+        owner = created_by = None
+        if as_new:
+            owner, created_by = self.teams.for_new_database(caller, team)
+        else:
+            authorize(caller, Action.MANAGE, record)
         target = self.hosting.temp_path(".sqlite")
         replication.restore(self._replication().url_for(record.file_key), target, timestamp)
         try:
@@ -49,4 +61,4 @@ class Backups:
                 owner=owner or record.owner,
                 created_by=created_by,
             )
-        return self.hosting.replace_content(record, target, filename="restored.sqlite")
+        return self.hosting.replace_content(record, target, filename="restored.sqlite", actor=caller, kind="restore")

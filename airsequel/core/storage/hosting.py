@@ -17,13 +17,15 @@ from pathlib import Path
 
 from airsequel.config import LiveSettings
 from airsequel.core import ids
+from airsequel.core.admin.audit import AuditEntry, AuditLog
+from airsequel.core.auth.access import Principal
 from airsequel.core.clock import utc_now_iso
 from airsequel.core.durability import fsync_directory, fsync_file
 from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.imports.csv_import import import_csv, table_name_for
 from airsequel.core.imports.sqlite_upload import check_sqlite_file
 from airsequel.core.layout import DataLayout
-from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, FileFacts
+from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, FileFacts, write_file_facts
 from airsequel.core.registry.generation_cache import GenerationCache
 from airsequel.core.sql.connections import ConnectionPool, remove_wal_files
 from airsequel.core.sql.runner import Params, SqlLimits, SqlResult, run_script, try_read_quickly
@@ -48,9 +50,11 @@ class Hosting:
         control: ControlPlane,
         pool: ConnectionPool,
         live: LiveSettings,
+        audit: AuditLog,
         replication: Replication | None = None,
     ) -> None:
         self.layout = layout
+        self.audit = audit
         self.dbs_dir = layout.dbs_dir
         self.tmp_dir = layout.tmp_dir
         self.control = control
@@ -150,7 +154,9 @@ class Hosting:
         record.file_name = Path(filename).name if filename else record.file_name
         return self._host(record, _moved_from(prepared), prepared)
 
-    def replace_content(self, record: DatabaseRecord, upload: Path, *, filename: str | None) -> DatabaseRecord:
+    def replace_content(
+        self, record: DatabaseRecord, upload: Path, *, filename: str | None, actor: Principal, kind: str = "replace"
+    ) -> DatabaseRecord:
         """Swap in an uploaded file atomically: on any failure the old content stays as it was."""
         prepared = self._prepare_upload(upload, filename)
         path = self.file_path(record)
@@ -164,7 +170,7 @@ class Hosting:
                 fsync_directory(path.parent)
         finally:
             self._replicate(record)
-        self._finish_file(record)
+        self._finish_file(record, AuditEntry(actor, kind, f"replaced the file with {filename or 'an upload'}"))
         return self.get(record.id)
 
     def duplicate(
@@ -251,12 +257,13 @@ class Hosting:
             raise
         return upload
 
-    def _finish_file(self, record: DatabaseRecord) -> None:
-        """Record size, schema and modification time of the file (after it changed)."""
+    def _finish_file(self, record: DatabaseRecord, entry: AuditEntry | None = None) -> None:
+        """Record size, schema and modification time of the file (after it changed), with the
+        change's audit entry."""
         path = self.file_path(record)
         with self.pool.writer(record.file_key, path) as conn:
             facts = read_file_facts(conn, path)
-        self.control.record_file_facts(record.file_key, facts)
+        self.record_change(record, facts, entry)
         record.size, record.tables = facts.size, facts.tables
         record.schema_version, record.user_version = facts.schema_version, facts.user_version
 
@@ -311,11 +318,21 @@ class Hosting:
 
     @contextmanager
     def write_transaction(
-        self, record: DatabaseRecord, *, schema_changes: bool = False
+        self,
+        record: DatabaseRecord,
+        entry: AuditEntry,
+        *,
+        schema_changes: bool = False,
+        metadata: Callable[[sqlite3.Connection], None] | None = None,
     ) -> Iterator[sqlite3.Connection]:
-        """The writer inside `BEGIN IMMEDIATE`; committed when the block ends, rolled back if it raises,
-        and the registry told about the file afterwards. `schema_changes` turns foreign key enforcement
-        off for the block (a table rebuild drops and recreates a table; keys are checked before commit)."""
+        """The writer inside `BEGIN IMMEDIATE`, for one whole change: committed when the block ends,
+        rolled back if it raises. Before the file commits, one control-plane transaction records the
+        file's new facts, the change's `metadata` (descriptions, positions: a function of the control
+        connection) and its audit `entry`; so a failure anywhere leaves neither. (A crash in the
+        moment between the two commits leaves the control plane ahead: metadata and audit entry of a
+        change that did not land, never a change without them.) `schema_changes` turns foreign key
+        enforcement off for the block (a table rebuild drops and recreates a table; keys are checked
+        before commit)."""
         path = self.file_path(record)
         with self.pool.writer(record.file_key, path) as conn:
             if schema_changes:
@@ -325,6 +342,7 @@ class Hosting:
                 try:
                     yield conn
                     facts = read_file_facts(conn, path, known=None if schema_changes else record)
+                    self.record_change(record, facts, entry, metadata)
                     conn.execute("COMMIT")
                 except BaseException:
                     if conn.in_transaction:
@@ -333,12 +351,41 @@ class Hosting:
             finally:
                 if schema_changes:
                     conn.execute("PRAGMA foreign_keys=ON")
-        self.control.record_file_facts(record.file_key, facts)
 
-    def run_sql(self, record: DatabaseRecord, query: str, params: Params = None, *, may_write: bool) -> SqlResult:
+    def record_change(
+        self,
+        record: DatabaseRecord,
+        facts: FileFacts,
+        entry: AuditEntry | None,
+        metadata: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:
+        """The control plane's side of a change to the file, in one transaction: its facts, the
+        change's metadata and its audit entry."""
+        with self.control.transaction() as control:
+            write_file_facts(control, record.file_key, facts)
+            if metadata is not None:
+                metadata(control)
+            if entry is not None:
+                self.audit.write(control, record, entry)
+
+    def run_sql(
+        self,
+        record: DatabaseRecord,
+        query: str,
+        params: Params = None,
+        *,
+        may_write: bool,
+        actor: Principal | None = None,
+    ) -> SqlResult:
+        """A guarded script; a write is recorded (facts and audit entry) before it commits.
+        `actor` None: the server itself (maintenance, tests)."""
         path = self.file_path(record)
-        facts: list[FileFacts] = []
-        result = run_script(
+
+        def recorded(conn: sqlite3.Connection, result: SqlResult) -> None:
+            entry = AuditEntry(actor, "sql", query, result.affected_tables, result.num_changes)
+            self.record_change(record, read_file_facts(conn, path, known=record), entry)
+
+        return run_script(
             self.pool,
             record.file_key,
             path,
@@ -347,11 +394,8 @@ class Hosting:
             may_write=may_write,
             limits=self.limits,
             schema_locked=record.schema_locked,
-            after_write=lambda conn: facts.append(read_file_facts(conn, path, known=record)),
+            after_write=recorded,
         )
-        if facts:
-            self.control.record_file_facts(record.file_key, facts[0])
-        return result
 
     def read_sql_quickly(
         self, record: DatabaseRecord, query: str, params: Params = None, budget_seconds: float = 0.005

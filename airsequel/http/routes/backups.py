@@ -5,12 +5,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airsequel.core.auth.access import Action, authorize
-from airsequel.core.errors import InvalidInput
+from airsequel.core.auth.access import Action
 from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, obj, read_json_object, string_field
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
-from airsequel.http.routes.databases import ownership_json, team_for_new_database
+from airsequel.http.routes.databases import ownership_json
 
 
 async def backups(request: Request) -> JSONResponse:
@@ -24,18 +23,13 @@ async def restore(request: Request) -> JSONResponse:
     """Restore a database to a point in time: into a new database (default) or, for Admins, in place."""
     record = await authorized_database(request, Action.READ)
     body = await read_json_object(request, optional=True)
-    timestamp = string_field(body, "timestamp")
     as_new = bool_field(body, "as_new")
     as_new = True if as_new is None else as_new
-    if timestamp is not None and "T" not in timestamp:
-        raise InvalidInput("timestamp must be an ISO 8601 time such as 2026-01-31T12:00:00Z")
-    owner = username = None
-    if as_new:
-        owner, username = await team_for_new_database(request, string_field(body, "team"))
-    else:
-        authorize(await principal(request), Action.MANAGE, record)
+    caller = await principal(request)
     restored = await run_in_threadpool(
-        lambda: services(request).backups.restore(record, timestamp, as_new=as_new, owner=owner, created_by=username)
+        lambda: services(request).backups.restore(
+            record, caller, string_field(body, "timestamp"), as_new=as_new, team=string_field(body, "team")
+        )
     )
     return JSONResponse(ownership_json(restored), status_code=201 if as_new else 200)
 

@@ -12,7 +12,13 @@ from starlette.routing import Route
 
 from airsequel.core.auth.access import Action
 from airsequel.core.registry.control_plane import DatabaseRecord
-from airsequel.http.context import audit, authorized_database, authorized_readonly_database, run_in_threadpool, services
+from airsequel.http.context import (
+    authorized_database,
+    authorized_readonly_database,
+    principal,
+    run_in_threadpool,
+    services,
+)
 from airsequel.http.responses import JSONResponse
 from airsequel.http.routes.databases import ownership_json, team_for_new_database
 from airsequel.http.uploads import receive_upload
@@ -43,8 +49,10 @@ async def replace_database(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     hosting = services(request).hosting
     upload = await receive_upload(request, hosting.temp_path(), max_bytes=services(request).settings.max_upload_bytes)
-    updated = await run_in_threadpool(hosting.replace_content, record, upload.path, filename=upload.filename)
-    await audit(request, record, "replace", f"replaced the file with {upload.filename or 'an upload'}", [], 0)
+    caller = await principal(request)
+    updated = await run_in_threadpool(
+        lambda: hosting.replace_content(record, upload.path, filename=upload.filename, actor=caller)
+    )
     return JSONResponse(ownership_json(updated))
 
 

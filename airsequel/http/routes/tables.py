@@ -9,17 +9,10 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from airsequel.core.auth.access import Action
+from airsequel.core.content.schema_edits import UNCHANGED
 from airsequel.core.errors import InvalidInput
 from airsequel.core.file_types import sniff
-from airsequel.core.sql.table_schema import (
-    ColumnSpec,
-    add_column,
-    change_column,
-    create_table,
-    drop_column,
-    drop_table,
-    rename_table,
-)
+from airsequel.core.sql.table_schema import ColumnSpec
 from airsequel.http.bodies import (
     BOOLEAN,
     STRING,
@@ -30,7 +23,13 @@ from airsequel.http.bodies import (
     string_field,
     text_value_field,
 )
-from airsequel.http.context import audit, authorized_database, authorized_readonly_database, run_in_threadpool, services
+from airsequel.http.context import (
+    authorized_database,
+    authorized_readonly_database,
+    principal,
+    run_in_threadpool,
+    services,
+)
 from airsequel.http.responses import JSONResponse
 from airsequel.http.routes.files import content_disposition
 from airsequel.http.uploads import receive_upload
@@ -63,55 +62,49 @@ COLUMN_CHANGES = {
 async def put_table(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     body = await read_json_object(request)
-    name = request.path_params["table"]
     columns = body.get("columns")
     if not isinstance(columns, list) or not all(isinstance(c, dict) for c in columns):
         raise InvalidInput("columns must be a list of column objects ({name, sqliteDataType, isNonNull, ...})")
     specs = [ColumnSpec.from_json(c) for c in columns]
-    tables = services(request).tables
-    await run_in_threadpool(tables.edit, record, lambda conn: create_table(conn, name, specs))
-    await audit(request, record, "schema", f"create table {name}", [name])
+    created = await run_in_threadpool(
+        services(request).schema_edits.create_table,
+        record,
+        await principal(request),
+        request.path_params["table"],
+        specs,
+        _described(body),
+    )
+    return JSONResponse(created, status_code=201)
+
+
+def _described(body: dict[str, Any]) -> Any:
+    """The body's description (text or null), or UNCHANGED when it names none."""
     present, description = text_value_field(body, "description")
-    if present:
-        await run_in_threadpool(lambda: tables.set_table_meta(record, name, description=description))
-    updated = await run_in_threadpool(services(request).hosting.get, record.id)
-    return JSONResponse(await run_in_threadpool(tables.table_json, updated, name), status_code=201)
+    return description if present else UNCHANGED
 
 
 @documents_body(obj(name=STRING, description=TEXT_OR_NULL, after=TEXT_OR_NULL))
 async def patch_table(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     body = await read_json_object(request)
-    tables = services(request).tables
-    name = request.path_params["table"]
-    new_name = string_field(body, "name")
-    if new_name is not None and new_name != name:
-        await run_in_threadpool(tables.edit, record, lambda conn: rename_table(conn, name, new_name))
-        await audit(request, record, "schema", f"rename table {name} to {new_name}", [new_name])
-        await run_in_threadpool(tables.renamed_table, record, name, new_name)
-        name = new_name
-    else:
-        await run_in_threadpool(tables.table_json, record, name)  # 404 for an unknown table
-    present, description = text_value_field(body, "description")
-    if present:
-        await run_in_threadpool(lambda: tables.set_table_meta(record, name, description=description))
-    if "after" in body:
-        after = body["after"]
-        if after is not None and not isinstance(after, str):
-            raise InvalidInput("after must be a table name or null (first)")
-        fresh = await run_in_threadpool(services(request).hosting.get, record.id)
-        position = await run_in_threadpool(tables.position_after, fresh, after)
-        await run_in_threadpool(lambda: tables.set_table_meta(record, name, position=position))
+    await run_in_threadpool(
+        lambda actor: services(request).schema_edits.change_table(
+            record,
+            actor,
+            request.path_params["table"],
+            new_name=string_field(body, "name"),
+            description=_described(body),
+            after=body.get("after", UNCHANGED),
+        ),
+        await principal(request),
+    )
     return JSONResponse({})
 
 
 async def delete_table(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
-    name = request.path_params["table"]
-    tables = services(request).tables
-    await run_in_threadpool(tables.edit, record, lambda conn: drop_table(conn, name))
-    await audit(request, record, "schema", f"drop table {name}", [name])
-    await run_in_threadpool(tables.dropped_table, record, name)
+    edits = services(request).schema_edits
+    await run_in_threadpool(edits.drop_table, record, await principal(request), request.path_params["table"])
     return JSONResponse({})
 
 
@@ -121,15 +114,9 @@ async def put_column(request: Request) -> JSONResponse:
     body = await read_json_object(request, optional=True)
     table, column = request.path_params["table"], request.path_params["column"]
     spec = ColumnSpec.from_json(body, name=column)
-    tables = services(request).tables
-    await run_in_threadpool(tables.edit, record, lambda conn: add_column(conn, table, spec))
-    await audit(request, record, "schema", f"add column {column} to {table}", [table])
-    present, description = text_value_field(body, "description")
-    if present:
-        await run_in_threadpool(tables.set_column_description, record, table, column, description)
-    updated = await run_in_threadpool(services(request).hosting.get, record.id)
-    table_json = await run_in_threadpool(tables.table_json, updated, table)
-    return JSONResponse(next(c for c in table_json["columns"] if c["name"] == column), status_code=201)
+    edits = services(request).schema_edits
+    created = await run_in_threadpool(edits.add_column, record, await principal(request), table, spec, _described(body))
+    return JSONResponse(created, status_code=201)
 
 
 @documents_body(obj(name=STRING, **COLUMN_CHANGES, description=TEXT_OR_NULL))
@@ -137,29 +124,20 @@ async def patch_column(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     body = await read_json_object(request)
     table, column = request.path_params["table"], request.path_params["column"]
-    tables = services(request).tables
-    changes: dict[str, Any] = {
-        k: body[k] for k in ("name", "sqliteDataType", "isNonNull", "isUnique", "isPrimaryKey", "default") if k in body
-    }
-    if changes:
-        await run_in_threadpool(tables.edit, record, lambda conn: change_column(conn, table, column, changes))
-        await audit(request, record, "schema", f"change column {column} of {table}: {changes}", [table])
-    new_name = changes.get("name", column)
-    if new_name != column:
-        await run_in_threadpool(tables.renamed_column, record, table, column, new_name)
-    present, description = text_value_field(body, "description")
-    if present:
-        await run_in_threadpool(tables.set_column_description, record, table, new_name, description)
+    fields = ("name", "sqliteDataType", "isNonNull", "isUnique", "isPrimaryKey", "default")
+    changes: dict[str, Any] = {k: body[k] for k in fields if k in body}
+    edits = services(request).schema_edits
+    await run_in_threadpool(
+        edits.change_column, record, await principal(request), table, column, changes, _described(body)
+    )
     return JSONResponse({})
 
 
 async def delete_column(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     table, column = request.path_params["table"], request.path_params["column"]
-    tables = services(request).tables
-    await run_in_threadpool(tables.edit, record, lambda conn: drop_column(conn, table, column))
-    await audit(request, record, "schema", f"drop column {column} of {table}", [table])
-    await run_in_threadpool(tables.dropped_column, record, table, column)
+    edits = services(request).schema_edits
+    await run_in_threadpool(edits.drop_column, record, await principal(request), table, column)
     return JSONResponse({})
 
 
@@ -210,10 +188,9 @@ async def get_file(request: Request) -> Response:
 
 async def put_file(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
-    hosting = services(request).hosting
     settings = services(request).settings
     max_bytes = min(settings.max_upload_bytes, settings.max_file_cell_bytes)
-    upload = await receive_upload(request, hosting.temp_path(), max_bytes=max_bytes)
+    upload = await receive_upload(request, services(request).hosting.temp_path(), max_bytes=max_bytes)
     try:
         content = upload.path.read_bytes()
     finally:
@@ -227,9 +204,8 @@ async def put_file(request: Request) -> JSONResponse:
         params["key_column"],
         params["key_value"],
         content,
-        max_bytes,
+        await principal(request),
     )
-    await audit(request, record, "file", f"file into {params['table']}.{params['column']}", [params["table"]], 1)
     return JSONResponse({})
 
 
