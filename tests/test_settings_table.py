@@ -11,6 +11,7 @@ import pytest
 
 from airsequel.cli import build_parser
 from airsequel.config import SETTINGS, LiveSettings, SettingError, Settings, markdown_table
+from airsequel.core.auth.access import Principal, PrincipalKind
 from airsequel.core.services import Services
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -77,7 +78,8 @@ def test_settings_are_frozen_and_live_settings_swap_whole(tmp_path):
 
 def test_stored_values_come_back_after_a_restart_but_not_over_the_environment(tmp_path):
     first = Services.start(Settings.from_env(environ={}, data_dir=tmp_path, secret_key="k"))
-    first.server_settings.update({"maxRowsPerResponse": 3, "graphqlMaxRows": 9})
+    admin = Principal(PrincipalKind.USER, user_id=1, username="root", server_admin=True)
+    first.server_settings.update(admin, {"maxRowsPerResponse": 3, "graphqlMaxRows": 9})
     first.stop()
     again = Services.start(
         Settings.from_env(environ={"AIRSEQUEL_GRAPHQL_MAX_ROWS": "50"}, data_dir=tmp_path, secret_key="k")

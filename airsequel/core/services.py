@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from airsequel.config import LiveSettings, Settings
 from airsequel.core.admin.audit import AuditLog
+from airsequel.core.admin.database_settings import DatabaseSettings
 from airsequel.core.admin.env_vars import EnvVars
 from airsequel.core.admin.server_settings import ServerSettings
 from airsequel.core.auth.accounts import Accounts
@@ -15,6 +16,7 @@ from airsequel.core.auth.teams import Teams
 from airsequel.core.auth.tokens import Tokens
 from airsequel.core.content.assets import Assets
 from airsequel.core.content.charts import Charts
+from airsequel.core.content.records import Records
 from airsequel.core.content.schema_edits import SchemaEdits
 from airsequel.core.content.tables import Tables
 from airsequel.core.exports.jobs import Exports
@@ -23,6 +25,7 @@ from airsequel.core.layout import DataLayout
 from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.sql.connections import ConnectionPool
 from airsequel.core.storage.backups import Backups
+from airsequel.core.storage.catalog import Catalog
 from airsequel.core.storage.hosting import Hosting
 from airsequel.core.storage.replication import Replication
 
@@ -44,9 +47,12 @@ class Services:
     assets: Assets
     server_settings: ServerSettings
     env_vars: EnvVars
+    database_settings: DatabaseSettings
     audit: AuditLog
     charts: Charts
     backups: Backups
+    catalog: Catalog
+    records: Records
     replication: Replication | None
 
     live: LiveSettings
@@ -63,7 +69,8 @@ class Services:
         layout.root.mkdir(parents=True, exist_ok=True)
         live = LiveSettings(settings.with_secret_key())
         control = ControlPlane(layout.control_file)
-        server_settings = ServerSettings(control, live)  # stored values first: everything below reads them
+        env_vars = EnvVars(control)
+        server_settings = ServerSettings(control, live, env_vars)  # stored values first: all below reads them
         pool = ConnectionPool(max_open=settings.pool_size, max_database_bytes=settings.max_database_bytes)
         replication = None
         if settings.replica_url:
@@ -90,10 +97,13 @@ class Services:
             exports=Exports(control, hosting, layout.exports_dir, settings.export_ttl_days),
             assets=Assets(control, hosting, settings.max_asset_bytes),
             server_settings=server_settings,
-            env_vars=EnvVars(control),
+            env_vars=env_vars,
+            database_settings=DatabaseSettings(control, env_vars),
             audit=audit,
             charts=Charts(control),
             backups=Backups(hosting, teams),
+            catalog=Catalog(hosting, teams),
+            records=Records(hosting),
             replication=replication,
             live=live,
             layout=layout,

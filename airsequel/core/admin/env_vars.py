@@ -4,6 +4,7 @@ plane. They never go into a hosted file, a download or an export."""
 from __future__ import annotations
 
 import re
+import sqlite3
 from typing import Any
 
 from airsequel.core.clock import utc_now_iso
@@ -57,17 +58,28 @@ class EnvVars:
 
     def replace_all(self, scope: str, variables: Any) -> None:
         """The `envVars` list of a settings PATCH: the scope's variables become exactly these."""
-        if not isinstance(variables, list) or not all(isinstance(v, dict) for v in variables):
-            raise InvalidInput("envVars must be a list of {name, value}")
-        checked = [_checked(v.get("name"), v.get("value")) for v in variables]
-        if len({name for name, _ in checked}) != len(checked):
-            raise InvalidInput("envVars names must be unique")
+        checked = checked_list(variables)
         with self.control.transaction() as conn:
-            conn.execute("DELETE FROM env_vars WHERE scope = ?", (scope,))
-            conn.executemany(
-                "INSERT INTO env_vars(scope, name, value, created_utc) VALUES (?, ?, ?, ?)",
-                [(scope, name, value, utc_now_iso()) for name, value in checked],
-            )
+            replace_in(conn, scope, checked)
+
+
+def checked_list(variables: Any) -> list[tuple[str, str]]:
+    """An `envVars` list of {name, value}, checked: (name, value) pairs with unique names."""
+    if not isinstance(variables, list) or not all(isinstance(v, dict) for v in variables):
+        raise InvalidInput("envVars must be a list of {name, value}")
+    checked = [_checked(v.get("name"), v.get("value")) for v in variables]
+    if len({name for name, _ in checked}) != len(checked):
+        raise InvalidInput("envVars names must be unique")
+    return checked
+
+
+def replace_in(conn: sqlite3.Connection, scope: str, checked: list[tuple[str, str]]) -> None:
+    """Make `scope`'s variables exactly `checked`, inside the caller's control-plane transaction."""
+    conn.execute("DELETE FROM env_vars WHERE scope = ?", (scope,))
+    conn.executemany(
+        "INSERT INTO env_vars(scope, name, value, created_utc) VALUES (?, ?, ?, ?)",
+        [(scope, name, value, utc_now_iso()) for name, value in checked],
+    )
 
 
 def _checked(name: Any, value: Any) -> tuple[str, str]:

@@ -28,7 +28,9 @@ from airsequel.config import (
     parse_value,
     type_name,
 )
-from airsequel.core.errors import Conflict, InvalidInput
+from airsequel.core.admin.env_vars import SERVER, EnvVars, checked_list, replace_in
+from airsequel.core.auth.access import Principal, PrincipalKind
+from airsequel.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated
 from airsequel.core.registry.control_plane import ControlPlane
 
 log = logging.getLogger("airsequel.settings")
@@ -38,10 +40,20 @@ def _json(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else str(value) if hasattr(value, "__fspath__") else value
 
 
+def require_server_admin(caller: Principal) -> None:
+    if caller.kind == PrincipalKind.ANONYMOUS:
+        raise NotAuthenticated("Log in as a server admin")
+    if not (caller.kind == PrincipalKind.USER and caller.server_admin):
+        raise Forbidden("Only server admins manage server settings")
+
+
 class ServerSettings:
-    def __init__(self, control: ControlPlane, live: LiveSettings) -> None:
+    """Server settings and server environment variables, for server admins only."""
+
+    def __init__(self, control: ControlPlane, live: LiveSettings, env_vars: EnvVars) -> None:
         self.control = control
         self.live = live
+        self.env_vars = env_vars
         stored: dict[str, Any] = {}
         for key, value_json in control.query("SELECT key, value_json FROM server_settings"):
             name = BY_API_NAME.get(key)
@@ -52,6 +64,27 @@ class ServerSettings:
             except SettingError as error:
                 log.warning("ignoring the stored server setting %s: %s", key, error)
         live.apply(stored, STORED)
+
+    def view(self, caller: Principal) -> dict[str, Any]:
+        """GET /api/settings: the settings and the server's variables with their values."""
+        require_server_admin(caller)
+        return {**self.as_json(), "envVars": self.env_vars.in_scope(SERVER, with_values=True)}
+
+    def variables(self, caller: Principal) -> list[dict[str, Any]]:
+        require_server_admin(caller)
+        return self.env_vars.in_scope(SERVER, with_values=True)
+
+    def create_variable(self, caller: Principal, name: Any, value: Any) -> dict[str, Any]:
+        require_server_admin(caller)
+        return self.env_vars.create(SERVER, name, value)
+
+    def update_variable(self, caller: Principal, name: str, body: dict[str, Any]) -> None:
+        require_server_admin(caller)
+        self.env_vars.update(SERVER, name, body)
+
+    def delete_variable(self, caller: Principal, name: str) -> None:
+        require_server_admin(caller)
+        self.env_vars.delete(SERVER, name)
 
     def as_json(self) -> dict[str, Any]:
         """Each run-time setting by its API name, and the whole table with where each value came from."""
@@ -76,13 +109,16 @@ class ServerSettings:
         ]
         return result
 
-    def update(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Check every change, then store and apply them together (all or nothing)."""
+    def update(self, caller: Principal, changes: dict[str, Any]) -> dict[str, Any]:
+        """Check every change (`envVars`: the server's variables become exactly these), then store
+        and apply them together, all or nothing."""
+        require_server_admin(caller)
+        variables = checked_list(changes["envVars"]) if "envVars" in changes else None
         checked: dict[str, Any] = {}
         current = self.live.current
         for key, value in changes.items():
             if key == "envVars":
-                continue  # handled by the env var store
+                continue
             name = BY_API_NAME.get(key)
             if name is None:
                 raise InvalidInput(f"Unknown setting {key!r}")
@@ -100,6 +136,8 @@ class ServerSettings:
                 given = spec.flag if source == FLAG else spec.env
                 raise Conflict(f"{key} was set by {given} when the server started: change it there")
         with self.control.transaction() as conn:
+            if variables is not None:
+                replace_in(conn, SERVER, variables)
             for name, value in checked.items():
                 conn.execute(
                     "INSERT INTO server_settings(key, value_json) VALUES (?, ?) ON CONFLICT(key) DO UPDATE"

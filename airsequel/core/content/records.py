@@ -19,10 +19,13 @@ import orjson
 
 from airsequel.core.errors import InvalidInput
 from airsequel.core.integer_text import parse_count, parse_integer
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.sql.introspection import Column, Table
 from airsequel.core.sql.runner import bindable
 from airsequel.core.sql.script import quote_identifier
+from airsequel.core.sql.table_schema import find_table
 from airsequel.core.sql.value_kinds import ValueKind, column_kind
+from airsequel.core.storage.hosting import Hosting
 
 MAX_RECORDS = 10_000
 RESERVED = {"limit", "next", "start_date", "end_date", "date_column"}
@@ -166,3 +169,24 @@ def fetch_page(
     raw = raw[:limit]
     next_cursor = encode_cursor(tuple(raw[-1][: len(keys)])) if more and raw else None
     return columns, [tuple(row[len(keys) :]) for row in raw], next_cursor
+
+
+class Records:
+    """Pages of a table's rows, filtered as the records API says, from one read snapshot."""
+
+    def __init__(self, hosting: Hosting) -> None:
+        self.hosting = hosting
+
+    def page(
+        self,
+        record: DatabaseRecord,
+        table_name: str,
+        filters: list[tuple[str, str]],
+        limit_text: str | None,
+        cursor: str | None,
+    ) -> tuple[list[str], list[tuple[Any, ...]], str | None]:
+        """(columns, rows, the next page's cursor or None)."""
+        limit = page_limit(limit_text)
+        with self.hosting.read_snapshot(record) as conn:
+            table = find_table(conn, table_name)
+            return fetch_page(conn, table, parse_filter(table, filters), limit, cursor)

@@ -187,7 +187,13 @@ class Tables:
     # --- data ---------------------------------------------------------------------------------
 
     def export_csv(self, record: DatabaseRecord, name: str) -> Iterator[bytes]:
-        """The table as CSV, produced in batches from one read transaction (constant memory)."""
+        """The table as CSV, produced in batches from one read transaction (constant memory); an
+        unknown table is NotFound here, before the first byte."""
+        with self.hosting.read_snapshot(record) as conn:
+            find_table(conn, name)
+        return self._csv(record, name)
+
+    def _csv(self, record: DatabaseRecord, name: str) -> Iterator[bytes]:
         with self.hosting.read_snapshot(record) as conn:
             find_table(conn, name)
             for text, _ in csv_chunks(conn.execute(f"SELECT * FROM {quote_identifier(name)}")):

@@ -18,7 +18,7 @@ from pathlib import Path
 from airsequel.config import LiveSettings
 from airsequel.core import ids
 from airsequel.core.admin.audit import AuditEntry, AuditLog
-from airsequel.core.auth.access import Principal
+from airsequel.core.auth.access import Action, Principal, may
 from airsequel.core.clock import utc_now_iso
 from airsequel.core.durability import fsync_directory, fsync_file
 from airsequel.core.errors import InvalidInput, NotFound
@@ -396,6 +396,10 @@ class Hosting:
             schema_locked=record.schema_locked,
             after_write=recorded,
         )
+
+    def run_sql_as(self, record: DatabaseRecord, caller: Principal, query: str, params: Params = None) -> SqlResult:
+        """`POST /sql` for `caller`: it writes only when the caller may write the database."""
+        return self.run_sql(record, query, params, may_write=may(caller, Action.WRITE, record), actor=caller)
 
     def read_sql_quickly(
         self, record: DatabaseRecord, query: str, params: Params = None, budget_seconds: float = 0.005

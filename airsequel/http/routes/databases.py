@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from airsequel.core.auth.access import Action, Principal, PrincipalKind, TeamAction, authorize_team, require_user
-from airsequel.core.errors import InvalidInput, NotAuthenticated
+from airsequel.core.auth.access import Action, Principal
+from airsequel.core.errors import InvalidInput
 from airsequel.core.integer_text import parse_count
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.services import Services
@@ -60,34 +60,16 @@ def _page_param(request: Request, name: str, default: int | None) -> int | None:
 def visible_databases(
     services: Services, caller: Principal, limit: int | None = None, offset: int = 0
 ) -> tuple[list[DatabaseRecord], int]:
-    """A page of the databases the caller works with: its teams' (all, for a server admin), or a
-    token's; and how many there are."""
-    if caller.kind == PrincipalKind.ANONYMOUS:
-        raise NotAuthenticated("Log in or send an API token to list databases")
-    if caller.kind == PrincipalKind.TOKEN:
-        return services.control.list_databases(file_keys=list(caller.token_permissions), limit=limit, offset=offset)
-    if caller.kind == PrincipalKind.USER and not caller.server_admin:
-        return services.control.list_databases(owners=list(caller.team_roles), limit=limit, offset=offset)
-    return services.control.list_databases(limit=limit, offset=offset)
+    """The web pages' name for Catalog.visible_to (kept for routes/web.py)."""
+    return services.catalog.visible_to(caller, limit, offset)
 
 
 async def list_databases(request: Request) -> JSONResponse:
     limit = _page_param(request, "limit", None)
     offset = _page_param(request, "offset", 0) or 0
     caller = await principal(request)
-    page, total = await run_in_threadpool(visible_databases, services(request), caller, limit, offset)
+    page, total = await run_in_threadpool(services(request).catalog.visible_to, caller, limit, offset)
     return JSONResponse({"databases": [database_json(r) for r in page], "numberOfDatabases": total})
-
-
-async def team_for_new_database(request: Request, team: str | None) -> tuple[str, str]:
-    """(team name, username) for a database the caller creates: its personal team unless named."""
-    caller = await principal(request)
-    require_user(caller)
-    assert caller.username is not None
-    wanted = team or caller.username
-    authorize_team(caller, TeamAction.CREATE_DATABASE, wanted)
-    found = await run_in_threadpool(services(request).teams.get, wanted)
-    return found.name, caller.username
 
 
 @documents_body(obj(["name"], name=STRING, team=STRING, query=STRING, description=STRING, fileFormat=STRING))
@@ -99,14 +81,11 @@ async def create_database(request: Request) -> JSONResponse:
     file_format = body.get("fileFormat", "sqlite")
     if file_format not in (None, "sqlite", "csv"):
         raise InvalidInput("fileFormat must be 'sqlite' or 'csv'")
-    team, username = await team_for_new_database(request, string_field(body, "team"))
+    caller = await principal(request)
     record = await run_in_threadpool(
-        services(request).hosting.create,
-        name,
-        description=description,
-        query=query,
-        owner=team,
-        created_by=username,
+        lambda: services(request).catalog.create(
+            caller, string_field(body, "team"), name, description=description, query=query
+        )
     )
     return JSONResponse(ownership_json(record), status_code=201)
 

@@ -20,27 +20,22 @@ from airsequel.http.context import (
     services,
 )
 from airsequel.http.responses import JSONResponse
-from airsequel.http.routes.databases import ownership_json, team_for_new_database
+from airsequel.http.routes.databases import ownership_json
 from airsequel.http.uploads import receive_upload
 
 
 async def upload_database(request: Request) -> JSONResponse:
-    team, username = await team_for_new_database(request, request.query_params.get("team"))
-    hosting = services(request).hosting
-    upload = await receive_upload(request, hosting.temp_path(), max_bytes=services(request).settings.max_upload_bytes)
-    if upload.fields.get("team") and upload.fields["team"] != team:
-        try:
-            team, username = await team_for_new_database(request, upload.fields["team"])
-        except BaseException:
-            upload.path.unlink(missing_ok=True)
-            raise
+    caller = await principal(request)
+    catalog = services(request).catalog
+    # Refuse a caller who may not create a database there before reading a gigabyte of body.
+    await run_in_threadpool(catalog.teams.for_new_database, caller, request.query_params.get("team"))
+    settings = services(request).settings
+    upload = await receive_upload(request, services(request).hosting.temp_path(), max_bytes=settings.max_upload_bytes)
+    team = upload.fields.get("team") or request.query_params.get("team")
     record = await run_in_threadpool(
-        hosting.create_from_upload,
-        upload.path,
-        filename=upload.filename,
-        name=upload.fields.get("name"),
-        owner=team,
-        created_by=username,
+        lambda: catalog.create_from_upload(
+            caller, team, upload.path, filename=upload.filename, name=upload.fields.get("name")
+        )
     )
     return JSONResponse(ownership_json(record), status_code=201)
 
@@ -72,8 +67,9 @@ async def duplicate_database(request: Request) -> Response:
         record = await authorized_readonly_database(request)
     else:
         record = await authorized_database(request, Action.READ)
-    team, username = await team_for_new_database(request, request.query_params.get("team"))
-    copy = await run_in_threadpool(services(request).hosting.duplicate, record, owner=team, created_by=username)
+    caller = await principal(request)
+    duplicate = services(request).catalog.duplicate
+    copy = await run_in_threadpool(duplicate, record, caller, request.query_params.get("team"))
     return _json_or_redirect(request, {"id": copy.id}, copy.id)
 
 

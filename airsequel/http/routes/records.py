@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from airsequel.core.auth.access import Action
-from airsequel.core.content.records import fetch_page, page_limit, parse_filter
 from airsequel.core.sql.runner import json_cell
-from airsequel.core.sql.table_schema import find_table
 from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, obj, read_json_object
 from airsequel.http.context import authorized_database, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
@@ -23,17 +20,15 @@ from airsequel.http.uploads import receive_upload
 
 async def list_records(request: Request) -> Response:
     record = await authorized_database(request, Action.READ)
-    pairs = list(request.query_params.multi_items())
-    limit = page_limit(request.query_params.get("limit"))
-    cursor = request.query_params.get("next")
-    hosting = services(request).hosting
-
-    def read() -> tuple[list[str], list[tuple[Any, ...]], str | None]:
-        with hosting.read_snapshot(record) as conn:
-            table = find_table(conn, request.path_params["table"])
-            return fetch_page(conn, table, parse_filter(table, pairs), limit, cursor)
-
-    columns, rows, next_cursor = await run_in_threadpool(read)
+    params = request.query_params
+    columns, rows, next_cursor = await run_in_threadpool(
+        services(request).records.page,
+        record,
+        request.path_params["table"],
+        list(params.multi_items()),
+        params.get("limit"),
+        params.get("next"),
+    )
     if "text/csv" in request.headers.get("accept", ""):
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\r\n")

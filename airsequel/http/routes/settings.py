@@ -8,11 +8,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airsequel.core.admin.env_vars import MAX_VALUE, NAME, SERVER
-from airsequel.core.auth.access import Action, PrincipalKind, may
-from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated
+from airsequel.core.admin.env_vars import MAX_VALUE, NAME
+from airsequel.core.auth.access import Action
+from airsequel.core.errors import InvalidInput
 from airsequel.core.integer_text import parse_count
-from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.http.bodies import (
     BOOLEAN,
     STRING,
@@ -26,41 +25,25 @@ from airsequel.http.bodies import (
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 
-
-async def require_server_admin(request: Request) -> None:
-    caller = await principal(request)
-    if caller.kind == PrincipalKind.ANONYMOUS:
-        raise NotAuthenticated("Log in as a server admin")
-    if not (caller.kind == PrincipalKind.USER and caller.server_admin):
-        raise Forbidden("Only server admins manage server settings")
-
-
 # --- server ---------------------------------------------------------------------------------------
 
 
 async def get_server_settings(request: Request) -> JSONResponse:
-    await require_server_admin(request)
-    service = services(request)
-    env = await run_in_threadpool(service.env_vars.in_scope, SERVER, with_values=True)
-    return JSONResponse({**service.server_settings.as_json(), "envVars": env})
+    view = services(request).server_settings.view
+    return JSONResponse(await run_in_threadpool(view, await principal(request)))
 
 
 @documents_body(obj(allowedHosts={"type": "array", "items": STRING}, signup={"enum": ["open", "closed"]}))
 async def patch_server_settings(request: Request) -> JSONResponse:
-    await require_server_admin(request)
+    caller = await principal(request)
     body = await read_json_object(request)
-    service = services(request)
-    if "envVars" in body:
-        await run_in_threadpool(service.env_vars.replace_all, SERVER, body["envVars"])
-    await run_in_threadpool(service.server_settings.update, body)
+    await run_in_threadpool(services(request).server_settings.update, caller, body)
     return JSONResponse({})
 
 
 async def list_server_env(request: Request) -> JSONResponse:
-    await require_server_admin(request)
-    return JSONResponse(
-        {"envVars": await run_in_threadpool(services(request).env_vars.in_scope, SERVER, with_values=True)}
-    )
+    variables = services(request).server_settings.variables
+    return JSONResponse({"envVars": await run_in_threadpool(variables, await principal(request))})
 
 
 # A variable as env_vars checks it: the body of a POST (both fields) or a PATCH (either).
@@ -69,45 +52,34 @@ ENV_FIELDS = {"name": matching(NAME), "value": {"type": "string", "maxLength": M
 
 @documents_body(obj(["name", "value"], **ENV_FIELDS))
 async def create_server_env(request: Request) -> JSONResponse:
-    await require_server_admin(request)
+    caller = await principal(request)
     body = await read_json_object(request)
-    created = await run_in_threadpool(services(request).env_vars.create, SERVER, body.get("name"), body.get("value"))
-    return JSONResponse(created, status_code=201)
+    create = services(request).server_settings.create_variable
+    return JSONResponse(await run_in_threadpool(create, caller, body.get("name"), body.get("value")), status_code=201)
 
 
 @documents_body(obj(**ENV_FIELDS))
 async def patch_server_env(request: Request) -> JSONResponse:
-    await require_server_admin(request)
+    caller = await principal(request)
     body = await read_json_object(request)
-    await run_in_threadpool(services(request).env_vars.update, SERVER, request.path_params["name"], body)
+    update = services(request).server_settings.update_variable
+    await run_in_threadpool(update, caller, request.path_params["name"], body)
     return JSONResponse({})
 
 
 async def delete_server_env(request: Request) -> JSONResponse:
-    await require_server_admin(request)
-    await run_in_threadpool(services(request).env_vars.delete, SERVER, request.path_params["name"])
+    delete = services(request).server_settings.delete_variable
+    await run_in_threadpool(delete, await principal(request), request.path_params["name"])
     return JSONResponse({})
 
 
 # --- per database ---------------------------------------------------------------------------------
 
 
-async def settings_json(request: Request, record: DatabaseRecord) -> dict[str, Any]:
-    admin = may(await principal(request), Action.MANAGE, record)
-    env = await run_in_threadpool(services(request).env_vars.in_scope, record.file_key, with_values=admin)
-    return {
-        "auditing": record.auditing,
-        "environment": record.environment,
-        "envVars": env,
-        "schemaLocked": record.schema_locked,
-        "viewsTab": record.views_tab,
-        "visibility": record.visibility,
-    }
-
-
 async def get_database_settings(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.READ)
-    return JSONResponse(await settings_json(request, record))
+    view = services(request).database_settings.view
+    return JSONResponse(await run_in_threadpool(view, record, await principal(request)))
 
 
 @documents_body(
@@ -122,28 +94,22 @@ async def get_database_settings(request: Request) -> JSONResponse:
 async def patch_database_settings(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.MANAGE)
     body = await read_json_object(request)
-    changes: dict[str, Any] = {}
-    if "visibility" in body:
-        if body["visibility"] not in ("public", "private"):
-            raise InvalidInput("visibility must be 'public' or 'private'")
-        changes["visibility"] = body["visibility"]
-    for field, column in (("schemaLocked", "schema_locked"), ("viewsTab", "views_tab"), ("auditing", "auditing")):
+    changes: dict[str, Any] = {key: body[key] for key in ("visibility", "envVars") if key in body}
+    for field in ("schemaLocked", "viewsTab", "auditing"):
         value = bool_field(body, field)
         if value is not None:
-            changes[column] = int(value)
+            changes[field] = value
     present, environment = text_value_field(body, "environment")
     if present:
         changes["environment"] = environment
-    service = services(request)
-    if "envVars" in body:
-        await run_in_threadpool(service.env_vars.replace_all, record.file_key, body["envVars"])
-    await run_in_threadpool(service.control.update_database, record.file_key, **changes)
+    await run_in_threadpool(services(request).database_settings.update, record, changes)
     return JSONResponse({})
 
 
 async def list_database_env(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.READ)
-    return JSONResponse({"envVars": (await settings_json(request, record))["envVars"]})
+    variables = services(request).database_settings.variables
+    return JSONResponse({"envVars": await run_in_threadpool(variables, record, await principal(request))})
 
 
 @documents_body(obj(["name", "value"], **ENV_FIELDS))

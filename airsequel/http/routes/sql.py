@@ -7,7 +7,7 @@ import time
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airsequel.core.auth.access import Action, PrincipalKind, may
+from airsequel.core.auth.access import Action, PrincipalKind
 from airsequel.core.errors import CoreError, InvalidInput
 from airsequel.core.sql.runner import check_params
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field
@@ -33,15 +33,7 @@ async def run_sql(request: Request) -> JSONResponse:
         # writes, waits or takes longer goes to the SQLite lane.
         result = hosting.read_sql_quickly(record, query, params)
         if result is None:
-            result = await run_sqlite(
-                request,
-                hosting.run_sql,
-                record,
-                query,
-                params,
-                may_write=may(caller, Action.WRITE, record),
-                actor=caller,
-            )
+            result = await run_sqlite(request, hosting.run_sql_as, record, caller, query, params)
     except CoreError as error:
         status = error.status
         if status == 403 and caller.kind == PrincipalKind.ANONYMOUS:

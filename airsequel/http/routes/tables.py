@@ -144,9 +144,9 @@ async def delete_column(request: Request) -> JSONResponse:
 async def export_table(request: Request) -> Response:
     record = await authorized_database(request, Action.READ)
     name = request.path_params["table"]
-    await run_in_threadpool(services(request).tables.table_json, record, name)  # 404 before streaming starts
+    chunks = await run_in_threadpool(services(request).tables.export_csv, record, name)
     return StreamingResponse(
-        services(request).tables.export_csv(record, name),
+        chunks,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": content_disposition(f"{name}.csv")},
     )

@@ -1,0 +1,63 @@
+"""Settings changes are one core operation each: checked whole, written in one transaction."""
+
+from __future__ import annotations
+
+import pytest
+
+from airsequel.core.auth.access import Principal, PrincipalKind
+from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated
+from tests.helpers import create_db
+
+
+def test_a_refused_server_settings_patch_changes_no_variable_either(client):
+    assert client.post("/api/settings/env", json={"name": "KEEP", "value": "1"}).status_code == 201
+    refused = client.patch("/api/settings", json={"envVars": [{"name": "NEW", "value": "2"}], "maxRowsPerResponse": 0})
+    assert refused.status_code == 400
+    assert refused.json() == {"errors": ["maxRowsPerResponse must be an integer from 1 to 1e+06, got 0"]}
+    settings = client.get("/api/settings").json()
+    assert [v["name"] for v in settings["envVars"]] == ["KEEP"] and settings["maxRowsPerResponse"] == 10_000
+
+
+def test_a_refused_database_settings_patch_changes_nothing(client):
+    db = create_db(client, "CREATE TABLE t(a)")
+    assert client.post(f"/api/dbs/{db}/env", json={"name": "KEEP", "value": "1"}).status_code == 201
+    refused = client.patch(
+        f"/api/dbs/{db}/settings", json={"envVars": [{"name": "NEW", "value": "2"}], "visibility": "everyone"}
+    )
+    assert refused.status_code == 400 and refused.json() == {"errors": ["visibility must be 'public' or 'private'"]}
+    settings = client.get(f"/api/dbs/{db}/settings").json()
+    assert [v["name"] for v in settings["envVars"]] == ["KEEP"] and settings["visibility"] == "private"
+
+
+@pytest.mark.parametrize(
+    ("caller", "error", "message"),
+    [
+        (Principal.anonymous(), NotAuthenticated, "Log in as a server admin"),
+        (
+            Principal(PrincipalKind.USER, user_id=2, username="bob"),
+            Forbidden,
+            "Only server admins manage server settings",
+        ),
+        (Principal(PrincipalKind.TOKEN, token_id=1), Forbidden, "Only server admins manage server settings"),
+    ],
+)
+def test_server_settings_decide_who_may_change_them(services, caller, error, message):
+    with pytest.raises(error) as refused:
+        services.server_settings.update(caller, {"signup": "closed", "envVars": [{"name": "X", "value": "1"}]})
+    assert str(refused.value) == message
+    with pytest.raises(error):
+        services.server_settings.create_variable(caller, "X", "1")
+    assert services.settings.signup == "open"
+    assert services.env_vars.in_scope("server", with_values=False) == []
+
+
+def test_the_catalog_lists_nothing_to_the_anonymous(services):
+    with pytest.raises(NotAuthenticated) as refused:
+        services.catalog.visible_to(Principal.anonymous())
+    assert str(refused.value) == "Log in or send an API token to list databases"
+
+
+def test_database_settings_refuse_a_non_boolean_flag(services):
+    with pytest.raises(InvalidInput) as refused:
+        services.database_settings.update(None, {"auditing": "yes"})  # type: ignore[arg-type]
+    assert str(refused.value) == "auditing must be true or false"
