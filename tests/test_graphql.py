@@ -1,4 +1,4 @@
-"""GraphQL conformance (shared/GRAPHQL.md): exact JSON for queries, filters, mutations, modes, errors."""
+"""GraphQL conformance (docs/graphql.md): exact JSON for queries, filters, mutations, modes, errors."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""GraphQL APIs generated per hosted database (conventions: shared/GRAPHQL.md).
+"""GraphQL APIs generated per hosted database (conventions: docs/graphql.md).
 
 names.py     reversible encoding of SQLite names into GraphQL names
 types.py     SQLite declared types to GraphQL scalars

@@ -48,7 +48,7 @@ def _hex_letters(value: int, width: int) -> str:
 
 
 def encode_name(name: str) -> str:
-    """Encode a SQLite table or column name as a GraphQL name (see shared/GRAPHQL.md)."""
+    """Encode a SQLite table or column name as a GraphQL name (see docs/graphql.md)."""
     out: list[str] = []
     i = 0
     n = len(name)

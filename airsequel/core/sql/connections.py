@@ -23,7 +23,7 @@ from airsequel.core.errors import Unavailable
 
 BUSY_TIMEOUT_MS = 10_000
 
-# Limits on every connection that runs user SQL (see shared SECURITY.md).
+# Limits on every connection that runs user SQL (see docs/security.md).
 CONNECTION_LIMITS = {
     sqlite3.SQLITE_LIMIT_ATTACHED: 0,
     sqlite3.SQLITE_LIMIT_LENGTH: 64 * 1024 * 1024,
