@@ -19,11 +19,9 @@ from airsequel.config import LiveSettings
 from airsequel.core import ids
 from airsequel.core.admin.audit import AuditEntry, AuditLog
 from airsequel.core.auth.access import Action, Principal, may
-from airsequel.core.clock import utc_now_iso
-from airsequel.core.durability import fsync_directory, fsync_file
-from airsequel.core.errors import InvalidInput, NotFound
-from airsequel.core.imports.csv_import import import_csv, table_name_for
-from airsequel.core.imports.sqlite_upload import check_sqlite_file
+from airsequel.core.durability import fsync_directory
+from airsequel.core.errors import NotFound
+from airsequel.core.imports.csv_import import table_name_for
 from airsequel.core.layout import DataLayout
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, FileFacts, write_file_facts
 from airsequel.core.registry.generation_cache import GenerationCache
@@ -35,12 +33,16 @@ from airsequel.core.storage.hosted_files import (
     read_file_facts,
     remove_path,
 )
+from airsequel.core.storage.new_databases import (
+    checked_description,
+    checked_name,
+    moved_from,
+    new_record,
+    prepare_upload,
+)
 from airsequel.core.storage.replication import Replication
 
 log = logging.getLogger("airsequel.hosting")
-
-MAX_NAME_LENGTH = 200
-MAX_DESCRIPTION_LENGTH = 10_000
 
 
 class Hosting:
@@ -126,7 +128,7 @@ class Hosting:
         created_by: str | None = None,
     ) -> DatabaseRecord:
         """An empty database, optionally shaped by a schema script `query` (all or nothing)."""
-        record = self._new_record(name, owner=owner, description=description, created_by=created_by)
+        record = new_record(name, owner=owner, description=description, created_by=created_by)
 
         def new_file(path: Path) -> None:
             open_connection_creating(path).close()
@@ -145,20 +147,20 @@ class Hosting:
         created_by: str | None = None,
     ) -> DatabaseRecord:
         """A database from an uploaded SQLite or CSV file (already streamed to `upload`)."""
-        prepared = self._prepare_upload(upload, filename)
+        prepared = prepare_upload(upload, filename, self.temp_path(".sqlite"), self.max_database_bytes)
         try:
-            record = self._new_record(name or table_name_for(filename), owner=owner, created_by=created_by)
+            record = new_record(name or table_name_for(filename), owner=owner, created_by=created_by)
         except BaseException:
             remove_path(prepared)
             raise
         record.file_name = Path(filename).name if filename else record.file_name
-        return self._host(record, _moved_from(prepared), prepared)
+        return self._host(record, moved_from(prepared), prepared)
 
     def replace_content(
         self, record: DatabaseRecord, upload: Path, *, filename: str | None, actor: Principal, kind: str = "replace"
     ) -> DatabaseRecord:
         """Swap in an uploaded file atomically: on any failure the old content stays as it was."""
-        prepared = self._prepare_upload(upload, filename)
+        prepared = prepare_upload(upload, filename, self.temp_path(".sqlite"), self.max_database_bytes)
         path = self.file_path(record)
         try:
             with self.pool.exclusive(record.file_key, path):
@@ -176,14 +178,14 @@ class Hosting:
     def duplicate(
         self, record: DatabaseRecord, *, owner: str | None = None, created_by: str | None = None
     ) -> DatabaseRecord:
-        copy = self._new_record(
+        copy = new_record(
             f"{record.name} (copy)",
             owner=owner if owner else record.owner,
             description=record.description,
             created_by=created_by,
         )
         snapshot = self.snapshot(record)
-        return self._host(copy, _moved_from(snapshot), snapshot)
+        return self._host(copy, moved_from(snapshot), snapshot)
 
     def _host(
         self, record: DatabaseRecord, put_file: Callable[[Path], None], leftover: Path | None = None
@@ -209,53 +211,6 @@ class Hosting:
     def _replicate(self, record: DatabaseRecord) -> None:
         if self.replication is not None:
             self.replication.add(record.file_key, self.file_path(record))
-
-    def _new_record(
-        self, name: str, *, owner: str | None, description: str | None = None, created_by: str | None
-    ) -> DatabaseRecord:
-        now = utc_now_iso()
-        return DatabaseRecord(
-            file_key=ids.new_file_key(),
-            id=ids.new_database_id(),
-            readonly_id=ids.new_readonly_id(),
-            name=checked_name(name),
-            description=checked_description(description),
-            owner=owner,
-            created_by=created_by,
-            created_utc=now,
-            ownership_utc=now,
-            last_modified_utc=now,
-            size=0,
-            schema_version=0,
-            user_version=0,
-        )
-
-    def _prepare_upload(self, upload: Path, filename: str | None) -> Path:
-        """Check an uploaded file (or build a SQLite file from a CSV); return a file ready to host."""
-        if is_csv_name(filename):
-            target = self.temp_path(".sqlite")
-            try:
-                conn = open_connection_creating(target, fast=True)
-                try:
-                    import_csv(conn, upload, table_name_for(filename))
-                    conn.execute("PRAGMA journal_mode=DELETE")
-                finally:
-                    conn.close()
-                fsync_file(target)
-            except BaseException:
-                remove_path(target)
-                remove_wal_files(target)
-                raise
-            finally:
-                remove_path(upload)
-            return target
-        try:
-            check_sqlite_file(upload, max_bytes=self.max_database_bytes)
-            fsync_file(upload)
-        except BaseException:
-            remove_path(upload)
-            raise
-        return upload
 
     def _finish_file(self, record: DatabaseRecord, entry: AuditEntry | None = None) -> None:
         """Record size, schema and modification time of the file (after it changed), with the
@@ -454,35 +409,3 @@ class Hosting:
                 "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
             ).fetchall()
         return "".join(f"{sql};\n" for (sql,) in rows)
-
-
-def _moved_from(source: Path) -> Callable[[Path], None]:
-    """A `put_file` that renames a finished file from tmp/ into place, durably."""
-
-    def move(path: Path) -> None:
-        os.replace(source, path)
-        fsync_directory(path.parent)
-
-    return move
-
-
-def is_csv_name(filename: str | None) -> bool:
-    return bool(filename) and str(filename).lower().endswith(".csv")
-
-
-def checked_name(name: str) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidInput("A database needs a non-empty name")
-    if len(name) > MAX_NAME_LENGTH:
-        raise InvalidInput(f"The name is longer than {MAX_NAME_LENGTH} characters")
-    return name.strip()
-
-
-def checked_description(description: str | None) -> str | None:
-    if description is None:
-        return None
-    if not isinstance(description, str):
-        raise InvalidInput("description must be a string")
-    if len(description) > MAX_DESCRIPTION_LENGTH:
-        raise InvalidInput(f"The description is longer than {MAX_DESCRIPTION_LENGTH} characters")
-    return description
