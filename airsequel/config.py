@@ -151,6 +151,33 @@ class Settings:
         minimum=100,
         maximum=10_000_000,
     )
+    graphql_max_depth: int = setting(
+        12,
+        "Levels a GraphQL selection may nest (relationships within relationships)",
+        env="AIRSEQUEL_GRAPHQL_MAX_DEPTH",
+        flag="--graphql-max-depth",
+        minimum=1,
+        maximum=100,
+    )
+    # Requests and pages
+    max_json_body_bytes: int = setting(
+        4 * MIB,
+        "Size of a JSON request body (POST /sql has its own limit: max_query_bytes)",
+        env="AIRSEQUEL_MAX_JSON_BODY_BYTES",
+        flag="--max-json-body-bytes",
+        api_name="maxJsonBodyBytes",
+        minimum=1024,
+        maximum=1 * GIB,
+    )
+    records_max_rows: int = setting(
+        10_000,
+        "Rows a records page (GET .../records) holds at most, and without ?limit",
+        env="AIRSEQUEL_RECORDS_MAX_ROWS",
+        flag="--records-max-rows",
+        api_name="recordsMaxRows",
+        minimum=1,
+        maximum=1_000_000,
+    )
     # Files
     max_upload_bytes: int = setting(
         1 * GIB,

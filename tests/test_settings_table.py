@@ -117,3 +117,33 @@ def test_run_time_limits_reach_sql_graphql_and_search(client):
     assert len(client.get(f"/api/dbs/{db}/tables/t/search/x").json()["rows"]) == 2
     too_long = sql(client, db, "SELECT '" + "y" * 2000 + "'")
     assert too_long.status_code == 413 and "1024 bytes" in too_long.json()["errors"][0]
+
+
+def test_body_and_records_limits_are_settings_too(client):
+    from tests.helpers import create_db
+
+    db = create_db(client, "CREATE TABLE t(a TEXT); INSERT INTO t VALUES ('1'), ('2'), ('3')")
+    assert client.patch("/api/settings", json={"recordsMaxRows": 2, "maxJsonBodyBytes": 2048}).status_code == 200
+    page = client.get(f"/api/dbs/{db}/tables/t/records").json()
+    assert len(page["records"]) == 2 and page["next"]
+    refused = client.get(f"/api/dbs/{db}/tables/t/records?limit=3")
+    assert refused.status_code == 400 and refused.json() == {"errors": ["limit must be a whole number from 1 to 2"]}
+    big = client.patch(f"/api/dbs/{db}", json={"description": "x" * 4000})
+    assert big.status_code == 413 and big.json() == {
+        "errors": ["The request body is larger than the limit of 2048 bytes"]
+    }
+    assert client.get(f"/api/dbs/{db}").json()["description"] is None
+
+
+def test_graphql_depth_comes_from_the_settings(tmp_path):
+    from starlette.testclient import TestClient
+
+    from airsequel.http.app import create_app
+    from tests.helpers import create_db, sign_up_and_login
+
+    settings = Settings.from_env(environ={"AIRSEQUEL_GRAPHQL_MAX_DEPTH": "1"}, data_dir=tmp_path, secret_key="k")
+    with TestClient(create_app(settings)) as client:
+        client.headers["Authorization"] = "Bearer " + sign_up_and_login(client, "deep")
+        db = create_db(client, "CREATE TABLE a(id INTEGER PRIMARY KEY); CREATE TABLE b(a_id INTEGER REFERENCES a(id))")
+        answer = client.post(f"/dbs/{db}/graphql", json={"query": "{ b { a_id a_by_a_id { b_by_a_id { a_id } } } }"})
+        assert answer.json()["errors"][0]["message"] == "The query is nested too deeply (at most 1 levels)"

@@ -12,8 +12,6 @@ from starlette.requests import Request
 from airsequel.core.errors import InvalidInput, TooLarge
 from airsequel.core.integer_text import parse_count
 
-MAX_JSON_BODY = 4 * 1024 * 1024
-
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
@@ -46,10 +44,11 @@ BOOLEAN = {"type": "boolean"}
 TEXT_OR_NULL = {"type": "string", "nullable": True}  # what text_value_field reads (its tagged form aside)
 
 
-async def read_json_object(
-    request: Request, *, max_bytes: int = MAX_JSON_BODY, optional: bool = False
-) -> dict[str, Any]:
-    """The body as a JSON object. Larger than `max_bytes` → 413; not a JSON object → 400."""
+async def read_json_object(request: Request, *, max_bytes: int | None = None, optional: bool = False) -> dict[str, Any]:
+    """The body as a JSON object. Larger than `max_bytes` (default: the max_json_body_bytes
+    setting) → 413; not a JSON object → 400."""
+    if max_bytes is None:
+        max_bytes = request.app.state.services.settings.max_json_body_bytes
     declared = parse_count(request.headers.get("content-length"))
     if declared is not None and declared > max_bytes:
         raise TooLarge(f"The request body is larger than the limit of {max_bytes} bytes")

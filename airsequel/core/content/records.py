@@ -27,7 +27,6 @@ from airsequel.core.sql.table_schema import find_table
 from airsequel.core.sql.value_kinds import ValueKind, column_kind
 from airsequel.core.storage.hosting import Hosting
 
-MAX_RECORDS = 10_000
 RESERVED = {"limit", "next", "start_date", "end_date", "date_column"}
 _OPERATORS = {"gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
 _REAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")  # a SQL real literal
@@ -118,12 +117,12 @@ def _day(value: Any, name: str) -> date:
         raise InvalidInput(f"{name} must be a date like 2024-01-31") from None
 
 
-def page_limit(raw: str | None) -> int:
+def page_limit(raw: str | None, most: int) -> int:
     if raw is None:
-        return MAX_RECORDS
+        return most
     limit = parse_count(raw)
-    if limit is None or not 1 <= limit <= MAX_RECORDS:
-        raise InvalidInput(f"limit must be a whole number from 1 to {MAX_RECORDS}")
+    if limit is None or not 1 <= limit <= most:
+        raise InvalidInput(f"limit must be a whole number from 1 to {most}")
     return limit
 
 
@@ -186,7 +185,7 @@ class Records:
         cursor: str | None,
     ) -> tuple[list[str], list[tuple[Any, ...]], str | None]:
         """(columns, rows, the next page's cursor or None)."""
-        limit = page_limit(limit_text)
+        limit = page_limit(limit_text, self.hosting.live.current.records_max_rows)
         with self.hosting.read_snapshot(record) as conn:
             table = find_table(conn, table_name)
             return fetch_page(conn, table, parse_filter(table, filters), limit, cursor)

@@ -175,7 +175,7 @@ class GraphQLEngine:
             conn.execute("BEGIN")
             try:
                 with guard.installed(conn):
-                    ctx = FetchContext(conn, cached.generated, record.readonly_id, mode, self._max_rows())
+                    ctx = FetchContext(conn, cached.generated, record.readonly_id, mode, *self._caps())
                     return self._execute_compiled(cached.generated, document, operation, ctx, variables or {})
             except (NotCompilable, CellError, GraphQLError, sqlite3.Error):
                 return None
@@ -183,8 +183,10 @@ class GraphQLEngine:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
 
-    def _max_rows(self) -> int:
-        return self.hosting.live.current.graphql_max_rows
+    def _caps(self) -> tuple[int, int]:
+        """(rows a field returns at most without a limit, levels a selection may nest), as set now."""
+        current = self.hosting.live.current
+        return current.graphql_max_rows, current.graphql_max_depth
 
     @contextmanager
     def _connection(
@@ -199,7 +201,7 @@ class GraphQLEngine:
                 conn.execute("BEGIN")  # one snapshot for every root field
             try:
                 with guard.installed(conn):
-                    yield FetchContext(conn, generated, record.readonly_id, mode, self._max_rows(), changes_before)
+                    yield FetchContext(conn, generated, record.readonly_id, mode, *self._caps(), changes_before)
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
@@ -222,7 +224,9 @@ class GraphQLEngine:
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         query_type = generated.schema.query_type
         assert query_type is not None
-        selection = flatten(query_type, [operation.selection_set], fragments, variables)
+        selection = flatten(
+            query_type, [operation.selection_set], fragments, variables, self.hosting.live.current.graphql_max_depth
+        )
         if cacheable:
             with self._lock:
                 self._selections[key] = (document, selection)
@@ -294,7 +298,7 @@ def _resolver_for(root: RootField) -> Any:
         field_type = get_named_type(parent.type)
         sets = [node.selection_set for node in info.field_nodes if node.selection_set]
         children = (
-            flatten(field_type, sets, info.fragments, info.variable_values)
+            flatten(field_type, sets, info.fragments, info.variable_values, ctx.max_depth)
             if isinstance(field_type, GraphQLObjectType)
             else []
         )

@@ -39,6 +39,7 @@ class FetchContext:
     readonly_id: str
     mode: Mode
     max_rows: int  # rows a field returns at most without an explicit limit (graphql_max_rows)
+    max_depth: int  # levels a selection may nest (graphql_max_depth)
     changes_before: int = 0
 
 

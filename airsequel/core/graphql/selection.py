@@ -20,8 +20,6 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_directive_values
 from graphql.type.directives import GraphQLIncludeDirective, GraphQLSkipDirective
 
-MAX_DEPTH = 12
-
 
 class NotCompilable(Exception):
     """The compiled path does not handle this request; graphql-core executes it instead."""
@@ -42,10 +40,11 @@ def flatten(
     selection_sets: list[SelectionSetNode],
     fragments: dict[str, FragmentDefinitionNode],
     variables: dict[str, Any],
+    max_depth: int,
     depth: int = 0,
 ) -> list[Selected]:
-    if depth > MAX_DEPTH:
-        raise GraphQLError(f"The query is nested too deeply (at most {MAX_DEPTH} levels)")
+    if depth > max_depth:
+        raise GraphQLError(f"The query is nested too deeply (at most {max_depth} levels)")
     by_key: dict[str, Selected] = {}
     for selection_set in selection_sets:
         _collect(parent, selection_set, fragments, variables, by_key, set())
@@ -53,7 +52,7 @@ def flatten(
         child_type = get_named_type(selected.definition.type)
         sub_sets = [node.selection_set for node in selected.nodes if node.selection_set]
         if sub_sets and isinstance(child_type, GraphQLObjectType):
-            selected.children = flatten(child_type, sub_sets, fragments, variables, depth + 1)
+            selected.children = flatten(child_type, sub_sets, fragments, variables, max_depth, depth + 1)
     return list(by_key.values())
 
 
