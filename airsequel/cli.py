@@ -104,7 +104,7 @@ def restore_all(args: argparse.Namespace) -> int:
 
 
 def create_user(args: argparse.Namespace) -> int:
-    from airsequel.core.auth.accounts import Accounts
+    from airsequel.core.auth.accounts import Accounts, password_hasher
     from airsequel.core.auth.teams import Teams
     from airsequel.core.errors import CoreError
     from airsequel.core.layout import DataLayout
@@ -118,7 +118,8 @@ def create_user(args: argparse.Namespace) -> int:
     control = ControlPlane(layout.control_file)
     try:
         teams = Teams(control)
-        accounts = Accounts(control, teams, settings.outbox_dir or layout.default_outbox_dir)
+        outbox = settings.outbox_dir or layout.default_outbox_dir
+        accounts = Accounts(control, teams, outbox, password_hasher(settings.password_hashing))
         user = accounts.create_user(args.username, args.email, password, server_admin=args.server_admin)
     except CoreError as error:
         print(f"error: {error}", file=sys.stderr)

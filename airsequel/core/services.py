@@ -9,7 +9,7 @@ from airsequel.core.admin.audit import AuditLog
 from airsequel.core.admin.database_settings import DatabaseSettings
 from airsequel.core.admin.env_vars import EnvVars
 from airsequel.core.admin.server_settings import ServerSettings
-from airsequel.core.auth.accounts import Accounts
+from airsequel.core.auth.accounts import Accounts, password_hasher
 from airsequel.core.auth.login_throttle import LoginThrottle
 from airsequel.core.auth.principals import Principals
 from airsequel.core.auth.teams import Teams
@@ -79,7 +79,8 @@ class Services:
         hosting = Hosting(layout, control, pool, live, audit, replication)
         hosting.clean_up_after_crash()
         teams = Teams(control)
-        accounts = Accounts(control, teams, settings.outbox_dir or layout.default_outbox_dir)
+        hasher = password_hasher(settings.password_hashing)
+        accounts = Accounts(control, teams, settings.outbox_dir or layout.default_outbox_dir, hasher)
         tokens = Tokens(control)
         tables = Tables(hosting)
         return cls(
