@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from airsequel import __version__
 from airsequel.config import LiveSettings, Settings
 from airsequel.core.admin.audit import AuditLog
 from airsequel.core.admin.database_settings import DatabaseSettings
@@ -119,6 +121,19 @@ class Services:
                 for row in self.control.query("SELECT file_key FROM databases")
             ]
             self.replication.start(files)
+
+    def status(self, *, replication_details: bool = False) -> dict[str, Any]:
+        """GET /api/status: ok, or degraded while continuous backups are on but not running."""
+        replication = (
+            self.replication.health(details=replication_details) if self.replication is not None else {"enabled": False}
+        )
+        healthy = not replication["enabled"] or replication["running"]
+        return {
+            "status": "ok" if healthy else "degraded",
+            "version": __version__,
+            "numberOfDatabases": self.control.count_databases(),
+            "replication": replication,
+        }
 
     def stop(self) -> None:
         if self.replication is not None:

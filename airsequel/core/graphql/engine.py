@@ -37,7 +37,8 @@ from graphql.execution.values import get_variable_values
 from graphql.pyutils import Path
 
 from airsequel.core.admin.audit import AuditEntry
-from airsequel.core.auth.access import Principal
+from airsequel.core.auth.access import Action, Principal, allowed_actions
+from airsequel.core.errors import NotFound
 from airsequel.core.graphql.fetch import CellError, FetchContext, fetch_by_key, fetch_count, fetch_list
 from airsequel.core.graphql.mutations import run_mutation
 from airsequel.core.graphql.schema import GeneratedSchema, Mode, RootField, build_schema
@@ -321,3 +322,17 @@ def _resolve_by_response_key(source: Any, info: Any, **_args: Any) -> Any:
 
 def _errors(message: str) -> dict[str, Any]:
     return {"data": None, "errors": [{"message": message}]}
+
+
+def mode_for(caller: Principal, record: DatabaseRecord) -> Mode:
+    """The GraphQL access mode the caller's rights give; 404 when it may not see the database."""
+    actions = allowed_actions(caller, record)
+    if Action.READ in actions and Action.WRITE in actions:
+        return Mode.READ_WRITE
+    if Action.READ in actions:
+        return Mode.READ_ONLY
+    if Action.WRITE in actions:
+        return Mode.WRITE_ONLY
+    if Action.INSERT in actions:
+        return Mode.INSERT_ONLY
+    raise NotFound(f'Database "{record.id}" does not exist')

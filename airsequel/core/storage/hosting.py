@@ -18,9 +18,9 @@ from pathlib import Path
 from airsequel.config import LiveSettings
 from airsequel.core import ids
 from airsequel.core.admin.audit import AuditEntry, AuditLog
-from airsequel.core.auth.access import Action, Principal, may
+from airsequel.core.auth.access import Action, Principal, PrincipalKind, may
 from airsequel.core.durability import fsync_directory
-from airsequel.core.errors import NotFound
+from airsequel.core.errors import Forbidden, NotAuthenticated, NotFound
 from airsequel.core.imports.csv_import import table_name_for
 from airsequel.core.layout import DataLayout
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, FileFacts, write_file_facts
@@ -353,8 +353,14 @@ class Hosting:
         )
 
     def run_sql_as(self, record: DatabaseRecord, caller: Principal, query: str, params: Params = None) -> SqlResult:
-        """`POST /sql` for `caller`: it writes only when the caller may write the database."""
-        return self.run_sql(record, query, params, may_write=may(caller, Action.WRITE, record), actor=caller)
+        """`POST /sql` for `caller`: it writes only when the caller may write the database (a write
+        refused to the anonymous is NotAuthenticated: a login would help)."""
+        try:
+            return self.run_sql(record, query, params, may_write=may(caller, Action.WRITE, record), actor=caller)
+        except Forbidden as refused:
+            if caller.kind == PrincipalKind.ANONYMOUS:
+                raise NotAuthenticated(*refused.messages) from refused
+            raise
 
     def read_sql_quickly(
         self, record: DatabaseRecord, query: str, params: Params = None, budget_seconds: float = 0.005

@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from airsequel.core.auth.access import Action, Principal, allowed_actions
 from airsequel.core.errors import CoreError, InvalidInput, NotFound
+from airsequel.core.graphql.engine import mode_for
 from airsequel.core.graphql.schema import Mode
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object
@@ -17,20 +17,6 @@ from airsequel.http.context import principal, run_in_threadpool, run_sqlite, ser
 from airsequel.http.errors import error_headers
 from airsequel.http.pages import templates
 from airsequel.http.responses import JSONResponse, error_response
-
-
-def mode_for(caller: Principal, record: DatabaseRecord) -> Mode:
-    """The GraphQL access mode the caller's rights give; 404 when it may not see the database."""
-    actions = allowed_actions(caller, record)
-    if Action.READ in actions and Action.WRITE in actions:
-        return Mode.READ_WRITE
-    if Action.READ in actions:
-        return Mode.READ_ONLY
-    if Action.WRITE in actions:
-        return Mode.WRITE_ONLY
-    if Action.INSERT in actions:
-        return Mode.INSERT_ONLY
-    raise NotFound(f'Database "{record.id}" does not exist')
 
 
 async def _target(request: Request) -> tuple[DatabaseRecord, Mode]:

@@ -7,7 +7,7 @@ import time
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airsequel.core.auth.access import Action, PrincipalKind
+from airsequel.core.auth.access import Action
 from airsequel.core.errors import CoreError, InvalidInput
 from airsequel.core.sql.runner import check_params
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field
@@ -35,9 +35,6 @@ async def run_sql(request: Request) -> JSONResponse:
         if result is None:
             result = await run_sqlite(request, hosting.run_sql_as, record, caller, query, params)
     except CoreError as error:
-        status = error.status
-        if status == 403 and caller.kind == PrincipalKind.ANONYMOUS:
-            status = 401  # a login would help
         # Keep the endpoint's shape on errors too: scripts read `errors` from the same object.
         payload = {
             "rows": [],
@@ -46,7 +43,7 @@ async def run_sql(request: Request) -> JSONResponse:
             "runtimeSeconds": round(time.perf_counter() - started, 6),
             "numChanges": 0,
         }
-        return JSONResponse(payload, status_code=status)
+        return JSONResponse(payload, status_code=error.status)
     payload = {
         "rows": result.rows,
         "affectedTables": result.affected_tables,
