@@ -38,7 +38,7 @@ from graphql.pyutils import Path
 
 from airsequel.core.admin.audit import AuditEntry
 from airsequel.core.auth.access import Action, Principal, allowed_actions
-from airsequel.core.errors import NotFound
+from airsequel.core.errors import NotFound, SqlError
 from airsequel.core.graphql.fetch import CellError, FetchContext, fetch_by_key, fetch_count, fetch_list
 from airsequel.core.graphql.mutations import run_mutation
 from airsequel.core.graphql.schema import GeneratedSchema, Mode, RootField, build_schema
@@ -130,7 +130,23 @@ class GraphQLEngine:
         operation = get_operation_ast(document, operation_name)
         if operation is None:
             return _errors("Unknown operation: name the operation to run with operationName")
-        generated = cached.generated
+        try:
+            return self._execute_operation(record, mode, cached.generated, document, operation, query, variables, actor)
+        except SqlError as error:
+            return _errors(str(error))
+
+    def _execute_operation(
+        self,
+        record: DatabaseRecord,
+        mode: Mode,
+        generated: GeneratedSchema,
+        document: DocumentNode,
+        operation: OperationDefinitionNode,
+        query: str,
+        variables: dict[str, Any] | None,
+        actor: Principal | None,
+    ) -> dict[str, Any]:
+        operation_name = operation.name.value if operation.name else None
         if operation.operation == OperationType.MUTATION:
             with self._connection(record, generated, mode, write=True) as ctx:
                 result = self._execute_with_graphql_core(generated, document, ctx, variables, operation_name)
@@ -203,6 +219,8 @@ class GraphQLEngine:
             try:
                 with guard.installed(conn):
                     yield FetchContext(conn, generated, record.readonly_id, mode, *self._caps(), changes_before)
+            except sqlite3.Error as error:  # the deadline, a denied statement, a failing file
+                raise SqlError(guard.explain(error)) from error
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
