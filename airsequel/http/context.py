@@ -30,6 +30,7 @@ __all__ = [
     "session_cookie_value",
     "session_token_from_cookie",
     "presented_secret",
+    "refuse_cross_site",
     "SESSION_COOKIE",
 ]
 
@@ -98,6 +99,15 @@ async def principal(request: Request) -> Principal:
             resolved = Principal.anonymous()  # a stale cookie is the same as none
     request.state.principal = resolved
     return resolved
+
+
+def refuse_cross_site(request: Request) -> None:
+    """For routes that change something on GET as well (links in the web pages): a request that
+    carries the session cookie must come from this site whatever its method, or a link on another
+    site could make the browser regenerate a database's id."""
+    secret, from_cookie = presented_secret(request)
+    if from_cookie and secret is not None:
+        _check_same_origin(request)
 
 
 def _check_same_origin(request: Request) -> None:

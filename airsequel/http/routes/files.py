@@ -16,6 +16,7 @@ from airsequel.http.context import (
     authorized_database,
     authorized_readonly_database,
     principal,
+    refuse_cross_site,
     run_in_threadpool,
     services,
 )
@@ -63,6 +64,7 @@ async def download_database(request: Request) -> Response:
 
 
 async def duplicate_database(request: Request) -> Response:
+    refuse_cross_site(request)
     if "readonly_id" in request.path_params:
         record = await authorized_readonly_database(request)
     else:
@@ -74,12 +76,14 @@ async def duplicate_database(request: Request) -> Response:
 
 
 async def regenerate_database_id(request: Request) -> Response:
+    refuse_cross_site(request)
     record = await authorized_database(request, Action.MANAGE)
     new_id = await run_in_threadpool(services(request).hosting.regenerate_id, record)
     return _json_or_redirect(request, {"id": new_id}, new_id)
 
 
 async def regenerate_readonly_id(request: Request) -> Response:
+    refuse_cross_site(request)
     record = await authorized_database(request, Action.MANAGE)
     new_id = await run_in_threadpool(services(request).hosting.regenerate_readonly_id, record)
     return _json_or_redirect(request, {"readonlyId": new_id}, record.id)
