@@ -82,7 +82,15 @@ class Services:
         hosting.clean_up_after_crash()
         teams = Teams(control)
         hasher = password_hasher(settings.password_hashing)
-        accounts = Accounts(control, teams, settings.outbox_dir or layout.default_outbox_dir, hasher)
+        login_throttle = LoginThrottle()
+        accounts = Accounts(
+            control,
+            teams,
+            settings.outbox_dir or layout.default_outbox_dir,
+            hasher,
+            live=live,
+            throttle=login_throttle,
+        )
         tokens = Tokens(control)
         tables = Tables(hosting)
         return cls(
@@ -93,7 +101,7 @@ class Services:
             accounts=accounts,
             tokens=tokens,
             principals=Principals(accounts, teams, tokens),
-            login_throttle=LoginThrottle(),
+            login_throttle=login_throttle,
             graphql=GraphQLEngine(hosting),
             tables=tables,
             schema_edits=SchemaEdits(hosting, tables),

@@ -19,13 +19,17 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from argon2 import Parameters, PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from airsequel.config import LiveSettings
+from airsequel.core.auth.access import Principal, PrincipalKind
+from airsequel.core.auth.login_throttle import LoginThrottle
 from airsequel.core.auth.teams import Teams, checked_team_name
 from airsequel.core.clock import iso_from_datetime, utc_now_iso
-from airsequel.core.errors import Conflict, InvalidInput, NotAuthenticated
+from airsequel.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from airsequel.core.registry.control_plane import ControlPlane
 
 log = logging.getLogger("airsequel.accounts")
@@ -61,6 +65,15 @@ class User:
     created_utc: str
 
 
+@dataclass
+class Login:
+    """A successful login: the user, the new session's token, and the user's teams (short form)."""
+
+    user: User
+    session_token: str
+    teams: list[dict[str, Any]]
+
+
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -90,17 +103,35 @@ def default_password_hasher() -> PasswordHasher:
 
 class Accounts:
     def __init__(
-        self, control: ControlPlane, teams: Teams, outbox: Path, password_hasher: PasswordHasher | None = None
+        self,
+        control: ControlPlane,
+        teams: Teams,
+        outbox: Path,
+        password_hasher: PasswordHasher | None = None,
+        *,
+        live: LiveSettings | None = None,
+        throttle: LoginThrottle | None = None,
     ) -> None:
         """`password_hasher`: None means the profile from `hashing_profile_from_env()` ("strong" unless
-        the environment says otherwise)."""
+        the environment says otherwise). `live`: where the `signup` setting is read (None: sign-up is
+        open). `throttle`: what slows down password guessing at login and reset requests."""
         self.control = control
         self.teams = teams
         self.outbox = outbox
         self.hasher = password_hasher if password_hasher is not None else default_password_hasher()
         self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+        self.live = live
+        self.throttle = throttle if throttle is not None else LoginThrottle()
 
     # --- users ------------------------------------------------------------------------------
+
+    def sign_up(self, caller: Principal, username: str, email: str, password: str) -> User:
+        """A new user (see `create_user`) asked for over the API: while sign-up is closed, only a
+        server admin may create one."""
+        closed = self.live is not None and self.live.current.signup == "closed"
+        if closed and not (caller.kind == PrincipalKind.USER and caller.server_admin):
+            raise Forbidden("Sign-up is closed on this server: ask a server admin to create your account")
+        return self.create_user(username, email, password)
 
     def create_user(self, username: str, email: str, password: str, *, server_admin: bool = False) -> User:
         """A new user with a personal team of the same name, Admin there. The first user of a
@@ -141,9 +172,39 @@ class Accounts:
         )
         return _user(rows[0]) if rows else None
 
+    def profile(self, caller: Principal, username: str) -> dict[str, Any]:
+        """A user as GET /api/users/:username shows it: to the user itself and to server admins. Anyone
+        else learns nothing, not even whether the user exists."""
+        if caller.kind == PrincipalKind.ANONYMOUS:
+            raise NotAuthenticated("Log in to see a user")
+        allowed = caller.kind == PrincipalKind.USER and (
+            caller.server_admin or (caller.username or "").lower() == username.lower()
+        )
+        user = self.user_by_name(username) if allowed else None
+        if user is None:
+            raise NotFound(f"User {username!r} does not exist")
+        return {
+            "serverRoles": ["admin"] if user.server_admin else [],
+            "teams": self.teams.teams_of_user(user.id),
+            "username": user.username,
+        }
+
     # --- sessions ---------------------------------------------------------------------------
 
-    def login(self, username: str, password: str) -> tuple[User, str]:
+    def login(self, username: str, password: str, *, client_address: str) -> Login:
+        """A new session for the user, throttled: too many failed logins for the username or from the
+        client address recently → TooManyAttempts (429). A success forgets the username's failures."""
+        keys = (f"user:{username.lower()}", f"address:{client_address}")
+        self.throttle.check(*keys)
+        try:
+            user, token = self._check_password(username, password)
+        except NotAuthenticated:
+            self.throttle.failed(*keys)
+            raise
+        self.throttle.succeeded(keys[0])
+        return Login(user, token, self.teams.teams_of_user(user.id))
+
+    def _check_password(self, username: str, password: str) -> tuple[User, str]:
         """Check the password; return the user and a new session token. The same error, and the
         same work, whether or not the user exists."""
         rows = self.control.query("SELECT id, password_hash FROM users WHERE username = ?", (username,))
@@ -179,14 +240,21 @@ class Accounts:
         user = self.user_by_id(rows[0][0]) if rows else None
         return (user, rows[0][1]) if user is not None else None
 
-    def logout(self, token: str) -> None:
-        self.control.execute("DELETE FROM sessions WHERE token_hash = ?", (digest(token),))
+    def logout(self, caller: Principal, secret: str | None) -> None:
+        """End the session whose token `secret` is, when the caller is the user logged in with it
+        (an API token, a stale cookie or no secret at all ends nothing)."""
+        if secret and caller.kind == PrincipalKind.USER:
+            self.control.execute("DELETE FROM sessions WHERE token_hash = ?", (digest(secret),))
 
     # --- password reset ---------------------------------------------------------------------
 
-    def request_password_reset(self, email: str) -> None:
+    def request_password_reset(self, email: str, *, client_address: str) -> None:
         """Write a single-use reset key to the log and the outbox; say nothing about whether the
-        address is known (the HTTP answer is the same)."""
+        address is known (the HTTP answer is the same). Every request counts against the client
+        address in the throttle: that bounds how many reset mails one address can cause."""
+        key = f"reset:{client_address}"
+        self.throttle.check(key)
+        self.throttle.failed(key)
         rows = self.control.query("SELECT id, username FROM users WHERE email = ?", (email.strip(),))
         if not rows:
             return
