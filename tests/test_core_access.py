@@ -7,7 +7,7 @@ import pytest
 
 from airsequel.core.auth.access import Principal, PrincipalKind
 from airsequel.core.auth.login_throttle import TooManyAttempts
-from airsequel.core.errors import Forbidden, NotAuthenticated, NotFound
+from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from airsequel.core.services import Services
 from tests.helpers import PASSWORD
 
@@ -96,3 +96,129 @@ def test_password_reset_requests_are_throttled_by_address(services):
     with pytest.raises(TooManyAttempts):
         services.accounts.request_password_reset("alice@example.org", client_address="192.0.2.1")
     assert count(services, "password_resets") == 0
+
+
+# --- teams ----------------------------------------------------------------------------------------
+
+
+def again(services: Services, username: str) -> Principal:
+    """The user's principal as a new session would see it now (with the roles given since)."""
+    found = services.accounts.user_by_name(username)
+    assert found is not None
+    return services.principals.for_user(found)
+
+
+@pytest.fixture
+def acme(services):
+    """Team acme: bob is its Admin, vera a Viewer; alice (server admin) and otto are not members."""
+    for name in ("alice", "bob", "vera", "otto"):
+        user(services, name)
+    services.teams.create(again(services, "bob"), "acme")
+    services.teams.set_roles(again(services, "bob"), "acme", "vera", ["Viewer"])
+    return {name: again(services, name) for name in ("alice", "bob", "vera", "otto")}
+
+
+def memberships(services: Services) -> list[tuple[str, str, str]]:
+    return [
+        tuple(row)
+        for row in services.control.query(
+            "SELECT teams.name, users.username, memberships.role FROM memberships"
+            " JOIN teams ON teams.id = memberships.team_id JOIN users ON users.id = memberships.user_id"
+            " ORDER BY 1, 2, 3"
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("caller", "error", "message"),
+    [
+        (Principal.anonymous(), NotAuthenticated, "Log in to do this"),
+        (TOKEN, Forbidden, "This needs a logged-in user, not an API token or read-only id"),
+    ],
+)
+def test_only_users_create_teams(services, caller, error, message):
+    teams = count(services, "teams")
+    refused(error, message, services.teams.create, caller, "newteam")
+    assert count(services, "teams") == teams
+
+
+def test_who_sees_a_team(services, acme):
+    for call in (services.teams.view, services.teams.members):
+        refused(NotFound, "Team 'acme' does not exist", call, acme["otto"], "acme")
+        refused(NotAuthenticated, "Log in to do this", call, Principal.anonymous(), "acme")
+        refused(Forbidden, "API tokens and read-only ids cannot manage teams, tokens or databases", call, TOKEN, "acme")
+        assert call(acme["vera"], "acme")
+        assert call(acme["alice"], "acme")
+
+
+def test_a_viewer_cannot_change_rename_or_delete_a_team(services, acme):
+    before = services.teams.get("acme")
+    message = "Your roles in team 'acme' do not allow this (administer)"
+    refused(Forbidden, message, services.teams.update, acme["vera"], "acme", name="vera-team", billing={})
+    refused(Forbidden, message, services.teams.update, acme["vera"], "acme", billing={"billing_plan": "free"})
+    refused(Forbidden, message, services.teams.delete, acme["vera"], "acme")
+    refused(NotFound, "Team 'acme' does not exist", services.teams.delete, acme["otto"], "acme")
+    assert services.teams.get("acme") == before
+
+
+def test_a_viewer_cannot_add_change_or_remove_members(services, acme):
+    before = memberships(services)
+    message = "Your roles in team 'acme' do not allow this (administer)"
+    refused(Forbidden, message, services.teams.set_roles, acme["vera"], "acme", "otto", ["Viewer"])
+    refused(Forbidden, message, services.teams.set_roles, acme["vera"], "acme", "vera", ["Admin"])
+    refused(Forbidden, message, services.teams.remove_member, acme["vera"], "acme", "bob")
+    refused(NotFound, "Team 'acme' does not exist", services.teams.remove_member, acme["otto"], "acme", "vera")
+    refused(NotFound, "Team 'acme' does not exist", services.teams.remove_member, acme["otto"], "acme", "otto")
+    assert memberships(services) == before
+    services.teams.remove_member(acme["vera"], "acme", "VERA")  # leaving is a member's own right
+    assert ("acme", "vera", "Viewer") not in memberships(services)
+
+
+# --- tokens ---------------------------------------------------------------------------------------
+
+
+def new_token(services: Services, caller: Principal) -> dict:
+    return services.tokens.create(caller, "acme", name="ci", description=None, expiration_utc=None, permissions=[])
+
+
+@pytest.mark.parametrize(
+    ("who", "error", "message"),
+    [
+        ("vera", Forbidden, "Your roles in team 'acme' do not allow this (administer)"),
+        ("otto", NotFound, "Team 'acme' does not exist"),
+        ("token", Forbidden, "API tokens and read-only ids cannot manage teams, tokens or databases"),
+        ("anonymous", NotAuthenticated, "Log in to do this"),
+    ],
+)
+def test_only_a_team_admin_creates_or_lists_its_tokens(services, acme, who, error, message):
+    caller = {"token": TOKEN, "anonymous": Principal.anonymous()}.get(who) or acme[who]
+    refused(error, message, new_token, services, caller)
+    refused(error, message, services.tokens.of_team, caller, "acme")
+    assert count(services, "tokens") == 0
+    assert new_token(services, acme["bob"])["created_utc"]
+    assert new_token(services, acme["alice"])["team_name"] == "acme"  # a server admin may too
+
+
+def test_a_token_of_a_team_one_does_not_administer_is_refused(services, acme):
+    token = new_token(services, acme["bob"])
+    raw = str(token["id"])
+    for call, args in (
+        (services.tokens.show, ()),
+        (services.tokens.change, ({"name": "stolen"},)),
+        (services.tokens.revoke, ()),
+    ):
+        refused(NotFound, f"Token {raw!r} does not exist", call, acme["otto"], raw, *args)
+        refused(Forbidden, "Your roles in team 'acme' do not allow this (administer)", call, acme["vera"], raw, *args)
+        refused(NotFound, "Token 999 does not exist", call, acme["bob"], "999", *args)
+        refused(NotFound, "Token 'x1' does not exist", call, acme["bob"], "x1", *args)
+    refused(
+        InvalidInput,
+        "A token cannot move to another team",
+        services.tokens.change,
+        acme["bob"],
+        raw,
+        {"name": "moved"},
+        team_name="bob",
+    )
+    assert services.tokens.show(acme["bob"], raw) == token | {"body": token["body"][:12] + "…"}
+    assert count(services, "tokens") == 1

@@ -91,7 +91,7 @@ class Services:
             live=live,
             throttle=login_throttle,
         )
-        tokens = Tokens(control)
+        tokens = Tokens(control, teams=teams)
         tables = Tables(hosting)
         return cls(
             control=control,

@@ -8,9 +8,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from airsequel.core.auth.access import Principal, Role, TeamAction, authorize_team, require_user
+from airsequel.core.auth.access import Principal, PrincipalKind, Role, TeamAction, authorize_team, require_user
 from airsequel.core.clock import utc_now_iso
-from airsequel.core.errors import Conflict, InvalidInput, NotFound
+from airsequel.core.errors import Conflict, CoreError, InvalidInput, NotFound
 from airsequel.core.registry.control_plane import ControlPlane
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{1,39}")
@@ -49,17 +49,47 @@ class Teams:
         assert team_id is not None
         return team_id
 
-    def create(self, name: str, *, admin_user_id: int) -> Team:
-        name = checked_team_name(name)
-        with self.control.transaction() as conn:
-            self.insert_team(conn, name, admin_user_id=admin_user_id)
-        return self.get(name)
-
     def get(self, name: str) -> Team:
+        """The team, whoever asks (callers' requests go through `authorized`)."""
         rows = self.control.query("SELECT * FROM teams WHERE name = ?", (name,))
         if not rows:
             raise NotFound(f"Team {name!r} does not exist")
         return Team(**dict(rows[0]))
+
+    def authorized(self, caller: Principal, action: TeamAction, name: str) -> Team:
+        """The team named `name`, after checking that the caller may do `action` there."""
+        authorize_team(caller, action, name)
+        return self.get(name)
+
+    def allows(self, caller: Principal, action: TeamAction, name: str) -> bool:
+        """Whether the caller may do `action` in the team (for showing or hiding what it may not do)."""
+        try:
+            authorize_team(caller, action, name)
+        except CoreError:
+            return False
+        return True
+
+    # --- what a caller asks for: the access check and the work, one call each ------------------
+
+    def create(self, caller: Principal, name: str) -> dict[str, Any]:
+        """A new team with the calling user as its Admin, as `team_json` shows it."""
+        require_user(caller)
+        assert caller.user_id is not None
+        name = checked_team_name(name)
+        with self.control.transaction() as conn:
+            self.insert_team(conn, name, admin_user_id=caller.user_id)
+        return self.team_json(self.get(name))
+
+    def view(self, caller: Principal, name: str) -> dict[str, Any]:
+        return self.team_json(self.authorized(caller, TeamAction.VIEW, name))
+
+    def team_json(self, team: Team) -> dict[str, Any]:
+        return {
+            "billing": billing_json(team),
+            "created_utc": team.created_utc,
+            "databases": self.databases_json(team),
+            "name": team.name,
+        }
 
     def for_new_database(self, caller: Principal, team: str | None) -> tuple[str, str]:
         """(team name, username) that a database the caller creates belongs to: its personal team
@@ -99,7 +129,11 @@ class Teams:
     def count_databases(self, name: str) -> int:
         return self.control.query("SELECT count(*) FROM databases WHERE owner = ?", (name,))[0][0]
 
-    def members(self, team: Team) -> list[dict[str, Any]]:
+    def members(self, caller: Principal, name: str) -> list[dict[str, Any]]:
+        """The team's members and their roles, to anyone who sees the team."""
+        return self.members_of(self.authorized(caller, TeamAction.VIEW, name))
+
+    def members_of(self, team: Team) -> list[dict[str, Any]]:
         members: dict[str, list[str]] = {}
         for username, role in self.control.query(
             "SELECT users.username, memberships.role FROM memberships JOIN users ON users.id = memberships.user_id"
@@ -109,9 +143,11 @@ class Teams:
             members.setdefault(username, []).append(role)
         return [{"username": name, "roles": roles} for name, roles in members.items()]
 
-    def set_roles(self, team: Team, user_id: int, roles: object) -> None:
-        """Add a member or change their roles; refuse to remove the last Admin. `roles` comes straight from
-        the request body and is checked here (a non-empty list of role names)."""
+    def set_roles(self, caller: Principal, name: str, username: str, roles: object) -> None:
+        """Add a member or change their roles (team Admins only); refuse to remove the last Admin. `roles`
+        comes straight from the request body and is checked here (a non-empty list of role names)."""
+        team = self.authorized(caller, TeamAction.ADMINISTER, name)
+        user_id = self._user_id(username)
         wanted = _checked_roles(roles)
         with self.control.transaction() as conn:
             conn.execute("DELETE FROM memberships WHERE team_id = ? AND user_id = ?", (team.id, user_id))
@@ -121,7 +157,12 @@ class Teams:
             )
             _ensure_an_admin(conn, team)
 
-    def remove_member(self, team: Team, user_id: int) -> None:
+    def remove_member(self, caller: Principal, name: str, username: str) -> None:
+        """Take a user out of the team: a team Admin may remove anyone, a member may leave; the last
+        Admin stays."""
+        leaving = caller.kind == PrincipalKind.USER and (caller.username or "").lower() == username.lower()
+        team = self.authorized(caller, TeamAction.VIEW if leaving else TeamAction.ADMINISTER, name)
+        user_id = self._user_id(username)
         with self.control.transaction() as conn:
             removed = conn.execute(
                 "DELETE FROM memberships WHERE team_id = ? AND user_id = ?", (team.id, user_id)
@@ -130,7 +171,13 @@ class Teams:
                 raise NotFound("That user is not a member of this team")
             _ensure_an_admin(conn, team)
 
-    def update(self, team: Team, *, name: str | None = None, billing: dict[str, Any] | None = None) -> Team:
+    def update(
+        self, caller: Principal, team_name: str, *, name: str | None = None, billing: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Rename the team (its databases move along) or change its billing columns (team Admins only);
+        the team as `team_json` shows it afterwards."""
+        team = self.authorized(caller, TeamAction.ADMINISTER, team_name)
+        billing = _checked_billing(billing or {})
         with self.control.transaction() as conn:
             if name is not None and name != team.name:
                 name = checked_team_name(name)
@@ -143,15 +190,23 @@ class Teams:
                     raise Conflict(f"The name {name!r} is taken by a user")
                 conn.execute("UPDATE teams SET name = ? WHERE id = ?", (name, team.id))
                 conn.execute("UPDATE databases SET owner = ? WHERE owner = ?", (name, team.name))
-            for column, value in (billing or {}).items():
+            for column, value in billing.items():
                 conn.execute(f"UPDATE teams SET {column} = ? WHERE id = ?", (value, team.id))
-        return self.get(name or team.name)
+        return self.team_json(self.get(name or team.name))
 
-    def delete(self, team: Team) -> None:
+    def delete(self, caller: Principal, name: str) -> None:
+        """Delete a team that owns no databases (team Admins only)."""
+        team = self.authorized(caller, TeamAction.ADMINISTER, name)
         with self.control.transaction() as conn:
             if conn.execute("SELECT 1 FROM databases WHERE owner = ?", (team.name,)).fetchone():
                 raise Conflict("The team still owns databases: delete or move them first")
             conn.execute("DELETE FROM teams WHERE id = ?", (team.id,))
+
+    def _user_id(self, username: str) -> int:
+        rows = self.control.query("SELECT id FROM users WHERE username = ?", (username,))
+        if not rows:
+            raise NotFound(f"User {username!r} does not exist")
+        return rows[0]["id"]
 
     def databases_json(self, team: Team) -> list[dict[str, Any]]:
         return [
@@ -177,6 +232,19 @@ def billing_json(team: Team) -> dict[str, Any] | None:
         "plan": team.billing_plan,
         "subscription_id": team.billing_subscription_id,
     }
+
+
+BILLING_COLUMNS = ("billing_email", "billing_plan", "billing_subscription_id")
+
+
+def _checked_billing(billing: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(billing) - set(BILLING_COLUMNS)
+    if unknown:
+        raise InvalidInput(f"Unknown billing fields: {', '.join(sorted(unknown))}")
+    value = billing.get("billing_subscription_id")
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise InvalidInput("billing_subscription_id must be an integer or null")
+    return billing
 
 
 def _checked_roles(roles: object) -> list[Role]:

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from airsequel.core.auth.access import Principal, TeamAction, authorize_team
 from airsequel.core.auth.accounts import digest
-from airsequel.core.auth.teams import Team
+from airsequel.core.auth.teams import Team, Teams
 from airsequel.core.clock import SYSTEM_CLOCK, Clock, iso_from_datetime, utc_now_iso
 from airsequel.core.errors import InvalidInput, NotAuthenticated, NotFound
+from airsequel.core.integer_text import parse_count
 from airsequel.core.registry.control_plane import ControlPlane
 
 PREFIX = "ast_"
@@ -38,22 +40,29 @@ class TokenGrant:
 
 
 class Tokens:
-    def __init__(self, control: ControlPlane, clock: Clock = SYSTEM_CLOCK) -> None:
+    """Every method that a caller's request reaches takes the caller and checks first that it may
+    administer the token's team: tokens are a team Admin's business (or a server admin's)."""
+
+    def __init__(self, control: ControlPlane, clock: Clock = SYSTEM_CLOCK, *, teams: Teams | None = None) -> None:
         self.control = control
         self.clock = clock  # what expiry is checked against (tests inject a ManualClock)
+        self.teams = teams if teams is not None else Teams(control)
         self._last_used_written: dict[int, float] = {}
         self._lock = threading.Lock()
 
     def create(
         self,
-        team: Team,
+        caller: Principal,
+        team_name: str,
         *,
         name: str,
         description: str | None,
         expiration_utc: str | None,
         permissions: list[dict[str, Any]],
-        created_by: int,
     ) -> dict[str, Any]:
+        """A new token of the team, with its body (the only time the body is shown)."""
+        team = self.teams.authorized(caller, TeamAction.ADMINISTER, team_name)
+        assert caller.user_id is not None  # only users administer teams
         name = _checked_name(name)
         expiration_utc = _checked_expiration(expiration_utc)
         grants = self._checked_permissions(team, permissions)
@@ -63,7 +72,16 @@ class Tokens:
             token_id = conn.execute(
                 "INSERT INTO tokens(team_id, name, description, token_hash, masked_body, created_by, created_utc,"
                 " expiration_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (team.id, name, description, digest(body), body[:12] + "…", created_by, created_utc, expiration_utc),
+                (
+                    team.id,
+                    name,
+                    description,
+                    digest(body),
+                    body[:12] + "…",
+                    caller.user_id,
+                    created_utc,
+                    expiration_utc,
+                ),
             ).lastrowid
             conn.executemany(
                 "INSERT INTO token_permissions(token_id, db_file_key, permission) VALUES (?, ?, ?)",
@@ -71,6 +89,42 @@ class Tokens:
             )
         assert token_id is not None
         return {**self.get(token_id), "body": body}
+
+    def show(self, caller: Principal, token_id: str) -> dict[str, Any]:
+        """The token (its body masked), by the id as the path gives it."""
+        return self.get(self._authorized_id(caller, token_id))
+
+    def change(
+        self, caller: Principal, token_id: str, changes: dict[str, Any], *, team_name: str | None = None
+    ) -> dict[str, Any]:
+        """Change name, description, expiration_utc or permissions (`changes` by those names); a
+        `team_name` other than the token's is refused: a token stays in its team."""
+        checked_id = self._authorized_id(caller, token_id)
+        current = self.get(checked_id)
+        if team_name is not None and team_name.lower() != current["team_name"].lower():
+            raise InvalidInput("A token cannot move to another team")
+        return self._update(checked_id, self.teams.get(current["team_name"]), changes)
+
+    def revoke(self, caller: Principal, token_id: str) -> None:
+        checked_id = self._authorized_id(caller, token_id)
+        if not self.control.execute("DELETE FROM tokens WHERE id = ?", (checked_id,)):
+            raise NotFound(f"Token {checked_id} does not exist")
+
+    def of_team(self, caller: Principal, team_name: str) -> list[dict[str, Any]]:
+        return self.list_for_team(self.teams.authorized(caller, TeamAction.ADMINISTER, team_name))
+
+    def _authorized_id(self, caller: Principal, token_id: str) -> int:
+        """The token's number, after checking that the caller administers its team. A token of a team
+        the caller does not see is as unknown as a token that does not exist."""
+        number = parse_count(token_id)
+        if number is None:
+            raise NotFound(f"Token {token_id!r} does not exist")
+        team_name = self.team_of(number)
+        try:
+            authorize_team(caller, TeamAction.ADMINISTER, team_name)
+        except NotFound:
+            raise NotFound(f"Token {token_id!r} does not exist") from None
+        return number
 
     def get(self, token_id: int) -> dict[str, Any]:
         rows = self.control.query(
@@ -92,7 +146,7 @@ class Tokens:
         )
         return [self._json(row) for row in rows]
 
-    def update(self, token_id: int, team: Team, changes: dict[str, Any]) -> dict[str, Any]:
+    def _update(self, token_id: int, team: Team, changes: dict[str, Any]) -> dict[str, Any]:
         assignments: dict[str, Any] = {}
         if "name" in changes:
             assignments["name"] = _checked_name(changes["name"])
@@ -111,10 +165,6 @@ class Tokens:
                     [(token_id, file_key, permission) for file_key, permission in grants.items()],
                 )
         return self.get(token_id)
-
-    def revoke(self, token_id: int) -> None:
-        if not self.control.execute("DELETE FROM tokens WHERE id = ?", (token_id,)):
-            raise NotFound(f"Token {token_id} does not exist")
 
     def grant_for(self, body: str) -> TokenGrant:
         """What the presented token allows; 401 when it is unknown, revoked or expired."""

@@ -7,9 +7,6 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airsequel.core.auth.access import TeamAction, authorize_team
-from airsequel.core.errors import InvalidInput, NotFound
-from airsequel.core.integer_text import parse_count
 from airsequel.http.bodies import (
     STRING,
     TEXT_OR_NULL,
@@ -42,50 +39,33 @@ async def create_token(request: Request) -> JSONResponse:
     body = await read_json_object(request)
     caller = await principal(request)
     team_name = string_field(body, "team_name", required=True)
-    authorize_team(caller, TeamAction.ADMINISTER, team_name)
-    team = await run_in_threadpool(services(request).teams.get, team_name)
-    assert caller.user_id is not None
+    name = string_field(body, "name", required=True)
+    description = string_field(body, "description")
+    expiration_utc = string_field(body, "expiration_utc")
     token = await run_in_threadpool(
-        services(request).tokens.create,
-        team,
-        name=string_field(body, "name", required=True),
-        description=string_field(body, "description"),
-        expiration_utc=string_field(body, "expiration_utc"),
-        permissions=body.get("permissions", []),
-        created_by=caller.user_id,
+        lambda: services(request).tokens.create(
+            caller,
+            team_name,
+            name=name,
+            description=description,
+            expiration_utc=expiration_utc,
+            permissions=body.get("permissions", []),
+        )
     )
     return JSONResponse(token, status_code=201)
 
 
-async def _authorized_token_id(request: Request) -> int:
-    raw = request.path_params["token_id"]
-    token_id = parse_count(raw)
-    if token_id is None:
-        raise NotFound(f"Token {raw!r} does not exist")
-    caller = await principal(request)
-    team_name = await run_in_threadpool(services(request).tokens.team_of, token_id)
-    try:
-        authorize_team(caller, TeamAction.ADMINISTER, team_name)
-    except NotFound:
-        raise NotFound(f"Token {raw!r} does not exist") from None
-    return token_id
-
-
 async def get_token(request: Request) -> JSONResponse:
-    token_id = await _authorized_token_id(request)
-    return JSONResponse(await run_in_threadpool(services(request).tokens.get, token_id))
+    caller = await principal(request)
+    return JSONResponse(await run_in_threadpool(services(request).tokens.show, caller, request.path_params["token_id"]))
 
 
 @documents_body(
     obj(name=STRING, description=TEXT_OR_NULL, team_name=STRING, expiration_utc=TEXT_OR_NULL, permissions=PERMISSIONS)
 )
 async def patch_token(request: Request) -> JSONResponse:
-    token_id = await _authorized_token_id(request)
+    caller = await principal(request)
     body = await read_json_object(request)
-    tokens = services(request).tokens
-    current = await run_in_threadpool(tokens.get, token_id)
-    if "team_name" in body and str(body["team_name"]).lower() != current["team_name"].lower():
-        raise InvalidInput("A token cannot move to another team")
     changes: dict[str, Any] = {}
     if "name" in body:
         changes["name"] = body["name"]
@@ -95,13 +75,16 @@ async def patch_token(request: Request) -> JSONResponse:
             changes[field] = value
     if "permissions" in body:
         changes["permissions"] = body["permissions"]
-    team = await run_in_threadpool(services(request).teams.get, current["team_name"])
-    return JSONResponse(await run_in_threadpool(tokens.update, token_id, team, changes))
+    team_name = str(body["team_name"]) if "team_name" in body else None
+    token = await run_in_threadpool(
+        lambda: services(request).tokens.change(caller, request.path_params["token_id"], changes, team_name=team_name)
+    )
+    return JSONResponse(token)
 
 
 async def delete_token(request: Request) -> JSONResponse:
-    token_id = await _authorized_token_id(request)
-    await run_in_threadpool(services(request).tokens.revoke, token_id)
+    caller = await principal(request)
+    await run_in_threadpool(services(request).tokens.revoke, caller, request.path_params["token_id"])
     return JSONResponse({})
 
 

@@ -122,7 +122,7 @@ async def team_page(request: Request) -> Response:
         is_admin = True
     except CoreError:
         is_admin = False
-    members = await run_in_threadpool(service.teams.members, team)
+    members = await run_in_threadpool(service.teams.members_of, team)
     tokens = await run_in_threadpool(service.tokens.list_for_team, team) if is_admin else []
     team_databases = await run_in_threadpool(service.teams.databases_json, team) if is_admin else []
     return _page(
