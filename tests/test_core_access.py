@@ -222,3 +222,17 @@ def test_a_token_of_a_team_one_does_not_administer_is_refused(services, acme):
     )
     assert services.tokens.show(acme["bob"], raw) == token | {"body": token["body"][:12] + "…"}
     assert count(services, "tokens") == 1
+
+
+# --- exports --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("caller", [Principal.anonymous(), Principal(PrincipalKind.READONLY_ID, readonly_file_key="x")])
+def test_only_users_and_tokens_export(services, caller):
+    message = "Log in or send an API token to export"
+    refused(NotAuthenticated, message, services.exports.create, caller, {"name": "e", "databases": ["nope"]})
+    refused(NotAuthenticated, message, services.exports.create, caller, {"name": ""})  # refused before the body
+    refused(NotAuthenticated, message, services.exports.for_caller, caller)
+    for call in (services.exports.get, services.exports.delete, services.exports.artifact):
+        refused(NotAuthenticated, message, call, caller, "01j0000000000000000000000")
+    assert count(services, "export_jobs") == 0

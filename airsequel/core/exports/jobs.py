@@ -21,10 +21,10 @@ from typing import Any
 import orjson
 from ulid import ULID
 
-from airsequel.core.auth.access import Action, Principal, authorize
+from airsequel.core.auth.access import Action, Principal, PrincipalKind, authorize
 from airsequel.core.clock import iso_from_datetime, utc_now_iso
 from airsequel.core.content.records import parse_filter
-from airsequel.core.errors import InvalidInput, NotFound
+from airsequel.core.errors import InvalidInput, NotAuthenticated, NotFound
 from airsequel.core.formats.writers import MEDIA_TYPES, WRITERS, XlsxBook
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 from airsequel.core.sql.introspection import read_tables
@@ -110,9 +110,14 @@ class Exports:
         for thread in self._threads:
             thread.join(timeout=10)
 
-    # --- the API ------------------------------------------------------------------------------
+    # --- the API: users and API tokens export; each sees only its own jobs ----------------------
 
-    def create(self, principal: Principal, request: ExportRequest) -> dict[str, Any]:
+    def create(self, principal: Principal, request: ExportRequest | dict[str, Any]) -> dict[str, Any]:
+        """A queued job for `request` (or the JSON body it is read from), after checking that the
+        caller may read every database it names."""
+        _require_exporter(principal)
+        if not isinstance(request, ExportRequest):
+            request = ExportRequest.from_json(request)
         records = [self.hosting.get(database_id) for database_id in request.databases]
         for record in records:
             authorize(principal, Action.READ, record)
@@ -159,6 +164,7 @@ class Exports:
         return self._json(row)
 
     def for_caller(self, principal: Principal) -> list[dict[str, Any]]:
+        _require_exporter(principal)
         rows = self.control.query(
             "SELECT * FROM export_jobs WHERE (user_id IS ? AND token_id IS ?) ORDER BY created_utc DESC",
             (principal.user_id, principal.token_id),
@@ -186,6 +192,7 @@ class Exports:
         return self.directory / job_id / row["artifact_name"], row["artifact_name"]
 
     def _owned(self, principal: Principal, job_id: str) -> Any:
+        _require_exporter(principal)
         rows = self.control.query("SELECT * FROM export_jobs WHERE id = ?", (job_id,))
         if (
             not rows
@@ -347,6 +354,11 @@ class Exports:
         named = archive.with_name(f"{_safe(job['name'])}.zip")
         archive.replace(named)
         return named
+
+
+def _require_exporter(principal: Principal) -> None:
+    if principal.kind not in (PrincipalKind.USER, PrincipalKind.TOKEN):
+        raise NotAuthenticated("Log in or send an API token to export")
 
 
 def _safe(name: str) -> str:

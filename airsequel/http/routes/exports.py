@@ -6,9 +6,6 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from airsequel.core.auth.access import Principal, PrincipalKind
-from airsequel.core.errors import NotAuthenticated
-from airsequel.core.exports.jobs import ExportRequest
 from airsequel.core.formats.writers import MEDIA_TYPES
 from airsequel.http.bodies import BOOLEAN, STRING, documents_body, obj, read_json_object
 from airsequel.http.context import principal, run_in_threadpool, services
@@ -24,13 +21,6 @@ ARTIFACT_TYPES = {
 }
 
 
-async def _caller(request: Request) -> Principal:
-    caller = await principal(request)
-    if caller.kind not in (PrincipalKind.USER, PrincipalKind.TOKEN):
-        raise NotAuthenticated("Log in or send an API token to export")
-    return caller
-
-
 @documents_body(
     obj(
         ["name", "databases"],
@@ -43,32 +33,32 @@ async def _caller(request: Request) -> Principal:
     )
 )
 async def create_export(request: Request) -> JSONResponse:
-    caller = await _caller(request)
-    export_request = ExportRequest.from_json(await read_json_object(request))
-    job = await run_in_threadpool(services(request).exports.create, caller, export_request)
+    caller = await principal(request)
+    body = await read_json_object(request)
+    job = await run_in_threadpool(services(request).exports.create, caller, body)
     return JSONResponse(job, status_code=202)
 
 
 async def list_exports(request: Request) -> JSONResponse:
-    caller = await _caller(request)
+    caller = await principal(request)
     return JSONResponse({"exports": await run_in_threadpool(services(request).exports.for_caller, caller)})
 
 
 async def get_export(request: Request) -> JSONResponse:
-    caller = await _caller(request)
+    caller = await principal(request)
     return JSONResponse(
         await run_in_threadpool(services(request).exports.get, caller, request.path_params["export_id"])
     )
 
 
 async def delete_export(request: Request) -> JSONResponse:
-    caller = await _caller(request)
+    caller = await principal(request)
     await run_in_threadpool(services(request).exports.delete, caller, request.path_params["export_id"])
     return JSONResponse({})
 
 
 async def export_data(request: Request) -> Response:
-    caller = await _caller(request)
+    caller = await principal(request)
     path, name = await run_in_threadpool(services(request).exports.artifact, caller, request.path_params["export_id"])
     media_type = next((t for suffix, t in ARTIFACT_TYPES.items() if name.endswith(suffix)), "application/octet-stream")
     return FileResponse(path, media_type=media_type, headers={"Content-Disposition": content_disposition(name)})
