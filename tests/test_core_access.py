@@ -236,3 +236,24 @@ def test_only_users_and_tokens_export(services, caller):
     for call in (services.exports.get, services.exports.delete, services.exports.artifact):
         refused(NotAuthenticated, message, call, caller, "01j0000000000000000000000")
     assert count(services, "export_jobs") == 0
+
+
+# --- charts ---------------------------------------------------------------------------------------
+
+
+def test_a_chart_is_checked_and_drawn_by_the_core(services):
+    owner = user(services, "alice")
+    record = services.catalog.create(owner, None, "d", description=None, query="CREATE TABLE t(a, b)")
+    refused(InvalidInput, "table must name a table", services.charts.create, "charts", record, {"table": ""})
+    refused(
+        InvalidInput,
+        "charts must be a list of chart ids",
+        services.charts.create,
+        "dashboards",
+        record,
+        {"charts": [1]},
+    )
+    assert count(services, "charts") == count(services, "dashboards") == 0
+    refused(NotFound, "No such chart", services.charts.svg, record, "nope")
+    chart = services.charts.create("charts", record, {"table": "t", "headers": ["a", "b"]})
+    assert "No data" in services.charts.svg(record, chart["ulid"])

@@ -111,7 +111,7 @@ class Services:
             env_vars=env_vars,
             database_settings=DatabaseSettings(control, env_vars),
             audit=audit,
-            charts=Charts(control),
+            charts=Charts(control, hosting),
             backups=Backups(hosting, teams),
             catalog=Catalog(hosting, teams),
             records=Records(hosting),

@@ -19,6 +19,7 @@ from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.table_schema import find_table
+from airsequel.core.storage.hosting import Hosting
 
 CHART_TYPES = ("BarChart", "LineChart", "PieChart")
 MAX_POINTS = 50
@@ -50,17 +51,37 @@ def checked_chart(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def checked_dashboard(body: dict[str, Any]) -> dict[str, Any]:
+    charts, title = body.get("charts", []), body.get("title", "")
+    if not isinstance(charts, list) or not all(isinstance(c, str) for c in charts):
+        raise InvalidInput("charts must be a list of chart ids")
+    if not isinstance(title, str):
+        raise InvalidInput("title must be a string")
+    return {"charts": charts, "title": title}
+
+
+# What a chart's or a dashboard's definition must be, by kind (also the control plane table's name).
+CHECKS = {"charts": checked_chart, "dashboards": checked_dashboard}
+
+
 class Charts:
-    def __init__(self, control: ControlPlane) -> None:
+    """`kind` is "charts" or "dashboards". The caller's access to the database is checked before:
+    reading needs read access, the rest write access."""
+
+    def __init__(self, control: ControlPlane, hosting: Hosting) -> None:
         self.control = control
+        self.hosting = hosting
 
     def of_database(self, kind: str, record: DatabaseRecord) -> list[dict[str, Any]]:
+        _checked_kind(kind)
         rows = self.control.query(
             f"SELECT ulid, definition_json FROM {kind} WHERE file_key = ? ORDER BY ulid", (record.file_key,)
         )
         return [{**orjson.loads(row["definition_json"]), "ulid": row["ulid"]} for row in rows]
 
-    def create(self, kind: str, record: DatabaseRecord, definition: dict[str, Any]) -> dict[str, Any]:
+    def create(self, kind: str, record: DatabaseRecord, body: dict[str, Any]) -> dict[str, Any]:
+        """A new chart or dashboard from its definition as the request body gives it."""
+        definition = CHECKS[_checked_kind(kind)](body)
         ulid = str(ULID()).lower()
         self.control.execute(
             f"INSERT INTO {kind}(ulid, file_key, definition_json) VALUES (?, ?, ?)",
@@ -68,7 +89,8 @@ class Charts:
         )
         return {**definition, "ulid": ulid}
 
-    def update(self, kind: str, record: DatabaseRecord, ulid: str, definition: dict[str, Any]) -> None:
+    def update(self, kind: str, record: DatabaseRecord, ulid: str, body: dict[str, Any]) -> None:
+        definition = CHECKS[_checked_kind(kind)](body)
         if not self.control.execute(
             f"UPDATE {kind} SET definition_json = ? WHERE ulid = ? AND file_key = ?",
             (orjson.dumps(definition).decode(), ulid, record.file_key),
@@ -76,8 +98,24 @@ class Charts:
             raise NotFound(f"{kind[:-1].capitalize()} {ulid!r} does not exist")
 
     def delete(self, kind: str, record: DatabaseRecord, ulid: str) -> None:
+        _checked_kind(kind)
         if not self.control.execute(f"DELETE FROM {kind} WHERE ulid = ? AND file_key = ?", (ulid, record.file_key)):
             raise NotFound(f"{kind[:-1].capitalize()} {ulid!r} does not exist")
+
+    def svg(self, record: DatabaseRecord, ulid: str) -> str:
+        """The chart drawn as SVG from its table's data, read in one snapshot."""
+        chart = next((c for c in self.of_database("charts", record) if c["ulid"] == ulid), None)
+        if chart is None:
+            raise NotFound("No such chart")
+        with self.hosting.read_snapshot(record) as conn:
+            labels, series = chart_data(conn, chart)
+        return render_svg(chart, labels, series)
+
+
+def _checked_kind(kind: str) -> str:
+    if kind not in CHECKS:
+        raise ValueError(f"Unknown kind {kind!r}: use 'charts' or 'dashboards'")
+    return kind
 
 
 def chart_data(conn: sqlite3.Connection, chart: dict[str, Any]) -> tuple[list[str], list[list[float | None]]]:

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from airsequel.core.auth.access import Action
-from airsequel.core.content.charts import CHART_TYPES, chart_data, checked_chart, render_svg
-from airsequel.core.errors import InvalidInput, NotFound
-from airsequel.core.registry.control_plane import DatabaseRecord
-from airsequel.core.services import Services
+from airsequel.core.content.charts import CHART_TYPES
 from airsequel.http.bodies import BOOLEAN, STRING, documents_body, obj, read_json_object
 from airsequel.http.context import authorized_database, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
-
-
-def checked_dashboard(body: dict[str, Any]) -> dict[str, Any]:
-    charts, title = body.get("charts", []), body.get("title", "")
-    if not isinstance(charts, list) or not all(isinstance(c, str) for c in charts):
-        raise InvalidInput("charts must be a list of chart ids")
-    if not isinstance(title, str):
-        raise InvalidInput("title must be a string")
-    return {"charts": charts, "title": title}
-
-
-CHECKS = {"charts": checked_chart, "dashboards": checked_dashboard}
 
 
 def _kind(request: Request) -> str:
@@ -43,18 +26,18 @@ async def list_items(request: Request) -> JSONResponse:
 
 async def create_item(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
-    kind = _kind(request)
-    definition = CHECKS[kind](await read_json_object(request))
+    body = await read_json_object(request)
     return JSONResponse(
-        await run_in_threadpool(services(request).charts.create, kind, record, definition), status_code=201
+        await run_in_threadpool(services(request).charts.create, _kind(request), record, body), status_code=201
     )
 
 
 async def update_item(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
-    kind = _kind(request)
-    definition = CHECKS[kind](await read_json_object(request))
-    await run_in_threadpool(services(request).charts.update, kind, record, request.path_params["item_id"], definition)
+    body = await read_json_object(request)
+    await run_in_threadpool(
+        services(request).charts.update, _kind(request), record, request.path_params["item_id"], body
+    )
     return JSONResponse({})
 
 
@@ -102,20 +85,10 @@ async def delete_item(request: Request) -> JSONResponse:
     return JSONResponse({})
 
 
-def chart_svg(service: Services, record: DatabaseRecord, chart: dict[str, Any]) -> str:
-    with service.hosting.read_snapshot(record) as conn:
-        labels, series = chart_data(conn, chart)
-    return render_svg(chart, labels, series)
-
-
 async def chart_image(request: Request) -> Response:
     """A chart drawn as SVG from its table's data."""
     record = await authorized_database(request, Action.READ)
-    charts = await run_in_threadpool(services(request).charts.of_database, "charts", record)
-    chart = next((c for c in charts if c["ulid"] == request.path_params["item_id"]), None)
-    if chart is None:
-        raise NotFound("No such chart")
-    svg = await run_in_threadpool(chart_svg, services(request), record, chart)
+    svg = await run_in_threadpool(services(request).charts.svg, record, request.path_params["item_id"])
     return Response(
         svg,
         media_type="image/svg+xml",
