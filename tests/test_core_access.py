@@ -257,3 +257,45 @@ def test_a_chart_is_checked_and_drawn_by_the_core(services):
     refused(NotFound, "No such chart", services.charts.svg, record, "nope")
     chart = services.charts.create("charts", record, {"table": "t", "headers": ["a", "b"]})
     assert "No data" in services.charts.svg(record, chart["ulid"])
+
+
+# --- web pages ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("caller", "error", "message"),
+    [
+        (Principal.anonymous(), NotAuthenticated, "Log in to do this"),
+        (TOKEN, Forbidden, "This needs a logged-in user, not an API token or read-only id"),
+    ],
+)
+def test_the_home_page_is_for_users(services, caller, error, message):
+    refused(error, message, services.pages.home, caller)
+    assert services.pages.navigation(caller) == {"user": None, "teams": []}
+
+
+def test_a_team_page_shows_tokens_and_databases_to_its_admins_only(services, acme):
+    new_token(services, acme["bob"])
+    refused(NotFound, "Team 'acme' does not exist", services.pages.team, acme["otto"], "acme")
+    refused(NotAuthenticated, "Log in to do this", services.pages.team, Principal.anonymous(), "acme")
+    seen = services.pages.team(acme["vera"], "acme")
+    assert (seen["is_admin"], seen["tokens"], seen["team_databases"]) == (False, [], [])
+    assert [m["username"] for m in seen["members"]] == ["bob", "vera"]
+    assert seen["user"] == "vera" and [t["name"] for t in seen["teams"]] == ["acme", "vera"]
+    administered = services.pages.team(acme["bob"], "acme")
+    assert administered["is_admin"] and [t["name"] for t in administered["tokens"]] == ["ci"]
+
+
+def test_a_database_page_offers_what_the_caller_may_do(services, acme):
+    record = services.catalog.create(acme["bob"], "acme", "d", description=None, query="CREATE TABLE t(a)")
+    for page, args in ((services.pages.database, ()), (services.pages.sql, ()), (services.pages.table, ("t",))):
+        refused(NotFound, f"Database {record.id!r} does not exist", page, acme["otto"], record, *args)
+        refused(NotFound, f"Database {record.id!r} does not exist", page, Principal.anonymous(), record, *args)
+    viewer = services.pages.database(acme["vera"], record)
+    assert (viewer["can_write"], viewer["can_manage"], viewer["can_create"]) == (False, False, True)
+    assert viewer["tables"] == [{"name": "t", "tableType": "Table", "rows": 0}]
+    admin = services.pages.database(acme["bob"], record)
+    assert (admin["can_write"], admin["can_manage"]) == (True, True)
+    assert services.pages.table(acme["vera"], record, "t")["editable"] is False
+    assert services.pages.table(acme["bob"], record, "t")["editable"] is True
+    assert services.pages.sql(acme["vera"], record)["default_query"] == 'SELECT * FROM "t" LIMIT 10;'

@@ -18,6 +18,7 @@ from airsequel.core.auth.teams import Teams
 from airsequel.core.auth.tokens import Tokens
 from airsequel.core.content.assets import Assets
 from airsequel.core.content.charts import Charts
+from airsequel.core.content.pages import Pages
 from airsequel.core.content.records import Records
 from airsequel.core.content.schema_edits import SchemaEdits
 from airsequel.core.content.tables import Tables
@@ -55,6 +56,7 @@ class Services:
     backups: Backups
     catalog: Catalog
     records: Records
+    pages: Pages
     replication: Replication | None
 
     live: LiveSettings
@@ -93,6 +95,8 @@ class Services:
         )
         tokens = Tokens(control, teams=teams)
         tables = Tables(hosting)
+        catalog = Catalog(hosting, teams)
+        charts = Charts(control, hosting)
         return cls(
             control=control,
             pool=pool,
@@ -111,10 +115,11 @@ class Services:
             env_vars=env_vars,
             database_settings=DatabaseSettings(control, env_vars),
             audit=audit,
-            charts=Charts(control, hosting),
+            charts=charts,
             backups=Backups(hosting, teams),
-            catalog=Catalog(hosting, teams),
+            catalog=catalog,
             records=Records(hosting),
+            pages=Pages(hosting, catalog, tables, charts, teams, tokens),
             replication=replication,
             live=live,
             layout=layout,
