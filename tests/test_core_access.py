@@ -299,3 +299,10 @@ def test_a_database_page_offers_what_the_caller_may_do(services, acme):
     assert services.pages.table(acme["vera"], record, "t")["editable"] is False
     assert services.pages.table(acme["bob"], record, "t")["editable"] is True
     assert services.pages.sql(acme["vera"], record)["default_query"] == 'SELECT * FROM "t" LIMIT 10;'
+
+
+def test_the_database_page_counts_rows_without_changing_the_shared_record(client):
+    """The counts once landed in the cached record's tables, and so in GET /api/dbs/:id."""
+    db = client.post("/api/dbs", json={"name": "d", "query": "CREATE TABLE t(a)"}).json()["id"]
+    assert "0 rows" in client.get(f"/dbs/{db}").text
+    assert client.get(f"/api/dbs/{db}").json()["tables"] == [{"name": "t", "tableType": "Table"}]

@@ -87,7 +87,8 @@ class Pages:
         }
 
     def _tables_with_counts(self, record: DatabaseRecord) -> list[dict[str, Any]]:
-        tables = self.tables.ordered_tables(record)
+        # Copies: the record's own table list may be the cached one every request shares.
+        tables = [dict(table) for table in self.tables.ordered_tables(record)]
         with self.hosting.read_snapshot(record) as conn:
             for table in tables:
                 try:
