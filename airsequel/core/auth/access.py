@@ -2,7 +2,8 @@
 
 Principals: anonymous callers, users (by their team roles, or as server admin), API tokens (by the
 permission they hold on each named database) and holders of a read-only id (read access to that one
-database). Routes call `authorize` / `authorize_team`; they never decide for themselves.
+database). The core's methods call `authorize` / `authorize_team` (routes only through the helpers
+of http/context.py); routes never decide for themselves.
 
 Answers: 404 when the caller may not even see a private database (ids cannot be probed), 401 when a
 login would help, 403 when the caller is known and sees the thing but lacks the right.
