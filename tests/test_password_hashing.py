@@ -6,7 +6,9 @@ import re
 
 import pytest
 
-from airsequel.core.auth.accounts import default_password_hasher, password_hasher
+from airsequel.config import Settings
+from airsequel.core.auth.accounts import password_hasher
+from airsequel.core.services import Services
 from tests.helpers import PASSWORD, sign_up_and_login
 
 
@@ -17,16 +19,21 @@ def parameters(encoded: str) -> dict[str, int]:
     return dict(zip("mtp", map(int, match.groups())))
 
 
-def test_the_default_profile_keeps_the_strong_parameters(monkeypatch):
+def test_the_default_profile_keeps_the_strong_parameters(tmp_path):
     strong = {"m": 65536, "t": 3, "p": 4}
     assert parameters(password_hasher().hash(PASSWORD)) == strong
     assert parameters(password_hasher("strong").hash(PASSWORD)) == strong
     assert parameters(password_hasher("fast-insecure-for-tests").hash(PASSWORD)) == {"m": 8, "t": 1, "p": 1}
     # Without the variable (a production server), the accounts of a server hash with the strong profile.
-    monkeypatch.delenv("AIRSEQUEL_PASSWORD_HASHING", raising=False)
-    assert parameters(default_password_hasher().hash(PASSWORD)) == strong
-    monkeypatch.setenv("AIRSEQUEL_PASSWORD_HASHING", "fast-insecure-for-tests")
-    assert parameters(default_password_hasher().hash(PASSWORD)) == {"m": 8, "t": 1, "p": 1}
+    for environ, expected in (({}, strong), ({"AIRSEQUEL_PASSWORD_HASHING": "fast-insecure-for-tests"}, None)):
+        started = Services.start(
+            Settings.from_env(environ=environ, data_dir=tmp_path / str(len(environ)), secret_key="k")
+        )
+        try:
+            made = parameters(started.accounts.hasher.hash(PASSWORD))
+            assert made == (expected or {"m": 8, "t": 1, "p": 1})
+        finally:
+            started.stop()
     with pytest.raises(ValueError, match="Unknown password hashing profile 'weak'"):
         password_hasher("weak")
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import secrets
 import sqlite3
@@ -87,38 +86,24 @@ def password_hasher(profile: str = DEFAULT_HASHING_PROFILE) -> PasswordHasher:
         raise ValueError(f"Unknown password hashing profile {profile!r}: use one of {known}") from None
 
 
-def hashing_profile_from_env() -> str:
-    """The profile named by AIRSEQUEL_PASSWORD_HASHING, "strong" when it is unset.
-
-    Stopgap, and the only place that reads this variable: the settings table will gain
-    AIRSEQUEL_PASSWORD_HASHING and pass `password_hasher(settings...)` to Accounts from
-    core/services.py and cli.py; then this function and default_password_hasher() go away.
-    """
-    return os.environ.get("AIRSEQUEL_PASSWORD_HASHING", DEFAULT_HASHING_PROFILE)
-
-
-def default_password_hasher() -> PasswordHasher:
-    return password_hasher(hashing_profile_from_env())
-
-
 class Accounts:
     def __init__(
         self,
         control: ControlPlane,
         teams: Teams,
         outbox: Path,
-        password_hasher: PasswordHasher | None = None,
+        hasher: PasswordHasher | None = None,
         *,
         live: LiveSettings | None = None,
         throttle: LoginThrottle | None = None,
     ) -> None:
-        """`password_hasher`: None means the profile from `hashing_profile_from_env()` ("strong" unless
-        the environment says otherwise). `live`: where the `signup` setting is read (None: sign-up is
+        """`hasher`: None means the strong profile (a server passes the one its password_hashing
+        setting names). `live`: where the `signup` setting is read (None: sign-up is
         open). `throttle`: what slows down password guessing at login and reset requests."""
         self.control = control
         self.teams = teams
         self.outbox = outbox
-        self.hasher = password_hasher if password_hasher is not None else default_password_hasher()
+        self.hasher = hasher if hasher is not None else password_hasher()
         self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
         self.live = live
         self.throttle = throttle if throttle is not None else LoginThrottle()

@@ -8,11 +8,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from airsequel.core.auth.access import Action, Principal
+from airsequel.core.auth.access import Action
 from airsequel.core.errors import InvalidInput
 from airsequel.core.integer_text import parse_count
 from airsequel.core.registry.control_plane import DatabaseRecord
-from airsequel.core.services import Services
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field, text_value_field
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
@@ -55,13 +54,6 @@ def _page_param(request: Request, name: str, default: int | None) -> int | None:
     if value is None:
         raise InvalidInput(f"{name} must be a non-negative integer")
     return value
-
-
-def visible_databases(
-    services: Services, caller: Principal, limit: int | None = None, offset: int = 0
-) -> tuple[list[DatabaseRecord], int]:
-    """The web pages' name for Catalog.visible_to (kept for routes/web.py)."""
-    return services.catalog.visible_to(caller, limit, offset)
 
 
 async def list_databases(request: Request) -> JSONResponse:
