@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
+from airsequel.config import SETTING_TYPES, SETTINGS
 from airsequel.core.admin.env_vars import MAX_VALUE, NAME
 from airsequel.core.auth.access import Action
 from airsequel.core.errors import InvalidInput
@@ -33,7 +34,38 @@ async def get_server_settings(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(view, await principal(request)))
 
 
-@documents_body(obj(allowedHosts={"type": "array", "items": STRING}, signup={"enum": ["open", "closed"]}))
+# A variable as env_vars checks it: the body of a POST (both fields) or a PATCH (either).
+ENV_FIELDS = {"name": matching(NAME), "value": {"type": "string", "maxLength": MAX_VALUE}}
+
+
+def run_time_setting_schemas() -> dict[str, dict[str, Any]]:
+    """The body of PATCH /api/settings as the settings table describes it: one property per
+    setting with an API name, with its type, bounds and choices."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for name, spec in SETTINGS.items():
+        if not spec.api_name:
+            continue
+        kind = SETTING_TYPES[name]
+        schema: dict[str, Any]
+        if spec.choices:
+            schema = {"enum": list(spec.choices)}
+        elif kind is int:
+            schema = {"type": "integer"}
+        elif kind is float:
+            schema = {"type": "number"}
+        else:
+            schema = {"type": "array", "items": STRING}
+        if spec.minimum is not None:
+            schema["minimum"] = spec.minimum
+        if spec.maximum is not None:
+            schema["maximum"] = spec.maximum
+        schemas[spec.api_name] = {**schema, "description": spec.help}
+    return schemas
+
+
+@documents_body(
+    obj(**run_time_setting_schemas(), envVars={"type": "array", "items": obj(["name", "value"], **ENV_FIELDS)})
+)
 async def patch_server_settings(request: Request) -> JSONResponse:
     caller = await principal(request)
     body = await read_json_object(request)
@@ -44,10 +76,6 @@ async def patch_server_settings(request: Request) -> JSONResponse:
 async def list_server_env(request: Request) -> JSONResponse:
     variables = services(request).server_settings.variables
     return JSONResponse({"envVars": await run_in_threadpool(variables, await principal(request))})
-
-
-# A variable as env_vars checks it: the body of a POST (both fields) or a PATCH (either).
-ENV_FIELDS = {"name": matching(NAME), "value": {"type": "string", "maxLength": MAX_VALUE}}
 
 
 @documents_body(obj(["name", "value"], **ENV_FIELDS))
