@@ -81,10 +81,26 @@ def test_sql_and_file_cells_whose_audit_entry_fails_write_nothing(client, audite
     assert entries(client, audited) == []
 
 
-def test_graphql_and_replacement_are_audited_by_the_core(client, audited):
+def test_graphql_mutations_and_replacements_are_audited_by_the_core(client, audited, tmp_path):
     mutation = 'mutation { insert_t(objects: [{b: "z"}]) { affected_rows } }'
     assert client.post(f"/dbs/{audited}/graphql", json={"query": mutation}).json()["data"]["insert_t"] == {
         "affected_rows": 1
     }
-    kinds = [entry["kind"] for entry in entries(client, audited)]
-    assert kinds[0] == "graphql"
+    assert entries(client, audited)[0]["kind"] == "graphql"
+    replacement = tmp_path / "new.sqlite"
+    conn = sqlite3.connect(replacement)
+    conn.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)")
+    conn.commit()
+    conn.close()
+    replaced = client.put(f"/dbs/{audited}", files={"file": ("new.sqlite", replacement.read_bytes())})
+    assert replaced.status_code == 200, replaced.text
+    assert entries(client, audited)[0]["kind"] == "replace"
+
+
+def test_a_graphql_mutation_whose_audit_entry_fails_writes_nothing(client, audited, monkeypatch):
+    fail_audit_writes(monkeypatch, client)
+    mutation = 'mutation { a: insert_t(objects: [{b: "y"}]) { affected_rows } b: insert_t(objects: [{b: "w"}]) { affected_rows } }'
+    assert client.post(f"/dbs/{audited}/graphql", json={"query": mutation}).status_code == 500
+    monkeypatch.undo()
+    assert file_of(client, audited).execute("SELECT b FROM t").fetchall() == [("x",)]
+    assert entries(client, audited) == []

@@ -148,12 +148,17 @@ class GraphQLEngine:
     ) -> dict[str, Any]:
         operation_name = operation.name.value if operation.name else None
         if operation.operation == OperationType.MUTATION:
+            # The whole operation is one transaction: its fields' changes, then the file's facts and
+            # the audit entry in the control plane, then COMMIT (as Hosting.write_transaction does).
             with self._connection(record, generated, mode, write=True) as ctx:
+                ctx.conn.execute("BEGIN IMMEDIATE")
                 result = self._execute_with_graphql_core(generated, document, ctx, variables, operation_name)
                 changed = ctx.conn.total_changes - ctx.changes_before
-                if changed:
+                if changed and ctx.conn.in_transaction:
                     facts = read_file_facts(ctx.conn, self.hosting.file_path(record), known=record)
                     self.hosting.record_change(record, facts, AuditEntry(actor, "graphql", query, [], changed))
+                if ctx.conn.in_transaction:
+                    ctx.conn.execute("COMMIT")
                 return result
         with self._connection(record, generated, mode, write=False) as ctx:
             if mode.can_read:

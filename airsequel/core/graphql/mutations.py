@@ -24,7 +24,9 @@ def run_mutation(
     ctx: FetchContext, kind: str, binding: TableBinding, args: dict[str, Any], children: list[Selected]
 ) -> dict[str, Any]:
     conn = ctx.conn
-    conn.execute("BEGIN IMMEDIATE")
+    # One savepoint per mutation field, inside the operation's transaction (the engine begins and
+    # commits it, with the operation's audit entry): a field that fails undoes only itself.
+    conn.execute("SAVEPOINT mutation_field")
     try:
         if kind == "insert":
             keys = _insert(conn, binding, args["objects"], args.get("on_conflict") or [])
@@ -39,7 +41,7 @@ def run_mutation(
         else:
             affected = len(keys or [])
             rows = _rows_by_keys(ctx, binding, returning, keys or []) if returning else []
-        conn.execute("COMMIT")
+        conn.execute("RELEASE mutation_field")
     except sqlite3.Error as error:
         _rollback(conn)
         raise GraphQLError(str(error)) from None
@@ -58,8 +60,10 @@ def run_mutation(
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
+    """Undo this field's changes, unless SQLite already rolled the transaction back (an interrupt)."""
     if conn.in_transaction:
-        conn.execute("ROLLBACK")
+        conn.execute("ROLLBACK TO mutation_field")
+        conn.execute("RELEASE mutation_field")
 
 
 def _key_columns(binding: TableBinding) -> list[ColumnBinding]:
