@@ -13,7 +13,7 @@ def test_a_refused_server_settings_patch_changes_no_variable_either(client):
     assert client.post("/api/settings/env", json={"name": "KEEP", "value": "1"}).status_code == 201
     refused = client.patch("/api/settings", json={"envVars": [{"name": "NEW", "value": "2"}], "maxRowsPerResponse": 0})
     assert refused.status_code == 400
-    assert refused.json() == {"errors": ["maxRowsPerResponse must be an integer from 1 to 1e+06, got 0"]}
+    assert refused.json() == {"errors": ["maxRowsPerResponse must be a number from 1 to 1e+06"]}
     settings = client.get("/api/settings").json()
     assert [v["name"] for v in settings["envVars"]] == ["KEEP"] and settings["maxRowsPerResponse"] == 10_000
 
@@ -61,3 +61,28 @@ def test_database_settings_refuse_a_non_boolean_flag(services):
     with pytest.raises(InvalidInput) as refused:
         services.database_settings.update(None, {"auditing": "yes"})  # type: ignore[arg-type]
     assert str(refused.value) == "auditing must be true or false"
+
+
+@pytest.mark.parametrize(("value", "status"), [(2048.0, 200), ("2048", 400), (True, 400), (2048.5, 400), (10, 400)])
+def test_settings_numbers_are_json_numbers(client, value, status):
+    answer = client.patch("/api/settings", json={"maxUploadBytes": value})
+    assert answer.status_code == status
+    if status == 400:
+        assert answer.json() == {"errors": ["maxUploadBytes must be a number from 1024 to 1.09951e+12"]}
+        assert client.get("/api/settings").json()["maxUploadBytes"] == 1 << 30
+    else:
+        assert client.get("/api/settings").json()["maxUploadBytes"] == 2048
+
+
+def test_a_stored_value_shadowed_by_the_environment_is_logged(tmp_path, caplog):
+    from airsequel.config import Settings
+    from airsequel.core.services import Services
+
+    admin = Principal(PrincipalKind.USER, user_id=1, username="root", server_admin=True)
+    first = Services.start(Settings.from_env(environ={}, data_dir=tmp_path, secret_key="k"))
+    first.server_settings.update(admin, {"signup": "closed"})
+    first.stop()
+    again = Services.start(Settings.from_env(environ={"AIRSEQUEL_SIGNUP": "open"}, data_dir=tmp_path, secret_key="k"))
+    again.stop()
+    assert again.settings.signup == "open"
+    assert "signup set through the API to 'closed' is overridden by AIRSEQUEL_SIGNUP ('open')" in caplog.text

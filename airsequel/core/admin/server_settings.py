@@ -47,6 +47,27 @@ def require_server_admin(caller: Principal) -> None:
         raise Forbidden("Only server admins manage server settings")
 
 
+def _from_json(key: str, name: str, value: Any) -> Any:
+    """A JSON value for a setting: numbers must be JSON numbers (a whole float is fine for an
+    integer setting), with the API's message when out of bounds."""
+    kind, spec = SETTING_TYPES[name], SETTINGS[name]
+    if kind in (int, float):
+        whole = isinstance(value, float) and value.is_integer()
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (kind is int and not (isinstance(value, int) or whole))
+        ):
+            raise InvalidInput(f"{key} must be a number from {spec.minimum:g} to {spec.maximum:g}")
+        value = int(value) if kind is int else float(value)
+    try:
+        return parse_value(name, value)
+    except SettingError as error:
+        if kind in (int, float):
+            raise InvalidInput(f"{key} must be a number from {spec.minimum:g} to {spec.maximum:g}") from error
+        raise InvalidInput(str(error)) from error
+
+
 class ServerSettings:
     """Server settings and server environment variables, for server admins only."""
 
@@ -57,8 +78,21 @@ class ServerSettings:
         stored: dict[str, Any] = {}
         for key, value_json in control.query("SELECT key, value_json FROM server_settings"):
             name = BY_API_NAME.get(key)
-            if name is None or live.current.source(name) != DEFAULT:
-                continue  # a setting that no longer exists, or one fixed at start-up
+            if name is None:
+                continue  # a setting that no longer exists
+            if live.current.source(name) != DEFAULT:
+                stored_value = orjson.loads(value_json)
+                if _json(getattr(live.current, name)) != stored_value:
+                    spec = SETTINGS[name]
+                    given = spec.flag if live.current.source(name) == FLAG else spec.env
+                    log.warning(
+                        "%s set through the API to %r is overridden by %s (%r) at this start",
+                        key,
+                        stored_value,
+                        given,
+                        _json(getattr(live.current, name)),
+                    )
+                continue
             try:
                 stored[name] = parse_value(name, orjson.loads(value_json))
             except SettingError as error:
@@ -126,10 +160,7 @@ class ServerSettings:
                 raise InvalidInput(f"{key} must be a list of text")
             if isinstance(value, list) and not all(isinstance(item, str) and item.strip() for item in value):
                 raise InvalidInput(f"{key} must be a list of non-empty text")
-            try:
-                checked[name] = parse_value(name, value)
-            except SettingError as error:
-                raise InvalidInput(str(error)) from error
+            checked[name] = _from_json(key, name, value)
             source = current.source(name)
             if source in (FLAG, ENVIRONMENT):
                 spec = SETTINGS[name]
