@@ -15,7 +15,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from airsequel.core.auth.access import Action, Principal, authorize
+from airsequel.core.auth.access import Action, Principal, authorize, require_user
 from airsequel.core.errors import Forbidden, NotAuthenticated
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.services import Services
@@ -24,6 +24,7 @@ __all__ = [
     "services",
     "principal",
     "authorized_database",
+    "logged_in_user",
     "authorized_readonly_database",
     "run_in_threadpool",
     "run_sqlite",
@@ -115,6 +116,13 @@ def _check_same_origin(request: Request) -> None:
     host = request.headers.get("host", "")
     if not source or urlsplit(source).netloc != host:
         raise Forbidden("Cross-site request refused: cookie-authenticated changes must come from this site")
+
+
+async def logged_in_user(request: Request) -> Principal:
+    """The caller, who must be a logged-in user (not anonymous, not a token or read-only id)."""
+    caller = await principal(request)
+    require_user(caller)
+    return caller
 
 
 async def authorized_database(request: Request, action: Action, *, param: str = "db_id") -> DatabaseRecord:

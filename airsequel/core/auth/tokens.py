@@ -92,28 +92,28 @@ class Tokens:
 
     def show(self, caller: Principal, token_id: str) -> dict[str, Any]:
         """The token (its body masked), by the id as the path gives it."""
-        return self.get(self._authorized_id(caller, token_id))
+        return self.get(self.authorized_id(caller, token_id))
 
     def change(
         self, caller: Principal, token_id: str, changes: dict[str, Any], *, team_name: str | None = None
     ) -> dict[str, Any]:
         """Change name, description, expiration_utc or permissions (`changes` by those names); a
         `team_name` other than the token's is refused: a token stays in its team."""
-        checked_id = self._authorized_id(caller, token_id)
+        checked_id = self.authorized_id(caller, token_id)
         current = self.get(checked_id)
         if team_name is not None and team_name.lower() != current["team_name"].lower():
             raise InvalidInput("A token cannot move to another team")
         return self._update(checked_id, self.teams.get(current["team_name"]), changes)
 
     def revoke(self, caller: Principal, token_id: str) -> None:
-        checked_id = self._authorized_id(caller, token_id)
+        checked_id = self.authorized_id(caller, token_id)
         if not self.control.execute("DELETE FROM tokens WHERE id = ?", (checked_id,)):
             raise NotFound(f"Token {checked_id} does not exist")
 
     def of_team(self, caller: Principal, team_name: str) -> list[dict[str, Any]]:
         return self.list_for_team(self.teams.authorized(caller, TeamAction.ADMINISTER, team_name))
 
-    def _authorized_id(self, caller: Principal, token_id: str) -> int:
+    def authorized_id(self, caller: Principal, token_id: str) -> int:
         """The token's number, after checking that the caller administers its team. A token of a team
         the caller does not see is as unknown as a token that does not exist."""
         number = parse_count(token_id)

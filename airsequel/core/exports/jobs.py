@@ -115,7 +115,7 @@ class Exports:
     def create(self, principal: Principal, request: ExportRequest | dict[str, Any]) -> dict[str, Any]:
         """A queued job for `request` (or the JSON body it is read from), after checking that the
         caller may read every database it names."""
-        _require_exporter(principal)
+        require_exporter(principal)
         if not isinstance(request, ExportRequest):
             request = ExportRequest.from_json(request)
         records = [self.hosting.get(database_id) for database_id in request.databases]
@@ -164,7 +164,7 @@ class Exports:
         return self._json(row)
 
     def for_caller(self, principal: Principal) -> list[dict[str, Any]]:
-        _require_exporter(principal)
+        require_exporter(principal)
         rows = self.control.query(
             "SELECT * FROM export_jobs WHERE (user_id IS ? AND token_id IS ?) ORDER BY created_utc DESC",
             (principal.user_id, principal.token_id),
@@ -192,7 +192,7 @@ class Exports:
         return self.directory / job_id / row["artifact_name"], row["artifact_name"]
 
     def _owned(self, principal: Principal, job_id: str) -> Any:
-        _require_exporter(principal)
+        require_exporter(principal)
         rows = self.control.query("SELECT * FROM export_jobs WHERE id = ?", (job_id,))
         if (
             not rows
@@ -356,7 +356,7 @@ class Exports:
         return named
 
 
-def _require_exporter(principal: Principal) -> None:
+def require_exporter(principal: Principal) -> None:
     if principal.kind not in (PrincipalKind.USER, PrincipalKind.TOKEN):
         raise NotAuthenticated("Log in or send an API token to export")
 

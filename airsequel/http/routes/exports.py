@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from airsequel.core.exports.jobs import require_exporter
 from airsequel.core.formats.writers import MEDIA_TYPES
 from airsequel.http.bodies import BOOLEAN, STRING, documents_body, obj, read_json_object
 from airsequel.http.context import principal, run_in_threadpool, services
@@ -34,6 +35,7 @@ ARTIFACT_TYPES = {
 )
 async def create_export(request: Request) -> JSONResponse:
     caller = await principal(request)
+    require_exporter(caller)  # before the body, as before: the anonymous get 401 whatever they send
     body = await read_json_object(request)
     job = await run_in_threadpool(services(request).exports.create, caller, body)
     return JSONResponse(job, status_code=202)

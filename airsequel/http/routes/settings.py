@@ -10,6 +10,7 @@ from starlette.routing import Route
 
 from airsequel.config import SETTING_TYPES, SETTINGS
 from airsequel.core.admin.env_vars import MAX_VALUE, NAME
+from airsequel.core.admin.server_settings import require_server_admin
 from airsequel.core.auth.access import Action
 from airsequel.core.errors import InvalidInput
 from airsequel.core.integer_text import parse_count
@@ -68,6 +69,7 @@ def run_time_setting_schemas() -> dict[str, dict[str, Any]]:
 )
 async def patch_server_settings(request: Request) -> JSONResponse:
     caller = await principal(request)
+    require_server_admin(caller)  # before the body, as before
     body = await read_json_object(request)
     await run_in_threadpool(services(request).server_settings.update, caller, body)
     return JSONResponse({})
@@ -81,6 +83,7 @@ async def list_server_env(request: Request) -> JSONResponse:
 @documents_body(obj(["name", "value"], **ENV_FIELDS))
 async def create_server_env(request: Request) -> JSONResponse:
     caller = await principal(request)
+    require_server_admin(caller)  # before the body, as before
     body = await read_json_object(request)
     create = services(request).server_settings.create_variable
     return JSONResponse(await run_in_threadpool(create, caller, body.get("name"), body.get("value")), status_code=201)
@@ -89,6 +92,7 @@ async def create_server_env(request: Request) -> JSONResponse:
 @documents_body(obj(**ENV_FIELDS))
 async def patch_server_env(request: Request) -> JSONResponse:
     caller = await principal(request)
+    require_server_admin(caller)  # before the body, as before
     body = await read_json_object(request)
     update = services(request).server_settings.update_variable
     await run_in_threadpool(update, caller, request.path_params["name"], body)

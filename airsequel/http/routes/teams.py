@@ -7,9 +7,10 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
+from airsequel.core.auth.access import TeamAction
 from airsequel.core.auth.teams import NAME
 from airsequel.http.bodies import STRING, documents_body, matching, obj, read_json_object, string_field
-from airsequel.http.context import principal, run_in_threadpool, services
+from airsequel.http.context import logged_in_user, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 
 # Team names and usernames share one rule (core/teams.NAME).
@@ -18,7 +19,7 @@ NAME_SCHEMA = matching(NAME)
 
 @documents_body(obj(["name"], name=NAME_SCHEMA))
 async def create_team(request: Request) -> JSONResponse:
-    caller = await principal(request)
+    caller = await logged_in_user(request)
     body = await read_json_object(request)
     name = string_field(body, "name", required=True)
     team = await run_in_threadpool(services(request).teams.create, caller, name)
@@ -41,6 +42,8 @@ async def get_team(request: Request) -> JSONResponse:
 )
 async def patch_team(request: Request) -> JSONResponse:
     caller = await principal(request)
+    teams = services(request).teams
+    await run_in_threadpool(teams.authorized, caller, TeamAction.ADMINISTER, request.path_params["team_name"])
     body = await read_json_object(request)
     billing: dict[str, Any] = {}
     for field, column in (("billing_email_address", "billing_email"), ("billing_plan", "billing_plan")):

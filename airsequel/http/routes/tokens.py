@@ -65,6 +65,8 @@ async def get_token(request: Request) -> JSONResponse:
 )
 async def patch_token(request: Request) -> JSONResponse:
     caller = await principal(request)
+    tokens = services(request).tokens
+    await run_in_threadpool(tokens.authorized_id, caller, request.path_params["token_id"])  # before the body
     body = await read_json_object(request)
     changes: dict[str, Any] = {}
     if "name" in body:
