@@ -298,7 +298,16 @@ class Hosting:
                     yield conn
                     facts = read_file_facts(conn, path, known=None if schema_changes else record)
                     self.record_change(record, facts, entry, metadata)
-                    conn.execute("COMMIT")
+                    try:
+                        conn.execute("COMMIT")
+                    except sqlite3.Error:
+                        log.error(
+                            "%s: the change (%s) failed to commit after its audit entry and metadata were"
+                            " recorded; the control plane is ahead of the file",
+                            record.file_key,
+                            entry.kind,
+                        )
+                        raise
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
