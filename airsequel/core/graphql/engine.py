@@ -118,8 +118,8 @@ class GraphQLEngine:
         operation_name: str | None = None,
         actor: Principal | None = None,
     ) -> dict[str, Any]:
-        """Run one request. A mutation that changed rows is recorded (file facts and audit entry, by
-        `actor`) after it commits."""
+        """Run one request. A mutation operation is one transaction; when it changed rows, the file's
+        facts and its audit entry (by `actor`) are recorded before it commits."""
         longest = self.hosting.live.current.graphql_max_query_chars
         if len(query) > longest:
             return _errors(f"The query is longer than {longest} characters")
