@@ -9,7 +9,7 @@ from typing import Any
 from airsequel.core.admin.env_vars import EnvVars, checked_list, replace_in
 from airsequel.core.auth.access import Action, Principal, may
 from airsequel.core.errors import InvalidInput
-from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
+from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, write_database_changes
 
 FLAGS = {"schemaLocked": "schema_locked", "viewsTab": "views_tab", "auditing": "auditing"}
 
@@ -56,9 +56,4 @@ class DatabaseSettings:
         with self.control.transaction() as conn:
             if variables is not None:
                 replace_in(conn, record.file_key, variables)
-            if columns:
-                assignments = ", ".join(f"{name} = :{name}" for name in columns)
-                conn.execute(
-                    f"UPDATE databases SET {assignments} WHERE file_key = :file_key",
-                    {**columns, "file_key": record.file_key},
-                )
+            write_database_changes(conn, record.file_key, columns)

@@ -345,28 +345,9 @@ class ControlPlane:
         return self.query("SELECT count(*) FROM databases")[0][0]
 
     def update_database(self, file_key: str, **changes: Any) -> None:
-        allowed = {
-            "id",
-            "readonly_id",
-            "name",
-            "description",
-            "owner",
-            "ownership_utc",
-            "visibility",
-            "schema_locked",
-            "views_tab",
-            "auditing",
-            "environment",
-        }
-        unknown = set(changes) - allowed
-        if unknown:
-            raise ValueError(f"not updatable: {sorted(unknown)}")
-        if not changes:
-            return
-        assignments = ", ".join(f"{name} = :{name}" for name in changes)
-        self.execute(
-            f"UPDATE databases SET {assignments} WHERE file_key = :file_key", {**changes, "file_key": file_key}
-        )
+        if changes:
+            with self.transaction() as conn:
+                write_database_changes(conn, file_key, changes)
 
     def record_file_facts(self, file_key: str, facts: FileFacts) -> None:
         with self.transaction() as conn:
@@ -374,6 +355,35 @@ class ControlPlane:
 
     def delete_database(self, file_key: str) -> bool:
         return self.execute("DELETE FROM databases WHERE file_key = ?", (file_key,)) > 0
+
+
+UPDATABLE = frozenset(
+    {
+        "id",
+        "readonly_id",
+        "name",
+        "description",
+        "owner",
+        "ownership_utc",
+        "visibility",
+        "schema_locked",
+        "views_tab",
+        "auditing",
+        "environment",
+    }
+)
+
+
+def write_database_changes(conn: sqlite3.Connection, file_key: str, changes: dict[str, Any]) -> None:
+    """Change columns of a database's registry row, inside the caller's transaction."""
+    unknown = set(changes) - UPDATABLE
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    if changes:
+        assignments = ", ".join(f"{name} = :{name}" for name in changes)
+        conn.execute(
+            f"UPDATE databases SET {assignments} WHERE file_key = :file_key", {**changes, "file_key": file_key}
+        )
 
 
 def write_file_facts(conn: sqlite3.Connection, file_key: str, facts: FileFacts) -> None:
