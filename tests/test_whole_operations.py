@@ -104,3 +104,14 @@ def test_a_graphql_mutation_whose_audit_entry_fails_writes_nothing(client, audit
     monkeypatch.undo()
     assert file_of(client, audited).execute("SELECT b FROM t").fetchall() == [("x",)]
     assert entries(client, audited) == []
+
+
+def test_describing_a_column_that_does_not_exist_is_404_and_stores_nothing(client, audited):
+    answer = client.patch(f"/api/dbs/{audited}/tables/t/columns/nocol", json={"description": "ghost"})
+    assert answer.status_code == 404
+    assert answer.json() == {"errors": ["Column 'nocol' does not exist in 't'"]}
+    control = client.app.state.services.control
+    assert control.query("SELECT * FROM column_meta") == []
+    described = client.patch(f"/api/dbs/{audited}/tables/t/columns/b", json={"description": "bee"})
+    assert described.status_code == 200
+    assert [c["description"] for c in client.get(f"/api/dbs/{audited}/tables/t").json()["columns"]] == [None, "bee"]

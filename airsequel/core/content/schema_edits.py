@@ -124,8 +124,9 @@ class SchemaEdits:
             _column_description(record, table, new_name, description)(conn)
 
         if not changes:
-            if not any(c["name"] == column for c in self.tables.table_json(record, table)["columns"]):
-                raise NotFound(f"Column {column!r} does not exist in {table!r}")
+            with self.hosting.read_snapshot(record) as conn:  # the schema only: no row is read
+                if table_schema.find_table(conn, table).column(column) is None:
+                    raise NotFound(f"Column {column!r} does not exist in {table!r}")
             with self.control.transaction() as conn:
                 metadata(conn)
             return
