@@ -58,9 +58,12 @@ def test_the_catalog_lists_nothing_to_the_anonymous(services):
 
 
 def test_database_settings_refuse_a_non_boolean_flag(services):
+    record = services.hosting.create("flags")
     with pytest.raises(InvalidInput) as refused:
-        services.database_settings.update(None, {"auditing": "yes"})  # type: ignore[arg-type]
+        services.database_settings.update(record, {"viewsTab": True, "auditing": "yes"})
     assert str(refused.value) == "auditing must be true or false"
+    after = services.hosting.get(record.id)
+    assert (after.views_tab, after.auditing) == (False, False)
 
 
 @pytest.mark.parametrize(("value", "status"), [(2048.0, 200), ("2048", 400), (True, 400), (2048.5, 400), (10, 400)])
