@@ -16,7 +16,6 @@ import orjson
 
 from airsequel.config import (
     BY_API_NAME,
-    DEFAULT,
     ENVIRONMENT,
     FLAG,
     SETTING_TYPES,
@@ -25,6 +24,7 @@ from airsequel.config import (
     STORED,
     LiveSettings,
     SettingError,
+    Settings,
     parse_value,
     type_name,
 )
@@ -45,6 +45,12 @@ def require_server_admin(caller: Principal) -> None:
         raise NotAuthenticated("Log in as a server admin")
     if not (caller.kind == PrincipalKind.USER and caller.server_admin):
         raise Forbidden("Only server admins manage server settings")
+
+
+def _fixed_by(current: Settings, name: str) -> str | None:
+    """The flag or environment variable that fixed the setting at start-up, if one did."""
+    source, spec = current.source(name), SETTINGS[name]
+    return spec.flag if source == FLAG else spec.env if source == ENVIRONMENT else None
 
 
 def _from_json(key: str, name: str, value: Any) -> Any:
@@ -80,17 +86,16 @@ class ServerSettings:
             name = BY_API_NAME.get(key)
             if name is None:
                 continue  # a setting that no longer exists
-            if live.current.source(name) != DEFAULT:
-                stored_value = orjson.loads(value_json)
-                if _json(getattr(live.current, name)) != stored_value:
-                    spec = SETTINGS[name]
-                    given = spec.flag if live.current.source(name) == FLAG else spec.env
+            given = _fixed_by(live.current, name)
+            if given is not None:
+                stored_value, in_force = orjson.loads(value_json), _json(getattr(live.current, name))
+                if in_force != stored_value:
                     log.warning(
                         "%s set through the API to %r is overridden by %s (%r) at this start",
                         key,
                         stored_value,
                         given,
-                        _json(getattr(live.current, name)),
+                        in_force,
                     )
                 continue
             try:
@@ -161,10 +166,8 @@ class ServerSettings:
             if isinstance(value, list) and not all(isinstance(item, str) and item.strip() for item in value):
                 raise InvalidInput(f"{key} must be a list of non-empty text")
             checked[name] = _from_json(key, name, value)
-            source = current.source(name)
-            if source in (FLAG, ENVIRONMENT):
-                spec = SETTINGS[name]
-                given = spec.flag if source == FLAG else spec.env
+            given = _fixed_by(current, name)
+            if given is not None:
                 raise Conflict(f"{key} was set by {given} when the server started: change it there")
         with self.control.transaction() as conn:
             if variables is not None:
