@@ -61,12 +61,6 @@ class AuditLog:
             ),
         )
 
-    def record(self, database: DatabaseRecord, entry: AuditEntry) -> None:
-        """Record `entry` in a transaction of its own (a write whose change is not a hosted file's)."""
-        if database.auditing:
-            with self.control.transaction() as conn:
-                self.write(conn, database, entry)
-
     def page(self, database: DatabaseRecord, before: int | None, limit: int = PAGE) -> dict[str, Any]:
         rows = self.control.query(
             "SELECT * FROM audit_log WHERE file_key = ? AND id < ? ORDER BY id DESC LIMIT ?",

@@ -56,12 +56,6 @@ class EnvVars:
         if not self.control.execute("DELETE FROM env_vars WHERE scope = ? AND name = ?", (scope, name)):
             raise NotFound(f"The variable {name!r} does not exist")
 
-    def replace_all(self, scope: str, variables: Any) -> None:
-        """The `envVars` list of a settings PATCH: the scope's variables become exactly these."""
-        checked = checked_list(variables)
-        with self.control.transaction() as conn:
-            replace_in(conn, scope, checked)
-
 
 def checked_list(variables: Any) -> list[tuple[str, str]]:
     """An `envVars` list of {name, value}, checked: (name, value) pairs with unique names."""

@@ -349,10 +349,6 @@ class ControlPlane:
             with self.transaction() as conn:
                 write_database_changes(conn, file_key, changes)
 
-    def record_file_facts(self, file_key: str, facts: FileFacts) -> None:
-        with self.transaction() as conn:
-            write_file_facts(conn, file_key, facts)
-
     def delete_database(self, file_key: str) -> bool:
         return self.execute("DELETE FROM databases WHERE file_key = ?", (file_key,)) > 0
 

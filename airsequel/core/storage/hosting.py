@@ -414,7 +414,7 @@ class Hosting:
             finally:
                 conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
             facts = read_file_facts(conn, path)
-        self.control.record_file_facts(record.file_key, facts)
+        self.record_change(record, facts, None)
         return self.get(record.id)
 
     def schema_text(self, record: DatabaseRecord) -> str:
