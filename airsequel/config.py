@@ -116,7 +116,7 @@ class Settings:
     )
     max_response_bytes: int = setting(
         64 * MIB,
-        "Bytes of row data a POST /sql response holds at most (refused past it)",
+        "Bytes of row data a POST /sql or GraphQL response holds at most (refused past it, counted while rows are fetched)",
         env="AIRSEQUEL_MAX_RESPONSE_BYTES",
         flag="--max-response-bytes",
         api_name="maxResponseBytes",
@@ -131,6 +131,24 @@ class Settings:
         api_name="maxQueryBytes",
         minimum=1024,
         maximum=64 * MIB,
+    )
+    tenant_max_concurrent_queries: int = setting(
+        8,
+        "Statements one caller (a user, or an anonymous client address) may have running at once; more get 429 with Retry-After",
+        env="AIRSEQUEL_TENANT_MAX_CONCURRENT_QUERIES",
+        flag="--tenant-max-concurrent-queries",
+        api_name="tenantMaxConcurrentQueries",
+        minimum=1,
+        maximum=10_000,
+    )
+    max_temp_bytes: int = setting(
+        1 * GIB,
+        "Bytes of temporary files (sorting, grouping) all running statements may use together; past it the longest-running one is stopped",
+        env="AIRSEQUEL_MAX_TEMP_BYTES",
+        flag="--max-temp-bytes",
+        api_name="maxTempBytes",
+        minimum=1 * MIB,
+        maximum=1 << 44,
     )
     # GraphQL
     graphql_max_rows: int = setting(
@@ -158,6 +176,23 @@ class Settings:
         flag="--graphql-max-depth",
         minimum=1,
         maximum=100,
+    )
+    graphql_max_cost: int = setting(
+        200_000,
+        "Rows a GraphQL operation may ask for, estimated before it runs (each field's row limit times its parents' and aliases')",
+        env="AIRSEQUEL_GRAPHQL_MAX_COST",
+        flag="--graphql-max-cost",
+        api_name="graphqlMaxCost",
+        minimum=1,
+        maximum=1 << 40,
+    )
+    graphql_max_tables: int = setting(
+        2_000,
+        "Tables and views a database may have for its GraphQL schema to be built (more: a clear error, cached)",
+        env="AIRSEQUEL_GRAPHQL_MAX_TABLES",
+        flag="--graphql-max-tables",
+        minimum=1,
+        maximum=1_000_000,
     )
     # Requests and pages
     max_json_body_bytes: int = setting(
@@ -231,6 +266,22 @@ class Settings:
         minimum=1,
         maximum=256,
     )
+    max_connections: int = setting(
+        2_000,
+        "Concurrent HTTP connections at most; more are answered 503 at once",
+        env="AIRSEQUEL_MAX_CONNECTIONS",
+        flag="--max-connections",
+        minimum=1,
+        maximum=1_000_000,
+    )
+    body_timeout_seconds: float = setting(
+        30.0,
+        "Seconds a request body may stall (no bytes arriving) before the connection is dropped",
+        env="AIRSEQUEL_BODY_TIMEOUT",
+        flag="--body-timeout",
+        minimum=0.1,
+        maximum=3600,
+    )
     # Exports and assets
     export_ttl_days: float = setting(
         7.0,
@@ -247,6 +298,52 @@ class Settings:
         flag="--max-asset-bytes",
         minimum=0,
         maximum=1 << 44,
+    )
+    # Quotas per team (a user's own databases count as their personal team's)
+    team_max_databases: int = setting(
+        1_000,
+        "Databases one team (or one user's personal space) may hold",
+        env="AIRSEQUEL_TEAM_MAX_DATABASES",
+        flag="--team-max-databases",
+        api_name="teamMaxDatabases",
+        minimum=0,
+        maximum=10_000_000,
+    )
+    team_max_bytes: int = setting(
+        100 * GIB,
+        "Bytes of hosted files one team may hold, all its databases together",
+        env="AIRSEQUEL_TEAM_MAX_BYTES",
+        flag="--team-max-bytes",
+        api_name="teamMaxBytes",
+        minimum=0,
+        maximum=1 << 50,
+    )
+    team_max_export_bytes: int = setting(
+        10 * GIB,
+        "Bytes of export files and assets one team may hold",
+        env="AIRSEQUEL_TEAM_MAX_EXPORT_BYTES",
+        flag="--team-max-export-bytes",
+        api_name="teamMaxExportBytes",
+        minimum=0,
+        maximum=1 << 50,
+    )
+    team_max_queued_jobs: int = setting(
+        10,
+        "Export jobs one team may have queued or running at once",
+        env="AIRSEQUEL_TEAM_MAX_QUEUED_JOBS",
+        flag="--team-max-queued-jobs",
+        api_name="teamMaxQueuedJobs",
+        minimum=0,
+        maximum=100_000,
+    )
+    min_free_disk_bytes: int = setting(
+        256 * MIB,
+        "Free space the data directory's disk keeps: below it every write is refused with 507 (deletes still work)",
+        env="AIRSEQUEL_MIN_FREE_DISK_BYTES",
+        flag="--min-free-disk-bytes",
+        api_name="minFreeDiskBytes",
+        minimum=0,
+        maximum=1 << 50,
     )
     # Continuous backups (Litestream): off unless a replica URL is set
     replica_url: str | None = setting(
@@ -273,6 +370,12 @@ class Settings:
         env="AIRSEQUEL_ALLOWED_HOSTS",
         flag="--allowed-hosts",
         api_name="allowedHosts",
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        (),
+        "Addresses of reverse proxies whose X-Forwarded-For names the client (comma-separated); empty: the peer address is the client",
+        env="AIRSEQUEL_TRUSTED_PROXIES",
+        flag="--trusted-proxies",
     )
     outbox_dir: Path | None = setting(
         None,
