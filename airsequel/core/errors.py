@@ -71,3 +71,26 @@ class SqlError(CoreError):
     """SQLite refused or aborted a user's statement (400). `partial` is never set: nothing was written."""
 
     status = 400
+
+
+class TooManyRequests(CoreError):
+    """The caller is over its share (429); `retry_after` seconds until a retry may succeed."""
+
+    status = 429
+
+    def __init__(self, *messages: str, retry_after: int = 1) -> None:
+        super().__init__(*messages)
+        self.retry_after = retry_after
+
+
+class TimedOut(CoreError):
+    """Work the server ran against a hosted file took longer than the time limit and was stopped (504).
+    (A caller's own SQL that runs too long is a SqlError instead, as POST /sql has always answered.)"""
+
+    status = 504
+
+
+class InsufficientStorage(CoreError):
+    """The disk (or a quota of bytes) has no room for the write; nothing was written (507)."""
+
+    status = 507

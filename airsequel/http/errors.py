@@ -9,14 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from airsequel.core import errors
-from airsequel.core.auth.login_throttle import TooManyAttempts
 from airsequel.http.responses import error_response
 
 log = logging.getLogger("airsequel.http")
 
 
 def error_headers(exc: errors.CoreError) -> dict[str, str] | None:
-    if isinstance(exc, TooManyAttempts):
+    if isinstance(exc, errors.TooManyRequests):
         return {"Retry-After": str(exc.retry_after)}
     if exc.status == 401:
         return {"WWW-Authenticate": "Bearer"}

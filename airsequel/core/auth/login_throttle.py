@@ -6,17 +6,14 @@ import threading
 import time
 from collections import deque
 
-from airsequel.core.errors import CoreError
+from airsequel.core.errors import TooManyRequests
 
 
-class TooManyAttempts(CoreError):
+class TooManyAttempts(TooManyRequests):
     """Too many failed logins recently (429); `retry_after` seconds until the next try."""
 
-    status = 429
-
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many failed logins: try again in {retry_after} s")
-        self.retry_after = retry_after
+        super().__init__(f"Too many failed logins: try again in {retry_after} s", retry_after=retry_after)
 
 
 class LoginThrottle:
