@@ -168,43 +168,6 @@ class GraphQLEngine:
                     pass
             return self._execute_with_graphql_core(generated, document, ctx, variables, operation_name)
 
-    def execute_quickly(
-        self,
-        record: DatabaseRecord,
-        mode: Mode,
-        query: str,
-        variables: dict[str, Any] | None = None,
-        operation_name: str | None = None,
-        budget_seconds: float = 0.005,
-    ) -> dict[str, Any] | None:
-        """A query answered within `budget_seconds` on the compiled path, or None: then use `execute`.
-
-        Never waits and never builds a schema, so it can run on the event loop itself."""
-        with self._lock:
-            cached = self._schemas.get((record.file_key, record.schema_version, mode))
-        if cached is None or not mode.can_read or len(query) > self.hosting.live.current.graphql_max_query_chars:
-            return None
-        document = self._document(cached, query)
-        if isinstance(document, list):
-            return None
-        operation = get_operation_ast(document, operation_name)
-        if operation is None or operation.operation != OperationType.QUERY:
-            return None
-        with self.hosting.pool.reader_now(record.file_key, self.hosting.file_path(record)) as conn:
-            if conn is None:
-                return None
-            guard = SqlGuard(may_write=False, time_limit=budget_seconds, server_transactions=True)
-            conn.execute("BEGIN")
-            try:
-                with guard.installed(conn):
-                    ctx = FetchContext(conn, cached.generated, record.readonly_id, mode, *self._caps())
-                    return self._execute_compiled(cached.generated, document, operation, ctx, variables or {})
-            except (NotCompilable, CellError, GraphQLError, sqlite3.Error):
-                return None
-            finally:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-
     def _caps(self) -> tuple[int, int]:
         """(rows a field returns at most without a limit, levels a selection may nest), as set now."""
         current = self.hosting.live.current

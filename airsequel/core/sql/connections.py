@@ -99,18 +99,6 @@ class ConnectionPool:
             self._give_back(slot, conn, writer=False)
 
     @contextmanager
-    def reader_now(self, key: str, path: Path) -> Iterator[sqlite3.Connection | None]:
-        """Like `reader`, but never waits: None while the file is held exclusively (being swapped)."""
-        with self._lock:
-            slot = self._slots.get(key)
-            busy = slot is not None and slot.exclusive
-        if busy:
-            yield None
-            return
-        with self.reader(key, path) as conn:
-            yield conn
-
-    @contextmanager
     def writer(self, key: str, path: Path) -> Iterator[sqlite3.Connection]:
         """The file's one read-write connection, held alone for the duration of the block."""
         slot = self._slot(key, path)

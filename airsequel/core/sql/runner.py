@@ -124,36 +124,6 @@ def run_script(
     return result
 
 
-def try_read_quickly(
-    pool: ConnectionPool, key: str, path: Path, query: str, params: Params, *, limits: SqlLimits, budget_seconds: float
-) -> SqlResult | None:
-    """Run a read-only script within a small time budget, without waiting for anything.
-
-    None when it would have to wait (the file is being swapped), writes, or needs more than the budget:
-    then run it with `run_script` instead. SQL errors are raised as usual. Used to answer quick reads
-    on the event loop itself, sparing them the hand-off to a worker thread.
-    """
-    if len(query.encode("utf-8", "surrogatepass")) > limits.max_query_bytes:
-        return None
-    statements = split_statements(query)
-    if not statements or (params is not None and len(statements) > 1):
-        return None
-    started = time.perf_counter()
-    with pool.reader_now(key, path) as conn:
-        if conn is None:
-            return None
-        guard = SqlGuard(may_write=False, time_limit=budget_seconds)
-        try:
-            result = _run_in_transaction(conn, "BEGIN", statements, params, guard, limits)
-        except SqlError:
-            if guard.timed_out:
-                return None
-            raise
-    if result is not None:
-        result.runtime_seconds = round(time.perf_counter() - started, 6)
-    return result
-
-
 def _run_in_transaction(
     conn: sqlite3.Connection,
     begin: str,

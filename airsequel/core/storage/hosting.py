@@ -26,7 +26,7 @@ from airsequel.core.layout import DataLayout
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, FileFacts, write_file_facts
 from airsequel.core.registry.generation_cache import GenerationCache
 from airsequel.core.sql.connections import ConnectionPool, remove_wal_files
-from airsequel.core.sql.runner import Params, SqlLimits, SqlResult, run_script, try_read_quickly
+from airsequel.core.sql.runner import Params, SqlLimits, SqlResult, run_script
 from airsequel.core.storage.hosted_files import (
     checkpoint_and_close,
     open_connection_creating,
@@ -370,20 +370,6 @@ class Hosting:
             if caller.kind == PrincipalKind.ANONYMOUS:
                 raise NotAuthenticated(*refused.messages) from refused
             raise
-
-    def read_sql_quickly(
-        self, record: DatabaseRecord, query: str, params: Params = None, budget_seconds: float = 0.005
-    ) -> SqlResult | None:
-        """A read that finishes within `budget_seconds`, or None (see sql_runner.try_read_quickly)."""
-        return try_read_quickly(
-            self.pool,
-            record.file_key,
-            self.file_path(record),
-            query,
-            params,
-            limits=self.limits,
-            budget_seconds=budget_seconds,
-        )
 
     def snapshot(self, record: DatabaseRecord) -> Path:
         """A consistent copy of the live file in tmp/, in rollback-journal mode like an uploaded file.

@@ -55,12 +55,10 @@ async def graphql_post(request: Request) -> Response:
     except CoreError as error:
         return _graphql_errors(error)
     engine = services(request).graphql
-    # Quick queries are answered on the event loop; mutations, slow or first-time queries go to the lane.
-    result = engine.execute_quickly(record, mode, query, variables, operation_name)
-    if result is None:
-        result = await run_sqlite(
-            request, engine.execute, record, mode, query, variables, operation_name, await principal(request)
-        )
+    # Never on the event loop: resolvers run SQL, and a single SQLite step can take seconds.
+    result = await run_sqlite(
+        request, engine.execute, record, mode, query, variables, operation_name, await principal(request)
+    )
     return JSONResponse(result)
 
 

@@ -29,11 +29,8 @@ async def run_sql(request: Request) -> JSONResponse:
     caller = await principal(request)
     hosting = services(request).hosting
     try:
-        # Quick reads are answered right here on the event loop (a few ms at most); anything that
-        # writes, waits or takes longer goes to the SQLite lane.
-        result = hosting.read_sql_quickly(record, query, params)
-        if result is None:
-            result = await run_sqlite(request, hosting.run_sql_as, record, caller, query, params)
+        # Never on the event loop: a single SQLite step can take seconds (see sqlite_lane.py).
+        result = await run_sqlite(request, hosting.run_sql_as, record, caller, query, params)
     except CoreError as error:
         # Keep the endpoint's shape on errors too: scripts read `errors` from the same object.
         payload = {
