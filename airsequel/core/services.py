@@ -27,6 +27,7 @@ from airsequel.core.graphql.engine import GraphQLEngine
 from airsequel.core.layout import DataLayout
 from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.sql.connections import ConnectionPool
+from airsequel.core.sql.deadline import Watchdog
 from airsequel.core.storage.backups import Backups
 from airsequel.core.storage.catalog import Catalog
 from airsequel.core.storage.hosting import Hosting
@@ -75,7 +76,12 @@ class Services:
         control = ControlPlane(layout.control_file)
         env_vars = EnvVars(control)
         server_settings = ServerSettings(control, live, env_vars)  # stored values first: all below reads them
-        pool = ConnectionPool(max_open=settings.pool_size, max_database_bytes=settings.max_database_bytes)
+        pool = ConnectionPool(
+            max_open=settings.pool_size,
+            max_database_bytes=settings.max_database_bytes,
+            time_limit=lambda: live.current.sql_time_limit_seconds,
+            watchdog=Watchdog(max_temp_bytes=lambda: live.current.max_temp_bytes),
+        )
         replication = None
         if settings.replica_url:
             replication = Replication(layout, settings.replica_url, settings.s3_endpoint)
@@ -149,8 +155,9 @@ class Services:
         }
 
     def stop(self) -> None:
+        self.exports.stop()  # first: a job still running would write to the control plane after its last sync
         if self.replication is not None:
-            self.replication.stop()
-        self.exports.stop()
+            self.replication.stop()  # ships everything not yet shipped, then ends Litestream
         self.pool.close_all()
+        self.pool.watchdog.stop()
         self.control.close()

@@ -4,6 +4,9 @@
 - One writer per file at a time (a lock per file, then `BEGIN IMMEDIATE`).
 - Idle connections are kept up to `max_open` in all; the least recently used is closed first,
   so a server hosting 10,000 files does not hold 10,000 open files.
+- Every borrow runs under a deadline (`deadline.py`): the progress handler and the watchdog stop
+  whatever runs on the connection at the time limit, and an error it caused leaves the block as
+  `TimedOut` unless the code inside explained it already.
 - `exclusive()` waits until a file has no connection in use and closes the idle ones, so that
   the file can be swapped, renamed or deleted.
 """
@@ -14,12 +17,13 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from airsequel.core.errors import Unavailable
+from airsequel.core.errors import TimedOut, Unavailable
+from airsequel.core.sql.deadline import HostedConnection, Watchdog
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -34,10 +38,16 @@ CONNECTION_LIMITS = {
 }
 
 
-def open_connection(path: Path, *, readonly: bool, max_bytes: int | None = None) -> sqlite3.Connection:
+def open_connection(path: Path, *, readonly: bool, max_bytes: int | None = None) -> HostedConnection:
     """Open a hosted file with the server's safety settings. Autocommit mode: callers BEGIN themselves."""
     mode = "ro" if readonly else "rw"
-    conn = sqlite3.connect(f"{path.as_uri()}?mode={mode}", uri=True, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(
+        f"{path.as_uri()}?mode={mode}",
+        uri=True,
+        isolation_level=None,
+        check_same_thread=False,
+        factory=HostedConnection,
+    )
     try:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA trusted_schema=OFF")
@@ -65,21 +75,31 @@ class _FileSlot:
     key: str
     path: Path
     writer_lock: threading.Lock = field(default_factory=threading.Lock)
-    idle_readers: list[sqlite3.Connection] = field(default_factory=list)
-    idle_writer: sqlite3.Connection | None = None
+    idle_readers: list[HostedConnection] = field(default_factory=list)
+    idle_writer: HostedConnection | None = None
     in_use: int = 0
     exclusive: bool = False
 
 
 class ConnectionPool:
-    def __init__(self, *, max_open: int = 64, max_database_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        max_open: int = 64,
+        max_database_bytes: int | None = None,
+        time_limit: Callable[[], float] = lambda: 10.0,
+        watchdog: Watchdog | None = None,
+    ) -> None:
         self.max_open = max(2, max_open)
         self.max_database_bytes = max_database_bytes
+        # Seconds a borrow may last unless the borrower says otherwise (the settings' SQL time limit).
+        self.time_limit = time_limit
+        self.watchdog = watchdog or Watchdog()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._slots: dict[str, _FileSlot] = {}
         # Idle connections, least recently used first: id(conn) -> (slot, conn).
-        self._idle: OrderedDict[int, tuple[_FileSlot, sqlite3.Connection]] = OrderedDict()
+        self._idle: OrderedDict[int, tuple[_FileSlot, HostedConnection]] = OrderedDict()
         self._open = 0
 
     @property
@@ -90,24 +110,40 @@ class ConnectionPool:
     # --- borrowing --------------------------------------------------------------------------
 
     @contextmanager
-    def reader(self, key: str, path: Path) -> Iterator[sqlite3.Connection]:
-        """A read-only connection to the file; concurrent readers are fine."""
+    def reader(self, key: str, path: Path, *, time_limit: float | None = None) -> Iterator[HostedConnection]:
+        """A read-only connection to the file; concurrent readers are fine. `time_limit`: seconds the
+        borrow may last (default: the SQL time limit; `deadline.UNLIMITED` for maintenance)."""
         slot, conn = self._borrow(key, path, writer=False)
         try:
-            yield conn
+            with self._deadline(conn, time_limit):
+                yield conn
         finally:
             self._give_back(slot, conn, writer=False)
 
     @contextmanager
-    def writer(self, key: str, path: Path) -> Iterator[sqlite3.Connection]:
-        """The file's one read-write connection, held alone for the duration of the block."""
+    def writer(self, key: str, path: Path, *, time_limit: float | None = None) -> Iterator[HostedConnection]:
+        """The file's one read-write connection, held alone for the duration of the block (and no
+        longer than `time_limit`, as for `reader`)."""
         slot = self._slot(key, path)
         with slot.writer_lock:
             slot, conn = self._borrow(key, path, writer=True)
             try:
-                yield conn
+                with self._deadline(conn, time_limit):
+                    yield conn
             finally:
                 self._give_back(slot, conn, writer=True)
+
+    @contextmanager
+    def _deadline(self, conn: HostedConnection, time_limit: float | None) -> Iterator[None]:
+        deadline = self.watchdog.watch(conn, self.time_limit() if time_limit is None else time_limit)
+        try:
+            yield
+        except sqlite3.Error as error:
+            if deadline.fired:
+                raise TimedOut(deadline.describe("Reading or writing the database")) from error
+            raise
+        finally:
+            self.watchdog.release(conn)
 
     @contextmanager
     def exclusive(self, key: str, path: Path) -> Iterator[None]:
@@ -156,8 +192,8 @@ class ConnectionPool:
                 slot = self._slots[key] = _FileSlot(key, path)
             return slot
 
-    def _borrow(self, key: str, path: Path, *, writer: bool) -> tuple[_FileSlot, sqlite3.Connection]:
-        to_close: list[sqlite3.Connection] = []
+    def _borrow(self, key: str, path: Path, *, writer: bool) -> tuple[_FileSlot, HostedConnection]:
+        to_close: list[HostedConnection] = []
         with self._lock:
             slot = self._slots.get(key)
             if slot is None:
@@ -199,7 +235,7 @@ class ConnectionPool:
             slot.in_use -= 1
             self._changed.notify_all()
 
-    def _give_back(self, slot: _FileSlot, conn: sqlite3.Connection, *, writer: bool) -> None:
+    def _give_back(self, slot: _FileSlot, conn: HostedConnection, *, writer: bool) -> None:
         healthy = not conn.in_transaction
         if not healthy:
             try:
@@ -224,14 +260,14 @@ class ConnectionPool:
         if close:
             conn.close()
 
-    def _remove_idle(self, slot: _FileSlot, conn: sqlite3.Connection) -> None:
+    def _remove_idle(self, slot: _FileSlot, conn: HostedConnection) -> None:
         self._open -= 1
         if slot.idle_writer is conn:
             slot.idle_writer = None
         elif conn in slot.idle_readers:
             slot.idle_readers.remove(conn)
 
-    def _detach_idle(self, slot: _FileSlot) -> list[sqlite3.Connection]:
+    def _detach_idle(self, slot: _FileSlot) -> list[HostedConnection]:
         conns = list(slot.idle_readers)
         if slot.idle_writer is not None:
             conns.append(slot.idle_writer)

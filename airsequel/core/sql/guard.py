@@ -5,15 +5,17 @@ One `SqlGuard` lives for one request. Installed on a connection it
   PRAGMAs outside a read-only allow-list and functions that reach outside the database;
 - in read mode, denies every write and remembers that the statement wanted to write;
 - in write mode, records which tables the statements write (`affectedTables`);
-- aborts the statement once the deadline has passed.
+- explains an abort by the deadline of the connection's borrow (see deadline.py): a pooled
+  connection already carries one; any other connection gets one of `time_limit` seconds here.
 """
 
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from airsequel.core.sql.deadline import PROGRESS_STEPS, Deadline
 
 OK = sqlite3.SQLITE_OK
 DENY = sqlite3.SQLITE_DENY
@@ -81,23 +83,25 @@ WRITE_PRAGMAS = {"user_version", "application_id", "defer_foreign_keys"}
 DENIED_FUNCTIONS = {"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit", "sqlite_dbpage"}
 ALLOWED_VTABLE_MODULES = {"fts3", "fts4", "fts5", "rtree", "rtree_i32"}
 
-PROGRESS_STEPS = 1000
-
 
 class SqlGuard:
     """Authorizer plus deadline for one request; read what it learned after the statements ran."""
 
     def __init__(
-        self, *, may_write: bool, time_limit: float, schema_locked: bool = False, server_transactions: bool = False
+        self,
+        *,
+        may_write: bool,
+        time_limit: float = 10.0,
+        schema_locked: bool = False,
+        server_transactions: bool = False,
     ) -> None:
         self.may_write = may_write
         # True when the server itself issues BEGIN/COMMIT with the guard installed (generated SQL only).
         self.server_transactions = server_transactions
         self.schema_locked = schema_locked
         self.time_limit = time_limit
-        self.deadline = time.monotonic() + time_limit
+        self.deadline: Deadline | None = None
         self.wants_write = False
-        self.timed_out = False
         self.denial: str | None = None
         self.schema_lock_hit = False
         self.changes_schema = False
@@ -168,26 +172,29 @@ class SqlGuard:
 
     # --- deadline -------------------------------------------------------------------------
 
-    def progress(self) -> int:
-        if time.monotonic() > self.deadline:
-            self.timed_out = True
-            return 1
-        return 0
+    @property
+    def timed_out(self) -> bool:
+        return self.deadline is not None and self.deadline.fired
 
     @contextmanager
     def installed(self, conn: sqlite3.Connection) -> Iterator[SqlGuard]:
+        borrowed: Deadline | None = getattr(conn, "deadline", None)
+        own = borrowed is None
+        self.deadline = Deadline(self.time_limit) if borrowed is None else borrowed
         conn.set_authorizer(self.authorize)
-        conn.set_progress_handler(self.progress, PROGRESS_STEPS)
+        if own:
+            conn.set_progress_handler(self.deadline.progress, PROGRESS_STEPS)
         try:
             yield self
         finally:
             conn.set_authorizer(None)
-            conn.set_progress_handler(None, PROGRESS_STEPS)
+            if own:
+                conn.set_progress_handler(None, PROGRESS_STEPS)
 
     def explain(self, error: sqlite3.Error) -> str:
         """The message to show for an error raised while this guard was installed."""
-        if self.timed_out:
-            return f"The query exceeded the time limit of {self.time_limit:g} s and was aborted"
+        if self.deadline is not None and self.deadline.fired:
+            return self.deadline.describe("The query")
         if self.denial and "not authorized" in str(error):
             return self.denial
         if "cannot VACUUM" in str(error):

@@ -107,13 +107,15 @@ def run_script(
         raise InvalidInput("Parameters can only be used with a single statement")
     started = time.perf_counter()
 
-    with pool.reader(key, path) as conn:
+    # One time limit for the whole script: the read attempt and the write that may follow it.
+    with pool.reader(key, path, time_limit=limits.time_limit_seconds) as conn:
         guard = SqlGuard(may_write=False, time_limit=limits.time_limit_seconds)
         result = _run_in_transaction(conn, "BEGIN", statements, params, guard, limits)
     if result is None:
         if not may_write:
             raise Forbidden("This access is read-only: the query would write to the database")
-        with pool.writer(key, path) as conn:
+        remaining = max(0.001, limits.time_limit_seconds - (time.perf_counter() - started))
+        with pool.writer(key, path, time_limit=remaining) as conn:
             guard = SqlGuard(may_write=True, time_limit=limits.time_limit_seconds, schema_locked=schema_locked)
             result = _run_in_transaction(conn, "BEGIN IMMEDIATE", statements, params, guard, limits, after_write)
             assert result is not None
