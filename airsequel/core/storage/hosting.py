@@ -26,6 +26,7 @@ from airsequel.core.layout import DataLayout
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, FileFacts, write_file_facts
 from airsequel.core.registry.generation_cache import GenerationCache
 from airsequel.core.sql.connections import ConnectionPool, remove_wal_files
+from airsequel.core.sql.deadline import UNLIMITED
 from airsequel.core.sql.runner import Params, SqlLimits, SqlResult, run_script
 from airsequel.core.storage.hosted_files import (
     checkpoint_and_close,
@@ -262,9 +263,10 @@ class Hosting:
     # --- reading and maintenance ---------------------------------------------------------------
 
     @contextmanager
-    def read_snapshot(self, record: DatabaseRecord) -> Iterator[sqlite3.Connection]:
-        """A read-only connection inside one read transaction: a consistent snapshot while writes go on."""
-        with self.pool.reader(record.file_key, self.file_path(record)) as conn:
+    def read_snapshot(self, record: DatabaseRecord, *, time_limit: float | None = None) -> Iterator[sqlite3.Connection]:
+        """A read-only connection inside one read transaction: a consistent snapshot while writes go on.
+        Everything in the block runs under the SQL time limit (or `time_limit` seconds)."""
+        with self.pool.reader(record.file_key, self.file_path(record), time_limit=time_limit) as conn:
             conn.execute("BEGIN")
             try:
                 yield conn
@@ -380,7 +382,8 @@ class Hosting:
         try:
             destination = sqlite3.connect(target, isolation_level=None)
             try:
-                with self.pool.reader(record.file_key, self.file_path(record)) as source:
+                # A copy of the pages, no SQL of the file's own runs: no time limit.
+                with self.pool.reader(record.file_key, self.file_path(record), time_limit=UNLIMITED) as source:
                     source.backup(destination)
                 destination.execute("PRAGMA journal_mode=DELETE")
             finally:
@@ -392,7 +395,7 @@ class Hosting:
 
     def vacuum(self, record: DatabaseRecord) -> DatabaseRecord:
         path = self.file_path(record)
-        with self.pool.writer(record.file_key, path) as conn:
+        with self.pool.writer(record.file_key, path, time_limit=UNLIMITED) as conn:
             # VACUUM attaches a temporary database internally; user SQL never gets this limit back.
             conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 1)
             try:
