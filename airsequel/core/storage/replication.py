@@ -4,7 +4,9 @@ When a replica URL is configured, the server supervises one `litestream replicat
 configuration file names the control plane; hosted databases are registered and unregistered
 through Litestream's control socket as they are created, replaced and deleted, so nothing needs a
 restart. If the process dies it is started again (and every database registered again); the event
-is logged and counted for /api/status.
+is logged and counted for /api/status. A graceful stop first has Litestream ship what it has not yet
+(`litestream sync -wait` for every database, then the control plane that lists them), so once the
+server has stopped, every database its replicated control plane lists has a replica.
 
 Replica layout: `<url>/control` for the control plane, `<url>/dbs/<file_key>` for each database
 (the file key never changes, so regenerating an id does not move a replica).
@@ -21,6 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +33,8 @@ from airsequel.core.errors import InvalidInput, NotFound, Unprocessable
 from airsequel.core.layout import DataLayout, replica_path
 
 log = logging.getLogger("airsequel.replication")
+
+SYNC_PARALLELISM = 8  # `litestream sync` calls at once when the server stops
 
 # Only these variables reach Litestream: a stray AWS_CA_BUNDLE, for one, breaks its S3 client.
 PASSED_ENVIRONMENT = (
@@ -135,8 +140,11 @@ class Replication:
         self._supervisor = threading.Thread(target=self._supervise, name="litestream-supervisor", daemon=True)
         self._supervisor.start()
 
-    def stop(self) -> None:
+    def stop(self, *, sync_timeout_seconds: float = 120.0) -> None:
+        """Ship everything not yet shipped, then end the process (the supervisor no longer restarts it)."""
         self._stopping.set()
+        if self.pid is not None:
+            self.sync_all(timeout_seconds=sync_timeout_seconds)
         with self._lock:
             if self._process is not None:
                 self._process.terminate()
@@ -144,6 +152,49 @@ class Replication:
                     self._process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     self._process.kill()
+
+    def sync_all(self, *, timeout_seconds: float = 120.0) -> list[str]:
+        """Have the daemon ship every registered database, and then the control plane (which lists
+        them), waiting until the replica has them; return the files it failed to sync (logged)."""
+        deadline = time.monotonic() + timeout_seconds
+        with self._lock:
+            databases = list(self.registered.values())
+        with ThreadPoolExecutor(max_workers=SYNC_PARALLELISM) as pool:
+            failed = [
+                path for path, ok in zip(databases, pool.map(lambda p: self._sync(p, deadline), databases)) if not ok
+            ]
+        if not self._sync(self.layout.control_file, deadline):
+            failed.append(self.layout.control_file)
+        if failed:
+            log.error("litestream could not ship %d file(s) before stopping: %s", len(failed), failed[:10])
+        return [str(path) for path in failed]
+
+    def _sync(self, path: Path, deadline: float) -> bool:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        try:
+            done = subprocess.run(
+                [
+                    litestream_binary(),
+                    "sync",
+                    "-wait",
+                    "-timeout",
+                    str(max(1, int(remaining))),
+                    "-socket",
+                    str(self.socket),
+                    str(path),
+                ],
+                capture_output=True,
+                text=True,
+                env=clean_environment(),
+                timeout=remaining + 5,
+            )
+        except subprocess.TimeoutExpired:
+            return False
+        if done.returncode != 0:
+            log.warning("litestream sync %s failed: %s", path, (done.stderr or done.stdout).strip()[-500:])
+        return done.returncode == 0
 
     @property
     def pid(self) -> int | None:
