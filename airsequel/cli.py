@@ -176,6 +176,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from airsequel.config import SETTINGS
+    from airsequel.core.storage.data_dir_lock import DataDirectoryInUse
     from airsequel.http.app import create_app
 
     settings = _settings(**{name: getattr(args, name) for name in SETTINGS if SETTINGS[name].flag})
@@ -183,6 +184,29 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     level = settings.log_level
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(settings)
+    try:
+        app = create_app(settings)
+    except DataDirectoryInUse as in_use:  # before anything in the directory was touched
+        print(f"error: {in_use}", file=sys.stderr)
+        return 3
+    _print_setup_link(settings, app.state.services.accounts.setup_key())
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=level, access_log=False)
     return 0
+
+
+def _print_setup_link(settings: Settings, key: str | None) -> None:
+    """While the server has no server admin, say how to make one: a request over the network cannot
+    be trusted to (a Host header can be forged through DNS rebinding), so the one-time link goes to
+    the operator's terminal and log only."""
+    if key is None:
+        return
+    host = "127.0.0.1" if settings.host in ("", "0.0.0.0") else "[::1]" if settings.host == "::" else settings.host
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    print(
+        f"No server admin yet. Open http://{host}:{settings.port}/setup/{key} to create the server admin"
+        " account (works once, until the next start), or run"
+        " `airsequel create-user NAME --email ADDRESS --password-stdin --server-admin`.",
+        file=sys.stderr,
+        flush=True,
+    )

@@ -42,7 +42,8 @@ def anonymous(settings: Settings) -> Iterator[TestClient]:
 
 @pytest.fixture
 def client(anonymous: TestClient) -> TestClient:
-    """A client logged in as `alice`, the first user (and so server admin) of a fresh server."""
+    """A client logged in as `alice`, the first user of a fresh server and its server admin (signed up
+    through the setup link, as an operator would)."""
     token = sign_up_and_login(anonymous, "alice")
     anonymous.headers["Authorization"] = f"Bearer {token}"
     return anonymous

@@ -15,11 +15,21 @@ from airsequel.config import Settings
 PASSWORD = "correct horse battery"
 
 
-def sign_up_and_login(client: TestClient, username: str) -> str:
-    """Sign `username` up (password PASSWORD) and return a session token."""
-    response = client.post(
-        "/api/users", json={"username": username, "email_address": f"{username}@example.org", "password": PASSWORD}
-    )
+def sign_up_and_login(client: TestClient, username: str, *, setup_key: str | None = None) -> str:
+    """Sign `username` up (password PASSWORD) and return a session token.
+
+    The first user signed up on a fresh in-process server (a TestClient) becomes its server admin,
+    as the suite has always assumed: through the setup link's key, which is how an operator makes
+    the first admin (a sign-up without the key never makes one). Pass `setup_key` to use a given
+    key; a plain POST /api/users signs up a first user who is not admin."""
+    body = {"username": username, "email_address": f"{username}@example.org", "password": PASSWORD}
+    if setup_key is None and isinstance(client, TestClient):
+        accounts = client.app.state.services.accounts  # type: ignore[attr-defined]
+        if not accounts.control.query("SELECT 1 FROM users LIMIT 1"):
+            setup_key = accounts.setup_key()
+    if setup_key is not None:
+        body["setupKey"] = setup_key
+    response = client.post("/api/users", json=body)
     assert response.status_code == 201, response.text
     response = client.post("/api/login", json={"username": username, "password": PASSWORD})
     assert response.status_code == 200, response.text
@@ -53,10 +63,11 @@ def sql(client: TestClient, db_id: str, query: str, params=None):
 
 
 def data_files(settings: Settings) -> list[str]:
-    """Every file under the data directory except the control plane, relative, sorted."""
+    """Every file under the data directory except the control plane, the secret key and the server's
+    lock file, relative, sorted."""
     root = settings.data_dir
     return sorted(
         str(p.relative_to(root))
         for p in root.rglob("*")
-        if p.is_file() and not p.name.startswith("control.sqlite") and p.name != "secret_key"
+        if p.is_file() and not p.name.startswith("control.sqlite") and p.name not in ("secret_key", "server.lock")
     )

@@ -1,4 +1,6 @@
-"""Refuse requests whose Host header is not in the server's allowedHosts (DNS rebinding defence)."""
+"""Refuse requests whose Host header this server does not answer (DNS rebinding defence): not in
+allowedHosts, not a loopback name on a loopback connection while allowedHosts is empty, or not a plain
+host[:port] (see ServerSettings.host_refusal)."""
 
 from __future__ import annotations
 
@@ -15,8 +17,11 @@ class AllowedHostsMiddleware:
         if scope["type"] == "http":
             services = scope["app"].state.services
             host = next((value.decode("latin-1") for key, value in scope["headers"] if key == b"host"), "")
-            if not services.server_settings.host_allowed(host):
-                response = error_response(403, f"The host {host!r} is not in this server's allowedHosts")
+            server = scope.get("server")
+            local_address = server[0] if server else None
+            refusal = services.server_settings.host_refusal(host, local_address=local_address)
+            if refusal is not None:
+                response = error_response(403, refusal)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -9,7 +9,9 @@ at the next start.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
 from typing import Any
 
 import orjson
@@ -181,9 +183,61 @@ class ServerSettings:
             self.live.apply(checked, STORED)
         return self.as_json()
 
-    def host_allowed(self, host: str) -> bool:
+    def host_refusal(self, host: str, *, local_address: str | None = None) -> str | None:
+        """Why a request with this Host header is refused, or None when it is answered. `local_address`:
+        the address the connection arrived on. With allowedHosts set, only the names listed (any port)
+        or name:port pairs are answered. With it empty, a connection that arrived on a loopback address
+        is answered only for loopback names (localhost, 127.0.0.1, [::1], any port): a web page
+        elsewhere cannot reach a loopback server through a rebound DNS name. A Host header that is not
+        a plain host[:port] (`db.example.org:@evil.example`) is never answered."""
+        parsed = parse_host_header(host)
         allowed = self.live.current.allowed_hosts
-        if not allowed:
-            return True
-        host = host.lower()
-        return host in allowed or host.split(":")[0] in allowed
+        if parsed is None:
+            if not host and not allowed and not _is_loopback(local_address):
+                return None  # an HTTP/1.0 request without Host, on a server that names no hosts
+            return f"The Host header {host!r} is not a host name with an optional port"
+        name, port = parsed
+        if allowed:
+            entries = {entry.lower() for entry in allowed}
+            if name in entries or (port is not None and f"{name}:{port}" in entries):
+                return None
+            return f"The host {host!r} is not in this server's allowedHosts"
+        if _is_loopback(local_address) and name not in LOOPBACK_NAMES:
+            return (
+                f"The host {host!r} is not a loopback name: a server reached on a loopback address answers"
+                " only localhost, 127.0.0.1 and [::1] until allowedHosts names its other host names"
+            )
+        return None
+
+    def host_allowed(self, host: str, *, local_address: str | None = None) -> bool:
+        return self.host_refusal(host, local_address=local_address) is None
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
+_LABEL = r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?"
+HOST_HEADER = re.compile(rf"(?P<name>{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9a-f:.]{{2,45}}\])(?::(?P<port>[0-9]{{1,5}}))?")
+
+
+def parse_host_header(host: str) -> tuple[str, int | None] | None:
+    """(name, port) of a Host header (lower case, without a trailing dot), or None when it is not
+    exactly a DNS name, an IPv4 address or a bracketed IPv6 address, with an optional port."""
+    match = HOST_HEADER.fullmatch(host.lower())
+    if match is None:
+        return None
+    port = int(match["port"]) if match["port"] is not None else None
+    if port is not None and port > 65535:
+        return None
+    name = match["name"].rstrip(".")
+    if name.startswith("["):
+        try:
+            ipaddress.IPv6Address(name[1:-1])
+        except ValueError:
+            return None
+    return name, port
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -15,6 +15,7 @@ import logging
 import re
 import secrets
 import sqlite3
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -107,20 +108,31 @@ class Accounts:
         self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
         self.live = live
         self.throttle = throttle if throttle is not None else LoginThrottle()
+        self._setup_digest: str | None = None
+        self._setup_lock = threading.Lock()
 
     # --- users ------------------------------------------------------------------------------
 
-    def sign_up(self, caller: Principal, username: str, email: str, password: str) -> User:
-        """A new user (see `create_user`) asked for over the API: while sign-up is closed, only a
-        server admin may create one."""
+    def sign_up(
+        self, caller: Principal, username: str, email: str, password: str, *, setup_key: str | None = None
+    ) -> User:
+        """A new user asked for over the API. A request over the network never makes a server admin
+        by itself (a sign-up with a forged Host header would, through DNS rebinding): only the
+        one-time `setup_key` (see `setup_key()`) does, and it works while sign-up is closed too.
+        Without it, while sign-up is closed, only a server admin may create a user."""
+        if setup_key is not None:
+            return self._sign_up_with_setup_key(setup_key, username, email, password)
         closed = self.live is not None and self.live.current.signup == "closed"
         if closed and not (caller.kind == PrincipalKind.USER and caller.server_admin):
             raise Forbidden("Sign-up is closed on this server: ask a server admin to create your account")
-        return self.create_user(username, email, password)
+        return self.create_user(username, email, password, first_is_admin=False)
 
-    def create_user(self, username: str, email: str, password: str, *, server_admin: bool = False) -> User:
-        """A new user with a personal team of the same name, Admin there. The first user of a
-        server becomes server admin."""
+    def create_user(
+        self, username: str, email: str, password: str, *, server_admin: bool = False, first_is_admin: bool = True
+    ) -> User:
+        """A new user with a personal team of the same name, Admin there. Made by the operator
+        (`airsequel create-user`), the first user of a server becomes server admin
+        (`first_is_admin`); `sign_up`, the network's way in, never relies on that."""
         username = checked_team_name(username, what="username")
         if not isinstance(email, str) or not EMAIL.fullmatch(email.strip()):
             raise InvalidInput("email_address must be a valid email address")
@@ -137,13 +149,41 @@ class Accounts:
             first = conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
             user_id = conn.execute(
                 "INSERT INTO users(username, email, password_hash, server_admin, created_utc) VALUES (?, ?, ?, ?, ?)",
-                (username, email.strip(), password_hash, int(server_admin or first), now),
+                (username, email.strip(), password_hash, int(server_admin or (first and first_is_admin)), now),
             ).lastrowid
             assert user_id is not None  # an INSERT into a rowid table always sets lastrowid
             self.teams.insert_team(conn, username, admin_user_id=user_id)
         user = self.user_by_name(username)
         assert user is not None
         return user
+
+    def has_server_admin(self) -> bool:
+        return bool(self.control.query("SELECT 1 FROM users WHERE server_admin = 1 LIMIT 1"))
+
+    def setup_key(self) -> str | None:
+        """A new one-time key that makes the account signed up with it a server admin, while the
+        server has none (None once it has one). It replaces any earlier key and lives in this
+        process only: `airsequel serve` prints the link at each start, and a restart ends it."""
+        if self.has_server_admin():
+            return None
+        key = secrets.token_urlsafe(32)
+        with self._setup_lock:
+            self._setup_digest = digest(key)
+        return key
+
+    def _sign_up_with_setup_key(self, key: str, username: str, email: str, password: str) -> User:
+        with self._setup_lock:  # taken out while the user is made, so two requests cannot both use it
+            known = self._setup_digest
+            if known is None or not secrets.compare_digest(known, digest(key)) or self.has_server_admin():
+                raise Forbidden("The setup link is unknown or was used: the server log names the current one")
+            self._setup_digest = None
+        try:
+            return self.create_user(username, email, password, server_admin=True)
+        except BaseException:
+            with self._setup_lock:  # a taken username or a short password: the link still works
+                if self._setup_digest is None:
+                    self._setup_digest = known
+            raise
 
     def user_by_name(self, username: str) -> User | None:
         rows = self.control.query(

@@ -27,6 +27,7 @@ PASSWORD = {"type": "string", "minLength": MIN_PASSWORD, "maxLength": MAX_PASSWO
         username=NAME_SCHEMA,
         email_address=matching(EMAIL),
         password=PASSWORD,
+        setupKey=STRING,
     )
 )
 async def sign_up(request: Request) -> JSONResponse:
@@ -38,6 +39,7 @@ async def sign_up(request: Request) -> JSONResponse:
         string_field(body, "username", required=True),
         string_field(body, "email_address", required=True),
         string_field(body, "password", required=True),
+        setup_key=string_field(body, "setupKey"),
     )
     return JSONResponse({"username": user.username}, status_code=201)
 

@@ -41,6 +41,13 @@ async def login_page(request: Request) -> Response:
     return _page(request, "login", await _navigation(request, signup=request.url.path == "/signup"))
 
 
+async def setup_page(request: Request) -> Response:
+    """The one-time setup link `airsequel serve` prints while the server has no server admin: a
+    sign-up form whose account becomes the server admin (the key is checked when it is posted)."""
+    context = await _navigation(request, signup=True, setup_key=request.path_params["key"])
+    return _page(request, "login", context)
+
+
 async def home(request: Request) -> Response:
     caller = await principal(request)
     try:
@@ -96,6 +103,7 @@ routes = [
     Route("/", home, methods=["GET"]),
     Route("/login", login_page, methods=["GET"]),
     Route("/signup", login_page, methods=["GET"]),
+    Route("/setup/{key}", setup_page, methods=["GET"]),
     Route("/dbs/{db_id}", database_page, methods=["GET"]),
     Route("/dbs/{db_id}/tables/{table}", table_page, methods=["GET"]),
     Route("/dbs/{db_id}/sql", sql_page, methods=["GET"]),
