@@ -38,6 +38,7 @@ __all__ = [
 T = TypeVar("T")
 SESSION_COOKIE = "airsequel_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+WAIT_GRACE_SECONDS = 1.0  # past the time limit, for the watchdog's interrupt to land
 
 
 def services(request: Request) -> Services:
@@ -45,8 +46,28 @@ def services(request: Request) -> Services:
 
 
 async def run_sqlite(request: Request, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run blocking SQLite work on the server's SQLite lane (see sqlite_lane.py)."""
-    return await request.app.state.sqlite_lane.run(function, *args, **kwargs)
+    """Run a caller's SQL work on the server's SQLite lane (see sqlite_lane.py): within the caller's
+    share of the lane, and answered by the time limit (plus a second of grace) whatever happens."""
+    settings = services(request).settings
+    return await request.app.state.sqlite_lane.run(
+        function,
+        *args,
+        tenant=await tenant_of(request),
+        share=settings.tenant_max_concurrent_queries,
+        wait_limit=settings.sql_time_limit_seconds + WAIT_GRACE_SECONDS,
+        **kwargs,
+    )
+
+
+async def tenant_of(request: Request) -> str:
+    """Whose share of the server a request uses: its user's (a token counts as its user), else its
+    client address's (anonymous callers and read-only links)."""
+    caller = await principal(request)
+    if caller.user_id is not None:
+        return f"user:{caller.user_id}"
+    if caller.token_id is not None:
+        return f"token:{caller.token_id}"
+    return f"address:{request.client.host if request.client else '?'}"
 
 
 def _cookie_serializer(request: Request) -> URLSafeSerializer:

@@ -56,9 +56,12 @@ async def graphql_post(request: Request) -> Response:
         return _graphql_errors(error)
     engine = services(request).graphql
     # Never on the event loop: resolvers run SQL, and a single SQLite step can take seconds.
-    result = await run_sqlite(
-        request, engine.execute, record, mode, query, variables, operation_name, await principal(request)
-    )
+    try:
+        result = await run_sqlite(
+            request, engine.execute, record, mode, query, variables, operation_name, await principal(request)
+        )
+    except CoreError as error:  # over the caller's share, or stuck past the time limit
+        return _graphql_errors(error)
     return JSONResponse(result)
 
 
