@@ -133,9 +133,15 @@ def refuse_cross_site(request: Request) -> None:
 
 
 def _check_same_origin(request: Request) -> None:
+    """The Origin (else the Referer) must be this server: the same scheme and the same host[:port].
+    The scheme is the request's as uvicorn saw it (X-Forwarded-Proto counts from trusted_proxies only)."""
     source = request.headers.get("origin") or request.headers.get("referer")
-    host = request.headers.get("host", "")
-    if not source or urlsplit(source).netloc != host:
+    host = request.headers.get("host", "").lower()
+    try:
+        parts = urlsplit(source) if source else None
+    except ValueError:  # "http://[" and the like
+        parts = None
+    if parts is None or parts.netloc.lower() != host or parts.scheme.lower() != request.url.scheme:
         raise Forbidden("Cross-site request refused: cookie-authenticated changes must come from this site")
 
 

@@ -90,9 +90,9 @@ async def regenerate_readonly_id(request: Request) -> Response:
 
 
 def _json_or_redirect(request: Request, payload: dict[str, str], database_id: str) -> Response:
-    """Scripts (Accept: application/json, or a POST) get JSON; a browser following a link is sent on."""
+    """Scripts (Accept: application/json, or no text/html) get JSON; a browser's form is sent on."""
     accept = request.headers.get("accept", "")
-    if request.method == "POST" or "application/json" in accept or "text/html" not in accept:
+    if "application/json" in accept or "text/html" not in accept:
         return JSONResponse(payload)
     return RedirectResponse(f"/dbs/{database_id}", status_code=303)
 
@@ -111,8 +111,9 @@ routes = [
     Route("/dbs", upload_database, methods=["POST"]),
     Route("/dbs/{db_id}", replace_database, methods=["PUT"]),
     Route("/dbs/{db_id}/download", download_database, methods=["GET"]),
-    Route("/dbs/{db_id}/duplicate", duplicate_database, methods=["GET", "POST"]),
-    Route("/readonly/{readonly_id}/duplicate", duplicate_database, methods=["GET", "POST"]),
-    Route("/dbs/{db_id}/regenerate-db-id", regenerate_database_id, methods=["GET", "POST"]),
-    Route("/dbs/{db_id}/regenerate-readonly-id", regenerate_readonly_id, methods=["GET", "POST"]),
+    # POST only: a GET never changes anything (web.py shows a confirmation page there, whose form posts here).
+    Route("/dbs/{db_id}/duplicate", duplicate_database, methods=["POST"]),
+    Route("/readonly/{readonly_id}/duplicate", duplicate_database, methods=["POST"]),
+    Route("/dbs/{db_id}/regenerate-db-id", regenerate_database_id, methods=["POST"]),
+    Route("/dbs/{db_id}/regenerate-readonly-id", regenerate_readonly_id, methods=["POST"]),
 ]

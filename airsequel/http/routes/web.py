@@ -13,7 +13,13 @@ from starlette.routing import Route
 
 from airsequel.core.auth.access import Action
 from airsequel.core.errors import CoreError, Forbidden, NotAuthenticated, NotFound
-from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
+from airsequel.http.context import (
+    authorized_database,
+    authorized_readonly_database,
+    principal,
+    run_in_threadpool,
+    services,
+)
 from airsequel.http.pages import templates
 
 
@@ -95,6 +101,53 @@ async def team_page(request: Request) -> Response:
     return _page(request, "team", data)
 
 
+CONFIRMATIONS = {
+    "duplicate": (
+        Action.READ,
+        "Duplicate {name}",
+        "A copy of {name} becomes a new database of yours.",
+        "Duplicate",
+    ),
+    "regenerate-db-id": (
+        Action.MANAGE,
+        "New id for {name}",
+        "{name} gets a new id: the old one stops working, and every link and script that uses it must change.",
+        "Give it a new id",
+    ),
+    "regenerate-readonly-id": (
+        Action.MANAGE,
+        "New read-only link for {name}",
+        "{name} gets a new read-only link: the old one stops working for everyone who has it.",
+        "Make a new link",
+    ),
+}
+
+
+async def confirmation_page(request: Request) -> Response:
+    """GET of a link that used to act at once (duplicate, new id, new read-only id): a link on
+    another site could make a logged-in browser follow it (SameSite=Lax sends the cookie with a
+    GET). Now the GET changes nothing; it shows a form that POSTs to the same address, where the
+    Origin check refuses a request from another site."""
+    what = request.url.path.rsplit("/", 1)[1]
+    action, title, explanation, button = CONFIRMATIONS[what]
+    try:
+        if "readonly_id" in request.path_params:
+            record = await authorized_readonly_database(request)
+        else:
+            record = await authorized_database(request, action)
+    except CoreError as error:
+        return await _error_page(request, error)
+    back = f"/dbs/{record.id}" if "db_id" in request.path_params else "/"
+    values = {"title": title, "explanation": explanation, "button": button}
+    context = await _navigation(
+        request,
+        **{key: value.format(name=record.name) for key, value in values.items()},
+        action=request.url.path,
+        back=back,
+    )
+    return _page(request, "confirm", context)
+
+
 async def password_reset_page(request: Request) -> Response:
     return _page(request, "password_reset", await _navigation(request, key=request.path_params["key"]))
 
@@ -109,4 +162,9 @@ routes = [
     Route("/dbs/{db_id}/sql", sql_page, methods=["GET"]),
     Route("/teams/{team_name}", team_page, methods=["GET"]),
     Route("/password-reset/{key}", password_reset_page, methods=["GET"]),
+    # The POSTs of these are in files.py; a GET only asks.
+    Route("/dbs/{db_id}/duplicate", confirmation_page, methods=["GET"]),
+    Route("/readonly/{readonly_id}/duplicate", confirmation_page, methods=["GET"]),
+    Route("/dbs/{db_id}/regenerate-db-id", confirmation_page, methods=["GET"]),
+    Route("/dbs/{db_id}/regenerate-readonly-id", confirmation_page, methods=["GET"]),
 ]
