@@ -30,6 +30,7 @@ from airsequel.core.sql.connections import ConnectionPool
 from airsequel.core.sql.deadline import Watchdog
 from airsequel.core.storage.backups import Backups
 from airsequel.core.storage.catalog import Catalog
+from airsequel.core.storage.data_dir_lock import DataDirectoryLock
 from airsequel.core.storage.hosting import Hosting
 from airsequel.core.storage.replication import Replication
 
@@ -62,6 +63,7 @@ class Services:
 
     live: LiveSettings
     layout: DataLayout
+    data_dir_lock: DataDirectoryLock | None = None  # held from start to stop: one data directory, one server
 
     @property
     def settings(self) -> Settings:
@@ -70,6 +72,19 @@ class Services:
 
     @classmethod
     def start(cls, settings: Settings) -> Services:
+        """The services of the server that holds `settings.data_dir`: its lock is taken before anything
+        in the directory is read or changed (DataDirectoryInUse if another server holds it)."""
+        lock = DataDirectoryLock.acquire(settings.data_dir)
+        try:
+            started = cls._start_locked(settings)
+        except BaseException:
+            lock.release()
+            raise
+        started.data_dir_lock = lock
+        return started
+
+    @classmethod
+    def _start_locked(cls, settings: Settings) -> Services:
         layout = DataLayout(settings.data_dir)
         layout.root.mkdir(parents=True, exist_ok=True)
         live = LiveSettings(settings.with_secret_key())
@@ -155,6 +170,13 @@ class Services:
         }
 
     def stop(self) -> None:
+        try:
+            self._stop()
+        finally:
+            if self.data_dir_lock is not None:
+                self.data_dir_lock.release()
+
+    def _stop(self) -> None:
         self.exports.stop()  # first: a job still running would write to the control plane after its last sync
         if self.replication is not None:
             self.replication.stop()  # ships everything not yet shipped, then ends Litestream
