@@ -248,3 +248,71 @@ def test_without_a_helper_process_the_file_is_read_in_process(tmp_path, monkeypa
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
     conn, count = import_with(tmp_path, tricky_csv(100), "alone", helper_process_min_bytes=0)
     assert count == 100 and conn.execute("SELECT max(n) FROM t").fetchone() == (99,)
+
+
+# --- bounds while reading (issue 16, point 14); the 88 MB header against a real server is in
+# tests/test_hostile_csv_memory.py
+
+
+@pytest.mark.parametrize("helper", [0, 1 << 40])
+def test_a_header_wider_than_sqlite_allows_names_the_limit(tmp_path, helper):
+    limit = csv_reading.MAX_COLUMNS
+    source = tmp_path / "wide.csv"
+    source.write_text(",".join(f"c{n}" for n in range(limit + 1)) + "\n" + ",".join(["1"] * (limit + 1)) + "\n")
+    with pytest.raises(Unprocessable, match=f"header has {limit + 1} columns: a SQLite table holds at most {limit}"):
+        import_csv(sqlite3.connect(":memory:"), source, "t", helper_process_min_bytes=helper)
+    source.write_text(",".join(f"c{n}" for n in range(limit)) + "\n" + ",".join(["1"] * limit) + "\n")
+    conn = sqlite3.connect(":memory:")
+    assert import_csv(conn, source, "t", helper_process_min_bytes=helper) == 1
+
+
+def test_a_huge_header_is_refused_after_its_first_megabyte(tmp_path):
+    source = tmp_path / "wide.csv"
+    source.write_text(",".join(f"c{n}" for n in range(1_000_000)) + "\n1\n")  # 6.9 MB, one line
+    with pytest.raises(Unprocessable, match="more than 2000 columns .*at most 2000"):
+        csv_reading.read_header(source)
+    source.write_text('"' + "x" * (csv_reading.MAX_HEADER_CHARS + 10) + '"\n1\n')  # one long name
+    with pytest.raises(Unprocessable, match="header is longer than 1048576 characters"):
+        csv_reading.read_header(source)
+
+
+@pytest.mark.parametrize("helper", [0, 1 << 40])
+def test_a_row_of_far_more_fields_than_the_header_is_refused_while_read(tmp_path, helper):
+    source = tmp_path / "row.csv"
+    source.write_text("a,b\n1,2\n" + "x," * 500_000 + "x\n" + "3,4\n" * 10)
+    with pytest.raises(Unprocessable, match="CSV line 3: far more fields than the header's 2"):
+        import_csv(sqlite3.connect(":memory:"), source, "t", helper_process_min_bytes=helper)
+    # spread over the lines of one record (each line continues a quoted field): the same
+    source.write_text("a,b\n1,2\n" + '"",' * 2 + '"\n' + ('",x,x,x,"\n' * 20_000) + '",1\n')
+    with pytest.raises(Unprocessable, match="far more fields than the header's 2"):
+        import_csv(sqlite3.connect(":memory:"), source, "t", helper_process_min_bytes=helper)
+
+
+def test_quoted_commas_are_never_counted_as_fields(tmp_path):
+    many = ", " * 100_000
+    text = f'a,b\n"{many}",1\n"{many}\n{many}\nthird ""line"", {many}",2\n3,"{many}"\n'
+    conn, count = load(tmp_path, text)
+    assert count == 3
+    assert [len(a) for (a,) in conn.execute("SELECT a FROM t ORDER BY rowid")] == [200_000, 600_016, 1]
+
+
+def test_a_row_longer_than_the_limit_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_reading, "MAX_RECORD_CHARS", 1000)
+    with pytest.raises(Unprocessable, match="CSV line 3: a row is longer than 1000 characters"):
+        load(tmp_path, "a,b\n1,2\n3," + "y" * 1001 + "\n")
+    with pytest.raises(Unprocessable, match="CSV line 6: a row is longer than 1000 characters"):
+        load(tmp_path, 'a,b\n1,2\n3,"' + ("y" * 300 + "\n") * 4 + '"\n')
+    conn, count = load(tmp_path, "a,b\n1,2\n3," + "y" * 990 + "\n")
+    assert count == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(['"', ",", "a", " ", '""', '",', ',"']), max_size=30))
+def test_separators_are_counted_as_the_csv_module_reads_them(pieces):
+    import csv
+
+    line = "".join(pieces)
+    rows = list(csv.reader([line]))
+    if len(rows) != 1 or not rows[0] or line.count('"') % 2:
+        return  # an unclosed quote: the record would continue on the next line
+    assert csv_reading._separators(line, False, 10**9) == len(rows[0]) - 1

@@ -16,8 +16,10 @@ from tests.helpers import create_db
 
 CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
+
 def _random_part(ulid_text: str) -> int:
     return int(ULID.from_str(ulid_text.upper())) & ((1 << 80) - 1)
+
 
 def test_ids_made_in_a_tight_loop_are_not_neighbours() -> None:
     for make in (ids.new_database_id, ids.new_ulid):
@@ -33,11 +35,13 @@ def test_ids_made_in_a_tight_loop_are_not_neighbours() -> None:
         assert min(b - a for a, b in itertools.pairwise(whole)) > 1000
         assert all(len(one) == 26 and set(one) <= set(CROCKFORD) and one == one.lower() for one in made)
 
+
 def test_python_ulid_default_is_the_monotonic_one_we_avoid() -> None:
     """Keeps the reason for ids.new_ulid true: if python-ulid changes, this says so."""
     first, second = ULID(), ULID()
     if first.timestamp == second.timestamp:
         assert int(second) - int(first) == 1
+
 
 def test_file_keys_and_readonly_ids_are_random_text() -> None:
     keys = [ids.new_file_key() for _ in range(1000)]
@@ -47,6 +51,7 @@ def test_file_keys_and_readonly_ids_are_random_text() -> None:
     assert all(len(one) == 16 and ids.is_valid_id(one) for one in readonly)
     # no time prefix: keys made in the same instant do not share their first characters
     assert len({key[:6] for key in keys}) > 900
+
 
 def test_a_databases_file_key_shares_nothing_with_its_id(client: TestClient, settings: Settings) -> None:
     made = [create_db(client, name=f"db{n}") for n in range(20)]
