@@ -29,7 +29,7 @@ def test_create_with_schema_script_then_read_it(client):
     db = client.get(f"/api/dbs/{created['id']}").json()
     assert db["name"] == "Shop" and db["description"] == "orders"
     assert db["tables"] == [{"name": "orders", "tableType": "Table"}]
-    assert db["readonlyId"] != db["id"] and len(db["readonlyId"]) >= 16
+    assert db["readonlyId"] is None  # the read-only link is off until a manager turns it on
     assert db["size"] > 0 and db["fileFormat"] == "sqlite"
     for field in (
         "createdUtc",
@@ -108,7 +108,7 @@ def test_vacuum_shrinks_after_deletes(client):
 
 def test_regenerate_ids_revokes_the_old_ones(client):
     db_id = create_db(client, "CREATE TABLE t(a)")
-    old_readonly = client.get(f"/api/dbs/{db_id}").json()["readonlyId"]
+    old_readonly = client.post(f"/api/dbs/{db_id}/readonly-id").json()["readonlyId"]
     new_id = client.post(f"/dbs/{db_id}/regenerate-db-id").json()["id"]
     assert new_id != db_id
     assert client.get(f"/api/dbs/{db_id}").status_code == 404
@@ -130,7 +130,7 @@ def test_duplicate_copies_content(client):
     sql(client, db_id, "DELETE FROM t")
     assert sql(client, copy_id, "SELECT count(*) AS n FROM t").json()["rows"] == [{"n": 2}]
     assert client.get(f"/api/dbs/{copy_id}").json()["name"] == "test (copy)"
-    readonly_id = client.get(f"/api/dbs/{db_id}").json()["readonlyId"]
+    readonly_id = client.post(f"/api/dbs/{db_id}/readonly-id").json()["readonlyId"]
     via_readonly = client.post(f"/readonly/{readonly_id}/duplicate").json()["id"]
     assert sql(client, via_readonly, "SELECT count(*) AS n FROM t").json()["rows"] == [{"n": 0}]
 

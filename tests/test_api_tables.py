@@ -225,7 +225,7 @@ def test_file_cells_round_trip_byte_exact(client, db):
     got = client.get(f"/api/dbs/{db}/tables/books/columns/cover/files/id/2")
     assert got.content == png and got.headers["content-type"] == "image/png"
     assert "books-cover-2.png" in got.headers["content-disposition"]
-    readonly_id = client.get(f"/api/dbs/{db}").json()["readonlyId"]
+    readonly_id = client.post(f"/api/dbs/{db}/readonly-id").json()["readonlyId"]
     assert client.get(f"/readonly/{readonly_id}/tables/books/columns/cover/files/rowid/2").content == png
     assert client.get(f"/api/dbs/{db}/tables/books/columns/cover/files/id/99").status_code == 404
     assert (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from airsequel.core.auth.access import Principal, PrincipalKind
+from airsequel.core.auth.access import Action, Principal, PrincipalKind, authorize
 from airsequel.core.auth.login_throttle import TooManyAttempts
 from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound
 from airsequel.core.services import Services
@@ -306,3 +306,60 @@ def test_the_database_page_counts_rows_without_changing_the_shared_record(client
     db = client.post("/api/dbs", json={"name": "d", "query": "CREATE TABLE t(a)"}).json()["id"]
     assert "0 rows" in client.get(f"/dbs/{db}").text
     assert client.get(f"/api/dbs/{db}").json()["tables"] == [{"name": "t", "tableType": "Table"}]
+
+
+# --- backups and the read-only link (issue 16, points 5 and 6) ---------------------------------------
+
+
+def test_restoring_a_past_state_is_for_managers_only(services, acme):
+    """Called directly, without the route's check: a Viewer, a reader of a public database and a
+    token are refused before the replica is asked (this server has none) and no copy is made."""
+    record = services.hosting.create("d", description=None, query="CREATE TABLE t(x)", owner="acme", created_by="bob")
+    services.database_settings.update(record, {"visibility": "public"})
+    record = services.hosting.get(record.id)
+    read_token = Principal(
+        PrincipalKind.TOKEN, token_id=1, token_team="acme", token_permissions={record.file_key: "read"}
+    )
+    databases = count(services, "databases")
+    for caller, error in (
+        (acme["vera"], Forbidden),
+        (acme["otto"], Forbidden),
+        (read_token, Forbidden),
+        (Principal.anonymous(), NotAuthenticated),
+    ):
+        for as_new in (True, False):
+            with pytest.raises(error) as raised:
+                services.backups.restore(record, caller, "2020-01-01T00:00:00Z", as_new=as_new, team=None)
+            assert type(raised.value) is error
+        with pytest.raises(error):
+            services.backups.window(record, caller)
+    assert count(services, "databases") == databases
+    with pytest.raises(NotFound, match="Backups are off"):
+        services.backups.restore(record, acme["bob"], None, as_new=True, team=None)
+
+
+def test_the_read_only_id_is_disclosed_to_managers_while_the_link_is_on(services, acme):
+    from airsequel.core.auth.access import disclosure
+
+    record = services.hosting.create("d", description=None, query=None, owner="acme", created_by="bob")
+    insert_token = Principal(
+        PrincipalKind.TOKEN, token_id=1, token_team="acme", token_permissions={record.file_key: "insert"}
+    )
+    assert disclosure(acme["bob"], record).readonly_id is None  # off until turned on
+    services.hosting.regenerate_readonly_id(record)
+    record = services.hosting.get(record.id)
+    assert disclosure(acme["bob"], record).readonly_id == record.readonly_id
+    assert disclosure(acme["alice"], record).readonly_id == record.readonly_id  # server admin manages all
+    assert disclosure(acme["vera"], record).readonly_id is None and disclosure(acme["vera"], record).contents
+    shown = disclosure(insert_token, record)
+    assert shown.readonly_id is None and not shown.contents
+    link = Principal.for_readonly_id(record)
+    services.hosting.turn_off_readonly_id(record)
+    refused(
+        NotFound,
+        f"Database {record.id!r} does not exist",
+        authorize,
+        link,
+        Action.READ,
+        services.hosting.get(record.id),
+    )

@@ -83,8 +83,8 @@ def test_rowid_pseudo_column_and_by_pk(client, db):
 
 
 def test_types_booleans_floats_untyped_and_blobs(client, db):
+    readonly_id = client.post(f"/api/dbs/{db}/readonly-id").json()["readonlyId"]
     result = gql(client, db, "{ songs(limit: 2) { title rating is_hit note cover } }")
-    readonly_id = client.get(f"/api/dbs/{db}").json()["readonlyId"]
     assert result == {
         "data": {
             "songs": [
@@ -395,7 +395,7 @@ def test_graphiql_introspection_query_succeeds_and_only_skip_include_are_adverti
 
 
 def test_access_modes(client, db):
-    readonly_id = client.get(f"/api/dbs/{db}").json()["readonlyId"]
+    readonly_id = client.post(f"/api/dbs/{db}/readonly-id").json()["readonlyId"]
     path = f"/readonly/{readonly_id}/graphql"
     assert gql(client, None, "{ users(limit: 1) { name } }", path=path) == {"data": {"users": [{"name": "John"}]}}
     assert gql(client, None, "{ __schema { mutationType { name } } }", path=path) == {

@@ -19,10 +19,21 @@ PRINCIPALS = [
     "other_admin",
     "read_token",
     "write_token",
+    "insert_token",
     "expired_token",
     "revoked_token",
 ]
-ACTIONS = ["list", "read_sql", "write_sql", "download", "replace", "manage_tokens", "manage_members", "delete"]
+ACTIONS = [
+    "list",
+    "read_sql",
+    "write_sql",
+    "download",
+    "replace",
+    "share_link",
+    "manage_tokens",
+    "manage_members",
+    "delete",
+]
 
 OK = 200
 # What each principal gets for each action on a private database of team "acme".
@@ -33,18 +44,43 @@ EXPECTED: dict[str, dict[str, int]] = {
         write_sql=404,
         download=404,
         replace=404,
+        share_link=404,
         manage_tokens=401,
         manage_members=401,
         delete=404,
     ),
     "viewer": dict(
-        list=OK, read_sql=OK, write_sql=403, download=OK, replace=403, manage_tokens=403, manage_members=403, delete=403
+        list=OK,
+        read_sql=OK,
+        write_sql=403,
+        download=OK,
+        replace=403,
+        share_link=403,
+        manage_tokens=403,
+        manage_members=403,
+        delete=403,
     ),
     "editor": dict(
-        list=OK, read_sql=OK, write_sql=OK, download=OK, replace=OK, manage_tokens=403, manage_members=403, delete=403
+        list=OK,
+        read_sql=OK,
+        write_sql=OK,
+        download=OK,
+        replace=OK,
+        share_link=403,
+        manage_tokens=403,
+        manage_members=403,
+        delete=403,
     ),
     "admin": dict(
-        list=OK, read_sql=OK, write_sql=OK, download=OK, replace=OK, manage_tokens=201, manage_members=OK, delete=OK
+        list=OK,
+        read_sql=OK,
+        write_sql=OK,
+        download=OK,
+        replace=OK,
+        share_link=OK,
+        manage_tokens=201,
+        manage_members=OK,
+        delete=OK,
     ),
     "other_admin": dict(
         list=OK,
@@ -52,15 +88,44 @@ EXPECTED: dict[str, dict[str, int]] = {
         write_sql=404,
         download=404,
         replace=404,
+        share_link=404,
         manage_tokens=404,
         manage_members=404,
         delete=404,
     ),
     "read_token": dict(
-        list=OK, read_sql=OK, write_sql=403, download=OK, replace=403, manage_tokens=403, manage_members=403, delete=403
+        list=OK,
+        read_sql=OK,
+        write_sql=403,
+        download=OK,
+        replace=403,
+        share_link=403,
+        manage_tokens=403,
+        manage_members=403,
+        delete=403,
     ),
     "write_token": dict(
-        list=OK, read_sql=OK, write_sql=OK, download=OK, replace=OK, manage_tokens=403, manage_members=403, delete=403
+        list=OK,
+        read_sql=OK,
+        write_sql=OK,
+        download=OK,
+        replace=OK,
+        share_link=403,
+        manage_tokens=403,
+        manage_members=403,
+        delete=403,
+    ),
+    # Insert-only: it sees the database in the list (without its size or read-only id) and nothing more.
+    "insert_token": dict(
+        list=OK,
+        read_sql=403,
+        write_sql=403,
+        download=403,
+        replace=403,
+        share_link=403,
+        manage_tokens=403,
+        manage_members=403,
+        delete=403,
     ),
     "expired_token": {action: 401 for action in ACTIONS},
     "revoked_token": {action: 401 for action in ACTIONS},
@@ -135,6 +200,7 @@ def world(tmp_path_factory) -> World:
             "other_admin": sessions["otto"],
             "read_token": bearer(token("read")),
             "write_token": bearer(token("write")),
+            "insert_token": bearer(token("insert")),
             "expired_token": bearer(token("read", "2001-01-01T00:00:00Z")),
             "revoked_token": bearer(revoked),
         }
@@ -149,13 +215,23 @@ def snapshot(world: World, db_id: str) -> list:
     return response.json()["rows"]
 
 
+def link(world: World) -> tuple[str, bool]:
+    """The read-only link of the database in the registry: its id, and whether it is on."""
+    record = world.client.app.state.services.hosting.get(world.db_id)  # type: ignore[attr-defined]
+    return record.readonly_id, record.readonly_enabled
+
+
 def attempt(world: World, principal: str, action: str) -> int:
     client, headers, db_id = world.client, world.auth[principal], world.db_id
     if action == "list":
         response = client.get("/api/dbs", headers=headers)
         if response.status_code == 200:
-            listed = {db["id"] for db in response.json()["databases"]}
+            listed = {db["id"]: db for db in response.json()["databases"]}
             assert (db_id in listed) == (principal != "other_admin")
+            # The read-only id goes to managers only (and is null while the link is off).
+            assert all(db["readonlyId"] is None for db in listed.values()) or principal == "admin"
+            if db_id in listed:  # its size follows from the rows: not for an insert-only token
+                assert (listed[db_id]["size"] is None) == (principal == "insert_token")
         return response.status_code
     if action == "read_sql":
         return client.post(f"/dbs/{db_id}/sql", headers=headers, json={"query": "SELECT label FROM items"}).status_code
@@ -168,6 +244,10 @@ def attempt(world: World, principal: str, action: str) -> int:
     if action == "replace":
         same_content = client.get(f"/dbs/{db_id}/download", headers=world.root).content
         return client.put(f"/dbs/{db_id}", headers=headers, files={"file": ("same.sqlite", same_content)}).status_code
+    if action == "share_link":  # turn the read-only link on: the link's managers only
+        response = client.post(f"/api/dbs/{db_id}/readonly-id", headers=headers)
+        assert (response.status_code == 200) == ("readonlyId" in response.text)
+        return response.status_code
     if action == "manage_tokens":
         return client.post(
             "/api/tokens",
@@ -190,11 +270,13 @@ def test_permission_matrix(world, principal):
     statuses = {}
     for action in ACTIONS:
         before = snapshot(world, world.db_id)
+        link_before = link(world)
         victim_before = world.client.get(f"/api/dbs/{world.victims[principal]}", headers=world.root).status_code
         tokens_before = len(world.client.get("/api/teams/acme/tokens", headers=world.root).json()["tokens"])
         statuses[action] = attempt(world, principal, action)
         if statuses[action] >= 400:  # refused: nothing changed
             assert snapshot(world, world.db_id) == before
+            assert link(world) == link_before
             assert (
                 world.client.get(f"/api/dbs/{world.victims[principal]}", headers=world.root).status_code
                 == victim_before
@@ -228,7 +310,7 @@ def test_public_databases_are_readable_by_anyone_and_writable_by_nobody_anonymou
 
 def test_readonly_id_gives_read_access_to_one_database_only(world):
     client = world.client
-    readonly_id = client.get(f"/api/dbs/{world.db_id}", headers=world.root).json()["readonlyId"]
+    readonly_id = client.post(f"/api/dbs/{world.db_id}/readonly-id", headers=world.auth["admin"]).json()["readonlyId"]
     # Anyone holding the id may copy the database into their own team, but must be logged in to own a copy.
     assert client.post(f"/readonly/{readonly_id}/duplicate").status_code == 401
     response = client.post(f"/readonly/{readonly_id}/duplicate", headers=world.auth["other_admin"])

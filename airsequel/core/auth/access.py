@@ -2,7 +2,7 @@
 
 Principals: anonymous callers, users (by their team roles, or as server admin), API tokens (by the
 permission they hold on each named database) and holders of a read-only id (read access to that one
-database). The core's methods call `authorize` / `authorize_team` (routes only through the helpers
+database, while its managers keep the link on). The core's methods call `authorize` / `authorize_team` (routes only through the helpers
 of http/context.py); routes never decide for themselves.
 
 Answers: 404 when the caller may not even see a private database (ids cannot be probed), 401 when a
@@ -22,7 +22,7 @@ class Action(str, Enum):
     READ = "read"  # query, download, duplicate, see metadata
     INSERT = "insert"  # insert rows only (forms, webhooks): GraphQL insert-only mode
     WRITE = "write"  # change data or schema, replace content, vacuum
-    MANAGE = "manage"  # rename, delete, regenerate ids, settings
+    MANAGE = "manage"  # rename, delete, regenerate ids, read-only link, settings, restore a past state
 
 
 class TeamAction(str, Enum):
@@ -103,13 +103,33 @@ def allowed_actions(principal: Principal, record: DatabaseRecord) -> frozenset[A
         permission = principal.token_permissions.get(record.file_key)
         if permission:
             actions |= TOKEN_ACTIONS[permission]
-    elif principal.kind == PrincipalKind.READONLY_ID and principal.readonly_file_key == record.file_key:
+    elif (
+        principal.kind == PrincipalKind.READONLY_ID
+        and principal.readonly_file_key == record.file_key
+        and record.readonly_enabled
+    ):
         actions.add(Action.READ)
     return frozenset(actions)
 
 
 def may(principal: Principal, action: Action, record: DatabaseRecord) -> bool:
     return action in allowed_actions(principal, record)
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """What a caller may see of a database's registry entry beyond its name and shape."""
+
+    readonly_id: str | None  # the read-only link's id: to managers, while the link is on
+    contents: bool  # facts that follow from the rows (size, last modification): to readers
+
+
+def disclosure(principal: Principal, record: DatabaseRecord) -> Disclosure:
+    """The read-only id goes only to those who manage sharing (and only while the link is on); an
+    insert-only caller learns nothing that follows from existing rows."""
+    actions = allowed_actions(principal, record)
+    shown = record.readonly_id if record.readonly_enabled and Action.MANAGE in actions else None
+    return Disclosure(readonly_id=shown, contents=Action.READ in actions)
 
 
 def authorize(principal: Principal, action: Action, record: DatabaseRecord) -> None:

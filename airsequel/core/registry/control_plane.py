@@ -187,6 +187,12 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX databases_created ON databases(created_utc, id);
     """,
+    # 8: the read-only link is off until a manager turns it on (issue 16). Existing databases come
+    # out of the upgrade with their link off: ids shown before to insert-only tokens, readers and
+    # former members stop working; a manager turns the link on again with a fresh id.
+    """
+    ALTER TABLE databases ADD COLUMN readonly_enabled INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 
@@ -215,12 +221,14 @@ class DatabaseRecord:
     environment: str | None = None
     file_format: str = "sqlite"
     file_name: str = "database.sqlite"
+    # Whether /readonly/<readonly_id>/... answers: off until a manager turns the link on.
+    readonly_enabled: bool = False
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> DatabaseRecord:
         values = dict(row)
         values["tables"] = orjson.loads(values.pop("tables_json"))
-        for flag in ("schema_locked", "views_tab", "auditing"):
+        for flag in ("schema_locked", "views_tab", "auditing", "readonly_enabled"):
             values[flag] = bool(values[flag])
         return cls(**values)
 
@@ -357,6 +365,7 @@ UPDATABLE = frozenset(
     {
         "id",
         "readonly_id",
+        "readonly_enabled",
         "name",
         "description",
         "owner",
@@ -371,12 +380,17 @@ UPDATABLE = frozenset(
 
 
 def write_database_changes(conn: sqlite3.Connection, file_key: str, changes: dict[str, Any]) -> None:
-    """Change columns of a database's registry row, inside the caller's transaction."""
+    """Change columns of a database's registry row, inside the caller's transaction.
+
+    Making a public database private turns its read-only link off (whoever changes the visibility):
+    anonymous access ends with it, and a manager turns the link on again explicitly."""
     unknown = set(changes) - UPDATABLE
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     if changes:
         assignments = ", ".join(f"{name} = :{name}" for name in changes)
+        if changes.get("visibility") == "private" and "readonly_enabled" not in changes:
+            assignments += ", readonly_enabled = CASE WHEN visibility <> 'private' THEN 0 ELSE readonly_enabled END"
         conn.execute(
             f"UPDATE databases SET {assignments} WHERE file_key = :file_key", {**changes, "file_key": file_key}
         )

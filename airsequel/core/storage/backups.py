@@ -23,7 +23,9 @@ class Backups:
             raise NotFound("Backups are off on this server: set AIRSEQUEL_REPLICA_URL to turn them on")
         return self.hosting.replication
 
-    def window(self, record: DatabaseRecord) -> dict[str, Any]:
+    def window(self, record: DatabaseRecord, caller: Principal) -> dict[str, Any]:
+        """The earliest and latest point `record` can be restored to (its managers only)."""
+        authorize(caller, Action.MANAGE, record)
         found = replication.restore_window(self._replication().url_for(record.file_key))
         return {"earliest": found.earliest, "latest": found.latest}
 
@@ -31,14 +33,15 @@ class Backups:
         self, record: DatabaseRecord, caller: Principal, timestamp: str | None, *, as_new: bool, team: str | None
     ) -> DatabaseRecord:
         """`record` as of `timestamp` (default: latest), into a new database of the caller's `team`
-        (`as_new`; reading the database is enough) or in place (managing it is needed)."""
+        (`as_new`) or in place. Either way only a manager of the database may: a past state holds rows
+        deleted since, which a reader (of a public database, a team Viewer, a token) never saw or
+        may no longer see. The right is checked before anything is fetched from the replica."""
+        authorize(caller, Action.MANAGE, record)
         if timestamp is not None and "T" not in timestamp:
             raise InvalidInput("timestamp must be an ISO 8601 time such as 2026-01-31T12:00:00Z")
         owner = created_by = None
         if as_new:
             owner, created_by = self.teams.for_new_database(caller, team)
-        else:
-            authorize(caller, Action.MANAGE, record)
         target = self.hosting.temp_path(".sqlite")
         replication.restore(self._replication().url_for(record.file_key), target, timestamp)
         try:

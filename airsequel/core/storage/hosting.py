@@ -102,8 +102,10 @@ class Hosting:
         return self._by_id.peek(database_id)
 
     def get_by_readonly_id(self, readonly_id: str) -> DatabaseRecord:
+        """The database whose read-only link this is, while the link is on. A link turned off, or
+        replaced by a newer one, answers exactly like an id that never existed."""
         record = self.control.database_by("readonly_id", ids.checked_id(readonly_id))
-        if record is None:
+        if record is None or not record.readonly_enabled:
             raise NotFound(f"Read-only id {readonly_id!r} does not exist")
         return record
 
@@ -256,9 +258,14 @@ class Hosting:
         return new_id
 
     def regenerate_readonly_id(self, record: DatabaseRecord) -> str:
+        """Turn the read-only link on with a fresh id; the old id stops working at once."""
         new_id = ids.new_readonly_id()
-        self.control.update_database(record.file_key, readonly_id=new_id)
+        self.control.update_database(record.file_key, readonly_id=new_id, readonly_enabled=True)
         return new_id
+
+    def turn_off_readonly_id(self, record: DatabaseRecord) -> None:
+        """Turn the read-only link off. The id is replaced as well, so it can never come back."""
+        self.control.update_database(record.file_key, readonly_id=ids.new_readonly_id(), readonly_enabled=False)
 
     # --- reading and maintenance ---------------------------------------------------------------
 

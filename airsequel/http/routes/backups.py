@@ -1,4 +1,6 @@
-"""Backups: GET /api/dbs/:dbId/backups (the restore window) and POST /api/dbs/:dbId/restore."""
+"""Backups: GET /api/dbs/:dbId/backups (the restore window) and POST /api/dbs/:dbId/restore.
+
+A past state can hold rows deleted since: both are for the database's managers only."""
 
 from __future__ import annotations
 
@@ -13,15 +15,16 @@ from airsequel.http.routes.databases import ownership_json
 
 
 async def backups(request: Request) -> JSONResponse:
-    """The window a database can be restored to: earliest and latest point."""
-    record = await authorized_database(request, Action.READ)
-    return JSONResponse(await run_in_threadpool(services(request).backups.window, record))
+    """The window a database can be restored to: earliest and latest point (managers only)."""
+    record = await authorized_database(request, Action.MANAGE)
+    caller = await principal(request)
+    return JSONResponse(await run_in_threadpool(services(request).backups.window, record, caller))
 
 
 @documents_body(obj(timestamp=STRING, as_new=BOOLEAN, team=STRING), required=False)
 async def restore(request: Request) -> JSONResponse:
-    """Restore a database to a point in time: into a new database (default) or, for Admins, in place."""
-    record = await authorized_database(request, Action.READ)
+    """Restore a database to a point in time (managers only): into a new database (default) or in place."""
+    record = await authorized_database(request, Action.MANAGE)
     body = await read_json_object(request, optional=True)
     as_new = bool_field(body, "as_new")
     as_new = True if as_new is None else as_new

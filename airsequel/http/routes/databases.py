@@ -1,4 +1,5 @@
-"""The database registry API: /api/dbs and /api/dbs/:dbId (list, create, read, change, delete)."""
+"""The database registry API: /api/dbs and /api/dbs/:dbId (list, create, read, change, delete), and
+the read-only link: POST /api/dbs/:dbId/readonly-id turns it on with a fresh id, DELETE turns it off."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from airsequel.core.auth.access import Action
+from airsequel.core.auth.access import Action, Disclosure, disclosure
 from airsequel.core.errors import InvalidInput
 from airsequel.core.integer_text import parse_count
 from airsequel.core.registry.control_plane import DatabaseRecord
@@ -17,8 +18,10 @@ from airsequel.http.context import authorized_database, principal, run_in_thread
 from airsequel.http.responses import JSONResponse
 
 
-def database_json(record: DatabaseRecord) -> dict[str, Any]:
-    """A database in the reference's shape."""
+def database_json(record: DatabaseRecord, shown: Disclosure) -> dict[str, Any]:
+    """A database in the reference's shape, as the caller may see it: `readonlyId` is null unless the
+    caller manages the database and the link is on; `size` and `lastModifiedUtc` are null for a
+    caller who may not read it (an insert-only token)."""
     return {
         "auditing": record.auditing,
         "createdUtc": record.created_utc,
@@ -27,14 +30,14 @@ def database_json(record: DatabaseRecord) -> dict[str, Any]:
         "fileFormat": record.file_format,
         "fileName": record.file_name,
         "id": record.id,
-        "lastModifiedUtc": record.last_modified_utc,
+        "lastModifiedUtc": record.last_modified_utc if shown.contents else None,
         "location": None,
         "name": record.name,
         "owner": record.owner,
-        "readonlyId": record.readonly_id,
+        "readonlyId": shown.readonly_id,
         "schemaLocked": record.schema_locked,
         "schemaVersion": record.schema_version,
-        "size": record.size,
+        "size": record.size if shown.contents else None,
         "tables": record.tables,
         "userVersion": record.user_version,
         "viewsTab": record.views_tab,
@@ -61,7 +64,9 @@ async def list_databases(request: Request) -> JSONResponse:
     offset = _page_param(request, "offset", 0) or 0
     caller = await principal(request)
     page, total = await run_in_threadpool(services(request).catalog.visible_to, caller, limit, offset)
-    return JSONResponse({"databases": [database_json(r) for r in page], "numberOfDatabases": total})
+    return JSONResponse(
+        {"databases": [database_json(r, disclosure(caller, r)) for r in page], "numberOfDatabases": total}
+    )
 
 
 @documents_body(obj(["name"], name=STRING, team=STRING, query=STRING, description=STRING, fileFormat=STRING))
@@ -85,7 +90,7 @@ async def create_database(request: Request) -> JSONResponse:
 async def get_database(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.READ)
     tables = await run_in_threadpool(services(request).tables.ordered_tables, record)
-    return JSONResponse({**database_json(record), "tables": tables})
+    return JSONResponse({**database_json(record, disclosure(await principal(request), record)), "tables": tables})
 
 
 @documents_body(obj(name=STRING, description=STRING))
@@ -110,6 +115,20 @@ async def delete_database(request: Request) -> JSONResponse:
     return JSONResponse({})
 
 
+async def turn_on_readonly_id(request: Request) -> JSONResponse:
+    """The read-only link on, with a fresh id (as GET/POST /dbs/:dbId/regenerate-readonly-id)."""
+    record = await authorized_database(request, Action.MANAGE)
+    new_id = await run_in_threadpool(services(request).hosting.regenerate_readonly_id, record)
+    return JSONResponse({"readonlyId": new_id})
+
+
+async def turn_off_readonly_id(request: Request) -> JSONResponse:
+    """The read-only link off: its id stops working at once."""
+    record = await authorized_database(request, Action.MANAGE)
+    await run_in_threadpool(services(request).hosting.turn_off_readonly_id, record)
+    return JSONResponse({"readonlyId": None})
+
+
 async def schema(request: Request) -> PlainTextResponse:
     record = await authorized_database(request, Action.READ)
     text = await run_in_threadpool(services(request).hosting.schema_text, record)
@@ -128,6 +147,8 @@ routes = [
     Route("/api/dbs/{db_id}", get_database, methods=["GET"]),
     Route("/api/dbs/{db_id}", patch_database, methods=["PATCH"]),
     Route("/api/dbs/{db_id}", delete_database, methods=["DELETE"]),
+    Route("/api/dbs/{db_id}/readonly-id", turn_on_readonly_id, methods=["POST"]),
+    Route("/api/dbs/{db_id}/readonly-id", turn_off_readonly_id, methods=["DELETE"]),
     Route("/api/dbs/{db_id}/schema", schema, methods=["GET"]),
     Route("/api/dbs/{db_id}/vacuum", vacuum, methods=["POST"]),
 ]
