@@ -38,7 +38,6 @@ __all__ = [
 T = TypeVar("T")
 SESSION_COOKIE = "airsequel_session"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-WAIT_GRACE_SECONDS = 1.0  # past the time limit, for the watchdog's interrupt to land
 
 
 def services(request: Request) -> Services:
@@ -47,14 +46,14 @@ def services(request: Request) -> Services:
 
 async def run_sqlite(request: Request, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a caller's SQL work on the server's SQLite lane (see sqlite_lane.py): within the caller's
-    share of the lane, and answered by the time limit (plus a second of grace) whatever happens."""
+    share of the lane, and answered by the time limit (and a second of grace) whatever happens."""
     settings = services(request).settings
     return await request.app.state.sqlite_lane.run(
         function,
         *args,
         tenant=await tenant_of(request),
         share=settings.tenant_max_concurrent_queries,
-        wait_limit=settings.sql_time_limit_seconds + WAIT_GRACE_SECONDS,
+        time_limit=settings.sql_time_limit_seconds,
         **kwargs,
     )
 

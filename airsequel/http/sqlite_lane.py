@@ -14,7 +14,8 @@ Two more rules keep one tenant from delaying another:
   `QUEUE_FACTOR` of them, for at most `QUEUE_WAIT_SECONDS`; beyond either the answer is 429 with
   Retry-After. A tenant's quick queries hardly ever wait (the lane has one thread by default);
   its slow ones wait for each other, never for another tenant's;
-- the caller waits no longer than `wait_limit` seconds. SQLite cannot stop inside one VM step (one
+- the caller waits no longer than `time_limit` seconds and `WAIT_GRACE_SECONDS` (for the watchdog's
+  interrupt to land). SQLite cannot stop inside one VM step (one
   call of `randomblob(60000000)` runs to its end), so a statement may outlive its deadline by that
   step; its caller gets the time-limit error on time regardless, and the thread finishes on its own.
 """
@@ -36,6 +37,7 @@ T = TypeVar("T")
 MAX_THREADS = 256  # threads the lane may use at most, all tenants together
 QUEUE_FACTOR = 16  # calls a tenant may have waiting, per call it may have running
 QUEUE_WAIT_SECONDS = 2.0  # how long a call waits for its tenant's share before 429
+WAIT_GRACE_SECONDS = 1.0  # past the time limit, before the caller stops waiting
 
 
 @dataclass(eq=False)
@@ -72,22 +74,23 @@ class SqliteLane:
         *args: Any,
         tenant: str | None = None,
         share: int | None = None,
-        wait_limit: float | None = None,
+        time_limit: float | None = None,
         **kwargs: Any,
     ) -> T:
         held = await self._admit(tenant, share) if tenant is not None and share is not None else None
         call = functools.partial(function, *args, **kwargs)
         work = asyncio.ensure_future(self._in_lane(call, held))
-        if wait_limit is None:
+        if time_limit is None:
             return await work
         try:
-            return await asyncio.wait_for(asyncio.shield(work), wait_limit)
+            return await asyncio.wait_for(asyncio.shield(work), time_limit + WAIT_GRACE_SECONDS)
         except TimeoutError:
             # The thread is still in one SQLite step; it ends by itself and its answer is dropped.
             self._background.add(work)
             work.add_done_callback(self._forget)
             raise TimedOut(
-                f"The query exceeded the time limit of {wait_limit:g} s; its last step is still being stopped"
+                f"The query exceeded the time limit of {time_limit:g} s and was aborted"
+                " (its last step, a single heavy operation, is still being stopped)"
             ) from None
 
     def _forget(self, work: asyncio.Future[Any]) -> None:

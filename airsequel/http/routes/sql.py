@@ -12,6 +12,7 @@ from airsequel.core.errors import CoreError, InvalidInput
 from airsequel.core.sql.runner import check_params
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field
 from airsequel.http.context import authorized_database, principal, run_sqlite, services
+from airsequel.http.errors import error_headers
 from airsequel.http.responses import JSONResponse, error_body
 
 
@@ -40,7 +41,7 @@ async def run_sql(request: Request) -> JSONResponse:
             "runtimeSeconds": round(time.perf_counter() - started, 6),
             "numChanges": 0,
         }
-        return JSONResponse(payload, status_code=error.status)
+        return JSONResponse(payload, status_code=error.status, headers=error_headers(error))
     payload = {
         "rows": result.rows,
         "affectedTables": result.affected_tables,
