@@ -190,8 +190,44 @@ def serve(args: argparse.Namespace) -> int:
         print(f"error: {in_use}", file=sys.stderr)
         return 3
     _print_setup_link(settings, app.state.services.accounts.setup_key())
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=level, access_log=False)
+    _raise_open_file_limit(settings.max_connections)
+    trusted = list(settings.trusted_proxies)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=level,
+        access_log=False,
+        # X-Forwarded-For and X-Forwarded-Proto count only from the proxies the operator named
+        # (uvicorn's default believes any loopback peer); the client address every throttle and
+        # share uses is then the one uvicorn puts into the request.
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,
+        # Past max_connections connections (a slow-upload flood), uvicorn answers 503 at once.
+        limit_concurrency=settings.max_connections,
+    )
     return 0
+
+
+def _raise_open_file_limit(max_connections: int) -> None:
+    """Raise the soft limit of open files to the hard one: each connection holds a descriptor (an
+    upload two), beside the SQLite files. Warn when even the hard limit leaves too few."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError) as error:
+            logging.getLogger("airsequel").warning("could not raise the open-file limit from %s: %s", soft, error)
+    if soft != resource.RLIM_INFINITY and soft < 2 * max_connections + 256:
+        logging.getLogger("airsequel").warning(
+            "the open-file limit (%s) is low for max_connections %s: lower max_connections or raise the limit",
+            soft,
+            max_connections,
+        )
 
 
 def _print_setup_link(settings: Settings, key: str | None) -> None:

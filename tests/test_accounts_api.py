@@ -106,10 +106,15 @@ def test_wrong_credentials_same_message_and_rate_limited(anonymous):
     wrong = anonymous.post("/api/login", json={"username": "alice", "password": "whatever1"})
     assert unknown.status_code == wrong.status_code == 401
     assert unknown.json() == wrong.json()
-    for _ in range(3):
+    for _ in range(4):
         assert anonymous.post("/api/login", json={"username": "alice", "password": "nope-nope"}).status_code == 401
+    # Five failures for alice from this address: this address waits, even with the right password ...
     limited = anonymous.post("/api/login", json={"username": "alice", "password": PASSWORD})
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+    assert limited.json() == {"errors": [f"Too many failed logins: try again in {limited.headers['retry-after']} s"]}
+    # ... but alice, from her own address, logs in: nobody can lock her out.
+    with TestClient(anonymous.app, client=("192.0.2.80", 50000)) as elsewhere:
+        assert elsewhere.post("/api/login", json={"username": "alice", "password": PASSWORD}).status_code == 200
 
 
 def test_logout_ends_the_session_server_side(anonymous):

@@ -84,9 +84,12 @@ def test_login_is_throttled_by_username_and_address(services):
         with pytest.raises(NotAuthenticated):
             services.accounts.login("alice", "wrong password", client_address="192.0.2.1")
     with pytest.raises(TooManyAttempts) as raised:
-        services.accounts.login("alice", PASSWORD, client_address="192.0.2.2")
+        services.accounts.login("alice", PASSWORD, client_address="192.0.2.1")
     assert str(raised.value).startswith("Too many failed logins: try again in ")
     assert count(services, "sessions") == 0
+    # Failures from one address never stop the right password from another (issue 16, point 8).
+    services.accounts.login("alice", PASSWORD, client_address="192.0.2.2")
+    assert count(services, "sessions") == 1
 
 
 def test_password_reset_requests_are_throttled_by_address(services):

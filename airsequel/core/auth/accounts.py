@@ -217,16 +217,18 @@ class Accounts:
     # --- sessions ---------------------------------------------------------------------------
 
     def login(self, username: str, password: str, *, client_address: str) -> Login:
-        """A new session for the user, throttled: too many failed logins for the username or from the
-        client address recently → TooManyAttempts (429). A success forgets the username's failures."""
-        keys = (f"user:{username.lower()}", f"address:{client_address}")
-        self.throttle.check(*keys)
+        """A new session for the user, throttled (see login_throttle.py): too many failed logins
+        from this address for this username, from this address at all, or for this username from
+        this address while many addresses fail for it → TooManyAttempts (429). Failures elsewhere
+        never refuse the right password from an address that has none. A success forgets this
+        address's failures for the username."""
+        self.throttle.check_login(username, client_address)
         try:
             user, token = self._check_password(username, password)
         except NotAuthenticated:
-            self.throttle.failed(*keys)
+            self.throttle.login_failed(username, client_address)
             raise
-        self.throttle.succeeded(keys[0])
+        self.throttle.login_succeeded(username, client_address)
         return Login(user, token, self.teams.teams_of_user(user.id))
 
     def _check_password(self, username: str, password: str) -> tuple[User, str]:
