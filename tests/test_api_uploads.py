@@ -140,7 +140,7 @@ def test_schema_calling_denied_functions_is_refused(client, settings, tmp_path):
 
 def test_put_replaces_content_atomically(client, sqlite_bytes):
     db_id = create_db(client, "CREATE TABLE old(a); INSERT INTO old VALUES (1)")
-    readonly_id = client.get(f"/api/dbs/{db_id}").json()["readonlyId"]
+    readonly_id = client.post(f"/api/dbs/{db_id}/readonly-id").json()["readonlyId"]  # the link on
     response = client.put(f"/dbs/{db_id}", files={"file": ("new.sqlite", sqlite_bytes)})
     assert response.status_code == 200 and response.json()["id"] == db_id
     db = client.get(f"/api/dbs/{db_id}").json()

@@ -50,7 +50,7 @@ def test_no_route_answers_generated_requests_with_a_server_error(tmp_path):
         token = sign_up_and_login(http, "fuzzer")
         auth = {"Authorization": f"Bearer {token}"}
         db_id = http.post("/api/dbs", headers=auth, json={"name": "fuzz", "query": SCHEMA}).json()["id"]
-        readonly_id = http.get(f"/api/dbs/{db_id}", headers=auth).json()["readonlyId"]
+        readonly_id = http.post(f"/api/dbs/{db_id}/readonly-id", headers=auth).json()["readonlyId"]  # link on
         # Real identifiers, so that the routes of a database are reached rather than answered 404; no cache
         # directory, so that nothing is written into the checkout and no earlier run's cases are replayed.
         config = tmp_path / "schemathesis.toml"
