@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from airsequel.core.sql.deadline import PROGRESS_STEPS, Deadline
+from airsequel.core.sql.internal_tables import INTERNAL_PREFIX, is_internal_table
 
 OK = sqlite3.SQLITE_OK
 DENY = sqlite3.SQLITE_DENY
@@ -81,6 +82,12 @@ PRAGMAS_WITH_ARGUMENT = {
 WRITE_PRAGMAS = {"user_version", "application_id", "defer_foreign_keys"}
 
 DENIED_FUNCTIONS = {"load_extension", "fts3_tokenizer", "readfile", "writefile", "edit", "sqlite_dbpage"}
+# Eponymous virtual tables that show more than the caller's own database: sqlite_stmt lists every
+# statement the process's connections are running, other tenants' literals included.
+DENIED_TABLES = {"sqlite_stmt", "sqlite_dbpage"}
+INTERNAL_TABLE_DENIAL = (
+    f"Tables named {INTERNAL_PREFIX}* belong to the server's continuous backups: they cannot be read or changed"
+)
 ALLOWED_VTABLE_MODULES = {"fts3", "fts4", "fts5", "rtree", "rtree_i32"}
 
 
@@ -110,7 +117,13 @@ class SqlGuard:
     # --- authorizer -----------------------------------------------------------------------
 
     def authorize(self, action: int, arg1: str | None, arg2: str | None, _db: str | None, _src: str | None) -> int:
-        if action in (READ, SELECT, SAVEPOINT, RECURSIVE):
+        if action == READ:
+            if arg1 in DENIED_TABLES:
+                return self._deny(f"{arg1} is not available: it shows what other connections run")
+            if is_internal_table(arg1):
+                return self._deny(INTERNAL_TABLE_DENIAL)
+            return OK
+        if action in (SELECT, SAVEPOINT, RECURSIVE):
             return OK
         if action == FUNCTION:
             name = (arg2 or "").lower()
@@ -153,6 +166,8 @@ class SqlGuard:
         return self._deny(f"PRAGMA {name} is not allowed")
 
     def _write(self, table: str | None, *, schema: bool) -> int:
+        if is_internal_table(table):
+            return self._deny(INTERNAL_TABLE_DENIAL)
         if not self.may_write:
             self.wants_write = True
             return self._deny("This statement writes to the database, but this access is read-only")
@@ -195,7 +210,7 @@ class SqlGuard:
         """The message to show for an error raised while this guard was installed."""
         if self.deadline is not None and self.deadline.fired:
             return self.deadline.describe("The query")
-        if self.denial and "not authorized" in str(error):
+        if self.denial and ("not authorized" in str(error) or "is prohibited" in str(error)):
             return self.denial
         if "cannot VACUUM" in str(error):
             return "VACUUM cannot run inside a request's transaction: use POST /api/dbs/:dbId/vacuum (VACUUM INTO is not allowed)"
