@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable
-from typing import Any, Literal, TypeVar, overload
+from collections.abc import AsyncIterator, Callable
+from typing import Any, ClassVar, Literal, TypeVar, overload
 
 import orjson
 from starlette.requests import Request
 
-from airsequel.core.errors import InvalidInput, TooLarge
+from airsequel.core.errors import CoreError, InvalidInput, TooLarge
 from airsequel.core.integer_text import parse_count
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -39,6 +40,30 @@ def obj(required: list[str] | None = None, /, **properties: Any) -> dict[str, An
     return {"type": "object", "properties": properties, **({"required": required} if required else {})}
 
 
+class BodyStalled(CoreError):
+    """No byte of the request body arrived for body_timeout_seconds (408): a client that stalls
+    would otherwise hold a connection, a file descriptor and perhaps a temporary file forever."""
+
+    status: ClassVar[int] = 408
+
+
+async def body_chunks(request: Request) -> AsyncIterator[bytes]:
+    """The request body, chunk by chunk, as `request.stream()` gives it, except that a wait of more
+    than the body_timeout_seconds setting for the next chunk ends the request with BodyStalled (408)."""
+    timeout = request.app.state.services.settings.body_timeout_seconds
+    chunks = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(chunks.__anext__(), timeout)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise BodyStalled(
+                f"The request body stalled: no bytes arrived for {timeout:g} s (body_timeout_seconds)"
+            ) from None
+        yield chunk
+
+
 STRING = {"type": "string"}
 BOOLEAN = {"type": "boolean"}
 TEXT_OR_NULL = {"type": "string", "nullable": True}  # what text_value_field reads (its tagged form aside)
@@ -54,7 +79,7 @@ async def read_json_object(request: Request, *, max_bytes: int | None = None, op
         raise TooLarge(f"The request body is larger than the limit of {max_bytes} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in body_chunks(request):
         size += len(chunk)
         if size > max_bytes:
             raise TooLarge(f"The request body is larger than the limit of {max_bytes} bytes")

@@ -1,8 +1,8 @@
 """Receiving an uploaded file: streamed straight to a temporary file in the data directory.
 
 Accepts `multipart/form-data` (the file in the field `file`, small text fields beside it) or a raw
-body (`?filename=` names it). The size limit is enforced while streaming; on any failure the
-temporary file is removed. The file is not fsynced here: whoever keeps it (hosting, assets) makes
+body (`?filename=` names it). The size limit is enforced while streaming, and a body that stalls
+for body_timeout_seconds ends the request with 408; on any failure the temporary file is removed. The file is not fsynced here: whoever keeps it (hosting, assets) makes
 what it keeps durable, and a CSV is read once and thrown away.
 """
 
@@ -17,6 +17,7 @@ from starlette.requests import Request
 
 from airsequel.core.errors import InvalidInput, TooLarge, Unavailable
 from airsequel.core.integer_text import parse_count
+from airsequel.http.bodies import BodyStalled, body_chunks
 
 if TYPE_CHECKING:
     from python_multipart.multipart import MultipartCallbacks  # a TypedDict that exists only for checkers
@@ -61,7 +62,7 @@ async def receive_upload(request: Request, destination: Path, *, max_bytes: int)
 
 async def _receive_raw(request: Request, handle: IO[bytes], destination: Path, max_bytes: int) -> Upload:
     size = 0
-    async for chunk in request.stream():
+    async for chunk in body_chunks(request):
         size += len(chunk)
         if size > max_bytes:
             raise TooLarge(f"The upload is larger than the limit of {max_bytes} bytes")
@@ -149,10 +150,10 @@ async def _receive_multipart(
     }
     parser = MultipartParser(boundary, callbacks)
     try:
-        async for chunk in request.stream():
+        async for chunk in body_chunks(request):
             parser.write(chunk)
         parser.finalize()
-    except (TooLarge, InvalidInput):
+    except (TooLarge, InvalidInput, BodyStalled):
         raise
     except Exception as error:  # python-multipart raises its own errors for malformed bodies
         raise InvalidInput(f"The multipart body is malformed: {error}") from None
