@@ -15,8 +15,8 @@ import time
 import httpx2
 import pytest
 
-from airsequel.core.auth.access import Principal
 from airsequel.core.admin.server_settings import parse_host_header
+from airsequel.core.auth.access import Principal
 from airsequel.core.services import Services
 from tests.helpers import PASSWORD
 from tests.server_process import running_server, server_log
@@ -68,7 +68,9 @@ def test_a_new_setup_key_ends_the_earlier_one(services):
     first, second = services.accounts.setup_key(), services.accounts.setup_key()
     with pytest.raises(Exception, match="setup link is unknown"):
         services.accounts.sign_up(Principal.anonymous(), "root", "root@example.org", PASSWORD, setup_key=first)
-    assert services.accounts.sign_up(Principal.anonymous(), "root", "root@example.org", PASSWORD, setup_key=second).server_admin
+    assert services.accounts.sign_up(
+        Principal.anonymous(), "root", "root@example.org", PASSWORD, setup_key=second
+    ).server_admin
 
 
 def test_the_setup_page_is_a_sign_up_form_carrying_the_key(anonymous):
@@ -179,4 +181,3 @@ def test_create_user_server_admin_then_no_setup_link(tmp_path):
         http = httpx2.Client(base_url=base, timeout=10)
         assert http.get("/api/users/root", headers=login(http, "root")).json()["serverRoles"] == ["admin"]
     assert "/setup/" not in server_log(data_dir).read_text()
-
