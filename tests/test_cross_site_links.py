@@ -73,15 +73,14 @@ def test_the_confirmation_form_posted_from_this_site_acts(cookie_client):
     assert answer.status_code == 200 and answer.json()["readonlyId"] not in (None, readonly_before)
     # A browser's form post (Accept: text/html) is sent on to the database page.
     copied = client.post(
-        f"/dbs/{db}/duplicate", headers={"Referer": f"http://testserver/dbs/{db}/duplicate", "Accept": "text/html"},
+        f"/dbs/{db}/duplicate",
+        headers={"Referer": f"http://testserver/dbs/{db}/duplicate", "Accept": "text/html"},
         follow_redirects=False,
     )
     assert copied.status_code == 303 and copied.headers["location"].startswith("/dbs/")
     assert copied.headers["location"] != f"/dbs/{db}"
     assert client.get("/api/dbs").json()["numberOfDatabases"] == count + 1
-    moved = client.post(
-        f"/dbs/{db}/regenerate-db-id", headers={**OURS, "Accept": "text/html"}, follow_redirects=False
-    )
+    moved = client.post(f"/dbs/{db}/regenerate-db-id", headers={**OURS, "Accept": "text/html"}, follow_redirects=False)
     assert moved.status_code == 303
     new_id = moved.headers["location"].removeprefix("/dbs/")
     assert new_id != db and client.get(f"/api/dbs/{new_id}").status_code == 200
@@ -102,4 +101,4 @@ def test_the_confirmation_page_refuses_who_may_not_act(cookie_client):
     token = sign_up_and_login(client, "eve")
     page = client.get(f"/dbs/{db}/regenerate-db-id", headers={"Authorization": f"Bearer {token}"})
     assert page.status_code == 404  # a private database of someone else: not even its name
-    assert "New id for" not in page.text and "<form method=\"post\"" not in page.text
+    assert "New id for" not in page.text and '<form method="post"' not in page.text
