@@ -291,3 +291,27 @@ def test_insert_token_cannot_read_through_sql(client):
         client.post(f"/dbs/{db_id}/sql", headers=bearer(body), json={"query": "INSERT INTO t VALUES (1)"}).status_code
         == 403
     )
+
+
+def test_a_password_reset_ends_every_other_outstanding_key(anonymous, settings):
+    """Issue 16, point 20: a second reset key, requested earlier (a mail someone else may have read),
+    stopped nothing when the first was used."""
+    session = sign_up_and_login(anonymous, "alice")
+    for _ in range(3):
+        assert anonymous.post("/api/users/reset-password", json={"email": "alice@example.org"}).status_code == 200
+    keys = [
+        message.read_text().split("single use):\n")[1].split("\n")[0]
+        for message in sorted((settings.data_dir / "outbox").iterdir())
+    ]
+    assert len(set(keys)) == 3
+    submit = "/api/users/reset-password/submit"
+    assert anonymous.post(submit, json={"resetKey": keys[1], "password": "the new password"}).status_code == 200
+    for key in (keys[0], keys[2]):
+        refused = anonymous.post(submit, json={"resetKey": key, "password": "an attacker's one"})
+        assert refused.status_code == 400
+        assert refused.json() == {"errors": ["The reset key is unknown, used or expired"]}
+    assert anonymous.post("/api/login", json={"username": "alice", "password": "an attacker's one"}).status_code == 401
+    assert anonymous.post("/api/login", json={"username": "alice", "password": "the new password"}).status_code == 200
+    assert anonymous.get("/api/dbs", headers=bearer(session)).status_code == 401  # sessions ended too
+    services = anonymous.app.state.services
+    assert services.control.query("SELECT count(*) FROM password_resets")[0][0] == 0

@@ -292,7 +292,10 @@ class Accounts:
             (digest(key), rows[0]["id"], iso_from_datetime(expires)),
         )
         self.outbox.mkdir(parents=True, exist_ok=True)
-        message = self.outbox / f"{utc_now_iso().replace(':', '')}-password-reset-{rows[0]['username']}.txt"
+        message = (
+            self.outbox
+            / f"{utc_now_iso().replace(':', '')}-{secrets.token_hex(3)}-password-reset-{rows[0]['username']}.txt"
+        )
         message.write_text(
             f"To: {email.strip()}\nSubject: Reset your airsequel password\n\n"
             f"Your password reset key (valid {RESET_KEY_MINUTES} minutes, single use):\n{key}\n"
@@ -301,6 +304,8 @@ class Accounts:
         log.warning("password reset requested for %s: key written to %s", rows[0]["username"], message)
 
     def reset_password(self, key: str, password: str) -> None:
+        """Set the new password with a reset key: the key, every other outstanding key of the user
+        and every session of the user end with it."""
         checked_password(password)
         new_hash = self.hasher.hash(password)
         with self.control.transaction() as conn:
@@ -310,7 +315,10 @@ class Accounts:
             if row is None or row["expires_utc"] <= utc_now_iso():
                 raise InvalidInput("The reset key is unknown, used or expired")
             conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (new_hash, row["user_id"]))
+            # Every session ends, the one that asked included (the form sends its user to log in
+            # again), and so does every other outstanding key: one leaked mail must not outlive the reset.
             conn.execute("DELETE FROM sessions WHERE user_id = ?", (row["user_id"],))
+            conn.execute("DELETE FROM password_resets WHERE user_id = ?", (row["user_id"],))
 
 
 def checked_password(password: object) -> str:
