@@ -74,11 +74,12 @@ class SqlError(CoreError):
 
 
 class TooManyRequests(CoreError):
-    """The caller is over its share (429); `retry_after` seconds until a retry may succeed."""
+    """The caller is over its share (429); `retry_after` seconds until a retry may succeed (None:
+    waiting does not help, e.g. a quota of databases: no Retry-After is sent)."""
 
     status = 429
 
-    def __init__(self, *messages: str, retry_after: int = 1) -> None:
+    def __init__(self, *messages: str, retry_after: int | None = 1) -> None:
         super().__init__(*messages)
         self.retry_after = retry_after
 

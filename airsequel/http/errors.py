@@ -9,13 +9,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from airsequel.core import errors
+from airsequel.core.storage.disk_space import is_out_of_space
 from airsequel.http.responses import error_response
 
 log = logging.getLogger("airsequel.http")
 
 
 def error_headers(exc: errors.CoreError) -> dict[str, str] | None:
-    if isinstance(exc, errors.TooManyRequests):
+    if isinstance(exc, errors.TooManyRequests) and exc.retry_after is not None:
         return {"Retry-After": str(exc.retry_after)}
     if exc.status == 401:
         return {"WWW-Authenticate": "Bearer"}
@@ -33,6 +34,11 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def server_error(request: Request, exc: Exception) -> Response:
+    if is_out_of_space(exc):  # a full disk met where no check came first: still a clear answer
+        log.error("out of disk space on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(
+            507, "The server's disk is full: the request was not completed; deleting databases and exports still works"
+        )
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return error_response(500, "Internal server error: the request was not completed")
 

@@ -1,7 +1,8 @@
 """Assets: files attached to a database (not stored in its tables), as in the PixieBrix API.
 
 Stored beside the database file (`dbs/<key>/assets/<id>`), so they follow it when it is deleted;
-counted against a per-database quota; readable and writable with the database's own rights.
+counted against a per-database quota (max_asset_bytes) and, with the team's exports, against the
+team's (team_max_export_bytes); readable and writable with the database's own rights.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ class Assets:
             size = upload.stat().st_size
             if self.used_bytes(record, except_id=asset_id) + size > self.quota_bytes:
                 raise TooLarge(f"The assets of this database would exceed the quota of {self.quota_bytes} bytes")
+            self.hosting.quotas.check_export_bytes(record.owner, size, except_asset=asset_id)
+            self.hosting.disk.check_room(what="Storing the asset")  # its bytes are in tmp/ already: a rename
             folder = self.folder(record)
             folder.mkdir(parents=True, exist_ok=True)
             fsync_file(upload)

@@ -24,7 +24,7 @@ from ulid import ULID
 from airsequel.core.auth.access import Action, Principal, PrincipalKind, authorize
 from airsequel.core.clock import iso_from_datetime, utc_now_iso
 from airsequel.core.content.records import parse_filter
-from airsequel.core.errors import InvalidInput, NotAuthenticated, NotFound
+from airsequel.core.errors import CoreError, InvalidInput, NotAuthenticated, NotFound
 from airsequel.core.formats.writers import MEDIA_TYPES, WRITERS, XlsxBook
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 from airsequel.core.sql.introspection import read_tables
@@ -122,21 +122,27 @@ class Exports:
         for record in records:
             authorize(principal, Action.READ, record)
         self._check_tables_and_filters(records, request)
+        team = records[0].owner or ""
+        self.hosting.disk.check_room(what="An export")
+        self.hosting.quotas.check_export_bytes(team, 0)
         job_id = str(ULID()).lower()
         stored = {**request.__dict__, "file_keys": [r.file_key for r in records]}
-        self.control.execute(
-            "INSERT INTO export_jobs(id, name, user_id, token_id, team, request_json, status, created_utc)"
-            " VALUES (?, ?, ?, ?, ?, ?, 'STARTED', ?)",
-            (
-                job_id,
-                request.name,
-                principal.user_id,
-                principal.token_id,
-                records[0].owner or "",
-                orjson.dumps(stored).decode(),
-                utc_now_iso(),
-            ),
-        )
+        with self.control.transaction() as conn:  # the count of queued jobs holds against concurrent requests
+            if team:
+                self.hosting.quotas.check_queued_jobs(team, conn)
+            conn.execute(
+                "INSERT INTO export_jobs(id, name, user_id, token_id, team, request_json, status, created_utc)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'STARTED', ?)",
+                (
+                    job_id,
+                    request.name,
+                    principal.user_id,
+                    principal.token_id,
+                    team,
+                    orjson.dumps(stored).decode(),
+                    utc_now_iso(),
+                ),
+            )
         self._wake.set()
         return {"id": job_id, "status": "STARTED"}
 
@@ -230,11 +236,16 @@ class Exports:
                 self._wake.clear()
                 continue
             try:
-                self._run(job)
+                self.hosting.disk.check_room(what="The export")
+                with self.hosting.disk.full_disk_as_507("The export"):
+                    self._run(job)
             except Cancelled:
                 shutil.rmtree(self.directory / job["id"], ignore_errors=True)
             except Exception as error:  # noqa: BLE001 - a failed job records why
-                log.exception("export %s failed", job["id"])
+                if isinstance(error, CoreError):  # a refusal (quota, full disk): its message says it all
+                    log.warning("export %s failed: %s", job["id"], error)
+                else:
+                    log.exception("export %s failed", job["id"])
                 shutil.rmtree(self.directory / job["id"], ignore_errors=True)
                 self.control.execute(
                     "UPDATE export_jobs SET status = 'FAILED', error = ?, finished_utc = ? WHERE id = ?",
@@ -309,6 +320,8 @@ class Exports:
             book.close()
             files.insert(0, work / f"{_safe(job['name'])}.xlsx")
         artifact = self._package(job, files)
+        # Published only within the team's quota of export bytes (a failed job's files are removed).
+        self.hosting.quotas.check_export_bytes(job["team"], artifact.stat().st_size)
         final = self.directory / job["id"] / artifact.name
         artifact.replace(final)
         shutil.rmtree(work, ignore_errors=True)

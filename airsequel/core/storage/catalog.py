@@ -41,6 +41,13 @@ class Catalog:
         owner, username = self.teams.for_new_database(caller, team)
         return self.hosting.create(name, description=description, query=query, owner=owner, created_by=username)
 
+    def check_may_upload(self, caller: Principal, team: str | None, declared_bytes: int | None) -> None:
+        """Before an upload's body is read: the caller may create a database in the team, the team is
+        under its quotas, and the disk has room for the body (its declared length, when it has one)."""
+        owner, _username = self.teams.for_new_database(caller, team)
+        self.hosting.quotas.check_new_database(owner, declared_bytes or 0)
+        self.hosting.disk.check_room(declared_bytes or 0, what="The upload")
+
     def create_from_upload(
         self, caller: Principal, team: str | None, upload: Path, *, filename: str | None, name: str | None
     ) -> DatabaseRecord:

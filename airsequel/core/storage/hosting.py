@@ -28,6 +28,7 @@ from airsequel.core.registry.generation_cache import GenerationCache
 from airsequel.core.sql.connections import ConnectionPool, remove_wal_files
 from airsequel.core.sql.deadline import UNLIMITED
 from airsequel.core.sql.runner import Params, SqlLimits, SqlResult, run_script
+from airsequel.core.storage.disk_space import DiskSpace, is_out_of_space
 from airsequel.core.storage.hosted_files import (
     checkpoint_and_close,
     open_connection_creating,
@@ -37,10 +38,12 @@ from airsequel.core.storage.hosted_files import (
 from airsequel.core.storage.new_databases import (
     checked_description,
     checked_name,
+    is_csv_name,
     moved_from,
     new_record,
     prepare_upload,
 )
+from airsequel.core.storage.quotas import Quotas
 from airsequel.core.storage.replication import Replication
 
 log = logging.getLogger("airsequel.hosting")
@@ -69,6 +72,10 @@ class Hosting:
         self._by_id: GenerationCache[str, DatabaseRecord | None] = GenerationCache(control)
         # Told about every file that starts or stops being hosted (continuous backups), when they are on.
         self.replication = replication
+        # Room on the disk (507 below min_free_disk_bytes) and per-team quotas, asked before every write
+        # that adds bytes. Writers elsewhere (POST /sql, GraphQL, file cells) call disk.check_room() too.
+        self.disk = DiskSpace(layout.root, lambda: live.current.min_free_disk_bytes)
+        self.quotas = Quotas(control, live, layout)
 
     @property
     def limits(self) -> SqlLimits:
@@ -132,6 +139,8 @@ class Hosting:
     ) -> DatabaseRecord:
         """An empty database, optionally shaped by a schema script `query` (all or nothing)."""
         record = new_record(name, owner=owner, description=description, created_by=created_by)
+        self.quotas.check_new_database(owner, 0)
+        self.disk.check_room(what="Creating a database")
 
         def new_file(path: Path) -> None:
             open_connection_creating(path).close()
@@ -150,7 +159,16 @@ class Hosting:
         created_by: str | None = None,
     ) -> DatabaseRecord:
         """A database from an uploaded SQLite or CSV file (already streamed to `upload`)."""
-        prepared = prepare_upload(upload, filename, self.temp_path(".sqlite"), self.max_database_bytes)
+        try:
+            self.quotas.check_new_database(owner, upload.stat().st_size)
+            # A CSV is built into a new file about its size; a SQLite file is only renamed into place.
+            csv_room = upload.stat().st_size if is_csv_name(filename) else 0
+            self.disk.check_room(csv_room, what="Hosting the upload")
+        except BaseException:
+            remove_path(upload)
+            raise
+        with self.disk.full_disk_as_507("Hosting the upload"):
+            prepared = prepare_upload(upload, filename, self.temp_path(".sqlite"), self.max_database_bytes)
         try:
             record = new_record(name or table_name_for(filename), owner=owner, created_by=created_by)
         except BaseException:
@@ -163,7 +181,14 @@ class Hosting:
         self, record: DatabaseRecord, upload: Path, *, filename: str | None, actor: Principal, kind: str = "replace"
     ) -> DatabaseRecord:
         """Swap in an uploaded file atomically: on any failure the old content stays as it was."""
-        prepared = prepare_upload(upload, filename, self.temp_path(".sqlite"), self.max_database_bytes)
+        try:
+            self.quotas.check_growth(record.owner, upload.stat().st_size - record.size)
+            self.disk.check_room(upload.stat().st_size if is_csv_name(filename) else 0, what="Replacing the file")
+        except BaseException:
+            remove_path(upload)
+            raise
+        with self.disk.full_disk_as_507("Replacing the file"):
+            prepared = prepare_upload(upload, filename, self.temp_path(".sqlite"), self.max_database_bytes)
         path = self.file_path(record)
         try:
             with self.pool.exclusive(record.file_key, path):
@@ -187,7 +212,8 @@ class Hosting:
             description=record.description,
             created_by=created_by,
         )
-        snapshot = self.snapshot(record)
+        self.quotas.check_new_database(copy.owner, record.size)
+        snapshot = self.snapshot(record, what="Duplicating the database")
         return self._host(copy, moved_from(snapshot), snapshot)
 
     def _host(
@@ -197,17 +223,20 @@ class Hosting:
         `put_file`) before its registry row is written, and replicated after; on any failure the
         directory (and `leftover`, a temporary source file) is removed and nothing is registered."""
         path = self.file_path(record)
-        path.parent.mkdir(parents=True)
-        try:
-            put_file(path)
-            self._finish_file(record)
-            self.control.insert_database(record)
-        except BaseException:
-            self.pool.forget(record.file_key)
-            remove_path(path.parent)
-            if leftover is not None:
-                remove_path(leftover)
-            raise
+        with self.disk.full_disk_as_507("Creating the database"):
+            try:
+                path.parent.mkdir(parents=True)
+                put_file(path)
+                self._finish_file(record)
+                with self.control.transaction() as conn:  # the quota holds against concurrent creates
+                    self.quotas.check_new_database(record.owner, record.size, conn)
+                    self.control.insert_database(record)
+            except BaseException:
+                self.pool.forget(record.file_key)
+                remove_path(path.parent)
+                if leftover is not None:
+                    remove_path(leftover)
+                raise
         self._replicate(record)
         return self.get(record.id)
 
@@ -244,8 +273,19 @@ class Hosting:
         return self.get(record.id)
 
     def delete(self, record: DatabaseRecord) -> None:
+        """Unregister, then remove the files. Works with the disk full (no room check): if even the
+        registry's small write finds no room, the database's files go first to make some (a crash in
+        that moment leaves a registry row without its file, which a second delete removes)."""
         path = self.file_path(record)
-        self.control.delete_database(record.file_key)
+        try:
+            self.control.delete_database(record.file_key)
+        except Exception as error:
+            if not is_out_of_space(error):
+                raise
+            log.warning("%s: no room to unregister the database: removing its files first", record.file_key)
+            with self.pool.exclusive(record.file_key, path):
+                remove_path(path.parent)
+            self.control.delete_database(record.file_key)
         if self.replication is not None:
             self.replication.remove(record.file_key)
         with self.pool.exclusive(record.file_key, path):
@@ -380,29 +420,37 @@ class Hosting:
                 raise NotAuthenticated(*refused.messages) from refused
             raise
 
-    def snapshot(self, record: DatabaseRecord) -> Path:
+    def snapshot(self, record: DatabaseRecord, *, what: str = "Copying the database") -> Path:
         """A consistent copy of the live file in tmp/, in rollback-journal mode like an uploaded file.
 
         The caller removes it when done. A file uploaded and never changed comes back byte for byte.
         """
+        self.disk.check_room(record.size, what=what)
         target = self.temp_path(".sqlite")
-        try:
-            destination = sqlite3.connect(target, isolation_level=None)
+        with self.disk.full_disk_as_507(what):
             try:
-                # A copy of the pages, no SQL of the file's own runs: no time limit.
-                with self.pool.reader(record.file_key, self.file_path(record), time_limit=UNLIMITED) as source:
-                    source.backup(destination)
-                destination.execute("PRAGMA journal_mode=DELETE")
-            finally:
-                destination.close()
-        except BaseException:
-            remove_path(target)
-            raise
+                destination = sqlite3.connect(target, isolation_level=None)
+                try:
+                    # A copy of the pages, no SQL of the file's own runs: no time limit.
+                    with self.pool.reader(record.file_key, self.file_path(record), time_limit=UNLIMITED) as source:
+                        source.backup(destination)
+                    destination.execute("PRAGMA journal_mode=DELETE")
+                finally:
+                    destination.close()
+            except BaseException:
+                remove_path(target)
+                raise
         return target
 
     def vacuum(self, record: DatabaseRecord) -> DatabaseRecord:
+        """VACUUM needs room for a copy of the file (the rebuilt pages go through the WAL; SQLite's
+        temporary copy may be on the same disk): refused with 507 unless twice its size is free."""
         path = self.file_path(record)
-        with self.pool.writer(record.file_key, path, time_limit=UNLIMITED) as conn:
+        self.disk.check_room(2 * record.size, what="VACUUM")
+        with (
+            self.disk.full_disk_as_507("VACUUM"),
+            self.pool.writer(record.file_key, path, time_limit=UNLIMITED) as conn,
+        ):
             # VACUUM attaches a temporary database internally; user SQL never gets this limit back.
             conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 1)
             try:

@@ -28,8 +28,15 @@ from airsequel.http.uploads import receive_upload
 async def upload_database(request: Request) -> JSONResponse:
     caller = await principal(request)
     catalog = services(request).catalog
-    # Refuse a caller who may not create a database there before reading a gigabyte of body.
-    await run_in_threadpool(catalog.teams.for_new_database, caller, request.query_params.get("team"))
+    # Refuse a caller who may not create a database there (no right, over a quota, no room on the
+    # disk) before reading a gigabyte of body.
+    declared = request.headers.get("content-length", "")
+    await run_in_threadpool(
+        catalog.check_may_upload,
+        caller,
+        request.query_params.get("team"),
+        int(declared) if declared.isdigit() else None,
+    )
     settings = services(request).settings
     upload = await receive_upload(request, services(request).hosting.temp_path(), max_bytes=settings.max_upload_bytes)
     team = upload.fields.get("team") or request.query_params.get("team")
@@ -44,6 +51,10 @@ async def upload_database(request: Request) -> JSONResponse:
 async def replace_database(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     hosting = services(request).hosting
+    declared = request.headers.get("content-length", "")
+    await run_in_threadpool(
+        hosting.disk.check_room, int(declared) if declared.isdigit() else 0, what="The upload"
+    )  # before the body
     upload = await receive_upload(request, hosting.temp_path(), max_bytes=services(request).settings.max_upload_bytes)
     caller = await principal(request)
     updated = await run_in_threadpool(
