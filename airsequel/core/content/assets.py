@@ -35,9 +35,14 @@ class Assets:
             or not filename.strip()
             or len(filename) > 255
             or "/" in filename
-            or "\x00" in filename
+            or "\\" in filename
+            or any(ord(char) < 0x20 or ord(char) == 0x7F for char in filename)
         ):
-            raise InvalidInput("filename must be a file name (1 to 255 characters, no '/')")
+            # Control characters (CR, LF, NUL, ...) would end up in the download's Content-Disposition.
+            raise InvalidInput(
+                "filename must be a file name (1 to 255 characters, no '/', '\\' or control characters "
+                "such as a line break)"
+            )
         asset_id = str(ULID()).lower()
         now = utc_now_iso()
         self.control.execute(

@@ -13,7 +13,7 @@ from typing import Any
 
 from airsequel.core.admin.audit import AuditEntry
 from airsequel.core.auth.access import Principal
-from airsequel.core.errors import InvalidInput, NotFound, TooLarge
+from airsequel.core.errors import InvalidInput, NotFound, TooLarge, Unprocessable
 from airsequel.core.formats.writers import csv_chunks
 from airsequel.core.integer_text import parse_integer
 from airsequel.core.registry.control_plane import DatabaseRecord
@@ -258,10 +258,15 @@ class Tables:
         entry = AuditEntry(actor, "file", f"file into {table}.{column}", [table], 1)
         with self.hosting.write_transaction(record, entry) as conn:
             sql, params = _cell_query(conn, table, column, key_column, key_value)
-            changed = conn.execute(
-                f"UPDATE {quote_identifier(table)} SET {quote_identifier(column)} = ? WHERE {sql.split(' WHERE ', 1)[1]}",
-                [content, *params],
-            ).rowcount
+            try:
+                changed = conn.execute(
+                    f"UPDATE {quote_identifier(table)} SET {quote_identifier(column)} = ? "
+                    f"WHERE {sql.split(' WHERE ', 1)[1]}",
+                    [content, *params],
+                ).rowcount
+            except sqlite3.IntegrityError as error:
+                # A constraint, or a trigger's RAISE(ABORT, '...'): the transaction is rolled back.
+                raise Unprocessable(f"The database refused the file: {error}") from None
             if not changed:
                 raise NotFound("No row has that key")
 

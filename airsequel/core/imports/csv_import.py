@@ -33,13 +33,19 @@ HELPER_PROCESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files are read faster than
 log = logging.getLogger(__name__)
 
 
+RESERVED_PREFIXES = ("sqlite_", "_litestream_")  # SQLite's own names; Litestream's tables in a replicated file
+
+
 def table_name_for(filename: str | None) -> str:
-    """The table is named after the uploaded file, without its extension."""
+    """The table is named after the uploaded file, without its extension. A name SQLite reserves
+    (`sqlite_master.csv`) or that Litestream's own tables use gets the prefix `csv_`."""
     stem = Path(filename or "").name
     if "." in stem:
         stem = stem.rsplit(".", 1)[0]
-    stem = stem.strip()
-    return stem or "data"
+    stem = stem.strip() or "data"
+    if stem.lower().startswith(RESERVED_PREFIXES):
+        stem = f"csv_{stem}"
+    return stem
 
 
 def import_csv(

@@ -5,11 +5,16 @@ immutable (no -wal/-shm created, no locks), with `trusted_schema=OFF`, and must 
 the 100-byte header, a whole number of pages within the size quota, `PRAGMA quick_check`,
 a schema that parses, virtual tables only from allowed modules, and views and triggers that
 call no denied function.
+
+A virtual table's module is named by SQLite itself, not found by matching text: the table's
+`CREATE VIRTUAL TABLE` statement is prepared again on an empty in-memory database under an authorizer
+that records the module name SQLite's parser hands it (SQLITE_CREATE_VTABLE) and denies everything,
+so nothing runs. A table named `"a USING fts5 "` therefore cannot pass for an FTS5 table.
+`pragma_table_list` says which tables are virtual, whatever their stored text looks like.
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from pathlib import Path
 
@@ -18,7 +23,7 @@ from airsequel.core.sql.guard import ALLOWED_VTABLE_MODULES, SqlGuard
 from airsequel.core.sql.script import quote_identifier
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
-_VTABLE_MODULE = re.compile(r"\bUSING\s+([A-Za-z0-9_]+)", re.IGNORECASE)
+_CREATING_A_TABLE = {sqlite3.SQLITE_INSERT, sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_READ}
 
 
 def looks_like_sqlite(path: Path) -> bool:
@@ -70,13 +75,18 @@ def _check_integrity(conn: sqlite3.Connection) -> None:
 
 def _check_schema(conn: sqlite3.Connection) -> None:
     objects = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master").fetchall()
+    virtual = {
+        row[0] for row in conn.execute("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'virtual'")
+    }
     tables_with_triggers: set[str] = set()
     for kind, name, table, sql in objects:
-        if kind == "table" and sql and sql.upper().startswith("CREATE VIRTUAL TABLE"):
-            match = _VTABLE_MODULE.search(sql)
-            module = match.group(1).lower() if match else "?"
-            if module not in ALLOWED_VTABLE_MODULES:
-                raise Unprocessable(f"The virtual table {name!r} uses the module {module!r}, which is not allowed")
+        if kind == "table":
+            module = vtable_module(sql)
+            if (module is not None or name in virtual) and module not in ALLOWED_VTABLE_MODULES:
+                raise Unprocessable(
+                    f"The virtual table {name!r} uses the module {module or '?'!r}, which is not allowed "
+                    f"(allowed: {', '.join(sorted(ALLOWED_VTABLE_MODULES))})"
+                )
         if kind == "trigger":
             tables_with_triggers.add(table)
     # Compile every view and trigger under the authorizer, so a function they call that is denied
@@ -100,3 +110,31 @@ def _prepare(conn: sqlite3.Connection, guard: SqlGuard, statement: str, what: st
         conn.execute(statement).fetchall()
     except sqlite3.Error as error:
         raise Unprocessable(f"The schema of {what} is not allowed: {guard.explain(error)}") from error
+
+
+def vtable_module(sql: str | None) -> str | None:
+    """The module (lowercase) of a `CREATE VIRTUAL TABLE` statement as SQLite's parser reads it, or None
+    when `sql` creates no virtual table. The statement is prepared on an empty in-memory database whose
+    authorizer records the module and refuses it there, so no virtual table is ever created."""
+    if not sql:
+        return None
+    modules: list[str] = []
+
+    def authorize(action: int, first: str | None, second: str | None, _db: str | None, _source: str | None) -> int:
+        if action == sqlite3.SQLITE_CREATE_VTABLE:
+            modules.append((second or "?").lower())
+            return sqlite3.SQLITE_DENY
+        # What SQLite asks before it reaches the module: writing the new table into the (empty,
+        # in-memory) schema. Everything else is denied.
+        return sqlite3.SQLITE_OK if action in _CREATING_A_TABLE else sqlite3.SQLITE_DENY
+
+    scratch = sqlite3.connect(":memory:")
+    try:
+        scratch.set_authorizer(authorize)
+        try:
+            scratch.execute(sql)
+        except sqlite3.Error:
+            pass  # denied, as intended (or not a statement SQLite parses: then it creates no virtual table here)
+    finally:
+        scratch.close()
+    return modules[0] if modules else None

@@ -48,6 +48,9 @@ class Table:
     is_virtual: bool = False
     foreign_keys: list[ForeignKey] = field(default_factory=list)
     unique_column_sets: list[list[str]] = field(default_factory=list)
+    # Why SQLite cannot read this view (or virtual table), e.g. "unsafe use of load_extension()";
+    # None for every readable one. Only `read_tables(..., with_unreadable=True)` returns such tables.
+    unreadable: str | None = None
 
     @property
     def is_view(self) -> bool:
@@ -92,8 +95,12 @@ _SHADOW_SUFFIXES = {
 }
 
 
-def read_tables(conn: sqlite3.Connection) -> list[Table]:
-    """Every user table and view in sqlite_master order."""
+def read_tables(conn: sqlite3.Connection, *, with_unreadable: bool = False) -> list[Table]:
+    """Every user table and view in sqlite_master order.
+
+    A view SQLite cannot compile (one that calls load_extension(), refused under trusted_schema=OFF, or
+    one whose table is gone) is left out, so that everything else in the file keeps working; with
+    `with_unreadable` it is included, without columns, its `unreadable` saying why."""
     objects = conn.execute(
         "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY rowid"
     ).fetchall()
@@ -102,17 +109,22 @@ def read_tables(conn: sqlite3.Connection) -> list[Table]:
     for kind, name, sql in objects:
         if is_internal_table(name, virtual):
             continue
-        columns = [
-            Column(
-                name=row[1],
-                declared_type=row[2] or "",
-                not_null=bool(row[3]),
-                default=row[4],
-                pk_position=row[5],
-                hidden=row[6],
-            )
-            for row in conn.execute("SELECT * FROM pragma_table_xinfo(?)", (name,))
-        ]
+        try:
+            columns = [
+                Column(
+                    name=row[1],
+                    declared_type=row[2] or "",
+                    not_null=bool(row[3]),
+                    default=row[4],
+                    pk_position=row[5],
+                    hidden=row[6],
+                )
+                for row in conn.execute("SELECT * FROM pragma_table_xinfo(?)", (name,))
+            ]
+        except sqlite3.OperationalError as error:
+            if with_unreadable:
+                tables.append(Table(name=name, kind=kind, sql=sql, columns=[], unreadable=str(error)))
+            continue
         table = Table(
             name=name, kind=kind, sql=sql, columns=[c for c in columns if c.hidden != 1], is_virtual=name in virtual
         )

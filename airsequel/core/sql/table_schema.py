@@ -63,10 +63,18 @@ def sql_literal(value: Any) -> str | None:
     raise InvalidInput("default must be a string, number, boolean or null")
 
 
-def find_table(conn: sqlite3.Connection, name: str) -> Table:
-    table = next((t for t in read_tables(conn) if t.name == name), None)
+def find_table(conn: sqlite3.Connection, name: str, *, readable: bool = True) -> Table:
+    """The table or view `name`; one SQLite cannot read (a view calling load_extension()) is a clear 422,
+    unless `readable` is False (dropping it is what its owner may want)."""
+    table = next((t for t in read_tables(conn, with_unreadable=True) if t.name == name), None)
     if table is None:
         raise NotFound(f"Table {name!r} does not exist")
+    if readable and table.unreadable is not None:
+        what = "view" if table.is_view else "table"
+        raise Unprocessable(
+            f"The {what} {name!r} cannot be read: {table.unreadable} (the rest of the database can be; "
+            f"change or drop the {what} with SQL)"
+        )
     return table
 
 
@@ -93,7 +101,7 @@ def rename_table(conn: sqlite3.Connection, old: str, new: str) -> None:
 
 
 def drop_table(conn: sqlite3.Connection, name: str) -> None:
-    table = find_table(conn, name)
+    table = find_table(conn, name, readable=False)
     conn.execute(f"DROP {'VIEW' if table.is_view else 'TABLE'} {quote_identifier(name)}")
 
 

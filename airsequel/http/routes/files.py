@@ -114,7 +114,7 @@ def download_name(record: DatabaseRecord) -> str:
 
 
 def content_disposition(filename: str) -> str:
-    ascii_name = filename.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    ascii_name = re.sub(r'[^\x20-\x7e]|["\\]', "_", filename)  # no CR/LF or quotes in the header
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
 
 
