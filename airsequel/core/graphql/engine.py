@@ -2,7 +2,12 @@
 
 - Schemas are cached per (file, schema version, access mode); the version comes from the registry,
   which the server updates after every write, so a change made through `POST /sql` shows up in the
-  next request and nothing is rebuilt on the hot path.
+  next request and nothing is rebuilt on the hot path. One request builds a schema while others
+  wait for it; a file with more tables than `graphql_max_tables` is refused (422), and that refusal
+  is cached per schema version too.
+- Before any SQL runs, the operation's depth, estimated cost and (for insert-only callers) use of
+  `on_conflict` are checked (limits.py); while it runs, the response is measured against
+  `max_response_bytes` (fetch.py).
 - Parsed and validated documents are cached per schema (bounded LRU).
 - Queries run on the compiled path: each root field is one SQL statement whose rows become the
   response directly. graphql-core's executor is the fallback (introspection, cell errors, mutations),
@@ -38,8 +43,9 @@ from graphql.pyutils import Path
 
 from airsequel.core.admin.audit import AuditEntry
 from airsequel.core.auth.access import Action, Principal, allowed_actions
-from airsequel.core.errors import NotFound, SqlError
+from airsequel.core.errors import NotFound, SqlError, Unprocessable
 from airsequel.core.graphql.fetch import CellError, FetchContext, fetch_by_key, fetch_count, fetch_list
+from airsequel.core.graphql.limits import Limits, check_operation
 from airsequel.core.graphql.mutations import run_mutation
 from airsequel.core.graphql.schema import GeneratedSchema, Mode, RootField, build_schema
 from airsequel.core.graphql.selection import NotCompilable, flatten
@@ -64,6 +70,9 @@ class GraphQLEngine:
     def __init__(self, hosting: Hosting) -> None:
         self.hosting = hosting
         self._schemas: OrderedDict[tuple[str, int, Mode], _Cached] = OrderedDict()
+        # Files refused for their number of tables: (file, schema version) -> that number.
+        self._too_many_tables: OrderedDict[tuple[str, int], int] = OrderedDict()
+        self._building: dict[tuple[str, int, Mode], threading.Lock] = {}
         # Flattened selections of variable-free operations, by document (which holds the schema's types).
         self._selections: OrderedDict[tuple[int, int], tuple[DocumentNode, list[Any]]] = OrderedDict()
         self._lock = threading.Lock()
@@ -80,14 +89,46 @@ class GraphQLEngine:
             if cached is not None:
                 self._schemas.move_to_end(key)
                 return cached
-        with self.hosting.read_snapshot(record) as conn:
-            tables = read_tables(conn)
-        cached = _Cached(build_schema(tables, mode, _resolver_for))
+            self._refuse_if_too_many_tables(record)
+            building = self._building.setdefault(key, threading.Lock())
+        with building:  # one request builds it; the others wait and take it from the cache
+            with self._lock:
+                cached = self._schemas.get(key)
+                if cached is not None:
+                    return cached
+                self._refuse_if_too_many_tables(record)
+            try:
+                cached = self._build(record, mode)
+            finally:
+                with self._lock:
+                    self._building.pop(key, None)
         with self._lock:
             self._schemas[key] = cached
             while len(self._schemas) > SCHEMA_CACHE_SIZE:
                 self._schemas.popitem(last=False)
         return cached
+
+    def _build(self, record: DatabaseRecord, mode: Mode) -> _Cached:
+        most = self.hosting.live.current.graphql_max_tables
+        with self.hosting.read_snapshot(record) as conn:
+            count = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+            ).fetchone()[0]
+            if count > most:
+                with self._lock:
+                    self._too_many_tables[(record.file_key, record.schema_version)] = count
+                    while len(self._too_many_tables) > SCHEMA_CACHE_SIZE:
+                        self._too_many_tables.popitem(last=False)
+                raise _too_many_tables(count, most)
+            tables = read_tables(conn)
+        return _Cached(build_schema(tables, mode, _resolver_for))
+
+    def _refuse_if_too_many_tables(self, record: DatabaseRecord) -> None:
+        """Raise the cached refusal of this schema version, if the limit still refuses it (under the lock)."""
+        count = self._too_many_tables.get((record.file_key, record.schema_version))
+        most = self.hosting.live.current.graphql_max_tables
+        if count is not None and count > most:
+            raise _too_many_tables(count, most)
 
     def _document(self, cached: _Cached, query: str) -> DocumentNode | list[GraphQLError]:
         with self._lock:
@@ -130,6 +171,21 @@ class GraphQLEngine:
         operation = get_operation_ast(document, operation_name)
         if operation is None:
             return _errors("Unknown operation: name the operation to run with operationName")
+        coerced = get_variable_values(cached.generated.schema, operation.variable_definitions or (), variables or {})
+        if isinstance(coerced, list):
+            return {"data": None, "errors": [error.formatted for error in coerced]}
+        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        current = self.hosting.live.current
+        try:
+            check_operation(
+                cached.generated,
+                fragments,
+                operation,
+                coerced,
+                Limits(current.graphql_max_depth, current.graphql_max_cost, current.graphql_max_rows),
+            )
+        except GraphQLError as error:
+            return _errors(error.message)
         try:
             return self._execute_operation(record, mode, cached.generated, document, operation, query, variables, actor)
         except SqlError as error:
@@ -165,13 +221,8 @@ class GraphQLEngine:
                 try:
                     return self._execute_compiled(generated, document, operation, ctx, variables or {})
                 except (NotCompilable, CellError, GraphQLError):
-                    pass
+                    ctx.response_bytes = 0  # graphql-core starts the response again
             return self._execute_with_graphql_core(generated, document, ctx, variables, operation_name)
-
-    def _caps(self) -> tuple[int, int]:
-        """(rows a field returns at most without a limit, levels a selection may nest), as set now."""
-        current = self.hosting.live.current
-        return current.graphql_max_rows, current.graphql_max_depth
 
     @contextmanager
     def _connection(
@@ -186,7 +237,17 @@ class GraphQLEngine:
                 conn.execute("BEGIN")  # one snapshot for every root field
             try:
                 with guard.installed(conn):
-                    yield FetchContext(conn, generated, record.readonly_id, mode, *self._caps(), changes_before)
+                    current = self.hosting.live.current
+                    yield FetchContext(
+                        conn,
+                        generated,
+                        record.readonly_id,
+                        mode,
+                        max_rows=current.graphql_max_rows,
+                        max_depth=current.graphql_max_depth,
+                        changes_before=changes_before,
+                        max_response_bytes=current.max_response_bytes,
+                    )
             except sqlite3.Error as error:  # the deadline, a denied statement, a failing file
                 raise SqlError(guard.explain(error)) from error
             finally:
@@ -239,7 +300,9 @@ class GraphQLEngine:
                 data[selected.key] = "Query"
                 continue
             root = generated.roots[("query", selected.name)]
-            data[selected.key] = _run_read(root, ctx, selected.children, selected.args, serialize=True)
+            data[selected.key] = _run_read(
+                root, ctx, selected.children, selected.args, serialize=True, key=selected.key
+            )
         return {"data": data}
 
     def _execute_with_graphql_core(
@@ -260,17 +323,21 @@ class GraphQLEngine:
             field_resolver=_resolve_by_response_key,
         )
         assert isinstance(result, ExecutionResult)
+        if ctx.refusal is not None:  # the response grew past its limit: refuse the whole request
+            raise ctx.refusal
         response: dict[str, Any] = {"data": result.data}
         if result.errors:
             response["errors"] = [error.formatted for error in result.errors]
         return response
 
 
-def _run_read(root: RootField, ctx: FetchContext, children: list[Any], args: dict[str, Any], *, serialize: bool) -> Any:
+def _run_read(
+    root: RootField, ctx: FetchContext, children: list[Any], args: dict[str, Any], *, serialize: bool, key: str
+) -> Any:
     if root.kind == "list":
-        return fetch_list(ctx, root.table, children, args, serialize=serialize)
+        return fetch_list(ctx, root.table, children, args, serialize=serialize, key=key)
     if root.kind == "by_pk":
-        return fetch_by_key(ctx, root.table, children, args, serialize=serialize)
+        return fetch_by_key(ctx, root.table, children, args, serialize=serialize, key=key)
     if root.kind == "aggregate":
         return fetch_count(ctx, root.table, children, args)
     raise NotCompilable(root.kind)
@@ -284,15 +351,17 @@ def _resolver_for(root: RootField) -> Any:
         parent = info.parent_type.fields[info.field_name]
         field_type = get_named_type(parent.type)
         sets = [node.selection_set for node in info.field_nodes if node.selection_set]
+        # The root field is level 1: its selection is flattened as level 2, as on the compiled path.
         children = (
-            flatten(field_type, sets, info.fragments, info.variable_values, ctx.max_depth)
+            flatten(field_type, sets, info.fragments, info.variable_values, ctx.max_depth, depth=1)
             if isinstance(field_type, GraphQLObjectType)
             else []
         )
         if root.kind in ("list", "by_pk", "aggregate"):
             if not ctx.mode.can_read:
                 raise GraphQLError(CANNOT_READ)
-            return _run_read(root, ctx, children, args, serialize=False)
+            key = info.path.key if isinstance(info.path, Path) else info.field_name
+            return _run_read(root, ctx, children, args, serialize=False, key=str(key))
         return run_mutation(ctx, root.kind, root.table, args, children)
 
     return resolve
@@ -304,6 +373,14 @@ def _resolve_by_response_key(source: Any, info: Any, **_args: Any) -> Any:
         key = info.path.key if isinstance(info.path, Path) else info.field_name
         return source.get(key)
     return getattr(source, info.field_name, None)
+
+
+def _too_many_tables(count: int, most: int) -> Unprocessable:
+    return Unprocessable(
+        f"This database has {count} tables and views, more than the {most} a GraphQL API is built for "
+        "(graphql_max_tables, set by the server's operator with AIRSEQUEL_GRAPHQL_MAX_TABLES): "
+        "query it with POST /dbs/:dbId/sql, or keep fewer tables in one database"
+    )
 
 
 def _errors(message: str) -> dict[str, Any]:

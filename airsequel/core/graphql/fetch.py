@@ -1,6 +1,14 @@
 """Running read fields as SQL: one statement per root field, one batched statement per relationship
 and level (never one per row), only the requested columns.
 
+The response is measured while it is fetched (`max_response_bytes`, as for `POST /sql`): rows are
+read a chunk at a time and each row's JSON size is counted as it is shaped. A row's size includes its
+relationships, so a related row shared by many parents (one Python dict, many copies in the JSON)
+counts once per parent: nesting on small tables cannot build a huge response out of few rows. Every
+row fetched at a level appears at least once in the response, so the sum of one level's sizes is a
+lower bound of the response, checked at each level; past the limit the request is refused at once
+(`ResponseTooLarge`, 413) and no further statement runs.
+
 Rows come back as dicts keyed by response key (alias or field name). With `serialize=True` (the
 compiled path) values go through the GraphQL scalar's own `serialize`, so the JSON is exactly what
 graphql-core would produce; any value it would turn into a field error raises `CellError`, and the
@@ -12,12 +20,14 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+import orjson
 from graphql import GraphQLError, get_named_type
 
+from airsequel.core.errors import TooLarge
 from airsequel.core.graphql.schema import GeneratedSchema, Mode, Relationship, TableBinding
 from airsequel.core.graphql.selection import Selected
 from airsequel.core.graphql.sql import column_sql, key_condition, order_sql, page, where_sql
@@ -26,10 +36,15 @@ from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.value_kinds import ValueKind
 
 KEYS_PER_BATCH = 400
+ROWS_PER_CHUNK = 256  # rows fetched from SQLite and measured at a time
 
 
 class CellError(Exception):
     """A value the compiled path cannot represent; graphql-core will report it as a field error."""
+
+
+class ResponseTooLarge(TooLarge):
+    """The response would exceed `max_response_bytes`; the whole request is refused (413)."""
 
 
 @dataclass
@@ -41,16 +56,51 @@ class FetchContext:
     max_rows: int  # rows a field returns at most without an explicit limit (graphql_max_rows)
     max_depth: int  # levels a selection may nest (graphql_max_depth)
     changes_before: int = 0
+    max_response_bytes: int = 64 * 1024 * 1024  # bytes of JSON the whole response may hold (max_response_bytes)
+    response_bytes: int = 0  # bytes of the root fields fetched so far
+    refusal: ResponseTooLarge | None = field(default=None)  # set once the response is refused
+
+    def bytes_left(self) -> int:
+        if self.refusal is not None:
+            raise self.refusal
+        return self.max_response_bytes - self.response_bytes
+
+    def count_root(self, key: str, size: int) -> None:
+        """Count a root field's value (`size` bytes of JSON) into the response."""
+        self.response_bytes += size + len(key) + 4
+        if self.response_bytes > self.max_response_bytes:
+            self.refuse()
+
+    def refuse(self) -> None:
+        self.refusal = ResponseTooLarge(
+            f"The response is larger than the limit of {self.max_response_bytes} bytes: use limit (and offset) "
+            "to page, select fewer fields or nest fewer relationships, or split the aliases over several requests"
+        )
+        raise self.refusal
+
+
+@dataclass
+class Fetched:
+    rows: list[dict[str, Any]]
+    hidden: list[tuple[Any, ...]]  # the values of the `hidden` expressions, per row
+    sizes: list[int]  # each row's JSON size in bytes, relationships included
 
 
 def fetch_list(
-    ctx: FetchContext, binding: TableBinding, children: list[Selected], args: dict[str, Any], *, serialize: bool
+    ctx: FetchContext,
+    binding: TableBinding,
+    children: list[Selected],
+    args: dict[str, Any],
+    *,
+    serialize: bool,
+    key: str = "",
 ) -> list[dict[str, Any]]:
     params: list[Any] = []
     condition = where_sql(binding, args.get("where") or args.get("filter"), params)
     order = order_sql(binding, args.get("order_by"))
     limit, offset, explicit = page(args.get("limit"), args.get("offset"), ctx.max_rows)
-    rows, _ = select_rows(ctx, binding, children, condition, params, order, limit, offset, serialize=serialize)
+    fetched = select_rows(ctx, binding, children, condition, params, order, limit, offset, serialize=serialize)
+    rows = fetched.rows
     if not explicit and len(rows) > ctx.max_rows:
         count_params: list[Any] = []
         count_condition = where_sql(binding, args.get("where") or args.get("filter"), count_params)
@@ -62,16 +112,24 @@ def fetch_list(
         raise GraphQLError(
             f"The query would return {total} rows, more than the maximum of {ctx.max_rows}: use limit (and offset) to page"
         )
+    ctx.count_root(key, sum(fetched.sizes) + len(rows) + 2)
     return rows
 
 
 def fetch_by_key(
-    ctx: FetchContext, binding: TableBinding, children: list[Selected], args: dict[str, Any], *, serialize: bool
+    ctx: FetchContext,
+    binding: TableBinding,
+    children: list[Selected],
+    args: dict[str, Any],
+    *,
+    serialize: bool,
+    key: str = "",
 ) -> dict[str, Any] | None:
     params: list[Any] = []
     condition = key_condition(binding, args, params)
-    rows, _ = select_rows(ctx, binding, children, condition, params, "", 1, 0, serialize=serialize)
-    return rows[0] if rows else None
+    fetched = select_rows(ctx, binding, children, condition, params, "", 1, 0, serialize=serialize)
+    ctx.count_root(key, sum(fetched.sizes) or 4)
+    return fetched.rows[0] if fetched.rows else None
 
 
 def fetch_count(
@@ -96,9 +154,12 @@ def select_rows(
     *,
     serialize: bool,
     hidden: list[str] | None = None,
-) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
-    """Rows of `binding` matching `condition`, shaped for `children`; plus the values of the `hidden`
-    SQL expressions (quoted columns) for each row, for joining relationships and ordering."""
+) -> Fetched:
+    """Rows of `binding` matching `condition`, shaped for `children`, with each row's JSON size; plus
+    the values of the `hidden` SQL expressions (quoted columns) for each row, for joining relationships
+    and ordering. Refuses (ResponseTooLarge) as soon as these rows alone exceed what the response has
+    left, while they are fetched."""
+    budget = ctx.bytes_left()
     expressions: list[str] = []
     positions: dict[str, int] = {}
 
@@ -116,7 +177,9 @@ def select_rows(
             plan.append((child, "typename", get_named_type(child.definition.type).name))
         elif child.name in binding.columns:
             column = binding.columns[child.name]
-            plan.append((child, "column", (need(column_sql(column)), column)))
+            # A BLOB cell is answered with its URL: SQLite only says whether there is one, the bytes stay on disk.
+            expression = f"({column_sql(column)} IS NOT NULL)" if column.kind == ValueKind.BLOB else column_sql(column)
+            plan.append((child, "column", (need(expression), column)))
         else:
             relation = binding.relationships[child.name]
             relationships.append((child, relation, [need(quote_identifier(c)) for c in relation.local_columns]))
@@ -131,7 +194,6 @@ def select_rows(
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params = [*params, limit, offset]
-    raw_rows = ctx.conn.execute(sql, params).fetchall()
 
     # One converter per selected field, chosen once: the row loop below is the hot path.
     fields: list[tuple[str, Any, Any]] = []  # (response key, position or constant, converter or None)
@@ -144,31 +206,59 @@ def select_rows(
         if column.kind == ValueKind.BLOB:
             convert = _blob_converter(ctx, binding, column, rowid_position, convert)
         fields.append((child.key, position, convert))
+    cursor = ctx.conn.execute(sql, params)
+    raw_rows: list[Any] = []
     rows: list[dict[str, Any]] = []
-    for raw in raw_rows:
-        rows.append(
+    sizes: list[int] = []
+    total = 0
+    while True:
+        chunk = cursor.fetchmany(ROWS_PER_CHUNK)
+        if not chunk:
+            break
+        shaped = [
             {key: (convert(raw[where], raw) if convert is not None else where) for key, where, convert in fields}
-        )
+            for raw in chunk
+        ]
+        measured = [len(orjson.dumps(row, default=_measured_as_text)) for row in shaped]
+        total += sum(measured) + len(measured)
+        if total > budget:
+            cursor.close()
+            ctx.refuse()
+        raw_rows.extend(chunk)
+        rows.extend(shaped)
+        sizes.extend(measured)
     for child, relation, positions_of_keys in relationships:
         keys = [tuple(raw[p] for p in positions_of_keys) for raw in raw_rows]
-        _attach(ctx, rows, keys, child, relation, serialize=serialize)
-    return rows, [tuple(raw[p] for p in hidden_positions) for raw in raw_rows]
+        total += _attach(ctx, rows, sizes, keys, child, relation, budget, serialize=serialize)
+        if total > budget:
+            ctx.refuse()
+    return Fetched(rows, [tuple(raw[p] for p in hidden_positions) for raw in raw_rows], sizes)
+
+
+def _measured_as_text(value: Any) -> Any:
+    """What orjson cannot serialize (bytes, on the graphql-core path) is measured as its text."""
+    return str(value)
 
 
 def _attach(
     ctx: FetchContext,
     rows: list[dict[str, Any]],
+    sizes: list[int],
     keys: list[tuple[Any, ...]],
     child: Selected,
     relation: Relationship,
+    budget: int,
     *,
     serialize: bool,
-) -> None:
-    """Load one relationship for all `rows` in batches, and put each row's share under `child.key`."""
+) -> int:
+    """Load one relationship for all `rows` in batches, put each row's share under `child.key`, and
+    add its JSON size to the row's size in `sizes`. Returns the bytes added to all rows together."""
     target = ctx.schema.tables[relation.target]
     distinct = list(dict.fromkeys(key for key in keys if None not in key))
     found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    found_bytes: dict[tuple[Any, ...], int] = {}  # per key: the JSON size of its rows together
     columns = ", ".join(quote_identifier(c) for c in relation.target_columns)
+    fetched_bytes = 0
     for start in range(0, len(distinct), KEYS_PER_BATCH):
         batch = distinct[start : start + KEYS_PER_BATCH]
         params = [value for key in batch for value in key]
@@ -177,7 +267,7 @@ def _attach(
         else:
             tuple_marks = "(" + ", ".join("?" for _ in relation.target_columns) + ")"
             condition = f"({columns}) IN (VALUES {', '.join(tuple_marks for _ in batch)})"
-        fetched, fetched_keys = select_rows(
+        fetched = select_rows(
             ctx,
             target,
             child.children,
@@ -189,11 +279,30 @@ def _attach(
             serialize=serialize,
             hidden=[quote_identifier(c) for c in relation.target_columns],
         )
-        for row, key in zip(fetched, fetched_keys):
+        # Every row fetched here is in the response at least once: together they count against the budget.
+        fetched_bytes += sum(fetched.sizes)
+        if fetched_bytes > budget:
+            ctx.refuse()
+        for row, key, size in zip(fetched.rows, fetched.hidden, fetched.sizes):
             found.setdefault(key, []).append(row)
-    for row, key in zip(rows, keys):
-        matches = found.get(key, []) if None not in key else []
-        row[child.key] = matches if relation.many else (matches[0] if matches else None)
+            found_bytes[key] = found_bytes.get(key, 0) + size + 1
+    added = 0
+    overhead = len(child.key) + 4  # "key": and a comma
+    nothing: list[dict[str, Any]] = []
+    for index, (row, key) in enumerate(zip(rows, keys)):
+        # Rows with the same key share one list: the JSON repeats it, the memory does not.
+        matches = found.get(key, nothing) if None not in key else nothing
+        if relation.many:
+            row[child.key] = matches
+            size = overhead + 2 + (found_bytes[key] if matches else 0)
+        else:
+            row[child.key] = matches[0] if matches else None
+            size = overhead + (found_bytes[key] if matches else 4)
+        sizes[index] += size
+        added += size
+        if added > budget:
+            ctx.refuse()
+    return added
 
 
 def _has_blob(binding: TableBinding, children: list[Selected]) -> bool:
@@ -251,8 +360,12 @@ def _blob_converter(
     ctx: FetchContext, binding: TableBinding, column: Any, rowid_position: int | None, convert: Any
 ) -> Any:
     def blob(value: Any, raw: Any) -> Any:
-        if value is not None:
-            value = _file_url(ctx, binding, column.name, raw[rowid_position] if rowid_position is not None else None)
+        # `value` is whether the cell holds anything (the query selects `cell IS NOT NULL`).
+        value = (
+            _file_url(ctx, binding, column.name, raw[rowid_position] if rowid_position is not None else None)
+            if value
+            else None
+        )
         return convert(value, raw)
 
     return blob

@@ -24,6 +24,9 @@ def run_mutation(
     ctx: FetchContext, kind: str, binding: TableBinding, args: dict[str, Any], children: list[Selected]
 ) -> dict[str, Any]:
     conn = ctx.conn
+    if kind == "insert" and args.get("on_conflict") and not ctx.mode.can_read:
+        # limits.check_operation refuses this before any SQL; this keeps the rule where the SQL is written.
+        raise GraphQLError("on_conflict is not allowed with insert-only access")
     # One savepoint per mutation field, inside the operation's transaction (the engine begins and
     # commits it, with the operation's audit entry): a field that fails undoes only itself.
     conn.execute("SAVEPOINT mutation_field")
@@ -146,10 +149,11 @@ def _delete(conn: sqlite3.Connection, binding: TableBinding, kind: str, args: di
 def _rows(
     ctx: FetchContext, binding: TableBinding, returning: Selected, condition: str, params: list[Any]
 ) -> list[dict[str, Any]]:
-    rows, _ = select_rows(
+    fetched = select_rows(
         ctx, binding, returning.children, condition, params, order_sql(binding, None), None, 0, serialize=False
     )
-    return rows
+    ctx.count_root(returning.key, sum(fetched.sizes) + len(fetched.rows) + 2)
+    return fetched.rows
 
 
 def _rows_by_keys(
@@ -166,7 +170,7 @@ def _rows_by_keys(
         else f"({target}) IN (VALUES {', '.join(marks for _ in keys)})"
     )
     params = [value for key in keys for value in key]
-    rows, found_keys = select_rows(
+    fetched = select_rows(
         ctx,
         binding,
         returning.children,
@@ -178,6 +182,7 @@ def _rows_by_keys(
         serialize=False,
         hidden=[column_sql(c) for c in columns],
     )
+    ctx.count_root(returning.key, sum(fetched.sizes) + len(fetched.rows) + 2)
     order = {key: index for index, key in enumerate(keys)}
-    pairs = sorted(zip(rows, found_keys), key=lambda pair: order.get(tuple(pair[1]), 0))
+    pairs = sorted(zip(fetched.rows, fetched.hidden), key=lambda pair: order.get(tuple(pair[1]), 0))
     return [row for row, _ in pairs]

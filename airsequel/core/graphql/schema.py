@@ -103,6 +103,7 @@ class GeneratedSchema:
     tables: dict[str, TableBinding]  # by real table name
     row_types: dict[str, TableBinding]  # by GraphQL row type name
     roots: dict[tuple[str, str], RootField]  # (operation, field name)
+    introspection_sizes: tuple[int, int] | None = None  # see limits.py; computed when first needed
 
 
 Resolver = Callable[..., Any]
@@ -199,9 +200,14 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
                 binding, types[binding.name], mode, taken_types, lambda *a: add("mutation", mutation_fields, *a)
             )
 
+    # Every named type is handed to graphql-core up front: it then collects each one's references
+    # without following them from type to type, so a long chain of foreign keys is no deep recursion.
+    named_types: list[Any] = [b.built_row_type for b in bindings.values()]
+    named_types.extend(t for table_types in types.values() for t in table_types.values())
     schema = GraphQLSchema(
         query=GraphQLObjectType("Query", query_fields or {"_empty": GraphQLField(GraphQLInt)}),
         mutation=GraphQLObjectType("Mutation", mutation_fields) if mutation_fields else None,
+        types=named_types,
         directives=[GraphQLIncludeDirective, GraphQLSkipDirective],
     )
     return GeneratedSchema(

@@ -1,0 +1,194 @@
+"""What a GraphQL operation may ask for, checked on the document before any SQL runs.
+
+- Depth (`graphql_max_depth`): a root field is level 1, each object field below it one more
+  (`{ a { b_by_x { c } } }` is 2 levels: scalars add none). Introspection (`__schema`, `__type`)
+  does not count: it reads no rows and GraphiQL's own query is 12 levels deep; the cost bounds it.
+- Cost (`graphql_max_cost`): the rows the operation may produce, estimated. Each object field
+  produces its parent's rows times its own row limit: a root list its `limit` (at most
+  `graphql_max_rows`, which is also the default), a `_by_pk`, aggregate, outgoing relationship or
+  mutation response 1, a nested list (an incoming relationship, which has no limit argument)
+  NESTED_LIST_ROWS per parent row, `returning` the objects inserted (update and delete:
+  `graphql_max_rows`). Aliases are separate fields, so they add up. Introspection lists count the
+  schema's types, or its average fields per type, per parent.
+- An insert-only caller may not use `on_conflict`: an upsert changes existing rows, and whether it
+  did (`affected_rows`) tells what they hold.
+
+The walk follows graphql-core's field collection (fragments, `@skip`/`@include`, merged response
+keys), iteratively, and gives up after MAX_VISITS fields so that fragments spread inside fragments
+cannot make the check itself expensive.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    get_named_type,
+    is_list_type,
+)
+from graphql.execution.collect_fields import collect_fields, collect_sub_fields
+from graphql.execution.values import get_argument_values
+from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
+
+from airsequel.core.errors import Forbidden, TooLarge
+from airsequel.core.graphql.schema import GeneratedSchema
+
+NESTED_LIST_ROWS = 10  # rows per parent a nested list (incoming relationship) is estimated at
+MAX_VISITS = 100_000  # fields (counted once per place they appear in the response) the check walks at most
+
+
+class QueryTooCostly(TooLarge):
+    """The operation would ask for more rows than `graphql_max_cost` (413), refused before any SQL."""
+
+
+@dataclass
+class Limits:
+    max_depth: int
+    max_cost: int
+    max_rows: int
+
+
+@dataclass
+class _Step:
+    parent: GraphQLObjectType
+    level: int  # of the fields of this selection (roots: 1)
+    rows: int  # rows of the parent (roots: 1)
+    introspection: bool
+    mutation_kind: str | None = None  # below a mutation root field: its kind
+    objects: int | None = None  # below an insert: how many objects it inserts
+
+
+def check_operation(
+    generated: GeneratedSchema,
+    document_fragments: dict[str, FragmentDefinitionNode],
+    operation: OperationDefinitionNode,
+    variables: dict[str, Any],
+    limits: Limits,
+) -> int:
+    """Refuse the operation (GraphQLError for depth, QueryTooCostly, Forbidden) or return its
+    estimated cost. `variables` are the coerced variable values."""
+    schema = generated.schema
+    root = schema.mutation_type if operation.operation == OperationType.MUTATION else schema.query_type
+    if root is None:
+        return 0
+    average_fields, type_count = _introspection_sizes(generated)
+    cost = 0
+    visits = 0
+    roots = collect_fields(schema, document_fragments, variables, root, operation.selection_set)
+    pending: list[tuple[str, list[FieldNode], _Step]] = [
+        (key, nodes, _Step(root, 1, 1, False)) for key, nodes in roots.items()
+    ]
+    pending.reverse()
+    while pending:
+        _key, nodes, step = pending.pop()
+        visits += 1
+        if visits > MAX_VISITS:
+            raise QueryTooCostly(
+                f"The query selects more than {MAX_VISITS} fields (counting each place a fragment is spread): "
+                "select fewer fields"
+            )
+        name = nodes[0].name.value
+        if name == "__typename":
+            continue
+        definition = _field(schema, step.parent, name)
+        if definition is None:
+            continue
+        named = get_named_type(definition.type)
+        if not isinstance(named, GraphQLObjectType):
+            continue
+        introspection = step.introspection or name in ("__schema", "__type")
+        if not introspection and step.level > limits.max_depth:
+            raise GraphQLError(f"The query is nested too deeply (at most {limits.max_depth} levels)")
+        args = get_argument_values(definition, nodes[0], variables)
+        mutation_kind, objects = step.mutation_kind, step.objects
+        if introspection:
+            per_parent = _introspection_rows(name, definition, average_fields, type_count)
+        elif step.parent is schema.query_type:
+            per_parent = _root_rows(generated.roots[("query", name)].kind, args, limits.max_rows)
+        elif step.parent is schema.mutation_type:
+            mutation_kind = generated.roots[("mutation", name)].kind
+            if mutation_kind == "insert" and args.get("on_conflict") and not generated.mode.can_read:
+                raise Forbidden(
+                    "on_conflict is not allowed with insert-only access: it would update existing rows, and whether "
+                    "it did tells what they hold. Insert new rows only, or use a token that may write"
+                )
+            per_parent = 1
+            given = args.get("objects")
+            objects = len(given) if isinstance(given, list) else None
+        elif name == "returning" and mutation_kind is not None:
+            per_parent = _returning_rows(mutation_kind, objects, limits.max_rows)
+        else:
+            binding = generated.row_types.get(step.parent.name)
+            relation = binding.relationships.get(name) if binding is not None else None
+            per_parent = NESTED_LIST_ROWS if relation is not None and relation.many else 1
+        rows = step.rows * per_parent
+        cost += max(rows, 1)
+        if cost > limits.max_cost:
+            raise QueryTooCostly(
+                f"The query would ask for about {cost} rows or more (estimated before running it: each list's limit "
+                f"times its parents' rows, nested lists {NESTED_LIST_ROWS} rows per parent, aliases added up), "
+                f"more than the maximum of {limits.max_cost} (graphql_max_cost): give list fields a smaller limit, "
+                "nest fewer lists, or split the aliases over several requests"
+            )
+        children = collect_sub_fields(schema, document_fragments, variables, named, nodes)
+        below = _Step(named, step.level + 1, rows, introspection, mutation_kind, objects)
+        for child_key, child_nodes in reversed(list(children.items())):
+            pending.append((child_key, child_nodes, below))
+    return cost
+
+
+def _field(schema: GraphQLSchema, parent: GraphQLObjectType, name: str) -> GraphQLField | None:
+    if name == "__schema" and parent is schema.query_type:
+        return SchemaMetaFieldDef
+    if name == "__type" and parent is schema.query_type:
+        return TypeMetaFieldDef
+    return parent.fields.get(name)
+
+
+def _root_rows(kind: str, args: dict[str, Any], max_rows: int) -> int:
+    if kind != "list":
+        return 1
+    limit = args.get("limit")
+    return max_rows if limit is None else max(0, min(limit, max_rows))
+
+
+def _returning_rows(kind: str, objects: int | None, max_rows: int) -> int:
+    if kind.endswith("_by_pk"):
+        return 1
+    if kind == "insert" and objects is not None:
+        return objects
+    return max_rows
+
+
+def _introspection_rows(name: str, definition: GraphQLField, average_fields: int, type_count: int) -> int:
+    wrapped: Any = definition.type
+    if isinstance(wrapped, GraphQLNonNull):
+        wrapped = wrapped.of_type
+    if not is_list_type(wrapped):
+        return 1
+    return type_count if name in ("types", "possibleTypes") else average_fields
+
+
+def _introspection_sizes(generated: GeneratedSchema) -> tuple[int, int]:
+    """(average fields, arguments or values per type, rounded up; number of types), once per schema."""
+    if generated.introspection_sizes is None:
+        types = list(generated.schema.type_map.values())
+        members = 0
+        for named in types:
+            for attribute in ("fields", "values"):
+                value = getattr(named, attribute, None)
+                if isinstance(value, dict):
+                    members += len(value)
+        generated.introspection_sizes = (max(1, math.ceil(members / max(1, len(types)))), max(1, len(types)))
+    return generated.introspection_sizes
