@@ -5,7 +5,9 @@ Import them from here (`from tests.helpers import ...`); tests/conftest.py holds
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import time
 from pathlib import Path
 
 from starlette.testclient import TestClient
@@ -35,6 +37,20 @@ def sign_up_and_login(client: TestClient, username: str, *, setup_key: str | Non
     assert response.status_code == 200, response.text
     client.cookies.clear()
     return response.json()["sessionToken"]
+
+
+def setup_key_from_log(data_dir: Path) -> str:
+    """The key of the setup link a real server (tests/server_process.py) printed into its log at start."""
+    from tests.server_process import server_log
+
+    deadline = time.monotonic() + 10
+    while True:
+        found = re.search(r"http://\S+/setup/(\S+) ", server_log(data_dir).read_text())
+        if found:
+            return found[1]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no setup link in the log: {server_log(data_dir).read_text()[-2000:]}")
+        time.sleep(0.05)
 
 
 def make_sqlite_file(path: Path, script: str) -> bytes:

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.helpers import PASSWORD, sign_up_and_login
+from tests.helpers import PASSWORD, setup_key_from_log, sign_up_and_login
 from tests.server_process import running_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -41,7 +41,9 @@ def test_point_in_time_restore_restart_and_disaster_recovery(tmp_path):
     data_dir = tmp_path / "data"
     with running_server(data_dir, env=env) as base:
         http = httpx2.Client(base_url=base, timeout=120)
-        http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "backup")
+        # The server admin (through the setup link): the replication figures of /api/status are theirs.
+        admin_key = setup_key_from_log(data_dir)
+        http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "backup", setup_key=admin_key)
         status = http.get("/api/status").json()
         assert status["replication"]["running"] is True and status["status"] == "ok"
         db = http.post("/api/dbs", json={"name": "b", "query": "CREATE TABLE t(v TEXT)"}).json()["id"]

@@ -7,10 +7,8 @@ Now only the one-time setup link (printed by `airsequel serve`) or `airsequel cr
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
-import time
 
 import httpx2
 import pytest
@@ -18,7 +16,7 @@ import pytest
 from airsequel.core.admin.server_settings import parse_host_header
 from airsequel.core.auth.access import Principal
 from airsequel.core.services import Services
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, setup_key_from_log
 from tests.server_process import running_server, server_log
 
 SIGN_UP = {"username": "mallory", "email_address": "mallory@example.org", "password": PASSWORD}
@@ -126,16 +124,6 @@ def test_loopback_connections_answer_loopback_names_only(settings):
         services.stop()
 
 
-def setup_link(data_dir) -> str:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        found = re.search(r"http://\S+/setup/(\S+) ", server_log(data_dir).read_text())
-        if found:
-            return found[1]
-        time.sleep(0.05)
-    raise AssertionError(f"no setup link in the log: {server_log(data_dir).read_text()}")
-
-
 @pytest.mark.e2e
 def test_dns_rebinding_against_a_fresh_loopback_server(tmp_path):
     """The attack exactly as found: a real server on 127.0.0.1, a sign-up with Host attacker.example."""
@@ -153,7 +141,7 @@ def test_dns_rebinding_against_a_fresh_loopback_server(tmp_path):
         assert http.post("/api/users", json=SIGN_UP).status_code == 201
         assert http.get("/api/users/mallory", headers=login(http, "mallory")).json()["serverRoles"] == []
         # The operator's link from the log makes the admin.
-        key = setup_link(data_dir)
+        key = setup_key_from_log(data_dir)
         assert http.get(f"/setup/{key}").status_code == 200
         made = http.post(
             "/api/users",

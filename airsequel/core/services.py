@@ -11,6 +11,7 @@ from airsequel.core.admin.audit import AuditLog
 from airsequel.core.admin.database_settings import DatabaseSettings
 from airsequel.core.admin.env_vars import EnvVars
 from airsequel.core.admin.server_settings import ServerSettings
+from airsequel.core.auth.access import Principal, PrincipalKind
 from airsequel.core.auth.accounts import Accounts, password_hasher
 from airsequel.core.auth.login_throttle import LoginThrottle
 from airsequel.core.auth.principals import Principals
@@ -156,18 +157,23 @@ class Services:
             ]
             self.replication.start(files)
 
-    def status(self, *, replication_details: bool = False) -> dict[str, Any]:
-        """GET /api/status: ok, or degraded while continuous backups are on but not running."""
-        replication = (
-            self.replication.health(details=replication_details) if self.replication is not None else {"enabled": False}
-        )
+    def status(self, caller: Principal, *, replication_details: bool = False) -> dict[str, Any]:
+        """GET /api/status: ok, or degraded while continuous backups are on but not running. The
+        number of databases and the replication figures (the replica URL, file keys) are for server
+        admins; anyone else, a load balancer included, gets the status and the version only (and
+        costs no `litestream list`)."""
+        admin = caller.kind == PrincipalKind.USER and caller.server_admin
+        if self.replication is None:
+            replication: dict[str, Any] = {"enabled": False}
+        elif admin:
+            replication = self.replication.health(details=replication_details)
+        else:
+            replication = {"enabled": True, "running": self.replication.pid is not None}
         healthy = not replication["enabled"] or replication["running"]
-        return {
-            "status": "ok" if healthy else "degraded",
-            "version": __version__,
-            "numberOfDatabases": self.control.count_databases(),
-            "replication": replication,
-        }
+        minimal = {"status": "ok" if healthy else "degraded", "version": __version__}
+        if not admin:
+            return minimal
+        return {**minimal, "numberOfDatabases": self.control.count_databases(), "replication": replication}
 
     def stop(self) -> None:
         try:
