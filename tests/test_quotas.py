@@ -8,13 +8,18 @@ test's own filesystem (os.statvfs), which is the mechanism the server uses; noth
 
 from __future__ import annotations
 
+import errno
 import os
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from starlette.testclient import TestClient
 
+from airsequel.config import Settings
 from airsequel.core.storage.disk_space import DiskSpace
+from airsequel.http.app import create_app
 from tests.helpers import create_db, data_files, make_sqlite_file, sign_up_and_login, sql
 
 GIB = 1 << 30
@@ -209,3 +214,74 @@ def test_three_hundred_creates_stop_at_the_quota(client, settings, count):
     assert client.get("/api/dbs").json()["numberOfDatabases"] == 50
     assert len(list((settings.data_dir / "dbs").iterdir())) == 50
     print(f"{count} create requests against a quota of 50 took {took:.2f} s")
+
+
+@pytest.fixture
+def small_disk(tmp_path):  # type: ignore[no-untyped-def]
+    """A real 16 MiB filesystem (tmpfs) to fill up; skipped where mounting is not allowed (not root)."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount_point)], capture_output=True, text=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def fill(path):  # type: ignore[no-untyped-def]
+    """Write a filler file until the filesystem has no room left."""
+    with open(path, "wb", buffering=0) as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError as error:
+            assert error.errno == errno.ENOSPC
+    with open(path, "ab", buffering=0) as handle:  # and the last few bytes
+        try:
+            while True:
+                handle.write(b"\0" * 512)
+                handle.flush()
+        except OSError:
+            pass
+
+
+def test_a_really_full_disk_is_507_not_500_and_delete_still_works(small_disk, tmp_path):
+    """ENOSPC and SQLITE_FULL met for real (min_free_disk_bytes 0, so no check comes first)."""
+    settings = Settings.from_env(
+        environ={}, data_dir=small_disk / "data", secret_key="k", min_free_disk_bytes=0, sql_time_limit_seconds=5.0
+    )
+    sqlite_file = tmp_path / "up.sqlite"
+    make_sqlite_file(sqlite_file, "CREATE TABLE u(b); INSERT INTO u VALUES (randomblob(200000))")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        client.headers["Authorization"] = "Bearer " + sign_up_and_login(client, "alice")
+        db = create_db(client, "CREATE TABLE t(b); INSERT INTO t VALUES (randomblob(300000))", name="kept")
+        doomed = create_db(client, "CREATE TABLE t(b); INSERT INTO t VALUES (randomblob(300000))", name="doomed")
+        fill(small_disk / "filler")
+        files_before, registry_before = data_files(settings), registry(client)
+        outcomes = {
+            "create": client.post("/api/dbs", json={"name": "new", "query": "CREATE TABLE n(b)"}),
+            "upload": upload(client, sqlite_file),
+            "duplicate": client.post(f"/dbs/{db}/duplicate"),
+            "download": client.get(f"/dbs/{db}/download"),
+            "vacuum": client.post(f"/api/dbs/{db}/vacuum"),
+        }
+        statuses = {what: response.status_code for what, response in outcomes.items()}
+        assert set(statuses.values()) <= {507}, {w: (r.status_code, r.text[:200]) for w, r in outcomes.items()}
+        for response in outcomes.values():
+            message = response.json()["errors"][0].lower()
+            assert "the server's disk is" in message and "nothing was written" in message, message
+        assert registry(client) == registry_before
+        assert [f for f in data_files(settings) if not f.endswith(("-wal", "-shm"))] == [
+            f for f in files_before if not f.endswith(("-wal", "-shm"))
+        ]
+        assert list((settings.data_dir / "tmp").iterdir()) == []
+        assert client.delete(f"/api/dbs/{doomed}").status_code == 200
+        assert [name for _id, name in registry(client)] == ["kept"]
+        assert sql(client, db, "SELECT length(b) AS n FROM t").json()["rows"] == [{"n": 300000}]
+        (small_disk / "filler").unlink()
+        assert client.post(f"/dbs/{db}/duplicate").status_code == 200

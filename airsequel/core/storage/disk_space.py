@@ -23,6 +23,8 @@ from airsequel.core.errors import InsufficientStorage, TooLarge
 SQLITE_FULL = 13
 OUT_OF_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 SETTING = "min_free_disk_bytes (AIRSEQUEL_MIN_FREE_DISK_BYTES)"
+# SQLITE_FULL with more than this free is a database at its own size limit, not a full disk.
+FULL_DISK_BYTES = 8 << 20
 
 
 class DiskSpace:
@@ -46,8 +48,8 @@ class DiskSpace:
             )
 
     def is_low(self) -> bool:
-        """Whether the disk is below its margin now (to tell a full disk from a full database)."""
-        return self.free_bytes() < self.min_free_bytes()
+        """Whether the disk is (nearly) full now, to tell a full disk from a full database."""
+        return self.free_bytes() < max(self.min_free_bytes(), FULL_DISK_BYTES)
 
     @contextmanager
     def full_disk_as_507(self, what: str = "This write") -> Iterator[None]:
