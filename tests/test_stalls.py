@@ -169,3 +169,34 @@ def test_a_streamed_export_cut_by_the_limit_never_looks_complete(server, tenants
             for _ in response.iter_bytes():
                 pass
     assert time.monotonic() - started < TIME_LIMIT + 1.5
+
+
+def test_sixty_slow_table_pages_of_one_tenant_do_not_hold_up_the_others(server, tenants):
+    """Server-generated SQL (a table page over a runaway view) from 60 concurrent requests: each
+    stops at the limit, and the status and another tenant's SELECT 1 stay quick meanwhile."""
+    mallory, bob, dbs = tenants
+    view = (
+        "CREATE VIEW IF NOT EXISTS pageview AS WITH RECURSIVE c(x) AS"
+        " (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400000000) SELECT x FROM c"
+    )
+    assert mallory.post(f"/dbs/{dbs['mallory']}/sql", json={"query": view}).status_code == 200
+    statuses: list[int] = []
+
+    def attack() -> None:
+        def one() -> None:
+            statuses.append(mallory.get(f"/api/dbs/{dbs['mallory']}/tables/pageview").status_code)
+
+        threads = [threading.Thread(target=one) for _ in range(60)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    latencies, took = probe_while(attack, server, bob, dbs["bob"])
+    assert set(statuses) == {429, 504} and statuses.count(504) <= 3 * SHARE, statuses
+    assert took < 2 * TIME_LIMIT + 2, took
+    assert max(latencies) < QUICK_BOUND, sorted(latencies)[-5:]
+    print(
+        f"60 slow pages: {statuses.count(504)} stopped at the limit, {statuses.count(429)} got 429 in {took:.1f} s;"
+        f" probes max {max(latencies) * 1000:.0f} ms"
+    )

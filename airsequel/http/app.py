@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Mount
@@ -35,12 +36,18 @@ from airsequel.http.routes import (
 from airsequel.http.routes import settings as settings_routes
 from airsequel.http.sqlite_lane import SqliteLane
 
+ROUTE_THREADS = 256
+
 
 def create_app(settings: Settings) -> Starlette:
     services = Services.start(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Blocking work of the routes (table pages, uploads, the status check) runs on anyio's
+        # threads; 40 by default, which 40 slow requests of one tenant would hold for the whole
+        # time limit. Threads wait in SQLite without the GIL, so more of them cost little.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = ROUTE_THREADS
         services.start_background_work()
         yield
         services.stop()

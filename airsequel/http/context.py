@@ -8,11 +8,12 @@ changes something must come from our own origin (Origin or Referer header), whic
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import run_in_threadpool as run_in_any_thread
 from starlette.requests import Request
 
 from airsequel.core.auth.access import Action, Principal, authorize, require_user
@@ -44,6 +45,21 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
+# The share of the lane that blocking work of this request counts against, once its caller is known.
+_request_share: ContextVar[tuple[Any, str, int] | None] = ContextVar("airsequel_request_share", default=None)
+
+
+async def run_in_threadpool(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Blocking work of a route on a worker thread: within its caller's share (see sqlite_lane.py)
+    once the caller is known, so that a tenant's slow table pages wait for each other, not for
+    everyone's threads and cores."""
+    share = _request_share.get()
+    if share is None:
+        return await run_in_any_thread(function, *args, **kwargs)
+    lane, tenant, size = share
+    return await lane.run_shared(function, *args, tenant=tenant, share=size, **kwargs)
+
+
 async def run_sqlite(request: Request, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a caller's SQL work on the server's SQLite lane (see sqlite_lane.py): within the caller's
     share of the lane, and answered by the time limit (and a second of grace) whatever happens."""
@@ -61,7 +77,10 @@ async def run_sqlite(request: Request, function: Callable[..., T], *args: Any, *
 async def tenant_of(request: Request) -> str:
     """Whose share of the server a request uses: its user's (a token counts as its user), else its
     client address's (anonymous callers and read-only links)."""
-    caller = await principal(request)
+    return _tenant_key(request, await principal(request))
+
+
+def _tenant_key(request: Request, caller: Principal) -> str:
     if caller.user_id is not None:
         return f"user:{caller.user_id}"
     if caller.token_id is not None:
@@ -119,6 +138,13 @@ async def principal(request: Request) -> Principal:
                 raise
             resolved = Principal.anonymous()  # a stale cookie is the same as none
     request.state.principal = resolved
+    _request_share.set(
+        (
+            request.app.state.sqlite_lane,
+            _tenant_key(request, resolved),
+            services(request).settings.tenant_max_concurrent_queries,
+        )
+    )
     return resolved
 
 

@@ -93,6 +93,15 @@ class SqliteLane:
                 " (its last step, a single heavy operation, is still being stopped)"
             ) from None
 
+    async def run_shared(self, function: Callable[..., T], *args: Any, tenant: str, share: int, **kwargs: Any) -> T:
+        """Other blocking work of a route (table pages, exports, uploads) on anyio's worker threads,
+        within the same share of `tenant` as its SQL."""
+        held = await self._admit(tenant, share)
+        try:
+            return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
+        finally:
+            self._leave(*held, held_slot=True)
+
     def _forget(self, work: asyncio.Future[Any]) -> None:
         self._background.discard(work)
         if not work.cancelled():

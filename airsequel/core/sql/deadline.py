@@ -101,7 +101,6 @@ class Watchdog:
         """Start the deadline of a borrow: from now on `conn` is stopped at `time_limit` seconds."""
         deadline = Deadline(time_limit)
         conn.deadline = deadline
-        conn.set_progress_handler(deadline.progress, PROGRESS_STEPS)
         with self._lock:
             self._active[id(conn)] = (deadline, conn)
             if time_limit != UNLIMITED:
@@ -119,7 +118,6 @@ class Watchdog:
             active = self._active.pop(id(conn), None)
             if active is not None:
                 active[0].done = True
-        conn.set_progress_handler(None, PROGRESS_STEPS)
         conn.deadline = None
 
     def stop(self) -> None:
