@@ -260,7 +260,7 @@ class Settings:
     )
     sqlite_threads: int = setting(
         1,
-        "Threads running SQL for /sql and GraphQL (reads within 5 ms are answered on the event loop; a query slower than 50 ms gets a thread of its own)",
+        "Threads running SQL for /sql and GraphQL (a query slower than 50 ms gets a thread of its own; none runs on the event loop)",
         env="AIRSEQUEL_SQLITE_THREADS",
         flag="--sqlite-threads",
         minimum=1,
