@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,7 +84,8 @@ class FetchContext:
 class Fetched:
     rows: list[dict[str, Any]]
     hidden: list[tuple[Any, ...]]  # the values of the `hidden` expressions, per row
-    sizes: list[int]  # each row's JSON size in bytes, relationships included
+    total: int  # the JSON size of all these rows in bytes, relationships included
+    sizes: list[int] | None  # each row's, when asked for (rows fetched to attach to others)
 
 
 def fetch_list(
@@ -112,7 +114,7 @@ def fetch_list(
         raise GraphQLError(
             f"The query would return {total} rows, more than the maximum of {ctx.max_rows}: use limit (and offset) to page"
         )
-    ctx.count_root(key, sum(fetched.sizes) + len(rows) + 2)
+    ctx.count_root(key, fetched.total + 2)
     return rows
 
 
@@ -128,7 +130,7 @@ def fetch_by_key(
     params: list[Any] = []
     condition = key_condition(binding, args, params)
     fetched = select_rows(ctx, binding, children, condition, params, "", 1, 0, serialize=serialize)
-    ctx.count_root(key, sum(fetched.sizes) or 4)
+    ctx.count_root(key, fetched.total or 4)
     return fetched.rows[0] if fetched.rows else None
 
 
@@ -209,7 +211,8 @@ def select_rows(
     cursor = ctx.conn.execute(sql, params)
     raw_rows: list[Any] = []
     rows: list[dict[str, Any]] = []
-    sizes: list[int] = []
+    per_row = hidden is not None  # rows to attach to others: each one's size is needed
+    sizes: list[int] | None = [] if per_row else None
     total = 0
     while True:
         chunk = cursor.fetchmany(ROWS_PER_CHUNK)
@@ -219,20 +222,23 @@ def select_rows(
             {key: (convert(raw[where], raw) if convert is not None else where) for key, where, convert in fields}
             for raw in chunk
         ]
-        measured = [len(orjson.dumps(row, default=_measured_as_text)) for row in shaped]
-        total += sum(measured) + len(measured)
+        if sizes is not None:
+            measured = [len(orjson.dumps(row, default=_measured_as_text)) for row in shaped]
+            sizes.extend(measured)
+            total += sum(measured) + len(measured)
+        else:
+            total += len(orjson.dumps(shaped, default=_measured_as_text))
         if total > budget:
             cursor.close()
             ctx.refuse()
         raw_rows.extend(chunk)
         rows.extend(shaped)
-        sizes.extend(measured)
     for child, relation, positions_of_keys in relationships:
         keys = [tuple(raw[p] for p in positions_of_keys) for raw in raw_rows]
         total += _attach(ctx, rows, sizes, keys, child, relation, budget, serialize=serialize)
         if total > budget:
             ctx.refuse()
-    return Fetched(rows, [tuple(raw[p] for p in hidden_positions) for raw in raw_rows], sizes)
+    return Fetched(rows, [tuple(raw[p] for p in hidden_positions) for raw in raw_rows], total, sizes)
 
 
 def _measured_as_text(value: Any) -> Any:
@@ -243,7 +249,7 @@ def _measured_as_text(value: Any) -> Any:
 def _attach(
     ctx: FetchContext,
     rows: list[dict[str, Any]],
-    sizes: list[int],
+    sizes: list[int] | None,
     keys: list[tuple[Any, ...]],
     child: Selected,
     relation: Relationship,
@@ -252,7 +258,7 @@ def _attach(
     serialize: bool,
 ) -> int:
     """Load one relationship for all `rows` in batches, put each row's share under `child.key`, and
-    add its JSON size to the row's size in `sizes`. Returns the bytes added to all rows together."""
+    add its JSON size to each row's in `sizes` (if given). Returns the bytes added to all rows together."""
     target = ctx.schema.tables[relation.target]
     distinct = list(dict.fromkeys(key for key in keys if None not in key))
     found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
@@ -280,29 +286,32 @@ def _attach(
             hidden=[quote_identifier(c) for c in relation.target_columns],
         )
         # Every row fetched here is in the response at least once: together they count against the budget.
-        fetched_bytes += sum(fetched.sizes)
+        fetched_bytes += fetched.total
         if fetched_bytes > budget:
             ctx.refuse()
+        assert fetched.sizes is not None
         for row, key, size in zip(fetched.rows, fetched.hidden, fetched.sizes):
             found.setdefault(key, []).append(row)
             found_bytes[key] = found_bytes.get(key, 0) + size + 1
-    added = 0
-    overhead = len(child.key) + 4  # "key": and a comma
-    nothing: list[dict[str, Any]] = []
-    for index, (row, key) in enumerate(zip(rows, keys)):
-        # Rows with the same key share one list: the JSON repeats it, the memory does not.
-        matches = found.get(key, nothing) if None not in key else nothing
-        if relation.many:
-            row[child.key] = matches
-            size = overhead + 2 + (found_bytes[key] if matches else 0)
-        else:
-            row[child.key] = matches[0] if matches else None
-            size = overhead + (found_bytes[key] if matches else 4)
-        sizes[index] += size
-        added += size
-        if added > budget:
-            ctx.refuse()
-    return added
+    # Rows with the same key share one list (or row): the JSON repeats it, the memory does not.
+    response_key = child.key
+    overhead = len(response_key) + 4  # "key": and a comma
+    if relation.many:
+        nothing: list[dict[str, Any]] = []
+        for row, key in zip(rows, keys):
+            row[response_key] = found.get(key, nothing)
+        empty = overhead + 2
+        value_sizes = {key: overhead + 2 + size for key, size in found_bytes.items()}
+    else:
+        for row, key in zip(rows, keys):
+            matches = found.get(key)
+            row[response_key] = matches[0] if matches else None
+        empty = overhead + 4  # null
+        value_sizes = {key: overhead + size for key, size in found_bytes.items()}
+    added_sizes = [value_sizes.get(key, empty) for key in keys]
+    if sizes is not None:
+        sizes[:] = map(operator.add, sizes, added_sizes)
+    return sum(added_sizes)
 
 
 def _has_blob(binding: TableBinding, children: list[Selected]) -> bool:

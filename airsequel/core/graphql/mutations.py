@@ -152,7 +152,7 @@ def _rows(
     fetched = select_rows(
         ctx, binding, returning.children, condition, params, order_sql(binding, None), None, 0, serialize=False
     )
-    ctx.count_root(returning.key, sum(fetched.sizes) + len(fetched.rows) + 2)
+    ctx.count_root(returning.key, fetched.total + 2)
     return fetched.rows
 
 
@@ -182,7 +182,7 @@ def _rows_by_keys(
         serialize=False,
         hidden=[column_sql(c) for c in columns],
     )
-    ctx.count_root(returning.key, sum(fetched.sizes) + len(fetched.rows) + 2)
+    ctx.count_root(returning.key, fetched.total + 2)
     order = {key: index for index, key in enumerate(keys)}
     pairs = sorted(zip(fetched.rows, fetched.hidden), key=lambda pair: order.get(tuple(pair[1]), 0))
     return [row for row, _ in pairs]
