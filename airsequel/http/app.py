@@ -15,6 +15,7 @@ from airsequel.core.services import Services
 from airsequel.http.errors import EXCEPTION_HANDLERS
 from airsequel.http.host_check import AllowedHostsMiddleware
 from airsequel.http.pages import static_files
+from airsequel.http.security_headers import SecurityHeadersMiddleware
 from airsequel.http.routes import (
     backups,
     charts,
@@ -76,7 +77,8 @@ def create_app(settings: Settings) -> Starlette:
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
-        middleware=[Middleware(AllowedHostsMiddleware)],
+        # Outermost first: every answer, a refused Host included, carries the security headers.
+        middleware=[Middleware(SecurityHeadersMiddleware), Middleware(AllowedHostsMiddleware)],
     )
     app.state.services = services
     app.state.sqlite_lane = SqliteLane(base=settings.sqlite_threads)

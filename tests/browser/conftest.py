@@ -51,3 +51,17 @@ def screenshot(page: object, name: str) -> Path:
     path = OUTPUT / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+def watch_csp(page: object) -> list[str]:
+    """Collect what the browser reports as Content-Security-Policy violations on `page` (its console
+    says "Refused to ... because it violates the following Content Security Policy directive")."""
+    violations: list[str] = []
+
+    def seen(message: object) -> None:
+        text = message.text  # type: ignore[attr-defined]
+        if "Content Security Policy" in text or "Content-Security-Policy" in text:
+            violations.append(text)
+
+    page.on("console", seen)  # type: ignore[attr-defined]
+    return violations

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, watch_csp
 from tests.server_process import running_server
 
 CSV = "city,country,population\nLagos,Nigeria,15388000\nTokyo,Japan,37400068\nLima,Peru,10719000\n" + "".join(
@@ -22,6 +22,7 @@ def test_sign_up_upload_browse_edit_query_tokens_and_charts(browser, tmp_path):
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.set_default_timeout(20_000)
+        csp_violations = watch_csp(page)  # every page works under its Content-Security-Policy
 
         # Sign up (which logs in) and land on the home page.
         page.goto(f"{base}/signup")
@@ -48,7 +49,7 @@ def test_sign_up_upload_browse_edit_query_tokens_and_charts(browser, tmp_path):
         page.set_input_files("#upload-form input[type=file]", str(bad))
         page.click("#upload-form button[type=submit]")
         page.wait_for_function(
-            "document.querySelector('#upload-form .error').textContent.includes('not a SQLite database')"
+            "() => document.querySelector('#upload-form .error').textContent.includes('not a SQLite database')"
         )
         progress = page.eval_on_selector("#upload-progress", "el => el.value")
         assert progress == 100  # the bytes all went up before the server refused them
@@ -58,7 +59,7 @@ def test_sign_up_upload_browse_edit_query_tokens_and_charts(browser, tmp_path):
         page.goto(db_url + "/tables/cities")
         page.wait_for_selector("#sheet tbody tr")
         page.fill("#filter-text", "Tok")
-        page.wait_for_function("document.querySelectorAll('#sheet tbody tr').length === 1")
+        page.wait_for_function("() => document.querySelectorAll('#sheet tbody tr').length === 1")
         cell = page.locator("#sheet tbody tr td").nth(0)
         cell.click()
         page.keyboard.press("Control+A")
@@ -74,20 +75,20 @@ def test_sign_up_upload_browse_edit_query_tokens_and_charts(browser, tmp_path):
             "UPDATE cities SET population = population + 1 WHERE city = 'Edo'; SELECT city, population FROM cities WHERE country = 'Japan'",
         )
         page.click("#sql-form button[type=submit]")
-        page.wait_for_function("document.querySelector('#sql-status').textContent.includes('row(s)')")
+        page.wait_for_function("() => document.querySelector('#sql-status').textContent.includes('row(s)')")
         assert "Edo" in page.inner_text("#sql-result") and "37400069" in page.inner_text("#sql-result")
         assert "changed: cities" in page.inner_text("#sql-status")
         page.fill("#sql-query", "SELECT * FROM nowhere")
         page.click("#sql-form button[type=submit]")
-        page.wait_for_function("document.querySelector('#sql-error').textContent.includes('no such table')")
+        page.wait_for_function("() => document.querySelector('#sql-error').textContent.includes('no such table')")
         screenshot(page, "05-sql")
 
         # GraphiQL runs a query.
         page.goto(db_url + "/graphql")
         page.wait_for_selector(".graphiql-execute-button")
-        page.wait_for_function("document.querySelector('.graphiql-query-editor').innerText.includes('cities')")
+        page.wait_for_function("() => document.querySelector('.graphiql-query-editor').innerText.includes('cities')")
         page.click(".graphiql-execute-button")
-        page.wait_for_function("document.querySelector('.graphiql-response').innerText.includes('Lagos')")
+        page.wait_for_function("() => document.querySelector('.graphiql-response').innerText.includes('Lagos')")
         screenshot(page, "06-graphiql")
 
         # A chart.
@@ -117,7 +118,7 @@ def test_sign_up_upload_browse_edit_query_tokens_and_charts(browser, tmp_path):
         )
         assert used.json()["rows"] == [{"n": 3003}]
         page.click("#tokens [data-revoke]")
-        page.wait_for_function("!document.querySelector('#tokens [data-revoke]')")
+        page.wait_for_function("() => !document.querySelector('#tokens [data-revoke]')")
         refused = page.request.post(
             f"{base}/dbs/{db_id}/sql", data={"query": "SELECT 1"}, headers={"Authorization": f"Bearer {secret}"}
         )
@@ -130,4 +131,5 @@ def test_sign_up_upload_browse_edit_query_tokens_and_charts(browser, tmp_path):
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
         page.click("#logout")
         page.wait_for_url(f"{base}/login")
+        assert csp_violations == []
         context.close()

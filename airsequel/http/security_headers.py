@@ -1,0 +1,51 @@
+"""Headers every response carries, so that a browser holds our pages to what they are.
+
+- The server's own HTML pages (text/html, not a download): a Content-Security-Policy that runs
+  scripts and styles from this server only (no inline ones: the templates have none, GraphiQL
+  included), and frames nothing and lets nobody frame them.
+- Anything else (JSON, downloads, file cells, exports, chart SVGs): a policy that allows nothing at
+  all and sandboxes the document, should a browser ever render one (a BLOB cell holding HTML, an SVG
+  opened directly), so user content never runs as our origin.
+- Always: X-Content-Type-Options nosniff, X-Frame-Options DENY (frame-ancestors for old browsers),
+  and Referrer-Policy same-origin (setup and reset keys travel in paths: they never leave for
+  another site; our own origin check may still read a same-origin Referer).
+
+A header a route set itself is left as it is.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self' data:;"
+    " connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+CONTENT_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
+ALWAYS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+}
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                page = headers.get("content-type", "").startswith("text/html") and "content-disposition" not in headers
+                headers.setdefault("content-security-policy", PAGE_POLICY if page else CONTENT_POLICY)
+                for name, value in ALWAYS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
