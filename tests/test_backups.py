@@ -179,6 +179,23 @@ def _reachable(url: str) -> bool:
         return False
 
 
+def sqlite_names(path: Path) -> list[str]:
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        return [name for (name,) in conn.execute("SELECT name FROM sqlite_master")]
+    finally:
+        conn.close()
+
+
+def sqlite_names_of(content: bytes, tmp_path: Path) -> list[str]:
+    path = tmp_path / "downloaded.sqlite"
+    path.write_bytes(content)
+    try:
+        return sqlite_names(path)
+    finally:
+        path.unlink()
+
+
 def restore_all(replica: Path, new_dir: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
@@ -207,11 +224,24 @@ def test_a_graceful_stop_ships_every_database_before_restore_all(tmp_path):
         db = http.post("/api/dbs", json={"name": "dr", "query": "CREATE TABLE t(v TEXT)"}).json()["id"]
         http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES ('written')"})
         assert wait_until(lambda: http.get(f"/api/dbs/{db}/backups").status_code == 200)
+        # Point 16: Litestream's own tables (in the live file by now) are nowhere to be seen.
+        live_file = next((data_dir / "dbs").glob("*/main.sqlite"))
+        assert {"_litestream_seq", "_litestream_lock"} <= set(sqlite_names(live_file))
+        http.post(f"/dbs/{db}/sql", json={"query": "CREATE TABLE later(x)"})  # the table list is read again
+        assert [t["name"] for t in http.get(f"/api/dbs/{db}").json()["tables"]] == ["t", "later"]
+        listed = http.get("/api/dbs").json()["databases"][0]
+        assert "_litestream" not in str(listed) and "_litestream" not in http.get(f"/api/dbs/{db}/schema").text
+        assert set(sqlite_names_of(http.get(f"/dbs/{db}/download").content, tmp_path)) == {"t", "later"}
         copies = []
         for _ in range(2):
             restored = http.post(f"/api/dbs/{db}/restore", json={})
             assert restored.status_code == 201, restored.text
             copies.append(restored.json()["id"])
+        # A restored copy has the user's tables only ("later" if the replica had it yet); Litestream adds
+        # its own to the new file, still hidden.
+        copy_tables = [t["name"] for t in http.get(f"/api/dbs/{copies[0]}").json()["tables"]]
+        assert copy_tables in (["t"], ["t", "later"])
+        assert sqlite_names_of(http.get(f"/dbs/{copies[0]}/download").content, tmp_path) == copy_tables
         http.post(f"/dbs/{copies[1]}/sql", json={"query": "INSERT INTO t VALUES ('in the second copy')"})
         stopping = time.monotonic()
         # The issue stopped the server a second later; at once is harder (Litestream's interval is 1 s).
@@ -230,6 +260,7 @@ def test_a_graceful_stop_ships_every_database_before_restore_all(tmp_path):
         assert rows(http, db) == ["written"]
         assert rows(http, copies[0]) == ["written"]
         assert rows(http, copies[1]) == ["in the second copy", "written"]
+        assert [t["name"] for t in http.get(f"/api/dbs/{db}").json()["tables"]] == ["t", "later"]
     print(f"restore-all of 3 databases took {took:.2f} s")
 
     # One database's replica is gone: restore-all restores the others, names it, and exits 2.

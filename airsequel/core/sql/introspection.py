@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from airsequel.core.sql.script import quote_identifier
+from airsequel.core.sql.server_tables import is_server_table
 
 ROWID_ALIASES = ("rowid", "_rowid_", "oid")
 
@@ -74,8 +75,9 @@ class Table:
 
 
 def is_internal_table(name: str, virtual_tables: set[str]) -> bool:
-    """sqlite_* tables and the shadow tables of FTS/R-tree virtual tables are hidden."""
-    if name.startswith("sqlite_"):
+    """sqlite_* tables, the server's own (Litestream's) and the shadow tables of FTS/R-tree virtual
+    tables are hidden."""
+    if name.startswith("sqlite_") or is_server_table(name):
         return True
     return any(name.startswith(f"{vt}_") and name[len(vt) + 1 :] in _SHADOW_SUFFIXES for vt in virtual_tables)
 

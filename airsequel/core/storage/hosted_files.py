@@ -11,6 +11,7 @@ from pathlib import Path
 from airsequel.core.clock import iso_from_timestamp, utc_now_iso
 from airsequel.core.registry.control_plane import DatabaseRecord, FileFacts
 from airsequel.core.sql.connections import open_connection
+from airsequel.core.sql.server_tables import NOT_SERVER_TABLE
 
 
 def read_file_facts(conn: sqlite3.Connection, path: Path, known: DatabaseRecord | None = None) -> FileFacts:
@@ -27,7 +28,7 @@ def read_file_facts(conn: sqlite3.Connection, path: Path, known: DatabaseRecord 
             {"name": name, "tableType": "View" if kind == "view" else "Table"}
             for name, kind in conn.execute(
                 "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')"
-                " AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+                f" AND name NOT LIKE 'sqlite_%' AND {NOT_SERVER_TABLE} ORDER BY rowid"
             )
         ]
     return FileFacts(

@@ -28,6 +28,7 @@ from airsequel.core.registry.generation_cache import GenerationCache
 from airsequel.core.sql.connections import ConnectionPool, remove_wal_files
 from airsequel.core.sql.deadline import UNLIMITED
 from airsequel.core.sql.runner import Params, SqlLimits, SqlResult, run_script
+from airsequel.core.sql.server_tables import NOT_SERVER_TABLE, drop_server_tables
 from airsequel.core.storage.disk_space import DiskSpace, is_out_of_space
 from airsequel.core.storage.hosted_files import (
     checkpoint_and_close,
@@ -434,6 +435,7 @@ class Hosting:
                     # A copy of the pages, no SQL of the file's own runs: no time limit.
                     with self.pool.reader(record.file_key, self.file_path(record), time_limit=UNLIMITED) as source:
                         source.backup(destination)
+                    drop_server_tables(destination)  # Litestream's: not the user's (only when present)
                     destination.execute("PRAGMA journal_mode=DELETE")
                 finally:
                     destination.close()
@@ -465,6 +467,7 @@ class Hosting:
         """The schema as the sqlite3 CLI's `.schema` prints it."""
         with self.read_snapshot(record) as conn:
             rows = conn.execute(
-                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
+                "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'"
+                f" AND {NOT_SERVER_TABLE} ORDER BY rowid"
             ).fetchall()
         return "".join(f"{sql};\n" for (sql,) in rows)

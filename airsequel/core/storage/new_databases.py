@@ -4,6 +4,7 @@ ids) and its file, checked or built from an upload, ready to be renamed into pla
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from airsequel.core.imports.csv_import import import_csv, table_name_for
 from airsequel.core.imports.sqlite_upload import check_sqlite_file
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.sql.connections import remove_wal_files
+from airsequel.core.sql.server_tables import drop_server_tables, is_server_table
 from airsequel.core.storage.hosted_files import open_connection_creating, remove_path
 
 MAX_NAME_LENGTH = 200
@@ -63,11 +65,30 @@ def prepare_upload(upload: Path, filename: str | None, target: Path, max_databas
         return target
     try:
         check_sqlite_file(upload, max_bytes=max_database_bytes)
+        without_server_tables(upload)
         fsync_file(upload)
     except BaseException:
         remove_path(upload)
         raise
     return upload
+
+
+def without_server_tables(path: Path) -> None:
+    """Drop Litestream's tables from a file to be hosted (a restored copy has them; they are not the
+    user's). A file without them is not opened for writing, so it stays byte for byte as uploaded."""
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        present = any(is_server_table(name) for (name,) in conn.execute("SELECT name FROM sqlite_master"))
+    finally:
+        conn.close()
+    if not present:
+        return
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA trusted_schema=OFF")
+        drop_server_tables(conn)
+    finally:
+        conn.close()
 
 
 def moved_from(source: Path) -> Callable[[Path], None]:
