@@ -1,6 +1,7 @@
 """The data directory, spelled in one place.
 
     control.sqlite               the control plane (registry, users, teams, tokens, settings)
+    server.lock                  flock-ed by the one server serving the directory (core/storage/data_dir_lock.py)
     secret_key                   the generated cookie-signing key (when none is configured)
     dbs/<file_key>/main.sqlite   one hosted database; `file_key` is internal and never changes
     dbs/<file_key>/assets/<id>   files uploaded as the database's assets
