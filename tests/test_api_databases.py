@@ -113,19 +113,19 @@ def test_regenerate_ids_revokes_the_old_ones(client):
     assert new_id != db_id
     assert client.get(f"/api/dbs/{db_id}").status_code == 404
     assert client.get(f"/api/dbs/{new_id}").status_code == 200
-    new_readonly = client.get(f"/dbs/{new_id}/regenerate-readonly-id", headers={"Accept": "application/json"}).json()[
+    new_readonly = client.post(f"/dbs/{new_id}/regenerate-readonly-id", headers={"Accept": "application/json"}).json()[
         "readonlyId"
     ]
     assert new_readonly != old_readonly
     assert client.get(f"/api/dbs/{new_id}").json()["readonlyId"] == new_readonly
     assert client.get(f"/readonly/{old_readonly}/duplicate", headers={"Accept": "application/json"}).status_code == 404
-    browser = client.get(f"/dbs/{new_id}/regenerate-db-id", headers={"Accept": "text/html"}, follow_redirects=False)
+    browser = client.post(f"/dbs/{new_id}/regenerate-db-id", headers={"Accept": "text/html"}, follow_redirects=False)
     assert browser.status_code == 303
 
 
 def test_duplicate_copies_content(client):
     db_id = create_db(client, "CREATE TABLE t(a); INSERT INTO t VALUES (1), (2)")
-    copy_id = client.get(f"/dbs/{db_id}/duplicate", headers={"Accept": "application/json"}).json()["id"]
+    copy_id = client.post(f"/dbs/{db_id}/duplicate", headers={"Accept": "application/json"}).json()["id"]
     assert copy_id != db_id
     sql(client, db_id, "DELETE FROM t")
     assert sql(client, copy_id, "SELECT count(*) AS n FROM t").json()["rows"] == [{"n": 2}]
