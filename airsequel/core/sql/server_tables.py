@@ -1,23 +1,29 @@
-"""Tables a hosted file holds that are not the user's: Litestream's bookkeeping (`_litestream_seq`,
-`_litestream_lock`), which `litestream replicate` creates in every file it replicates.
+"""Tables in a hosted file that belong to the server, not to its users: Litestream's bookkeeping
+(`_litestream_seq`, `_litestream_lock`), which `litestream replicate` creates in every file it
+replicates.
 
-They are invisible (table lists, the schema, GraphQL, exports) and untouchable (the SQL guard),
-and a copy that leaves the server (a download, a duplicate, a restored database) does not carry
-them: Litestream makes its own again in a file it replicates.
+They are invisible (table lists, the schema, introspection, GraphQL) and untouchable (the SQL guard
+refuses them: `is_server_table`), and a copy that leaves the server (a download, a duplicate, a
+restored database) does not carry them: Litestream makes its own again in a file it replicates.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SERVER_TABLES = frozenset({"_litestream_seq", "_litestream_lock"})
-# For a query of sqlite_master / sqlite_schema: `... AND {NOT_SERVER_TABLE}` (the names are constants).
-NOT_SERVER_TABLE = "lower(name) NOT IN ('_litestream_seq', '_litestream_lock')"
+SERVER_TABLE_PREFIX = "_litestream_"
+
+# For a query of sqlite_master: `... AND {NOT_SERVER_TABLE}` (a constant: `_` is no wildcard here).
+NOT_SERVER_TABLE = f"substr(lower(name), 1, {len(SERVER_TABLE_PREFIX)}) <> '{SERVER_TABLE_PREFIX}'"
 
 
 def is_server_table(name: str | None) -> bool:
     """Whether `name` is one of the server's own tables (SQLite compares names case-insensitively)."""
-    return name is not None and name.lower() in SERVER_TABLES
+    return name is not None and name.lower().startswith(SERVER_TABLE_PREFIX)
+
+
+def has_server_tables(conn: sqlite3.Connection) -> bool:
+    return any(is_server_table(name) for (name,) in conn.execute("SELECT name FROM sqlite_master"))
 
 
 def drop_server_tables(conn: sqlite3.Connection) -> bool:
@@ -30,7 +36,7 @@ def drop_server_tables(conn: sqlite3.Connection) -> bool:
     conn.execute("BEGIN IMMEDIATE")
     try:
         for name in found:
-            conn.execute(f'DROP TABLE "{name}"')  # one of two constant names, checked just above
+            conn.execute(f'DROP TABLE "{name.replace(chr(34), chr(34) * 2)}"')
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

@@ -16,7 +16,7 @@ from airsequel.core.imports.csv_import import import_csv, table_name_for
 from airsequel.core.imports.sqlite_upload import check_sqlite_file
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.sql.connections import remove_wal_files
-from airsequel.core.sql.server_tables import drop_server_tables, is_server_table
+from airsequel.core.sql.server_tables import drop_server_tables, has_server_tables
 from airsequel.core.storage.hosted_files import open_connection_creating, remove_path
 
 MAX_NAME_LENGTH = 200
@@ -78,7 +78,7 @@ def without_server_tables(path: Path) -> None:
     user's). A file without them is not opened for writing, so it stays byte for byte as uploaded."""
     conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
     try:
-        present = any(is_server_table(name) for (name,) in conn.execute("SELECT name FROM sqlite_master"))
+        present = has_server_tables(conn)
     finally:
         conn.close()
     if not present:
