@@ -56,6 +56,7 @@ from airsequel.core.storage.hosted_files import read_file_facts
 from airsequel.core.storage.hosting import Hosting
 
 SCHEMA_CACHE_SIZE = 256
+COLUMNS_PER_TABLE = 50  # a schema is built for at most this many columns per table of graphql_max_tables
 DOCUMENT_CACHE_SIZE = 512
 CANNOT_READ = "Cannot read field using the provided token"
 
@@ -70,8 +71,8 @@ class GraphQLEngine:
     def __init__(self, hosting: Hosting) -> None:
         self.hosting = hosting
         self._schemas: OrderedDict[tuple[str, int, Mode], _Cached] = OrderedDict()
-        # Files refused for their number of tables: (file, schema version) -> that number.
-        self._too_many_tables: OrderedDict[tuple[str, int], int] = OrderedDict()
+        # Files refused for their size: (file, schema version) -> (tables and views, their columns).
+        self._oversized: OrderedDict[tuple[str, int], tuple[int, int]] = OrderedDict()
         self._building: dict[tuple[str, int, Mode], threading.Lock] = {}
         # Flattened selections of variable-free operations, by document (which holds the schema's types).
         self._selections: OrderedDict[tuple[int, int], tuple[DocumentNode, list[Any]]] = OrderedDict()
@@ -89,14 +90,14 @@ class GraphQLEngine:
             if cached is not None:
                 self._schemas.move_to_end(key)
                 return cached
-            self._refuse_if_too_many_tables(record)
+            self._refuse_if_oversized(record)
             building = self._building.setdefault(key, threading.Lock())
         with building:  # one request builds it; the others wait and take it from the cache
             with self._lock:
                 cached = self._schemas.get(key)
                 if cached is not None:
                     return cached
-                self._refuse_if_too_many_tables(record)
+                self._refuse_if_oversized(record)
             try:
                 cached = self._build(record, mode)
             finally:
@@ -111,24 +112,33 @@ class GraphQLEngine:
     def _build(self, record: DatabaseRecord, mode: Mode) -> _Cached:
         most = self.hosting.live.current.graphql_max_tables
         with self.hosting.read_snapshot(record) as conn:
-            count = conn.execute(
-                "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
-            ).fetchone()[0]
-            if count > most:
+            # Counted with one statement each before anything else is read: a refused file costs little.
+            tables = conn.execute(f"SELECT count(*) FROM sqlite_master AS m WHERE {_USER_OBJECTS}").fetchone()[0]
+            columns = 0
+            if tables <= most:
+                try:
+                    columns = conn.execute(
+                        f"SELECT count(*) FROM sqlite_master AS m, pragma_table_xinfo(m.name) WHERE {_USER_OBJECTS}"
+                    ).fetchone()[0]
+                except sqlite3.Error:  # a view SQLite cannot read: read_tables says what is wrong with it
+                    pass
+            refusal = _oversized(tables, columns, most)
+            if refusal is not None:
                 with self._lock:
-                    self._too_many_tables[(record.file_key, record.schema_version)] = count
-                    while len(self._too_many_tables) > SCHEMA_CACHE_SIZE:
-                        self._too_many_tables.popitem(last=False)
-                raise _too_many_tables(count, most)
-            tables = read_tables(conn)
-        return _Cached(build_schema(tables, mode, _resolver_for))
+                    self._oversized[(record.file_key, record.schema_version)] = (tables, columns)
+                    while len(self._oversized) > SCHEMA_CACHE_SIZE:
+                        self._oversized.popitem(last=False)
+                raise refusal
+            read = read_tables(conn)
+        return _Cached(build_schema(read, mode, _resolver_for))
 
-    def _refuse_if_too_many_tables(self, record: DatabaseRecord) -> None:
+    def _refuse_if_oversized(self, record: DatabaseRecord) -> None:
         """Raise the cached refusal of this schema version, if the limit still refuses it (under the lock)."""
-        count = self._too_many_tables.get((record.file_key, record.schema_version))
-        most = self.hosting.live.current.graphql_max_tables
-        if count is not None and count > most:
-            raise _too_many_tables(count, most)
+        counts = self._oversized.get((record.file_key, record.schema_version))
+        if counts is not None:
+            refusal = _oversized(*counts, self.hosting.live.current.graphql_max_tables)
+            if refusal is not None:
+                raise refusal
 
     def _document(self, cached: _Cached, query: str) -> DocumentNode | list[GraphQLError]:
         with self._lock:
@@ -375,12 +385,25 @@ def _resolve_by_response_key(source: Any, info: Any, **_args: Any) -> Any:
     return getattr(source, info.field_name, None)
 
 
-def _too_many_tables(count: int, most: int) -> Unprocessable:
-    return Unprocessable(
-        f"This database has {count} tables and views, more than the {most} a GraphQL API is built for "
-        "(graphql_max_tables, set by the server's operator with AIRSEQUEL_GRAPHQL_MAX_TABLES): "
-        "query it with POST /dbs/:dbId/sql, or keep fewer tables in one database"
-    )
+_USER_OBJECTS = "m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+
+
+def _oversized(tables: int, columns: int, most: int) -> Unprocessable | None:
+    """The refusal of a file with more than `most` tables and views, or more than COLUMNS_PER_TABLE
+    times as many columns (a schema grows with both), if it is one."""
+    if tables > most:
+        return Unprocessable(
+            f"This database has {tables} tables and views, more than the {most} a GraphQL API is built for "
+            "(graphql_max_tables, set by the server's operator with AIRSEQUEL_GRAPHQL_MAX_TABLES): "
+            "query it with POST /dbs/:dbId/sql, or keep fewer tables in one database"
+        )
+    if columns > most * COLUMNS_PER_TABLE:
+        return Unprocessable(
+            f"This database has {columns} columns in its tables and views, more than the {most * COLUMNS_PER_TABLE} "
+            f"a GraphQL API is built for ({COLUMNS_PER_TABLE} per table of graphql_max_tables, set by the server's "
+            "operator with AIRSEQUEL_GRAPHQL_MAX_TABLES): query it with POST /dbs/:dbId/sql, or keep fewer columns"
+        )
+    return None
 
 
 def _errors(message: str) -> dict[str, Any]:
