@@ -15,7 +15,6 @@ from airsequel.core.services import Services
 from airsequel.http.errors import EXCEPTION_HANDLERS
 from airsequel.http.host_check import AllowedHostsMiddleware
 from airsequel.http.pages import static_files
-from airsequel.http.security_headers import SecurityHeadersMiddleware
 from airsequel.http.routes import (
     backups,
     charts,
@@ -35,6 +34,7 @@ from airsequel.http.routes import (
     web,
 )
 from airsequel.http.routes import settings as settings_routes
+from airsequel.http.security_headers import SecurityHeadersMiddleware
 from airsequel.http.sqlite_lane import SqliteLane
 
 ROUTE_THREADS = 256

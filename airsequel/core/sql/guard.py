@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from airsequel.core.sql.deadline import PROGRESS_STEPS, Deadline
-from airsequel.core.sql.internal_tables import INTERNAL_PREFIX, is_internal_table
+from airsequel.core.sql.server_tables import SERVER_TABLE_PREFIX, is_server_table
 
 OK = sqlite3.SQLITE_OK
 DENY = sqlite3.SQLITE_DENY
@@ -85,8 +85,8 @@ DENIED_FUNCTIONS = {"load_extension", "fts3_tokenizer", "readfile", "writefile",
 # Eponymous virtual tables that show more than the caller's own database: sqlite_stmt lists every
 # statement the process's connections are running, other tenants' literals included.
 DENIED_TABLES = {"sqlite_stmt", "sqlite_dbpage"}
-INTERNAL_TABLE_DENIAL = (
-    f"Tables named {INTERNAL_PREFIX}* belong to the server's continuous backups: they cannot be read or changed"
+SERVER_TABLE_DENIAL = (
+    f"Tables named {SERVER_TABLE_PREFIX}* belong to the server's continuous backups: they cannot be read or changed"
 )
 ALLOWED_VTABLE_MODULES = {"fts3", "fts4", "fts5", "rtree", "rtree_i32"}
 
@@ -120,8 +120,8 @@ class SqlGuard:
         if action == READ:
             if arg1 in DENIED_TABLES:
                 return self._deny(f"{arg1} is not available: it shows what other connections run")
-            if is_internal_table(arg1):
-                return self._deny(INTERNAL_TABLE_DENIAL)
+            if is_server_table(arg1):
+                return self._deny(SERVER_TABLE_DENIAL)
             return OK
         if action in (SELECT, SAVEPOINT, RECURSIVE):
             return OK
@@ -166,8 +166,8 @@ class SqlGuard:
         return self._deny(f"PRAGMA {name} is not allowed")
 
     def _write(self, table: str | None, *, schema: bool) -> int:
-        if is_internal_table(table):
-            return self._deny(INTERNAL_TABLE_DENIAL)
+        if is_server_table(table):
+            return self._deny(SERVER_TABLE_DENIAL)
         if not self.may_write:
             self.wants_write = True
             return self._deny("This statement writes to the database, but this access is read-only")
