@@ -149,9 +149,9 @@ async def principal(request: Request) -> Principal:
 
 
 def refuse_cross_site(request: Request) -> None:
-    """For routes that change something on GET as well (links in the web pages): a request that
-    carries the session cookie must come from this site whatever its method, or a link on another
-    site could make the browser regenerate a database's id."""
+    """A request that carries the session cookie must come from this site, whatever its method. The
+    routes the web pages link to (duplicate, new ids) used to act on GET; they are POST-only now (a
+    GET shows a confirmation page), and call this as a second check beside `principal`'s."""
     secret, from_cookie = presented_secret(request)
     if from_cookie and secret is not None:
         _check_same_origin(request)
