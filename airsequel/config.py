@@ -366,7 +366,8 @@ class Settings:
     )
     allowed_hosts: tuple[str, ...] = setting(
         (),
-        "Host headers the server answers (comma-separated, with :port where needed); empty: any",
+        "Host headers the server answers (comma-separated, with :port where needed);"
+        " empty: any, but only loopback names on a loopback connection",
         env="AIRSEQUEL_ALLOWED_HOSTS",
         flag="--allowed-hosts",
         api_name="allowedHosts",
