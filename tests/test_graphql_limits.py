@@ -90,12 +90,28 @@ def test_fragments_do_not_hide_levels(client):
     assert answer.json()["errors"][0]["message"] == "The query is nested too deeply (at most 12 levels)"
 
 
-def test_the_graphiql_introspection_query_is_not_limited_by_depth(client):
+def test_introspection_is_bounded_by_the_schema_not_by_depth(client):
+    """GraphiQL's introspection query is 12 levels deep and returns the whole schema: it answers, even with
+    the cost limit far below the schema's size (60 tables of 30 columns: about 14,000 items). Aliases of
+    the schema, or going back and forth through `type { fields }`, multiply instead: refused before they run."""
     from graphql import get_introspection_query
 
-    db = create_db(client, TINY)
+    columns = ", ".join(f"c{i} TEXT" for i in range(30))
+    db = create_db(client, "".join(f"CREATE TABLE w{t}(id INTEGER PRIMARY KEY, {columns});" for t in range(60)))
+    assert client.patch("/api/settings", json={"graphqlMaxCost": 1000}).status_code == 200
     answer = gql(client, f"/dbs/{db}/graphql", get_introspection_query(descriptions=True))
     assert answer.status_code == 200 and "errors" not in answer.json()
+    assert len(answer.json()["data"]["__schema"]["types"]) > 600
+    # graphql-core's validation refuses `type { fields }` three deep; ten aliases of the schema are refused here.
+    aliases = " ".join(
+        f"s{i}: __schema {{ types {{ name fields {{ name type {{ fields {{ name }} }} }} }} }}" for i in range(10)
+    )
+    refused = gql(client, f"/dbs/{db}/graphql", f"{{ {aliases} }}")
+    assert refused.status_code == 413, refused.text[:300]
+    message = refused.json()["errors"][0]["message"]
+    assert message.startswith("The introspection query would return about ") and "twice the schema's" in message
+    twice = gql(client, f"/dbs/{db}/graphql", "{ a: __schema { types { name } } b: __schema { types { name } } }")
+    assert twice.status_code == 200 and "errors" not in twice.json()
 
 
 # --- cost ------------------------------------------------------------------------------------

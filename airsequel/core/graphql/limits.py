@@ -2,14 +2,16 @@
 
 - Depth (`graphql_max_depth`): a root field is level 1, each object field below it one more
   (`{ a { b_by_x { c } } }` is 2 levels: scalars add none). Introspection (`__schema`, `__type`)
-  does not count: it reads no rows and GraphiQL's own query is 12 levels deep; the cost bounds it.
+  does not count: it reads no rows and GraphiQL's own query is 12 levels deep; its allowance bounds it.
 - Cost (`graphql_max_cost`): the rows the operation may produce, estimated. Each object field
   produces its parent's rows times its own row limit: a root list its `limit` (at most
   `graphql_max_rows`, which is also the default), a `_by_pk`, aggregate, outgoing relationship or
   mutation response 1, a nested list (an incoming relationship, which has no limit argument)
   NESTED_LIST_ROWS per parent row, `returning` the objects inserted (update and delete:
-  `graphql_max_rows`). Aliases are separate fields, so they add up. Introspection lists count the
-  schema's types, or its average fields per type, per parent.
+  `graphql_max_rows`). Aliases are separate fields, so they add up.
+- Introspection reads no rows and has its own allowance: twice the schema's size (or the cost limit,
+  if larger). Its lists count their average length in this schema per parent, so GraphiQL's query
+  is estimated at the schema's size, and aliases or lists nested back and forth multiply.
 - An insert-only caller may not use `on_conflict`: an upsert changes existing rows, and whether it
   did (`affected_rows`) tells what they hold.
 
@@ -20,15 +22,17 @@ cannot make the check itself expensive.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     FieldNode,
     FragmentDefinitionNode,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
@@ -63,7 +67,7 @@ class Limits:
 class _Step:
     parent: GraphQLObjectType
     level: int  # of the fields of this selection (roots: 1)
-    rows: int  # rows of the parent (roots: 1)
+    rows: float  # rows of the parent (roots: 1; introspection estimates are averages)
     introspection: bool
     mutation_kind: str | None = None  # below a mutation root field: its kind
     objects: int | None = None  # below an insert: how many objects it inserts
@@ -77,13 +81,17 @@ def check_operation(
     limits: Limits,
 ) -> int:
     """Refuse the operation (GraphQLError for depth, QueryTooCostly, Forbidden) or return its
-    estimated cost. `variables` are the coerced variable values."""
+    estimated cost (rows, plus introspection items). `variables` are the coerced variable values."""
     schema = generated.schema
     root = schema.mutation_type if operation.operation == OperationType.MUTATION else schema.query_type
     if root is None:
         return 0
-    average_fields, type_count = _introspection_sizes(generated)
+    sizes = _introspection_sizes(generated)
+    # Introspection reads the schema, no rows: it has its own allowance, twice the whole schema (what
+    # GraphiQL's introspection query returns, once), so that it works for every schema that can be built.
+    introspection_allowance = max(limits.max_cost, 2 * sizes.elements)
     cost = 0
+    introspection_cost = 0.0
     visits = 0
     roots = collect_fields(schema, document_fragments, variables, root, operation.selection_set)
     pending: list[tuple[str, list[FieldNode], _Step]] = [
@@ -113,8 +121,23 @@ def check_operation(
         args = get_argument_values(definition, nodes[0], variables)
         mutation_kind, objects = step.mutation_kind, step.objects
         if introspection:
-            per_parent = _introspection_rows(name, definition, average_fields, type_count)
-        elif step.parent is schema.query_type:
+            # Lists multiply by their average length in this schema; objects (type, ofType) do not add.
+            per_list = _introspection_rows(name, definition, sizes)
+            rows = step.rows * (per_list or 1)
+            introspection_cost += rows if per_list else 0
+            if introspection_cost > introspection_allowance:
+                raise QueryTooCostly(
+                    f"The introspection query would return about {int(introspection_cost)} items or more (estimated from "
+                    f"this schema's sizes), more than the {introspection_allowance} allowed (twice the schema's "
+                    f"{sizes.elements} types, fields, arguments and values, or graphql_max_cost if larger): ask for "
+                    "fewer nested lists (fields of types of fields, ...) or fewer aliases"
+                )
+            children = collect_sub_fields(schema, document_fragments, variables, named, nodes)
+            below = _Step(named, step.level + 1, rows, True)
+            for child_key, child_nodes in reversed(list(children.items())):
+                pending.append((child_key, child_nodes, below))
+            continue
+        if step.parent is schema.query_type:
             per_parent = _root_rows(generated.roots[("query", name)].kind, args, limits.max_rows)
         elif step.parent is schema.mutation_type:
             mutation_kind = generated.roots[("mutation", name)].kind
@@ -133,7 +156,7 @@ def check_operation(
             relation = binding.relationships.get(name) if binding is not None else None
             per_parent = NESTED_LIST_ROWS if relation is not None and relation.many else 1
         rows = step.rows * per_parent
-        cost += max(rows, 1)
+        cost += max(int(rows), 1)
         if cost > limits.max_cost:
             raise QueryTooCostly(
                 f"The query would ask for about {cost} rows or more (estimated before running it: each list's limit "
@@ -145,7 +168,7 @@ def check_operation(
         below = _Step(named, step.level + 1, rows, introspection, mutation_kind, objects)
         for child_key, child_nodes in reversed(list(children.items())):
             pending.append((child_key, child_nodes, below))
-    return cost
+    return cost + int(introspection_cost)
 
 
 def _field(schema: GraphQLSchema, parent: GraphQLObjectType, name: str) -> GraphQLField | None:
@@ -171,24 +194,58 @@ def _returning_rows(kind: str, objects: int | None, max_rows: int) -> int:
     return max_rows
 
 
-def _introspection_rows(name: str, definition: GraphQLField, average_fields: int, type_count: int) -> int:
+@dataclass
+class IntrospectionSizes:
+    elements: int  # types, fields, arguments, input fields, enum values and directives together
+    types: int
+    per_type: dict[str, float]  # average length of a type's list field (fields, inputFields, enumValues, ...)
+    args_per_field: float  # average arguments of a field or directive
+    directives: int
+
+
+def _introspection_rows(name: str, definition: GraphQLField, sizes: IntrospectionSizes) -> float:
+    """Items a list field of the introspection types returns per parent, on average; 0 for objects."""
     wrapped: Any = definition.type
     if isinstance(wrapped, GraphQLNonNull):
         wrapped = wrapped.of_type
     if not is_list_type(wrapped):
-        return 1
-    return type_count if name in ("types", "possibleTypes") else average_fields
+        return 0
+    if name == "types":
+        return sizes.types
+    if name == "directives":
+        return sizes.directives
+    if name == "args":
+        return sizes.args_per_field
+    return sizes.per_type.get(name, 1)
 
 
-def _introspection_sizes(generated: GeneratedSchema) -> tuple[int, int]:
-    """(average fields, arguments or values per type, rounded up; number of types), once per schema."""
+def _introspection_sizes(generated: GeneratedSchema) -> IntrospectionSizes:
+    """The schema's sizes for estimating introspection, once per schema."""
     if generated.introspection_sizes is None:
-        types = list(generated.schema.type_map.values())
-        members = 0
+        schema = generated.schema
+        types = list(schema.type_map.values())
+        counts = {"fields": 0, "inputFields": 0, "enumValues": 0, "interfaces": 0, "possibleTypes": 0}
+        args = 0
+        fields_with_args = 0
         for named in types:
-            for attribute in ("fields", "values"):
-                value = getattr(named, attribute, None)
-                if isinstance(value, dict):
-                    members += len(value)
-        generated.introspection_sizes = (max(1, math.ceil(members / max(1, len(types)))), max(1, len(types)))
+            if isinstance(named, (GraphQLObjectType, GraphQLInterfaceType)):
+                counts["fields"] += len(named.fields)
+                counts["interfaces"] += len(named.interfaces)
+                args += sum(len(f.args) for f in named.fields.values())
+                fields_with_args += len(named.fields)
+            elif isinstance(named, GraphQLInputObjectType):
+                counts["inputFields"] += len(named.fields)
+            elif isinstance(named, GraphQLEnumType):
+                counts["enumValues"] += len(named.values)
+        directives = list(schema.directives)
+        args += sum(len(d.args) for d in directives)
+        fields_with_args += len(directives)
+        total = max(1, len(types))
+        generated.introspection_sizes = IntrospectionSizes(
+            elements=len(types) + sum(counts.values()) + args + len(directives),
+            types=len(types),
+            per_type={name: count / total for name, count in counts.items()},
+            args_per_field=args / max(1, fields_with_args),
+            directives=len(directives),
+        )
     return generated.introspection_sizes

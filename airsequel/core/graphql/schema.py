@@ -103,7 +103,7 @@ class GeneratedSchema:
     tables: dict[str, TableBinding]  # by real table name
     row_types: dict[str, TableBinding]  # by GraphQL row type name
     roots: dict[tuple[str, str], RootField]  # (operation, field name)
-    introspection_sizes: tuple[int, int] | None = None  # see limits.py; computed when first needed
+    introspection_sizes: Any = None  # limits.IntrospectionSizes, computed when first needed
 
 
 Resolver = Callable[..., Any]
