@@ -339,6 +339,7 @@ class Hosting:
         enforcement off for the block (a table rebuild drops and recreates a table; keys are checked
         before commit)."""
         path = self.file_path(record)
+        self.disk.check_room(what="This change")
         with self.pool.writer(record.file_key, path) as conn:
             if schema_changes:
                 conn.execute("PRAGMA foreign_keys=OFF")
@@ -396,6 +397,8 @@ class Hosting:
         path = self.file_path(record)
 
         def recorded(conn: sqlite3.Connection, result: SqlResult) -> None:
+            # Before COMMIT: refused here, the script's changes are rolled back (507, nothing written).
+            self.disk.check_room(what="This write")
             entry = AuditEntry(actor, "sql", query, result.affected_tables, result.num_changes)
             self.record_change(record, read_file_facts(conn, path, known=record), entry)
 
