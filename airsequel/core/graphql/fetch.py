@@ -7,7 +7,8 @@ relationships, so a related row shared by many parents (one Python dict, many co
 counts once per parent: nesting on small tables cannot build a huge response out of few rows. Every
 row fetched at a level appears at least once in the response, so the sum of one level's sizes is a
 lower bound of the response, checked at each level; past the limit the request is refused at once
-(`ResponseTooLarge`, 413) and no further statement runs.
+(`ResponseTooLarge`, 413) and no further statement runs. On graphql-core's path (serialize=False),
+which builds a new dict for every copy, each row copy also counts GRAPHQL_CORE_OBJECT_BYTES.
 
 Rows come back as dicts keyed by response key (alias or field name). With `serialize=True` (the
 compiled path) values go through the GraphQL scalar's own `serialize`, so the JSON is exactly what
@@ -38,6 +39,9 @@ from airsequel.core.sql.value_kinds import ValueKind
 
 KEYS_PER_BATCH = 400
 ROWS_PER_CHUNK = 256  # rows fetched from SQLite and measured at a time
+# On graphql-core's path every copy of a row in the response becomes its own dict (the compiled path
+# shares them), so each copy also counts this much, beyond its JSON: that tree stays bounded too.
+GRAPHQL_CORE_OBJECT_BYTES = 256
 
 
 class CellError(Exception):
@@ -212,6 +216,7 @@ def select_rows(
     raw_rows: list[Any] = []
     rows: list[dict[str, Any]] = []
     per_row = hidden is not None  # rows to attach to others: each one's size is needed
+    weight = 0 if serialize else GRAPHQL_CORE_OBJECT_BYTES
     sizes: list[int] | None = [] if per_row else None
     total = 0
     while True:
@@ -223,11 +228,11 @@ def select_rows(
             for raw in chunk
         ]
         if sizes is not None:
-            measured = [len(orjson.dumps(row, default=_measured_as_text)) for row in shaped]
+            measured = [len(orjson.dumps(row, default=_measured_as_text)) + weight for row in shaped]
             sizes.extend(measured)
             total += sum(measured) + len(measured)
         else:
-            total += len(orjson.dumps(shaped, default=_measured_as_text))
+            total += len(orjson.dumps(shaped, default=_measured_as_text)) + weight * len(shaped)
         if total > budget:
             cursor.close()
             ctx.refuse()
