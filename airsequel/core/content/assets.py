@@ -11,8 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ulid import ULID
-
+from airsequel.core import ids
 from airsequel.core.clock import utc_now_iso
 from airsequel.core.durability import fsync_directory, fsync_file
 from airsequel.core.errors import Conflict, InvalidInput, NotFound, TooLarge
@@ -43,7 +42,7 @@ class Assets:
                 "filename must be a file name (1 to 255 characters, no '/', '\\' or control characters "
                 "such as a line break)"
             )
-        asset_id = str(ULID()).lower()
+        asset_id = ids.new_ulid()
         now = utc_now_iso()
         self.control.execute(
             "INSERT INTO assets(id, file_key, filename, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",

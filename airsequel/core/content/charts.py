@@ -13,8 +13,8 @@ from html import escape
 from typing import Any
 
 import orjson
-from ulid import ULID
 
+from airsequel.core import ids
 from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 from airsequel.core.sql.script import quote_identifier
@@ -82,7 +82,7 @@ class Charts:
     def create(self, kind: str, record: DatabaseRecord, body: dict[str, Any]) -> dict[str, Any]:
         """A new chart or dashboard from its definition as the request body gives it."""
         definition = CHECKS[_checked_kind(kind)](body)
-        ulid = str(ULID()).lower()
+        ulid = ids.new_ulid()
         self.control.execute(
             f"INSERT INTO {kind}(ulid, file_key, definition_json) VALUES (?, ?, ?)",
             (ulid, record.file_key, orjson.dumps(definition).decode()),

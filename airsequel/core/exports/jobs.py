@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from ulid import ULID
 
+from airsequel.core import ids
 from airsequel.core.auth.access import Action, Principal, PrincipalKind, authorize
 from airsequel.core.clock import iso_from_datetime, utc_now_iso
 from airsequel.core.content.records import parse_filter
@@ -125,7 +125,7 @@ class Exports:
         team = records[0].owner or ""
         self.hosting.disk.check_room(what="An export")
         self.hosting.quotas.check_export_bytes(team, 0)
-        job_id = str(ULID()).lower()
+        job_id = ids.new_ulid()
         stored = {**request.__dict__, "file_keys": [r.file_key for r in records]}
         with self.control.transaction() as conn:  # the count of queued jobs holds against concurrent requests
             if team:
