@@ -4,8 +4,10 @@ names.py     reversible encoding of SQLite names into GraphQL names
 types.py     SQLite declared types to GraphQL scalars
 schema.py    building a graphql-core schema (per file, per access mode) and its table map
 selection.py flattening a validated selection set (fragments, @skip/@include, aliases)
+limits.py    depth, estimated cost and insert-only rules, checked on the document before any SQL
 sql.py       filters, ordering and paging as SQL with bound parameters
-fetch.py     running one root field as SQL and shaping rows (relationships batched per level)
+fetch.py     running one root field as SQL and shaping rows (relationships batched per level),
+             measuring the response against max_response_bytes as it goes
 mutations.py inserts, upserts, updates, deletes with `returning`
 engine.py    caches (schema per schema_version, parsed documents) and the two execution paths
 """
