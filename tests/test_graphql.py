@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from graphql import get_introspection_query
 
@@ -93,11 +95,18 @@ def test_types_booleans_floats_untyped_and_blobs(client, db):
                     "rating": 4.5,
                     "is_hit": True,
                     "note": "7",
-                    "cover": f'{{"url": "/readonly/{readonly_id}/tables/songs/columns/cover/files/rowid/1"}}',
+                    "cover": f'{{"url": "/api/dbs/{db}/tables/songs/columns/cover/files/rowid/1"}}',
                 },
                 {"title": "Beta", "rating": None, "is_hit": False, "note": "n", "cover": None},
             ]
         }
+    }
+    # The link a BLOB cell gives is the path its caller came by: the read-only link only for its holders.
+    url = json.loads(result["data"]["songs"][0]["cover"])["url"]
+    assert client.get(url).status_code == 200
+    via_link = client.post(f"/readonly/{readonly_id}/graphql", json={"query": "{ songs(limit: 1) { cover } }"}).json()
+    assert via_link == {
+        "data": {"songs": [{"cover": f'{{"url": "/readonly/{readonly_id}/tables/songs/columns/cover/files/rowid/1"}}'}]}
     }
 
 
@@ -229,7 +238,7 @@ def test_compiled_and_graphql_core_paths_return_identical_json(services):
         compiled = engine.execute(record, Mode.READ_ONLY, query)
         assert "errors" not in compiled
         generated = engine.schema_for(record, Mode.READ_ONLY)
-        with engine._connection(record, generated, Mode.READ_ONLY, write=False) as ctx:
+        with engine._connection(record, generated, Mode.READ_ONLY, f"/api/dbs/{record.id}", write=False) as ctx:
             document = engine._document(engine._cached(record, Mode.READ_ONLY), query)
             fallback = engine._execute_with_graphql_core(generated, document, ctx, None, None)
         assert compiled == fallback

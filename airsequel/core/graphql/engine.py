@@ -168,9 +168,13 @@ class GraphQLEngine:
         variables: dict[str, Any] | None = None,
         operation_name: str | None = None,
         actor: Principal | None = None,
+        files_base: str | None = None,
     ) -> dict[str, Any]:
         """Run one request. A mutation operation is one transaction; when it changed rows, the file's
-        facts and its audit entry (by `actor`) are recorded before it commits."""
+        facts and its audit entry (by `actor`) are recorded before it commits. BLOB cells are URLs
+        under `files_base`: the path the caller reached the database by (default `/api/dbs/<id>`;
+        `/readonly/<id>` only for a caller who came through the read-only link, so that the link is
+        never handed to anyone who was not given it)."""
         longest = self.hosting.live.current.graphql_max_query_chars
         if len(query) > longest:
             return _errors(f"The query is longer than {longest} characters")
@@ -197,7 +201,17 @@ class GraphQLEngine:
         except GraphQLError as error:
             return _errors(error.message)
         try:
-            return self._execute_operation(record, mode, cached.generated, document, operation, query, variables, actor)
+            return self._execute_operation(
+                record,
+                mode,
+                cached.generated,
+                document,
+                operation,
+                query,
+                variables,
+                actor,
+                files_base or f"/api/dbs/{record.id}",
+            )
         except SqlError as error:
             return _errors(str(error))
 
@@ -211,12 +225,14 @@ class GraphQLEngine:
         query: str,
         variables: dict[str, Any] | None,
         actor: Principal | None,
+        files_base: str,
     ) -> dict[str, Any]:
         operation_name = operation.name.value if operation.name else None
         if operation.operation == OperationType.MUTATION:
             # The whole operation is one transaction: its fields' changes, then the file's facts and
             # the audit entry in the control plane, then COMMIT (as Hosting.write_transaction does).
-            with self._connection(record, generated, mode, write=True) as ctx:
+            self.hosting.disk.check_room(what="This mutation")  # 507 before anything is written
+            with self._connection(record, generated, mode, files_base, write=True) as ctx:
                 ctx.conn.execute("BEGIN IMMEDIATE")
                 result = self._execute_with_graphql_core(generated, document, ctx, variables, operation_name)
                 changed = ctx.conn.total_changes - ctx.changes_before
@@ -226,7 +242,7 @@ class GraphQLEngine:
                 if ctx.conn.in_transaction:
                     ctx.conn.execute("COMMIT")
                 return result
-        with self._connection(record, generated, mode, write=False) as ctx:
+        with self._connection(record, generated, mode, files_base, write=False) as ctx:
             if mode.can_read:
                 try:
                     return self._execute_compiled(generated, document, operation, ctx, variables or {})
@@ -236,7 +252,7 @@ class GraphQLEngine:
 
     @contextmanager
     def _connection(
-        self, record: DatabaseRecord, generated: GeneratedSchema, mode: Mode, *, write: bool
+        self, record: DatabaseRecord, generated: GeneratedSchema, mode: Mode, files_base: str, *, write: bool
     ) -> Iterator[FetchContext]:
         path = self.hosting.file_path(record)
         guard = SqlGuard(may_write=write, time_limit=self.hosting.limits.time_limit_seconds, server_transactions=True)
@@ -251,7 +267,7 @@ class GraphQLEngine:
                     yield FetchContext(
                         conn,
                         generated,
-                        record.readonly_id,
+                        files_base,
                         mode,
                         max_rows=current.graphql_max_rows,
                         max_depth=current.graphql_max_depth,

@@ -56,7 +56,7 @@ class ResponseTooLarge(TooLarge):
 class FetchContext:
     conn: sqlite3.Connection
     schema: GeneratedSchema
-    readonly_id: str
+    files_base: str  # BLOB cells are URLs under this path: /api/dbs/<id>, or /readonly/<id> via the link
     mode: Mode
     max_rows: int  # rows a field returns at most without an explicit limit (graphql_max_rows)
     max_depth: int  # levels a selection may nest (graphql_max_depth)
@@ -327,8 +327,7 @@ def _file_url(ctx: FetchContext, binding: TableBinding, column: str, rowid: Any)
     if rowid is None:
         return None
     path = (
-        f"/readonly/{ctx.readonly_id}/tables/{quote(binding.name, safe='')}/columns/"
-        f"{quote(column, safe='')}/files/rowid/{rowid}"
+        f"{ctx.files_base}/tables/{quote(binding.name, safe='')}/columns/{quote(column, safe='')}/files/rowid/{rowid}"
     )
     return json.dumps({"url": path})
 

@@ -56,9 +56,20 @@ async def graphql_post(request: Request) -> Response:
         return _graphql_errors(error)
     engine = services(request).graphql
     # Never on the event loop: resolvers run SQL, and a single SQLite step can take seconds.
+    # BLOB cells link to the path the caller came by: the read-only link only for its holders.
+    readonly_id = request.path_params.get("readonly_id")
+    files_base = f"/readonly/{readonly_id}" if readonly_id else f"/api/dbs/{record.id}"
     try:
         result = await run_sqlite(
-            request, engine.execute, record, mode, query, variables, operation_name, await principal(request)
+            request,
+            engine.execute,
+            record,
+            mode,
+            query,
+            variables,
+            operation_name,
+            await principal(request),
+            files_base,
         )
     except CoreError as error:  # over the caller's share, or stuck past the time limit
         return _graphql_errors(error)
