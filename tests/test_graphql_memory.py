@@ -19,6 +19,7 @@ import pytest
 
 from tests.helpers import sign_up_and_login
 from tests.server_process import running_server
+from tests.test_graphql_limits import TINY  # the tiny tables: 20 rows in a, 400 in b
 
 RSS_GROWTH_BOUND = 400 * 1024 * 1024  # the server may grow by at most this much during the attacks
 STATUS_BOUND_SECONDS = 1.0  # and GET /api/status answers within this meanwhile
@@ -27,13 +28,6 @@ BIG = (
     "CREATE TABLE big(id INTEGER PRIMARY KEY, s TEXT);"
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000)"
     " INSERT INTO big SELECT x, printf('%.*c', 100000, 'x') FROM c"
-)
-TINY = (
-    "CREATE TABLE a(id INTEGER PRIMARY KEY, name TEXT);"
-    "CREATE TABLE b(id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a(id), name TEXT);"
-    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20) INSERT INTO a SELECT x, 'a' || x FROM c;"
-    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400)"
-    " INSERT INTO b SELECT x, 1 + x % 20, 'b' || x FROM c"
 )
 
 
