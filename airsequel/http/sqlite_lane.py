@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import anyio
@@ -45,6 +45,7 @@ class _Share:
     slots: asyncio.Semaphore
     size: int
     holders: int = 0  # running and waiting
+    entry: asyncio.Lock = field(default_factory=asyncio.Lock)  # see SqliteLane._in_lane
 
 
 class SqliteLane:
@@ -141,14 +142,26 @@ class SqliteLane:
 
     async def _in_lane(self, call: Callable[[], T], held: tuple[str, _Share] | None) -> T:
         lane = self._lane()
+        # A tenant has at most one call queued for, or quick in, the lane's shared threads: its
+        # next call enters once this one ends or turns slow (and has a thread of its own). So
+        # another tenant's quick query waits behind at most one call per tenant, never behind a
+        # whole share of one tenant's slow ones.
+        entry = held[1].entry if held is not None else None
+        entered = False
         try:
+            if entry is not None:
+                await entry.acquire()
+                entered = True
             async with lane:
                 grown = False
 
                 def grow() -> None:
-                    nonlocal grown
+                    nonlocal grown, entered
                     grown = True
                     lane.total_tokens += 1
+                    if entered and entry is not None:
+                        entered = False
+                        entry.release()
 
                 timer = asyncio.get_running_loop().call_later(self.slow_after, grow)
                 try:
@@ -158,5 +171,7 @@ class SqliteLane:
                     if grown:
                         lane.total_tokens -= 1
         finally:
+            if entered and entry is not None:
+                entry.release()
             if held is not None:
                 self._leave(*held, held_slot=True)
