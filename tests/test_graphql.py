@@ -95,7 +95,7 @@ def test_types_booleans_floats_untyped_and_blobs(client, db):
                     "rating": 4.5,
                     "is_hit": True,
                     "note": "7",
-                    "cover": f'{{"url": "/api/dbs/{db}/tables/songs/columns/cover/files/rowid/1"}}',
+                    "cover": f'{{"url":"/api/dbs/{db}/tables/songs/columns/cover/files/rowid/1"}}',
                 },
                 {"title": "Beta", "rating": None, "is_hit": False, "note": "n", "cover": None},
             ]
@@ -106,7 +106,7 @@ def test_types_booleans_floats_untyped_and_blobs(client, db):
     assert client.get(url).status_code == 200
     via_link = client.post(f"/readonly/{readonly_id}/graphql", json={"query": "{ songs(limit: 1) { cover } }"}).json()
     assert via_link == {
-        "data": {"songs": [{"cover": f'{{"url": "/readonly/{readonly_id}/tables/songs/columns/cover/files/rowid/1"}}'}]}
+        "data": {"songs": [{"cover": f'{{"url":"/readonly/{readonly_id}/tables/songs/columns/cover/files/rowid/1"}}'}]}
     }
 
 
@@ -505,3 +505,10 @@ def test_hostile_table_and_column_names_are_only_ever_quoted(client):
     )
     assert result == {"data": {f"update_{table}": {"affected_rows": 1}}}
     assert sql(client, db, "SELECT count(*) AS n FROM keep").json()["rows"] == [{"n": 1}]
+
+
+def test_the_playground_answers_at_airsequels_graphiql_url_too(client, db):
+    page = client.get(f"/dbs/{db}/graphiql")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert f"/dbs/{db}/graphql" in page.text  # the form posts to the GraphQL endpoint, not to /graphiql
+    assert client.get("/dbs/01nosuchdatabase0000000000/graphiql").status_code == 404

@@ -86,7 +86,8 @@ def test_graphql_mutations_and_replacements_are_audited_by_the_core(client, audi
     assert client.post(f"/dbs/{audited}/graphql", json={"query": mutation}).json()["data"]["insert_t"] == {
         "affected_rows": 1
     }
-    assert entries(client, audited)[0]["kind"] == "graphql"
+    entry = entries(client, audited)[0]
+    assert entry["kind"] == "graphql" and entry["affectedTables"] == ["t"], entry
     replacement = tmp_path / "new.sqlite"
     conn = sqlite3.connect(replacement)
     conn.execute("CREATE TABLE t(a INTEGER PRIMARY KEY, b TEXT)")

@@ -238,7 +238,9 @@ class GraphQLEngine:
                 changed = ctx.conn.total_changes - ctx.changes_before
                 if changed and ctx.conn.in_transaction:
                     facts = read_file_facts(ctx.conn, self.hosting.file_path(record), known=record)
-                    self.hosting.record_change(record, facts, AuditEntry(actor, "graphql", query, [], changed))
+                    self.hosting.record_change(
+                        record, facts, AuditEntry(actor, "graphql", query, list(ctx.written_tables), changed)
+                    )
                 if ctx.conn.in_transaction:
                     ctx.conn.execute("COMMIT")
                 return result
@@ -273,6 +275,7 @@ class GraphQLEngine:
                         max_depth=current.graphql_max_depth,
                         changes_before=changes_before,
                         max_response_bytes=current.max_response_bytes,
+                        written_tables=guard.written_tables,
                     )
             except sqlite3.Error as error:  # the deadline, a denied statement, a failing file
                 raise SqlError(guard.explain(error)) from error

@@ -64,6 +64,7 @@ class FetchContext:
     max_response_bytes: int = 64 * 1024 * 1024  # bytes of JSON the whole response may hold (max_response_bytes)
     response_bytes: int = 0  # bytes of the root fields fetched so far
     refusal: ResponseTooLarge | None = field(default=None)  # set once the response is refused
+    written_tables: list[str] = field(default_factory=list)  # the guard's record of the tables written (mutations)
 
     def bytes_left(self) -> int:
         if self.refusal is not None:
@@ -329,7 +330,7 @@ def _file_url(ctx: FetchContext, binding: TableBinding, column: str, rowid: Any)
     path = (
         f"{ctx.files_base}/tables/{quote(binding.name, safe='')}/columns/{quote(column, safe='')}/files/rowid/{rowid}"
     )
-    return json.dumps({"url": path})
+    return json.dumps({"url": path}, separators=(",", ":"))  # AirGQL's spelling: no spaces
 
 
 def _converter(column: Any, serialize: bool) -> Any:

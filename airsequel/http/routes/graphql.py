@@ -87,7 +87,7 @@ async def graphql_playground(request: Request) -> Response:
         "graphiql.html",
         {
             "database_name": record.name,
-            "endpoint": request.url.path,
+            "endpoint": request.url.path.removesuffix("/graphiql").removesuffix("/graphql") + "/graphql",
             "default_query": default_query,
         },
     )
@@ -114,6 +114,7 @@ def _default_query(services: Any, record: DatabaseRecord) -> str:
 routes = [
     Route("/dbs/{db_id}/graphql", graphql_post, methods=["POST"]),
     Route("/dbs/{db_id}/graphql", graphql_playground, methods=["GET"]),
+    Route("/dbs/{db_id}/graphiql", graphql_playground, methods=["GET"]),  # the playground URL of Airsequel's docs
     Route("/readonly/{readonly_id}/graphql", graphql_post, methods=["POST"]),
     Route("/readonly/{readonly_id}/graphql", graphql_playground, methods=["GET"]),
     Route("/dbs/{db_id}/playground/default-query", default_query, methods=["GET"]),
