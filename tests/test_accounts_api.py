@@ -315,3 +315,16 @@ def test_a_password_reset_ends_every_other_outstanding_key(anonymous, settings):
     assert anonymous.get("/api/dbs", headers=bearer(session)).status_code == 401  # sessions ended too
     services = anonymous.app.state.services
     assert services.control.query("SELECT count(*) FROM password_resets")[0][0] == 0
+
+
+def test_a_token_cannot_be_made_already_expired(client):
+    before = client.get("/api/teams/alice/tokens")
+    answer = client.post(
+        "/api/tokens",
+        json={"name": "late", "team_name": "alice", "expiration_utc": "2001-01-01T00:00:00Z", "permissions": []},
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "errors": ["expiration_utc 2001-01-01T00:00:00Z is already past: give a time in the future, or null for none"]
+    }
+    assert client.get("/api/teams/alice/tokens").json() == before.json()

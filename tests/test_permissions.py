@@ -188,6 +188,12 @@ def world(tmp_path_factory) -> World:
             assert response.status_code == 201, response.text
             return response.json()["body"]
 
+        # A token that has expired since it was made (one cannot be made with a past expiry): made
+        # for a day, then its expiry moved back in the control plane, as time passing would.
+        expired = token("read", "2099-01-01T00:00:00Z")
+        client.app.state.services.control.execute(
+            "UPDATE tokens SET expiration_utc = '2001-01-01T00:00:00.000Z' WHERE id = (SELECT max(id) FROM tokens)"
+        )
         revoked = token("write")
         revoked_id = client.get("/api/teams/acme/tokens", headers=sessions["adam"]).json()["tokens"][-1]["id"]
         assert client.delete(f"/api/tokens/{revoked_id}", headers=sessions["adam"]).status_code == 200
@@ -201,7 +207,7 @@ def world(tmp_path_factory) -> World:
             "read_token": bearer(token("read")),
             "write_token": bearer(token("write")),
             "insert_token": bearer(token("insert")),
-            "expired_token": bearer(token("read", "2001-01-01T00:00:00Z")),
+            "expired_token": bearer(expired),
             "revoked_token": bearer(revoked),
         }
         yield world

@@ -151,6 +151,7 @@ INSERT_ONLY_MAY = {
     ("GET", "/api/exports"),
     ("POST", "/dbs/{db_id}/graphql"),
     ("GET", "/dbs/{db_id}/graphql"),
+    ("GET", "/dbs/{db_id}/graphiql"),  # the same playground at the URL of Airsequel's docs
     ("GET", "/dbs/{db_id}/playground/default-query"),  # a query of the schema, no data
     ("POST", "/api/logout"),
     ("GET", "/"),  # the home page is for users: a token is sent on to the login page

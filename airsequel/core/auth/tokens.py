@@ -64,7 +64,7 @@ class Tokens:
         team = self.teams.authorized(caller, TeamAction.ADMINISTER, team_name)
         assert caller.user_id is not None  # only users administer teams
         name = _checked_name(name)
-        expiration_utc = _checked_expiration(expiration_utc)
+        expiration_utc = _checked_expiration(expiration_utc, self.clock)
         grants = self._checked_permissions(team, permissions)
         body = PREFIX + secrets.token_urlsafe(24)
         created_utc = utc_now_iso(self.clock)
@@ -153,7 +153,8 @@ class Tokens:
         if "description" in changes:
             assignments["description"] = changes["description"]
         if "expiration_utc" in changes:
-            assignments["expiration_utc"] = _checked_expiration(changes["expiration_utc"])
+            # A past expiry here is allowed: it ends the token at once.
+            assignments["expiration_utc"] = _checked_expiration(changes["expiration_utc"], None)
         grants = self._checked_permissions(team, changes["permissions"]) if "permissions" in changes else None
         with self.control.transaction() as conn:
             for column, value in assignments.items():
@@ -243,7 +244,9 @@ def _checked_name(name: object) -> str:
     return name.strip()
 
 
-def _checked_expiration(value: object) -> str | None:
+def _checked_expiration(value: object, clock: Clock | None) -> str | None:
+    """An expiry as stored; with a `clock`, it must be in the future (a new token that has already
+    expired would never work)."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -254,4 +257,6 @@ def _checked_expiration(value: object) -> str | None:
         raise InvalidInput("expiration_utc must be an ISO 8601 UTC time such as 2030-01-01T00:00:00Z") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    if clock is not None and moment <= clock.now():
+        raise InvalidInput(f"expiration_utc {value} is already past: give a time in the future, or null for none")
     return iso_from_datetime(moment)
