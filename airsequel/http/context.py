@@ -20,6 +20,7 @@ from airsequel.core.auth.access import Action, Principal, authorize, require_use
 from airsequel.core.errors import Forbidden, NotAuthenticated
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.services import Services
+from airsequel.http.sqlite_lane import SqliteLane
 
 __all__ = [
     "services",
@@ -45,8 +46,9 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
-# The share of the lane that blocking work of this request counts against, once its caller is known.
-_request_share: ContextVar[tuple[Any, str, int] | None] = ContextVar("airsequel_request_share", default=None)
+# The share of the lane that blocking work of this request counts against, once its caller is known
+# (set by `principal`): the lane, the tenant's key, and how many calls the tenant may run at once.
+_request_share: ContextVar[tuple[SqliteLane, str, int] | None] = ContextVar("airsequel_request_share", default=None)
 
 
 async def run_in_threadpool(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -63,29 +65,27 @@ async def run_in_threadpool(function: Callable[..., T], *args: Any, **kwargs: An
 async def run_sqlite(request: Request, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run a caller's SQL work on the server's SQLite lane (see sqlite_lane.py): within the caller's
     share of the lane, and answered by the time limit (and a second of grace) whatever happens."""
-    settings = services(request).settings
-    return await request.app.state.sqlite_lane.run(
+    lane, tenant, size = _share_of(request, await principal(request))
+    return await lane.run(
         function,
         *args,
-        tenant=await tenant_of(request),
-        share=settings.tenant_max_concurrent_queries,
-        time_limit=settings.sql_time_limit_seconds,
+        tenant=tenant,
+        share=size,
+        time_limit=services(request).settings.sql_time_limit_seconds,
         **kwargs,
     )
 
 
-async def tenant_of(request: Request) -> str:
+def _share_of(request: Request, caller: Principal) -> tuple[SqliteLane, str, int]:
     """Whose share of the server a request uses: its user's (a token counts as its user), else its
     client address's (anonymous callers and read-only links)."""
-    return _tenant_key(request, await principal(request))
-
-
-def _tenant_key(request: Request, caller: Principal) -> str:
     if caller.user_id is not None:
-        return f"user:{caller.user_id}"
-    if caller.token_id is not None:
-        return f"token:{caller.token_id}"
-    return f"address:{request.client.host if request.client else '?'}"
+        tenant = f"user:{caller.user_id}"
+    elif caller.token_id is not None:
+        tenant = f"token:{caller.token_id}"
+    else:
+        tenant = f"address:{request.client.host if request.client else '?'}"
+    return request.app.state.sqlite_lane, tenant, services(request).settings.tenant_max_concurrent_queries
 
 
 def _cookie_serializer(request: Request) -> URLSafeSerializer:
@@ -138,13 +138,7 @@ async def principal(request: Request) -> Principal:
                 raise
             resolved = Principal.anonymous()  # a stale cookie is the same as none
     request.state.principal = resolved
-    _request_share.set(
-        (
-            request.app.state.sqlite_lane,
-            _tenant_key(request, resolved),
-            services(request).settings.tenant_max_concurrent_queries,
-        )
-    )
+    _request_share.set(_share_of(request, resolved))
     return resolved
 
 

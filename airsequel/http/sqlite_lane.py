@@ -58,11 +58,6 @@ class SqliteLane:
         self._shares: dict[str, _Share] = {}
         self._background: set[asyncio.Future[Any]] = set()
 
-    def holders(self, tenant: str) -> int:
-        """Calls of `tenant` running (their thread still busy) or waiting for its share."""
-        share = self._shares.get(tenant)
-        return share.holders if share else 0
-
     def _lane(self) -> anyio.CapacityLimiter:
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self.base)

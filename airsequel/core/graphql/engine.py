@@ -257,7 +257,7 @@ class GraphQLEngine:
         self, record: DatabaseRecord, generated: GeneratedSchema, mode: Mode, files_base: str, *, write: bool
     ) -> Iterator[FetchContext]:
         path = self.hosting.file_path(record)
-        guard = SqlGuard(may_write=write, time_limit=self.hosting.limits.time_limit_seconds, server_transactions=True)
+        guard = SqlGuard(may_write=write, server_transactions=True)  # the borrow's deadline governs
         borrow = self.hosting.pool.writer if write else self.hosting.pool.reader
         with borrow(record.file_key, path) as conn:
             changes_before = conn.total_changes

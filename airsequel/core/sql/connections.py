@@ -4,9 +4,9 @@
 - One writer per file at a time (a lock per file, then `BEGIN IMMEDIATE`).
 - Idle connections are kept up to `max_open` in all; the least recently used is closed first,
   so a server hosting 10,000 files does not hold 10,000 open files.
-- Every borrow runs under a deadline (`deadline.py`): the progress handler and the watchdog stop
-  whatever runs on the connection at the time limit, and an error it caused leaves the block as
-  `TimedOut` unless the code inside explained it already.
+- Every borrow runs under a deadline (`deadline.py`): the watchdog interrupts whatever runs on the
+  connection at the time limit, and an error that caused leaves the block as `TimedOut` unless the
+  code inside explained it already.
 - `exclusive()` waits until a file has no connection in use and closes the idle ones, so that
   the file can be swapped, renamed or deleted.
 """

@@ -1,12 +1,11 @@
 """The time limit of work on a hosted file, and the watchdog that enforces it.
 
-Every connection borrowed from the pool carries a `Deadline`. Two things stop a statement that
-passes it:
-- the progress handler, called every `PROGRESS_STEPS` VM steps, which stops most statements within
-  milliseconds of the limit;
-- the `Watchdog` thread, which calls `interrupt()` on the connection at the deadline. SQLite checks
-  the interrupt flag at jumps and between rows, so this covers statements whose work lies in few,
-  heavy steps (a sort, a big index build, a trigger) that the step counter never reaches.
+Every connection borrowed from the pool carries a `Deadline`, and the `Watchdog` thread calls
+`interrupt()` on the connection when it passes. SQLite checks the interrupt flag at jumps and
+between rows, so this stops loops and heavy steps (a sort, a big index build, a trigger) alike.
+Pooled connections have no progress handler: a Python callback every few thousand steps made many
+threads in SQLite queue for the GIL. A connection outside the pool (an upload being checked) gets
+the deadline's `progress` as its progress handler instead (see guard.py).
 
 A single VM step is not interruptible (one call of `randomblob(60000000)` runs to its end), so the
 caller waiting for the work stops waiting at the deadline too (see http/sqlite_lane.py): the answer
@@ -60,7 +59,7 @@ class Deadline:
         """The progress handler: non-zero aborts the statement."""
         if self.stopped_by is not None:
             return 1
-        if time.monotonic() > self.started + self.time_limit:
+        if time.monotonic() > self.expires_at:
             self.stopped_by = "time"
             return 1
         return 0
@@ -92,7 +91,6 @@ class Watchdog:
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
         self._stopping = False
-        self.interrupts = 0  # how many statements the watchdog (not the progress handler) stopped
         self._temp_checked = 0.0
 
     # --- borrows ----------------------------------------------------------------------------
@@ -157,7 +155,6 @@ class Watchdog:
         """Called with the lock held, so the borrow cannot end (and the connection be lent) meanwhile."""
         if deadline.stopped_by is None:
             deadline.stopped_by = reason
-        self.interrupts += 1
         try:
             conn.interrupt()
         except sqlite3.ProgrammingError:  # closed meanwhile

@@ -106,6 +106,7 @@ class SqlGuard:
         # True when the server itself issues BEGIN/COMMIT with the guard installed (generated SQL only).
         self.server_transactions = server_transactions
         self.schema_locked = schema_locked
+        # Only for a connection outside the pool: a pooled one brings its borrow's deadline.
         self.time_limit = time_limit
         self.deadline: Deadline | None = None
         self.wants_write = False

@@ -109,14 +109,14 @@ def run_script(
 
     # One time limit for the whole script: the read attempt and the write that may follow it.
     with pool.reader(key, path, time_limit=limits.time_limit_seconds) as conn:
-        guard = SqlGuard(may_write=False, time_limit=limits.time_limit_seconds)
+        guard = SqlGuard(may_write=False)
         result = _run_in_transaction(conn, "BEGIN", statements, params, guard, limits)
     if result is None:
         if not may_write:
             raise Forbidden("This access is read-only: the query would write to the database")
         remaining = max(0.001, limits.time_limit_seconds - (time.perf_counter() - started))
         with pool.writer(key, path, time_limit=remaining) as conn:
-            guard = SqlGuard(may_write=True, time_limit=limits.time_limit_seconds, schema_locked=schema_locked)
+            guard = SqlGuard(may_write=True, schema_locked=schema_locked)
             result = _run_in_transaction(conn, "BEGIN IMMEDIATE", statements, params, guard, limits, after_write)
             assert result is not None
             result.wrote = True
