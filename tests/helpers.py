@@ -87,3 +87,18 @@ def data_files(settings: Settings) -> list[str]:
         for p in root.rglob("*")
         if p.is_file() and not p.name.startswith("control.sqlite") and p.name not in ("secret_key", "server.lock")
     )
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def acme_team(client: TestClient) -> dict[str, dict[str, str]]:
+    """Users adam (Admin of team acme, its creator), eddie (Editor), vera (Viewer) and otto (no
+    member); their session headers by name. Sign the first user (server admin) up before."""
+    sessions = {name: bearer(sign_up_and_login(client, name)) for name in ("adam", "eddie", "vera", "otto")}
+    assert client.post("/api/teams", headers=sessions["adam"], json={"name": "acme"}).status_code == 201
+    for username, role in (("eddie", "Editor"), ("vera", "Viewer")):
+        response = client.patch(f"/api/teams/acme/members/{username}", headers=sessions["adam"], json={"roles": [role]})
+        assert response.status_code == 200, response.text
+    return sessions

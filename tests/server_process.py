@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx2
 
+from tests.helpers import sign_up_and_login
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -74,3 +76,10 @@ def running_server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def user_client(base: str, username: str, *, timeout: float = 60) -> httpx2.Client:
+    """A client of the server at `base`, signed up and logged in as `username` (its session token as Bearer)."""
+    http = httpx2.Client(base_url=base, timeout=timeout)
+    http.headers["Authorization"] = f"Bearer {sign_up_and_login(http, username)}"
+    return http

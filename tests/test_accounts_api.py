@@ -10,11 +10,7 @@ from starlette.testclient import TestClient
 from airsequel.config import Settings
 from airsequel.core.clock import ManualClock
 from airsequel.http.app import create_app
-from tests.helpers import PASSWORD, create_db, sign_up_and_login
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
+from tests.helpers import PASSWORD, bearer, create_db, sign_up_and_login
 
 
 def sign_up(client, username, email=None, password=PASSWORD, headers=None):

@@ -17,7 +17,7 @@ import httpx2
 import pytest
 
 from tests.helpers import PASSWORD, setup_key_from_log, sign_up_and_login
-from tests.server_process import running_server
+from tests.server_process import running_server, user_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -90,20 +90,7 @@ def test_point_in_time_restore_restart_and_disaster_recovery(tmp_path):
 
     # Disaster: the data directory is gone. Rebuild everything from the replica.
     new_dir = tmp_path / "rebuilt"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "airsequel",
-            "restore-all",
-            "--replica-url",
-            replica.as_uri(),
-            "--data-dir",
-            str(new_dir),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    done = restore_all(replica, new_dir)
     assert done.returncode == 0, done.stderr
     with running_server(new_dir) as base:
         http = httpx2.Client(base_url=base, timeout=60)
@@ -135,8 +122,7 @@ def test_s3_replica_on_a_local_moto_server(tmp_path):
         }
         data_dir = tmp_path / "data"
         with running_server(data_dir, env=env) as base:
-            http = httpx2.Client(base_url=base, timeout=120)
-            http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "s3user")
+            http = user_client(base, "s3user", timeout=120)
             db = http.post(
                 "/api/dbs", json={"name": "s3", "query": "CREATE TABLE t(v TEXT); INSERT INTO t VALUES ('in s3')"}
             ).json()["id"]
@@ -219,8 +205,7 @@ def test_a_graceful_stop_ships_every_database_before_restore_all(tmp_path):
     replica = tmp_path / "replica"
     data_dir = tmp_path / "data"
     with running_server(data_dir, env={"AIRSEQUEL_REPLICA_URL": replica.as_uri()}) as base:
-        http = httpx2.Client(base_url=base, timeout=120)
-        http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "dr")
+        http = user_client(base, "dr", timeout=120)
         db = http.post("/api/dbs", json={"name": "dr", "query": "CREATE TABLE t(v TEXT)"}).json()["id"]
         http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES ('written')"})
         assert wait_until(lambda: http.get(f"/api/dbs/{db}/backups").status_code == 200)

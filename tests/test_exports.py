@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 
 from tests.helpers import create_db, sign_up_and_login, sql
-from tests.server_process import running_server
+from tests.server_process import running_server, user_client
 
 SCHEMA = """
 CREATE TABLE items(id INTEGER PRIMARY KEY, name TEXT, price REAL, big INTEGER, data BLOB, created TEXT);
@@ -287,8 +287,7 @@ def test_assets_lifecycle_quota_and_export(client, db):
 def test_a_job_interrupted_by_a_crash_completes_after_restart(tmp_path):
     data_dir = tmp_path / "data"
     with running_server(data_dir) as base:
-        http = httpx2.Client(base_url=base, timeout=60)
-        http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "crash")
+        http = user_client(base, "crash", timeout=60)
         db = http.post(
             "/api/dbs", json={"name": "big", "query": "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT)"}
         ).json()["id"]

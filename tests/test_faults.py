@@ -17,7 +17,7 @@ import httpx2
 import pytest
 
 from tests.helpers import PASSWORD, sign_up_and_login
-from tests.server_process import running_server
+from tests.server_process import running_server, user_client
 
 
 def kill_server(data_dir: Path) -> None:
@@ -54,8 +54,7 @@ def check_consistent(data_dir: Path) -> None:
 def server_dir(tmp_path):
     data_dir = tmp_path / "data"
     with running_server(data_dir) as base:
-        http = httpx2.Client(base_url=base, timeout=60)
-        http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "fault")
+        http = user_client(base, "fault", timeout=60)
         http.close()
     return data_dir
 
@@ -283,8 +282,7 @@ def test_sigkill_during_a_column_rebuild_keeps_every_row(server_dir):
 def test_a_full_database_quota_is_a_clear_error_and_nothing_is_half_written(tmp_path):
     data_dir = tmp_path / "quota"
     with running_server(data_dir, env={"AIRSEQUEL_MAX_DATABASE_BYTES": str(2 * 1024 * 1024)}) as base:
-        http = httpx2.Client(base_url=base, timeout=60)
-        http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "fault")
+        http = user_client(base, "fault", timeout=60)
         db = http.post("/api/dbs", json={"name": "q", "query": "CREATE TABLE t(b BLOB)"}).json()["id"]
         response = http.post(
             f"/dbs/{db}/sql",

@@ -10,11 +10,9 @@ import threading
 import time
 from pathlib import Path
 
-import httpx2
 import pytest
 
-from tests.helpers import sign_up_and_login
-from tests.server_process import running_server
+from tests.server_process import running_server, user_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -83,8 +81,7 @@ def test_a_header_of_ten_million_columns_is_refused_while_it_is_read(tmp_path):
     assert size > 88_000_000
     data_dir = tmp_path / "data"
     with running_server(data_dir) as base:
-        http = httpx2.Client(base_url=base, timeout=120)
-        http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "alice")
+        http = user_client(base, "alice", timeout=120)
         pid = server_pid(data_dir)
         # Warm up: a CSV big enough for the helper process, so that everything an import loads is loaded.
         warm = "a,b\n" + "".join(f"{n},x{n}\n" for n in range(600_000))

@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from airsequel.config import Settings
 from airsequel.http.app import create_app
-from tests.helpers import sign_up_and_login
+from tests.helpers import acme_team, bearer, sign_up_and_login
 
 PRINCIPALS = [
     "anonymous",
@@ -141,22 +141,12 @@ class World:
     auth: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> World:
     settings = Settings.from_env(data_dir=tmp_path_factory.mktemp("matrix"), secret_key="k", sql_time_limit_seconds=2)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         root = bearer(sign_up_and_login(client, "root"))  # first user: server admin, kept out of the matrix
-        sessions = {name: bearer(sign_up_and_login(client, name)) for name in ("adam", "eddie", "vera", "otto")}
-        assert client.post("/api/teams", headers=sessions["adam"], json={"name": "acme"}).status_code == 201
-        for username, role in (("eddie", "Editor"), ("vera", "Viewer")):
-            response = client.patch(
-                f"/api/teams/acme/members/{username}", headers=sessions["adam"], json={"roles": [role]}
-            )
-            assert response.status_code == 200, response.text
+        sessions = acme_team(client)
 
         def new_db(name: str) -> str:
             response = client.post(

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers import create_db, sign_up_and_login, sql
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
+from tests.helpers import bearer, create_db, sign_up_and_login, sql
 
 
 def test_server_settings_apply_without_restart_and_need_a_server_admin(client):

@@ -22,17 +22,13 @@ from airsequel.config import Settings
 from airsequel.core.errors import NotFound
 from airsequel.core.registry.control_plane import MIGRATIONS, ControlPlane
 from airsequel.http.app import create_app
-from tests.helpers import data_files, sign_up_and_login
+from tests.helpers import acme_team, bearer, data_files, sign_up_and_login
 
 SECRET = "hunter2-the-secret-row"
 SCHEMA = (
     "CREATE TABLE secrets(id INTEGER PRIMARY KEY, s TEXT, f BLOB);"
     f" INSERT INTO secrets(s, f) VALUES ('{SECRET}', x'89504e47'), ('second', NULL), ('third', NULL)"
 )
-
-
-def bearer(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
 
 
 @dataclass
@@ -69,13 +65,7 @@ def world(tmp_path: Path) -> World:
     settings = Settings.from_env(data_dir=tmp_path / "data", sql_time_limit_seconds=2.0, secret_key="k")
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         sign_up_and_login(client, "root")  # the first user (server admin) stays out of the way
-        sessions = {name: bearer(sign_up_and_login(client, name)) for name in ("adam", "eddie", "vera", "otto")}
-        assert client.post("/api/teams", headers=sessions["adam"], json={"name": "acme"}).status_code == 201
-        for username, role in (("eddie", "Editor"), ("vera", "Viewer")):
-            response = client.patch(
-                f"/api/teams/acme/members/{username}", headers=sessions["adam"], json={"roles": [role]}
-            )
-            assert response.status_code == 200, response.text
+        sessions = acme_team(client)
 
         def new_db(name: str) -> str:
             response = client.post(

@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterator
 import httpx2
 import pytest
 
-from tests.helpers import sign_up_and_login
-from tests.server_process import running_server
+from tests.server_process import running_server, user_client
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -32,12 +31,6 @@ def server(tmp_path_factory) -> Iterator[str]:
     env = {"AIRSEQUEL_SQL_TIME_LIMIT": str(TIME_LIMIT), "AIRSEQUEL_TENANT_MAX_CONCURRENT_QUERIES": str(SHARE)}
     with running_server(data_dir, env) as base:
         yield base
-
-
-def user_client(base: str, name: str) -> httpx2.Client:
-    http = httpx2.Client(base_url=base, timeout=60)
-    http.headers["Authorization"] = f"Bearer {sign_up_and_login(http, name)}"
-    return http
 
 
 @pytest.fixture(scope="module")
