@@ -160,16 +160,9 @@ class Hosting:
         created_by: str | None = None,
     ) -> DatabaseRecord:
         """A database from an uploaded SQLite or CSV file (already streamed to `upload`)."""
-        try:
-            self.quotas.check_new_database(owner, upload.stat().st_size)
-            # A CSV is built into a new file about its size; a SQLite file is only renamed into place.
-            csv_room = upload.stat().st_size if is_csv_name(filename) else 0
-            self.disk.check_room(csv_room, what="Hosting the upload")
-        except BaseException:
-            remove_path(upload)
-            raise
-        with self.disk.full_disk_as_507("Hosting the upload"):
-            prepared = prepare_upload(upload, filename, self.temp_path(".sqlite"), self.max_database_bytes)
+        prepared = self._prepared(
+            upload, filename, "Hosting the upload", lambda size: self.quotas.check_new_database(owner, size)
+        )
         try:
             record = new_record(name or table_name_for(filename), owner=owner, created_by=created_by)
         except BaseException:
@@ -182,14 +175,12 @@ class Hosting:
         self, record: DatabaseRecord, upload: Path, *, filename: str | None, actor: Principal, kind: str = "replace"
     ) -> DatabaseRecord:
         """Swap in an uploaded file atomically: on any failure the old content stays as it was."""
-        try:
-            self.quotas.check_growth(record.owner, upload.stat().st_size - record.size)
-            self.disk.check_room(upload.stat().st_size if is_csv_name(filename) else 0, what="Replacing the file")
-        except BaseException:
-            remove_path(upload)
-            raise
-        with self.disk.full_disk_as_507("Replacing the file"):
-            prepared = prepare_upload(upload, filename, self.temp_path(".sqlite"), self.max_database_bytes)
+        prepared = self._prepared(
+            upload,
+            filename,
+            "Replacing the file",
+            lambda size: self.quotas.check_growth(record.owner, size - record.size),
+        )
         path = self.file_path(record)
         try:
             with self.pool.exclusive(record.file_key, path):
@@ -203,6 +194,20 @@ class Hosting:
             self._replicate(record)
         self._finish_file(record, AuditEntry(actor, kind, f"replaced the file with {filename or 'an upload'}"))
         return self.get(record.id)
+
+    def _prepared(self, upload: Path, filename: str | None, what: str, check_quota: Callable[[int], None]) -> Path:
+        """The upload checked against the team's quota (`check_quota(its size)`) and the free disk, then
+        prepared as a SQLite file in tmp/; the upload is removed when refused."""
+        try:
+            size = upload.stat().st_size
+            check_quota(size)
+            # A CSV is built into a new file about its size; a SQLite file is only renamed into place.
+            self.disk.check_room(size if is_csv_name(filename) else 0, what=what)
+        except BaseException:
+            remove_path(upload)
+            raise
+        with self.disk.full_disk_as_507(what):
+            return prepare_upload(upload, filename, self.temp_path(".sqlite"), self.max_database_bytes)
 
     def duplicate(
         self, record: DatabaseRecord, *, owner: str | None = None, created_by: str | None = None
