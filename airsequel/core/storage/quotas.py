@@ -62,9 +62,14 @@ class Quotas:
             )
 
     def _team_databases(self, owner: str, conn: sqlite3.Connection | None) -> tuple[int, int]:
-        sql = "SELECT count(*), coalesce(sum(size), 0) FROM databases WHERE owner = ?"
-        row = conn.execute(sql, (owner,)).fetchone() if conn is not None else self.control.query(sql, (owner,))[0]
+        row = self._first_row("SELECT count(*), coalesce(sum(size), 0) FROM databases WHERE owner = ?", owner, conn)
         return int(row[0]), int(row[1])
+
+    def _first_row(self, sql: str, team: str, conn: sqlite3.Connection | None) -> tuple:
+        """One row of `sql` about `team`: inside the caller's transaction when given `conn`."""
+        if conn is not None:
+            return tuple(conn.execute(sql, (team,)).fetchone())
+        return tuple(self.control.query(sql, (team,))[0])
 
     # --- exports and assets --------------------------------------------------------------------
 
@@ -98,8 +103,9 @@ class Quotas:
 
     def check_queued_jobs(self, team: str, conn: sqlite3.Connection | None = None) -> None:
         limit = self.live.current.team_max_queued_jobs
-        sql = "SELECT count(*) FROM export_jobs WHERE team = ? AND status IN ('STARTED', 'RUNNING')"
-        queued = (conn.execute(sql, (team,)).fetchone() if conn is not None else self.control.query(sql, (team,))[0])[0]
+        queued = self._first_row(
+            "SELECT count(*) FROM export_jobs WHERE team = ? AND status IN ('STARTED', 'RUNNING')", team, conn
+        )[0]
         if queued >= limit:
             raise TooManyRequests(
                 f"Team {team!r} has {queued} export jobs queued or running, as many as its quota allows"
