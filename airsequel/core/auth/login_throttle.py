@@ -80,10 +80,6 @@ class LoginThrottle:
     def failed(self, *keys: str) -> None:
         self._add(*keys)
 
-    def succeeded(self, key: str) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
     # --- bookkeeping ------------------------------------------------------------------------------
 
     def _add(self, *keys: str) -> None:

@@ -8,8 +8,8 @@ before it touches anything (start-up would otherwise clear tmp/ under the first 
 
 Worker processes of the same server (a later change) share the lock rather than take it: the
 server takes it once and hands the locked descriptor to each worker it starts (inherited through
-fork, or passed with `pass_fds`); a worker opens Services with `DataDirectoryLock.inherited(fd)`
-and never calls `acquire`. The lock then lasts until the last process of that server exits, and a
+fork, or passed with `pass_fds`); a worker keeps that descriptor open and never takes the lock
+itself. The lock then lasts until the last process of that server exits, and a
 worker never clears tmp/ or runs the crash clean-up (only the process that took the lock does).
 """
 
@@ -30,10 +30,9 @@ class DataDirectoryInUse(RuntimeError):
 
 
 class DataDirectoryLock:
-    def __init__(self, path: Path, fd: int, *, owner: bool) -> None:
+    def __init__(self, path: Path, fd: int) -> None:
         self.path = path
         self.fd: int | None = fd
-        self.owner = owner  # True in the process that took the lock (it alone cleans up at start)
 
     @classmethod
     def acquire(cls, root: Path) -> DataDirectoryLock:
@@ -57,12 +56,7 @@ class DataDirectoryLock:
             raise
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}, since {utc_now_iso()}\n".encode(), 0)
-        return cls(path, fd, owner=True)
-
-    @classmethod
-    def inherited(cls, root: Path, fd: int) -> DataDirectoryLock:
-        """The lock a server's worker process shares: the descriptor its server handed it."""
-        return cls(root / LOCK_FILE, fd, owner=False)
+        return cls(path, fd)
 
     def release(self) -> None:
         if self.fd is not None:
