@@ -45,7 +45,8 @@ from graphql.execution.collect_fields import collect_fields, collect_sub_fields
 from graphql.execution.values import get_argument_values
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 
-from airsequel.core.errors import Forbidden, TooLarge
+from airsequel.core.errors import TooLarge
+from airsequel.core.graphql.mutations import refuse_upsert_without_read
 from airsequel.core.graphql.schema import GeneratedSchema
 
 NESTED_LIST_ROWS = 10  # rows per parent a nested list (incoming relationship) is estimated at
@@ -141,11 +142,7 @@ def check_operation(
             per_parent = _root_rows(generated.roots[("query", name)].kind, args, limits.max_rows)
         elif step.parent is schema.mutation_type:
             mutation_kind = generated.roots[("mutation", name)].kind
-            if mutation_kind == "insert" and args.get("on_conflict") and not generated.mode.can_read:
-                raise Forbidden(
-                    "on_conflict is not allowed with insert-only access: it would update existing rows, and whether "
-                    "it did tells what they hold. Insert new rows only, or use a token that may write"
-                )
+            refuse_upsert_without_read(mutation_kind, args, generated.mode)
             per_parent = 1
             given = args.get("objects")
             objects = len(given) if isinstance(given, list) else None

@@ -12,21 +12,31 @@ from typing import Any
 
 from graphql import GraphQLError, get_named_type
 
+from airsequel.core.errors import Forbidden
 from airsequel.core.graphql.fetch import FetchContext, select_rows
-from airsequel.core.graphql.schema import ColumnBinding, TableBinding
+from airsequel.core.graphql.schema import ColumnBinding, Mode, TableBinding
 from airsequel.core.graphql.selection import Selected
 from airsequel.core.graphql.sql import column_sql, key_condition, order_sql, where_sql
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.value_kinds import ValueKind
 
 
+def refuse_upsert_without_read(kind: str, args: dict[str, Any], mode: Mode) -> None:
+    """An insert-only caller may not use `on_conflict`: an upsert changes existing rows, and whether
+    it did tells what they hold. Checked before any SQL (limits.check_operation) and where the SQL
+    is written (run_mutation)."""
+    if kind == "insert" and args.get("on_conflict") and not mode.can_read:
+        raise Forbidden(
+            "on_conflict is not allowed with insert-only access: it would update existing rows, and whether "
+            "it did tells what they hold. Insert new rows only, or use a token that may write"
+        )
+
+
 def run_mutation(
     ctx: FetchContext, kind: str, binding: TableBinding, args: dict[str, Any], children: list[Selected]
 ) -> dict[str, Any]:
     conn = ctx.conn
-    if kind == "insert" and args.get("on_conflict") and not ctx.mode.can_read:
-        # limits.check_operation refuses this before any SQL; this keeps the rule where the SQL is written.
-        raise GraphQLError("on_conflict is not allowed with insert-only access")
+    refuse_upsert_without_read(kind, args, ctx.mode)
     # One savepoint per mutation field, inside the operation's transaction (the engine begins and
     # commits it, with the operation's audit entry): a field that fails undoes only itself.
     conn.execute("SAVEPOINT mutation_field")
