@@ -11,7 +11,7 @@ from airsequel.core.admin.audit import AuditLog
 from airsequel.core.admin.database_settings import DatabaseSettings
 from airsequel.core.admin.env_vars import EnvVars
 from airsequel.core.admin.server_settings import ServerSettings
-from airsequel.core.auth.access import Principal, PrincipalKind
+from airsequel.core.auth.access import Principal, is_server_admin
 from airsequel.core.auth.accounts import Accounts, password_hasher
 from airsequel.core.auth.login_throttle import LoginThrottle
 from airsequel.core.auth.principals import Principals
@@ -162,7 +162,7 @@ class Services:
         number of databases and the replication figures (the replica URL, file keys) are for server
         admins; anyone else, a load balancer included, gets the status and the version only (and
         costs no `litestream list`)."""
-        admin = caller.kind == PrincipalKind.USER and caller.server_admin
+        admin = is_server_admin(caller)
         if self.replication is None:
             replication: dict[str, Any] = {"enabled": False}
         elif admin:

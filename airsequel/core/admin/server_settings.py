@@ -31,7 +31,7 @@ from airsequel.config import (
     type_name,
 )
 from airsequel.core.admin.env_vars import SERVER, EnvVars, checked_list, replace_in
-from airsequel.core.auth.access import Principal, PrincipalKind
+from airsequel.core.auth.access import Principal, PrincipalKind, is_server_admin
 from airsequel.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated
 from airsequel.core.registry.control_plane import ControlPlane
 
@@ -45,7 +45,7 @@ def _json(value: Any) -> Any:
 def require_server_admin(caller: Principal) -> None:
     if caller.kind == PrincipalKind.ANONYMOUS:
         raise NotAuthenticated("Log in as a server admin")
-    if not (caller.kind == PrincipalKind.USER and caller.server_admin):
+    if not is_server_admin(caller):
         raise Forbidden("Only server admins manage server settings")
 
 

@@ -89,6 +89,11 @@ class Principal:
         return self.team_roles.get(team.lower(), frozenset())
 
 
+def is_server_admin(principal: Principal) -> bool:
+    """A logged-in user who is a server admin (a token never is, whoever made it)."""
+    return principal.kind == PrincipalKind.USER and principal.server_admin
+
+
 def allowed_actions(principal: Principal, record: DatabaseRecord) -> frozenset[Action]:
     """Everything `principal` may do with the database."""
     actions: set[Action] = set()

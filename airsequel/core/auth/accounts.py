@@ -25,7 +25,7 @@ from argon2 import Parameters, PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from airsequel.config import LiveSettings
-from airsequel.core.auth.access import Principal, PrincipalKind
+from airsequel.core.auth.access import Principal, PrincipalKind, is_server_admin
 from airsequel.core.auth.login_throttle import LoginThrottle
 from airsequel.core.auth.teams import Teams, checked_team_name
 from airsequel.core.clock import iso_from_datetime, utc_now_iso
@@ -123,7 +123,7 @@ class Accounts:
         if setup_key is not None:
             return self._sign_up_with_setup_key(setup_key, username, email, password)
         closed = self.live is not None and self.live.current.signup == "closed"
-        if closed and not (caller.kind == PrincipalKind.USER and caller.server_admin):
+        if closed and not is_server_admin(caller):
             raise Forbidden("Sign-up is closed on this server: ask a server admin to create your account")
         return self.create_user(username, email, password, first_is_admin=False)
 
