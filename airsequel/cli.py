@@ -64,69 +64,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def restore_all(args: argparse.Namespace) -> int:
-    """The control plane first, then every database it lists that has a replica; each file must pass
-    integrity_check. A database without a usable replica is named and left out of the registry (a
-    registry row is never without its file). Exit status: 0 everything restored, 2 some databases
-    were not (named on stderr), 1 nothing was (no control plane, or the directory is not empty)."""
-    import sqlite3
-
+    """Rebuild a data directory from the replica (core/storage/disaster_recovery.py). Exit status: 0
+    everything restored, 2 some databases were not (named on stderr), 1 nothing was (no control
+    plane, or the directory is not empty)."""
     from airsequel.core.errors import CoreError
-    from airsequel.core.layout import DataLayout, replica_path
-    from airsequel.core.storage import replication
-    from airsequel.core.storage.hosted_files import remove_path
+    from airsequel.core.layout import DataLayout
+    from airsequel.core.storage.disaster_recovery import restore_all as restore_data_dir
 
     layout = DataLayout(args.data_dir.resolve())
-    if layout.root.exists() and any(layout.root.iterdir()):
-        print(f"error: {layout.root} is not empty", file=sys.stderr)
-        return 1
-    layout.dbs_dir.mkdir(parents=True)
-    endpoint = args.s3_endpoint or None
-    control = layout.control_file
     try:
-        replication.restore(
-            replication.replica_url(args.replica_url, *replica_path(None), endpoint=endpoint), control, args.timestamp
-        )
+        report = restore_data_dir(layout, args.replica_url, endpoint=args.s3_endpoint or None, timestamp=args.timestamp)
     except CoreError as error:
-        print(f"error: the control plane could not be restored, so nothing was: {error}", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return 1
-    registry = sqlite3.connect(control, isolation_level=None)
-    try:
-        listed = registry.execute("SELECT file_key, id, name, owner FROM databases ORDER BY created_utc").fetchall()
-        missing: list[tuple[str, str, str, str, str]] = []
-        for key, database_id, name, owner in listed:
-            target = layout.database_file(key)
-            target.parent.mkdir()
-            try:
-                replication.restore(
-                    replication.replica_url(args.replica_url, *replica_path(key), endpoint=endpoint),
-                    target,
-                    args.timestamp,
-                )
-                conn = sqlite3.connect(target)
-                try:
-                    check = conn.execute("PRAGMA integrity_check").fetchone()[0]
-                    conn.execute("PRAGMA journal_mode=WAL")
-                finally:
-                    conn.close()
-                if check != "ok":
-                    raise CoreError(f"the restored file failed its integrity check: {check}")
-            except CoreError as error:
-                remove_path(target.parent)
-                missing.append((key, database_id, name, owner or "", str(error)))
-        if missing:
-            registry.execute("PRAGMA foreign_keys=ON")
-            registry.execute("BEGIN IMMEDIATE")
-            registry.executemany("DELETE FROM databases WHERE file_key = ?", [(m[0],) for m in missing])
-            registry.execute("COMMIT")
-    finally:
-        registry.close()
-    restored = len(listed) - len(missing)
-    print(f"restored the control plane and {restored} database(s) into {layout.root}")
-    for _key, database_id, name, owner, reason in missing:
-        print(f"not restored: database {database_id} {name!r} of {owner!r}: {reason}", file=sys.stderr)
-    if missing:
+    print(f"restored the control plane and {report.restored} database(s) into {layout.root}")
+    for missing in report.missing:
         print(
-            f"error: {len(missing)} of {len(listed)} database(s) had no usable replica and were left out",
+            f"not restored: database {missing.database_id} {missing.name!r} of {missing.owner!r}: {missing.reason}",
+            file=sys.stderr,
+        )
+    if report.missing:
+        print(
+            f"error: {len(report.missing)} of {report.listed} database(s) had no usable replica and were left out",
             file=sys.stderr,
         )
         return 2

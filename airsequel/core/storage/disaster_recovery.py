@@ -1,0 +1,86 @@
+"""Rebuilding a lost data directory from the replica (`airsequel restore-all`).
+
+The control plane first, then every database it lists that has a replica; each file must pass
+integrity_check. A database without a usable replica is left out of the registry (a registry row
+is never without its file) and named in the report, so that one missing replica never stops the
+others from coming back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+
+from airsequel.core.errors import Conflict, CoreError
+from airsequel.core.layout import DataLayout, replica_path
+from airsequel.core.storage import replication
+from airsequel.core.storage.hosted_files import remove_path
+
+
+class ControlPlaneNotRestored(CoreError):
+    """The control plane has no usable replica: nothing was restored."""
+
+
+@dataclass(frozen=True)
+class NotRestored:
+    database_id: str
+    name: str
+    owner: str
+    reason: str
+
+
+@dataclass
+class RestoreReport:
+    listed: int  # databases the restored control plane lists
+    missing: list[NotRestored] = field(default_factory=list)
+
+    @property
+    def restored(self) -> int:
+        return self.listed - len(self.missing)
+
+
+def restore_all(layout: DataLayout, replica_url: str, *, endpoint: str | None, timestamp: str | None) -> RestoreReport:
+    """Restore into the empty (or new) directory of `layout` (Conflict when it is not empty;
+    ControlPlaneNotRestored when the control plane has no replica)."""
+    if layout.root.exists() and any(layout.root.iterdir()):
+        raise Conflict(f"{layout.root} is not empty")
+    layout.dbs_dir.mkdir(parents=True)
+    control = layout.control_file
+    try:
+        replication.restore(
+            replication.replica_url(replica_url, *replica_path(None), endpoint=endpoint), control, timestamp
+        )
+    except CoreError as error:
+        raise ControlPlaneNotRestored(f"the control plane could not be restored, so nothing was: {error}") from error
+    registry = sqlite3.connect(control, isolation_level=None)
+    try:
+        listed = registry.execute("SELECT file_key, id, name, owner FROM databases ORDER BY created_utc").fetchall()
+        report = RestoreReport(len(listed))
+        missing_keys: list[str] = []
+        for key, database_id, name, owner in listed:
+            target = layout.database_file(key)
+            target.parent.mkdir()
+            try:
+                replication.restore(
+                    replication.replica_url(replica_url, *replica_path(key), endpoint=endpoint), target, timestamp
+                )
+                conn = sqlite3.connect(target)
+                try:
+                    check = conn.execute("PRAGMA integrity_check").fetchone()[0]
+                    conn.execute("PRAGMA journal_mode=WAL")
+                finally:
+                    conn.close()
+                if check != "ok":
+                    raise CoreError(f"the restored file failed its integrity check: {check}")
+            except CoreError as error:
+                remove_path(target.parent)
+                missing_keys.append(key)
+                report.missing.append(NotRestored(database_id, name, owner or "", str(error)))
+        if missing_keys:
+            registry.execute("PRAGMA foreign_keys=ON")
+            registry.execute("BEGIN IMMEDIATE")
+            registry.executemany("DELETE FROM databases WHERE file_key = ?", [(key,) for key in missing_keys])
+            registry.execute("COMMIT")
+    finally:
+        registry.close()
+    return report
