@@ -286,6 +286,9 @@ def main() -> int:
                 str(work / "data"),
                 "--log-level",
                 "warning",
+                # Workload 5 hosts 10,000 databases in one user's space, past the default quota of 1,000.
+                "--team-max-databases",
+                "20000",
             ],
             f"http://127.0.0.1:{port}/api/status",
         )
@@ -519,11 +522,12 @@ def main() -> int:
         # 5. many databases
         count = 1000 if args.quick else 10_000
         for i in range(count):
-            http.post(
+            created = http.post(
                 "/api/dbs",
                 headers=auth,
                 json={"name": f"small {i}", "query": "CREATE TABLE t(a); INSERT INTO t VALUES (1)"},
             )
+            assert created.status_code == 201, created.text
         timings = []
         for _ in range(10):
             started = time.perf_counter()
