@@ -44,7 +44,7 @@ def test_json_downloads_and_refusals_carry_the_empty_policy(client):
         assert_always(response.headers)
     download = client.get(f"/dbs/{db}/download")
     assert download.headers["content-disposition"].startswith("attachment;")
-    client.patch("/api/settings", json={"allowedHosts": ["db.example.org"]})
+    client.patch("/api/settings", json={"allowedHosts": ["db.example.org", "testserver"]})
     refused = client.get("/api/status", headers={"Host": "evil.example"})
     assert refused.status_code == 403 and refused.headers["content-security-policy"] == CONTENT_POLICY
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -150,9 +151,11 @@ class ServerSettings:
         ]
         return result
 
-    def update(self, caller: Principal, changes: dict[str, Any]) -> dict[str, Any]:
+    def update(self, caller: Principal, changes: dict[str, Any], *, via: RequestHost | None = None) -> dict[str, Any]:
         """Check every change (`envVars`: the server's variables become exactly these), then store
-        and apply them together, all or nothing."""
+        and apply them together, all or nothing. `via`: the Host header and local address the
+        request came through; an allowedHosts that would refuse them is refused (400), since it
+        would lock the caller out of the server it is changing."""
         require_server_admin(caller)
         variables = checked_list(changes["envVars"]) if "envVars" in changes else None
         checked: dict[str, Any] = {}
@@ -171,6 +174,8 @@ class ServerSettings:
             given = _fixed_by(current, name)
             if given is not None:
                 raise Conflict(f"{key} was set by {given} when the server started: change it there")
+        if via is not None and "allowed_hosts" in checked:
+            _refuse_lockout(checked["allowed_hosts"], via)
         with self.control.transaction() as conn:
             if variables is not None:
                 replace_in(conn, SERVER, variables)
@@ -184,33 +189,60 @@ class ServerSettings:
         return self.as_json()
 
     def host_refusal(self, host: str, *, local_address: str | None = None) -> str | None:
-        """Why a request with this Host header is refused, or None when it is answered. `local_address`:
-        the address the connection arrived on. With allowedHosts set, only the names listed (any port)
-        or name:port pairs are answered. With it empty, a connection that arrived on a loopback address
-        is answered only for loopback names (localhost, 127.0.0.1, [::1], any port): a web page
-        elsewhere cannot reach a loopback server through a rebound DNS name. A Host header that is not
-        a plain host[:port] (`db.example.org:@evil.example`) is never answered."""
-        parsed = parse_host_header(host)
-        allowed = self.live.current.allowed_hosts
-        if parsed is None:
-            if not host and not allowed and not _is_loopback(local_address):
-                return None  # an HTTP/1.0 request without Host, on a server that names no hosts
-            return f"The Host header {host!r} is not a host name with an optional port"
-        name, port = parsed
-        if allowed:
-            entries = {entry.lower() for entry in allowed}
-            if name in entries or (port is not None and f"{name}:{port}" in entries):
-                return None
-            return f"The host {host!r} is not in this server's allowedHosts"
-        if _is_loopback(local_address) and name not in LOOPBACK_NAMES:
-            return (
-                f"The host {host!r} is not a loopback name: a server reached on a loopback address answers"
-                " only localhost, 127.0.0.1 and [::1] until allowedHosts names its other host names"
-            )
-        return None
+        """Why a request with this Host header is refused, or None when it is answered (see
+        `host_refusal`, with this server's allowedHosts)."""
+        return host_refusal(host, self.live.current.allowed_hosts, local_address=local_address)
 
     def host_allowed(self, host: str, *, local_address: str | None = None) -> bool:
         return self.host_refusal(host, local_address=local_address) is None
+
+
+@dataclass(frozen=True)
+class RequestHost:
+    """Where a request came through: its Host header and the local address it arrived on."""
+
+    host: str
+    local_address: str | None = None
+
+
+def host_refusal(host: str, allowed: tuple[str, ...], *, local_address: str | None = None) -> str | None:
+    """Why a request with this Host header is refused under `allowed` (allowedHosts), or None when it is
+    answered. `local_address`: the address the connection arrived on. With allowedHosts set, only the
+    names listed (any port) or name:port pairs are answered. With it empty, a connection that arrived on
+    a loopback address is answered only for loopback names (localhost, 127.0.0.1, [::1], any port): a
+    web page elsewhere cannot reach a loopback server through a rebound DNS name. A Host header that is
+    not a plain host[:port] (`db.example.org:@evil.example`) is never answered."""
+    parsed = parse_host_header(host)
+    if parsed is None:
+        if not host and not allowed and not _is_loopback(local_address):
+            return None  # an HTTP/1.0 request without Host, on a server that names no hosts
+        return f"The Host header {host!r} is not a host name with an optional port"
+    name, port = parsed
+    if allowed:
+        entries = {entry.lower() for entry in allowed}
+        if name in entries or (port is not None and f"{name}:{port}" in entries):
+            return None
+        return f"The host {host!r} is not in this server's allowedHosts"
+    if _is_loopback(local_address) and name not in LOOPBACK_NAMES:
+        return (
+            f"The host {host!r} is not a loopback name: a server reached on a loopback address answers"
+            " only localhost, 127.0.0.1 and [::1] until allowedHosts names its other host names"
+        )
+    return None
+
+
+def _refuse_lockout(allowed: tuple[str, ...], via: RequestHost) -> None:
+    """400 when the new allowedHosts would refuse the very host this request came through."""
+    if host_refusal(via.host, allowed, local_address=via.local_address) is None:
+        return
+    shown = ", ".join(repr(entry) for entry in allowed) if allowed else "empty: loopback names only"
+    parsed = parse_host_header(via.host)
+    name = f" (or {parsed[0]!r}, any port)" if parsed is not None and parsed[1] is not None else ""
+    raise InvalidInput(
+        f"allowedHosts would lock you out: this request came through the host {via.host!r}, which the new"
+        f" list ({shown}) does not answer. Add {via.host!r}{name} to allowedHosts, or send the change"
+        " through a host the new list names"
+    )
 
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})

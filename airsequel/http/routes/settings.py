@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from airsequel.config import SETTING_TYPES, SETTINGS
 from airsequel.core.admin.env_vars import MAX_VALUE, NAME
-from airsequel.core.admin.server_settings import require_server_admin
+from airsequel.core.admin.server_settings import RequestHost, require_server_admin
 from airsequel.core.auth.access import Action
 from airsequel.core.errors import InvalidInput
 from airsequel.core.integer_text import parse_count
@@ -71,7 +71,9 @@ async def patch_server_settings(request: Request) -> JSONResponse:
     caller = await principal(request)
     require_server_admin(caller)  # before the body, as before
     body = await read_json_object(request)
-    await run_in_threadpool(services(request).server_settings.update, caller, body)
+    server = request.scope.get("server")
+    via = RequestHost(request.headers.get("host", ""), server[0] if server else None)
+    await run_in_threadpool(lambda: services(request).server_settings.update(caller, body, via=via))
     return JSONResponse({})
 
 
