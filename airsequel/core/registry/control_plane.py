@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from airsequel.core.registry.token_id_migration import TOKEN_IDS_NEVER_REUSED
+
 MIGRATIONS: list[str] = [
     # 1: the database registry
     """
@@ -193,6 +195,8 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE databases ADD COLUMN readonly_enabled INTEGER NOT NULL DEFAULT 0;
     """,
+    # 9: API token ids are never reused (issue 17): the audit actor `token:<id>` names one token
+    TOKEN_IDS_NEVER_REUSED,
 ]
 
 
