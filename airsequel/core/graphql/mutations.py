@@ -135,15 +135,13 @@ def _target(binding: TableBinding, kind: str, args: dict[str, Any]) -> tuple[str
 
 
 def _update(conn: sqlite3.Connection, binding: TableBinding, kind: str, args: dict[str, Any]) -> list[tuple[Any, ...]]:
-    key_fields = {c.field for c in binding.key}
-    given = (
-        args.get("_set")
-        if kind == "update"
-        else next((value for name, value in args.items() if name not in key_fields), None)
-    )
+    set_arg, set_alias = ("_set", "set") if kind == "update" else binding.set_args
+    if args.get(set_arg) is not None and args.get(set_alias) is not None:
+        raise GraphQLError(f"Give the columns to set in {set_arg} or in {set_alias} (its AirGQL spelling), not both")
+    given = args.get(set_arg) if args.get(set_arg) is not None else args.get(set_alias)
     values = _values(binding, given or {})
     if not values:
-        raise GraphQLError("_set must name at least one column")
+        raise GraphQLError(f"{set_arg} must name at least one column")
     condition, where_params = _target(binding, kind, args)
     assignments = ", ".join(f"{quote_identifier(name)} = ?" for name in values)
     returning = ", ".join(column_sql(c) for c in _key_columns(binding))

@@ -16,6 +16,7 @@ from graphql import (
     GraphQLEnumType,
     GraphQLEnumValue,
     GraphQLField,
+    GraphQLID,
     GraphQLInputField,
     GraphQLInputObjectType,
     GraphQLInt,
@@ -30,6 +31,14 @@ from airsequel.core.graphql.names import encode_name, unique_name
 from airsequel.core.graphql.types import COMPARISONS, ORDERING_TERM, SCALARS
 from airsequel.core.sql.introspection import Table
 from airsequel.core.sql.value_kinds import ValueKind, column_kind
+
+
+def graphql_kind(declared_type: str) -> ValueKind:
+    """The column's kind for GraphQL: `ANY` (a STRICT table's any-value column, NUMERIC affinity
+    elsewhere) holds text, integers, reals and BLOBs alike, so it is untyped (String), not Int."""
+    if declared_type.strip().upper() == "ANY":
+        return ValueKind.UNTYPED
+    return column_kind(declared_type)
 
 
 class Mode(str, Enum):
@@ -55,6 +64,9 @@ class ColumnBinding:
     nullable: bool
     is_rowid: bool = False
     writable: bool = True
+    # An insert may leave it out: nullable, with a default, or SQLite assigns it (the rowid and its
+    # INTEGER PRIMARY KEY alias). The others are required fields of T_insert_input, as in AirGQL.
+    omittable: bool = True
 
 
 @dataclass
@@ -75,6 +87,9 @@ class TableBinding:
     key: list[ColumnBinding] = field(default_factory=list)  # the _by_pk arguments
     rowid: ColumnBinding | None = None
     row_type: GraphQLObjectType | None = None
+    # The names of update_T_by_pk's columns-to-set argument and of its AirGQL spelling (`_set` and
+    # `set`, with `_` appended while a key column has the name).
+    set_args: tuple[str, str] = ("_set", "set")
 
     @property
     def name(self) -> str:
@@ -202,7 +217,8 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
 
     # Every named type is handed to graphql-core up front: it then collects each one's references
     # without following them from type to type, so a long chain of foreign keys is no deep recursion.
-    named_types: list[Any] = [b.built_row_type for b in bindings.values()]
+    # ID is listed though no field uses it: AirGQL's schema has it, and clients generated from it may name it.
+    named_types: list[Any] = [GraphQLID, *(b.built_row_type for b in bindings.values())]
     named_types.extend(t for table_types in types.values() for t in table_types.values())
     schema = GraphQLSchema(
         query=GraphQLObjectType("Query", query_fields or {"_empty": GraphQLField(GraphQLInt)}),
@@ -226,17 +242,23 @@ def _bind_table(table: Table, taken_types: set[str]) -> TableBinding:
     rowid_name = table.rowid_name
     if rowid_name is not None:
         field_name = unique_name(rowid_name, taken_fields)
-        binding.rowid = ColumnBinding(
-            rowid_name, field_name, ValueKind.INT, nullable=False, is_rowid=True, writable=False
-        )
+        binding.rowid = ColumnBinding(rowid_name, field_name, ValueKind.INT, nullable=False, is_rowid=True)
         binding.columns[field_name] = binding.rowid
     pk = table.primary_key
     for column in table.columns:
         field_name = unique_name(encode_name(column.name), taken_fields)
-        kind = column_kind(column.declared_type)
+        kind = graphql_kind(column.declared_type)
         nullable = not column.not_null and not (pk and column.name == pk[0])
         binding.columns[field_name] = ColumnBinding(
-            column.name, field_name, kind, nullable, writable=not column.is_generated
+            column.name,
+            field_name,
+            kind,
+            nullable,
+            writable=not column.is_generated,
+            # AirGQL's rule: an integer key (SQLite assigns a rowid alias), a default, or NULL allowed.
+            omittable=bool(column.pk_position and column.declared_type.lower().startswith("int"))
+            or column.default is not None
+            or not (column.not_null or column.pk_position),
         )
     if pk and not table.is_view:
         binding.key = [c for name in pk for c in [binding.column_by_name(name)] if c is not None]
@@ -308,7 +330,10 @@ def _input_types(binding: TableBinding, taken_types: set[str]) -> dict[str, Any]
         ),
         "insert": GraphQLInputObjectType(
             unique_name(f"{base}_insert_input", taken_types),
-            {n: GraphQLInputField(SCALARS[c.kind]) for n, c in writable.items()}
+            {
+                n: GraphQLInputField(SCALARS[c.kind] if c.omittable else GraphQLNonNull(SCALARS[c.kind]))
+                for n, c in writable.items()
+            }
             or {"_none": GraphQLInputField(GraphQLInt)},
         ),
         "set": GraphQLInputObjectType(
@@ -359,7 +384,13 @@ def _add_mutations(
     if mode == Mode.INSERT_ONLY:
         return
     taken_args: set[str] = {c.field for c in binding.key}
-    set_arg = unique_name("_set", taken_args)
+    binding.set_args = (unique_name("_set", taken_args), unique_name("set", taken_args))
+    set_arg, set_alias = binding.set_args
+    # `_set` may be left out (as in AirGQL's schema): the update then says it needs columns to set.
+    set_args = {
+        set_arg: GraphQLArgument(types["set"]),
+        set_alias: GraphQLArgument(types["set"], deprecation_reason=f"Use {set_arg}"),
+    }
     add(
         f"update_{base}",
         "update",
@@ -367,7 +398,8 @@ def _add_mutations(
         GraphQLField(
             GraphQLNonNull(response),
             args={
-                "_set": GraphQLArgument(GraphQLNonNull(types["set"])),
+                "_set": GraphQLArgument(types["set"]),
+                "set": GraphQLArgument(types["set"], deprecation_reason="Use _set"),
                 "where": GraphQLArgument(types["filter"]),
                 "filter": GraphQLArgument(types["filter"], deprecation_reason="Use where"),
             },
@@ -392,10 +424,7 @@ def _add_mutations(
             binding,
             GraphQLField(
                 GraphQLNonNull(by_pk_response),
-                args={
-                    **_key_args(binding),
-                    set_arg: GraphQLArgument(GraphQLNonNull(types["set"])),
-                },
+                args={**_key_args(binding), **set_args},
             ),
         )
         add(

@@ -60,21 +60,26 @@ def _condition(column: ColumnBinding, operator: str, value: Any, params: list[An
         params.append(_bind(column, value))
         return f"{sql} {_COMPARE[operator]} ?"
     if operator in ("_in", "_nin"):
-        values = [_bind(column, v) for v in (value or [])]
+        given = value or []
+        values = [_bind(column, v) for v in given if v is not None]
+        with_null = len(values) < len(given)
         params.extend(values)
         marks = ", ".join("?" for _ in values)
         if operator == "_in":
-            return f"{sql} IN ({marks})" if values else "0"
+            found = f"{sql} IN ({marks})" if values else "0"
+            return f"({found} OR {sql} IS NULL)" if with_null else found
+        if with_null:  # not any of the values, and not empty
+            return f"({sql} NOT IN ({marks}) AND {sql} IS NOT NULL)" if values else f"{sql} IS NOT NULL"
         return f"({sql} NOT IN ({marks}) OR {sql} IS NULL)" if values else "1"
-    if operator == "_like":
+    if operator in ("_like", "_ilike"):
         if value is None:
             return "0"
-        params.append(like_to_glob(value))
-        return f"{sql} GLOB ?"
-    if operator == "_ilike":
-        if value is None:
-            return "0"
-        params.append(value)
+        # The pattern has the column's scalar type (as in AirGQL): `_like: 12` matches the text 12.
+        pattern = value if isinstance(value, str) else str(_bind(column, value))
+        if operator == "_like":
+            params.append(like_to_glob(pattern))
+            return f"{sql} GLOB ?"
+        params.append(pattern)
         return f"{sql} LIKE ? ESCAPE '\\'"
     raise GraphQLError(f"Unknown filter operator {operator}")
 

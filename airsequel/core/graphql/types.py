@@ -12,7 +12,6 @@ from graphql import (
     GraphQLInputType,
     GraphQLInt,
     GraphQLList,
-    GraphQLNonNull,
     GraphQLScalarType,
     GraphQLString,
 )
@@ -36,12 +35,9 @@ def _comparison(name: str, scalar: GraphQLScalarType) -> GraphQLInputObjectType:
     def fields() -> dict[str, GraphQLInputField]:
         result: dict[str, GraphQLInputField] = {}
         for operator in OPERATORS:
-            if operator in ("_in", "_nin"):
-                type_: GraphQLInputType = GraphQLList(GraphQLNonNull(scalar))
-            elif operator in ("_like", "_ilike"):
-                type_ = GraphQLString
-            else:
-                type_ = scalar
+            # As AirGQL types them: every operator takes the column's scalar, _in and _nin a list of it
+            # (null items allowed: a null in _in matches empty cells, in _nin leaves them out).
+            type_: GraphQLInputType = GraphQLList(scalar) if operator in ("_in", "_nin") else scalar
             result[operator] = GraphQLInputField(type_)
             result[operator[1:]] = GraphQLInputField(type_, deprecation_reason=DEPRECATED)
         return result

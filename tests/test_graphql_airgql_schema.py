@@ -1,0 +1,149 @@
+"""Our generated schema holds AirGQL's: a client generated from AirGQL's introspection works unchanged.
+
+tests/fixtures/airgql/ holds AirGQL's own test material: the introspection query GraphiQL sends and
+the result AirGQL gives for its test fixture (the two tables below, from AirGQL's tests/Spec.hs).
+Every type, field, argument, input field, enum value and directive there must exist in ours with
+the same type (kind, name and ofType chain, nullability included); what we add beside them is fine.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.helpers import create_db
+
+FIXTURES = Path(__file__).parent / "fixtures" / "airgql"
+
+# AirGQL's tests/Spec.hs, createUsersTableQuery and createSongsTableQuery.
+AIRGQL_FIXTURE = """
+CREATE TABLE IF NOT EXISTS "users" (
+  "name"              TEXT,
+  "email"             TEXT NOT NULL UNIQUE,
+  "created_utc"       TEXT NOT NULL,
+  "number_of_logins"  INTEGER,
+  "progress"          REAL,
+  PRIMARY KEY("email")
+);
+CREATE TABLE IF NOT EXISTS "songs" (
+  "name"              TEXT NOT NULL,
+  "duration_seconds"  INTEGER NOT NULL
+);
+"""
+
+
+def type_ref(ref: dict[str, Any] | None) -> str:
+    """A type reference as GraphQL writes it: [users_row!]!"""
+    if ref is None:
+        return "?"
+    if ref["kind"] == "NON_NULL":
+        return type_ref(ref["ofType"]) + "!"
+    if ref["kind"] == "LIST":
+        return "[" + type_ref(ref["ofType"]) + "]"
+    return str(ref["name"])
+
+
+def differences(theirs: dict[str, Any], ours: dict[str, Any]) -> list[str]:
+    """Everything of `theirs` (an introspected __schema) that `ours` lacks or types differently."""
+    found: list[str] = []
+    for root in ("queryType", "mutationType", "subscriptionType"):
+        if (theirs[root] or {}).get("name") != (ours[root] or {}).get("name"):
+            found.append(f"{root}: theirs {theirs[root]}, ours {ours[root]}")
+    our_types = {t["name"]: t for t in ours["types"]}
+    for their_type in theirs["types"]:
+        name = their_type["name"]
+        if name.startswith("__"):
+            continue  # introspection's own types: graphql-core's, by the specification
+        our_type = our_types.get(name)
+        if our_type is None:
+            found.append(f"type {name} ({their_type['kind']}) is missing")
+            continue
+        if our_type["kind"] != their_type["kind"]:
+            found.append(f"type {name} is {our_type['kind']}, theirs {their_type['kind']}")
+            continue
+        found.extend(_field_differences(name, their_type.get("fields"), our_type.get("fields")))
+        found.extend(_input_differences(name, their_type.get("inputFields"), our_type.get("inputFields")))
+        our_values = {v["name"] for v in our_type.get("enumValues") or []}
+        for value in their_type.get("enumValues") or []:
+            if value["name"] not in our_values:
+                found.append(f"enum value {name}.{value['name']} is missing")
+    our_directives = {d["name"]: d for d in ours["directives"]}
+    for directive in theirs["directives"]:
+        ours_directive = our_directives.get(directive["name"])
+        if ours_directive is None:
+            found.append(f"directive @{directive['name']} is missing")
+            continue
+        if set(directive["locations"]) - set(ours_directive["locations"]):
+            found.append(f"directive @{directive['name']} lacks locations of theirs {directive['locations']}")
+        found.extend(_input_differences(f"@{directive['name']}", directive["args"], ours_directive["args"]))
+    return found
+
+
+def _field_differences(owner: str, theirs: list[Any] | None, ours: list[Any] | None) -> list[str]:
+    found: list[str] = []
+    by_name = {f["name"]: f for f in ours or []}
+    for field in theirs or []:
+        where = f"{owner}.{field['name']}"
+        mine = by_name.get(field["name"])
+        if mine is None:
+            found.append(f"field {where} is missing")
+            continue
+        if type_ref(mine["type"]) != type_ref(field["type"]):
+            found.append(f"field {where} is {type_ref(mine['type'])}, theirs {type_ref(field['type'])}")
+        found.extend(_input_differences(where, field["args"], mine["args"], what="argument"))
+        # An argument we require that they do not have would break their clients' requests.
+        theirs_args = {a["name"] for a in field["args"]}
+        for argument in mine["args"]:
+            if argument["name"] not in theirs_args and argument["type"]["kind"] == "NON_NULL":
+                found.append(f"argument {where}({argument['name']}) is required here, unknown to theirs")
+    return found
+
+
+def _input_differences(owner: str, theirs: list[Any] | None, ours: list[Any] | None, what: str = "input") -> list[str]:
+    found: list[str] = []
+    by_name = {v["name"]: v for v in ours or []}
+    for value in theirs or []:
+        where = f"{owner}({value['name']})" if what == "argument" else f"{owner}.{value['name']}"
+        mine = by_name.get(value["name"])
+        if mine is None:
+            found.append(f"{what} {where} is missing")
+        elif type_ref(mine["type"]) != type_ref(value["type"]):
+            found.append(f"{what} {where} is {type_ref(mine['type'])}, theirs {type_ref(value['type'])}")
+    if what == "input" and ours is not None and theirs is not None:
+        theirs_names = {v["name"] for v in theirs}
+        for value in ours:
+            if value["name"] not in theirs_names and value["type"]["kind"] == "NON_NULL":
+                found.append(f"input {owner}.{value['name']} is required here, unknown to theirs")
+    return found
+
+
+def test_our_introspection_holds_airgqls(client):
+    db = create_db(client, AIRGQL_FIXTURE, name="airgql_fixture")
+    query = (FIXTURES / "introspection_query.gql").read_text()
+    response = client.post(f"/dbs/{db}/graphql", json={"query": query})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert "errors" not in result, result["errors"]
+    theirs = json.loads((FIXTURES / "introspection_result.json").read_text())["data"]["__schema"]
+    assert differences(theirs, result["data"]["__schema"]) == []
+
+
+def test_the_comparison_reports_every_difference():
+    """The check itself can fail: a schema with a few changes is told apart, each change reported."""
+    theirs = json.loads((FIXTURES / "introspection_result.json").read_text())["data"]["__schema"]
+    ours = json.loads(json.dumps(theirs))
+    types = {t["name"]: t for t in ours["types"]}
+    types["IntComparison"]["inputFields"] = [f for f in types["IntComparison"]["inputFields"] if f["name"] != "_in"]
+    update = next(f for f in types["Mutation"]["fields"] if f["name"] == "update_users")
+    next(a for a in update["args"] if a["name"] == "_set")["type"] = {
+        "kind": "NON_NULL",
+        "name": None,
+        "ofType": {"kind": "INPUT_OBJECT", "name": "users_set_input", "ofType": None},
+    }
+    ours["types"] = [t for t in ours["types"] if t["name"] != "songs_column"]
+    assert sorted(differences(theirs, ours)) == [
+        "argument Mutation.update_users(_set) is users_set_input!, theirs users_set_input",
+        "input IntComparison._in is missing",
+        "type songs_column (ENUM) is missing",
+    ]
