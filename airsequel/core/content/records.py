@@ -1,9 +1,10 @@
 """Filtered record listing with keyset pagination (the PixieBrix "records" API).
 
 Filters: `column=value`, `column__isnull=true|false`, `column__gte|__lte|__gt|__lt=value`, and
-`start_date`/`end_date` (YYYY-MM-DD, inclusive) on the column named by `date_column`. Every value is a
+`start_date`/`end_date` (a day or an ISO 8601 timestamp, inclusive) on the table's date column
+(record_dates: `date_column`, else `created_at`, else its one date or time column). Every value is a
 bound parameter; every column is checked against the table. Pages follow the rowid (or primary key),
-so a cursor stays valid while rows are inserted.
+so a cursor stays valid while rows are inserted. PixieBrix's own records endpoint is pixiebrix_records.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ import base64
 import re
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 from typing import Any
 
 import orjson
 
+from airsequel.core.content.record_dates import date_column, range_conditions
 from airsequel.core.errors import InvalidInput
 from airsequel.core.integer_text import parse_count, parse_integer
 from airsequel.core.registry.control_plane import DatabaseRecord
@@ -51,44 +52,43 @@ def parse_filter(table: Table, pairs: list[tuple[str, str]] | dict[str, Any]) ->
         if key in RESERVED:
             continue
         column, _, operator = key.partition("__")
-        found = _check_column(table, column)
-        quoted = quote_identifier(column)
-        if operator != "isnull" and (value is None or not bindable(value)):
-            raise InvalidInput(
-                f"{key} must be a string, a number SQLite can hold or a boolean (for NULL use {column}__isnull=true)"
-            )
-        if not operator:
-            result.conditions.append(f"{quoted} = ?")
-            result.params.append(_comparable(found, value))
-        elif operator == "isnull":
-            flag = str(value).lower()
-            if flag not in ("true", "false"):
-                raise InvalidInput(f"{key} must be true or false")
-            result.conditions.append(f"{quoted} IS {'' if flag == 'true' else 'NOT '}NULL")
-        elif operator in _OPERATORS:
-            result.conditions.append(f"{quoted} {_OPERATORS[operator]} ?")
-            result.params.append(_comparable(found, value))
-        else:
-            raise InvalidInput(
-                f"Unknown filter operator {operator!r} in {key!r}: use __isnull, __gte, __lte, __gt or __lt"
-            )
+        add_condition(result, table, column, operator, value, key)
     start, end = values.get("start_date"), values.get("end_date")
     if start is not None or end is not None:
-        date_column = values.get("date_column")
-        if not date_column:
-            raise InvalidInput("start_date and end_date need date_column=<column>")
-        _check_column(table, str(date_column))
-        quoted = quote_identifier(str(date_column))
-        if start is not None:
-            result.conditions.append(f"{quoted} >= ?")
-            result.params.append(_day(start, "start_date").isoformat())
-        if end is not None:
-            last = _day(end, "end_date")
-            # Compared as text, the next day's ISO string bounds every time of the last day; 9999-12-31
-            # has no next day, but '9999-12-32' sorts where it would.
-            result.conditions.append(f"{quoted} < ?")
-            result.params.append((last + timedelta(days=1)).isoformat() if last < date.max else "9999-12-32")
+        explicit = values.get("date_column")
+        add_date_range(result, table, start, end, str(explicit) if explicit else None)
     return result
+
+
+def add_condition(result: RecordFilter, table: Table, column: str, operator: str, value: Any, key: str) -> None:
+    """`column` compared with `value` by `operator` ('' is equality, or isnull, gte, lte, gt, lt)."""
+    found = _check_column(table, column)
+    quoted = quote_identifier(column)
+    if operator != "isnull" and (value is None or not bindable(value)):
+        raise InvalidInput(
+            f"{key} must be a string, a number SQLite can hold or a boolean (for NULL use {key}__isnull=true)"
+        )
+    if not operator:
+        result.conditions.append(f"{quoted} = ?")
+        result.params.append(_comparable(found, value))
+    elif operator == "isnull":
+        flag = str(value).lower()
+        if flag not in ("true", "false"):
+            raise InvalidInput(f"{key} must be true or false")
+        result.conditions.append(f"{quoted} IS {'' if flag == 'true' else 'NOT '}NULL")
+    elif operator in _OPERATORS:
+        result.conditions.append(f"{quoted} {_OPERATORS[operator]} ?")
+        result.params.append(_comparable(found, value))
+    else:
+        raise InvalidInput(f"Unknown filter operator {operator!r} in {key!r}: use __isnull, __gte, __lte, __gt or __lt")
+
+
+def add_date_range(result: RecordFilter, table: Table, start: Any, end: Any, explicit: str | None) -> None:
+    """start_date/end_date on the table's date column (record_dates: named, created_at, or the one date column)."""
+    column = date_column(table, explicit)
+    for bound in range_conditions(column.name, start, end):
+        result.conditions.append(bound.sql)
+        result.params.extend(bound.params)
 
 
 def _check_column(table: Table, column: str) -> Column:
@@ -108,13 +108,6 @@ def _comparable(column: Column, value: Any) -> Any:
     if number is not None:
         return number
     return float(value) if _REAL.fullmatch(value) else value
-
-
-def _day(value: Any, name: str) -> date:
-    try:
-        return datetime.strptime(str(value), "%Y-%m-%d").date()
-    except ValueError:
-        raise InvalidInput(f"{name} must be a date like 2024-01-31") from None
 
 
 def page_limit(raw: str | None, most: int) -> int:
@@ -159,15 +152,34 @@ def fetch_page(
         after = decode_cursor(cursor, len(keys))
         conditions.append(f"({', '.join(keys)}) > ({', '.join('?' for _ in keys)})")
         params.extend(after)
+    source = quote_identifier(table.name)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    sql = f"SELECT {', '.join(keys)}, * FROM {quote_identifier(table.name)}{where} ORDER BY {', '.join(keys)} LIMIT ?"
-    cur = conn.execute(sql, [*params, limit + 1])
-    columns = [d[0] for d in cur.description][len(keys) :]
-    raw = cur.fetchall()
-    more = len(raw) > limit
-    raw = raw[:limit]
-    next_cursor = encode_cursor(tuple(raw[-1][: len(keys)])) if more and raw else None
-    return columns, [tuple(row[len(keys) :]) for row in raw], next_cursor
+    order = f" ORDER BY {', '.join(keys)}"
+    if len(table.columns) + len(keys) <= conn.getlimit(sqlite3.SQLITE_LIMIT_COLUMN):
+        cur = conn.execute(f"SELECT {', '.join(keys)}, * FROM {source}{where}{order} LIMIT ?", [*params, limit + 1])
+        columns = [d[0] for d in cur.description][len(keys) :]
+        raw = cur.fetchall()
+        more = len(raw) > limit
+        raw = raw[:limit]
+        next_cursor = encode_cursor(tuple(raw[-1][: len(keys)])) if more and raw else None
+        return columns, [tuple(row[len(keys) :]) for row in raw], next_cursor
+    # A table as wide as SQLite's result allows has no room for the keys beside `*`: the page's keys
+    # first, then its rows between the first and last key (the same snapshot, so the same rows).
+    page_keys = conn.execute(f"SELECT {', '.join(keys)} FROM {source}{where}{order} LIMIT ?", [*params, limit + 1])
+    found = page_keys.fetchall()
+    more = len(found) > limit
+    found = found[:limit]
+    cur = conn.execute(f"SELECT * FROM {source} LIMIT 0")
+    columns = [d[0] for d in cur.description]
+    if not found:
+        return columns, [], None
+    marks = ", ".join("?" for _ in keys)
+    between = f"({', '.join(keys)}) >= ({marks}) AND ({', '.join(keys)}) <= ({marks})"
+    rows = conn.execute(
+        f"SELECT * FROM {source} WHERE {' AND '.join([*conditions, between])}{order}",
+        [*params, *found[0], *found[-1]],
+    ).fetchall()
+    return columns, [tuple(row) for row in rows], encode_cursor(tuple(found[-1])) if more else None
 
 
 class Records:

@@ -55,6 +55,15 @@ def csv_chunks(cursor: sqlite3.Cursor) -> Iterator[tuple[str, int]]:
         yield buffer.getvalue(), 0  # the header of an empty table
 
 
+def csv_text(columns: Sequence[str], rows: list[Any]) -> str:
+    """A header line and `rows` as CSV text (CRLF lines, BLOBs as base64), as the table export writes them."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows(_blobs_as_base64(rows))
+    return buffer.getvalue()
+
+
 def _blobs_as_base64(batch: list[Any]) -> list[Any]:
     """Rows as the csv module should write them: a batch without BLOBs (the usual) as it is."""
     if not holds_blobs(batch):

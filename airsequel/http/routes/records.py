@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from airsequel.core.auth.access import Action
+from airsequel.core.formats.writers import csv_text
 from airsequel.core.sql.runner import json_cell
 from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, obj, read_json_object
 from airsequel.http.context import authorized_database, run_in_threadpool, services
@@ -30,12 +28,8 @@ async def list_records(request: Request) -> Response:
         params.get("next"),
     )
     if "text/csv" in request.headers.get("accept", ""):
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
         headers = {"X-Next-Cursor": next_cursor} if next_cursor else {}
-        return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+        return Response(csv_text(columns, rows), media_type="text/csv; charset=utf-8", headers=headers)
     records = [{c: json_cell(v) for c, v in zip(columns, row)} for row in rows]
     return JSONResponse({"records": records, "next": next_cursor})
 
