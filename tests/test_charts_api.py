@@ -55,10 +55,10 @@ def test_bad_chart_bodies_are_refused_and_store_nothing(client):
         assert client.post(f"/api/dbs/{db}/dashboards", json=body).status_code == 400, body
     assert client.get(f"/api/dbs/{db}/charts").json()["charts"] == []
     assert client.get(f"/api/dbs/{db}/dashboards").json()["dashboards"] == []
-    # a chart of a table that is gone is still listed, and drawing it is a 404 naming the table
-    chart = client.post(f"/api/dbs/{db}/charts", json={"table": "gone"}).json()
-    drawn = client.get(f"/api/dbs/{db}/charts/{chart['ulid']}/svg")
-    assert drawn.status_code == 404 and "gone" in drawn.json()["errors"][0]
+    # a chart of a table or a column that does not exist is refused (tests/test_chart_columns.py)
+    refused = client.post(f"/api/dbs/{db}/charts", json={"table": "gone"})
+    assert refused.status_code == 400 and "'gone'" in refused.json()["errors"][0]
+    assert client.get(f"/api/dbs/{db}/charts").json()["charts"] == []
 
 
 def test_only_writers_change_charts(client, anonymous):

@@ -17,6 +17,7 @@ import orjson
 from airsequel.core import ids
 from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
+from airsequel.core.sql.introspection import read_tables
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.table_schema import find_table
 from airsequel.core.storage.hosting import Hosting
@@ -80,8 +81,9 @@ class Charts:
         return [{**orjson.loads(row["definition_json"]), "ulid": row["ulid"]} for row in rows]
 
     def create(self, kind: str, record: DatabaseRecord, body: dict[str, Any]) -> dict[str, Any]:
-        """A new chart or dashboard from its definition as the request body gives it."""
-        definition = CHECKS[_checked_kind(kind)](body)
+        """A new chart or dashboard from its definition as the request body gives it. A chart's table
+        and columns must exist (400 naming what is missing): it would otherwise fail on every draw."""
+        definition = self._checked(kind, record, body)
         ulid = ids.new_ulid()
         self.control.execute(
             f"INSERT INTO {kind}(ulid, file_key, definition_json) VALUES (?, ?, ?)",
@@ -90,7 +92,7 @@ class Charts:
         return {**definition, "ulid": ulid}
 
     def update(self, kind: str, record: DatabaseRecord, ulid: str, body: dict[str, Any]) -> None:
-        definition = CHECKS[_checked_kind(kind)](body)
+        definition = self._checked(kind, record, body)
         if not self.control.execute(
             f"UPDATE {kind} SET definition_json = ? WHERE ulid = ? AND file_key = ?",
             (orjson.dumps(definition).decode(), ulid, record.file_key),
@@ -103,13 +105,27 @@ class Charts:
             raise NotFound(f"{kind[:-1].capitalize()} {ulid!r} does not exist")
 
     def svg(self, record: DatabaseRecord, ulid: str) -> str:
-        """The chart drawn as SVG from its table's data, read in one snapshot."""
+        """The chart drawn as SVG from its table's data, read in one snapshot. A chart whose table or
+        columns were dropped or renamed since is drawn as a placeholder that says so (not an error on
+        every page that shows it)."""
         chart = next((c for c in self.of_database("charts", record) if c["ulid"] == ulid), None)
         if chart is None:
             raise NotFound("No such chart")
         with self.hosting.read_snapshot(record) as conn:
+            problem = chart_problem(conn, chart)
+            if problem is not None:
+                return render_placeholder(chart, problem)
             labels, series = chart_data(conn, chart)
         return render_svg(chart, labels, series)
+
+    def _checked(self, kind: str, record: DatabaseRecord, body: dict[str, Any]) -> dict[str, Any]:
+        definition = CHECKS[_checked_kind(kind)](body)
+        if kind == "charts":
+            with self.hosting.read_snapshot(record) as conn:  # the schema only: no row is read
+                problem = chart_problem(conn, definition)
+            if problem is not None:
+                raise InvalidInput(problem)
+        return definition
 
 
 def _checked_kind(kind: str) -> str:
@@ -118,8 +134,26 @@ def _checked_kind(kind: str) -> str:
     return kind
 
 
+def chart_problem(conn: sqlite3.Connection, chart: dict[str, Any]) -> str | None:
+    """Why the chart cannot be drawn from this database (its table or columns do not exist), or None."""
+    name = chart["table"]
+    table = next((t for t in read_tables(conn, with_unreadable=True) if t.name == name), None)
+    if table is None:
+        return f"The table {name!r} does not exist in this database"
+    if table.unreadable is not None:
+        return f"The table {name!r} cannot be read: {table.unreadable}"
+    missing = [header for header in chart["headers"] if table.column(header) is None]
+    if missing:
+        known = ", ".join(repr(c.name) for c in table.columns)
+        return (
+            f"The column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)}"
+            f" {'do' if len(missing) > 1 else 'does'} not exist in {name!r} (its columns: {known})"
+        )
+    return None
+
+
 def chart_data(conn: sqlite3.Connection, chart: dict[str, Any]) -> tuple[list[str], list[list[float | None]]]:
-    """(labels, one list of values per series) from the chart's table."""
+    """(labels, one list of values per series) from the chart's table (see chart_problem first)."""
     table = find_table(conn, chart["table"])
     headers = chart["headers"] or [c.name for c in table.columns[:2]]
     for header in headers:
@@ -165,6 +199,34 @@ def render_svg(
         parts.extend(_axes_chart(chart, labels, series, width, height))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def render_placeholder(chart: dict[str, Any], problem: str, width: int = 640, height: int = 320) -> str:
+    """A chart that cannot be drawn: its title and why, in place of the drawing."""
+    title = escape(chart["title"] or chart["table"])
+    lines = _wrapped(f"This chart cannot be drawn: {problem}. Change the chart or the table.", 80)
+    text = "".join(
+        f'<text class="placeholder" x="{width / 2}" y="{height / 2 - 8 * len(lines) + 16 * i:.0f}"'
+        f' text-anchor="middle" font-size="13" fill="#666">{escape(line)}</text>'
+        for i, line in enumerate(lines)
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" aria-label="{title}" '
+        f'font-family="system-ui, sans-serif"><title>{title}</title>'
+        f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="600">{title}</text>'
+        f'<rect x="8" y="32" width="{width - 16}" height="{height - 40}" fill="none" stroke="#ccc"'
+        f' stroke-dasharray="4 4"/>{text}</svg>'
+    )
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word[: width * 2])
+    return lines[:8]
 
 
 def _axes_chart(
@@ -219,15 +281,8 @@ def _pie(labels: list[str], values: list[float | None], width: int, height: int)
     parts, angle = [], -math.pi / 2
     for index, (label, value) in enumerate(positives):
         sweep = value / total * 2 * math.pi
-        x1, y1 = cx + r * math.cos(angle), cy + r * math.sin(angle)
-        x2, y2 = cx + r * math.cos(angle + sweep), cy + r * math.sin(angle + sweep)
-        large = 1 if sweep > math.pi else 0
         color = COLORS[index % len(COLORS)]
-        path = (
-            f"M{cx:.1f},{cy:.1f} L{x1:.1f},{y1:.1f} A{r:.1f},{r:.1f} 0 {large} 1 {x2:.1f},{y2:.1f} Z"
-            if len(positives) > 1
-            else f"M{cx - r:.1f},{cy:.1f} a{r:.1f},{r:.1f} 0 1 0 {2 * r:.1f},0 a{r:.1f},{r:.1f} 0 1 0 {-2 * r:.1f},0"
-        )
+        path = _slice_path(cx, cy, r, angle, sweep) if len(positives) > 1 else _circle_path(cx, cy, r)
         parts.append(
             f'<path class="slice" d="{path}" fill="{color}"><title>{escape(label)}: {_short(value)}</title></path>'
         )
@@ -239,6 +294,25 @@ def _pie(labels: list[str], values: list[float | None], width: int, height: int)
             )
         angle += sweep
     return parts
+
+
+def _point(cx: float, cy: float, r: float, angle: float) -> str:
+    return f"{cx + r * math.cos(angle):.1f},{cy + r * math.sin(angle):.1f}"
+
+
+def _slice_path(cx: float, cy: float, r: float, start: float, sweep: float) -> str:
+    """A pie slice from the centre. A slice of more than half the pie is drawn as two arcs through its
+    middle: one arc of nearly 360 degrees would start and end on (nearly) the same point, and an SVG
+    arc between two equal points draws nothing."""
+    arc = f"A{r:.1f},{r:.1f} 0 0 1"
+    through = [start + sweep / 2, start + sweep] if sweep > math.pi else [start + sweep]
+    arcs = " ".join(f"{arc} {_point(cx, cy, r, angle)}" for angle in through)
+    return f"M{cx:.1f},{cy:.1f} L{_point(cx, cy, r, start)} {arcs} Z"
+
+
+def _circle_path(cx: float, cy: float, r: float) -> str:
+    """A whole pie (one slice of 100%): two half circles."""
+    return f"M{cx - r:.1f},{cy:.1f} a{r:.1f},{r:.1f} 0 1 0 {2 * r:.1f},0 a{r:.1f},{r:.1f} 0 1 0 {-2 * r:.1f},0"
 
 
 def _short(value: float) -> str:
