@@ -202,7 +202,8 @@ def test_int_beyond_32_bits_is_a_field_error_with_its_path_and_the_rest_is_retur
     }
     assert result["errors"] == [
         {
-            "message": "Int cannot represent non 32-bit signed integer value: 3000000000",
+            "message": "Integer 3000000000 does not fit GraphQL's 32-bit Int: read this cell with POST /dbs/:dbId/sql, "
+            "or keep such numbers in a TEXT column",
             "locations": [{"line": 1, "column": 17}],
             "path": ["songs", 2, "plays"],
         }

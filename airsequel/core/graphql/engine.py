@@ -11,7 +11,8 @@
 - Parsed and validated documents are cached per schema (bounded LRU).
 - Queries run on the compiled path: each root field is one SQL statement whose rows become the
   response directly. graphql-core's executor is the fallback (introspection, cell errors, mutations),
-  fed by the same fetch functions, so both paths return the same JSON.
+  fed by the same fetch functions, so both paths return the same JSON; a cell error fails only its
+  cell there (cells.py).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from graphql.pyutils import Path
 from airsequel.core.admin.audit import AuditEntry
 from airsequel.core.auth.access import Action, Principal, allowed_actions
 from airsequel.core.errors import NotFound, SqlError, Unprocessable
+from airsequel.core.graphql.cells import CellErrorsStayInTheirCell, resolve_by_response_key
 from airsequel.core.graphql.fetch import CellError, FetchContext, fetch_by_key, fetch_count, fetch_list
 from airsequel.core.graphql.limits import Limits, check_operation
 from airsequel.core.graphql.mutations import run_mutation
@@ -349,7 +351,8 @@ class GraphQLEngine:
             context_value=ctx,
             variable_values=variables,
             operation_name=operation_name,
-            field_resolver=_resolve_by_response_key,
+            field_resolver=resolve_by_response_key,
+            execution_context_class=CellErrorsStayInTheirCell,
         )
         assert isinstance(result, ExecutionResult)
         if ctx.refusal is not None:  # the response grew past its limit: refuse the whole request
@@ -394,14 +397,6 @@ def _resolver_for(root: RootField) -> Any:
         return run_mutation(ctx, root.kind, root.table, args, children)
 
     return resolve
-
-
-def _resolve_by_response_key(source: Any, info: Any, **_args: Any) -> Any:
-    """Rows are keyed by response key (alias or name), not by field name."""
-    if isinstance(source, dict):
-        key = info.path.key if isinstance(info.path, Path) else info.field_name
-        return source.get(key)
-    return getattr(source, info.field_name, None)
 
 
 _USER_OBJECTS = "m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
