@@ -62,8 +62,10 @@ def parse_pattern(text: str) -> tuple[object, str]:
         char = text[i]
         if char == '"':
             end = i + 1
-            while text[end] != '"':
+            while end < len(text) and text[end] != '"':
                 end += 2 if text[end] == "\\" else 1
+            if end >= len(text):
+                raise ValueError(f"a string not closed in the answer comment: {text}")
             out.append(text[i : end + 1])
             i = end + 1
             expecting_key = False
@@ -89,7 +91,7 @@ def parse_pattern(text: str) -> tuple[object, str]:
         if not stack:
             break
     if stack:
-        raise ValueError(f"unclosed {stack[-1]!r} in answer comment: {text}")
+        raise ValueError(f"{stack[-1]!r} not closed in the answer comment: {text}")
     return json.loads("".join(out)), text[i:].strip()
 
 
@@ -203,27 +205,42 @@ def _expectations(command: Command, comment: str) -> bool:
     return status is not None
 
 
+def _unclosed(comment: str) -> bool:
+    """Whether the answer in `comment` goes on (its JSON is not closed on this line)."""
+    try:
+        _expectations(Command(0, ""), comment)
+    except ValueError as error:
+        return "not closed" in str(error)
+    return False
+
+
 def blocks(readme: str) -> list[Block]:
     """The section's ```sh blocks, each as its commands with their expectations."""
     found: list[Block] = []
     block: Block | None = None
     pending: list[tuple[int, str]] = []  # physical lines of a command continued with `\`
     last: Command | None = None
+    unclosed = ""  # an answer comment that continues on the next comment line
     for number, text in section_lines(readme):
         if block is None:
             if text.strip() == "```sh":
                 block, last = Block(number + 1), None
                 found.append(block)
             continue
-        if text.strip() == "```":
+        stripped = text.strip()
+        if unclosed and not stripped.startswith("#"):
+            raise ValueError(f"README line {number - 1}: the answer comment is not closed: {unclosed}")
+        if stripped == "```":
             if pending:
                 raise ValueError(f"README line {pending[0][0]}: a `\\` continues past the end of the block")
             block = None
             continue
-        stripped = text.strip()
         if not pending and stripped.startswith("#"):
-            comment = stripped[1:].strip()
-            if not block.commands and block.skipped_because is None and comment.startswith(NOT_RUN):
+            comment = f"{unclosed} {stripped[1:].strip()}".strip()
+            unclosed = ""
+            if last is not None and comment[:1] in "{[→" and _unclosed(comment):
+                unclosed = comment
+            elif not block.commands and block.skipped_because is None and comment.startswith(NOT_RUN):
                 block.skipped_because = comment[len(NOT_RUN) :].strip()
             elif last is None or not _expectations(last, comment):
                 last = None  # prose: a later answer comment belongs to no command above

@@ -85,7 +85,7 @@ def test_answer_patterns_match_and_mismatch():
     assert "does not show" in why_not(exact, {"status": "ok", "errors": [], "total": 12, "new": 1})
     assert "expected 0 elements" in why_not(exact, {"status": "ok", "errors": ["x"], "total": 12})
     assert "expected 12" in why_not(exact, {"status": "ok", "errors": [], "total": True})
-    with pytest.raises(ValueError, match="unclosed"):
+    with pytest.raises(ValueError, match="not closed"):
         parse_pattern('{"a": [1, 2}')
 
 
@@ -100,6 +100,9 @@ def test_comments_become_expectations():
             '# → 404 {"errors":["No ..."]}',
             "# prose about the next command",
             "curl $S/z   # plain words",
+            "curl $S/long",
+            '# {"a":1,',
+            '#  "b":[...]}',
             "curl $S/mail   # not run: needs SMTP",
             "```",
             "```sh",
@@ -114,6 +117,9 @@ def test_comments_become_expectations():
         (3, 201, {"id": ANY}, False),
         (4, 404, {"errors": ["No ..."]}, False),
         (8, None, None, False),
-        (9, None, None, True),
+        (9, None, {"a": 1, "b": [ANY]}, False),
+        (12, None, None, True),
     ]
     assert second.skipped_because == "needs a replica"
+    with pytest.raises(ValueError, match="line 4: the answer comment is not closed"):
+        readme_examples.blocks('## The API by example\n```sh\ncurl $S/x\n# {"a":1,\n```\n')
