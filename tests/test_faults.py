@@ -290,7 +290,7 @@ def test_a_full_database_quota_is_a_clear_error_and_nothing_is_half_written(tmp_
                 "query": "INSERT INTO t SELECT randomblob(100000) FROM (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 100) SELECT i FROM c)"
             },
         )
-        assert response.status_code == 400 and "full" in response.json()["errors"][0]
+        assert response.status_code == 413 and "larger than its limit" in response.json()["errors"][0]
         assert http.post(f"/dbs/{db}/sql", json={"query": "SELECT count(*) AS n FROM t"}).json()["rows"] == [{"n": 0}]
         assert http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES (x'00')"}).status_code == 200
     check_consistent(data_dir)

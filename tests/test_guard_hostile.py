@@ -25,7 +25,7 @@ def test_a_query_filling_temp_files_is_stopped_at_the_temp_space_limit(client):
     started = time.monotonic()
     answer = sql(client, db, TEMP_FILLER)
     took = time.monotonic() - started
-    assert answer.status_code == 400, answer.text
+    assert answer.status_code == 413, answer.text
     assert "temporary disk space" in answer.json()["errors"][0]
     assert took < 10, took  # the time limit (20 s) was not what stopped it
     assert sql(client, db, "SELECT a FROM t").json()["rows"] == [{"a": 1}]
@@ -51,7 +51,7 @@ def test_the_temp_limit_stops_the_filler_not_a_later_quick_query(client):
 def test_sqlite_stmt_does_not_show_other_connections_statements(client):
     db = create_db(client, "CREATE TABLE t(a)")
     answer = sql(client, db, "SELECT sql FROM sqlite_stmt")
-    assert answer.status_code == 400
+    assert answer.status_code == 200
     assert answer.json()["errors"] == ["sqlite_stmt is not available: it shows what other connections run"]
 
 
@@ -84,7 +84,7 @@ def test_litestreams_tables_cannot_be_read_or_changed(client):
         "ALTER TABLE _litestream_seq ADD COLUMN b",
     ]:
         answer = sql(client, db, query)
-        assert (answer.status_code, answer.json()["errors"]) == (400, [denial]), (query, answer.text)
+        assert (answer.status_code, answer.json()["errors"]) == (200, [denial]), (query, answer.text)
     conn = sqlite3.connect(path)
     assert conn.execute("SELECT id, seq FROM _litestream_seq").fetchall() == [(1, 42)]
     assert conn.execute("SELECT count(*) FROM _litestream_lock").fetchone() == (0,)

@@ -17,18 +17,18 @@ def test_giant_results_deep_expressions_and_huge_queries(client):
         "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c LIMIT 200000) "
         "SELECT group_concat(printf('%0500d', i)) FROM c",
     )
-    assert giant.status_code == 400 and (
+    assert giant.status_code in (200, 504) and (
         "too big" in giant.json()["errors"][0] or "time limit" in giant.json()["errors"][0]
     )
     nested = sql(client, db, "SELECT " + "(" * 3000 + "1" + ")" * 3000)
-    assert nested.status_code == 400 and nested.json()["errors"]
+    assert nested.status_code == 200 and nested.json()["errors"]
     deep = sql(client, db, "SELECT " + " + ".join(["1"] * 5000))
-    assert deep.status_code == 400 and "too large" in deep.json()["errors"][0].lower()
+    assert deep.status_code == 200 and "too large" in deep.json()["errors"][0].lower()
     huge = client.post(f"/dbs/{db}/sql", json={"query": "SELECT 1 -- " + "x" * (10 * 1024 * 1024)})
     assert huge.status_code == 413
     for function in ("readfile('/etc/passwd')", "writefile('/tmp/airsequel-pwned', 'x')", "edit('x')"):
         response = sql(client, db, f"SELECT {function}")
-        assert response.status_code == 400, function
+        assert response.status_code == 200 and "no such function" in response.json()["errors"][0], function
     assert sql(client, db, "SELECT a FROM t").json()["rows"] == [{"a": "x"}]
 
 
@@ -80,14 +80,15 @@ def test_trusted_schema_is_off_for_hosted_files(client):
     )
     assert planted.status_code == 200, planted.text
     read = sql(client, db, "SELECT count(*) AS n FROM v")
-    assert read.status_code == 400 and UNSAFE_IN_SCHEMA in read.json()["errors"][0], read.text
+    assert read.status_code == 200 and UNSAFE_IN_SCHEMA in read.json()["errors"][0], read.text
     insert = sql(client, db, "INSERT INTO t VALUES (1)")
-    assert insert.status_code == 400 and UNSAFE_IN_SCHEMA in insert.json()["errors"][0], insert.text
+    assert insert.status_code == 200 and UNSAFE_IN_SCHEMA in insert.json()["errors"][0], insert.text
     assert sql(client, db, "SELECT (SELECT count(*) FROM t) AS t, (SELECT count(*) FROM log) AS log").json()[
         "rows"
     ] == [{"t": 0, "log": 0}]
-    assert sql(client, db, "PRAGMA trusted_schema").status_code == 400  # not even readable: not on the allow-list
-    assert sql(client, db, "PRAGMA trusted_schema=ON").status_code == 400
+    # not even readable: not on the allow-list
+    assert sql(client, db, "PRAGMA trusted_schema").json()["errors"] == ["PRAGMA trusted_schema is not allowed"]
+    assert sql(client, db, "PRAGMA trusted_schema=ON").json()["errors"] == ["PRAGMA trusted_schema is not allowed"]
 
 
 def test_sessions_are_new_at_every_login(anonymous):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from airsequel.core.errors import Conflict, Forbidden, InvalidInput, SqlError, TooLarge
+from airsequel.core.errors import Conflict, Forbidden, SqlError, TimedOut, TooLarge
 from airsequel.core.services import Services
 
 SCHEMA = """
@@ -111,7 +111,7 @@ def test_dangerous_statements_are_refused_with_a_clear_error(services, db, attac
 
 def test_runaway_query_is_aborted_and_the_connection_stays_usable(services, db):
     started = time.monotonic()
-    with pytest.raises(SqlError, match="time limit"):
+    with pytest.raises(TimedOut, match="time limit"):
         services.hosting.run_sql(
             db,
             "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
@@ -122,7 +122,7 @@ def test_runaway_query_is_aborted_and_the_connection_stays_usable(services, db):
 
 
 def test_runaway_write_is_aborted_and_rolled_back(services, db):
-    with pytest.raises(SqlError, match="time limit"):
+    with pytest.raises(TimedOut, match="time limit"):
         services.hosting.run_sql(
             db,
             "INSERT INTO log WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c",
@@ -141,7 +141,7 @@ def test_other_requests_are_served_while_a_query_runs_away(services, db):
                 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
                 may_write=False,
             )
-        except SqlError as error:
+        except TimedOut as error:
             errors.append(error)
 
     thread = threading.Thread(target=runaway)
@@ -204,12 +204,12 @@ def test_bound_parameters(services, db):
     assert rows == [{"id": 2}]
     rows = services.hosting.run_sql(db, "SELECT id FROM users WHERE name = :n", {"n": "ada"}, may_write=False).rows
     assert rows == [{"id": 1}]
-    with pytest.raises(InvalidInput):
+    with pytest.raises(SqlError, match="Parameters can only be used with a single statement"):
         services.hosting.run_sql(db, "SELECT 1; SELECT ?", [1], may_write=False)
 
 
 def test_empty_and_oversized_queries(services, db):
-    with pytest.raises(InvalidInput):
+    with pytest.raises(SqlError, match="The query is empty"):
         services.hosting.run_sql(db, "  -- nothing\n", may_write=True)
     with pytest.raises(TooLarge):
         services.hosting.run_sql(db, "SELECT 1 -- " + "x" * 2_000_000, may_write=True)

@@ -145,6 +145,11 @@ def authorize(principal: Principal, action: Action, record: DatabaseRecord) -> N
         raise NotFound(f"Database {record.id!r} does not exist")
     if principal.kind == PrincipalKind.ANONYMOUS:
         raise NotAuthenticated("Log in or send an API token to do this")
+    if actions == {Action.INSERT} and action == Action.READ:
+        raise Forbidden(
+            "This access allows inserts only: POST /sql, downloads and every other read need a read or write"
+            f" permission; insert rows with the GraphQL insert mutations (POST /dbs/{record.id}/graphql)"
+        )
     raise Forbidden(f"Your access to this database does not allow {action.value}")
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from airsequel.core.errors import Conflict, Forbidden, InvalidInput, SqlError, TooLarge, Unavailable
+from airsequel.core.errors import Conflict, Forbidden, InvalidInput, SqlError, TimedOut, TooLarge, Unavailable
 from airsequel.core.integer_text import fits_sqlite_integer
 from airsequel.core.sql.connections import ConnectionPool
 from airsequel.core.sql.guard import SqlGuard
@@ -37,7 +37,23 @@ class SqlLimits:
 
 
 @dataclass
+class StatementResult:
+    """What one statement of a script returned. `columns` are the keys of `rows`, in column order:
+    SQLite's names, a repeated name made unique by `row_keys`."""
+
+    columns: list[str] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    num_changes: int = 0
+    truncated: bool = False
+    returns_rows: bool = False  # a SELECT, a PRAGMA, a write with RETURNING (even with no row)
+    row_bytes: int = 0  # what its rows count against max_response_bytes
+
+
+@dataclass
 class SqlResult:
+    """A script's result: `rows` and `columns` are those of its last statement that returns rows;
+    `statements` holds every statement's own result, in order."""
+
     rows: list[dict[str, Any]] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     affected_tables: list[str] = field(default_factory=list)
@@ -46,6 +62,28 @@ class SqlResult:
     truncated: bool = False
     wrote: bool = False
     changed_schema: bool = False
+    statements: list[StatementResult] = field(default_factory=list)
+
+
+def row_keys(names: Sequence[str]) -> list[str]:
+    """Unique keys for a result's columns, in order, so that a JSON object loses no value: a name seen
+    before becomes `name:N`, with the next N from 1 up that is neither a key given already nor another
+    column's own name (the second `id` is `id:1`, the third `id:2`)."""
+    own_names = set(names)
+    used: set[str] = set()
+    last_n: dict[str, int] = {}
+    keys: list[str] = []
+    for name in names:
+        key = name
+        if key in used:
+            n = last_n.get(name, 0)
+            while key in used or key in own_names:
+                n += 1
+                key = f"{name}:{n}"
+            last_n[name] = n
+        keys.append(key)
+        used.add(key)
+    return keys
 
 
 def json_cell(value: Any) -> Any:
@@ -93,7 +131,8 @@ def run_script(
     schema_locked: bool = False,
     after_write: Callable[[sqlite3.Connection, SqlResult], None] | None = None,
 ) -> SqlResult:
-    """Run `query` (one or more statements) and return the rows of the last statement that has any.
+    """Run `query` (one or more statements): every statement's result, and at the top the rows of
+    the last statement that returns rows (a SELECT, a PRAGMA, a write with RETURNING).
 
     `after_write(conn, result)` runs on the writer connection inside the transaction, after the script
     and before COMMIT (the result's num_changes and affected_tables are set by then).
@@ -102,9 +141,9 @@ def run_script(
         raise TooLarge(f"The query is longer than the limit of {limits.max_query_bytes} bytes")
     statements = split_statements(query)
     if not statements:
-        raise InvalidInput("The query is empty")
+        raise SqlError("The query is empty")
     if params is not None and len(statements) > 1:
-        raise InvalidInput("Parameters can only be used with a single statement")
+        raise SqlError("Parameters can only be used with a single statement")
     started = time.perf_counter()
 
     # One time limit for the whole script: the read attempt and the write that may follow it.
@@ -141,12 +180,25 @@ def _run_in_transaction(
     try:
         with guard.installed(conn):
             result = SqlResult()
+            budget = _ResponseBudget(limits.max_response_bytes)
             for statement in statements:
+                before = conn.total_changes
                 cursor = conn.execute(statement, params if params is not None else ())
+                outcome = StatementResult()
                 if cursor.description is not None:
-                    result.columns = [column[0] for column in cursor.description]
-                    result.rows, result.truncated = _collect_rows(cursor, result.columns, limits)
+                    outcome.returns_rows = True
+                    outcome.columns = row_keys([column[0] for column in cursor.description])
+                    outcome.rows, outcome.truncated, outcome.row_bytes = _collect_rows(
+                        cursor, outcome.columns, limits, budget
+                    )
                 cursor.close()
+                outcome.num_changes = conn.total_changes - before
+                result.statements.append(outcome)
+            last = next((outcome for outcome in reversed(result.statements) if outcome.returns_rows), None)
+            if last is not None:
+                result.columns, result.rows, result.truncated = last.columns, last.rows, last.truncated
+                if len(result.statements) > 1:
+                    budget.spend(last.row_bytes)  # its rows are in the response twice
         result.num_changes = conn.total_changes - changes_before
         if guard.may_write and after_write is not None:
             result.affected_tables = guard.written_tables
@@ -157,6 +209,9 @@ def _run_in_transaction(
             return None
         if guard.schema_lock_hit:
             raise Conflict(guard.denial or "The schema of this database is locked") from error
+        if guard.timed_out:  # stopped by the server's limits, not refused by SQLite: 504, or 413 for temp space
+            stopped_for_space = guard.deadline is not None and guard.deadline.stopped_by == "temp"
+            raise (TooLarge if stopped_for_space else TimedOut)(guard.explain(error)) from error
         if _is_storage_failure(error):
             raise Unavailable(f"The database file cannot be written or read right now: {error}") from error
         raise SqlError(guard.explain(error)) from error
@@ -179,22 +234,46 @@ def _rollback(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
 
 
-def _collect_rows(cursor: sqlite3.Cursor, columns: list[str], limits: SqlLimits) -> tuple[list[dict[str, Any]], bool]:
+class _ResponseBudget:
+    """Bytes of row data a response may still hold: the rows of every statement of a script count
+    (BLOBs as base64, and every row's column names)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.spent = 0
+
+    def spend(self, size: int) -> None:
+        self.spent += size
+        if self.spent > self.max_bytes:
+            raise TooLarge(
+                f"The result is larger than the limit of {self.max_bytes} bytes: add a LIMIT or select fewer columns"
+            )
+
+
+def _collect_rows(
+    cursor: sqlite3.Cursor, columns: list[str], limits: SqlLimits, budget: _ResponseBudget
+) -> tuple[list[dict[str, Any]], bool, int]:
+    """Up to max_rows rows as objects keyed by `columns`; whether more were cut; their bytes."""
     fetched = cursor.fetchmany(limits.max_rows + 1)
     truncated = len(fetched) > limits.max_rows
     if truncated:
         fetched = fetched[: limits.max_rows]
-    if _check_response_size(fetched, columns, limits.max_response_bytes):
-        return [{name: json_cell(value) for name, value in zip(columns, raw)} for raw in fetched], truncated
-    return [dict(zip(columns, raw)) for raw in fetched], truncated
+    spent_before = budget.spent
+    blobs = _check_response_size(fetched, columns, budget)
+    rows = (
+        [{name: json_cell(value) for name, value in zip(columns, raw)} for raw in fetched]
+        if blobs
+        else [dict(zip(columns, raw)) for raw in fetched]
+    )
+    return rows, truncated, budget.spent - spent_before
 
 
-def _check_response_size(fetched: list[Any], columns: list[str], max_bytes: int) -> bool:
-    """The rows' JSON (values, BLOBs as base64, and every row's column names) must fit in `max_bytes`;
-    measured a slice at a time, so that an oversized result stops early. Returns whether any value is a
-    BLOB: orjson hands only those to its `default`, so the measuring finds them for free."""
+def _check_response_size(fetched: list[Any], columns: list[str], budget: _ResponseBudget) -> bool:
+    """The rows' JSON (values, BLOBs as base64, and every row's column names) must fit in what is
+    left of the budget; measured a slice at a time, so that an oversized result stops early. Returns
+    whether any value is a BLOB: orjson hands only those to its `default`, so the measuring finds
+    them for free."""
     names = sum(len(name) + 4 for name in columns)
-    size = 0
     blobs = False
 
     def blob_as_json(value: Any) -> Any:
@@ -204,9 +283,5 @@ def _check_response_size(fetched: list[Any], columns: list[str], max_bytes: int)
 
     for start in range(0, len(fetched), RESPONSE_SIZE_SLICE):
         part = fetched[start : start + RESPONSE_SIZE_SLICE]
-        size += len(orjson.dumps(part, default=blob_as_json)) + names * len(part)
-        if size > max_bytes:
-            raise TooLarge(
-                f"The result is larger than the limit of {max_bytes} bytes: add a LIMIT or select fewer columns"
-            )
+        budget.spend(len(orjson.dumps(part, default=blob_as_json)) + names * len(part))
     return blobs
