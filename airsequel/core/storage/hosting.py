@@ -20,7 +20,7 @@ from airsequel.core import ids
 from airsequel.core.admin.audit import AuditEntry, AuditLog
 from airsequel.core.auth.access import Action, Principal, PrincipalKind, may
 from airsequel.core.durability import fsync_directory
-from airsequel.core.errors import Forbidden, NotAuthenticated, NotFound
+from airsequel.core.errors import Forbidden, NotAuthenticated, NotFound, SqlError
 from airsequel.core.imports.csv_import import table_name_for
 from airsequel.core.layout import DataLayout
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, FileFacts, write_file_facts
@@ -407,17 +407,25 @@ class Hosting:
             entry = AuditEntry(actor, "sql", query, result.affected_tables, result.num_changes)
             self.record_change(record, read_file_facts(conn, path, known=record), entry)
 
-        return run_script(
-            self.pool,
-            record.file_key,
-            path,
-            query,
-            params,
-            may_write=may_write,
-            limits=self.limits,
-            schema_locked=record.schema_locked,
-            after_write=recorded,
-        )
+        # SQLite's "database or disk is full" is no error of the SQL: 413 when the database reached its
+        # own size limit (max_database_bytes), 507 when the disk is full; nothing was written either way.
+        with self.disk.full_disk_as_507("This write"):
+            try:
+                return run_script(
+                    self.pool,
+                    record.file_key,
+                    path,
+                    query,
+                    params,
+                    may_write=may_write,
+                    limits=self.limits,
+                    schema_locked=record.schema_locked,
+                    after_write=recorded,
+                )
+            except SqlError as refused:
+                if isinstance(refused.__cause__, sqlite3.Error) and is_out_of_space(refused.__cause__):
+                    raise refused.__cause__ from None
+                raise
 
     def run_sql_as(self, record: DatabaseRecord, caller: Principal, query: str, params: Params = None) -> SqlResult:
         """`POST /sql` for `caller`: it writes only when the caller may write the database (a write
