@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
                 dest=name,
                 metavar=type_name(name).upper().replace(" ", "_") if not spec.choices else None,
                 choices=spec.choices,
+                type=port_text if name == "port" else None,
                 help=f"{spec.help} ({spec.env}, default {shown})".replace("%", "%%"),
             )
     create_user = commands.add_parser("create-user", help="create a user (works when sign-up is closed)")
@@ -50,6 +52,26 @@ def build_parser() -> argparse.ArgumentParser:
     restore_all.add_argument("--s3-endpoint", help="S3-compatible endpoint (AIRSEQUEL_S3_ENDPOINT)")
     restore_all.add_argument("--timestamp", help="restore everything as of this time (ISO 8601), default latest")
     return parser
+
+
+PORT_RULE = "a port must be a whole number from 1 to 65535"
+
+
+def port_problem(text: str) -> str | None:
+    """What is wrong with `text` as the port to listen on, or None. Plain ASCII digits only (no sign,
+    underscores, spaces or other scripts' digits, which int() would take), from 1 to 65535: 0 would
+    let the system pick a port that the setup link and the log could not name."""
+    if not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= 65535:
+        return f"{PORT_RULE}, got {text!r}"
+    return None
+
+
+def port_text(text: str) -> str:
+    """argparse `type` of --port: refused as argparse refuses (usage, message, exit status 2)."""
+    problem = port_problem(text)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,6 +160,11 @@ def serve(args: argparse.Namespace) -> int:
     from airsequel.core.storage.data_dir_lock import DataDirectoryInUse
     from airsequel.http.app import create_app
 
+    if args.port is None and "AIRSEQUEL_PORT" in os.environ:
+        problem = port_problem(os.environ["AIRSEQUEL_PORT"])
+        if problem is not None:
+            print(f"error: AIRSEQUEL_PORT: {problem}", file=sys.stderr)
+            return 2
     settings = _settings(**{name: getattr(args, name) for name in SETTINGS if SETTINGS[name].flag})
     if settings is None:
         return 2

@@ -4,6 +4,7 @@
     server.lock                  flock-ed by the one server serving the directory (core/storage/data_dir_lock.py)
     secret_key                   the generated cookie-signing key (when none is configured)
     dbs/<file_key>/main.sqlite   one hosted database; `file_key` is internal and never changes
+    dbs/<file_key>/uploaded.json what an uploaded file was (size, header, SHA-256) while it is unchanged
     dbs/<file_key>/assets/<id>   files uploaded as the database's assets
     tmp/                         uploads and snapshots in progress (same filesystem: renames are atomic)
     exports/                     finished export files until they expire

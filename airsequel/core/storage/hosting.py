@@ -26,9 +26,8 @@ from airsequel.core.layout import DataLayout
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, FileFacts, write_file_facts
 from airsequel.core.registry.generation_cache import GenerationCache
 from airsequel.core.sql.connections import ConnectionPool, remove_wal_files
-from airsequel.core.sql.deadline import UNLIMITED
 from airsequel.core.sql.runner import Params, SqlLimits, SqlResult, run_script
-from airsequel.core.sql.server_tables import NOT_SERVER_TABLE, drop_server_tables
+from airsequel.core.sql.server_tables import NOT_SERVER_TABLE
 from airsequel.core.storage.disk_space import DiskSpace, is_out_of_space
 from airsequel.core.storage.hosted_files import (
     checkpoint_and_close,
@@ -39,13 +38,15 @@ from airsequel.core.storage.hosted_files import (
 from airsequel.core.storage.new_databases import (
     checked_description,
     checked_name,
+    checked_upload,
     is_csv_name,
     moved_from,
     new_record,
-    prepare_upload,
 )
 from airsequel.core.storage.quotas import Quotas
 from airsequel.core.storage.replication import Replication
+from airsequel.core.storage.snapshots import take_snapshot, vacuum_file
+from airsequel.core.storage.uploaded_bytes import UploadedBytes, forget, remember
 
 log = logging.getLogger("airsequel.hosting")
 
@@ -160,7 +161,7 @@ class Hosting:
         created_by: str | None = None,
     ) -> DatabaseRecord:
         """A database from an uploaded SQLite or CSV file (already streamed to `upload`)."""
-        prepared = self._prepared(
+        prepared, uploaded = self._prepared(
             upload, filename, "Hosting the upload", lambda size: self.quotas.check_new_database(owner, size)
         )
         try:
@@ -169,13 +170,14 @@ class Hosting:
             remove_path(prepared)
             raise
         record.file_name = Path(filename).name if filename else record.file_name
-        return self._host(record, moved_from(prepared), prepared)
+        record.file_format = "csv" if is_csv_name(filename) else "sqlite"
+        return self._host(record, moved_from(prepared), prepared, uploaded=uploaded)
 
     def replace_content(
         self, record: DatabaseRecord, upload: Path, *, filename: str | None, actor: Principal, kind: str = "replace"
     ) -> DatabaseRecord:
         """Swap in an uploaded file atomically: on any failure the old content stays as it was."""
-        prepared = self._prepared(
+        prepared, uploaded = self._prepared(
             upload,
             filename,
             "Replacing the file",
@@ -186,6 +188,7 @@ class Hosting:
             with self.pool.exclusive(record.file_key, path):
                 if self.replication is not None:
                     self.replication.remove(record.file_key)  # the replica starts over with the new content
+                forget(path)
                 checkpoint_and_close(path)
                 remove_wal_files(path)
                 os.replace(prepared, path)
@@ -193,21 +196,16 @@ class Hosting:
         finally:
             self._replicate(record)
         self._finish_file(record, AuditEntry(actor, kind, f"replaced the file with {filename or 'an upload'}"))
+        if uploaded is not None:
+            remember(path, uploaded)
         return self.get(record.id)
 
-    def _prepared(self, upload: Path, filename: str | None, what: str, check_quota: Callable[[int], None]) -> Path:
-        """The upload checked against the team's quota (`check_quota(its size)`) and the free disk, then
-        prepared as a SQLite file in tmp/; the upload is removed when refused."""
-        try:
-            size = upload.stat().st_size
-            check_quota(size)
-            # A CSV is built into a new file about its size; a SQLite file is only renamed into place.
-            self.disk.check_room(size if is_csv_name(filename) else 0, what=what)
-        except BaseException:
-            remove_path(upload)
-            raise
-        with self.disk.full_disk_as_507(what):
-            return prepare_upload(upload, filename, self.temp_path(".sqlite"), self.max_database_bytes)
+    def _prepared(
+        self, upload: Path, filename: str | None, what: str, check_quota: Callable[[int], None]
+    ) -> tuple[Path, UploadedBytes | None]:
+        return checked_upload(
+            self.disk, upload, filename, self.temp_path(".sqlite"), self.max_database_bytes, check_quota, what
+        )
 
     def duplicate(
         self, record: DatabaseRecord, *, owner: str | None = None, created_by: str | None = None
@@ -223,17 +221,25 @@ class Hosting:
         return self._host(copy, moved_from(snapshot), snapshot)
 
     def _host(
-        self, record: DatabaseRecord, put_file: Callable[[Path], None], leftover: Path | None = None
+        self,
+        record: DatabaseRecord,
+        put_file: Callable[[Path], None],
+        leftover: Path | None = None,
+        *,
+        uploaded: UploadedBytes | None = None,
     ) -> DatabaseRecord:
         """The one sequence that starts hosting a file: the file is complete (put in place by
         `put_file`) before its registry row is written, and replicated after; on any failure the
-        directory (and `leftover`, a temporary source file) is removed and nothing is registered."""
+        directory (and `leftover`, a temporary source file) is removed and nothing is registered.
+        `uploaded`: what the file was as uploaded, kept to give it back so while it is unchanged."""
         path = self.file_path(record)
         with self.disk.full_disk_as_507("Creating the database"):
             try:
                 path.parent.mkdir(parents=True)
                 put_file(path)
                 self._finish_file(record)
+                if uploaded is not None:
+                    remember(path, uploaded)
                 with self.control.transaction() as conn:  # the quota holds against concurrent creates
                     self.quotas.check_new_database(record.owner, record.size, conn)
                     self.control.insert_database(record)
@@ -380,7 +386,8 @@ class Hosting:
         metadata: Callable[[sqlite3.Connection], None] | None = None,
     ) -> None:
         """The control plane's side of a change to the file, in one transaction: its facts, the
-        change's metadata and its audit entry."""
+        change's metadata and its audit entry. The file no longer holds the bytes uploaded."""
+        forget(self.file_path(record))
         with self.control.transaction() as control:
             write_file_facts(control, record.file_key, facts)
             if metadata is not None:
@@ -438,44 +445,13 @@ class Hosting:
             raise
 
     def snapshot(self, record: DatabaseRecord, *, what: str = "Copying the database") -> Path:
-        """A consistent copy of the live file in tmp/, in rollback-journal mode like an uploaded file.
-
-        The caller removes it when done. A file uploaded and never changed comes back byte for byte.
-        """
-        self.disk.check_room(record.size, what=what)
-        target = self.temp_path(".sqlite")
-        with self.disk.full_disk_as_507(what):
-            try:
-                destination = sqlite3.connect(target, isolation_level=None)
-                try:
-                    # A copy of the pages, no SQL of the file's own runs: no time limit.
-                    with self.pool.reader(record.file_key, self.file_path(record), time_limit=UNLIMITED) as source:
-                        source.backup(destination)
-                    drop_server_tables(destination)  # Litestream's: not the user's (only when present)
-                    destination.execute("PRAGMA journal_mode=DELETE")
-                finally:
-                    destination.close()
-            except BaseException:
-                remove_path(target)
-                raise
-        return target
+        """A consistent copy of the live file in tmp/ (the caller removes it): the very bytes uploaded
+        while the file was never changed, else a copy in rollback-journal mode (`snapshots`)."""
+        path = self.file_path(record)
+        return take_snapshot(self.pool, self.disk, record.file_key, path, record.size, self.temp_path(".sqlite"), what)
 
     def vacuum(self, record: DatabaseRecord) -> DatabaseRecord:
-        """VACUUM needs room for a copy of the file (the rebuilt pages go through the WAL; SQLite's
-        temporary copy may be on the same disk): refused with 507 unless twice its size is free."""
-        path = self.file_path(record)
-        self.disk.check_room(2 * record.size, what="VACUUM")
-        with (
-            self.disk.full_disk_as_507("VACUUM"),
-            self.pool.writer(record.file_key, path, time_limit=UNLIMITED) as conn,
-        ):
-            # VACUUM attaches a temporary database internally; user SQL never gets this limit back.
-            conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 1)
-            try:
-                conn.execute("VACUUM")
-            finally:
-                conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
-            facts = read_file_facts(conn, path)
+        facts = vacuum_file(self.pool, self.disk, record.file_key, self.file_path(record), record.size)
         self.record_change(record, facts, None)
         return self.get(record.id)
 

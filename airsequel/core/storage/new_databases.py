@@ -17,7 +17,9 @@ from airsequel.core.imports.sqlite_upload import check_sqlite_file
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.sql.connections import remove_wal_files
 from airsequel.core.sql.server_tables import drop_server_tables, has_server_tables
+from airsequel.core.storage.disk_space import DiskSpace
 from airsequel.core.storage.hosted_files import open_connection_creating, remove_path
+from airsequel.core.storage.uploaded_bytes import UploadedBytes
 
 MAX_NAME_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 10_000
@@ -42,6 +44,38 @@ def new_record(
         schema_version=0,
         user_version=0,
     )
+
+
+def checked_upload(
+    disk: DiskSpace,
+    upload: Path,
+    filename: str | None,
+    target: Path,
+    max_database_bytes: int,
+    check_quota: Callable[[int], None],
+    what: str,
+) -> tuple[Path, UploadedBytes | None]:
+    """The upload checked against the team's quota (`check_quota(its size)`) and the free disk, then
+    prepared as a SQLite file (`prepare_upload`); with what an uploaded SQLite file is (its size,
+    header and hash), to give it back byte for byte while it is unchanged. A file built from a CSV
+    is not what was uploaded: None. The upload is removed when refused."""
+    try:
+        size = upload.stat().st_size
+        check_quota(size)
+        # A CSV is built into a new file about its size; a SQLite file is only renamed into place.
+        disk.check_room(size if is_csv_name(filename) else 0, what=what)
+    except BaseException:
+        remove_path(upload)
+        raise
+    with disk.full_disk_as_507(what):
+        prepared = prepare_upload(upload, filename, target, max_database_bytes)
+    if is_csv_name(filename):
+        return prepared, None
+    try:
+        return prepared, UploadedBytes.of(prepared)
+    except BaseException:
+        remove_path(prepared)
+        raise
 
 
 def prepare_upload(upload: Path, filename: str | None, target: Path, max_database_bytes: int) -> Path:
