@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
                 dest=name,
                 metavar=type_name(name).upper().replace(" ", "_") if not spec.choices else None,
                 choices=spec.choices,
-                type=port_text if name == "port" else None,
+                type=port_text if name == "port" else str,
                 help=f"{spec.help} ({spec.env}, default {shown})".replace("%", "%%"),
             )
     create_user = commands.add_parser("create-user", help="create a user (works when sign-up is closed)")
