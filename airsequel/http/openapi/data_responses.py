@@ -40,6 +40,7 @@ GRAPHQL_RESULT = record(
     extensions={"type": "object"},
 )
 GRAPHQL = {"errors": (400, 404, 413, 429, 504), "error_schema": "GraphQLErrors"}
+UPLOAD_ERRORS = (400, 401, 403, 404, 413, 422, 429, 507)  # 422: not a SQLite file, or a damaged one
 CREATED_DATABASE = named("Ownership", 201, "The new database: its id and owner")
 READONLY = json(record(readonlyId=nullable(STR)))
 
@@ -55,10 +56,10 @@ DATABASES: dict[tuple[str, str], Declared] = {
     ("DELETE", "/api/dbs/{db_id}/readonly-id"): declare(READONLY),
     ("GET", "/api/dbs/{db_id}/schema"): declare(text("The schema as SQL (CREATE statements)")),
     ("POST", "/api/dbs/{db_id}/vacuum"): declare(json(record(size=INT))),
-    ("POST", "/dbs"): declare(
-        CREATED_DATABASE, upload=True, query={**TEAM, "filename": STR}, errors=(400, 401, 403, 404, 413, 507)
+    ("POST", "/dbs"): declare(CREATED_DATABASE, upload=True, query={**TEAM, "filename": STR}, errors=UPLOAD_ERRORS),
+    ("PUT", "/dbs/{db_id}"): declare(
+        named("Ownership", description="The database, its content replaced"), upload=True, errors=UPLOAD_ERRORS
     ),
-    ("PUT", "/dbs/{db_id}"): declare(named("Ownership", description="The database, its content replaced"), upload=True),
     ("GET", "/dbs/{db_id}/download"): declare(file("The SQLite file, a consistent snapshot", SQLITE)),
     ("POST", "/dbs/{db_id}/duplicate"): declare(
         json(record(id=STR), description="The copy's id"), redirect("From a browser's form"), query=TEAM
@@ -93,11 +94,11 @@ TABLES: dict[tuple[str, str], Declared] = {
         json({"allOf": [ref("Table"), record(rows=array(ref("Row")))]})
     ),
     ("GET", "/api/dbs/{db_id}" + FILE_CELL): declare(
-        file("The cell's bytes (their type sniffed from them)", "application/octet-stream")
+        file("The cell's bytes, their media type sniffed from them", "*/*")
     ),
     ("PUT", "/api/dbs/{db_id}" + FILE_CELL): declare(json(EMPTY), upload=True, errors=(400, 401, 403, 404, 413, 507)),
     ("GET", "/readonly/{readonly_id}" + FILE_CELL): declare(
-        file("The cell's bytes (their type sniffed from them)", "application/octet-stream")
+        file("The cell's bytes, their media type sniffed from them", "*/*")
     ),
     ("GET", "/api/dbs/{db_id}/tables/{table}/records"): declare(
         or_as(

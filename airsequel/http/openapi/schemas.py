@@ -156,7 +156,7 @@ COMPONENTS: dict[str, Schema] = {
         created_utc=TIME,
         description=nullable(STR),
         expiration_utc=nullable(TIME),
-        id=STR,
+        id=INT,
         last_used_utc=nullable(TIME),
         name=STR,
         permissions=array(record(db_id=STR, db_name=STR, name={"type": "string", "enum": ["read", "write", "insert"]})),
