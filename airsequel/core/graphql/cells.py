@@ -20,6 +20,22 @@ from graphql.pyutils import Path
 INT_LOW, INT_HIGH = -(2**31), 2**31 - 1
 
 
+class CellError(Exception):
+    """A value the compiled path cannot represent; graphql-core will report it as a field error."""
+
+
+class Unrepresentable:
+    """Stands for a cell value on graphql-core's path that is that cell's error (`message`)."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __str__(self) -> str:  # what the response size counts for it
+        return self.message
+
+
 def integer_overflow(value: int) -> str:
     """The message of a cell holding an integer that GraphQL's Int cannot carry."""
     return (
@@ -47,6 +63,8 @@ def resolve_by_response_key(source: Any, info: Any, **_args: Any) -> Any:
         return getattr(source, info.field_name, None)
     key = info.path.key if isinstance(info.path, Path) else info.field_name
     value = source.get(key)
+    if type(value) is Unrepresentable:
+        raise GraphQLError(value.message)
     if type(value) is int and not INT_LOW <= value <= INT_HIGH and get_named_type(info.return_type).name == "Int":
         raise GraphQLError(integer_overflow(value))
     return value

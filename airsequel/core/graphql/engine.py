@@ -45,8 +45,8 @@ from graphql.pyutils import Path
 from airsequel.core.admin.audit import AuditEntry
 from airsequel.core.auth.access import Action, Principal, allowed_actions
 from airsequel.core.errors import NotFound, SqlError, Unprocessable
-from airsequel.core.graphql.cells import CellErrorsStayInTheirCell, resolve_by_response_key
-from airsequel.core.graphql.fetch import CellError, FetchContext, fetch_by_key, fetch_count, fetch_list
+from airsequel.core.graphql.cells import CellError, CellErrorsStayInTheirCell, resolve_by_response_key
+from airsequel.core.graphql.fetch import FetchContext, fetch_by_key, fetch_count, fetch_list
 from airsequel.core.graphql.limits import Limits, check_operation
 from airsequel.core.graphql.mutations import run_mutation
 from airsequel.core.graphql.schema import GeneratedSchema, Mode, RootField, build_schema

@@ -18,21 +18,21 @@ request is executed by graphql-core instead, which reports the error with its pa
 
 from __future__ import annotations
 
-import json
 import math
 import operator
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import orjson
 from graphql import GraphQLError, get_named_type
 
 from airsequel.core.errors import TooLarge
+from airsequel.core.graphql.cells import CellError
+from airsequel.core.graphql.files import cell_expression, file_converter, file_key, holds_files
 from airsequel.core.graphql.schema import GeneratedSchema, Mode, Relationship, TableBinding
 from airsequel.core.graphql.selection import Selected
-from airsequel.core.graphql.sql import column_sql, key_condition, order_sql, page, where_sql
+from airsequel.core.graphql.sql import key_condition, order_sql, page, where_sql
 from airsequel.core.graphql.types import SCALARS
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.value_kinds import ValueKind
@@ -42,10 +42,6 @@ ROWS_PER_CHUNK = 256  # rows fetched from SQLite and measured at a time
 # On graphql-core's path every copy of a row in the response becomes its own dict (the compiled path
 # shares them), so each copy also counts this much, beyond its JSON: that tree stays bounded too.
 GRAPHQL_CORE_OBJECT_BYTES = 256
-
-
-class CellError(Exception):
-    """A value the compiled path cannot represent; graphql-core will report it as a field error."""
 
 
 class ResponseTooLarge(TooLarge):
@@ -178,15 +174,15 @@ def select_rows(
 
     plan: list[tuple[Selected, str, Any]] = []
     relationships: list[tuple[Selected, Relationship, list[int]]] = []
-    rowid_position = need(binding.rowid.name) if binding.rowid and _has_blob(binding, children) else None
+    key = file_key(binding) if _has_files(binding, children) else None
+    key_position = need(key[1]) if key is not None else None
     for child in children:
         if child.name == "__typename":
             plan.append((child, "typename", get_named_type(child.definition.type).name))
         elif child.name in binding.columns:
             column = binding.columns[child.name]
-            # A BLOB cell is answered with its URL: SQLite only says whether there is one, the bytes stay on disk.
-            expression = f"({column_sql(column)} IS NOT NULL)" if column.kind == ValueKind.BLOB else column_sql(column)
-            plan.append((child, "column", (need(expression), column)))
+            # A file (a BLOB) is answered with its URL: the bytes stay on disk (files.py).
+            plan.append((child, "column", (need(cell_expression(column)), column)))
         else:
             relation = binding.relationships[child.name]
             relationships.append((child, relation, [need(quote_identifier(c)) for c in relation.local_columns]))
@@ -210,8 +206,8 @@ def select_rows(
             continue
         position, column = detail
         convert = _converter(column, serialize)
-        if column.kind == ValueKind.BLOB:
-            convert = _blob_converter(ctx, binding, column, rowid_position, convert)
+        if holds_files(column):
+            convert = file_converter(ctx.files_base, binding, column, key_position, convert, serialize=serialize)
         fields.append((child.key, position, convert))
     cursor = ctx.conn.execute(sql, params)
     raw_rows: list[Any] = []
@@ -320,17 +316,8 @@ def _attach(
     return sum(added_sizes)
 
 
-def _has_blob(binding: TableBinding, children: list[Selected]) -> bool:
-    return any(c.name in binding.columns and binding.columns[c.name].kind == ValueKind.BLOB for c in children)
-
-
-def _file_url(ctx: FetchContext, binding: TableBinding, column: str, rowid: Any) -> str | None:
-    if rowid is None:
-        return None
-    path = (
-        f"{ctx.files_base}/tables/{quote(binding.name, safe='')}/columns/{quote(column, safe='')}/files/rowid/{rowid}"
-    )
-    return json.dumps({"url": path}, separators=(",", ":"))  # AirGQL's spelling: no spaces
+def _has_files(binding: TableBinding, children: list[Selected]) -> bool:
+    return any(c.name in binding.columns and holds_files(binding.columns[c.name]) for c in children)
 
 
 def _converter(column: Any, serialize: bool) -> Any:
@@ -368,18 +355,3 @@ def _converter(column: Any, serialize: bool) -> Any:
         return general(value, raw)
 
     return fast
-
-
-def _blob_converter(
-    ctx: FetchContext, binding: TableBinding, column: Any, rowid_position: int | None, convert: Any
-) -> Any:
-    def blob(value: Any, raw: Any) -> Any:
-        # `value` is whether the cell holds anything (the query selects `cell IS NOT NULL`).
-        value = (
-            _file_url(ctx, binding, column.name, raw[rowid_position] if rowid_position is not None else None)
-            if value
-            else None
-        )
-        return convert(value, raw)
-
-    return blob
