@@ -13,10 +13,11 @@ import base64
 import re
 import sqlite3
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from airsequel.core.auth.access import Principal
 from airsequel.core.content.record_dates import date_column, range_conditions
 from airsequel.core.errors import InvalidInput
 from airsequel.core.integer_text import parse_count, parse_integer
@@ -27,6 +28,9 @@ from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.table_schema import find_table
 from airsequel.core.sql.value_kinds import ValueKind, column_kind
 from airsequel.core.storage.hosting import Hosting
+
+if TYPE_CHECKING:
+    from airsequel.core.content.pixiebrix_records import PixieBrixPage
 
 RESERVED = {"limit", "next", "start_date", "end_date", "date_column"}
 _OPERATORS = {"gte": ">=", "lte": "<=", "gt": ">", "lt": "<"}
@@ -152,34 +156,41 @@ def fetch_page(
         after = decode_cursor(cursor, len(keys))
         conditions.append(f"({', '.join(keys)}) > ({', '.join('?' for _ in keys)})")
         params.extend(after)
+    columns, found, rows = rows_in_key_order(conn, table, RecordFilter(conditions, params), limit + 1)
+    more = len(rows) > limit
+    return columns, rows[:limit], encode_cursor(found[limit - 1]) if more else None
+
+
+def rows_in_key_order(
+    conn: sqlite3.Connection, table: Table, record_filter: RecordFilter, limit: int, offset: int = 0
+) -> tuple[list[str], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """(column names, each row's key values, the rows): at most `limit` rows after `offset`, in key order."""
+    keys = key_columns(table)
     source = quote_identifier(table.name)
-    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    where = f" WHERE {record_filter.sql}" if record_filter.conditions else ""
     order = f" ORDER BY {', '.join(keys)}"
+    window = [*record_filter.params, limit, offset]
     if len(table.columns) + len(keys) <= conn.getlimit(sqlite3.SQLITE_LIMIT_COLUMN):
-        cur = conn.execute(f"SELECT {', '.join(keys)}, * FROM {source}{where}{order} LIMIT ?", [*params, limit + 1])
-        columns = [d[0] for d in cur.description][len(keys) :]
+        cur = conn.execute(f"SELECT {', '.join(keys)}, * FROM {source}{where}{order} LIMIT ? OFFSET ?", window)
         raw = cur.fetchall()
-        more = len(raw) > limit
-        raw = raw[:limit]
-        next_cursor = encode_cursor(tuple(raw[-1][: len(keys)])) if more and raw else None
-        return columns, [tuple(row[len(keys) :]) for row in raw], next_cursor
-    # A table as wide as SQLite's result allows has no room for the keys beside `*`: the page's keys
-    # first, then its rows between the first and last key (the same snapshot, so the same rows).
-    page_keys = conn.execute(f"SELECT {', '.join(keys)} FROM {source}{where}{order} LIMIT ?", [*params, limit + 1])
-    found = page_keys.fetchall()
-    more = len(found) > limit
-    found = found[:limit]
-    cur = conn.execute(f"SELECT * FROM {source} LIMIT 0")
-    columns = [d[0] for d in cur.description]
+        columns = [d[0] for d in cur.description][len(keys) :]
+        return columns, [tuple(row[: len(keys)]) for row in raw], [tuple(row[len(keys) :]) for row in raw]
+    # A table as wide as SQLite's result allows has no room for the keys beside `*`: the keys first, then
+    # the rows between the first and the last of them (in the same snapshot, so the same rows).
+    found = [
+        tuple(row)
+        for row in conn.execute(f"SELECT {', '.join(keys)} FROM {source}{where}{order} LIMIT ? OFFSET ?", window)
+    ]
+    columns = [d[0] for d in conn.execute(f"SELECT * FROM {source} LIMIT 0").description]
     if not found:
-        return columns, [], None
+        return columns, [], []
     marks = ", ".join("?" for _ in keys)
     between = f"({', '.join(keys)}) >= ({marks}) AND ({', '.join(keys)}) <= ({marks})"
     rows = conn.execute(
-        f"SELECT * FROM {source} WHERE {' AND '.join([*conditions, between])}{order}",
-        [*params, *found[0], *found[-1]],
+        f"SELECT * FROM {source} WHERE {' AND '.join([*record_filter.conditions, between])}{order}",
+        [*record_filter.params, *found[0], *found[-1]],
     ).fetchall()
-    return columns, [tuple(row) for row in rows], encode_cursor(tuple(found[-1])) if more else None
+    return columns, found, [tuple(row) for row in rows]
 
 
 class Records:
@@ -201,3 +212,9 @@ class Records:
         with self.hosting.read_snapshot(record) as conn:
             table = find_table(conn, table_name)
             return fetch_page(conn, table, parse_filter(table, filters), limit, cursor)
+
+    def pixiebrix_page(self, caller: Principal, database: str, pairs: list[tuple[str, str]]) -> PixieBrixPage:
+        """A page of GET /api/databases/:databaseId/records/ (pixiebrix_records, which builds on this module)."""
+        from airsequel.core.content.pixiebrix_records import pixiebrix_page
+
+        return pixiebrix_page(self.hosting, caller, database, pairs)

@@ -12,8 +12,6 @@ from __future__ import annotations
 import logging
 import shutil
 import threading
-import zipfile
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,12 +21,14 @@ import orjson
 from airsequel.core import ids
 from airsequel.core.auth.access import Action, Principal, PrincipalKind, authorize
 from airsequel.core.clock import iso_from_datetime, utc_now_iso
-from airsequel.core.content.records import parse_filter
 from airsequel.core.errors import CoreError, InvalidInput, NotAuthenticated, NotFound
+from airsequel.core.exports import artifacts, selection
+from airsequel.core.exports.requests import ExportRequest
 from airsequel.core.formats.writers import MEDIA_TYPES, WRITERS, XlsxBook
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
-from airsequel.core.sql.introspection import read_tables
 from airsequel.core.sql.script import quote_identifier
+
+__all__ = ["ExportRequest", "Exports", "require_exporter"]
 from airsequel.core.storage.hosting import Hosting
 
 log = logging.getLogger("airsequel.exports")
@@ -37,44 +37,24 @@ WORKERS = 2
 PROGRESS_EVERY = 5_000
 
 
+# Medable's states of our statuses.
+STATES = {"STARTED": "pending", "RUNNING": "running", "SUCCESS": "ready", "FAILED": "error"}
+ARTIFACT_TYPES = {
+    ".zip": "application/zip",
+    ".csv": "text/csv",
+    ".ndjson": "application/x-ndjson",
+    ".json": "application/json",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+_MEDIA_TYPE_OF_KIND = {kind: media_type for media_type, kind in MEDIA_TYPES.items()}
+
+
+def artifact_media_type(name: str) -> str:
+    return next((t for suffix, t in ARTIFACT_TYPES.items() if name.endswith(suffix)), "application/octet-stream")
+
+
 class Cancelled(Exception):
     pass
-
-
-@dataclass
-class ExportRequest:
-    name: str
-    databases: list[str]  # database ids as given
-    tables: list[str] | None
-    kind: str  # csv | ndjson | json | xlsx
-    filters: dict[str, Any]
-    include_assets: bool
-
-    @classmethod
-    def from_json(cls, body: dict[str, Any]) -> ExportRequest:
-        name = body.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 200:
-            raise InvalidInput("name must be a non-empty string of at most 200 characters")
-        databases = body.get("databases")
-        if not isinstance(databases, list) or not databases or not all(isinstance(d, str) for d in databases):
-            raise InvalidInput("databases must be a non-empty list of database ids")
-        tables = body.get("tables")
-        if tables is not None and (not isinstance(tables, list) or not all(isinstance(t, str) for t in tables)):
-            raise InvalidInput("tables must be a list of table names")
-        media_type = body.get("media_type", "application/json")
-        if not isinstance(media_type, str) or media_type not in MEDIA_TYPES:
-            raise InvalidInput(f"media_type must be one of {', '.join(MEDIA_TYPES)}")
-        filters = body.get("filters") or {}
-        if not isinstance(filters, dict) or not all(isinstance(v, dict) for v in filters.values()):
-            raise InvalidInput('filters must map table names to filters, e.g. {"orders": {"total__gte": 10}}')
-        return cls(
-            name.strip(),
-            list(dict.fromkeys(databases)),
-            tables,
-            MEDIA_TYPES[media_type],
-            filters,
-            bool(body.get("include_assets", False)),
-        )
 
 
 class Exports:
@@ -112,12 +92,20 @@ class Exports:
 
     # --- the API: users and API tokens export; each sees only its own jobs ----------------------
 
-    def create(self, principal: Principal, request: ExportRequest | dict[str, Any]) -> dict[str, Any]:
-        """A queued job for `request` (or the JSON body it is read from), after checking that the
-        caller may read every database it names."""
+    def create(
+        self,
+        principal: Principal,
+        request: ExportRequest | dict[str, Any],
+        *,
+        database: str | None = None,
+        archive: bool = False,
+    ) -> dict[str, Any]:
+        """A queued job for `request` (or the JSON body it is read from: requests.py), after checking that
+        the caller may read every database it names. `database`: the one database of the route (Medable's
+        org); `archive`: the artifact is a zip even when it holds one file."""
         require_exporter(principal)
         if not isinstance(request, ExportRequest):
-            request = ExportRequest.from_json(request)
+            request = ExportRequest.from_json(request, database=database, archive=archive)
         records = [self.hosting.get(database_id) for database_id in request.databases]
         for record in records:
             authorize(principal, Action.READ, record)
@@ -144,48 +132,53 @@ class Exports:
                 ),
             )
         self._wake.set()
-        return {"id": job_id, "status": "STARTED"}
+        return {"id": job_id, "status": "STARTED", "_id": job_id, "object": "export", "state": "pending"}
 
     def _check_tables_and_filters(self, records: list[DatabaseRecord], request: ExportRequest) -> None:
         """Refuse now what the job would otherwise fail on later (a filter on an unknown column, a value that is
-        not a string or number) or quietly ignore (a table no database has, a filter on a table left out)."""
+        not a string or number, a table without a date column for a date range) or quietly ignore (a table no
+        database has, a filter on a table left out)."""
         left_out = sorted(set(request.filters) - set(request.tables)) if request.tables is not None else []
         if left_out:
             raise InvalidInput(f"filters name tables the export leaves out: {', '.join(map(repr, left_out))}")
         named = set(request.tables or []) | set(request.filters)
         seen: set[str] = set()
-        for record in records:
+        stored = request.__dict__
+        for index, record in enumerate(records):
             with self.hosting.read_snapshot(record) as conn:
-                for table in read_tables(conn):
-                    if table.name in named:
-                        seen.add(table.name)
-                        parse_filter(table, request.filters.get(table.name, {}))
+                seen |= selection.check(conn, stored, index, request.databases[index]) & named
         if named - seen:
             raise InvalidInput(
                 f"No database of this export has the table(s) {', '.join(map(repr, sorted(named - seen)))}"
             )
 
-    def get(self, principal: Principal, job_id: str) -> dict[str, Any]:
-        row = self._owned(principal, job_id)
+    def get(self, principal: Principal, job_id: str, *, database: str | None = None) -> dict[str, Any]:
+        """The caller's job; with `database`, only a job that exports that database (Medable's org)."""
+        row = self._owned(principal, job_id, database)
         return self._json(row)
 
-    def for_caller(self, principal: Principal) -> list[dict[str, Any]]:
+    def for_caller(self, principal: Principal, *, database: str | None = None) -> list[dict[str, Any]]:
         require_exporter(principal)
+        file_key = self._file_key_readable(principal, database)
         rows = self.control.query(
             "SELECT * FROM export_jobs WHERE (user_id IS ? AND token_id IS ?) ORDER BY created_utc DESC",
             (principal.user_id, principal.token_id),
         )
-        return [self._json(row) for row in rows]
+        return [
+            self._json(row)
+            for row in rows
+            if file_key is None or file_key in orjson.loads(row["request_json"])["file_keys"]
+        ]
 
-    def delete(self, principal: Principal, job_id: str) -> None:
-        self._owned(principal, job_id)
+    def delete(self, principal: Principal, job_id: str, *, database: str | None = None) -> None:
+        self._owned(principal, job_id, database)
         self._cancelled.add(job_id)
         self.control.execute("DELETE FROM export_jobs WHERE id = ?", (job_id,))
         shutil.rmtree(self.directory / job_id, ignore_errors=True)
 
-    def artifact(self, principal: Principal, job_id: str) -> tuple[Path, str]:
+    def artifact(self, principal: Principal, job_id: str, *, database: str | None = None) -> tuple[Path, str]:
         """The finished artifact, after checking the caller may still read every database in it."""
-        row = self._owned(principal, job_id)
+        row = self._owned(principal, job_id, database)
         if row["status"] != "SUCCESS":
             raise NotFound(
                 "The export has no data yet" if row["status"] in ("STARTED", "RUNNING") else "The export failed"
@@ -197,19 +190,42 @@ class Exports:
             authorize(principal, Action.READ, record)
         return self.directory / job_id / row["artifact_name"], row["artifact_name"]
 
-    def _owned(self, principal: Principal, job_id: str) -> Any:
+    def _owned(self, principal: Principal, job_id: str, database: str | None = None) -> Any:
         require_exporter(principal)
+        file_key = self._file_key_readable(principal, database)
         rows = self.control.query("SELECT * FROM export_jobs WHERE id = ?", (job_id,))
         if (
             not rows
             or (rows[0]["user_id"], rows[0]["token_id"]) != (principal.user_id, principal.token_id)
             or (principal.user_id is None and principal.token_id is None)
+            or (file_key is not None and file_key not in orjson.loads(rows[0]["request_json"])["file_keys"])
         ):
             raise NotFound(f"Export {job_id!r} does not exist")
         return rows[0]
 
+    def _file_key_readable(self, principal: Principal, database: str | None) -> str | None:
+        if database is None:
+            return None
+        record = self.hosting.get(database)
+        authorize(principal, Action.READ, record)
+        return record.file_key
+
     def _json(self, row: Any) -> dict[str, Any]:
+        """Our fields, and Medable's beside them (`_id`, `object`, `label`, `state`, `dataFile`, `expiresAt`, ...)."""
         total = row["rows_total"]
+        request = orjson.loads(row["request_json"])
+        ready = row["status"] == "SUCCESS"
+        data = f"/api/exports/{row['id']}/data" if ready else None
+        data_file = None
+        if ready:
+            artifact = self.directory / row["id"] / row["artifact_name"]
+            data_file = {
+                "filename": row["artifact_name"],
+                "mime": artifact_media_type(row["artifact_name"]),
+                "size": artifact.stat().st_size if artifact.exists() else None,
+                "path": data,
+                "url": data,
+            }
         return {
             "id": row["id"],
             "name": row["name"],
@@ -217,12 +233,24 @@ class Exports:
             "progress": {
                 "rows_done": row["rows_done"],
                 "rows_total": total,
-                "fraction": (row["rows_done"] / total) if total else (1.0 if row["status"] == "SUCCESS" else 0.0),
+                "fraction": (row["rows_done"] / total) if total else (1.0 if ready else 0.0),
             },
-            "data": f"/api/exports/{row['id']}/data" if row["status"] == "SUCCESS" else None,
+            "data": data,
             "created_utc": row["created_utc"],
             "expires_utc": row["expires_utc"],
             "error": row["error"],
+            "_id": row["id"],
+            "object": "export",
+            "label": row["name"],
+            "description": request.get("description"),
+            "state": STATES[row["status"]],
+            "format": request.get("media_type") or _MEDIA_TYPE_OF_KIND.get(request["kind"]),
+            "exportFiles": bool(request.get("export_files")),
+            "zipFiles": bool(request.get("zip_files")),
+            **request.get("medable", {}),
+            "dataFile": data_file,
+            "created": row["created_utc"],
+            "expiresAt": row["expires_utc"],
         }
 
     # --- the workers --------------------------------------------------------------------------
@@ -291,22 +319,25 @@ class Exports:
         book = XlsxBook(work / f"{_safe(job['name'])}.xlsx") if request["kind"] == "xlsx" else None
         total = 0
         files: list[Path] = []
-        for record in records:
+        for index, record in enumerate(records):
             assert record is not None
+            prefix = f"{_safe(record.name)}-" if several_databases else ""
             with self.hosting.read_snapshot(record) as conn:  # one snapshot for all its tables
-                tables = [t for t in read_tables(conn) if request["tables"] is None or t.name in request["tables"]]
                 plans = []
-                for table in tables:
-                    record_filter = parse_filter(table, request["filters"].get(table.name, {}))
+                for table in selection.selected_tables(conn, request, index):
+                    record_filter = selection.table_filter(table, request)
                     where = f" WHERE {record_filter.sql}" if record_filter.conditions else ""
                     count = conn.execute(
                         f"SELECT count(*) FROM {quote_identifier(table.name)}{where}", record_filter.params
                     ).fetchone()[0]
-                    plans.append((table, where, record_filter.params))
+                    plans.append((table, record_filter, where))
                     total += count
                 self.control.execute("UPDATE export_jobs SET rows_total = ? WHERE id = ?", (total, job["id"]))
-                for table, where, params in plans:
-                    cursor = conn.execute(f"SELECT * FROM {quote_identifier(table.name)}{where}", params)
+                for table, record_filter, where in plans:
+                    columns = selection.column_list(table, request)
+                    cursor = conn.execute(
+                        f"SELECT {columns} FROM {quote_identifier(table.name)}{where}", record_filter.params
+                    )
                     title = f"{record.name}-{table.name}" if several_databases else table.name
                     if book is not None:
                         book.add_table(title, cursor, progress)
@@ -314,12 +345,25 @@ class Exports:
                         path = work / f"{_safe(title)}.{request['kind']}"
                         WRITERS[request["kind"]](path, cursor, progress)
                         files.append(path)
+                    if request.get("export_files"):
+                        files.extend(
+                            artifacts.write_file_cells(
+                                conn, table, record_filter, request.get("columns"), work / "files" / prefix
+                            )
+                        )
             if request.get("include_assets"):
-                files.extend(self._copy_assets(record, work, several_databases))
+                assets = self.control.query(
+                    "SELECT id, filename FROM assets WHERE file_key = ? AND is_uploaded = 1", (record.file_key,)
+                )
+                folder = work / ("files" if request.get("export_files") else "") / "assets" / prefix
+                files.extend(artifacts.copy_assets(assets, self.hosting.layout.assets_dir(record.file_key), folder))
         if book is not None:
             book.close()
             files.insert(0, work / f"{_safe(job['name'])}.xlsx")
-        artifact = self._package(job, files)
+        if request.get("zip_files") and (work / "files").exists():
+            files = [f for f in files if work / "files" not in f.parents]
+            files.append(artifacts.zip_folder(work / "files", work / "files.zip"))
+        artifact = artifacts.package(job["name"], work, files, always_zip=bool(request.get("archive")))
         # Published only within the team's quota of export bytes (a failed job's files are removed).
         self.hosting.quotas.check_export_bytes(job["team"], artifact.stat().st_size)
         final = self.directory / job["id"] / artifact.name
@@ -332,48 +376,10 @@ class Exports:
             (done, total, final.name, iso_from_datetime(finished), iso_from_datetime(finished + self.ttl), job["id"]),
         )
 
-    def _copy_assets(self, record: DatabaseRecord, work: Path, prefixed: bool) -> list[Path]:
-        copies = []
-        for row in self.control.query(
-            "SELECT id, filename FROM assets WHERE file_key = ? AND is_uploaded = 1", (record.file_key,)
-        ):
-            source = self.hosting.layout.assets_dir(record.file_key) / row["id"]
-            target = (
-                work
-                / "assets"
-                / (f"{_safe(record.name)}-" if prefixed else "")
-                / f"{row['id']}-{_safe(row['filename'])}"
-            )
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, target)
-            copies.append(target)
-        return copies
-
-    def _package(self, job: Any, files: list[Path]) -> Path:
-        work = self.directory / job["id"] / "work"
-        if len(files) == 1 and files[0].parent == work:
-            single = files[0]
-            named = (
-                work / f"{_safe(job['name'])}-{single.name}"
-                if not single.name.startswith(_safe(job["name"]))
-                else single
-            )
-            single.rename(named)
-            return named
-        archive = work.parent / f"{_safe(job['name'])}.zip.partial"
-        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
-            for path in files:
-                zipped.write(path, str(path.relative_to(work)))
-        named = archive.with_name(f"{_safe(job['name'])}.zip")
-        archive.replace(named)
-        return named
-
 
 def require_exporter(principal: Principal) -> None:
     if principal.kind not in (PrincipalKind.USER, PrincipalKind.TOKEN):
         raise NotAuthenticated("Log in or send an API token to export")
 
 
-def _safe(name: str) -> str:
-    cleaned = "".join(ch if ch.isalnum() or ch in " ._-" else "_" for ch in name).strip(" .")
-    return cleaned[:100] or "export"
+_safe = artifacts.safe_name
