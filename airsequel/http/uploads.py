@@ -1,7 +1,9 @@
 """Receiving an uploaded file: streamed straight to a temporary file in the data directory.
 
 Accepts `multipart/form-data` (the file in the field `file`, small text fields beside it) or a raw
-body (`?filename=` names it). The size limit is enforced while streaming, and a body that stalls
+body (`?filename=` names it). `database_file` then says whether an upload meant as a database is a
+CSV or a SQLite file (docs/files.md): by its name's extension, else its declared Content-Type, else
+its first bytes. The size limit is enforced while streaming, and a body that stalls
 for body_timeout_seconds ends the request with 408; on any failure the temporary file is removed. The file is not fsynced here: whoever keeps it (hosting, assets) makes
 what it keeps durable, and a CSV is read once and thrown away.
 """
@@ -15,7 +17,8 @@ from typing import IO, TYPE_CHECKING
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
-from airsequel.core.errors import InvalidInput, TooLarge, Unavailable
+from airsequel.core.errors import InvalidInput, TooLarge, Unavailable, Unprocessable
+from airsequel.core.imports.sqlite_upload import looks_like_sqlite
 from airsequel.core.integer_text import parse_count
 from airsequel.http.bodies import BodyStalled, body_chunks
 
@@ -24,6 +27,11 @@ if TYPE_CHECKING:
 
 MAX_FIELD_BYTES = 64 * 1024
 FILE_FIELD = "file"
+# Content types that declare an upload's kind when its name does not (parameters such as
+# `; charset=utf-8` aside). Any other type (none, application/octet-stream, curl's default
+# application/x-www-form-urlencoded) leaves it to the bytes: the SQLite header, or a refusal.
+CSV_TYPES = frozenset({"text/csv", "application/csv", "text/comma-separated-values"})
+SQLITE_TYPES = frozenset({"application/vnd.sqlite3", "application/x-sqlite3", "application/sqlite3"})
 
 
 @dataclass
@@ -32,6 +40,7 @@ class Upload:
     filename: str | None
     size: int
     fields: dict[str, str] = field(default_factory=dict)
+    content_type: str = ""  # as declared (the raw body's, or the multipart file part's), lowercase, no parameters
 
 
 async def receive_upload(request: Request, destination: Path, *, max_bytes: int) -> Upload:
@@ -70,7 +79,38 @@ async def _receive_raw(request: Request, handle: IO[bytes], destination: Path, m
     if size == 0:
         raise InvalidInput("The request has no file: send multipart/form-data with a 'file' field, or the raw file")
     fields = {key: value for key, value in request.query_params.items() if key in ("name", "team", "filename")}
-    return Upload(destination, fields.get("filename"), size, fields)
+    return Upload(destination, fields.get("filename"), size, fields, _media_type(request.headers.get("content-type")))
+
+
+def _media_type(header: str | bytes | None) -> str:
+    if not header:
+        return ""
+    raw = header.encode("latin-1", "replace") if isinstance(header, str) else header
+    media_type, _options = parse_options_header(raw)
+    return media_type.decode("latin-1").strip().lower()
+
+
+def database_file(upload: Upload) -> Upload:
+    """The upload as a database file: a CSV (its `filename` then ends in .csv, so the core builds a
+    table from it) or a SQLite file. Decided by the file name's extension (.csv: CSV; any other: SQLite),
+    else by the declared Content-Type (text/csv; application/vnd.sqlite3 and its aliases), else by the
+    SQLite header magic of its first 16 bytes (a file name without an extension: SQLite). A body that
+    is none of these is refused (422), naming the forms that work. A CSV without a file name is named
+    after the `name` field (default `data`): its table's name."""
+    if upload.filename and "." in Path(upload.filename).name.strip("."):
+        return upload  # its extension says: .csv, a CSV; any other, a SQLite file
+    if upload.content_type in CSV_TYPES:
+        stem = (upload.filename or upload.fields.get("name") or "").strip() or "data"
+        upload.filename = f"{stem}.csv"
+        return upload
+    if upload.filename or upload.content_type in SQLITE_TYPES or looks_like_sqlite(upload.path):
+        return upload  # checked as a SQLite file (a declared one without the header: 422 says so)
+    upload.path.unlink(missing_ok=True)
+    raise Unprocessable(
+        "The upload is not a SQLite file (it does not start with the SQLite header) and nothing says it is"
+        " a CSV: send a CSV with Content-Type: text/csv, or with a file name ending in .csv (the multipart"
+        " filename, or ?filename=people.csv for a raw body)"
+    )
 
 
 class _MultipartSink:
@@ -81,6 +121,8 @@ class _MultipartSink:
         self.max_bytes = max_bytes
         self.fields: dict[str, str] = {}
         self.filename: str | None = None
+        self.content_type = ""
+        self._part_type = b""
         self.file_size = 0
         self.file_parts = 0
         self._header_name = b""
@@ -92,6 +134,7 @@ class _MultipartSink:
 
     def on_part_begin(self) -> None:
         self._disposition = b""
+        self._part_type = b""
         self._name = ""
         self._is_file = False
         self._buffer.clear()
@@ -105,6 +148,8 @@ class _MultipartSink:
     def on_header_end(self) -> None:
         if self._header_name.lower() == b"content-disposition":
             self._disposition = self._header_value
+        elif self._header_name.lower() == b"content-type":
+            self._part_type = self._header_value
         self._header_name = b""
         self._header_value = b""
 
@@ -117,6 +162,7 @@ class _MultipartSink:
             self.file_parts += 1
             self._is_file = True
             raw_filename = options.get(b"filename")
+            self.content_type = _media_type(self._part_type)
             self.filename = raw_filename.decode("utf-8", "replace") if raw_filename is not None else None
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
@@ -161,4 +207,4 @@ async def _receive_multipart(
         raise InvalidInput("The multipart body has no file in the field 'file'")
     if sink.file_size == 0:
         raise InvalidInput("The uploaded file is empty")
-    return Upload(destination, sink.filename, sink.file_size, sink.fields)
+    return Upload(destination, sink.filename, sink.file_size, sink.fields, sink.content_type)

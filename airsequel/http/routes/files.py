@@ -22,7 +22,7 @@ from airsequel.http.context import (
 )
 from airsequel.http.responses import JSONResponse
 from airsequel.http.routes.databases import ownership_json
-from airsequel.http.uploads import receive_upload
+from airsequel.http.uploads import database_file, receive_upload
 
 
 async def upload_database(request: Request) -> JSONResponse:
@@ -38,7 +38,9 @@ async def upload_database(request: Request) -> JSONResponse:
         int(declared) if declared.isdigit() else None,
     )
     settings = services(request).settings
-    upload = await receive_upload(request, services(request).hosting.temp_path(), max_bytes=settings.max_upload_bytes)
+    upload = database_file(
+        await receive_upload(request, services(request).hosting.temp_path(), max_bytes=settings.max_upload_bytes)
+    )
     team = upload.fields.get("team") or request.query_params.get("team")
     record = await run_in_threadpool(
         lambda: catalog.create_from_upload(
@@ -55,7 +57,9 @@ async def replace_database(request: Request) -> JSONResponse:
     await run_in_threadpool(
         hosting.disk.check_room, int(declared) if declared.isdigit() else 0, what="The upload"
     )  # before the body
-    upload = await receive_upload(request, hosting.temp_path(), max_bytes=services(request).settings.max_upload_bytes)
+    upload = database_file(
+        await receive_upload(request, hosting.temp_path(), max_bytes=services(request).settings.max_upload_bytes)
+    )
     caller = await principal(request)
     updated = await run_in_threadpool(
         lambda: hosting.replace_content(record, upload.path, filename=upload.filename, actor=caller)
