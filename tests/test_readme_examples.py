@@ -23,7 +23,10 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 @pytest.mark.e2e
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("bash") is None or shutil.which("curl") is None, reason="needs bash and curl")
+@pytest.mark.skipif(
+    not all(shutil.which(tool) for tool in ("bash", "curl", "sqlite3")),
+    reason="the examples use bash, curl and sqlite3",
+)
 def test_the_api_examples_run_in_order_against_a_real_server(tmp_path):
     data_dir = tmp_path / "data"
     work = tmp_path / "work"
@@ -42,9 +45,13 @@ def test_the_api_examples_run_in_order_against_a_real_server(tmp_path):
             "_MATCHER": readme_examples.__file__,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
-        done = subprocess.run(
-            ["bash", str(run / "script.sh")], cwd=work, env=env, capture_output=True, text=True, timeout=120
-        )
+        try:
+            done = subprocess.run(
+                ["bash", str(run / "script.sh")], cwd=work, env=env, capture_output=True, text=True, timeout=120
+            )
+        except subprocess.TimeoutExpired as expired:
+            checked = (run / "checked").read_text().split() if (run / "checked").exists() else ["none"]
+            pytest.fail(f"the examples ran past 120 s; the last README line reached: {checked[-1]}\n{expired.stderr!r}")
     failures = (run / "failures").read_text() if (run / "failures").exists() else ""
     assert done.returncode == 0 and not failures and (run / "done").exists(), (
         f"exit {done.returncode}\n{failures}\n--- stderr\n{done.stderr[-6000:]}\n--- stdout\n{done.stdout[-3000:]}"
