@@ -1,4 +1,10 @@
-"""Reading request bodies: JSON objects with a size cap, and typed fields out of them."""
+"""Reading request bodies: JSON objects with a size cap, and typed fields out of them.
+
+A route's body schema (`documents_body`) is the one list of the fields it takes: the OpenAPI description
+shows it, and `read_json_object` refuses (400, naming them) the fields it does not declare, at the top
+level and in the declared objects inside it, so that a misspelt or unsupported field is never silently
+ignored. Objects made by `obj` declare `additionalProperties: false`; `extensible` opens one up.
+"""
 
 from __future__ import annotations
 
@@ -35,9 +41,67 @@ def matching(regex: re.Pattern[str]) -> dict[str, Any]:
 
 
 def obj(required: list[str] | None = None, /, **properties: Any) -> dict[str, Any]:
-    """A JSON schema object, for `documents_body`. `required` is positional only, so a property may be
-    named anything, and `**properties` of a dict cannot fill it."""
-    return {"type": "object", "properties": properties, **({"required": required} if required else {})}
+    """A JSON schema object that takes these properties and no others, for `documents_body`. `required`
+    is positional only, so a property may be named anything, and `**properties` of a dict cannot fill it."""
+    return {
+        "type": "object",
+        "properties": properties,
+        **({"required": required} if required else {}),
+        "additionalProperties": False,
+    }
+
+
+def extensible(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema` (an `obj`) taking properties beyond those it names, which the route then ignores or reads
+    itself: only for fields that a standard lets clients send and servers ignore."""
+    return {**schema, "additionalProperties": True}
+
+
+def unknown_fields(schema: dict[str, Any], value: Any, path: str = "") -> dict[str, list[str]]:
+    """The fields of `value` that `schema` does not declare, by the path of the object holding them
+    ("" for the body, `permissions[0]` inside it), in the objects whose schema says
+    `additionalProperties: false` (what `obj` makes), looking into declared properties and array items.
+    Types are not checked here: the field readers do that."""
+    found: dict[str, list[str]] = {}
+    if not isinstance(schema, dict):
+        return found
+    if isinstance(value, dict) and isinstance(schema.get("properties"), dict):
+        properties: dict[str, Any] = schema["properties"]
+        if schema.get("additionalProperties") is False:
+            unknown = [key for key in value if key not in properties]
+            if unknown:
+                found[path] = unknown
+        for key, inner in value.items():
+            if key in properties:
+                found.update(unknown_fields(properties[key], inner, f"{path}.{key}" if path else key))
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            found.update(unknown_fields(schema["items"], item, f"{path}[{index}]"))
+    return found
+
+
+def refuse_unknown_fields(schema: dict[str, Any] | None, body: dict[str, Any]) -> None:
+    """400 naming every field of `body` that `schema` does not declare (see `unknown_fields`), and the
+    fields that the object holding it takes."""
+    if schema is None:
+        return
+    unknown = unknown_fields(schema, body)
+    if not unknown:
+        return
+    parts = []
+    for path, names in unknown.items():
+        where = "the request body" if not path else repr(path)
+        takes = ", ".join(sorted(_declared(schema, path))) or "no fields"
+        plural = "s" if len(names) > 1 else ""
+        parts.append(f"Unknown field{plural} {', '.join(repr(n) for n in names)} in {where} (it takes: {takes})")
+    raise InvalidInput("; ".join(parts))
+
+
+def _declared(schema: dict[str, Any], path: str) -> list[str]:
+    """The properties of the object schema at `path` (as `unknown_fields` writes paths)."""
+    for step in [part for part in path.replace("[", ".[").split(".") if part]:
+        schema = schema.get("items", {}) if step.startswith("[") else schema.get("properties", {}).get(step, {})
+    return list(schema.get("properties", {}))
 
 
 class BodyStalled(CoreError):
@@ -71,7 +135,8 @@ TEXT_OR_NULL = {"type": "string", "nullable": True}  # what text_value_field rea
 
 async def read_json_object(request: Request, *, max_bytes: int | None = None, optional: bool = False) -> dict[str, Any]:
     """The body as a JSON object. Larger than `max_bytes` (default: the max_json_body_bytes
-    setting) → 413; not a JSON object → 400."""
+    setting) → 413; not a JSON object, or with a field the route's `documents_body` schema does not
+    declare → 400."""
     if max_bytes is None:
         max_bytes = request.app.state.services.settings.max_json_body_bytes
     declared = parse_count(request.headers.get("content-length"))
@@ -95,6 +160,7 @@ async def read_json_object(request: Request, *, max_bytes: int | None = None, op
         raise InvalidInput(f"The body is not valid JSON: {error}") from None
     if not isinstance(value, dict):
         raise InvalidInput("The body must be a JSON object")
+    refuse_unknown_fields(getattr(request.scope.get("endpoint"), "body_schema", None), value)
     return value
 
 

@@ -38,7 +38,9 @@ def _graphql_errors(error: CoreError) -> JSONResponse:
     return error_response(error.status, *error.messages, headers=error_headers(error), graphql=True)
 
 
-@documents_body(obj(["query"], query=STRING, variables={"type": "object"}, operationName=STRING))
+@documents_body(
+    obj(["query"], query=STRING, variables={"type": "object"}, operationName=STRING, extensions={"type": "object"})
+)
 async def graphql_post(request: Request) -> Response:
     try:
         record, mode = await _target(request)

@@ -17,6 +17,7 @@ from airsequel.core.integer_text import parse_count
 from airsequel.http.bodies import (
     BOOLEAN,
     STRING,
+    TEXT_OR_NULL,
     bool_field,
     documents_body,
     matching,
@@ -64,9 +65,11 @@ def run_time_setting_schemas() -> dict[str, dict[str, Any]]:
     return schemas
 
 
-@documents_body(
-    obj(**run_time_setting_schemas(), envVars={"type": "array", "items": obj(["name", "value"], **ENV_FIELDS)})
-)
+# The variables of a scope, all at once (they become exactly these).
+ENV_LIST = {"type": "array", "items": obj(["name", "value"], **ENV_FIELDS)}
+
+
+@documents_body(obj(**run_time_setting_schemas(), envVars=ENV_LIST))
 async def patch_server_settings(request: Request) -> JSONResponse:
     caller = await principal(request)
     require_server_admin(caller)  # before the body, as before
@@ -122,7 +125,8 @@ async def get_database_settings(request: Request) -> JSONResponse:
         schemaLocked=BOOLEAN,
         viewsTab=BOOLEAN,
         auditing=BOOLEAN,
-        environment=STRING,
+        environment=TEXT_OR_NULL,
+        envVars=ENV_LIST,
     )
 )
 async def patch_database_settings(request: Request) -> JSONResponse:
