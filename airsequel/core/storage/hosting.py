@@ -36,8 +36,6 @@ from airsequel.core.storage.hosted_files import (
     remove_path,
 )
 from airsequel.core.storage.new_databases import (
-    checked_description,
-    checked_name,
     checked_upload,
     is_csv_name,
     moved_from,
@@ -138,9 +136,12 @@ class Hosting:
         description: str | None = None,
         query: str | None = None,
         created_by: str | None = None,
+        file_format: str = "sqlite",
     ) -> DatabaseRecord:
-        """An empty database, optionally shaped by a schema script `query` (all or nothing)."""
+        """An empty database, optionally shaped by a schema script `query` (all or nothing).
+        `file_format`: what the registry says it is exchanged as (the hosted file is SQLite)."""
         record = new_record(name, owner=owner, description=description, created_by=created_by)
+        record.file_format = file_format
         self.quotas.check_new_database(owner, 0)
         self.disk.check_room(what="Creating a database")
 
@@ -267,22 +268,6 @@ class Hosting:
         record.schema_version, record.user_version = facts.schema_version, facts.user_version
 
     # --- changes --------------------------------------------------------------------------------
-
-    def update(
-        self,
-        record: DatabaseRecord,
-        *,
-        name: str | None = None,
-        description: str | None = None,
-        clear_description: bool = False,
-    ) -> DatabaseRecord:
-        changes: dict[str, object] = {}
-        if name is not None:
-            changes["name"] = checked_name(name)
-        if description is not None or clear_description:
-            changes["description"] = checked_description(description)
-        self.control.update_database(record.file_key, **changes)
-        return self.get(record.id)
 
     def delete(self, record: DatabaseRecord) -> None:
         """Unregister, then remove the files. Works with the disk full (no room check): if even the

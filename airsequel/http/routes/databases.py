@@ -75,13 +75,15 @@ async def create_database(request: Request) -> JSONResponse:
     name = string_field(body, "name", required=True)
     query = string_field(body, "query")
     description = string_field(body, "description")
-    file_format = body.get("fileFormat", "sqlite")
-    if file_format not in (None, "sqlite", "csv"):
-        raise InvalidInput("fileFormat must be 'sqlite' or 'csv'")
     caller = await principal(request)
     record = await run_in_threadpool(
         lambda: services(request).catalog.create(
-            caller, string_field(body, "team"), name, description=description, query=query
+            caller,
+            string_field(body, "team"),
+            name,
+            description=description,
+            query=query,
+            file_format=body.get("fileFormat"),
         )
     )
     return JSONResponse(ownership_json(record), status_code=201)
@@ -93,18 +95,27 @@ async def get_database(request: Request) -> JSONResponse:
     return JSONResponse({**database_json(record, disclosure(await principal(request), record)), "tables": tables})
 
 
-@documents_body(obj(name=STRING, description=STRING))
+@documents_body(obj(name=STRING, description=STRING, owner=STRING))
 async def patch_database(request: Request) -> JSONResponse:
+    """Rename, describe, and move to another team (`owner`: a team name, plain or as the reference's
+    `{"tag": "TextValue", "contents": ...}`), all or nothing."""
     record = await authorized_database(request, Action.MANAGE)
     body = await read_json_object(request)
     name = string_field(body, "name")
     has_description, description = text_value_field(body, "description")
+    has_owner, owner = text_value_field(body, "owner")
+    if has_owner and owner is None:
+        raise InvalidInput("owner cannot be null: a database always belongs to a team")
+    caller = await principal(request)
     await run_in_threadpool(
-        services(request).hosting.update,
-        record,
-        name=name,
-        description=description,
-        clear_description=has_description and description is None,
+        lambda: services(request).catalog.change(
+            record,
+            caller,
+            name=name,
+            description=description,
+            clear_description=has_description and description is None,
+            team=owner,
+        )
     )
     return JSONResponse({})
 
