@@ -12,7 +12,7 @@ import pytest
 from openapi_schema_validator import OAS30Validator
 from starlette.testclient import TestClient
 
-from tests.helpers import PASSWORD, create_db, make_sqlite_file, sign_up_and_login
+from tests.helpers import PASSWORD, create_db, make_sqlite_file, sign_up_and_login, sql
 
 SCHEMA = (
     "CREATE TABLE t(id INTEGER PRIMARY KEY, a INTEGER NOT NULL DEFAULT 3, b TEXT UNIQUE, f BLOB, r REAL);"
@@ -254,3 +254,24 @@ def test_accounts_teams_tokens_settings_and_exports_answer_as_declared(check):
     assert check.problems == [], "\n".join(check.problems)
     assert AREAS - {"databases", "tables", "records", "sql", "graphql", "charts"} <= check.tags() | {"users"}
     assert {"users", "teams", "tokens", "settings", "exports", "status"} <= check.tags()
+
+
+def test_pixiebrix_routes_answer_as_declared(check):
+    db = {"database_id": create_db(check.client, SCHEMA)}
+    records = "/api/databases/{database_id}/records/"
+    check("GET", records, 200, path=db, params={"table": "t"})
+    check("GET", records, 200, path=db, params={"table": "t"}, headers={"Accept": "application/json; version=2.0"})
+    check("GET", records, 200, path=db, params={"table": "t"}, headers={"Accept": "text/csv"})
+    assert sql(check.client, db["database_id"], "CREATE TABLE u(x)").status_code == 200
+    check("GET", records, 400, path=db)  # two tables: which one?
+    check("GET", records, 404, path={"database_id": "nope"})
+    body = {"name": "weekly", "databases": [f"{db['database_id']}:t"], "media_type": "text/csv"}
+    job = {"job_id": check("POST", "/api/databases/records/jobs/", 201, json=body).json()["id"]}
+    deadline = time.monotonic() + 20
+    while check("GET", "/api/databases/records/jobs/{job_id}/", 200, path=job).json()["status"] != "SUCCESS":
+        assert time.monotonic() < deadline, "the export did not finish"
+        time.sleep(0.05)
+    check("GET", "/api/databases/records/jobs/{job_id}/data/", 200, path=job)
+    check("GET", "/api/databases/records/jobs/{job_id}/", 404, path={"job_id": "nope"})
+    assert check.problems == [], "\n".join(check.problems)
+    assert check.tags() == {"pixiebrix"}

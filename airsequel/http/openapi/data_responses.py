@@ -23,13 +23,16 @@ PAGING = {"limit": {"type": "integer", "minimum": 0}, "offset": {"type": "intege
 TEAM = {"team": {"type": "string", "description": "The team that owns the new database (default: your own)"}}
 FILE_CELL = "/tables/{table}/columns/{column}/files/{key_column}/{key_value}"
 
+STATEMENT = record(("truncated",), rows=array(ref("Row")), columns=array(STR), numChanges=INT, truncated=BOOL)
 SQL_RESULT = record(
-    ("truncated", "warnings"),
+    ("statements", "truncated", "warnings"),
     rows=array(ref("Row")),
+    columns={**array(STR), "description": "In order; a repeated name is keyed name:N in the rows"},
     affectedTables=array(STR),
-    errors=array(STR),
+    errors={**array(STR), "description": "The SQL's errors (the answer is still 200)"},
     runtimeSeconds=NUM,
     numChanges=INT,
+    statements={**array(STATEMENT), "description": "Each statement's result, for a script of several"},
     truncated=BOOL,
     warnings=array(STR),
 )
@@ -120,7 +123,9 @@ TABLES: dict[tuple[str, str], Declared] = {
 }
 
 QUERIES: dict[tuple[str, str], Declared] = {
-    ("POST", "/dbs/{db_id}/sql"): declare(json(SQL_RESULT), errors=(400, 401, 403, 404, 413, 429, 504)),
+    ("POST", "/dbs/{db_id}/sql"): declare(
+        json(SQL_RESULT), errors=(400, 401, 403, 404, 409, 413, 429, 503, 504, 507), error_schema="SqlRefusal"
+    ),
     ("POST", "/dbs/{db_id}/graphql"): declare(json(GRAPHQL_RESULT), **GRAPHQL),
     ("POST", "/readonly/{readonly_id}/graphql"): declare(json(GRAPHQL_RESULT), **GRAPHQL),
     ("GET", "/dbs/{db_id}/graphql"): declare(html("GraphiQL"), errors=(404,), error_schema="GraphQLErrors"),
