@@ -9,6 +9,7 @@ sql.py       filters, ordering and paging as SQL with bound parameters
 fetch.py     running one root field as SQL and shaping rows (relationships batched per level),
              measuring the response against max_response_bytes as it goes
 cells.py     cell errors that fail only their cell (graphql-core's path), 64-bit integers
+files.py     BLOB cells as file URLs, by rowid or by a one-column primary key
 mutations.py inserts, upserts, updates, deletes with `returning`
 engine.py    caches (schema per schema_version, parsed documents) and the two execution paths
 """
