@@ -147,3 +147,36 @@ def test_the_comparison_reports_every_difference():
         "input IntComparison._in is missing",
         "type songs_column (ENUM) is missing",
     ]
+
+
+def test_airgqls_readme_requests_on_its_example_database(client):
+    """AirGQL's readme serves tests/example.sqlite and sends these two requests; uploaded here, they work."""
+    content = (FIXTURES / "example.sqlite").read_bytes()
+    uploaded = client.post("/dbs", files={"file": ("example.sqlite", content, "application/octet-stream")})
+    assert uploaded.status_code == 201, uploaded.text
+    db = uploaded.json()["id"]
+    query = "query {\n    songs(limit: 2) {\n      id\n      title\n    }\n  }"
+    response = client.post(f"/dbs/{db}/graphql", json={"query": query})
+    assert response.json() == {
+        "data": {"songs": [{"id": 1, "title": "Come Together"}, {"id": 2, "title": "Jailhouse Rock"}]}
+    }
+    mutation = 'mutation {\n    insert_songs(objects: [{ title: "New Song" }]) {\n      returning {\n        id\n        title\n      }\n    }\n  }'
+    response = client.post(f"/dbs/{db}/graphql", json={"query": mutation})
+    assert response.json() == {"data": {"insert_songs": {"returning": [{"id": 6, "title": "New Song"}]}}}
+    # Its schema gives songs and artists the same shapes AirGQL's rules give (rowid beside the INTEGER
+    # PRIMARY KEY, NOT NULL title required on insert, the foreign key as a relationship).
+    shape = client.post(
+        f"/dbs/{db}/graphql",
+        json={"query": '{ __type(name: "songs_insert_input") { inputFields { name type { kind name } } } }'},
+    ).json()["data"]["__type"]["inputFields"]
+    assert {f["name"]: (f["type"]["kind"], f["type"]["name"]) for f in shape} == {
+        "rowid": ("SCALAR", "Int"),
+        "id": ("SCALAR", "Int"),
+        "title": ("NON_NULL", None),
+        "artist_id": ("SCALAR", "Int"),
+        "year": ("SCALAR", "Int"),
+    }
+    related = client.post(
+        f"/dbs/{db}/graphql", json={"query": "{ songs_by_pk(id: 3) { artists_by_artist_id { name } } }"}
+    )
+    assert related.json() == {"data": {"songs_by_pk": {"artists_by_artist_id": {"name": "Lady Gaga"}}}}
