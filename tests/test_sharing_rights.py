@@ -158,6 +158,7 @@ PATH_VALUES = {
     "item_id": "01j0000000000000000000000",
     "asset_id": "01j0000000000000000000000",
     "export_id": "01j0000000000000000000000",
+    "job_id": "01j0000000000000000000000",
     "func_id": "f",
     "app_id": "a",
     "kind": "k",
@@ -186,7 +187,7 @@ def test_an_insert_only_token_learns_nothing_about_existing_rows_on_any_route(wo
     routes += [("GET", "/"), ("GET", "/teams/{team_name}")]
     assert len(routes) > 80
     answered = {}
-    values = {**PATH_VALUES, "db_id": world.db, "readonly_id": "x" * 16, "token_id": str(world.token_ids["insert"])}
+    values = {**PATH_VALUES, "db_id": world.db, "database_id": world.db, "org": world.db, "readonly_id": "x" * 16, "token_id": str(world.token_ids["insert"])}
     for method, path in sorted(routes, key=lambda r: r[1] == "/api/logout"):  # logout last
         url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
         body = BODIES.get(path, {})

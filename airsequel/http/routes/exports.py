@@ -26,6 +26,11 @@ MEDABLE_FIELDS: dict[str, Any] = {
     "where": {"oneOf": [STRING, {"type": "object"}]},
     "exportFiles": BOOLEAN,
     "zipFiles": BOOLEAN,
+    # Medable's, refused with the reason (nothing here does what they say): named so that the refusal says why
+    "expand": {"type": "array", "items": STRING},
+    "afterScript": STRING,
+    "principal": STRING,
+    "prefix": STRING,
 }
 EXPORT_FIELDS: dict[str, Any] = {
     "name": {"type": "string", "minLength": 1, "maxLength": 200},
