@@ -187,7 +187,14 @@ def test_an_insert_only_token_learns_nothing_about_existing_rows_on_any_route(wo
     routes += [("GET", "/"), ("GET", "/teams/{team_name}")]
     assert len(routes) > 80
     answered = {}
-    values = {**PATH_VALUES, "db_id": world.db, "database_id": world.db, "org": world.db, "readonly_id": "x" * 16, "token_id": str(world.token_ids["insert"])}
+    values = {
+        **PATH_VALUES,
+        "db_id": world.db,
+        "database_id": world.db,
+        "org": world.db,
+        "readonly_id": "x" * 16,
+        "token_id": str(world.token_ids["insert"]),
+    }
     for method, path in sorted(routes, key=lambda r: r[1] == "/api/logout"):  # logout last
         url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)
         body = BODIES.get(path, {})
