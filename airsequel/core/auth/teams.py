@@ -13,13 +13,26 @@ from airsequel.core.clock import utc_now_iso
 from airsequel.core.errors import Conflict, CoreError, InvalidInput, NotFound
 from airsequel.core.registry.control_plane import ControlPlane
 
+# Usernames (and so personal teams): 2 to 40 letters, digits, '-', '_' or '.'.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{1,39}")
+# Other teams may also have single spaces inside their names ("Team 1", "New Team Name"), as Airsequel's
+# teams do; a name never starts or ends with a space, so that it reads the same in a URL and on a page.
+TEAM_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]| (?! ))*[A-Za-z0-9_.-]")
 
 
 def checked_team_name(name: object, *, what: str = "team name") -> str:
-    if not isinstance(name, str) or not NAME.fullmatch(name):
+    """A team name (`what="username"`: a username, which has no spaces) as given, or 400."""
+    if what == "username":
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise InvalidInput(
+                f"The {what} must have 2 to 40 characters: letters, digits, '-', '_' or '.', starting with a letter or"
+                " digit"
+            )
+        return name
+    if not isinstance(name, str) or not 2 <= len(name) <= 40 or not TEAM_NAME.fullmatch(name):
         raise InvalidInput(
-            f"The {what} must have 2 to 40 characters: letters, digits, '-', '_' or '.', starting with a letter or digit"
+            f"The {what} must have 2 to 40 characters: letters, digits, '-', '_', '.' or single spaces,"
+            " starting with a letter or digit and not ending with a space"
         )
     return name
 

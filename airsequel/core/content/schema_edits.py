@@ -28,9 +28,13 @@ class SchemaEdits:
         self.control = hosting.control
 
     def create_table(
-        self, record: DatabaseRecord, actor: Principal, name: str, columns: list[ColumnSpec], description: Any
+        self, record: DatabaseRecord, actor: Principal, name: str, columns: list[ColumnSpec] | None, description: Any
     ) -> dict[str, Any]:
-        """The new table's object. `description`: text, None for none, or UNCHANGED."""
+        """The new table's object. `columns` None (the body named none): the table gets one column, `id
+        INTEGER PRIMARY KEY`, since SQLite has no table without columns. `description`: text, None for
+        none, or UNCHANGED."""
+        if columns is None:
+            columns = [ColumnSpec("id", "INTEGER", primary_key=True)]
         self._edit(
             record,
             AuditEntry(actor, "schema", f"create table {name}", [name]),

@@ -54,8 +54,11 @@ COLUMN_CHANGES = {
 
 @documents_body(
     obj(
-        ["columns"],
-        columns={"type": "array", "items": obj(["name"], name=STRING, **COLUMN_CHANGES)},
+        columns={
+            "type": "array",
+            "items": obj(["name"], name=STRING, **COLUMN_CHANGES),
+            "description": "Without columns, the table gets one: id INTEGER PRIMARY KEY",
+        },
         description=TEXT_OR_NULL,
     )
 )
@@ -63,9 +66,9 @@ async def put_table(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.WRITE)
     body = await read_json_object(request)
     columns = body.get("columns")
-    if not isinstance(columns, list) or not all(isinstance(c, dict) for c in columns):
+    if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, dict) for c in columns)):
         raise InvalidInput("columns must be a list of column objects ({name, sqliteDataType, isNonNull, ...})")
-    specs = [ColumnSpec.from_json(c) for c in columns]
+    specs = [ColumnSpec.from_json(c) for c in columns] if columns is not None else None
     created = await run_in_threadpool(
         services(request).schema_edits.create_table,
         record,

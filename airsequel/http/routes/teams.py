@@ -8,16 +8,17 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from airsequel.core.auth.access import TeamAction
-from airsequel.core.auth.teams import NAME
+from airsequel.core.auth.teams import NAME, TEAM_NAME
 from airsequel.http.bodies import STRING, documents_body, matching, obj, read_json_object, string_field
 from airsequel.http.context import logged_in_user, principal, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
 
-# Team names and usernames share one rule (core/teams.NAME).
+# Usernames (core/teams.NAME); team names may also hold single spaces (core/teams.TEAM_NAME).
 NAME_SCHEMA = matching(NAME)
+TEAM_NAME_SCHEMA = {**matching(TEAM_NAME), "minLength": 2, "maxLength": 40}
 
 
-@documents_body(obj(["name"], name=NAME_SCHEMA))
+@documents_body(obj(["name"], name=TEAM_NAME_SCHEMA))
 async def create_team(request: Request) -> JSONResponse:
     caller = await logged_in_user(request)
     body = await read_json_object(request)
@@ -34,7 +35,7 @@ async def get_team(request: Request) -> JSONResponse:
 
 @documents_body(
     obj(
-        name=NAME_SCHEMA,
+        name=TEAM_NAME_SCHEMA,
         billing_email_address=STRING,
         billing_plan=STRING,
         billing_subscription_id={"type": "integer", "nullable": True},
