@@ -163,3 +163,18 @@ def openapi(routes: Iterable[Any]) -> dict[str, Any]:
         "security": [{"bearer": []}, {}],
         "paths": dict(sorted(paths.items())),
     }
+
+
+def answers_in_brief(operation: dict[str, Any]) -> list[str]:
+    """An operation's answers in a few words for the HTML page: `200 application/json Database`, ...,
+    then the error statuses."""
+    brief, errors = [], []
+    for status, answer in operation["responses"].items():
+        if status == "default" or int(status) >= 400:
+            errors.append(status)
+            continue
+        for media, body in (answer.get("content") or {"": {}}).items():
+            schema = body.get("schema", {})
+            name = schema.get("$ref", "").rsplit("/", 1)[-1] or ("file" if schema.get("format") == "binary" else "")
+            brief.append(" ".join(part for part in (status, media, name) if part))
+    return [*brief, "errors " + ", ".join(errors)]

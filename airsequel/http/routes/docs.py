@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from airsequel.http.openapi.document import openapi
+from airsequel.http.openapi.document import answers_in_brief, openapi
 from airsequel.http.pages import templates
 from airsequel.http.responses import JSONResponse
 
@@ -25,7 +25,9 @@ async def docs_html(request: Request) -> Response:
     groups: dict[str, list[dict[str, Any]]] = {}
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
-            groups.setdefault(operation["tags"][0], []).append({"method": method.upper(), "path": path, **operation})
+            groups.setdefault(operation["tags"][0], []).append(
+                {"method": method.upper(), "path": path, "answers": answers_in_brief(operation), **operation}
+            )
     return templates.TemplateResponse(request, "api_docs.html", {"spec": spec, "groups": dict(sorted(groups.items()))})
 
 
