@@ -100,7 +100,7 @@ class Tables:
             "name": table.name,
             "numberOfRows": rows,
             "rowidColumnName": table.rowid_name,
-            "tableType": "View" if table.is_view else "VirtualTable" if table.is_virtual else "Table",
+            "tableType": table.table_type,
         }
 
     def azimutt_schema(self, record: DatabaseRecord) -> dict[str, Any]:

@@ -1,7 +1,14 @@
 """What a hosted file contains: tables, views, columns, keys, foreign keys, unique indexes.
 
-Read with SQLite's own introspection (`sqlite_master`, `pragma_table_xinfo`, `pragma_index_list`,
-`pragma_index_info`, `pragma_foreign_key_list`) in one read transaction.
+Read with SQLite's own introspection (`sqlite_master`, `pragma_table_list`, `pragma_table_xinfo`,
+`pragma_index_list`, `pragma_index_info`, `pragma_foreign_key_list`) in one read transaction.
+
+The tables a user sees: every table and view but SQLite's own (`sqlite_*`), the server's
+(Litestream's) and the shadow tables of virtual tables (`notes_fts_data`, `_idx`, `_content`,
+`_docsize`, `_config` of an FTS5 table `notes_fts`; R-tree's `_node`, `_parent`, `_rowid`), which
+hold a virtual table's data and are reached through it: SQLite names them itself (`pragma_table_list`
+type `shadow`). One vocabulary says what each listed one is, everywhere (the database list, the table
+API, the web pages): `tableType` "Table", "View" or "VirtualTable".
 """
 
 from __future__ import annotations
@@ -58,6 +65,10 @@ class Table:
         return self.kind == "view"
 
     @property
+    def table_type(self) -> str:
+        return table_type(self.kind, is_virtual=self.is_virtual)
+
+    @property
     def primary_key(self) -> list[str]:
         pk = sorted((c for c in self.columns if c.pk_position), key=lambda c: c.pk_position)
         return [c.name for c in pk]
@@ -74,12 +85,54 @@ class Table:
         return next((c for c in self.columns if c.name == name), None)
 
 
-def is_internal_table(name: str, virtual_tables: set[str]) -> bool:
-    """sqlite_* tables, the server's own (Litestream's) and the shadow tables of FTS/R-tree virtual
-    tables are hidden."""
+TABLE, VIEW, VIRTUAL_TABLE = "Table", "View", "VirtualTable"
+
+
+def table_type(kind: str, *, is_virtual: bool) -> str:
+    """The `tableType` of a listed table: "View", "VirtualTable" or "Table"."""
+    return VIEW if kind == "view" else VIRTUAL_TABLE if is_virtual else TABLE
+
+
+def is_internal_table(name: str, virtual_tables: set[str], shadow_tables: set[str] | None = None) -> bool:
+    """sqlite_* tables, the server's own (Litestream's) and the shadow tables of virtual tables are
+    hidden. `shadow_tables`: as SQLite names them (`kinds_of`); None: known by their names' suffixes."""
     if name.startswith("sqlite_") or is_server_table(name):
         return True
+    if shadow_tables is not None:
+        return name in shadow_tables
     return any(name.startswith(f"{vt}_") and name[len(vt) + 1 :] in _SHADOW_SUFFIXES for vt in virtual_tables)
+
+
+def kinds_of(conn: sqlite3.Connection) -> dict[str, str] | None:
+    """Each object's kind as `pragma_table_list` says it ('table', 'view', 'virtual', 'shadow'), or None
+    where SQLite cannot say (older than 3.37, or the schema cannot be read that way)."""
+    try:
+        return {
+            name: kind for name, kind in conn.execute("SELECT name, type FROM pragma_table_list WHERE schema = 'main'")
+        }
+    except sqlite3.Error:
+        return None
+
+
+def listed_tables(conn: sqlite3.Connection) -> list[dict[str, str]]:
+    """The tables a user sees, in sqlite_master order, as the database list shows them:
+    `{"name", "tableType"}` (no columns read: cheap for a file of many tables)."""
+    objects = conn.execute("SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY rowid")
+    kinds = kinds_of(conn)
+    listed = [(kind, name, sql) for kind, name, sql in objects.fetchall()]
+    virtual = _virtual_tables(listed, kinds)
+    shadow = None if kinds is None else {name for name, kind in kinds.items() if kind == "shadow"}
+    return [
+        {"name": name, "tableType": table_type(kind, is_virtual=name in virtual)}
+        for kind, name, _sql in listed
+        if not is_internal_table(name, virtual, shadow)
+    ]
+
+
+def _virtual_tables(objects: list[tuple[str, str, str | None]], kinds: dict[str, str] | None) -> set[str]:
+    if kinds is not None:
+        return {name for name, kind in kinds.items() if kind == "virtual"}
+    return {name for _kind, name, sql in objects if sql and sql.upper().startswith("CREATE VIRTUAL TABLE")}
 
 
 _SHADOW_SUFFIXES = {
@@ -106,10 +159,12 @@ def read_tables(conn: sqlite3.Connection, *, with_unreadable: bool = False) -> l
     objects = conn.execute(
         "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY rowid"
     ).fetchall()
-    virtual = {name for kind, name, sql in objects if sql and sql.upper().startswith("CREATE VIRTUAL TABLE")}
+    kinds = kinds_of(conn)
+    virtual = _virtual_tables(objects, kinds)
+    shadow = None if kinds is None else {name for name, kind in kinds.items() if kind == "shadow"}
     tables: list[Table] = []
     for kind, name, sql in objects:
-        if is_internal_table(name, virtual):
+        if is_internal_table(name, virtual, shadow):
             continue
         try:
             columns = [

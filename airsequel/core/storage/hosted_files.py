@@ -11,7 +11,7 @@ from pathlib import Path
 from airsequel.core.clock import iso_from_timestamp, utc_now_iso
 from airsequel.core.registry.control_plane import DatabaseRecord, FileFacts
 from airsequel.core.sql.connections import open_connection
-from airsequel.core.sql.server_tables import NOT_SERVER_TABLE
+from airsequel.core.sql.introspection import listed_tables
 
 
 def read_file_facts(conn: sqlite3.Connection, path: Path, known: DatabaseRecord | None = None) -> FileFacts:
@@ -24,13 +24,7 @@ def read_file_facts(conn: sqlite3.Connection, path: Path, known: DatabaseRecord 
     if known is not None and known.schema_version == schema_version:
         tables = known.tables
     else:
-        tables = [
-            {"name": name, "tableType": "View" if kind == "view" else "Table"}
-            for name, kind in conn.execute(
-                "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')"
-                f" AND name NOT LIKE 'sqlite_%' AND {NOT_SERVER_TABLE} ORDER BY rowid"
-            )
-        ]
+        tables = listed_tables(conn)  # no shadow tables; "Table", "View" or "VirtualTable"
     return FileFacts(
         size=page_count * page_size,
         schema_version=schema_version,
