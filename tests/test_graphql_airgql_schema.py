@@ -12,6 +12,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from graphql import parse, validate
+
+from airsequel.core.graphql.engine import GraphQLEngine
+from airsequel.core.graphql.schema import Mode
 from tests.helpers import create_db
 
 FIXTURES = Path(__file__).parent / "fixtures" / "airgql"
@@ -180,3 +184,35 @@ def test_airgqls_readme_requests_on_its_example_database(client):
         f"/dbs/{db}/graphql", json={"query": "{ songs_by_pk(id: 3) { artists_by_artist_id { name } } }"}
     )
     assert related.json() == {"data": {"songs_by_pk": {"artists_by_artist_id": {"name": "Lady Gaga"}}}}
+
+
+def test_airgqls_own_test_documents_validate_against_our_schema(services):
+    """Every GraphQL document of AirGQL's tests that addresses its fixture's tables (queries, mutations,
+    `filter`/`set`/`eq` spellings, variables, fragments) validates against the schema built here."""
+    record = services.hosting.create("airgql_fixture", query=AIRGQL_FIXTURE)
+    schema = GraphQLEngine(services.hosting).schema_for(record, Mode.READ_WRITE).schema
+    documents = json.loads((FIXTURES / "documents.json").read_text())["documents"]
+    assert len(documents) >= 40
+    refused = {
+        d["source"]: [e.message for e in errors]
+        for d in documents
+        if (errors := validate(schema, parse(d["document"])))
+    }
+    assert refused == {}
+
+
+def test_airgqls_boolean_filter_requests_and_answers(client):
+    """AirGQL's QuerySpec "filter_eq_boolean": its table, its rows, its two requests, its exact answers."""
+    db = create_db(
+        client,
+        """CREATE TABLE IF NOT EXISTS "users" ("name" TEXT, "is_admin" BOOLEAN);
+        INSERT INTO USERS (name, is_admin) VALUES ('John', TRUE), ('Eve', FALSE), ('Anna', NULL);""",
+        name="filter_eq_boolean",
+    )
+    for query, answer in (
+        ("{\n  users (filter: {is_admin: {eq: false}}) {\n    name\n  }\n}", b'{"data":{"users":[{"name":"Eve"}]}}'),
+        ("{\n  users (filter: {is_admin: {eq: null}}) {\n    name\n  }\n}", b'{"data":{"users":[{"name":"Anna"}]}}'),
+    ):
+        response = client.post(f"/dbs/{db}/graphql", json={"query": query})
+        assert response.status_code == 200
+        assert response.content == answer
