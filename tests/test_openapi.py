@@ -103,3 +103,22 @@ def test_operation_ids_do_not_depend_on_the_order_of_the_routes(client):
     forward = operation_ids(documented_operations(routes))
     assert operation_ids(documented_operations(list(reversed(routes)))) == forward
     assert openapi(routes)["paths"] == openapi(list(reversed(routes)))["paths"]
+
+
+def test_every_array_schema_names_its_items(document):
+    """OpenAPI 3.0 requires `items` beside `type: array` (openapi-spec-validator lets it pass; client
+    generators such as openapi-python-client then drop the operation): request bodies that leave it
+    out get `items: {}`."""
+
+    def arrays_without_items(schema, where):
+        if isinstance(schema, list):
+            return [found for i, item in enumerate(schema) for found in arrays_without_items(item, f"{where}/{i}")]
+        if not isinstance(schema, dict):
+            return []
+        here = [where] if schema.get("type") == "array" and "items" not in schema else []
+        return here + [found for k, v in schema.items() for found in arrays_without_items(v, f"{where}/{k}")]
+
+    assert arrays_without_items(document, "#") == []
+    assert document["paths"]["/dbs/{db_id}/sql"]["post"]["requestBody"]["content"]["application/json"]["schema"][
+        "properties"
+    ]["params"]["oneOf"][0] == {"type": "array", "items": {}}

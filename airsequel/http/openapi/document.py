@@ -125,6 +125,19 @@ def _parameters(path: str, declared: Declared | None) -> list[dict[str, Any]]:
     return parameters
 
 
+def with_array_items(schema: Any) -> Any:
+    """`schema` with `items: {}` on each array that names none: OpenAPI 3.0 requires `items` beside
+    `type: array` (JSON Schema does not), and client generators refuse such a schema."""
+    if isinstance(schema, list):
+        return [with_array_items(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    fixed = {key: with_array_items(value) for key, value in schema.items()}
+    if fixed.get("type") == "array" and "items" not in fixed:
+        fixed["items"] = {}
+    return fixed
+
+
 def openapi(routes: Iterable[Any]) -> dict[str, Any]:
     operations = documented_operations(routes)
     ids = operation_ids(operations)
@@ -148,7 +161,7 @@ def openapi(routes: Iterable[Any]) -> dict[str, Any]:
         if body_schema is not None:
             operation["requestBody"] = {
                 "required": getattr(endpoint, "body_required", True),
-                "content": {"application/json": {"schema": body_schema}},
+                "content": {"application/json": {"schema": with_array_items(body_schema)}},
             }
         elif declared is not None and declared.upload:
             operation["requestBody"] = UPLOAD_BODY

@@ -61,9 +61,9 @@ COMPONENTS: dict[str, Schema] = {
     "GraphQLErrors": record(errors=array({"$ref": "#/components/schemas/GraphQLError"})),
     "SqlRefusal": record(
         errors=array(STR),
-        rows={"type": "array", "maxItems": 0},
-        columns={"type": "array", "maxItems": 0},
-        affectedTables={"type": "array", "maxItems": 0},
+        rows={**array(STR), "maxItems": 0},
+        columns={**array(STR), "maxItems": 0},
+        affectedTables={**array(STR), "maxItems": 0},
         runtimeSeconds=NUM,
         numChanges=INT,
     ),
