@@ -137,3 +137,11 @@ def test_an_unknown_file_format_is_refused(client: TestClient, given: object) ->
     assert response.status_code == 400
     assert response.json()["errors"] == [f"fileFormat must be 'sqlite' or 'csv', got {given!r}"]
     assert client.get("/api/dbs").json()["numberOfDatabases"] == before
+
+
+def test_moving_needs_the_right_to_create_databases_in_the_target_team(client: TestClient) -> None:
+    sessions = acme_team(client)
+    db_id = _create(client, sessions["vera"], "vera's own")  # vera manages it; she is a Viewer of acme
+    response = client.patch(f"/api/dbs/{db_id}", headers=sessions["vera"], json={"owner": "acme"})
+    assert response.status_code == 403, response.text
+    assert _shown(client, db_id)["owner"] == "vera"
