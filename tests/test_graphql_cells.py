@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airsequel.core.graphql.cells import integer_overflow
+from airsequel.core.graphql.cells import NOT_UTF8, integer_overflow
 from tests.helpers import create_db, sql
 from tests.test_graphql import gql
 
@@ -147,3 +147,23 @@ def test_errors_outside_cells_still_propagate(client, big):
             }
         ],
     }
+
+
+def test_text_that_is_not_utf8_fails_only_its_cell(client):
+    db = create_db(
+        client,
+        """CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT NOT NULL, u);
+        INSERT INTO t VALUES (1, CAST(x'ff00' AS TEXT), CAST(x'c3' AS TEXT)), (2, 'ok', 'fine');""",
+    )
+    result = gql(client, db, "{ t { id s u } }")
+    assert result["data"] == {"t": [{"id": 1, "s": None, "u": None}, {"id": 2, "s": "ok", "u": "fine"}]}
+    assert [(e["message"], e["path"]) for e in result["errors"]] == [
+        (NOT_UTF8, ["t", 0, "s"]),
+        (NOT_UTF8, ["t", 0, "u"]),
+    ]
+    update = gql(client, db, 'mutation { update_t(where: {id: {_eq: 1}}, _set: {u: "x"}) { returning { id s u } } }')
+    assert update["data"] == {"update_t": {"returning": [{"id": 1, "s": None, "u": "x"}]}}
+    assert [(e["message"], e["path"]) for e in update["errors"]] == [(NOT_UTF8, ["update_t", "returning", 0, "s"])]
+    # The bytes are intact, and reachable as a BLOB.
+    rows = sql(client, db, "SELECT CAST(s AS BLOB) AS b FROM t WHERE id = 1").json()["rows"]
+    assert rows == [{"b": {"$base64": "/wA="}}]

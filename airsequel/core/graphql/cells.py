@@ -11,6 +11,7 @@ as the specification says.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from graphql import GraphQLError, GraphQLOutputType, get_named_type, is_leaf_type
@@ -54,6 +55,26 @@ class CellErrorsStayInTheirCell(ExecutionContext):
             self.collected_errors.add(error, path)
             return None
         return super().handle_field_error(error, return_type, path)
+
+
+NOT_UTF8 = (
+    "The text in this cell is not valid UTF-8, which JSON cannot carry: read its bytes with POST /dbs/:dbId/sql "
+    "(SELECT CAST(column AS BLOB) ...)"
+)
+
+
+def lenient_text(value: bytes) -> Any:
+    """The text factory of graphql-core's path: a TEXT value that is not UTF-8 fails its cell only
+    (Python's default would fail the whole statement)."""
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        return Unrepresentable(NOT_UTF8)
+
+
+def is_undecodable_text(error: sqlite3.OperationalError) -> bool:
+    """Whether the statement failed on a TEXT value that is not UTF-8 (default text factory)."""
+    return str(error).startswith("Could not decode to UTF-8")
 
 
 def resolve_by_response_key(source: Any, info: Any, **_args: Any) -> Any:

@@ -45,7 +45,13 @@ from graphql.pyutils import Path
 from airsequel.core.admin.audit import AuditEntry
 from airsequel.core.auth.access import Action, Principal, allowed_actions
 from airsequel.core.errors import NotFound, SqlError, Unprocessable
-from airsequel.core.graphql.cells import CellError, CellErrorsStayInTheirCell, resolve_by_response_key
+from airsequel.core.graphql.cells import (
+    CellError,
+    CellErrorsStayInTheirCell,
+    is_undecodable_text,
+    lenient_text,
+    resolve_by_response_key,
+)
 from airsequel.core.graphql.fetch import FetchContext, fetch_by_key, fetch_count, fetch_list
 from airsequel.core.graphql.limits import Limits, check_operation
 from airsequel.core.graphql.mutations import run_mutation
@@ -252,6 +258,10 @@ class GraphQLEngine:
                     return self._execute_compiled(generated, document, operation, ctx, variables or {})
                 except (NotCompilable, CellError, GraphQLError):
                     ctx.response_bytes = 0  # graphql-core starts the response again
+                except sqlite3.OperationalError as error:
+                    if not is_undecodable_text(error):
+                        raise
+                    ctx.response_bytes = 0  # graphql-core reads it again, that text as its cell's error
             return self._execute_with_graphql_core(generated, document, ctx, variables, operation_name)
 
     @contextmanager
@@ -282,6 +292,7 @@ class GraphQLEngine:
             except sqlite3.Error as error:  # the deadline, a denied statement, a failing file
                 raise SqlError(guard.explain(error)) from error
             finally:
+                conn.text_factory = str
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
 
@@ -345,6 +356,7 @@ class GraphQLEngine:
         operation_name: str | None,
     ) -> dict[str, Any]:
         ctx.schema = generated
+        ctx.conn.text_factory = lenient_text  # text that is not UTF-8 is its cell's error (reset after the borrow)
         result = execute(
             generated.schema,
             document,
