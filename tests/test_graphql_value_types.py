@@ -137,6 +137,11 @@ def test_any_columns_are_written_as_strings_and_filtered(client):
     # A STRICT ANY column keeps what it is given: the text "77" stays text.
     assert sql(client, db, "SELECT typeof(a) AS t FROM s WHERE id = 6").json()["rows"] == [{"t": "text"}]
     assert gql(client, db, '{ s(where: {a: {_eq: "text"}}) { id } }') == {"data": {"s": [{"id": 1}]}}
+    # Without affinity, the text "42" is not the integer 42; LIKE compares text and finds both.
+    sql(client, db, "INSERT INTO s (id, a, z) VALUES (7, '42', 1)")
+    assert gql(client, db, '{ e: s(where: {a: {_eq: "42"}}) { id } l: s(where: {a: {_like: "42"}}) { id } }') == {
+        "data": {"e": [{"id": 7}], "l": [{"id": 2}, {"id": 7}]}
+    }
     assert gql(client, db, '{ u(where: {a: {_like: "4%"}}) { id } }') == {"data": {"u": [{"id": 2}]}}
 
 
