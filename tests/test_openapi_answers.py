@@ -258,6 +258,7 @@ def test_accounts_teams_tokens_settings_and_exports_answer_as_declared(check):
 
 def test_pixiebrix_routes_answer_as_declared(check):
     db = {"database_id": create_db(check.client, SCHEMA)}
+    check("GET", "/api/organizations/{organization_id}/databases/", 200, path={"organization_id": "alice"})
     records = "/api/databases/{database_id}/records/"
     check("GET", records, 200, path=db, params={"table": "t"})
     check("GET", records, 200, path=db, params={"table": "t"}, headers={"Accept": "application/json; version=2.0"})
@@ -275,3 +276,20 @@ def test_pixiebrix_routes_answer_as_declared(check):
     check("GET", "/api/databases/records/jobs/{job_id}/", 404, path={"job_id": "nope"})
     assert check.problems == [], "\n".join(check.problems)
     assert check.tags() == {"pixiebrix"}
+
+
+def test_medable_export_routes_answer_as_declared(check):
+    org = {"org": create_db(check.client, SCHEMA)}
+    body = {"label": "Rows", "description": "Nightly", "objects": "t", "format": "text/csv", "exportFiles": True}
+    job = {**org, "export_id": check("POST", "/{org}/v2/exports", 201, path=org, json=body).json()["_id"]}
+    deadline = time.monotonic() + 20
+    while check("GET", "/{org}/v2/exports/{export_id}", 200, path=job).json()["state"] != "ready":
+        assert time.monotonic() < deadline, "the export did not finish"
+        time.sleep(0.05)
+    check("GET", "/{org}/v2/exports", 200, path=org)
+    check("GET", "/{org}/v2/exports/{export_id}/dataFile", 200, path=job)
+    check("POST", "/{org}/v2/exports", 400, path=org, json={"label": "x", "afterScript": "return 1"})
+    check("DELETE", "/{org}/v2/exports/{export_id}", 200, path=job)
+    check("GET", "/{org}/v2/exports/{export_id}", 404, path=job)
+    assert check.problems == [], "\n".join(check.problems)
+    assert check.tags() == {"exports"}

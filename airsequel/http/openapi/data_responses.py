@@ -3,6 +3,7 @@ exports, backups), keyed by (method, path) as the routing table names them."""
 
 from __future__ import annotations
 
+from airsequel.core.exports.jobs import ARTIFACT_TYPES
 from airsequel.http.openapi.declarations import (
     JSON,
     Declared,
@@ -148,14 +149,7 @@ CHARTS: dict[tuple[str, str], Declared] = {
     ("DELETE", "/api/dbs/{db_id}/dashboards/{item_id}"): declare(json(EMPTY)),
 }
 
-EXPORT_TYPES = (
-    "application/zip",
-    "text/csv",
-    "application/x-ndjson",
-    JSON,
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/octet-stream",
-)
+EXPORT_TYPES = (*ARTIFACT_TYPES.values(), "application/octet-stream")
 EXPORTS: dict[tuple[str, str], Declared] = {
     ("POST", "/api/exports"): declare(
         json(record(id=STR, status=STR), 202, "The job, started: poll GET /api/exports/:id"),

@@ -16,7 +16,7 @@ from airsequel.http.openapi import account_responses, data_responses, integratio
 from airsequel.http.openapi.declarations import BODY_ERRORS, COMMON_ERRORS, ERROR_MEANINGS, HTML, Declared
 from airsequel.http.openapi.schemas import COMPONENTS, STR, ref
 
-DOCUMENTED_PREFIXES = ("/api/", "/dbs", "/readonly/", "/fns/")
+DOCUMENTED_PREFIXES = ("/api/", "/dbs", "/readonly/", "/fns/", "/{org}/v2/")  # the last: Medable's exports
 _PARAM = re.compile(r"{(\w+)}")
 UPLOAD_BODY = {
     "required": True,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airsequel.core.exports.jobs import STATES
+
 Schema = dict[str, Any]
 
 STR: Schema = {"type": "string"}
@@ -143,6 +145,18 @@ COMPONENTS: dict[str, Schema] = {
         created_utc=TIME,
         expires_utc=nullable(TIME),
         error=nullable(STR),
+        # Medable's fields, beside ours (and the Medable options the export was asked with)
+        _id=STR,
+        object={"type": "string", "enum": ["export"]},
+        label=STR,
+        description=nullable(STR),
+        state={"type": "string", "enum": list(STATES.values())},
+        format=nullable(STR),
+        exportFiles=BOOL,
+        zipFiles=BOOL,
+        dataFile=nullable(record(filename=STR, mime=STR, size=nullable(INT), path=STR, url=STR)),
+        created=TIME,
+        expiresAt=nullable(TIME),
     ),
     "Team": record(
         billing=nullable(record(email_address=nullable(STR), plan=nullable(STR), subscription_id=nullable(INT))),
