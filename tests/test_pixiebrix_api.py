@@ -181,3 +181,18 @@ def test_export_job_refusals_make_no_job(client, people):
         assert answer.status_code == 400 and message in answer.json()["errors"][0], (body, answer.text)
     assert client.get("/api/exports").json()["exports"] == []
     assert client.get("/api/databases/records/jobs/01m8nonexistent00000000000/").status_code == 404
+
+
+def test_an_organizations_databases_are_its_teams(client, people):
+    second = create_db(client, "CREATE TABLE a(x); CREATE TABLE b(y); CREATE VIEW v AS SELECT * FROM a", name="two")
+    listed = client.get("/api/organizations/alice/databases/")
+    assert listed.status_code == 200
+    by_id = {d["id"]: d for d in listed.json()}
+    assert set(by_id) == {people, f"{second}:a", f"{second}:b"}
+    assert by_id[people]["name"] == "people" and by_id[people]["organization"] == "alice"
+    for database_id in by_id:  # every id listed works on the records endpoint
+        assert client.get(f"/api/databases/{database_id}/records/").status_code == 200
+    mallory = {"Authorization": "Bearer " + sign_up_and_login(client, "mallory")}
+    answer = client.get("/api/organizations/alice/databases/", headers=mallory)
+    assert answer.status_code == 404 and answer.json()["errors"] == ["Organization 'alice' does not exist"]
+    assert client.get("/api/organizations/mallory/databases/", headers=mallory).json() == []

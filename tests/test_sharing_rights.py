@@ -159,6 +159,7 @@ PATH_VALUES = {
     "asset_id": "01j0000000000000000000000",
     "export_id": "01j0000000000000000000000",
     "job_id": "01j0000000000000000000000",
+    "organization_id": "acme",
     "func_id": "f",
     "app_id": "a",
     "kind": "k",

@@ -17,10 +17,10 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from airsequel.core.auth.access import Action, Principal, authorize
+from airsequel.core.auth.access import Action, Principal, PrincipalKind, authorize, is_server_admin, may
 from airsequel.core.content.record_dates import UPDATED_AT, date_column
 from airsequel.core.content.records import RecordFilter, add_condition, add_date_range, rows_in_key_order
-from airsequel.core.errors import CoreError, InvalidInput, NotFound
+from airsequel.core.errors import CoreError, InvalidInput, NotAuthenticated, NotFound
 from airsequel.core.integer_text import parse_count
 from airsequel.core.sql.introspection import Table, read_tables
 from airsequel.core.sql.runner import json_cell
@@ -153,3 +153,34 @@ def _records(
             }
         )
     return records
+
+
+def organization_databases(hosting: Hosting, caller: Principal, team: str) -> list[dict[str, Any]]:
+    """GET /api/organizations/:organizationId/databases/: the team's databases the caller may read, as
+    PixieBrix databases (one entry per table of a database that holds several, its id `<databaseId>:<table>`)."""
+    if caller.kind not in (PrincipalKind.USER, PrincipalKind.TOKEN):
+        raise NotAuthenticated("Log in or send an API token to list an organization's databases")
+    records, _ = hosting.control.list_databases(owners=[team])
+    readable = [
+        r
+        for r in records
+        if may(caller, Action.READ, r)
+        and (caller.kind == PrincipalKind.USER or caller.token_permissions.get(r.file_key) in ("read", "write"))
+    ]
+    member = caller.kind == PrincipalKind.USER and (bool(caller.roles_in(team)) or is_server_admin(caller))
+    if not member and not readable:  # its members' (a token: those databases of it the token reads)
+        raise NotFound(f"Organization {team!r} does not exist")
+    listed = []
+    for record in readable:
+        with hosting.read_snapshot(record) as conn:
+            tables = read_tables(conn)
+        base = [t for t in tables if not t.is_view] or tables
+        entry = {"organization": record.owner, "created_at": record.created_utc, "updated_at": record.last_modified_utc}
+        if len(base) == 1:
+            listed.append({"id": record.id, "name": record.name, "table": base[0].name, **entry})
+        else:
+            listed += [
+                {"id": f"{record.id}:{t.name}", "name": f"{record.name}: {t.name}", "table": t.name, **entry}
+                for t in base
+            ]
+    return listed

@@ -218,3 +218,9 @@ class Records:
         from airsequel.core.content.pixiebrix_records import pixiebrix_page
 
         return pixiebrix_page(self.hosting, caller, database, pairs)
+
+    def organization_databases(self, caller: Principal, team: str) -> list[dict[str, Any]]:
+        """GET /api/organizations/:organizationId/databases/, the organization being a team (pixiebrix_records)."""
+        from airsequel.core.content.pixiebrix_records import organization_databases
+
+        return organization_databases(self.hosting, caller, team)

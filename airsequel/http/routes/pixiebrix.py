@@ -1,6 +1,7 @@
 """PixieBrix's database APIs: records of a database, and export jobs.
 
-GET /api/databases/:databaseId/records/, POST /api/databases/records/jobs/, GET /api/databases/records/jobs/:id/
+GET /api/organizations/:organizationId/databases/ (the organization being a team), GET
+/api/databases/:databaseId/records/, POST /api/databases/records/jobs/, GET /api/databases/records/jobs/:id/
 (and its data, /api/databases/records/jobs/:id/data/). A PixieBrix database is one table of a hosted database
 (core/content/pixiebrix_records.py); job statuses are Celery's, as PixieBrix reports them.
 """
@@ -49,6 +50,15 @@ async def list_pixiebrix_records(request: Request) -> Response:
             "previous": link(page.page - 1) if page.page > 1 else None,
             "results": page.records,
         }
+    )
+
+
+async def list_organization_databases(request: Request) -> JSONResponse:
+    caller = await principal(request)
+    return JSONResponse(
+        await run_in_threadpool(
+            services(request).records.organization_databases, caller, request.path_params["organization_id"]
+        )
     )
 
 
@@ -103,4 +113,5 @@ routes = [
     Route("/api/databases/records/jobs/{job_id}/", get_pixiebrix_export_job, methods=["GET"]),
     Route("/api/databases/records/jobs/{job_id}/data/", pixiebrix_export_job_data, methods=["GET"]),
     Route("/api/databases/{database_id}/records/", list_pixiebrix_records, methods=["GET"]),
+    Route("/api/organizations/{organization_id}/databases/", list_organization_databases, methods=["GET"]),
 ]
