@@ -84,6 +84,12 @@ def big_page_file(path: Path) -> bytes:
     return make_sqlite_file(path, "PRAGMA page_size=65536;" + SCRIPT)
 
 
+def several_megabytes_file(path: Path) -> bytes:
+    """Larger than the copy's 1 MiB chunks, and written by an older SQLite (the header differs)."""
+    make_sqlite_file(path, SCRIPT + "CREATE TABLE blobs(b BLOB); INSERT INTO blobs VALUES (randomblob(3500000));")
+    return _patch(path, 96, (3031001).to_bytes(4, "big"))
+
+
 FILES: dict[str, Callable[[Path], bytes]] = {
     "python": python_file,
     "cli": cli_file,
@@ -92,6 +98,7 @@ FILES: dict[str, Callable[[Path], bytes]] = {
     "schema-format-1-at-44": schema_format_1_file,
     "stale-size-at-28": stale_size_file,
     "page-size-65536": big_page_file,
+    "several-megabytes": several_megabytes_file,
 }
 
 

@@ -96,7 +96,8 @@ def copy_if_unchanged(pool: ConnectionPool, key: str, hosted: Path, target: Path
         return False
     try:
         if hosted.stat().st_size != uploaded.size:
-            forget(hosted)
+            if recalled(hosted) == uploaded:
+                forget(hosted)
             return False
         # A copy of the bytes, no SQL of the file's own runs: no time limit.
         with pool.reader(key, hosted, time_limit=UNLIMITED) as conn:
@@ -113,7 +114,8 @@ def copy_if_unchanged(pool: ConnectionPool, key: str, hosted: Path, target: Path
         raise
     if digest != uploaded.sha256:
         target.unlink(missing_ok=True)
-        forget(hosted)
+        if recalled(hosted) == uploaded:  # not a record a replacement wrote meanwhile
+            forget(hosted)
         return False
     return True
 
