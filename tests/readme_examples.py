@@ -284,7 +284,7 @@ curl() {
   else
     code=$(command curl -sS -w '%{http_code}' -o "$body" "$@") || _fail "curl failed: curl $*"
   fi
-  echo "$_LINE" >> "$_RUN/checked"
+  echo "$_LINE $EPOCHREALTIME" >> "$_RUN/checked"
   if [ -n "$_STATUS" ]; then
     [ "$code" = "$_STATUS" ] || _fail "expected status $_STATUS, got $code: $(head -c 2000 "$body" 2>/dev/null)"
   elif [ "${code:0:1}" != 2 ]; then
