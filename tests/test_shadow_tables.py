@@ -4,11 +4,14 @@ GraphQL; and every listing calls a table by the same tableType: "Table", "View" 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
+from airsequel.config import Settings
+from airsequel.core.services import Services
 from tests.helpers import make_sqlite_file, sql
 
 SCHEMA = (
@@ -111,3 +114,31 @@ def test_an_fts_table_made_later_drops_out_of_the_list_with_its_shadows(client: 
     assert sql(client, db_id, "DROP TABLE notes_fts").status_code == 200
     listed = client.get(f"/api/dbs/{db_id}").json()["tables"]
     assert [t["name"] for t in listed] == [t["name"] for t in LISTED if t["name"] != "notes_fts"]
+
+
+def test_a_list_stored_by_an_older_server_is_read_again_at_start(settings: Settings) -> None:
+    services = Services.start(settings)
+    try:
+        record = services.hosting.create("notes", query=SCHEMA)
+        stale = [{"name": t["name"], "tableType": "View" if t["tableType"] == "View" else "Table"} for t in LISTED]
+        stale += [{"name": shadow, "tableType": "Table"} for shadow in SHADOWS]
+        services.hosting.control.execute(
+            "UPDATE databases SET tables_json = ? WHERE file_key = ?", (json.dumps(stale), record.file_key)
+        )
+        untouched = services.hosting.create("plain", query="CREATE TABLE a(x); CREATE TABLE a_data(y);")
+        before = services.hosting.get(untouched.id)
+    finally:
+        services.stop()
+    services = Services.start(settings)
+    try:
+        relisted = services.hosting.get(record.id)
+        assert relisted.tables == LISTED
+        assert (relisted.size, relisted.last_modified_utc) == (record.size, record.last_modified_utc)
+        after = services.hosting.get(untouched.id)
+        assert (
+            after.tables
+            == before.tables
+            == [{"name": "a", "tableType": "Table"}, {"name": "a_data", "tableType": "Table"}]
+        )
+    finally:
+        services.stop()

@@ -15,6 +15,7 @@ from airsequel.core.auth.tokens import Tokens
 from airsequel.core.content.charts import Charts
 from airsequel.core.content.tables import Tables
 from airsequel.core.registry.control_plane import DatabaseRecord
+from airsequel.core.sql.introspection import TABLE
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.storage.catalog import Catalog
 from airsequel.core.storage.hosting import Hosting
@@ -63,7 +64,7 @@ class Pages:
         """A table of the database; `editable` when it is a table (not a view) the caller may write."""
         authorize(caller, Action.READ, record)
         table = self.tables.table_json(record, name)
-        editable = may(caller, Action.WRITE, record) and table["tableType"] == "Table"
+        editable = may(caller, Action.WRITE, record) and table["tableType"] == TABLE
         return {**self.navigation(caller), "db": record, "table": table, "editable": editable}
 
     def sql(self, caller: Principal, record: DatabaseRecord) -> dict[str, Any]:

@@ -135,6 +135,16 @@ def _virtual_tables(objects: list[tuple[str, str, str | None]], kinds: dict[str,
     return {name for _kind, name, sql in objects if sql and sql.upper().startswith("CREATE VIRTUAL TABLE")}
 
 
+def may_list_shadow_tables(tables: list[dict[str, str]]) -> bool:
+    """Whether a stored table list (`{"name", "tableType"}`) may hold shadow tables: one listed name is
+    another's plus a shadow suffix (`notes_fts` and `notes_fts_data`). Lists written before shadow
+    tables were left out look like this; the file then says for sure."""
+    names = {table["name"] for table in tables}
+    return any(
+        name.rsplit("_", 1)[0] in names and name.rsplit("_", 1)[1] in _SHADOW_SUFFIXES for name in names if "_" in name
+    )
+
+
 _SHADOW_SUFFIXES = {
     "content",
     "docsize",

@@ -3,15 +3,18 @@ tables), folding its WAL into it, removing what a failed step left behind."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from airsequel.core.clock import iso_from_timestamp, utc_now_iso
-from airsequel.core.registry.control_plane import DatabaseRecord, FileFacts
-from airsequel.core.sql.connections import open_connection
-from airsequel.core.sql.introspection import listed_tables
+from airsequel.core.errors import CoreError
+from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, FileFacts, write_file_facts
+from airsequel.core.sql.connections import ConnectionPool, open_connection
+from airsequel.core.sql.introspection import listed_tables, may_list_shadow_tables
 
 
 def read_file_facts(conn: sqlite3.Connection, path: Path, known: DatabaseRecord | None = None) -> FileFacts:
@@ -32,6 +35,27 @@ def read_file_facts(conn: sqlite3.Connection, path: Path, known: DatabaseRecord 
         tables=tables,
         last_modified_utc=utc_now_iso() if known is not None else iso_from_timestamp(path.stat().st_mtime),
     )
+
+
+def relist_shadow_tables(
+    control: ControlPlane, pool: ConnectionPool, file_path: Callable[[DatabaseRecord], Path]
+) -> None:
+    """At start-up: read again the table lists an older server stored with the shadow tables of FTS
+    and R-tree tables in them (and such a table as "Table"). Only files whose list looks so are opened;
+    nothing else of their facts changes."""
+    for record in control.list_databases()[0]:
+        if not may_list_shadow_tables(record.tables):
+            continue
+        try:
+            with pool.reader(record.file_key, file_path(record)) as conn:
+                tables = listed_tables(conn)
+        except (sqlite3.Error, CoreError) as error:
+            logging.getLogger("airsequel.hosting").warning("%s: table list not read again: %s", record.file_key, error)
+            continue
+        if tables != record.tables:
+            facts = FileFacts(record.size, record.schema_version, record.user_version, tables, record.last_modified_utc)
+            with control.transaction() as conn:
+                write_file_facts(conn, record.file_key, facts)
 
 
 def open_connection_creating(path: Path, *, fast: bool = False) -> sqlite3.Connection:

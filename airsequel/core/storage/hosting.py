@@ -33,6 +33,7 @@ from airsequel.core.storage.hosted_files import (
     checkpoint_and_close,
     open_connection_creating,
     read_file_facts,
+    relist_shadow_tables,
     remove_path,
 )
 from airsequel.core.storage.new_databases import (
@@ -125,6 +126,7 @@ class Hosting:
             if directory.name not in known:
                 log.warning("removing %s: no registry entry (interrupted create or delete)", directory)
                 remove_path(directory)
+        relist_shadow_tables(self.control, self.pool, self.file_path)
 
     # --- creation -----------------------------------------------------------------------------
 
