@@ -588,7 +588,7 @@ def mixed_load(base: str, auth: dict[str, str], seconds: int) -> tuple[str, str,
                 started = time.perf_counter()
                 response = own.post(f"/dbs/{db}/sql", json=body)
                 latencies.append((time.perf_counter() - started) * 1000)
-                if response.status_code != 200:
+                if response.status_code != 200 or response.json()["errors"]:  # /sql: an SQL error is a 200
                     errors.append(response.text)
                 elif write:
                     acknowledged[number] += 1
