@@ -3,6 +3,8 @@ errors of the SQL as 200 in the endpoint's shape, refusals with their status in 
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
 from airsequel.core.sql.runner import row_keys
@@ -202,3 +204,20 @@ def test_an_insert_token_is_told_what_it_can_do_and_learns_nothing(client):
     )
     assert inserted.json() == {"data": {"insert_albums": {"affected_rows": 1}}}, inserted.text
     assert albums_count(client, db) == 3
+
+
+def test_a_file_locked_by_another_process_is_not_an_error_of_the_sql(client):
+    """Waiting for a lock someone else holds is the server's trouble, not the caller's SQL: never a 200."""
+    db = create_db(client, MUSIC)
+    services = client.app.state.services
+    other = sqlite3.connect(services.hosting.file_path(services.hosting.get(db)), isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        answer = sql(client, db, "INSERT INTO albums(title) VALUES ('locked out')")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert answer.status_code == 504, answer.text  # the time limit (1 s here) comes before the busy timeout
+    assert "time limit" in answer.json()["errors"][0]
+    assert set(answer.json()) == SHAPE and answer.json()["errors"]
+    assert albums_count(client, db) == 2

@@ -222,10 +222,14 @@ def _run_in_transaction(
     return result
 
 
+STORAGE_FAILURES = ("readonly database", "disk I/O error", "unable to open database file", "database is locked")
+
+
 def _is_storage_failure(error: sqlite3.Error) -> bool:
-    """Errors of the storage under the file (not of the SQL): a read-only or failing disk."""
+    """Errors of the file and the disk under it, not of the SQL (so 503, not an answer in `errors`): a
+    read-only or failing disk, a file gone, a lock another process kept past the busy timeout."""
     message = str(error)
-    return "readonly database" in message or "disk I/O error" in message or "unable to open database file" in message
+    return any(failure in message for failure in STORAGE_FAILURES)
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
