@@ -11,5 +11,6 @@ fetch.py     running one root field as SQL and shaping rows (relationships batch
 cells.py     cell errors that fail only their cell (graphql-core's path), 64-bit integers
 files.py     BLOB cells as file URLs, by rowid or by a one-column primary key
 mutations.py inserts, upserts, updates, deletes with `returning`
-engine.py    caches (schema per schema_version, parsed documents) and the two execution paths
+schema_cache.py the schema per file, schema version and mode (built once, oversized files refused), documents
+engine.py    the two execution paths (compiled, graphql-core), mutations as one transaction
 """

@@ -1,14 +1,10 @@
 """Executing GraphQL requests against hosted files.
 
-- Schemas are cached per (file, schema version, access mode); the version comes from the registry,
-  which the server updates after every write, so a change made through `POST /sql` shows up in the
-  next request and nothing is rebuilt on the hot path. One request builds a schema while others
-  wait for it; a file with more tables than `graphql_max_tables` is refused (422), and that refusal
-  is cached per schema version too.
+- Schemas and parsed documents come from the schema cache (schema_cache.py): per file, schema
+  version and access mode, so a change made through `POST /sql` shows up in the next request.
 - Before any SQL runs, the operation's depth, estimated cost and (for insert-only callers) use of
   `on_conflict` are checked (limits.py); while it runs, the response is measured against
   `max_response_bytes` (fetch.py).
-- Parsed and validated documents are cached per schema (bounded LRU).
 - Queries run on the compiled path: each root field is one SQL statement whose rows become the
   response directly. graphql-core's executor is the fallback (introspection, cell errors, mutations),
   fed by the same fetch functions, so both paths return the same JSON; a cell error fails only its
@@ -22,7 +18,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -36,15 +31,13 @@ from graphql import (
     execute,
     get_named_type,
     get_operation_ast,
-    parse,
-    validate,
 )
 from graphql.execution.values import get_variable_values
 from graphql.pyutils import Path
 
 from airsequel.core.admin.audit import AuditEntry
 from airsequel.core.auth.access import Action, Principal, allowed_actions
-from airsequel.core.errors import NotFound, SqlError, Unprocessable
+from airsequel.core.errors import NotFound, SqlError
 from airsequel.core.graphql.cells import (
     CellError,
     CellErrorsStayInTheirCell,
@@ -55,116 +48,35 @@ from airsequel.core.graphql.cells import (
 from airsequel.core.graphql.fetch import FetchContext, fetch_by_key, fetch_count, fetch_list
 from airsequel.core.graphql.limits import Limits, check_operation
 from airsequel.core.graphql.mutations import run_mutation
-from airsequel.core.graphql.schema import GeneratedSchema, Mode, RootField, build_schema
+from airsequel.core.graphql.schema import GeneratedSchema, Mode, RootField
+from airsequel.core.graphql.schema_cache import DOCUMENT_CACHE_SIZE, CachedSchema, SchemaCache
 from airsequel.core.graphql.selection import NotCompilable, flatten
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.sql.guard import SqlGuard
-from airsequel.core.sql.introspection import read_tables
 from airsequel.core.storage.hosted_files import read_file_facts
 from airsequel.core.storage.hosting import Hosting
 
-SCHEMA_CACHE_SIZE = 256
-COLUMNS_PER_TABLE = 50  # a schema is built for at most this many columns per table of graphql_max_tables
-DOCUMENT_CACHE_SIZE = 512
 CANNOT_READ = "Cannot read field using the provided token"
-
-
-@dataclass
-class _Cached:
-    generated: GeneratedSchema
-    documents: OrderedDict[str, DocumentNode | list[GraphQLError]] = field(default_factory=OrderedDict)
 
 
 class GraphQLEngine:
     def __init__(self, hosting: Hosting) -> None:
         self.hosting = hosting
-        self._schemas: OrderedDict[tuple[str, int, Mode], _Cached] = OrderedDict()
-        # Files refused for their size: (file, schema version) -> (tables and views, their columns).
-        self._oversized: OrderedDict[tuple[str, int], tuple[int, int]] = OrderedDict()
-        self._building: dict[tuple[str, int, Mode], threading.Lock] = {}
+        self._schemas = SchemaCache(hosting, _resolver_for)
         # Flattened selections of variable-free operations, by document (which holds the schema's types).
         self._selections: OrderedDict[tuple[int, int], tuple[DocumentNode, list[Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    # --- schema and document caches ---------------------------------------------------------
+    # --- caches ---------------------------------------------------------------------------
 
     def schema_for(self, record: DatabaseRecord, mode: Mode) -> GeneratedSchema:
-        return self._cached(record, mode).generated
+        return self._schemas.get(record, mode).generated
 
-    def _cached(self, record: DatabaseRecord, mode: Mode) -> _Cached:
-        key = (record.file_key, record.schema_version, mode)
-        with self._lock:
-            cached = self._schemas.get(key)
-            if cached is not None:
-                self._schemas.move_to_end(key)
-                return cached
-            self._refuse_if_oversized(record)
-            building = self._building.setdefault(key, threading.Lock())
-        with building:  # one request builds it; the others wait and take it from the cache
-            with self._lock:
-                cached = self._schemas.get(key)
-                if cached is not None:
-                    return cached
-                self._refuse_if_oversized(record)
-            try:
-                cached = self._build(record, mode)
-            finally:
-                with self._lock:
-                    self._building.pop(key, None)
-        with self._lock:
-            self._schemas[key] = cached
-            while len(self._schemas) > SCHEMA_CACHE_SIZE:
-                self._schemas.popitem(last=False)
-        return cached
+    def _cached(self, record: DatabaseRecord, mode: Mode) -> CachedSchema:
+        return self._schemas.get(record, mode)
 
-    def _build(self, record: DatabaseRecord, mode: Mode) -> _Cached:
-        most = self.hosting.live.current.graphql_max_tables
-        with self.hosting.read_snapshot(record) as conn:
-            # Counted with one statement each before anything else is read: a refused file costs little.
-            tables = conn.execute(f"SELECT count(*) FROM sqlite_master AS m WHERE {_USER_OBJECTS}").fetchone()[0]
-            columns = 0
-            if tables <= most:
-                try:
-                    columns = conn.execute(
-                        f"SELECT count(*) FROM sqlite_master AS m, pragma_table_xinfo(m.name) WHERE {_USER_OBJECTS}"
-                    ).fetchone()[0]
-                except sqlite3.Error:  # a view SQLite cannot read: read_tables says what is wrong with it
-                    pass
-            refusal = _oversized(tables, columns, most)
-            if refusal is not None:
-                with self._lock:
-                    self._oversized[(record.file_key, record.schema_version)] = (tables, columns)
-                    while len(self._oversized) > SCHEMA_CACHE_SIZE:
-                        self._oversized.popitem(last=False)
-                raise refusal
-            read = read_tables(conn)
-        return _Cached(build_schema(read, mode, _resolver_for))
-
-    def _refuse_if_oversized(self, record: DatabaseRecord) -> None:
-        """Raise the cached refusal of this schema version, if the limit still refuses it (under the lock)."""
-        counts = self._oversized.get((record.file_key, record.schema_version))
-        if counts is not None:
-            refusal = _oversized(*counts, self.hosting.live.current.graphql_max_tables)
-            if refusal is not None:
-                raise refusal
-
-    def _document(self, cached: _Cached, query: str) -> DocumentNode | list[GraphQLError]:
-        with self._lock:
-            found = cached.documents.get(query)
-            if found is not None:
-                cached.documents.move_to_end(query)
-                return found
-        try:
-            document = parse(query)
-        except GraphQLError as error:
-            return [error]
-        errors = validate(cached.generated.schema, document)
-        result = errors if errors else document
-        with self._lock:
-            cached.documents[query] = result
-            while len(cached.documents) > DOCUMENT_CACHE_SIZE:
-                cached.documents.popitem(last=False)
-        return result
+    def _document(self, cached: CachedSchema, query: str) -> DocumentNode | list[GraphQLError]:
+        return self._schemas.document(cached, query)
 
     # --- execution --------------------------------------------------------------------------
 
@@ -409,27 +321,6 @@ def _resolver_for(root: RootField) -> Any:
         return run_mutation(ctx, root.kind, root.table, args, children)
 
     return resolve
-
-
-_USER_OBJECTS = "m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
-
-
-def _oversized(tables: int, columns: int, most: int) -> Unprocessable | None:
-    """The refusal of a file with more than `most` tables and views, or more than COLUMNS_PER_TABLE
-    times as many columns (a schema grows with both), if it is one."""
-    if tables > most:
-        return Unprocessable(
-            f"This database has {tables} tables and views, more than the {most} a GraphQL API is built for "
-            "(graphql_max_tables, set by the server's operator with AIRSEQUEL_GRAPHQL_MAX_TABLES): "
-            "query it with POST /dbs/:dbId/sql, or keep fewer tables in one database"
-        )
-    if columns > most * COLUMNS_PER_TABLE:
-        return Unprocessable(
-            f"This database has {columns} columns in its tables and views, more than the {most * COLUMNS_PER_TABLE} "
-            f"a GraphQL API is built for ({COLUMNS_PER_TABLE} per table of graphql_max_tables, set by the server's "
-            "operator with AIRSEQUEL_GRAPHQL_MAX_TABLES): query it with POST /dbs/:dbId/sql, or keep fewer columns"
-        )
-    return None
 
 
 def _errors(message: str) -> dict[str, Any]:
