@@ -2,6 +2,7 @@
 
 names.py     reversible encoding of SQLite names into GraphQL names
 types.py     SQLite declared types to GraphQL scalars
+bindings.py  access modes, and the map from GraphQL names to real tables and columns
 schema.py    building a graphql-core schema (per file, per access mode) and its table map
 selection.py flattening a validated selection set (fragments, @skip/@include, aliases)
 limits.py    depth, estimated cost and insert-only rules, checked on the document before any SQL

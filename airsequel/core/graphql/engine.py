@@ -38,6 +38,7 @@ from graphql.pyutils import Path
 from airsequel.core.admin.audit import AuditEntry
 from airsequel.core.auth.access import Action, Principal, allowed_actions
 from airsequel.core.errors import NotFound, SqlError
+from airsequel.core.graphql.bindings import GeneratedSchema, Mode, RootField
 from airsequel.core.graphql.cells import (
     CellError,
     CellErrorsStayInTheirCell,
@@ -48,7 +49,6 @@ from airsequel.core.graphql.cells import (
 from airsequel.core.graphql.fetch import FetchContext, fetch_by_key, fetch_count, fetch_list
 from airsequel.core.graphql.limits import Limits, check_operation
 from airsequel.core.graphql.mutations import run_mutation
-from airsequel.core.graphql.schema import GeneratedSchema, Mode, RootField
 from airsequel.core.graphql.schema_cache import DOCUMENT_CACHE_SIZE, CachedSchema, SchemaCache
 from airsequel.core.graphql.selection import NotCompilable, flatten
 from airsequel.core.registry.control_plane import DatabaseRecord

@@ -28,9 +28,9 @@ import orjson
 from graphql import GraphQLError, get_named_type
 
 from airsequel.core.errors import TooLarge
+from airsequel.core.graphql.bindings import GeneratedSchema, Mode, Relationship, TableBinding
 from airsequel.core.graphql.cells import CellError
 from airsequel.core.graphql.files import cell_expression, file_converter, file_key, holds_files
-from airsequel.core.graphql.schema import GeneratedSchema, Mode, Relationship, TableBinding
 from airsequel.core.graphql.selection import Selected
 from airsequel.core.graphql.sql import key_condition, order_sql, page, where_sql
 from airsequel.core.graphql.types import SCALARS

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
+from airsequel.core.graphql.bindings import ColumnBinding, TableBinding
 from airsequel.core.graphql.cells import CellError, Unrepresentable
-from airsequel.core.graphql.schema import ColumnBinding, TableBinding
 from airsequel.core.graphql.sql import column_sql
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.value_kinds import ValueKind

@@ -46,8 +46,8 @@ from graphql.execution.values import get_argument_values
 from graphql.type.introspection import SchemaMetaFieldDef, TypeMetaFieldDef
 
 from airsequel.core.errors import TooLarge
+from airsequel.core.graphql.bindings import GeneratedSchema
 from airsequel.core.graphql.mutations import refuse_upsert_without_read
-from airsequel.core.graphql.schema import GeneratedSchema
 
 NESTED_LIST_ROWS = 10  # rows per parent a nested list (incoming relationship) is estimated at
 MAX_VISITS = 100_000  # fields (counted once per place they appear in the response) the check walks at most

@@ -13,8 +13,8 @@ from typing import Any
 from graphql import GraphQLError, get_named_type
 
 from airsequel.core.errors import Forbidden
+from airsequel.core.graphql.bindings import ColumnBinding, Mode, TableBinding
 from airsequel.core.graphql.fetch import FetchContext, select_rows
-from airsequel.core.graphql.schema import ColumnBinding, Mode, TableBinding
 from airsequel.core.graphql.selection import Selected
 from airsequel.core.graphql.sql import column_sql, key_condition, order_sql, where_sql
 from airsequel.core.sql.script import quote_identifier

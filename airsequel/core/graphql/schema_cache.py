@@ -20,7 +20,8 @@ from typing import Any
 from graphql import DocumentNode, GraphQLError, parse, validate
 
 from airsequel.core.errors import Unprocessable
-from airsequel.core.graphql.schema import GeneratedSchema, Mode, RootField, build_schema
+from airsequel.core.graphql.bindings import GeneratedSchema, Mode, RootField
+from airsequel.core.graphql.schema import build_schema
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.sql.introspection import read_tables
 from airsequel.core.storage.hosting import Hosting

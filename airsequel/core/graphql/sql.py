@@ -7,7 +7,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from airsequel.core.graphql.schema import ColumnBinding, TableBinding
+from airsequel.core.graphql.bindings import ColumnBinding, TableBinding
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.value_kinds import ValueKind
 
