@@ -23,6 +23,7 @@ from airsequel.core.integer_text import fits_sqlite_integer
 from airsequel.core.sql.connections import ConnectionPool
 from airsequel.core.sql.guard import SqlGuard
 from airsequel.core.sql.script import split_statements
+from airsequel.core.sql.text_values import undecodable_text_as_bytes
 
 Params = Sequence[Any] | dict[str, Any] | None
 RESPONSE_SIZE_SLICE = 500  # rows serialized at a time to measure a result against max_response_bytes
@@ -147,14 +148,14 @@ def run_script(
     started = time.perf_counter()
 
     # One time limit for the whole script: the read attempt and the write that may follow it.
-    with pool.reader(key, path, time_limit=limits.time_limit_seconds) as conn:
+    with pool.reader(key, path, time_limit=limits.time_limit_seconds) as conn, undecodable_text_as_bytes(conn):
         guard = SqlGuard(may_write=False)
         result = _run_in_transaction(conn, "BEGIN", statements, params, guard, limits)
     if result is None:
         if not may_write:
             raise Forbidden("This access is read-only: the query would write to the database")
         remaining = max(0.001, limits.time_limit_seconds - (time.perf_counter() - started))
-        with pool.writer(key, path, time_limit=remaining) as conn:
+        with pool.writer(key, path, time_limit=remaining) as conn, undecodable_text_as_bytes(conn):
             guard = SqlGuard(may_write=True, schema_locked=schema_locked)
             result = _run_in_transaction(conn, "BEGIN IMMEDIATE", statements, params, guard, limits, after_write)
             assert result is not None

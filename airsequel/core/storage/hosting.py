@@ -28,6 +28,7 @@ from airsequel.core.registry.generation_cache import GenerationCache
 from airsequel.core.sql.connections import ConnectionPool, remove_wal_files
 from airsequel.core.sql.runner import Params, SqlLimits, SqlResult, run_script
 from airsequel.core.sql.server_tables import NOT_SERVER_TABLE
+from airsequel.core.sql.text_values import undecodable_text_as_bytes
 from airsequel.core.storage.disk_space import DiskSpace, is_out_of_space
 from airsequel.core.storage.hosted_files import (
     checkpoint_and_close,
@@ -312,7 +313,10 @@ class Hosting:
     def read_snapshot(self, record: DatabaseRecord, *, time_limit: float | None = None) -> Iterator[sqlite3.Connection]:
         """A read-only connection inside one read transaction: a consistent snapshot while writes go on.
         Everything in the block runs under the SQL time limit (or `time_limit` seconds)."""
-        with self.pool.reader(record.file_key, self.file_path(record), time_limit=time_limit) as conn:
+        with (
+            self.pool.reader(record.file_key, self.file_path(record), time_limit=time_limit) as conn,
+            undecodable_text_as_bytes(conn),  # rows handed on: text that is not UTF-8 as its bytes
+        ):
             conn.execute("BEGIN")
             try:
                 yield conn
