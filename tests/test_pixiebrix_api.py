@@ -196,3 +196,9 @@ def test_an_organizations_databases_are_its_teams(client, people):
     answer = client.get("/api/organizations/alice/databases/", headers=mallory)
     assert answer.status_code == 404 and answer.json()["errors"] == ["Organization 'alice' does not exist"]
     assert client.get("/api/organizations/mallory/databases/", headers=mallory).json() == []
+
+
+def test_an_unknown_organization_is_404_for_a_server_admin_too(client):
+    # alice is the server admin: an admin may list any team's databases, but a team that does not exist is a 404
+    answer = client.get("/api/organizations/nope/databases/")
+    assert answer.status_code == 404 and answer.json()["errors"] == ["Organization 'nope' does not exist"]

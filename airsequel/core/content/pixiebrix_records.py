@@ -167,7 +167,10 @@ def organization_databases(hosting: Hosting, caller: Principal, team: str) -> li
         if may(caller, Action.READ, r)
         and (caller.kind == PrincipalKind.USER or caller.token_permissions.get(r.file_key) in ("read", "write"))
     ]
-    member = caller.kind == PrincipalKind.USER and (bool(caller.roles_in(team)) or is_server_admin(caller))
+    member = caller.kind == PrincipalKind.USER and (
+        bool(caller.roles_in(team))
+        or (is_server_admin(caller) and bool(hosting.control.query("SELECT 1 FROM teams WHERE name = ?", (team,))))
+    )
     if not member and not readable:  # its members' (a token: those databases of it the token reads)
         raise NotFound(f"Organization {team!r} does not exist")
     listed = []
