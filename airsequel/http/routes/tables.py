@@ -48,7 +48,7 @@ COLUMN_CHANGES = {
     "isNonNull": BOOLEAN,
     "isPrimaryKey": BOOLEAN,
     "isUnique": BOOLEAN,
-    "default": {"nullable": True, "oneOf": [STRING, {"type": "number"}, BOOLEAN]},
+    "default": {"anyOf": [{"type": "string", "nullable": True}, {"type": "number"}, BOOLEAN]},  # null: no default
 }
 
 
