@@ -18,10 +18,16 @@ class Mode(str, Enum):
     READ_ONLY = "read-only"
     WRITE_ONLY = "write-only"
     INSERT_ONLY = "insert-only"
+    READ_INSERT = "read-insert"  # may read (a public database, a read grant) and insert, not change rows
+
+    @property
+    def inserts_only(self) -> bool:
+        """Whether its writes are inserts of new rows only (no update, delete or upsert)."""
+        return self in (Mode.INSERT_ONLY, Mode.READ_INSERT)
 
     @property
     def can_read(self) -> bool:
-        return self in (Mode.READ_WRITE, Mode.READ_ONLY)
+        return self in (Mode.READ_WRITE, Mode.READ_ONLY, Mode.READ_INSERT)
 
     @property
     def can_write(self) -> bool:

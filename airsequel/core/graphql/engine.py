@@ -333,7 +333,7 @@ def mode_for(caller: Principal, record: DatabaseRecord) -> Mode:
     if Action.READ in actions and Action.WRITE in actions:
         return Mode.READ_WRITE
     if Action.READ in actions:
-        return Mode.READ_ONLY
+        return Mode.READ_INSERT if Action.INSERT in actions else Mode.READ_ONLY
     if Action.WRITE in actions:
         return Mode.WRITE_ONLY
     if Action.INSERT in actions:

@@ -25,6 +25,11 @@ def refuse_upsert_without_read(kind: str, args: dict[str, Any], mode: Mode) -> N
     """An insert-only caller may not use `on_conflict`: an upsert changes existing rows, and whether
     it did tells what they hold. Checked before any SQL (limits.check_operation) and where the SQL
     is written (run_mutation)."""
+    if kind == "insert" and args.get("on_conflict") and mode == Mode.READ_INSERT:
+        raise Forbidden(
+            "on_conflict is not allowed with insert access: it would update existing rows. Insert new rows only, "
+            "or use a token that may write"
+        )
     if kind == "insert" and args.get("on_conflict") and not mode.can_read:
         raise Forbidden(
             "on_conflict is not allowed with insert-only access: it would update existing rows, and whether "

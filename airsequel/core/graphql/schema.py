@@ -300,7 +300,7 @@ def _add_mutations(
             },
         ),
     )
-    if mode == Mode.INSERT_ONLY:
+    if mode.inserts_only:
         return
     taken_args: set[str] = {c.field for c in binding.key}
     binding.set_args = (unique_name("_set", taken_args), unique_name("set", taken_args))
