@@ -65,3 +65,27 @@ def watch_csp(page: object) -> list[str]:
 
     page.on("console", seen)  # type: ignore[attr-defined]
     return violations
+
+
+def sign_up_in_page(page: object, base: str, username: str) -> None:
+    """Sign `username` up through the form (which logs in) and land on the home page."""
+    page.goto(f"{base}/signup")  # type: ignore[attr-defined]
+    page.fill("input[name=username]", username)  # type: ignore[attr-defined]
+    page.fill("input[name=email_address]", f"{username}@example.org")  # type: ignore[attr-defined]
+    page.fill("input[name=password]", "a good long password")  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url(f"{base}/")  # type: ignore[attr-defined]
+
+
+def create_database_in_page(page: object, name: str, query: str) -> str:
+    """Create a database with a schema script through the JSON API, as the logged-in page; its id."""
+    created = page.evaluate(  # type: ignore[attr-defined]
+        """async ([name, query]) => {
+            const r = await fetch("/api/dbs", {method: "POST", headers: {"Content-Type": "application/json"},
+                                               body: JSON.stringify({name, query})});
+            return [r.status, await r.json()];
+        }""",
+        [name, query],
+    )
+    assert created[0] == 201, created
+    return str(created[1]["id"])

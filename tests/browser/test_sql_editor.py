@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import create_database_in_page, screenshot, sign_up_in_page
 from tests.server_process import running_server
 
 MUSIC = (
@@ -39,22 +39,9 @@ def test_the_sql_editor_shows_every_column_and_statement(browser, tmp_path):
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.set_default_timeout(20_000)
-        page.goto(f"{base}/signup")
-        page.fill("input[name=username]", "mira")
-        page.fill("input[name=email_address]", "mira@example.org")
-        page.fill("input[name=password]", "a good long password")
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{base}/")
-        created = page.evaluate(
-            """async (query) => {
-                const r = await fetch("/api/dbs", {method: "POST", headers: {"Content-Type": "application/json"},
-                                                   body: JSON.stringify({name: "music", query})});
-                return [r.status, await r.json()];
-            }""",
-            MUSIC,
-        )
-        assert created[0] == 201, created
-        page.goto(f"{base}/dbs/{created[1]['id']}/sql")
+        sign_up_in_page(page, base, "mira")
+        db = create_database_in_page(page, "music", MUSIC)
+        page.goto(f"{base}/dbs/{db}/sql")
 
         # Two columns named id: both shown, in order, each with its own value.
         run(page, JOIN)
