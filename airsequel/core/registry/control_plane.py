@@ -197,6 +197,19 @@ MIGRATIONS: list[str] = [
     """,
     # 9: API token ids are never reused (issue 17): the audit actor `token:<id>` names one token
     TOKEN_IDS_NEVER_REUSED,
+    # 10: across worker processes (issue 18): an export job is claimed with a lease that its runner
+    # renews (another worker takes over a job whose lease ran out, up to a bounded number of
+    # attempts), and failed logins are counted here rather than in one process's memory.
+    """
+    ALTER TABLE export_jobs ADD COLUMN claimed_by TEXT;
+    ALTER TABLE export_jobs ADD COLUMN lease_until REAL;
+    ALTER TABLE export_jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE login_failures (
+        key TEXT NOT NULL,
+        at REAL NOT NULL
+    ) STRICT;
+    CREATE INDEX login_failures_key ON login_failures(key, at);
+    """,
 ]
 
 
