@@ -5,6 +5,9 @@ writes one file per table (or one XLSX workbook) into a private folder, zips the
 more than one, and only then publishes the artifact with an atomic rename: a half-written
 artifact is never served. Jobs queued or running when the server stops run again after restart.
 Artifacts expire (7 days by default) and are deleted with their job.
+
+Every worker process of the server runs export threads; a job is claimed under a lease in the
+control plane (leases.py), so exactly one of them runs it, and a job whose runner died is taken over.
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ from airsequel.core.auth.access import Action, Principal, PrincipalKind, authori
 from airsequel.core.clock import iso_from_datetime, utc_now_iso
 from airsequel.core.errors import CoreError, InvalidInput, NotAuthenticated, NotFound
 from airsequel.core.exports import artifacts, selection
+from airsequel.core.exports.job_json import ARTIFACT_TYPES, STATES, artifact_media_type, job_json
+from airsequel.core.exports.leases import LEASE_SECONDS, MAX_ATTEMPTS, RENEW_EVERY_SECONDS, JobLeases
 from airsequel.core.exports.requests import ExportRequest
-from airsequel.core.formats.writers import MEDIA_TYPES, WRITERS, XlsxBook
+from airsequel.core.formats.writers import WRITERS, XlsxBook
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 from airsequel.core.sql.script import quote_identifier
 
-__all__ = ["ExportRequest", "Exports", "require_exporter"]
+__all__ = ["ARTIFACT_TYPES", "STATES", "ExportRequest", "Exports", "artifact_media_type", "require_exporter"]
 from airsequel.core.storage.hosting import Hosting
 
 log = logging.getLogger("airsequel.exports")
@@ -37,29 +42,27 @@ WORKERS = 2
 PROGRESS_EVERY = 5_000
 
 
-# Medable's states of our statuses.
-STATES = {"STARTED": "pending", "RUNNING": "running", "SUCCESS": "ready", "FAILED": "error"}
-ARTIFACT_TYPES = {
-    ".zip": "application/zip",
-    ".csv": "text/csv",
-    ".ndjson": "application/x-ndjson",
-    ".json": "application/json",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-_MEDIA_TYPE_OF_KIND = {kind: media_type for media_type, kind in MEDIA_TYPES.items()}
-
-
-def artifact_media_type(name: str) -> str:
-    return next((t for suffix, t in ARTIFACT_TYPES.items() if name.endswith(suffix)), "application/octet-stream")
-
-
 class Cancelled(Exception):
     pass
 
 
 class Exports:
-    def __init__(self, control: ControlPlane, hosting: Hosting, directory: Path, ttl_days: float = 7.0) -> None:
+    def __init__(
+        self,
+        control: ControlPlane,
+        hosting: Hosting,
+        directory: Path,
+        ttl_days: float = 7.0,
+        *,
+        lease_seconds: float = LEASE_SECONDS,
+        renew_every_seconds: float = RENEW_EVERY_SECONDS,
+        max_attempts: int = MAX_ATTEMPTS,
+        poll_seconds: float = 5.0,
+    ) -> None:
         self.control = control
+        self.leases = JobLeases(control, lease_seconds=lease_seconds, max_attempts=max_attempts)
+        self.renew_every = renew_every_seconds
+        self.poll_seconds = poll_seconds
         self.hosting = hosting
         self.directory = directory
         self.ttl = timedelta(days=ttl_days)
@@ -67,28 +70,50 @@ class Exports:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._cancelled: set[str] = set()
-        self._claim_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Requeue what was running when the server stopped, then start the workers."""
-        self.control.execute("UPDATE export_jobs SET status = 'STARTED', rows_done = 0 WHERE status = 'RUNNING'")
-        known = {row[0] for row in self.control.query("SELECT id FROM export_jobs WHERE status = 'SUCCESS'")}
-        for leftover in self.directory.iterdir():
+        """Remove the folders of jobs that are gone or failed, then start the workers and the lease renewer.
+        Nothing is requeued here: another worker process may be running a RUNNING job; one whose runner
+        died is taken over through its lease (leases.py)."""
+        leftovers = list(self.directory.iterdir())  # listed before the jobs: a folder's job existed by then
+        known = {
+            row[0]
+            for row in self.control.query(
+                "SELECT id FROM export_jobs WHERE status IN ('STARTED', 'RUNNING', 'SUCCESS')"
+            )
+        }
+        for leftover in leftovers:
             if leftover.name not in known:
                 shutil.rmtree(leftover, ignore_errors=True)
         for number in range(WORKERS):
             thread = threading.Thread(target=self._work, name=f"export-worker-{number}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        renewer = threading.Thread(target=self._renew, name="export-lease-renewer", daemon=True)
+        renewer.start()
+        self._threads.append(renewer)
 
     def stop(self) -> None:
+        """Stop the workers; a job they were running goes back to the queue (its attempt not counted)."""
         self._stop.set()
         self._wake.set()
         for thread in self._threads:
             thread.join(timeout=10)
+        self.leases.close()
+
+    def _renew(self) -> None:
+        while not self._stop.wait(self.renew_every):
+            try:
+                lost = self.leases.renew()
+            except Exception:  # noqa: BLE001 - a busy control plane: try again at the next beat
+                log.exception("renewing export leases failed")
+                continue
+            for job_id in lost:
+                log.warning("export %s is no longer this worker's (deleted or taken over): stopping it", job_id)
+                self._cancelled.add(job_id)
 
     # --- the API: users and API tokens export; each sees only its own jobs ----------------------
 
@@ -155,7 +180,7 @@ class Exports:
     def get(self, principal: Principal, job_id: str, *, database: str | None = None) -> dict[str, Any]:
         """The caller's job; with `database`, only a job that exports that database (Medable's org)."""
         row = self._owned(principal, job_id, database)
-        return self._json(row)
+        return job_json(row, self.directory)
 
     def for_caller(self, principal: Principal, *, database: str | None = None) -> list[dict[str, Any]]:
         require_exporter(principal)
@@ -165,7 +190,7 @@ class Exports:
             (principal.user_id, principal.token_id),
         )
         return [
-            self._json(row)
+            job_json(row, self.directory)
             for row in rows
             if file_key is None or file_key in orjson.loads(row["request_json"])["file_keys"]
         ]
@@ -210,85 +235,55 @@ class Exports:
         authorize(principal, Action.READ, record)
         return record.file_key
 
-    def _json(self, row: Any) -> dict[str, Any]:
-        """Our fields, and Medable's beside them (`_id`, `object`, `label`, `state`, `dataFile`, `expiresAt`, ...)."""
-        total = row["rows_total"]
-        request = orjson.loads(row["request_json"])
-        ready = row["status"] == "SUCCESS"
-        data = f"/api/exports/{row['id']}/data" if ready else None
-        data_file = None
-        if ready:
-            artifact = self.directory / row["id"] / row["artifact_name"]
-            data_file = {
-                "filename": row["artifact_name"],
-                "mime": artifact_media_type(row["artifact_name"]),
-                "size": artifact.stat().st_size if artifact.exists() else None,
-                "path": data,
-                "url": data,
-            }
-        return {
-            "id": row["id"],
-            "name": row["name"],
-            "status": row["status"],
-            "progress": {
-                "rows_done": row["rows_done"],
-                "rows_total": total,
-                "fraction": (row["rows_done"] / total) if total else (1.0 if ready else 0.0),
-            },
-            "data": data,
-            "created_utc": row["created_utc"],
-            "expires_utc": row["expires_utc"],
-            "error": row["error"],
-            "_id": row["id"],
-            "object": "export",
-            "label": row["name"],
-            "description": request.get("description"),
-            "state": STATES[row["status"]],
-            "format": request.get("media_type") or _MEDIA_TYPE_OF_KIND.get(request["kind"]),
-            "exportFiles": bool(request.get("export_files")),
-            "zipFiles": bool(request.get("zip_files")),
-            **request.get("medable", {}),
-            "dataFile": data_file,
-            "created": row["created_utc"],
-            "expiresAt": row["expires_utc"],
-        }
-
     # --- the workers --------------------------------------------------------------------------
 
     def _work(self) -> None:
         while not self._stop.is_set():
-            self._expire()
-            job = self._claim()
+            try:
+                self._expire()
+                job = self._claim()
+            except Exception:  # noqa: BLE001 - a busy or failing control plane: try again shortly
+                log.exception("claiming an export job failed")
+                job = None
             if job is None:
-                self._wake.wait(timeout=5)
-                self._wake.clear()
+                self._wake.wait(timeout=self.poll_seconds)
+                if not self._stop.is_set():  # else leave it set: every other worker thread must see it too
+                    self._wake.clear()
                 continue
             try:
-                self.hosting.disk.check_room(what="The export")
-                with self.hosting.disk.full_disk_as_507("The export"):
-                    self._run(job)
-            except Cancelled:
+                self._run_claimed(job)
+            finally:
+                self.leases.done(job["id"])
+
+    def _run_claimed(self, job: Any) -> None:
+        work = self.directory / job["id"] / f"work-{ids.new_ulid()}"  # this run's own: a runner that lost
+        try:  # the job to another worker never touches the files of the one that took it over
+            self.hosting.disk.check_room(what="The export")
+            with self.hosting.disk.full_disk_as_507("The export"):
+                self._run(job, work)
+        except Cancelled:
+            shutil.rmtree(work, ignore_errors=True)
+            if self._stop.is_set() and job["id"] not in self._cancelled:
+                self.leases.release(job["id"])  # a graceful stop: another worker, or the next start, runs it
+        except Exception as error:  # noqa: BLE001 - a failed job records why
+            if isinstance(error, CoreError):  # a refusal (quota, full disk): its message says it all
+                log.warning("export %s failed: %s", job["id"], error)
+            else:
+                log.exception("export %s failed", job["id"])
+            shutil.rmtree(work, ignore_errors=True)
+            if self.leases.update_held(
+                "UPDATE export_jobs SET status = 'FAILED', error = ?, finished_utc = ? WHERE id = ?",
+                (str(error) or type(error).__name__, utc_now_iso(), job["id"]),
+            ):
                 shutil.rmtree(self.directory / job["id"], ignore_errors=True)
-            except Exception as error:  # noqa: BLE001 - a failed job records why
-                if isinstance(error, CoreError):  # a refusal (quota, full disk): its message says it all
-                    log.warning("export %s failed: %s", job["id"], error)
-                else:
-                    log.exception("export %s failed", job["id"])
-                shutil.rmtree(self.directory / job["id"], ignore_errors=True)
-                self.control.execute(
-                    "UPDATE export_jobs SET status = 'FAILED', error = ?, finished_utc = ? WHERE id = ?",
-                    (str(error) or type(error).__name__, utc_now_iso(), job["id"]),
-                )
 
     def _claim(self) -> Any:
-        with self._claim_lock, self.control.transaction() as conn:
-            row = conn.execute(
-                "SELECT * FROM export_jobs WHERE status = 'STARTED' AND team NOT IN"
-                " (SELECT team FROM export_jobs WHERE status = 'RUNNING') ORDER BY created_utc, id LIMIT 1"
-            ).fetchone()
-            if row is not None:
-                conn.execute("UPDATE export_jobs SET status = 'RUNNING' WHERE id = ?", (row["id"],))
-            return row
+        """The next job, claimed under this worker's lease, after freeing the jobs of dead runners."""
+        self.leases.free_dead_claims()
+        for job_id in self.leases.give_up_abandoned():
+            log.error("export %s failed: interrupted %d times", job_id, self.leases.max_attempts)
+            shutil.rmtree(self.directory / job_id, ignore_errors=True)
+        return self.leases.claim()
 
     def _expire(self) -> None:
         for (job_id,) in self.control.query(
@@ -297,10 +292,10 @@ class Exports:
             self.control.execute("DELETE FROM export_jobs WHERE id = ?", (job_id,))
             shutil.rmtree(self.directory / job_id, ignore_errors=True)
 
-    def _run(self, job: Any) -> None:
+    def _run(self, job: Any, work: Path) -> None:
         request = orjson.loads(job["request_json"])
-        work = self.directory / job["id"] / "work"
-        shutil.rmtree(work.parent, ignore_errors=True)
+        for earlier in (self.directory / job["id"]).glob("work-*"):  # a dead runner's, when taken over
+            shutil.rmtree(earlier, ignore_errors=True)
         work.mkdir(parents=True)
         done = 0
 
@@ -310,7 +305,7 @@ class Exports:
             if done // PROGRESS_EVERY != (done - count) // PROGRESS_EVERY:
                 if job["id"] in self._cancelled or self._stop.is_set():
                     raise Cancelled()
-                self.control.execute("UPDATE export_jobs SET rows_done = ? WHERE id = ?", (done, job["id"]))
+                self.leases.update_held("UPDATE export_jobs SET rows_done = ? WHERE id = ?", (done, job["id"]))
 
         records = [self.control.database_by("file_key", key) for key in request["file_keys"]]
         if any(r is None for r in records):
@@ -332,7 +327,7 @@ class Exports:
                     ).fetchone()[0]
                     plans.append((table, record_filter, where))
                     total += count
-                self.control.execute("UPDATE export_jobs SET rows_total = ? WHERE id = ?", (total, job["id"]))
+                self.leases.update_held("UPDATE export_jobs SET rows_total = ? WHERE id = ?", (total, job["id"]))
                 for table, record_filter, where in plans:
                     columns = selection.column_list(table, request)
                     cursor = conn.execute(
@@ -366,13 +361,15 @@ class Exports:
         artifact = artifacts.package(job["name"], work, files, always_zip=bool(request.get("archive")))
         # Published only within the team's quota of export bytes (a failed job's files are removed).
         self.hosting.quotas.check_export_bytes(job["team"], artifact.stat().st_size)
+        if job["id"] in self._cancelled or not self.leases.renew_one(job["id"]):
+            raise Cancelled()  # taken over meanwhile: the worker that holds the job publishes it
         final = self.directory / job["id"] / artifact.name
         artifact.replace(final)
         shutil.rmtree(work, ignore_errors=True)
         finished = datetime.now(UTC)
-        self.control.execute(
+        self.leases.update_held(
             "UPDATE export_jobs SET status = 'SUCCESS', rows_done = ?, rows_total = ?, artifact_name = ?,"
-            " finished_utc = ?, expires_utc = ? WHERE id = ? AND status = 'RUNNING'",
+            " finished_utc = ?, expires_utc = ?, lease_until = NULL WHERE id = ?",
             (done, total, final.name, iso_from_datetime(finished), iso_from_datetime(finished + self.ttl), job["id"]),
         )
 
