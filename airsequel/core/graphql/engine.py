@@ -16,8 +16,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -49,7 +50,8 @@ from airsequel.core.graphql.cells import (
 from airsequel.core.graphql.fetch import FetchContext, fetch_by_key, fetch_count, fetch_list
 from airsequel.core.graphql.limits import Limits, check_operation
 from airsequel.core.graphql.mutations import run_mutation
-from airsequel.core.graphql.schema_cache import DOCUMENT_CACHE_SIZE, CachedSchema, SchemaCache
+from airsequel.core.graphql.plans import Plan, Shape, shape_of
+from airsequel.core.graphql.schema_cache import DOCUMENT_CACHE_SIZE, CachedSchema, PlanCounts, SchemaCache
 from airsequel.core.graphql.selection import NotCompilable, flatten
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.sql.guard import SqlGuard
@@ -75,6 +77,10 @@ class GraphQLEngine:
     def _cached(self, record: DatabaseRecord, mode: Mode) -> CachedSchema:
         return self._schemas.get(record, mode)
 
+    def plan_counts(self) -> PlanCounts:
+        """How many plans were made and how many requests used one (tests and the benchmark read it)."""
+        return self._schemas.plan_counts
+
     def _document(self, cached: CachedSchema, query: str) -> DocumentNode | list[GraphQLError]:
         return self._schemas.document(cached, query)
 
@@ -99,6 +105,14 @@ class GraphQLEngine:
         if len(query) > longest:
             return _errors(f"The query is longer than {longest} characters")
         cached = self._cached(record, mode)
+        shape = shape_of(query)
+        if shape is not None:
+            plan = self._schemas.plan(cached, shape, operation_name)
+            if plan is not None:
+                planned = self._planned(plan, shape, cached, query, variables)
+                if planned is not None:
+                    self._schemas.count_plan_use()
+                    return self._checked_and_run(record, mode, cached, planned, query, variables, actor, files_base)
         document = self._document(cached, query)
         if isinstance(document, list):
             return {"data": None, "errors": [error.formatted for error in document]}
@@ -108,29 +122,53 @@ class GraphQLEngine:
         coerced = get_variable_values(cached.generated.schema, operation.variable_definitions or (), variables or {})
         if isinstance(coerced, list):
             return {"data": None, "errors": [error.formatted for error in coerced]}
+        if shape is not None:
+            self._schemas.keep_plan(cached, shape, operation_name, document)
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+        prepared = _Prepared(document, operation, fragments, coerced, lambda: document)
+        return self._checked_and_run(record, mode, cached, prepared, query, variables, actor, files_base)
+
+    def _planned(
+        self, plan: Plan, shape: Shape, cached: CachedSchema, query: str, variables: dict[str, Any] | None
+    ) -> _Prepared | None:
+        """The request on its shape's plan: its literals bound as the plan's variables. None when a
+        literal or a variable is refused: the full path then answers with its usual message."""
+        lifted = plan.bind(shape.literals)
+        if lifted is None:
+            return None
+        coerced = get_variable_values(cached.generated.schema, plan.own_variables, variables or {})
+        if isinstance(coerced, list):
+            return None
+        coerced.update(lifted)
+        return _Prepared(
+            plan.document, plan.operation, plan.fragments, coerced, lambda: self._schemas.parsed(cached, query)
+        )
+
+    def _checked_and_run(
+        self,
+        record: DatabaseRecord,
+        mode: Mode,
+        cached: CachedSchema,
+        prepared: _Prepared,
+        query: str,
+        variables: dict[str, Any] | None,
+        actor: Principal | None,
+        files_base: str | None,
+    ) -> dict[str, Any]:
         current = self.hosting.live.current
         try:
             check_operation(
                 cached.generated,
-                fragments,
-                operation,
-                coerced,
+                prepared.fragments,
+                prepared.operation,
+                prepared.variables,
                 Limits(current.graphql_max_depth, current.graphql_max_cost, current.graphql_max_rows),
             )
         except GraphQLError as error:
             return _errors(error.message)
         try:
             return self._execute_operation(
-                record,
-                mode,
-                cached.generated,
-                document,
-                operation,
-                query,
-                variables,
-                actor,
-                files_base or f"/api/dbs/{record.id}",
+                record, mode, cached.generated, prepared, query, variables, actor, files_base or f"/api/dbs/{record.id}"
             )
         except SqlError as error:
             return _errors(str(error))
@@ -140,13 +178,13 @@ class GraphQLEngine:
         record: DatabaseRecord,
         mode: Mode,
         generated: GeneratedSchema,
-        document: DocumentNode,
-        operation: OperationDefinitionNode,
+        prepared: _Prepared,
         query: str,
         variables: dict[str, Any] | None,
         actor: Principal | None,
         files_base: str,
     ) -> dict[str, Any]:
+        operation = prepared.operation
         operation_name = operation.name.value if operation.name else None
         if operation.operation == OperationType.MUTATION:
             # The whole operation is one transaction: its fields' changes, then the file's facts and
@@ -154,7 +192,7 @@ class GraphQLEngine:
             self.hosting.disk.check_room(what="This mutation")  # 507 before anything is written
             with self._connection(record, generated, mode, files_base, write=True) as ctx:
                 ctx.conn.execute("BEGIN IMMEDIATE")
-                result = self._execute_with_graphql_core(generated, document, ctx, variables, operation_name)
+                result = self._execute_with_graphql_core(generated, prepared.original(), ctx, variables, operation_name)
                 changed = ctx.conn.total_changes - ctx.changes_before
                 if changed and ctx.conn.in_transaction:
                     facts = read_file_facts(ctx.conn, self.hosting.file_path(record), known=record)
@@ -167,14 +205,15 @@ class GraphQLEngine:
         with self._connection(record, generated, mode, files_base, write=False) as ctx:
             if mode.can_read:
                 try:
-                    return self._execute_compiled(generated, document, operation, ctx, variables or {})
+                    return self._execute_compiled(generated, prepared, ctx)
                 except (NotCompilable, CellError, GraphQLError):
                     ctx.response_bytes = 0  # graphql-core starts the response again
                 except sqlite3.OperationalError as error:
                     if not is_undecodable_text(error):
                         raise
                     ctx.response_bytes = 0  # graphql-core reads it again, that text as its cell's error
-            return self._execute_with_graphql_core(generated, document, ctx, variables, operation_name)
+            # graphql-core runs the request's own document: its errors point into the text as sent.
+            return self._execute_with_graphql_core(generated, prepared.original(), ctx, variables, operation_name)
 
     @contextmanager
     def _connection(
@@ -208,14 +247,9 @@ class GraphQLEngine:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
 
-    def _selection(
-        self,
-        generated: GeneratedSchema,
-        document: DocumentNode,
-        operation: OperationDefinitionNode,
-        variables: dict[str, Any],
-    ) -> list[Any]:
+    def _selection(self, generated: GeneratedSchema, prepared: _Prepared) -> list[Any]:
         """The operation's flattened root selection; kept per document when it takes no variables."""
+        document, operation = prepared.document, prepared.operation
         cacheable = not operation.variable_definitions
         key = (id(document), id(operation))
         if cacheable:
@@ -223,11 +257,14 @@ class GraphQLEngine:
                 found = self._selections.get(key)
             if found is not None and found[0] is document:
                 return found[1]
-        fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
         query_type = generated.schema.query_type
         assert query_type is not None
         selection = flatten(
-            query_type, [operation.selection_set], fragments, variables, self.hosting.live.current.graphql_max_depth
+            query_type,
+            [operation.selection_set],
+            prepared.fragments,
+            prepared.variables,
+            self.hosting.live.current.graphql_max_depth,
         )
         if cacheable:
             with self._lock:
@@ -236,20 +273,10 @@ class GraphQLEngine:
                     self._selections.popitem(last=False)
         return selection
 
-    def _execute_compiled(
-        self,
-        generated: GeneratedSchema,
-        document: DocumentNode,
-        operation: OperationDefinitionNode,
-        ctx: FetchContext,
-        raw_variables: dict[str, Any],
-    ) -> dict[str, Any]:
+    def _execute_compiled(self, generated: GeneratedSchema, prepared: _Prepared, ctx: FetchContext) -> dict[str, Any]:
         ctx.schema = generated
-        coerced = get_variable_values(generated.schema, operation.variable_definitions or (), raw_variables)
-        if isinstance(coerced, list):
-            return {"data": None, "errors": [error.formatted for error in coerced]}
         data: dict[str, Any] = {}
-        for selected in self._selection(generated, document, operation, coerced):
+        for selected in self._selection(generated, prepared):
             if selected.name == "__typename":
                 data[selected.key] = "Query"
                 continue
@@ -285,6 +312,19 @@ class GraphQLEngine:
         if result.errors:
             response["errors"] = [error.formatted for error in result.errors]
         return response
+
+
+@dataclass
+class _Prepared:
+    """What runs: the document and operation the compiled path reads (a plan's, or the request's own),
+    with the coerced variables (a plan's lifted literals among them), and the request's own document
+    for graphql-core's path."""
+
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+    variables: dict[str, Any]
+    original: Callable[[], DocumentNode]
 
 
 def _run_read(

@@ -5,7 +5,9 @@
   next request and nothing is rebuilt on the hot path. One request builds a schema while others
   wait for it; a file with more tables than `graphql_max_tables` is refused (422), and that refusal
   is cached per schema version too.
-- Parsed and validated documents are cached per schema (bounded LRU).
+- Parsed and validated documents are cached per schema (bounded LRU), by their exact text; plans
+  (plans.py: a document with its literals made variables, validated once) by the text with its
+  literals taken out, so that requests differing only in their values share one.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from graphql import DocumentNode, GraphQLError, parse, validate
 
 from airsequel.core.errors import Unprocessable
 from airsequel.core.graphql.bindings import GeneratedSchema, Mode, RootField
+from airsequel.core.graphql.plans import Plan, Shape, build_plan
 from airsequel.core.graphql.schema import build_schema
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.sql.introspection import read_tables
@@ -35,6 +38,14 @@ DOCUMENT_CACHE_SIZE = 512
 class CachedSchema:
     generated: GeneratedSchema
     documents: OrderedDict[str, DocumentNode | list[GraphQLError]] = field(default_factory=OrderedDict)
+    # By (shape, operation name): the plan, or None for a shape that cannot have one (plans.py).
+    plans: OrderedDict[tuple[Any, str | None], Plan | None] = field(default_factory=OrderedDict)
+
+
+@dataclass
+class PlanCounts:
+    built: int = 0  # plans made (each from the first valid document of its shape)
+    used: int = 0  # requests answered from a plan
 
 
 class SchemaCache:
@@ -46,6 +57,7 @@ class SchemaCache:
         self._oversized: OrderedDict[tuple[str, int], tuple[int, int]] = OrderedDict()
         self._building: dict[tuple[str, int, Mode], threading.Lock] = {}
         self._lock = threading.Lock()
+        self.plan_counts = PlanCounts()
 
     def get(self, record: DatabaseRecord, mode: Mode) -> CachedSchema:
         key = (record.file_key, record.schema_version, mode)
@@ -121,6 +133,46 @@ class SchemaCache:
             while len(cached.documents) > DOCUMENT_CACHE_SIZE:
                 cached.documents.popitem(last=False)
         return result
+
+    def parsed(self, cached: CachedSchema, query: str) -> DocumentNode:
+        """The document of a text whose shape has a plan: valid (plans.py says why), so parsed only."""
+        with self._lock:
+            found = cached.documents.get(query)
+        if isinstance(found, DocumentNode):
+            return found
+        document = parse(query)
+        with self._lock:
+            cached.documents[query] = document
+            while len(cached.documents) > DOCUMENT_CACHE_SIZE:
+                cached.documents.popitem(last=False)
+        return document
+
+    def plan(self, cached: CachedSchema, shape: Shape, operation_name: str | None) -> Plan | None:
+        with self._lock:
+            found = cached.plans.get((shape.key, operation_name))
+            if found is not None:
+                cached.plans.move_to_end((shape.key, operation_name))
+        return found
+
+    def count_plan_use(self) -> None:
+        with self._lock:
+            self.plan_counts.used += 1
+
+    def keep_plan(self, cached: CachedSchema, shape: Shape, operation_name: str | None, document: DocumentNode) -> None:
+        """Make and keep the plan of `shape` from `document` (valid, of that shape), once per shape."""
+        key = (shape.key, operation_name)
+        with self._lock:
+            if key in cached.plans:
+                return
+        plan = build_plan(cached.generated.schema, document, shape, operation_name)
+        with self._lock:
+            if key in cached.plans:
+                return
+            cached.plans[key] = plan
+            if plan is not None:
+                self.plan_counts.built += 1
+            while len(cached.plans) > DOCUMENT_CACHE_SIZE:
+                cached.plans.popitem(last=False)
 
 
 _USER_OBJECTS = "m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
