@@ -106,7 +106,7 @@ class Services:
         hosting.clean_up_after_crash()
         teams = Teams(control)
         hasher = password_hasher(settings.password_hashing)
-        login_throttle = LoginThrottle()
+        login_throttle = LoginThrottle(control)  # counted in the control plane: across worker processes
         accounts = Accounts(
             control,
             teams,

@@ -12,17 +12,21 @@ An address with no failures of its own for a username is never refused for that 
 wrong guesses from elsewhere cannot lock the owner out. The client address is what the HTTP layer
 trusts (the peer, or what a proxy named in the trusted_proxies setting forwarded).
 
-The counts live in this process's memory: a restart forgets them, and several processes would each
-count on their own.
+The failures are rows of the control plane's `login_failures` table (key, time), so every worker
+process of the server counts the same failures, and a restart forgets none of them. Rows older than
+the window are deleted as they are met and by a sweep at most once a minute.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
+from collections.abc import Sequence
+from pathlib import Path
 
 from airsequel.core.errors import TooManyRequests
+from airsequel.core.registry.control_plane import ControlPlane
+
+SWEEP_EVERY_SECONDS = 60.0
 
 
 class TooManyAttempts(TooManyRequests):
@@ -35,47 +39,49 @@ class TooManyAttempts(TooManyRequests):
 class LoginThrottle:
     def __init__(
         self,
+        control: ControlPlane | None = None,
         *,
         max_failures: int = 5,
         window: float = 300.0,
         max_address_failures: int = 20,
         max_username_failures: int = 20,
     ) -> None:
+        """`control`: where the failures are counted (the server's control plane, shared by its worker
+        processes); without one, a private in-memory control plane (one process only: for tests)."""
+        self.control = control if control is not None else ControlPlane(Path(":memory:"))
         self.max_failures = max_failures
         self.max_address_failures = max_address_failures
         self.max_username_failures = max_username_failures
         self.window = window
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self._last_sweep = 0.0
 
     # --- logins ---------------------------------------------------------------------------------
 
     def check_login(self, username: str, address: str) -> None:
         """TooManyAttempts when this address may not try this username now (see the module docstring)."""
         pair, by_address, by_username = _login_keys(username, address)
-        now = time.monotonic()
-        with self._lock:
-            self._refuse_past(pair, self.max_failures, now)
-            self._refuse_past(by_address, self.max_address_failures, now)
-            own = self._recent(pair, now)
-            if own and len(self._recent(by_username, now)) >= self.max_username_failures:
-                raise TooManyAttempts(self._wait(own, now))
+        now = time.time()
+        recent = self._recent((pair, by_address), now)
+        self._refuse_past(recent[pair], self.max_failures, now)
+        self._refuse_past(recent[by_address], self.max_address_failures, now)
+        own = recent[pair]
+        if own and self._count(by_username, now) >= self.max_username_failures:
+            raise TooManyAttempts(int(own[-1] + self.window - now) + 1)
 
     def login_failed(self, username: str, address: str) -> None:
         self._add(*_login_keys(username, address))
 
     def login_succeeded(self, username: str, address: str) -> None:
         """The right password from this address: its own failures for the username are forgotten."""
-        with self._lock:
-            self._failures.pop(_login_keys(username, address)[0], None)
+        self.control.execute("DELETE FROM login_failures WHERE key = ?", (_login_keys(username, address)[0],))
 
     # --- anything else counted per key (password-reset requests) ----------------------------------
 
     def check(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._refuse_past(key, self.max_failures, now)
+        now = time.time()
+        recent = self._recent(keys, now)
+        for key in keys:
+            self._refuse_past(recent[key], self.max_failures, now)
 
     def failed(self, *keys: str) -> None:
         self._add(*keys)
@@ -83,28 +89,36 @@ class LoginThrottle:
     # --- bookkeeping ------------------------------------------------------------------------------
 
     def _add(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
-            if len(self._failures) > 100_000:  # forget quiet keys so memory stays bounded
-                for key in [k for k, v in self._failures.items() if not v or v[-1] < now - self.window]:
-                    del self._failures[key]
+        now = time.time()
+        marks = ", ".join("?" * len(keys))
+        with self.control.transaction() as conn:
+            conn.executemany("INSERT INTO login_failures(key, at) VALUES (?, ?)", [(key, now) for key in keys])
+            conn.execute(f"DELETE FROM login_failures WHERE key IN ({marks}) AND at < ?", (*keys, now - self.window))
+            if now - self._last_sweep > SWEEP_EVERY_SECONDS:  # forget quiet keys so the table stays small
+                self._last_sweep = now
+                conn.execute("DELETE FROM login_failures WHERE at < ?", (now - self.window,))
 
-    def _refuse_past(self, key: str, limit: int, now: float) -> None:
-        recent = self._recent(key, now)
+    def _refuse_past(self, recent: list[float], limit: int, now: float) -> None:
         if len(recent) >= limit:
             # Wait until enough of them age out to bring the count under the limit.
             raise TooManyAttempts(int(recent[len(recent) - limit] + self.window - now) + 1)
 
-    def _wait(self, recent: deque[float], now: float) -> int:
-        return int(recent[-1] + self.window - now) + 1
+    def _recent(self, keys: Sequence[str], now: float) -> dict[str, list[float]]:
+        """The times of each key's failures within the window, oldest first."""
+        found: dict[str, list[float]] = {key: [] for key in keys}
+        marks = ", ".join("?" * len(keys))
+        for key, at in self.control.query(
+            f"SELECT key, at FROM login_failures WHERE key IN ({marks}) AND at >= ? ORDER BY at",
+            (*keys, now - self.window),
+        ):
+            found[key].append(at)
+        return found
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        recent = self._failures.setdefault(key, deque())
-        while recent and recent[0] < now - self.window:
-            recent.popleft()
-        return recent
+    def _count(self, key: str, now: float) -> int:
+        rows = self.control.query(
+            "SELECT count(*) FROM login_failures WHERE key = ? AND at >= ?", (key, now - self.window)
+        )
+        return int(rows[0][0])
 
 
 def _login_keys(username: str, address: str) -> tuple[str, str, str]:
