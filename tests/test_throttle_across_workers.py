@@ -39,7 +39,7 @@ def test_five_failures_spread_over_two_workers_refuse_the_sixth_on_either(servic
     for worker in (services, second):
         with pytest.raises(TooManyAttempts) as raised:
             worker.accounts.login("alice", PASSWORD, client_address="198.51.100.1")
-        assert raised.value.status == 429 and 290 <= raised.value.retry_after <= 301
+        assert raised.value.status == 429 and 290 <= (raised.value.retry_after or 0) <= 301
         assert str(raised.value).startswith("Too many failed logins: try again in ")
     assert sessions(services) == 0
     # The owner elsewhere is not locked out, through either worker.
