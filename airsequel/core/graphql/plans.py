@@ -80,12 +80,13 @@ _NUMBER_RUNS_ON = frozenset("._0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm
 _PLAIN_STRING = re.compile(r'"[^"\\\n\r\ud800-\udfff]*"')
 
 INT, FLOAT, STRING = "i", "f", "s"
+Literal = IntValueNode | FloatValueNode | StringValueNode
 
 
 @dataclass(frozen=True)
 class Shape:
     key: tuple[tuple[str, ...], str]  # (the text around the literals, their kinds)
-    literals: list[ValueNode]  # this request's literals, in text order
+    literals: list[Literal]  # this request's literals, in text order
     spans: list[tuple[int, int]]  # where they are in the text
 
 
@@ -94,7 +95,7 @@ def shape_of(query: str) -> Shape | None:
     apart safely (a number running into a name, a string graphql-core's lexer refuses)."""
     segments: list[str] = []
     kinds: list[str] = []
-    literals: list[ValueNode] = []
+    literals: list[Literal] = []
     spans: list[tuple[int, int]] = []
     position = 0
     for match in _SCAN.finditer(query):
@@ -147,7 +148,7 @@ class Plan:
     names: tuple[str, ...]  # the synthetic variables, one per literal
     types: tuple[GraphQLInputType, ...]  # the input type of each literal's place
 
-    def bind(self, literals: list[ValueNode]) -> dict[str, Any] | None:
+    def bind(self, literals: list[Literal]) -> dict[str, Any] | None:
         """The synthetic variables' values; None when a literal is not a value of its place's type."""
         values: dict[str, Any] = {}
         for name, type_, literal in zip(self.names, self.types, literals):
