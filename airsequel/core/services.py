@@ -151,11 +151,7 @@ class Services:
         """Export workers, and the Litestream supervisor when backups are on."""
         self.exports.start()
         if self.replication is not None:
-            files = [
-                (row[0], self.layout.database_file(row[0]))
-                for row in self.control.query("SELECT file_key FROM databases")
-            ]
-            self.replication.start(files)
+            self.replication.start(self.control)  # follows the registry, whichever worker changes it
 
     def status(self, caller: Principal, *, replication_details: bool = False) -> dict[str, Any]:
         """GET /api/status: ok, or degraded while continuous backups are on but not running. The

