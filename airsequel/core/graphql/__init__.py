@@ -13,5 +13,8 @@ cells.py     cell errors that fail only their cell (graphql-core's path), 64-bit
 files.py     BLOB cells as file URLs, by rowid or by a one-column primary key
 mutations.py inserts, upserts, updates, deletes with `returning`
 schema_cache.py the schema per file, schema version and mode (built once, oversized files refused), documents
+             and plans
+plans.py     plans keyed on the query with its literals taken out: parsed and validated once per shape,
+             the request's literals bound as typed variables
 engine.py    the two execution paths (compiled, graphql-core), mutations as one transaction
 """
