@@ -8,7 +8,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airsequel.config import Settings
@@ -170,6 +170,8 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     level = settings.log_level
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.workers > 1:
+        return serve_workers(settings)
     try:
         app = create_app(settings)
     except DataDirectoryInUse as in_use:  # before anything in the directory was touched
@@ -177,22 +179,69 @@ def serve(args: argparse.Namespace) -> int:
         return 3
     _print_setup_link(settings, app.state.services.accounts.setup_key())
     _raise_open_file_limit(settings.max_connections)
+    uvicorn.run(app, **_uvicorn_options(settings))
+    return 0
+
+
+def _uvicorn_options(settings: Settings) -> dict[str, Any]:
     trusted = list(settings.trusted_proxies)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=level,
-        access_log=False,
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "access_log": False,
         # X-Forwarded-For and X-Forwarded-Proto count only from the proxies the operator named
         # (uvicorn's default believes any loopback peer); the client address every throttle and
         # share uses is then the one uvicorn puts into the request.
-        proxy_headers=bool(trusted),
-        forwarded_allow_ips=trusted,
-        # Past max_connections connections (a slow-upload flood), uvicorn answers 503 at once.
-        limit_concurrency=settings.max_connections,
-    )
-    return 0
+        "proxy_headers": bool(trusted),
+        "forwarded_allow_ips": trusted,
+        # Past max_connections connections (a slow-upload flood), uvicorn answers 503 at once
+        # (per worker process with --workers).
+        "limit_concurrency": settings.max_connections,
+    }
+
+
+def serve_workers(settings: Settings) -> int:
+    """`serve --workers N`: this process holds the data directory's lock, does the start-up work
+    once (migrations, crash clean-up, the setup link), then uvicorn's process manager runs N worker
+    processes on one listening socket and starts a new one when one dies. Each worker builds its
+    services from the settings resolved here (worker_app.py), and dies with this process."""
+    import uvicorn
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    from airsequel.core.auth.accounts import digest
+    from airsequel.core.services import Services
+    from airsequel.core.storage.data_dir_lock import DataDirectoryInUse, DataDirectoryLock
+    from airsequel.http.worker_app import STARTUP_FAILURE, WORKER_ENV, worker_environment
+
+    try:
+        lock = DataDirectoryLock.acquire(settings.data_dir)
+    except DataDirectoryInUse as in_use:
+        print(f"error: {in_use}", file=sys.stderr)
+        return 3
+    try:
+        start_up = Services.start_group(settings, lock)
+        try:
+            key = start_up.accounts.setup_key()
+        finally:
+            start_up.stop()  # only the lock stays: the workers open their own connections
+        os.environ[WORKER_ENV] = worker_environment(settings, lock.group_marker(), digest(key) if key else None)
+        _print_setup_link(settings, key)
+        _raise_open_file_limit(settings.max_connections)
+        config = uvicorn.Config(
+            "airsequel.http.worker_app:create_worker_app",
+            factory=True,
+            workers=settings.workers,
+            **_uvicorn_options(settings),
+        )
+        supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+        supervisor.run()
+        if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+            print("error: a worker process failed to start (its error is logged above)", file=sys.stderr)
+            return 3
+        return 0
+    finally:
+        lock.release()
 
 
 def _raise_open_file_limit(max_connections: int) -> None:

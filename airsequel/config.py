@@ -282,6 +282,14 @@ class Settings:
         minimum=0.1,
         maximum=3600,
     )
+    workers: int = setting(
+        1,
+        "Server processes answering on the port (a worker that dies is replaced); 1: a single process",
+        env="AIRSEQUEL_WORKERS",
+        flag="--workers",
+        minimum=1,
+        maximum=256,
+    )
     # Exports and assets
     export_ttl_days: float = setting(
         7.0,

@@ -29,9 +29,16 @@ def server_log(data_dir: Path) -> Path:
 
 @contextmanager
 def running_server(
-    data_dir: Path, env: dict[str, str] | None = None, *, program: list[str] | None = None, cwd: Path | None = None
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    *,
+    program: list[str] | None = None,
+    cwd: Path | None = None,
+    workers: int | None = None,
+    started: list[subprocess.Popen[bytes]] | None = None,
 ) -> Iterator[str]:
-    """`program` (default: this Python's `-m airsequel`) serving `data_dir`, from `cwd`."""
+    """`program` (default: this Python's `-m airsequel`) serving `data_dir`, from `cwd`, with
+    `--workers N` when `workers` is given. `started`: a list the server's process is appended to."""
     port = free_port()
     # A file, not a pipe: nobody reads a pipe while the test runs, and a full one would block the server.
     log = open(server_log(data_dir), "ab")
@@ -47,6 +54,7 @@ def running_server(
             str(data_dir),
             "--log-level",
             "warning",
+            *(["--workers", str(workers)] if workers is not None else []),
         ],
         env={**os.environ, **(env or {})},
         cwd=cwd,
@@ -54,6 +62,8 @@ def running_server(
         stderr=subprocess.STDOUT,
     )
     log.close()
+    if started is not None:
+        started.append(process)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20

@@ -11,6 +11,7 @@ from airsequel.core.admin.audit import AuditLog
 from airsequel.core.admin.database_settings import DatabaseSettings
 from airsequel.core.admin.env_vars import EnvVars
 from airsequel.core.admin.server_settings import ServerSettings
+from airsequel.core.admin.shared_settings import SharedLiveSettings
 from airsequel.core.auth.access import Principal, is_server_admin
 from airsequel.core.auth.accounts import Accounts, password_hasher
 from airsequel.core.auth.login_throttle import LoginThrottle
@@ -31,7 +32,7 @@ from airsequel.core.sql.connections import ConnectionPool
 from airsequel.core.sql.deadline import Watchdog
 from airsequel.core.storage.backups import Backups
 from airsequel.core.storage.catalog import Catalog
-from airsequel.core.storage.data_dir_lock import DataDirectoryLock
+from airsequel.core.storage.data_dir_lock import DataDirectoryLock, join_group
 from airsequel.core.storage.hosting import Hosting
 from airsequel.core.storage.replication import Replication
 
@@ -65,6 +66,7 @@ class Services:
     live: LiveSettings
     layout: DataLayout
     data_dir_lock: DataDirectoryLock | None = None  # held from start to stop: one data directory, one server
+    worker: bool = False  # one of the processes of `serve --workers N` (the parent holds the lock)
 
     @property
     def settings(self) -> Settings:
@@ -85,13 +87,33 @@ class Services:
         return started
 
     @classmethod
-    def _start_locked(cls, settings: Settings) -> Services:
+    def start_group(cls, settings: Settings, lock: DataDirectoryLock) -> Services:
+        """The start-up work of `serve --workers N`, done once by the parent that holds `lock`
+        (migrations, the crash clean-up); the caller keeps the lock beyond these services' stop."""
+        return cls._start_locked(settings)
+
+    @classmethod
+    def start_worker(cls, settings: Settings, group_marker: str | None, setup_digest: str | None) -> Services:
+        """The services of one worker process of the server named by `group_marker` (see
+        data_dir_lock.join_group; DataDirectoryInUse without it). No crash clean-up: the parent did
+        it, and the other workers' uploads in tmp/ are not leftovers. `setup_digest`: that of the
+        one setup link the parent printed, so that whichever worker answers takes it."""
+        join_group(settings.data_dir, group_marker)
+        started = cls._start_locked(settings, clean_up=False)
+        started.worker = True
+        started.accounts._setup_digest = setup_digest  # the parent's link (Accounts.setup_key made it)
+        return started
+
+    @classmethod
+    def _start_locked(cls, settings: Settings, *, clean_up: bool = True) -> Services:
         layout = DataLayout(settings.data_dir)
         layout.root.mkdir(parents=True, exist_ok=True)
-        live = LiveSettings(settings.with_secret_key())
         control = ControlPlane(layout.control_file)
+        # Values a server admin stores through any process reach every process's next request.
+        live = SharedLiveSettings(settings.with_secret_key(), control)
         env_vars = EnvVars(control)
         server_settings = ServerSettings(control, live, env_vars)  # stored values first: all below reads them
+        live.reload_with(lambda: server_settings.apply_stored(reloading=True))
         pool = ConnectionPool(
             max_open=settings.pool_size,
             max_database_bytes=settings.max_database_bytes,
@@ -103,7 +125,8 @@ class Services:
             replication = Replication(layout, settings.replica_url, settings.s3_endpoint)
         audit = AuditLog(control)
         hosting = Hosting(layout, control, pool, live, audit, replication)
-        hosting.clean_up_after_crash()
+        if clean_up:
+            hosting.clean_up_after_crash()
         teams = Teams(control)
         hasher = password_hasher(settings.password_hashing)
         login_throttle = LoginThrottle(control)  # counted in the control plane: across worker processes

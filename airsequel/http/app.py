@@ -41,8 +41,11 @@ from airsequel.http.sqlite_lane import SqliteLane
 ROUTE_THREADS = 256
 
 
-def create_app(settings: Settings) -> Starlette:
-    services = Services.start(settings)
+def create_app(settings: Settings, *, worker: tuple[str, str | None] | None = None) -> Starlette:
+    """The server's application. `worker`: (group marker, setup digest) in a worker process of
+    `serve --workers N` (see worker_app.py); None in a server of one process, which takes the data
+    directory's lock itself."""
+    services = Services.start(settings) if worker is None else Services.start_worker(settings, *worker)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -77,6 +77,9 @@ def _from_json(key: str, name: str, value: Any) -> Any:
         raise InvalidInput(str(error)) from error
 
 
+STORED_SETTINGS = "SELECT key, value_json FROM server_settings"
+
+
 class ServerSettings:
     """Server settings and server environment variables, for server admins only."""
 
@@ -84,15 +87,23 @@ class ServerSettings:
         self.control = control
         self.live = live
         self.env_vars = env_vars
+        self.apply_stored()
+
+    def apply_stored(self, *, reloading: bool = False) -> None:
+        """Apply the values stored in the control plane (at start, and again in each worker process
+        when another one may have changed them: then read without the control plane's lock, see
+        shared_settings.py)."""
+        live = self.live
         stored: dict[str, Any] = {}
-        for key, value_json in control.query("SELECT key, value_json FROM server_settings"):
+        query = self.control.query_committed if reloading else self.control.query
+        for key, value_json in query(STORED_SETTINGS):
             name = BY_API_NAME.get(key)
             if name is None:
                 continue  # a setting that no longer exists
             given = _fixed_by(live.current, name)
             if given is not None:
                 stored_value, in_force = orjson.loads(value_json), _json(getattr(live.current, name))
-                if in_force != stored_value:
+                if not reloading and in_force != stored_value:
                     log.warning(
                         "%s set through the API to %r is overridden by %s (%r) at this start",
                         key,
@@ -104,7 +115,8 @@ class ServerSettings:
             try:
                 stored[name] = parse_value(name, orjson.loads(value_json))
             except SettingError as error:
-                log.warning("ignoring the stored server setting %s: %s", key, error)
+                if not reloading:
+                    log.warning("ignoring the stored server setting %s: %s", key, error)
         live.apply(stored, STORED)
 
     def view(self, caller: Principal) -> dict[str, Any]:

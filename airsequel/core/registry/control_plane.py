@@ -16,7 +16,10 @@ from typing import Any
 
 import orjson
 
+from airsequel.core.errors import Unavailable
+from airsequel.core.registry.generation import BUMP, GENERATION_ROW, GenerationWatch
 from airsequel.core.registry.token_id_migration import TOKEN_IDS_NEVER_REUSED
+from airsequel.core.sql.connections import is_busy
 
 MIGRATIONS: list[str] = [
     # 1: the database registry
@@ -210,6 +213,8 @@ MIGRATIONS: list[str] = [
     ) STRICT;
     CREATE INDEX login_failures_key ON login_failures(key, at);
     """,
+    # 11: the generation every process's caches are checked against, bumped by every write (issue 18)
+    GENERATION_ROW,
 ]
 
 
@@ -268,8 +273,6 @@ class ControlPlane:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        # Bumped by every write: caches of what the control plane says are valid while it is unchanged.
-        self.generation = 0
         self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
@@ -277,6 +280,18 @@ class ControlPlane:
         self._conn.execute("PRAGMA foreign_keys=ON")
         self._conn.execute("PRAGMA busy_timeout=5000")
         self._migrate()
+        self._generation = GenerationWatch(path)
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every write of any process: caches of what the control plane says are valid
+        while it is unchanged (see generation.py)."""
+        return self._generation.current()
+
+    def query_committed(self, sql: str) -> list[tuple[Any, ...]]:
+        """`sql` read on a connection of its own, without this control plane's lock: for a cache
+        reloading under its own lock (taking both in either order could deadlock)."""
+        return self._generation.query(sql)
 
     def _migrate(self) -> None:
         with self._lock:
@@ -295,19 +310,25 @@ class ControlPlane:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+        self._generation.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """Run several statements atomically."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if is_busy(error):  # another worker process kept its write open past the busy timeout
+                    raise Unavailable("The server is busy: retry in a moment") from error
+                raise
             try:
                 yield self._conn
+                self._conn.execute(BUMP)  # in the same transaction: every process sees the change with it
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
-            self.generation += 1
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -316,9 +337,10 @@ class ControlPlane:
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """Run one writing statement in its own transaction; return the number of changed rows."""
         with self._lock:
-            changed = self._conn.execute(sql, params).rowcount
-            self.generation += 1
-            return changed
+            if self._conn.in_transaction:  # inside this thread's transaction(), which bumps the generation
+                return self._conn.execute(sql, params).rowcount
+            with self.transaction() as conn:
+                return conn.execute(sql, params).rowcount
 
     # --- the database registry -------------------------------------------------------------
 

@@ -1,7 +1,12 @@
 """Connections to hosted SQLite files: how each is opened, and a bounded pool of them.
 
 - Readers are opened with `mode=ro`: a read-only principal cannot write whatever SQL it sends.
-- One writer per file at a time (a lock per file, then `BEGIN IMMEDIATE`).
+- One writer per file at a time: within a process a lock per file, and across the worker processes
+  of `serve --workers N` SQLite's own write lock, taken by `BEGIN IMMEDIATE` at the start of every
+  write transaction (a deferred transaction that reads and then writes would fail with
+  SQLITE_BUSY_SNAPSHOT when another process committed in between, which no busy timeout retries).
+  A writer waits up to `BUSY_TIMEOUT_MS` for the other process's transaction to end, then gets
+  `Unavailable` (503) saying the database is busy.
 - Idle connections are kept up to `max_open` in all; the least recently used is closed first,
   so a server hosting 10,000 files does not hold 10,000 open files.
 - Every borrow runs under a deadline (`deadline.py`): the watchdog interrupts whatever runs on the
@@ -26,6 +31,10 @@ from airsequel.core.errors import TimedOut, Unavailable
 from airsequel.core.sql.deadline import HostedConnection, Watchdog
 
 BUSY_TIMEOUT_MS = 10_000
+BUSY_MESSAGE = (
+    "The database is busy: another write to it did not finish within"
+    f" {BUSY_TIMEOUT_MS // 1000} seconds. Retry in a moment"
+)
 
 # Limits on every connection that runs user SQL (see docs/security.md).
 CONNECTION_LIMITS = {
@@ -141,6 +150,8 @@ class ConnectionPool:
         except sqlite3.Error as error:
             if deadline.fired:
                 raise TimedOut(deadline.describe("Reading or writing the database")) from error
+            if is_busy(error):
+                raise Unavailable(BUSY_MESSAGE) from error
             raise
         finally:
             self.watchdog.release(conn)
@@ -277,6 +288,13 @@ class ConnectionPool:
         slot.idle_writer = None
         self._open -= len(conns)
         return conns
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    """SQLITE_BUSY in any of its forms: another connection (here, another worker process) held the
+    lock past the busy timeout, or a snapshot went stale under a write."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def remove_wal_files(path: Path) -> None:

@@ -1,0 +1,66 @@
+"""The control plane's generation: one number, shared by every process of a server, that every
+control-plane write transaction bumps.
+
+Caches of what the control plane says (principals, database records, run-time settings) remember the
+generation they were read at and are used only while it is still current (generation_cache.py). With
+several worker processes a write in one must reach the caches of all: so the number lives in a row of
+the control plane itself (migration GENERATION_ROW), bumped inside the writing transaction, and not in
+the memory of the process that wrote.
+
+Reading it must cost almost nothing, since every request asks: a watch connection of its own runs
+`PRAGMA data_version`, which changes exactly when another connection (of this process or another)
+committed to the file since the last call; only then is the row read again. A connection of its own,
+not the control plane's: that one may be waiting out another process's write (busy_timeout), and the
+question "did anything change?" must not wait behind it. (A PostgreSQL control plane would read the
+row itself, or listen for its change.)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+GENERATION_ROW = """
+CREATE TABLE control_generation (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+) STRICT;
+INSERT INTO control_generation(id, value) VALUES (1, 0);
+"""
+
+BUMP = "UPDATE control_generation SET value = value + 1 WHERE id = 1"
+
+
+class GenerationWatch:
+    """The current generation of the control plane at `path` (migrated already)."""
+
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA busy_timeout=5000")
+        self._lock = threading.Lock()
+        self._data_version: int | None = None
+        self._value = 0
+        self._closed = False
+
+    def current(self) -> int:
+        with self._lock:
+            if self._closed:
+                return self._value  # the server stopped: nothing changes any more for what it cached
+            data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            if data_version != self._data_version:
+                # Read before remembering the version: a commit between the two is seen next time.
+                self._value = self._conn.execute("SELECT value FROM control_generation WHERE id = 1").fetchone()[0]
+                self._data_version = data_version
+            return self._value
+
+    def query(self, sql: str) -> list[tuple[object, ...]]:
+        """A read on the watch connection (what is committed now), which never waits for this
+        process's control-plane lock: for caches reloading under a lock of their own."""
+        with self._lock:
+            return self._conn.execute(sql).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._conn.close()
