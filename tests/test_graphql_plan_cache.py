@@ -219,3 +219,19 @@ def test_the_scanner_takes_only_literals_apart():
     assert variable is not None and literal is not None and variable.key != literal.key
     for broken in ("{ f(x: 01) }", "{ f(x: 1a) }", "{ f(x: 1.) }", '{ f(x: "\\q") }'):
         assert shape_of(broken) is None
+
+
+def test_a_plan_made_for_one_access_mode_is_not_used_for_another(client, dbs):
+    hot, cold = dbs
+    mutation = (
+        'mutation {{ update_people(where: {{id: {{_eq: {0}}}}}, _set: {{name: "changed"}}) {{ affected_rows }} }}'
+    )
+    for n in (1, 2):
+        assert gql(client, hot, mutation.format(n)).json() == {"data": {"update_people": {"affected_rows": 1}}}
+    readonly = {db: client.post(f"/api/dbs/{db}/readonly-id").json()["readonlyId"] for db in (hot, cold)}
+    before = client.post(f"/readonly/{readonly[cold]}/graphql", json={"query": mutation.format(3)})
+    after = client.post(f"/readonly/{readonly[hot]}/graphql", json={"query": mutation.format(3)})
+    assert after.status_code == before.status_code
+    assert after.json() == before.json()
+    assert after.json()["data"] is None
+    assert sql(client, hot, "SELECT name FROM people WHERE id = 3").json()["rows"] == [{"name": "person 3"}]

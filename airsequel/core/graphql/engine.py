@@ -16,9 +16,8 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -27,7 +26,6 @@ from graphql import (
     FragmentDefinitionNode,
     GraphQLError,
     GraphQLObjectType,
-    OperationDefinitionNode,
     OperationType,
     execute,
     get_named_type,
@@ -36,6 +34,7 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from graphql.pyutils import Path
 
+from airsequel.config import Settings
 from airsequel.core.admin.audit import AuditEntry
 from airsequel.core.auth.access import Action, Principal, allowed_actions
 from airsequel.core.errors import NotFound, SqlError
@@ -50,7 +49,7 @@ from airsequel.core.graphql.cells import (
 from airsequel.core.graphql.fetch import FetchContext, fetch_by_key, fetch_count, fetch_list
 from airsequel.core.graphql.limits import Limits, check_operation
 from airsequel.core.graphql.mutations import run_mutation
-from airsequel.core.graphql.plans import Plan, Shape, shape_of
+from airsequel.core.graphql.plans import Plan, Prepared, Shape, shape_of
 from airsequel.core.graphql.schema_cache import DOCUMENT_CACHE_SIZE, CachedSchema, PlanCounts, SchemaCache
 from airsequel.core.graphql.selection import NotCompilable, flatten
 from airsequel.core.registry.control_plane import DatabaseRecord
@@ -101,7 +100,8 @@ class GraphQLEngine:
         under `files_base`: the path the caller reached the database by (default `/api/dbs/<id>`;
         `/readonly/<id>` only for a caller who came through the read-only link, so that the link is
         never handed to anyone who was not given it)."""
-        longest = self.hosting.live.current.graphql_max_query_chars
+        current = self.hosting.live.current  # read once: each read checks the control plane's generation
+        longest = current.graphql_max_query_chars
         if len(query) > longest:
             return _errors(f"The query is longer than {longest} characters")
         cached = self._cached(record, mode)
@@ -112,7 +112,9 @@ class GraphQLEngine:
                 planned = self._planned(plan, shape, cached, query, variables)
                 if planned is not None:
                     self._schemas.count_plan_use()
-                    return self._checked_and_run(record, mode, cached, planned, query, variables, actor, files_base)
+                    return self._checked_and_run(
+                        record, mode, cached, planned, query, variables, actor, files_base, current
+                    )
         document = self._document(cached, query)
         if isinstance(document, list):
             return {"data": None, "errors": [error.formatted for error in document]}
@@ -125,12 +127,12 @@ class GraphQLEngine:
         if shape is not None:
             self._schemas.keep_plan(cached, shape, operation_name, document)
         fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-        prepared = _Prepared(document, operation, fragments, coerced, lambda: document)
-        return self._checked_and_run(record, mode, cached, prepared, query, variables, actor, files_base)
+        prepared = Prepared(document, operation, fragments, coerced, lambda: document)
+        return self._checked_and_run(record, mode, cached, prepared, query, variables, actor, files_base, current)
 
     def _planned(
         self, plan: Plan, shape: Shape, cached: CachedSchema, query: str, variables: dict[str, Any] | None
-    ) -> _Prepared | None:
+    ) -> Prepared | None:
         """The request on its shape's plan: its literals bound as the plan's variables. None when a
         literal or a variable is refused: the full path then answers with its usual message."""
         lifted = plan.bind(shape.literals)
@@ -140,7 +142,7 @@ class GraphQLEngine:
         if isinstance(coerced, list):
             return None
         coerced.update(lifted)
-        return _Prepared(
+        return Prepared(
             plan.document, plan.operation, plan.fragments, coerced, lambda: self._schemas.parsed(cached, query)
         )
 
@@ -149,13 +151,13 @@ class GraphQLEngine:
         record: DatabaseRecord,
         mode: Mode,
         cached: CachedSchema,
-        prepared: _Prepared,
+        prepared: Prepared,
         query: str,
         variables: dict[str, Any] | None,
         actor: Principal | None,
         files_base: str | None,
+        current: Settings,
     ) -> dict[str, Any]:
-        current = self.hosting.live.current
         try:
             check_operation(
                 cached.generated,
@@ -168,7 +170,15 @@ class GraphQLEngine:
             return _errors(error.message)
         try:
             return self._execute_operation(
-                record, mode, cached.generated, prepared, query, variables, actor, files_base or f"/api/dbs/{record.id}"
+                record,
+                mode,
+                cached.generated,
+                prepared,
+                query,
+                variables,
+                actor,
+                files_base or f"/api/dbs/{record.id}",
+                current,
             )
         except SqlError as error:
             return _errors(str(error))
@@ -178,11 +188,12 @@ class GraphQLEngine:
         record: DatabaseRecord,
         mode: Mode,
         generated: GeneratedSchema,
-        prepared: _Prepared,
+        prepared: Prepared,
         query: str,
         variables: dict[str, Any] | None,
         actor: Principal | None,
         files_base: str,
+        current: Settings,
     ) -> dict[str, Any]:
         operation = prepared.operation
         operation_name = operation.name.value if operation.name else None
@@ -190,7 +201,7 @@ class GraphQLEngine:
             # The whole operation is one transaction: its fields' changes, then the file's facts and
             # the audit entry in the control plane, then COMMIT (as Hosting.write_transaction does).
             self.hosting.disk.check_room(what="This mutation")  # 507 before anything is written
-            with self._connection(record, generated, mode, files_base, write=True) as ctx:
+            with self._connection(record, generated, mode, files_base, write=True, current=current) as ctx:
                 ctx.conn.execute("BEGIN IMMEDIATE")
                 result = self._execute_with_graphql_core(generated, prepared.original(), ctx, variables, operation_name)
                 changed = ctx.conn.total_changes - ctx.changes_before
@@ -202,7 +213,7 @@ class GraphQLEngine:
                 if ctx.conn.in_transaction:
                     ctx.conn.execute("COMMIT")
                 return result
-        with self._connection(record, generated, mode, files_base, write=False) as ctx:
+        with self._connection(record, generated, mode, files_base, write=False, current=current) as ctx:
             if mode.can_read:
                 try:
                     return self._execute_compiled(generated, prepared, ctx)
@@ -217,8 +228,16 @@ class GraphQLEngine:
 
     @contextmanager
     def _connection(
-        self, record: DatabaseRecord, generated: GeneratedSchema, mode: Mode, files_base: str, *, write: bool
+        self,
+        record: DatabaseRecord,
+        generated: GeneratedSchema,
+        mode: Mode,
+        files_base: str,
+        *,
+        write: bool,
+        current: Settings | None = None,
     ) -> Iterator[FetchContext]:
+        current = current or self.hosting.live.current
         path = self.hosting.file_path(record)
         guard = SqlGuard(may_write=write, server_transactions=True)  # the borrow's deadline governs
         borrow = self.hosting.pool.writer if write else self.hosting.pool.reader
@@ -228,7 +247,6 @@ class GraphQLEngine:
                 conn.execute("BEGIN")  # one snapshot for every root field
             try:
                 with guard.installed(conn):
-                    current = self.hosting.live.current
                     yield FetchContext(
                         conn,
                         generated,
@@ -247,7 +265,7 @@ class GraphQLEngine:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
 
-    def _selection(self, generated: GeneratedSchema, prepared: _Prepared) -> list[Any]:
+    def _selection(self, generated: GeneratedSchema, prepared: Prepared, max_depth: int) -> list[Any]:
         """The operation's flattened root selection; kept per document when it takes no variables."""
         document, operation = prepared.document, prepared.operation
         cacheable = not operation.variable_definitions
@@ -264,7 +282,7 @@ class GraphQLEngine:
             [operation.selection_set],
             prepared.fragments,
             prepared.variables,
-            self.hosting.live.current.graphql_max_depth,
+            max_depth,
         )
         if cacheable:
             with self._lock:
@@ -273,10 +291,10 @@ class GraphQLEngine:
                     self._selections.popitem(last=False)
         return selection
 
-    def _execute_compiled(self, generated: GeneratedSchema, prepared: _Prepared, ctx: FetchContext) -> dict[str, Any]:
+    def _execute_compiled(self, generated: GeneratedSchema, prepared: Prepared, ctx: FetchContext) -> dict[str, Any]:
         ctx.schema = generated
         data: dict[str, Any] = {}
-        for selected in self._selection(generated, prepared):
+        for selected in self._selection(generated, prepared, ctx.max_depth):
             if selected.name == "__typename":
                 data[selected.key] = "Query"
                 continue
@@ -312,19 +330,6 @@ class GraphQLEngine:
         if result.errors:
             response["errors"] = [error.formatted for error in result.errors]
         return response
-
-
-@dataclass
-class _Prepared:
-    """What runs: the document and operation the compiled path reads (a plan's, or the request's own),
-    with the coerced variables (a plan's lifted literals among them), and the request's own document
-    for graphql-core's path."""
-
-    document: DocumentNode
-    operation: OperationDefinitionNode
-    fragments: dict[str, FragmentDefinitionNode]
-    variables: dict[str, Any]
-    original: Callable[[], DocumentNode]
 
 
 def _run_read(

@@ -31,6 +31,7 @@ and every value is a bound parameter there.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,6 +158,19 @@ class Plan:
                 return None
             values[name] = value
         return values
+
+
+@dataclass
+class Prepared:
+    """What runs: the document and operation the compiled path reads (a plan's, or the request's own),
+    with the coerced variables (a plan's lifted literals among them), and the request's own document
+    for graphql-core's path."""
+
+    document: DocumentNode
+    operation: OperationDefinitionNode
+    fragments: dict[str, FragmentDefinitionNode]
+    variables: dict[str, Any]
+    original: Callable[[], DocumentNode]
 
 
 class _Literals(Visitor):
