@@ -113,3 +113,18 @@ def one_per_worker(base: str, workers: set[int], headers: dict[str, str] | None 
         if len(pinned) == len(workers):
             return pinned
     raise AssertionError(f"200 connections reached only the workers {sorted(pinned)} of {sorted(workers)}")
+
+
+def connections_per_worker(base: str, workers: set[int], each: int) -> list[tuple[int, Pinned]]:
+    """`each` kept-alive connections to every worker: (worker pid, connection), grouped by worker."""
+    pinned: dict[int, list[Pinned]] = {pid: [] for pid in workers}
+    for _ in range(50 * each * len(workers)):
+        connection = Pinned(base)
+        mine = pinned[connection.worker(workers)]
+        if len(mine) < each:
+            mine.append(connection)
+        else:
+            connection.close()
+        if all(len(group) == each for group in pinned.values()):
+            return [(pid, connection) for pid, group in sorted(pinned.items()) for connection in group]
+    raise AssertionError(f"could not reach {each} connections on every worker: {pinned}")

@@ -31,10 +31,7 @@ from airsequel.core.errors import TimedOut, Unavailable
 from airsequel.core.sql.deadline import HostedConnection, Watchdog
 
 BUSY_TIMEOUT_MS = 10_000
-BUSY_MESSAGE = (
-    "The database is busy: another write to it did not finish within"
-    f" {BUSY_TIMEOUT_MS // 1000} seconds. Retry in a moment"
-)
+BUSY_MESSAGE = "The database is busy: another write to it did not finish in time. Retry in a moment"
 
 # Limits on every connection that runs user SQL (see docs/security.md).
 CONNECTION_LIMITS = {
@@ -134,10 +131,14 @@ class ConnectionPool:
         """The file's one read-write connection, held alone for the duration of the block (and no
         longer than `time_limit`, as for `reader`)."""
         slot = self._slot(key, path)
+        limit = self.time_limit() if time_limit is None else time_limit
         with slot.writer_lock:
             slot, conn = self._borrow(key, path, writer=True)
             try:
-                with self._deadline(conn, time_limit):
+                # Another process's write is waited for within the borrow's time limit, so that the
+                # answer is 503 (busy, retry) rather than 504 (the time limit).
+                conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms(limit)}")
+                with self._deadline(conn, limit):
                     yield conn
             finally:
                 self._give_back(slot, conn, writer=True)
@@ -288,6 +289,12 @@ class ConnectionPool:
         slot.idle_writer = None
         self._open -= len(conns)
         return conns
+
+
+def busy_timeout_ms(time_limit: float) -> int:
+    """How long a writer waits for another process's write: BUSY_TIMEOUT_MS, or nine tenths of a
+    shorter time limit."""
+    return max(1, int(min(BUSY_TIMEOUT_MS, time_limit * 900)))
 
 
 def is_busy(error: sqlite3.Error) -> bool:
