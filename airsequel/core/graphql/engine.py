@@ -37,7 +37,7 @@ from graphql.pyutils import Path
 from airsequel.config import Settings
 from airsequel.core.admin.audit import AuditEntry
 from airsequel.core.auth.access import Action, Principal, allowed_actions
-from airsequel.core.errors import NotFound, SqlError
+from airsequel.core.errors import NotFound, SqlError, Unavailable
 from airsequel.core.graphql.bindings import GeneratedSchema, Mode, RootField
 from airsequel.core.graphql.cells import (
     CellError,
@@ -53,6 +53,7 @@ from airsequel.core.graphql.plans import Plan, Prepared, Shape, shape_of
 from airsequel.core.graphql.schema_cache import DOCUMENT_CACHE_SIZE, CachedSchema, PlanCounts, SchemaCache
 from airsequel.core.graphql.selection import NotCompilable, flatten
 from airsequel.core.registry.control_plane import DatabaseRecord
+from airsequel.core.sql.connections import BUSY_MESSAGE, is_busy
 from airsequel.core.sql.guard import SqlGuard
 from airsequel.core.storage.hosted_files import read_file_facts
 from airsequel.core.storage.hosting import Hosting
@@ -259,6 +260,8 @@ class GraphQLEngine:
                         written_tables=guard.written_tables,
                     )
             except sqlite3.Error as error:  # the deadline, a denied statement, a failing file
+                if is_busy(error):  # another worker process's write outlasted the busy wait: 503, retry
+                    raise Unavailable(BUSY_MESSAGE) from error
                 raise SqlError(guard.explain(error)) from error
             finally:
                 conn.text_factory = str
