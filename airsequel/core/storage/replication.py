@@ -239,13 +239,19 @@ class Replication:
                 lag = round(max(0.0, now - moment.timestamp()), 3)
             files.append(
                 {
-                    "fileKey": by_path.get(entry.get("path", ""), entry.get("path")),
+                    "fileKey": by_path.get(entry.get("path", "")) or self._file_key_of(entry.get("path", "")),
                     "status": entry.get("status"),
                     "lastSyncAt": synced,
                     "lagSeconds": lag,
                 }
             )
         return files
+
+    def _file_key_of(self, path: str) -> str:
+        """The file key of a hosted file's path (one another worker registered before this one's list has
+        it), else the path itself."""
+        key = Path(path).parent.name
+        return key if key and self.layout.database_file(key) == Path(path) else path
 
     def _write_config(self) -> None:
         replica: dict[str, object] = {"url": replica_url(self.url, *replica_path(None))}
