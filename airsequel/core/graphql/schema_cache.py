@@ -40,6 +40,8 @@ class CachedSchema:
     documents: OrderedDict[str, DocumentNode | list[GraphQLError]] = field(default_factory=OrderedDict)
     # By (shape, operation name): the plan, or None for a shape that cannot have one (plans.py).
     plans: OrderedDict[tuple[Any, str | None], Plan | None] = field(default_factory=OrderedDict)
+    # Shapes seen once: a plan is made the second time, so a text sent once costs what it did before.
+    seen: OrderedDict[tuple[Any, str | None], None] = field(default_factory=OrderedDict)
 
 
 @dataclass
@@ -159,16 +161,23 @@ class SchemaCache:
             self.plan_counts.used += 1
 
     def keep_plan(self, cached: CachedSchema, shape: Shape, operation_name: str | None, document: DocumentNode) -> None:
-        """Make and keep the plan of `shape` from `document` (valid, of that shape), once per shape."""
+        """Make and keep the plan of `shape` from `document` (valid, of that shape), once per shape,
+        when the shape comes the second time."""
         key = (shape.key, operation_name)
         with self._lock:
             if key in cached.plans:
+                return
+            if key not in cached.seen:
+                cached.seen[key] = None
+                while len(cached.seen) > DOCUMENT_CACHE_SIZE:
+                    cached.seen.popitem(last=False)
                 return
         plan = build_plan(cached.generated.schema, document, shape, operation_name)
         with self._lock:
             if key in cached.plans:
                 return
             cached.plans[key] = plan
+            cached.seen.pop(key, None)
             if plan is not None:
                 self.plan_counts.built += 1
             while len(cached.plans) > DOCUMENT_CACHE_SIZE:
