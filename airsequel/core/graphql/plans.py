@@ -8,7 +8,8 @@ engine keys a second cache on the query with its literals taken out:
   literals. The text between them, kept verbatim, and each literal's kind are the shape; the
   literals themselves are this request's values. A String and an Int at one place are different
   shapes, so they never share a plan.
-- `build_plan` makes the plan of a shape from the first of its documents that validated: each
+- `build_plan` makes the plan of a shape from a document of it that validated (the schema cache
+  asks for it the second time a shape comes, so a text sent once costs no more than before): each
   literal of an argument (also inside lists and input objects) becomes a variable `$__lN` declared
   with the exact input type of its place; the rewritten document is validated once. A document is
   left without a plan (the exact-text cache serves it, as before) when its literals are not exactly
