@@ -13,7 +13,11 @@
   connection at the time limit, and an error that caused leaves the block as `TimedOut` unless the
   code inside explained it already.
 - `exclusive()` waits until a file has no connection in use and closes the idle ones, so that
-  the file can be swapped, renamed or deleted.
+  the file can be swapped, renamed or deleted. It knows this process's connections only: an idle
+  connection of another worker process would go on reading (and writing) the file that was swapped
+  out, so every borrow checks that the path still names the file the connection opened (device and
+  inode, one stat) and opens a new connection when it does not (see docs/reliability.md, "Worker
+  processes", for the one case this leaves).
 """
 
 from __future__ import annotations
@@ -206,6 +210,7 @@ class ConnectionPool:
 
     def _borrow(self, key: str, path: Path, *, writer: bool) -> tuple[_FileSlot, HostedConnection]:
         to_close: list[HostedConnection] = []
+        identity = file_identity(path)
         with self._lock:
             slot = self._slots.get(key)
             if slot is None:
@@ -214,13 +219,18 @@ class ConnectionPool:
                 self._changed.wait()
             slot.in_use += 1
             conn = None
-            if writer and slot.idle_writer is not None:
-                conn, slot.idle_writer = slot.idle_writer, None
-            elif not writer and slot.idle_readers:
-                conn = slot.idle_readers.pop()
-            if conn is not None:
+            while conn is None and (slot.idle_writer if writer else slot.idle_readers):
+                if writer:
+                    conn, slot.idle_writer = slot.idle_writer, None
+                else:
+                    conn = slot.idle_readers.pop()
+                assert conn is not None
                 self._idle.pop(id(conn), None)
-            else:
+                if vars(conn).get("opened_as") != identity:  # the file was swapped by another process
+                    self._open -= 1
+                    to_close.append(conn)
+                    conn = None
+            if conn is None:
                 self._open += 1
                 while self._open > self.max_open and self._idle:
                     _, (old_slot, old_conn) = self._idle.popitem(last=False)
@@ -233,6 +243,9 @@ class ConnectionPool:
                 if not path.exists():
                     raise Unavailable("The database file is missing on the server: restore it from a backup")
                 conn = open_connection(path, readonly=not writer, max_bytes=self.max_database_bytes)
+                # Stat before the open: a swap in between tags the new file as the old one, and the
+                # next borrow opens again (never the other way round).
+                vars(conn)["opened_as"] = identity
             except sqlite3.Error as error:
                 self._opening_failed(slot)
                 raise Unavailable(f"The database file cannot be opened: {error}") from None
@@ -289,6 +302,15 @@ class ConnectionPool:
         slot.idle_writer = None
         self._open -= len(conns)
         return conns
+
+
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`, None when there is none."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def busy_timeout_ms(time_limit: float) -> int:
