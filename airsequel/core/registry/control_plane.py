@@ -10,7 +10,6 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,8 @@ import orjson
 
 from airsequel.core.errors import Unavailable
 from airsequel.core.registry.generation import BUMP, GENERATION_ROW, GenerationWatch
+from airsequel.core.registry.records import DatabaseRecord as DatabaseRecord
+from airsequel.core.registry.records import FileFacts as FileFacts
 from airsequel.core.registry.token_id_migration import TOKEN_IDS_NEVER_REUSED
 from airsequel.core.sql.connections import is_busy
 
@@ -216,54 +217,6 @@ MIGRATIONS: list[str] = [
     # 11: the generation every process's caches are checked against, bumped by every write (issue 18)
     GENERATION_ROW,
 ]
-
-
-@dataclass
-class DatabaseRecord:
-    """One hosted database as the registry knows it."""
-
-    file_key: str
-    id: str
-    readonly_id: str
-    name: str
-    description: str | None
-    owner: str | None
-    created_by: str | None
-    created_utc: str
-    ownership_utc: str
-    last_modified_utc: str
-    size: int
-    schema_version: int
-    user_version: int
-    tables: list[dict[str, Any]] = field(default_factory=list)
-    visibility: str = "private"
-    schema_locked: bool = False
-    views_tab: bool = False
-    auditing: bool = False
-    environment: str | None = None
-    file_format: str = "sqlite"
-    file_name: str = "database.sqlite"
-    # Whether /readonly/<readonly_id>/... answers: off until a manager turns the link on.
-    readonly_enabled: bool = False
-
-    @classmethod
-    def from_row(cls, row: sqlite3.Row) -> DatabaseRecord:
-        values = dict(row)
-        values["tables"] = orjson.loads(values.pop("tables_json"))
-        for flag in ("schema_locked", "views_tab", "auditing", "readonly_enabled"):
-            values[flag] = bool(values[flag])
-        return cls(**values)
-
-
-@dataclass
-class FileFacts:
-    """What the server learns about a hosted file after it changes."""
-
-    size: int
-    schema_version: int
-    user_version: int
-    tables: list[dict[str, Any]]
-    last_modified_utc: str
 
 
 class ControlPlane:

@@ -1,7 +1,8 @@
 """A cache of control-plane answers that is valid until the control plane is next written.
 
-Every write to the control plane bumps its `generation`; an entry remembers the generation it was
-read at and is used only while that is still current. Changes (a revoked token, a new member, a
+Every write to the control plane, by any process of the server, bumps its `generation` (a row of
+the control plane, see generation.py); an entry remembers the generation it was read at and is used
+only while that is still current, in every worker process. Changes (a revoked token, a new member, a
 regenerated id) therefore take effect on the very next request, while unchanged answers cost no
 query on the hot path.
 """

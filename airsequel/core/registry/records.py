@@ -1,0 +1,58 @@
+"""What the registry holds of one hosted database (`DatabaseRecord`), and what the server learns
+of a hosted file after it changes (`FileFacts`)."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+
+@dataclass
+class DatabaseRecord:
+    """One hosted database as the registry knows it."""
+
+    file_key: str
+    id: str
+    readonly_id: str
+    name: str
+    description: str | None
+    owner: str | None
+    created_by: str | None
+    created_utc: str
+    ownership_utc: str
+    last_modified_utc: str
+    size: int
+    schema_version: int
+    user_version: int
+    tables: list[dict[str, Any]] = field(default_factory=list)
+    visibility: str = "private"
+    schema_locked: bool = False
+    views_tab: bool = False
+    auditing: bool = False
+    environment: str | None = None
+    file_format: str = "sqlite"
+    file_name: str = "database.sqlite"
+    # Whether /readonly/<readonly_id>/... answers: off until a manager turns the link on.
+    readonly_enabled: bool = False
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> DatabaseRecord:
+        values = dict(row)
+        values["tables"] = orjson.loads(values.pop("tables_json"))
+        for flag in ("schema_locked", "views_tab", "auditing", "readonly_enabled"):
+            values[flag] = bool(values[flag])
+        return cls(**values)
+
+
+@dataclass
+class FileFacts:
+    """What the server learns about a hosted file after it changes."""
+
+    size: int
+    schema_version: int
+    user_version: int
+    tables: list[dict[str, Any]]
+    last_modified_utc: str
