@@ -170,6 +170,13 @@ class Services:
             layout=layout,
         )
 
+    def catch_up(self) -> None:
+        """At the start of a request: what any process changed in the control plane since this one
+        last looked holds from here on (its caches and run-time settings)."""
+        self.control.check_generation()
+        if isinstance(self.live, SharedLiveSettings):
+            self.live.refresh()
+
     def start_background_work(self) -> None:
         """Export workers, and the Litestream supervisor when backups are on."""
         self.exports.start()

@@ -36,6 +36,7 @@ from airsequel.http.routes import (
 )
 from airsequel.http.routes import settings as settings_routes
 from airsequel.http.security_headers import SecurityHeadersMiddleware
+from airsequel.http.shared_state import SharedStateMiddleware
 from airsequel.http.sqlite_lane import SqliteLane
 
 ROUTE_THREADS = 256
@@ -83,7 +84,12 @@ def create_app(settings: Settings, *, worker: tuple[str, str | None] | None = No
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
         # Outermost first: every answer, a refused Host included, carries the security headers.
-        middleware=[Middleware(SecurityHeadersMiddleware), Middleware(AllowedHostsMiddleware)],
+        middleware=[
+            # First of all: what another worker process changed counts for this request too.
+            Middleware(SharedStateMiddleware, services=services),
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(AllowedHostsMiddleware),
+        ],
     )
     app.state.services = services
     app.state.sqlite_lane = SqliteLane(base=settings.sqlite_threads)

@@ -238,13 +238,19 @@ class ControlPlane:
     @property
     def generation(self) -> int:
         """Bumped by every write of any process: caches of what the control plane says are valid
-        while it is unchanged (see generation.py)."""
+        while it is unchanged. As found by the last `check_generation` (each request's first step)
+        or this process's last commit, at most a second ago (see generation.py)."""
+        return self._generation.recent()
+
+    def check_generation(self) -> int:
+        """Look whether any process changed the control plane: at the start of every request."""
         return self._generation.current()
 
     def query_committed(self, sql: str) -> list[tuple[Any, ...]]:
         """`sql` read on a connection of its own, without this control plane's lock: for a cache
         reloading under its own lock (taking both in either order could deadlock)."""
-        return self._generation.query(sql)
+        rows = self._generation.query(sql)
+        return rows if rows is not None else [tuple(row) for row in self.query(sql)]
 
     def _migrate(self) -> None:
         with self._lock:
@@ -277,11 +283,13 @@ class ControlPlane:
                 raise
             try:
                 yield self._conn
-                self._conn.execute(BUMP)  # in the same transaction: every process sees the change with it
+                # In the same transaction: every process sees the change with it.
+                generation = self._conn.execute(BUMP).fetchone()[0]
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            self._generation.saw(generation)  # this process's own change counts at once
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         with self._lock:

@@ -9,7 +9,11 @@ the memory of the process that wrote.
 
 Reading it must cost almost nothing, since every request asks: a watch connection of its own runs
 `PRAGMA data_version`, which changes exactly when another connection (of this process or another)
-committed to the file since the last call; only then is the row read again. A connection of its own,
+committed to the file since the last call; only then is the row read again. Even that is a SQLite
+call, which lets go of the GIL (and waits to get it back behind busy threads), so it is made once at
+the start of every request (`check`, from the HTTP layer) and after every commit of this process's
+control plane; in between, caches compare with the value found then (`recent`), and work outside
+requests sees other processes' changes within `BACKGROUND_CHECK_SECONDS`. A connection of its own,
 not the control plane's: that one may be waiting out another process's write (busy_timeout), and the
 question "did anything change?" must not wait behind it. (A PostgreSQL control plane would read the
 row itself, or listen for its change.)
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 GENERATION_ROW = """
@@ -29,24 +34,39 @@ CREATE TABLE control_generation (
 INSERT INTO control_generation(id, value) VALUES (1, 0);
 """
 
-BUMP = "UPDATE control_generation SET value = value + 1 WHERE id = 1"
+BUMP = "UPDATE control_generation SET value = value + 1 WHERE id = 1 RETURNING value"
+BACKGROUND_CHECK_SECONDS = 1.0
 
 
 class GenerationWatch:
     """The current generation of the control plane at `path` (migrated already)."""
 
     def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA busy_timeout=5000")
+        # An in-memory control plane (tests) has one connection and one process: its own commits,
+        # told through `saw`, are all there is to watch.
+        self._conn = (
+            None if str(path) == ":memory:" else sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        )
+        if self._conn is not None:
+            self._conn.execute("PRAGMA busy_timeout=5000")
         self._lock = threading.Lock()
         self._data_version: int | None = None
         self._value = 0
         self._closed = False
+        self._checked_at = 0.0
+
+    def recent(self) -> int:
+        """The generation as last checked, or checked now if that was too long ago."""
+        if time.monotonic() - self._checked_at > BACKGROUND_CHECK_SECONDS:
+            return self.current()
+        return self._value
 
     def current(self) -> int:
+        """The generation now (one SQLite call; the row is read only when something was committed)."""
         with self._lock:
-            if self._closed:
-                return self._value  # the server stopped: nothing changes any more for what it cached
+            self._checked_at = time.monotonic()
+            if self._closed or self._conn is None:
+                return self._value  # stopped (nothing changes any more for what it cached), or in memory
             data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
             if data_version != self._data_version:
                 # Read before remembering the version: a commit between the two is seen next time.
@@ -54,13 +74,20 @@ class GenerationWatch:
                 self._data_version = data_version
             return self._value
 
-    def query(self, sql: str) -> list[tuple[object, ...]]:
-        """A read on the watch connection (what is committed now), which never waits for this
-        process's control-plane lock: for caches reloading under a lock of their own."""
+    def saw(self, value: int) -> None:
+        """This process committed the generation `value`."""
         with self._lock:
-            return self._conn.execute(sql).fetchall()
+            self._value = max(self._value, value)
+
+    def query(self, sql: str) -> list[tuple[object, ...]] | None:
+        """A read on the watch connection (what is committed now), which never waits for this
+        process's control-plane lock: for caches reloading under a lock of their own. None for an
+        in-memory control plane (read it there)."""
+        with self._lock:
+            return None if self._conn is None else self._conn.execute(sql).fetchall()
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
