@@ -15,6 +15,7 @@ import pytest
 
 from airsequel.core.admin.server_settings import parse_host_header
 from airsequel.core.auth.access import Principal
+from airsequel.core.errors import Forbidden
 from airsequel.core.services import Services
 from tests.helpers import PASSWORD, setup_key_from_log
 from tests.server_process import running_server, server_log
@@ -169,3 +170,16 @@ def test_create_user_server_admin_then_no_setup_link(tmp_path):
         http = httpx2.Client(base_url=base, timeout=10)
         assert http.get("/api/users/root", headers=login(http, "root")).json()["serverRoles"] == ["admin"]
     assert "/setup/" not in server_log(data_dir).read_text()
+
+
+def test_the_setup_sign_up_checks_for_an_admin_inside_its_write(services):
+    """Worker processes each hold the setup key's digest: the one check that two of them cannot both pass is
+    the one made inside the control plane's write transaction (BEGIN IMMEDIATE serialises processes)."""
+    services.accounts.create_user("first", "first@example.org", PASSWORD, server_admin=True)
+    # Another worker passed its own in-memory check before the admin above was committed, then writes:
+    with pytest.raises(Forbidden, match="setup link is unknown or was used"):
+        services.accounts.create_user(
+            "second", "second@example.org", PASSWORD, server_admin=True, only_while_no_server_admin=True
+        )
+    assert services.accounts.user_by_name("second") is None
+    assert services.accounts.user_by_name("first").server_admin

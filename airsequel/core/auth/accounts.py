@@ -56,6 +56,9 @@ HASHING_PROFILES: dict[str, Parameters] = {
 DEFAULT_HASHING_PROFILE = "strong"
 
 
+SETUP_LINK_USED = "The setup link is unknown or was used: the server log names the current one"
+
+
 @dataclass
 class User:
     id: int
@@ -128,11 +131,20 @@ class Accounts:
         return self.create_user(username, email, password, first_is_admin=False)
 
     def create_user(
-        self, username: str, email: str, password: str, *, server_admin: bool = False, first_is_admin: bool = True
+        self,
+        username: str,
+        email: str,
+        password: str,
+        *,
+        server_admin: bool = False,
+        first_is_admin: bool = True,
+        only_while_no_server_admin: bool = False,
     ) -> User:
         """A new user with a personal team of the same name, Admin there. Made by the operator
         (`airsequel create-user`), the first user of a server becomes server admin
-        (`first_is_admin`); `sign_up`, the network's way in, never relies on that."""
+        (`first_is_admin`); `sign_up`, the network's way in, never relies on that.
+        `only_while_no_server_admin` (the setup key's sign-up): refused when a server admin exists by the time
+        the write transaction holds the control plane, so two worker processes cannot both make one."""
         username = checked_team_name(username, what="username")
         if not isinstance(email, str) or not EMAIL.fullmatch(email.strip()):
             raise InvalidInput("email_address must be a valid email address")
@@ -140,6 +152,8 @@ class Accounts:
         password_hash = self.hasher.hash(password)
         now = utc_now_iso()
         with self.control.transaction() as conn:
+            if only_while_no_server_admin and conn.execute("SELECT 1 FROM users WHERE server_admin = 1").fetchone():
+                raise Forbidden(SETUP_LINK_USED)
             if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
                 raise Conflict(f"The username {username!r} is taken")
             if conn.execute("SELECT 1 FROM users WHERE email = ?", (email.strip(),)).fetchone():
@@ -175,10 +189,10 @@ class Accounts:
         with self._setup_lock:  # taken out while the user is made, so two requests cannot both use it
             known = self._setup_digest
             if known is None or not secrets.compare_digest(known, digest(key)) or self.has_server_admin():
-                raise Forbidden("The setup link is unknown or was used: the server log names the current one")
+                raise Forbidden(SETUP_LINK_USED)
             self._setup_digest = None
         try:
-            return self.create_user(username, email, password, server_admin=True)
+            return self.create_user(username, email, password, server_admin=True, only_while_no_server_admin=True)
         except BaseException:
             with self._setup_lock:  # a taken username or a short password: the link still works
                 if self._setup_digest is None:
