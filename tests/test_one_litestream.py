@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from airsequel.core.auth.access import Principal, PrincipalKind
 from airsequel.core.errors import NotFound
 from airsequel.core.services import Services
 from airsequel.core.storage import replication
+from tests.worker_processes import eventually, litestream_pids
 
 pytestmark = pytest.mark.slow
 
@@ -52,29 +53,6 @@ def workers(replicated: Settings) -> Iterator[list[Services]]:
         services.stop()
 
 
-def litestreams(settings: Settings) -> list[int]:
-    """The pids of the `litestream replicate` processes of this data directory."""
-    config = str(settings.data_dir / "litestream.yml")
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-                state = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if b"replicate" in cmdline and config.encode() in cmdline and state != b"Z":
-                found.append(int(entry.name))
-    return found
-
-
-def eventually(predicate: Callable[[], object], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "did not happen in time"
-        time.sleep(0.1)
-
-
 def has_backup(services: Services, file_key: str) -> bool:
     assert services.replication is not None
     try:
@@ -94,7 +72,7 @@ def test_one_worker_runs_litestream_and_databases_made_through_the_other_reach_i
     assert len(holders) == 1
     (holder,) = holders
     (other,) = [w for w in workers if w is not holder]
-    assert litestreams(replicated) == [holder.replication.pid]
+    assert litestream_pids(replicated.data_dir) == [holder.replication.pid]
     # The other worker sees the same Litestream running (for /api/status), without running one.
     assert other.replication is not None and other.replication.pid == holder.replication.pid
     assert other.status(ADMIN)["replication"]["running"] is True
@@ -107,7 +85,7 @@ def test_one_worker_runs_litestream_and_databases_made_through_the_other_reach_i
     other.hosting.delete(record)
     assert record.file_key not in watched(holder)
     eventually(lambda: record.file_key not in holder.replication.registered)
-    assert litestreams(replicated) == [holder.replication.pid]
+    assert litestream_pids(replicated.data_dir) == [holder.replication.pid]
 
 
 def test_a_database_the_holder_missed_is_registered_from_the_registry(workers):
@@ -146,7 +124,7 @@ def test_killing_the_worker_that_runs_litestream_hands_replication_over(replicat
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
-        (first_litestream,) = litestreams(replicated)
+        (first_litestream,) = litestream_pids(replicated.data_dir)
         services = started(replicated, first=True)
         try:
             assert services.replication is not None and not services.replication.supervising
@@ -160,14 +138,14 @@ def test_killing_the_worker_that_runs_litestream_hands_replication_over(replicat
             handover = time.monotonic() - taken_over
             assert handover < 5, handover
             print(f"handover took {handover:.2f} s")
-            eventually(lambda: first_litestream not in litestreams(replicated))  # it died with its worker
-            assert litestreams(replicated) == [services.replication.pid]
+            eventually(lambda: first_litestream not in litestream_pids(replicated.data_dir))  # it died with its worker
+            assert litestream_pids(replicated.data_dir) == [services.replication.pid]
             after = services.hosting.create("after", query="CREATE TABLE t(v)")
             assert {before.file_key, after.file_key} <= watched(services)  # the old one registered again
             eventually(lambda: has_backup(services, after.file_key))
         finally:
             services.stop()
-        assert litestreams(replicated) == []
+        assert litestream_pids(replicated.data_dir) == []
     finally:
         holder.kill()
         holder.wait()

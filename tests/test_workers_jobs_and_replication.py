@@ -7,23 +7,15 @@ import os
 import signal
 import sqlite3
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx2
 import pytest
 
 from tests.server_process import running_server, user_client
-from tests.worker_processes import wait_for_workers
+from tests.worker_processes import eventually, litestream_pids, wait_for_workers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def eventually(predicate: Callable[[], object], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "did not happen in time"
-        time.sleep(0.05)
 
 
 def fresh_get(http: httpx2.Client, path: str) -> httpx2.Response:
@@ -34,21 +26,6 @@ def fresh_get(http: httpx2.Client, path: str) -> httpx2.Response:
 
 def backed_up(http: httpx2.Client, db: str) -> bool:
     return http.get(f"/api/dbs/{db}/backups").status_code == 200
-
-
-def litestreams(data_dir: Path) -> list[int]:
-    config = str(data_dir / "litestream.yml").encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
-                state = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if b"replicate" in cmdline and config in cmdline and state != b"Z":
-                found.append(int(entry.name))
-    return found
 
 
 def holder(data_dir: Path) -> tuple[int, int]:
@@ -108,7 +85,7 @@ def test_one_litestream_for_two_workers_and_a_handover_when_its_worker_is_killed
         workers = wait_for_workers(started[0].pid, 2)
         eventually(lambda: holder(data_dir)[1] != 0)
         first, first_litestream = holder(data_dir)
-        assert first in workers and litestreams(data_dir) == [first_litestream]
+        assert first in workers and litestream_pids(data_dir) == [first_litestream]
         http = user_client(base, "owner")
         made = []
         for number in range(6):  # new connections: the kernel spreads them over both workers
@@ -124,12 +101,12 @@ def test_one_litestream_for_two_workers_and_a_handover_when_its_worker_is_killed
         eventually(lambda: holder(data_dir)[0] not in (0, first) and holder(data_dir)[1] != 0, timeout=10)
         handover = time.monotonic() - killed
         assert handover < 5, handover
-        eventually(lambda: first_litestream not in litestreams(data_dir))
-        assert litestreams(data_dir) == [holder(data_dir)[1]]
+        eventually(lambda: first_litestream not in litestream_pids(data_dir))
+        assert litestream_pids(data_dir) == [holder(data_dir)[1]]
         after = http.post("/api/dbs", json={"name": "after", "query": "CREATE TABLE t(v)"}).json()["id"]
         eventually(lambda: backed_up(http, after))
         for db in ids:  # written after the handover: replicated by the new holder's Litestream
             http.post(f"/dbs/{db}/sql", json={"query": "INSERT INTO t VALUES ('later')"})
         assert http.get("/api/status").json()["status"] == "ok"
         http.close()
-    assert litestreams(data_dir) == []
+    assert litestream_pids(data_dir) == []

@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +129,27 @@ def connections_per_worker(base: str, workers: set[int], each: int) -> list[tupl
         if all(len(group) == each for group in pinned.values()):
             return [(pid, connection) for pid, group in sorted(pinned.items()) for connection in group]
     raise AssertionError(f"could not reach {each} connections on every worker: {pinned}")
+
+
+def litestream_pids(data_dir: Path) -> list[int]:
+    """The pids of the live `litestream replicate` processes of this data directory."""
+    config = str(data_dir / "litestream.yml").encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+                state = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if b"replicate" in cmdline and config in cmdline and state != b"Z":
+                found.append(int(entry.name))
+    return found
+
+
+def eventually(predicate: Callable[[], object], timeout: float = 30.0) -> None:
+    """Wait until `predicate()` holds, failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "did not happen in time"
+        time.sleep(0.05)
