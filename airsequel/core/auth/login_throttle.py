@@ -73,7 +73,9 @@ class LoginThrottle:
 
     def login_succeeded(self, username: str, address: str) -> None:
         """The right password from this address: its own failures for the username are forgotten."""
-        self.control.execute("DELETE FROM login_failures WHERE key = ?", (_login_keys(username, address)[0],))
+        self.control.execute(
+            "DELETE FROM login_failures WHERE key = ?", (_login_keys(username, address)[0],), bump=False
+        )
 
     # --- anything else counted per key (password-reset requests) ----------------------------------
 
@@ -91,7 +93,7 @@ class LoginThrottle:
     def _add(self, *keys: str) -> None:
         now = time.time()
         marks = ", ".join("?" * len(keys))
-        with self.control.transaction() as conn:
+        with self.control.transaction(bump=False) as conn:  # no cached answer depends on these rows
             conn.executemany("INSERT INTO login_failures(key, at) VALUES (?, ?)", [(key, now) for key in keys])
             conn.execute(f"DELETE FROM login_failures WHERE key IN ({marks}) AND at < ?", (*keys, now - self.window))
             if now - self._last_sweep > SWEEP_EVERY_SECONDS:  # forget quiet keys so the table stays small

@@ -82,7 +82,7 @@ class JobLeases:
         """The next job this worker may run (oldest first, one running job per team), now RUNNING under
         this worker's lease; None when there is none."""
         now = time.time()
-        with self.control.transaction() as conn:
+        with self.control.transaction(bump=False) as conn:  # no cached answer depends on jobs
             row: sqlite3.Row | None = conn.execute(
                 CLAIM, {"me": self.worker_id, "until": now + self.lease_seconds, "now": now}
             ).fetchone()
@@ -121,13 +121,15 @@ class JobLeases:
             "UPDATE export_jobs SET status = 'STARTED', claimed_by = NULL, lease_until = NULL,"
             " attempts = max(attempts - 1, 0), rows_done = 0 WHERE id = ? AND claimed_by = ? AND status = 'RUNNING'",
             (job_id, self.worker_id),
+            bump=False,
         )
         self.done(job_id)
 
     def update_held(self, sql: str, params: tuple[object, ...]) -> bool:
         """Run `sql` (an UPDATE export_jobs ... WHERE id = ?) only while this worker holds the job;
         whether it did."""
-        return bool(self.control.execute(f"{sql} AND claimed_by = ? AND status = 'RUNNING'", (*params, self.worker_id)))
+        held = f"{sql} AND claimed_by = ? AND status = 'RUNNING'"
+        return bool(self.control.execute(held, (*params, self.worker_id), bump=False))
 
     def free_dead_claims(self) -> None:
         """End at once the leases of claimers that were processes of this machine and no longer exist."""
@@ -137,12 +139,14 @@ class JobLeases:
         ):
             if _is_dead_here(claimer):
                 self.control.execute(
-                    "UPDATE export_jobs SET lease_until = NULL WHERE id = ? AND claimed_by = ?", (job_id, claimer)
+                    "UPDATE export_jobs SET lease_until = NULL WHERE id = ? AND claimed_by = ?",
+                    (job_id, claimer),
+                    bump=False,
                 )
 
     def give_up_abandoned(self) -> list[str]:
         """Mark failed the jobs whose lease ran out on their last allowed attempt; return their ids."""
-        with self.control.transaction() as conn:
+        with self.control.transaction(bump=False) as conn:
             rows = conn.execute(
                 GIVE_UP,
                 {

@@ -272,8 +272,9 @@ class ControlPlane:
         self._generation.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Run several statements atomically."""
+    def transaction(self, *, bump: bool = True) -> Iterator[sqlite3.Connection]:
+        """Run several statements atomically. `bump=False`: a write no cached answer depends on (login
+        failures, job leases and progress), which leaves every process's caches as they are."""
         with self._lock:
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -284,23 +285,25 @@ class ControlPlane:
             try:
                 yield self._conn
                 # In the same transaction: every process sees the change with it.
-                generation = self._conn.execute(BUMP).fetchone()[0]
+                generation = self._conn.execute(BUMP).fetchone()[0] if bump else None
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
-            self._generation.saw(generation)  # this process's own change counts at once
+            if generation is not None:
+                self._generation.saw(generation)  # this process's own change counts at once
 
     def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
-    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
-        """Run one writing statement in its own transaction; return the number of changed rows."""
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = (), *, bump: bool = True) -> int:
+        """Run one writing statement in its own transaction; return the number of changed rows.
+        `bump`: as for `transaction`."""
         with self._lock:
-            if self._conn.in_transaction:  # inside this thread's transaction(), which bumps the generation
+            if self._conn.in_transaction:  # inside this thread's transaction(), which decides the bump
                 return self._conn.execute(sql, params).rowcount
-            with self.transaction() as conn:
+            with self.transaction(bump=bump) as conn:
                 return conn.execute(sql, params).rowcount
 
     # --- the database registry -------------------------------------------------------------
