@@ -301,7 +301,8 @@ def test_a_foreign_key_chain_as_long_as_the_limit_builds_without_recursion(tmp_p
         assert gql(client, f"/dbs/{db}/graphql", "{ t0 { id t1_by_up { id } } }").json() == {
             "data": {"t0": [{"id": 1, "t1_by_up": []}]}
         }
-        assert time.monotonic() - started < 0.2 < built + 0.2  # built once, then cached
+        # Built once, then cached (counted, not timed: a loaded CI machine once took 0.3 s for the cached one).
+        assert client.app.state.services.graphql.schemas_built() == 1, (built, time.monotonic() - started)
         # One more table than the limit: refused, and the refusal names the numbers.
         assert sql(client, db, "CREATE TABLE extra(a)").status_code == 200
         refused = gql(client, f"/dbs/{db}/graphql", "{ t0 { id } }")

@@ -77,6 +77,10 @@ class GraphQLEngine:
     def _cached(self, record: DatabaseRecord, mode: Mode) -> CachedSchema:
         return self._schemas.get(record, mode)
 
+    def schemas_built(self) -> int:
+        """How many schemas were built (tests read it: once per file version and access mode)."""
+        return self._schemas.schemas_built
+
     def plan_counts(self) -> PlanCounts:
         """How many plans were made and how many requests used one (tests and the benchmark read it)."""
         return self._schemas.plan_counts

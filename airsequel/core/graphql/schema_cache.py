@@ -60,6 +60,7 @@ class SchemaCache:
         self._building: dict[tuple[str, int, Mode], threading.Lock] = {}
         self._lock = threading.Lock()
         self.plan_counts = PlanCounts()
+        self.schemas_built = 0  # tests read it: a schema is built once per file version and mode
 
     def get(self, record: DatabaseRecord, mode: Mode) -> CachedSchema:
         key = (record.file_key, record.schema_version, mode)
@@ -78,6 +79,7 @@ class SchemaCache:
                 self._refuse_if_oversized(record)
             try:
                 cached = self._build(record, mode)
+                self.schemas_built += 1
             finally:
                 with self._lock:
                     self._building.pop(key, None)
