@@ -273,30 +273,8 @@ def main() -> int:
     table: list[tuple[str, str, str, str]] = []
     try:
         database, csv_path = make_fixtures(work, rows)
-        port = free_port()
-        ours = Process(
-            [
-                sys.executable,
-                "-m",
-                "airsequel",
-                "serve",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(work / "data"),
-                "--log-level",
-                "warning",
-                # Workload 5 hosts 10,000 databases in one user's space, past the default quota of 1,000.
-                "--team-max-databases",
-                "20000",
-            ],
-            f"http://127.0.0.1:{port}/api/status",
-        )
-        base = f"http://127.0.0.1:{port}"
+        ours, base, auth = start_ours(work / "data")
         http = httpx2.Client(base_url=base, timeout=600)
-        http.post("/api/users", json={"username": "bench", "email_address": "b@example.org", "password": "benchmark!"})
-        token = http.post("/api/login", json={"username": "bench", "password": "benchmark!"}).json()["sessionToken"]
-        auth = {"Authorization": f"Bearer {token}"}
         db_id = http.post("/dbs?name=people", content=database.read_bytes(), headers=auth).json()["id"]
 
         dport = free_port()
@@ -365,7 +343,7 @@ def main() -> int:
                 )
             )
             if not label and concurrency == 16:
-                sql_c16 = mine
+                sql_c16, datasette_c16 = mine, peer
         floor = floor_sql_rps(database, rows, seconds)
         table.append(
             (
@@ -562,13 +540,127 @@ def main() -> int:
         )
 
         # 6. mixed load: 16 databases, 80% reads / 20% writes
-        table.append(mixed_load(base, auth, seconds=10 if args.quick else 30))
+        mixed_one = mixed_load(base, auth, seconds=10 if args.quick else 30)
+        table.append(mixed_one)
         ours.stop()
+
+        # 7. The same with two worker processes (`serve --workers 2`), against the figures above.
+        table.extend(
+            two_workers(
+                work,
+                database,
+                runs=runs,
+                seconds=seconds,
+                span=span,
+                sql_body=json.dumps({"query": inline}),
+                gql_cases=gql_cases,
+                one_worker={"sql": sql_c16, "datasette": datasette_c16, "floor": floor},
+                mixed_seconds=10 if args.quick else 30,
+                mixed_one=mixed_one,
+            )
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     write_results(args.out, table, rows)
     print(args.out.read_text())
     return 0
+
+
+def start_ours(data_dir: Path, workers: int = 1) -> tuple[Process, str, dict[str, str]]:
+    """Our server on a free port (`workers` processes), with the user `bench` logged in."""
+    port = free_port()
+    server = Process(
+        [
+            sys.executable,
+            "-m",
+            "airsequel",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--log-level",
+            "warning",
+            "--workers",
+            str(workers),
+            # Workload 5 hosts 10,000 databases in one user's space, past the default quota of 1,000.
+            "--team-max-databases",
+            "20000",
+        ],
+        f"http://127.0.0.1:{port}/api/status",
+    )
+    base = f"http://127.0.0.1:{port}"
+    http = httpx2.Client(base_url=base, timeout=600)
+    http.post("/api/users", json={"username": "bench", "email_address": "b@example.org", "password": "benchmark!"})
+    token = http.post("/api/login", json={"username": "bench", "password": "benchmark!"}).json()["sessionToken"]
+    return server, base, {"Authorization": f"Bearer {token}"}
+
+
+def two_workers(
+    work: Path,
+    database: Path,
+    *,
+    runs: int,
+    seconds: int,
+    span: tuple[int, int],
+    sql_body: str,
+    gql_cases: list[tuple[str, str]],
+    one_worker: dict[str, dict[str, float]],
+    mixed_seconds: int,
+    mixed_one: tuple[str, str, str, str],
+) -> list[tuple[str, str, str, str]]:
+    """Workload 7: `POST /sql`, GraphQL and the mixed load through `serve --workers 2`, as ratios to the
+    in-process floor, Datasette, our own /sql and one worker's mixed load, all from this run."""
+    server, base, auth = start_ours(work / "data-2-workers", workers=2)
+    headers = {**auth, "Content-Type": "application/json"}
+    rows: list[tuple[str, str, str, str]] = []
+    try:
+        http = httpx2.Client(base_url=base, timeout=600)
+        db_id = http.post("/dbs?name=people", content=database.read_bytes(), headers=auth).json()["id"]
+
+        def measure(path: str, body: str) -> dict[str, float]:
+            return median_of(
+                runs,
+                lambda: wrk(
+                    f"{base}{path}",
+                    connections=16,
+                    seconds=seconds,
+                    method="POST",
+                    body=body,
+                    headers=headers,
+                    vary=span,
+                ),
+            )
+
+        sql = measure(f"/dbs/{db_id}/sql", sql_body)
+        rows.append(
+            (
+                "7. 2 workers: SQL 100 rows, c=16",
+                _fmt(sql),
+                f"Datasette {_fmt(one_worker['datasette'])}",
+                f"{sql['rps'] / one_worker['datasette']['rps']:.1f}x; {sql['rps'] / one_worker['floor']['rps']:.0%} of"
+                f" floor; {sql['rps'] / one_worker['sql']['rps']:.2f}x one worker",
+            )
+        )
+        for label, gql in gql_cases:
+            mine = measure(f"/dbs/{db_id}/graphql", gql)
+            rows.append(
+                (
+                    f"7. 2 workers: GraphQL 100 rows{label or ' inline'}, c=16",
+                    _fmt(mine),
+                    "",
+                    f"{mine['rps'] / sql['rps']:.0%} of our SQL with 2 workers",
+                )
+            )
+        mixed = mixed_load(base, auth, seconds=mixed_seconds)
+        one_rps = float(mixed_one[1].split(" req/s")[0].replace(",", ""))
+        two_rps = float(mixed[1].split(" req/s")[0].replace(",", ""))
+        rows.append(
+            (f"7. 2 workers: {mixed[0][3:]}", mixed[1], mixed[2], f"{mixed[3]}; {two_rps / one_rps:.2f}x one worker")
+        )
+    finally:
+        server.stop()
+    return rows
 
 
 def mixed_load(base: str, auth: dict[str, str], seconds: int) -> tuple[str, str, str, str]:
