@@ -170,10 +170,15 @@ class Services:
             layout=layout,
         )
 
-    def catch_up(self) -> None:
-        """At the start of a request: what any process changed in the control plane since this one
-        last looked holds from here on (its caches and run-time settings)."""
+    def settings_behind(self) -> bool:
+        """At the start of a request: look whether any process changed the control plane since this one
+        last looked (one call on the generation's own connection; its caches follow from here on), and
+        whether the run-time settings must then be read again (`catch_up_settings`, which reads the
+        control plane and so may wait behind another process's write: not on the event loop)."""
         self.control.check_generation()
+        return isinstance(self.live, SharedLiveSettings) and self.live.behind()
+
+    def catch_up_settings(self) -> None:
         if isinstance(self.live, SharedLiveSettings):
             self.live.refresh()
 

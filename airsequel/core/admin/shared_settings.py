@@ -17,8 +17,7 @@ from collections.abc import Callable
 
 from airsequel.config import LiveSettings, Settings
 from airsequel.core.registry.control_plane import ControlPlane
-
-BACKGROUND_CHECK_SECONDS = 1.0
+from airsequel.core.registry.generation import BACKGROUND_CHECK_SECONDS
 
 
 class SharedLiveSettings(LiveSettings):
@@ -36,6 +35,12 @@ class SharedLiveSettings(LiveSettings):
         self._seen = self._control.generation
         self._checked_at = time.monotonic()
         self._reload = reload
+
+    def behind(self) -> bool:
+        """Whether the control plane's generation moved since the stored values were last applied (a look,
+        as `refresh` makes one)."""
+        self._checked_at = time.monotonic()
+        return self._reload is not None and self._control.generation != self._seen
 
     def refresh(self) -> None:
         """Apply what another process stored since the last look (one generation check)."""
