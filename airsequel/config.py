@@ -80,6 +80,14 @@ class Settings:
         env="AIRSEQUEL_DATA_DIR",
         flag="--data-dir",
     )
+    control_plane: str = setting(
+        "",
+        "Where the control plane lives: empty for control.sqlite in the data directory, or a"
+        " postgresql://user:password@host:port/database URL",
+        env="AIRSEQUEL_CONTROL_PLANE",
+        flag="--control-plane",
+        secret=True,
+    )
     host: str = setting("127.0.0.1", "Address to listen on", env="AIRSEQUEL_HOST", flag="--host")
     port: int = setting(4185, "Port to listen on", env="AIRSEQUEL_PORT", flag="--port", minimum=0, maximum=65535)
     log_level: str = setting(
@@ -562,7 +570,9 @@ def markdown_table() -> str:
         default = SETTINGS_DEFAULTS[name]
         shown = (
             "(generated)"
-            if spec.secret
+            if spec.secret and name == "secret_key"
+            else "(empty)"
+            if default == ""
             else "(none)"
             if default in (None, ())
             else f"`{_human(default)}`"
