@@ -51,6 +51,9 @@ bench/.venv-peers/bin/datasette:
 
 bench: $(DEV_STAMP) bench/.venv-peers/bin/datasette
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk sqlite3)
+	# The PostGraphile peer: Debian's node, npm and PostgreSQL (its npm packages: bench/postgraphile_peer.py).
+	(command -v npm && ls /usr/lib/postgresql/*/bin/postgres) >/dev/null 2>&1 || (apt-get update -qq && \
+		apt-get install -y -qq nodejs npm postgresql) || echo "no node/npm/PostgreSQL: PostGraphile not measured"
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:

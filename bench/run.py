@@ -2,7 +2,10 @@
 
 Peers live in their own virtualenv (bench/.venv-peers, made by `make bench`), never in the
 project's dependencies: Datasette with datasette-graphql, sqlite-utils; plus the sqlite3 CLI and
-Python's in-process sqlite3 as the floor. Load comes from `wrk` (Debian package) on 127.0.0.1.
+Python's in-process sqlite3 as the floor. The GraphQL peers are datasette-graphql and PostGraphile 4 (with
+postgraphile-plugin-connection-filter) on Debian's PostgreSQL, whose npm packages go into
+bench/peers/postgraphile/node_modules (bench/postgraphile_peer.py). Load comes from `wrk` (Debian package) on
+127.0.0.1.
 
 Usage: bench/.venv-peers/bin/python is not needed; run with the project's venv:
     .venv/bin/python bench/run.py [--quick] [--out bench/RESULTS.md]
@@ -30,6 +33,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import httpx2
+from postgraphile_peer import PeerUnavailable, PostGraphile
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS = ROOT / "bench" / ".venv-peers" / "bin"
@@ -368,6 +372,24 @@ def main() -> int:
                 ).replace('"__N__"', "__N__"),
             ),
         ]
+        postgraphile, postgraphile_label, postgraphile_versions = measure_postgraphile(
+            work,
+            csv_path,
+            runs=runs,
+            seconds=seconds,
+            span=span,
+            ours=lambda n: http.post(
+                f"/dbs/{db_id}/graphql",
+                headers=auth,
+                json={"query": f"{{ people(where: {{id: {{_gte: {n}}}}}, limit: 100) {selection} }}"},
+            ).json()["data"]["people"],
+        )
+        if not postgraphile:
+            table.append(("2. PostGraphile", "", postgraphile_label, "not measured"))
+        for label, result in postgraphile.items():
+            table.append(
+                (f"2. PostGraphile 100 rows{label or ' inline'}, c=16", "", f"{postgraphile_label} {_fmt(result)}", "")
+            )
         peer_body = json.dumps(
             {
                 "query": "{ people(filter: {id: {gte: __N__}}, first: 100) { nodes { id name email age score created } } }"
@@ -403,7 +425,8 @@ def main() -> int:
                     f"2. GraphQL 100 rows{label or ' inline'}, c=16",
                     _fmt(mine),
                     f"datasette-graphql {_fmt(peer)} (inline)",
-                    f"{mine['rps'] / peer['rps']:.1f}x; {mine['rps'] / sql_c16['rps']:.0%} of our SQL",
+                    f"{mine['rps'] / peer['rps']:.1f}x; {mine['rps'] / sql_c16['rps']:.0%} of our SQL"
+                    + _versus(mine, postgraphile.get(label)),
                 )
             )
         datasette.stop()
@@ -555,13 +578,14 @@ def main() -> int:
                 sql_body=json.dumps({"query": inline}),
                 gql_cases=gql_cases,
                 one_worker={"sql": sql_c16, "datasette": datasette_c16, "floor": floor},
+                postgraphile=postgraphile,
                 mixed_seconds=10 if args.quick else 30,
                 mixed_one=mixed_one,
             )
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    write_results(args.out, table, rows)
+    write_results(args.out, table, rows, postgraphile_versions)
     print(args.out.read_text())
     return 0
 
@@ -606,6 +630,7 @@ def two_workers(
     sql_body: str,
     gql_cases: list[tuple[str, str]],
     one_worker: dict[str, dict[str, float]],
+    postgraphile: dict[str, dict[str, float]],
     mixed_seconds: int,
     mixed_one: tuple[str, str, str, str],
 ) -> list[tuple[str, str, str, str]]:
@@ -649,7 +674,8 @@ def two_workers(
                     f"7. 2 workers: GraphQL 100 rows{label or ' inline'}, c=16",
                     _fmt(mine),
                     "",
-                    f"{mine['rps'] / sql['rps']:.0%} of our SQL with 2 workers",
+                    f"{mine['rps'] / sql['rps']:.0%} of our SQL with 2 workers"
+                    + _versus(mine, postgraphile.get(label)),
                 )
             )
         mixed = mixed_load(base, auth, seconds=mixed_seconds)
@@ -717,17 +743,73 @@ def mixed_load(base: str, auth: dict[str, str], seconds: int) -> tuple[str, str,
     )
 
 
+def measure_postgraphile(
+    work: Path,
+    csv_path: Path,
+    *,
+    runs: int,
+    seconds: int,
+    span: tuple[int, int],
+    ours: Callable[[int], list[dict[str, object]]],
+) -> tuple[dict[str, dict[str, float]], str, str]:
+    """PostGraphile on PostgreSQL with the fixture's rows, asked for the same 100 rows as our GraphQL workload
+    (a different first id every request), inline and as a variable, keyed like `gql_cases`; its name and its
+    versions. When it cannot run here: no figures and the reason instead of its name; the bench goes on."""
+    nodes = "{ nodes { id name email age score created } }"
+    cases = {
+        "": {"query": f"{{ allPeople(filter: {{id: {{greaterThanOrEqualTo: __N__}}}}, first: 100) {nodes} }}"},
+        " variable": {
+            "query": f"query($n: Int!) {{ allPeople(filter: {{id: {{greaterThanOrEqualTo: $n}}}}, first: 100) {nodes} }}",
+            "variables": {"n": "__N__"},
+        },
+    }
+    try:
+        peer = PostGraphile(work, csv_path)
+    except PeerUnavailable as error:
+        print(f"PostGraphile not measured: {error}", file=sys.stderr, flush=True)
+        return {}, f"not measured: {str(error).splitlines()[0] if str(error) else 'unavailable'}", ""
+    results: dict[str, dict[str, float]] = {}
+    try:
+        for label, body in cases.items():
+            # The same rows as ours, checked once (wrk counts statuses only, and GraphQL errors come as 200).
+            check = json.loads(json.dumps(body).replace('"__N__"', "4321").replace("__N__", "4321"))
+            if peer.query(check) != ours(4321):
+                raise RuntimeError(f"PostGraphile's rows differ from ours for {body['query']}")
+            text = json.dumps(body).replace('"__N__"', "__N__")
+            results[label] = median_of(
+                runs,
+                lambda text=text: wrk(
+                    peer.url,
+                    connections=16,
+                    seconds=seconds,
+                    method="POST",
+                    body=text,
+                    headers={"Content-Type": "application/json"},
+                    vary=span,
+                ),
+            )
+    finally:
+        peer.stop()
+    return results, peer.label, peer.versions
+
+
+def _versus(ours: dict[str, float], postgraphile: dict[str, float] | None) -> str:
+    return f"; {ours['rps'] / postgraphile['rps']:.2f}x PostGraphile" if postgraphile else ""
+
+
 def _fmt(result: dict[str, float]) -> str:
     return f"{result['rps']:,.0f} req/s (p50 {result['p50']:.1f} ms, p99 {result['p99']:.1f} ms)"
 
 
-def write_results(path: Path, table: list[tuple[str, str, str, str]], rows: int) -> None:
+def write_results(path: Path, table: list[tuple[str, str, str, str]], rows: int, postgraphile: str) -> None:
     peers = subprocess.run([str(PEERS / "pip"), "freeze"], capture_output=True, text=True).stdout
     versions = ", ".join(
         line
         for line in peers.splitlines()
         if line.split("==")[0].lower() in ("datasette", "datasette-graphql", "sqlite-utils")
     )
+    if postgraphile:
+        versions += f", {postgraphile}"
     lines = [
         "# Benchmark results",
         "",
