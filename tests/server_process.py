@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx2
 
+from tests.control_planes import control_plane_env
 from tests.helpers import sign_up_and_login
 
 
@@ -38,7 +39,8 @@ def running_server(
     started: list[subprocess.Popen[bytes]] | None = None,
 ) -> Iterator[str]:
     """`program` (default: this Python's `-m airsequel`) serving `data_dir`, from `cwd`, with
-    `--workers N` when `workers` is given. `started`: a list the server's process is appended to."""
+    `--workers N` when `workers` is given. `started`: a list the server's process is appended to. Its control
+    plane is the one pytest's --control-plane chose for `data_dir` (tests/control_planes.py) unless `env` says."""
     port = free_port()
     # A file, not a pipe: nobody reads a pipe while the test runs, and a full one would block the server.
     log = open(server_log(data_dir), "ab")
@@ -56,7 +58,7 @@ def running_server(
             "warning",
             *(["--workers", str(workers)] if workers is not None else []),
         ],
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **control_plane_env(data_dir), **(env or {})},
         cwd=cwd,
         stdout=log,
         stderr=subprocess.STDOUT,

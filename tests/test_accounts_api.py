@@ -56,6 +56,7 @@ def test_first_user_is_server_admin_and_duplicates_conflict(anonymous):
     assert sign_up(anonymous, "carol", email="alice@example.org").status_code == 409
 
 
+@pytest.mark.sqlite_control_plane
 def test_password_is_never_returned_or_stored_plain(anonymous, settings):
     sign_up_and_login(anonymous, "alice")
     raw = b"".join(path.read_bytes() for path in settings.data_dir.glob("control.sqlite*"))

@@ -35,6 +35,7 @@ def rows(http, db):  # type: ignore[no-untyped-def]
     return [r["v"] for r in http.post(f"/dbs/{db}/sql", json={"query": "SELECT v FROM t ORDER BY v"}).json()["rows"]]
 
 
+@pytest.mark.sqlite_control_plane
 def test_point_in_time_restore_restart_and_disaster_recovery(tmp_path):
     replica = tmp_path / "replica"
     env = {"AIRSEQUEL_REPLICA_URL": replica.as_uri()}
@@ -199,6 +200,7 @@ def restore_all(replica: Path, new_dir: Path) -> subprocess.CompletedProcess[str
     )
 
 
+@pytest.mark.sqlite_control_plane
 def test_a_graceful_stop_ships_every_database_before_restore_all(tmp_path):
     """Issue 16, point 24, exactly: create, write, restore as new twice, stop gracefully a second
     later, then restore-all into a fresh directory. Everything comes back."""

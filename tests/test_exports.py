@@ -18,6 +18,7 @@ import httpx2
 import openpyxl
 import pytest
 
+from tests.control_planes import control_plane_rows
 from tests.helpers import create_db, sign_up_and_login, sql
 from tests.server_process import running_server, user_client
 
@@ -325,8 +326,7 @@ def test_a_job_interrupted_by_a_crash_completes_after_restart(tmp_path):
         exported = json.loads(http.get(job["data"]).content)
         assert len(exported) == 400000 and exported[-1] == {"id": 400000, "v": "value 400000"}
         http.close()
-    conn = sqlite3.connect(data_dir / "control.sqlite")
-    assert conn.execute("SELECT count(*) FROM export_jobs WHERE status = 'RUNNING'").fetchone() == (0,)
+    assert control_plane_rows(data_dir, "SELECT count(*) FROM export_jobs WHERE status = 'RUNNING'") == [(0,)]
     assert sorted(p.name for p in (data_dir / "exports" / job_id).iterdir()) == ["crash-t.json"]
 
 

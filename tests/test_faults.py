@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
+from tests.control_planes import control_plane_rows
 from tests.helpers import PASSWORD, sign_up_and_login
 from tests.server_process import running_server, user_client
 
@@ -39,8 +40,7 @@ def login(base: str) -> httpx2.Client:
 
 def check_consistent(data_dir: Path) -> None:
     """Registry and files agree, and every hosted file is sound."""
-    control = sqlite3.connect(data_dir / "control.sqlite")
-    keys = {row[0] for row in control.execute("SELECT file_key FROM databases")}
+    keys = {row[0] for row in control_plane_rows(data_dir, "SELECT file_key FROM databases")}
     on_disk = {p.name for p in (data_dir / "dbs").iterdir()}
     assert keys == on_disk
     for key in keys:

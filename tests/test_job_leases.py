@@ -97,6 +97,7 @@ def next_line(process: subprocess.Popen[str]) -> str:
     return process.stdout.readline().strip()
 
 
+@pytest.mark.sqlite_control_plane
 def test_three_processes_claiming_at_once_take_each_job_once(tmp_path):
     control_file = tmp_path / "control.sqlite"
     control = ControlPlane(control_file)
@@ -130,6 +131,7 @@ def test_two_workers_run_every_job_once(services, second):
         assert artifact.read_text().count("\n") == 20_001  # header and every row, from whichever worker
 
 
+@pytest.mark.sqlite_control_plane
 def test_a_job_whose_runner_was_killed_is_finished_by_another_worker(services, tmp_path):
     jobs = make_jobs(services, users=2, jobs_each=1)
     go = tmp_path / "go"

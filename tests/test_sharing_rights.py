@@ -413,6 +413,7 @@ def test_a_removed_member_or_deleted_token_keeps_nothing_through_the_read_only_i
     assert world.get("read_token", f"/api/dbs/{world.db}").status_code == 401
 
 
+@pytest.mark.sqlite_control_plane
 def test_on_upgrade_existing_databases_have_their_link_off(tmp_path):
     """A control plane of before the change (schema 7) with a database whose id was handed out: the
     migration turns the link off; a manager turns it on again with a fresh id."""

@@ -75,6 +75,7 @@ def test_password_reset_requests_count_across_workers(services, second):
     assert len(list(outbox.glob("*-password-reset-alice.txt"))) == 5
 
 
+@pytest.mark.sqlite_control_plane
 def test_failures_counted_by_another_process_refuse_here(services):
     script = (
         "import sys; from pathlib import Path\n"

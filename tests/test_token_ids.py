@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from airsequel.core.registry.control_plane import MIGRATIONS, ControlPlane
 from tests.helpers import bearer, create_db, sql
 
@@ -46,6 +48,7 @@ def test_create_delete_create_gives_a_new_id_and_the_audit_log_tells_the_tokens_
     assert f"token:{first['id']}" != f"token:{second['id']}"
 
 
+@pytest.mark.sqlite_control_plane
 def test_ids_are_not_reused_after_a_restart_either(tmp_path):
     path = tmp_path / "control.sqlite"
     control = ControlPlane(path)
@@ -60,6 +63,7 @@ def test_ids_are_not_reused_after_a_restart_either(tmp_path):
         again.close()
 
 
+@pytest.mark.sqlite_control_plane
 def test_the_migration_keeps_tokens_permissions_and_jobs_and_counts_past_ids_seen_in_the_audit_log(tmp_path):
     path = tmp_path / "control.sqlite"
     conn = sqlite3.connect(path, isolation_level=None)

@@ -34,6 +34,7 @@ def holder(data_dir: Path) -> tuple[int, int]:
     return (int(fields[0]), int(fields[1])) if len(fields) == 2 else (0, 0)
 
 
+@pytest.mark.sqlite_control_plane
 def test_killing_the_worker_that_runs_an_export_leaves_the_job_to_the_other(tmp_path):
     data_dir = tmp_path / "data"
     started: list = []
