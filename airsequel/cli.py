@@ -126,7 +126,7 @@ def create_user(args: argparse.Namespace) -> int:
         return 2
     layout = DataLayout(settings.data_dir)
     password = sys.stdin.readline().rstrip("\r\n")
-    control = ControlPlane(layout.control_file)
+    control = ControlPlane(settings.control_plane or layout.control_file)
     try:
         teams = Teams(control)
         outbox = settings.outbox_dir or layout.default_outbox_dir

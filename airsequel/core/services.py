@@ -108,7 +108,7 @@ class Services:
     def _start_locked(cls, settings: Settings, *, clean_up: bool = True) -> Services:
         layout = DataLayout(settings.data_dir)
         layout.root.mkdir(parents=True, exist_ok=True)
-        control = ControlPlane(layout.control_file)
+        control = ControlPlane(settings.control_plane or layout.control_file)
         # Values a server admin stores through any process reach every process's next request.
         live = SharedLiveSettings(settings.with_secret_key(), control)
         env_vars = EnvVars(control)
@@ -122,7 +122,9 @@ class Services:
         )
         replication = None
         if settings.replica_url:
-            replication = Replication(layout, settings.replica_url, settings.s3_endpoint)
+            replication = Replication(
+                layout, settings.replica_url, settings.s3_endpoint, control_file=control.engine == "sqlite"
+            )
         audit = AuditLog(control)
         hosting = Hosting(layout, control, pool, live, audit, replication)
         if clean_up:

@@ -3,7 +3,6 @@ which tables, how many rows) in the control plane."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +10,7 @@ import orjson
 
 from airsequel.core.auth.access import Principal, PrincipalKind
 from airsequel.core.clock import utc_now_iso
+from airsequel.core.registry.connection import ControlConnection
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 
 MAX_STATEMENT = 10_000
@@ -42,7 +42,7 @@ class AuditLog:
     def __init__(self, control: ControlPlane) -> None:
         self.control = control
 
-    def write(self, conn: sqlite3.Connection, database: DatabaseRecord, entry: AuditEntry) -> None:
+    def write(self, conn: ControlConnection, database: DatabaseRecord, entry: AuditEntry) -> None:
         """Record `entry` inside the caller's control-plane transaction (`conn`), when auditing is on."""
         if not database.auditing:
             return

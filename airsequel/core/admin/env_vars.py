@@ -4,11 +4,11 @@ plane. They never go into a hosted file, a download or an export."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from typing import Any
 
 from airsequel.core.clock import utc_now_iso
 from airsequel.core.errors import Conflict, InvalidInput, NotFound
+from airsequel.core.registry.connection import ControlConnection
 from airsequel.core.registry.control_plane import ControlPlane
 
 SERVER = "server"
@@ -67,7 +67,7 @@ def checked_list(variables: Any) -> list[tuple[str, str]]:
     return checked
 
 
-def replace_in(conn: sqlite3.Connection, scope: str, checked: list[tuple[str, str]]) -> None:
+def replace_in(conn: ControlConnection, scope: str, checked: list[tuple[str, str]]) -> None:
     """Make `scope`'s variables exactly `checked`, inside the caller's control-plane transaction."""
     conn.execute("DELETE FROM env_vars WHERE scope = ?", (scope,))
     conn.executemany(

@@ -14,7 +14,6 @@ import hashlib
 import logging
 import re
 import secrets
-import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ from airsequel.core.auth.login_throttle import LoginThrottle
 from airsequel.core.auth.teams import Teams, checked_team_name
 from airsequel.core.clock import iso_from_datetime, utc_now_iso
 from airsequel.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from airsequel.core.registry.connection import ControlRow
 from airsequel.core.registry.control_plane import ControlPlane
 
 log = logging.getLogger("airsequel.accounts")
@@ -162,10 +162,10 @@ class Accounts:
                 raise Conflict(f"The name {username!r} is taken by a team")
             first = conn.execute("SELECT count(*) FROM users").fetchone()[0] == 0
             user_id = conn.execute(
-                "INSERT INTO users(username, email, password_hash, server_admin, created_utc) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO users(username, email, password_hash, server_admin, created_utc) VALUES (?, ?, ?, ?, ?)"
+                " RETURNING id",
                 (username, email.strip(), password_hash, int(server_admin or (first and first_is_admin)), now),
-            ).lastrowid
-            assert user_id is not None  # an INSERT into a rowid table always sets lastrowid
+            ).fetchone()[0]
             self.teams.insert_team(conn, username, admin_user_id=user_id)
         user = self.user_by_name(username)
         assert user is not None
@@ -341,5 +341,5 @@ def checked_password(password: object) -> str:
     return password
 
 
-def _user(row: sqlite3.Row) -> User:
+def _user(row: ControlRow) -> User:
     return User(row["id"], row["username"], row["email"], bool(row["server_admin"]), row["created_utc"])

@@ -125,4 +125,5 @@ class LoginThrottle:
 
 def _login_keys(username: str, address: str) -> tuple[str, str, str]:
     name = username.lower()
-    return f"login:{name}\x00{address}", f"address:{address}", f"user:{name}"
+    # The address holds no space: the first space ends it, whatever the name holds.
+    return f"login:{address} {name}", f"address:{address}", f"user:{name}"

@@ -4,13 +4,13 @@ last Admin."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from airsequel.core.auth.access import Principal, PrincipalKind, Role, TeamAction, authorize_team, require_user
 from airsequel.core.clock import utc_now_iso
 from airsequel.core.errors import Conflict, CoreError, InvalidInput, NotFound
+from airsequel.core.registry.connection import ControlConnection
 from airsequel.core.registry.control_plane import ControlPlane
 
 # Usernames (and so personal teams): 2 to 40 letters, digits, '-', '_' or '.'.
@@ -51,13 +51,15 @@ class Teams:
     def __init__(self, control: ControlPlane) -> None:
         self.control = control
 
-    def insert_team(self, conn: sqlite3.Connection, name: str, *, admin_user_id: int) -> int:
+    def insert_team(self, conn: ControlConnection, name: str, *, admin_user_id: int) -> int:
         """Create a team inside the caller's transaction, with one Admin."""
         if conn.execute("SELECT 1 FROM teams WHERE name = ?", (name,)).fetchone():
             raise Conflict(f"The team name {name!r} is taken")
         if conn.execute("SELECT 1 FROM users WHERE username = ? AND id <> ?", (name, admin_user_id)).fetchone():
             raise Conflict(f"The name {name!r} is taken by a user")
-        team_id = conn.execute("INSERT INTO teams(name, created_utc) VALUES (?, ?)", (name, utc_now_iso())).lastrowid
+        team_id = conn.execute(
+            "INSERT INTO teams(name, created_utc) VALUES (?, ?) RETURNING id", (name, utc_now_iso())
+        ).fetchone()[0]
         conn.execute("INSERT INTO memberships(team_id, user_id, role) VALUES (?, ?, 'Admin')", (team_id, admin_user_id))
         assert team_id is not None
         return team_id
@@ -269,6 +271,6 @@ def _checked_roles(roles: object) -> list[Role]:
         raise InvalidInput("roles must be a non-empty list of 'Admin', 'Editor', 'Viewer'") from None
 
 
-def _ensure_an_admin(conn: sqlite3.Connection, team: Team) -> None:
+def _ensure_an_admin(conn: ControlConnection, team: Team) -> None:
     if not conn.execute("SELECT 1 FROM memberships WHERE team_id = ? AND role = 'Admin'", (team.id,)).fetchone():
         raise Conflict("A team needs at least one Admin")

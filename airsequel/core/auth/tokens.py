@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from airsequel.core.auth.teams import Team, Teams
 from airsequel.core.clock import SYSTEM_CLOCK, Clock, iso_from_datetime, utc_now_iso
 from airsequel.core.errors import InvalidInput, NotAuthenticated, NotFound
 from airsequel.core.integer_text import parse_count
+from airsequel.core.registry.connection import ControlRow
 from airsequel.core.registry.control_plane import ControlPlane
 
 PREFIX = "ast_"
@@ -71,7 +71,7 @@ class Tokens:
         with self.control.transaction() as conn:
             token_id = conn.execute(
                 "INSERT INTO tokens(team_id, name, description, token_hash, masked_body, created_by, created_utc,"
-                " expiration_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " expiration_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     team.id,
                     name,
@@ -82,7 +82,7 @@ class Tokens:
                     created_utc,
                     expiration_utc,
                 ),
-            ).lastrowid
+            ).fetchone()[0]
             conn.executemany(
                 "INSERT INTO token_permissions(token_id, db_file_key, permission) VALUES (?, ?, ?)",
                 [(token_id, file_key, permission) for file_key, permission in grants.items()],
@@ -215,7 +215,7 @@ class Tokens:
             grants[rows[0]["file_key"]] = item["name"]
         return grants
 
-    def _json(self, row: sqlite3.Row) -> dict[str, Any]:
+    def _json(self, row: ControlRow) -> dict[str, Any]:
         permissions = [
             {"db_id": db_id, "db_name": db_name, "name": permission}
             for db_id, db_name, permission in self.control.query(

@@ -12,12 +12,13 @@ from airsequel.core.admin.audit import AuditEntry
 from airsequel.core.auth.access import Principal
 from airsequel.core.content.tables import Tables
 from airsequel.core.errors import Conflict, InvalidInput, NotFound
+from airsequel.core.registry.connection import ControlConnection
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.sql import table_schema
 from airsequel.core.sql.table_schema import ColumnSpec
 from airsequel.core.storage.hosting import Hosting
 
-Metadata = Callable[[sqlite3.Connection], None]
+Metadata = Callable[[ControlConnection], None]
 UNCHANGED: Any = ...  # a field the request did not name
 
 
@@ -69,7 +70,7 @@ class SchemaEdits:
                 raise NotFound(f"Table {after!r} does not exist")
             position = listed.index(after) + 0.5 if after is not None else -0.5
 
-        def metadata(conn: sqlite3.Connection) -> None:
+        def metadata(conn: ControlConnection) -> None:
             if renaming:
                 for meta in ("table_meta", "column_meta"):
                     conn.execute(
@@ -86,7 +87,7 @@ class SchemaEdits:
                 metadata(conn)
 
     def drop_table(self, record: DatabaseRecord, actor: Principal, name: str) -> None:
-        def metadata(conn: sqlite3.Connection) -> None:
+        def metadata(conn: ControlConnection) -> None:
             for meta in ("table_meta", "column_meta"):
                 conn.execute(f"DELETE FROM {meta} WHERE file_key = ? AND table_name = ?", (record.file_key, name))
 
@@ -119,7 +120,7 @@ class SchemaEdits:
         """`changes`: name, sqliteDataType, isNonNull, isUnique, isPrimaryKey, default (those given)."""
         new_name = changes.get("name", column)
 
-        def metadata(conn: sqlite3.Connection) -> None:
+        def metadata(conn: ControlConnection) -> None:
             if new_name != column:
                 conn.execute(
                     "UPDATE column_meta SET column_name = ? WHERE file_key = ? AND table_name = ? AND column_name = ?",
@@ -131,14 +132,14 @@ class SchemaEdits:
             with self.hosting.read_snapshot(record) as conn:  # the schema only: no row is read
                 if table_schema.find_table(conn, table).column(column) is None:
                     raise NotFound(f"Column {column!r} does not exist in {table!r}")
-            with self.control.transaction() as conn:
-                metadata(conn)
+            with self.control.transaction() as control:
+                metadata(control)
             return
         entry = AuditEntry(actor, "schema", f"change column {column} of {table}: {changes}", [table])
         self._edit(record, entry, lambda conn: table_schema.change_column(conn, table, column, changes), metadata)
 
     def drop_column(self, record: DatabaseRecord, actor: Principal, table: str, column: str) -> None:
-        def metadata(conn: sqlite3.Connection) -> None:
+        def metadata(conn: ControlConnection) -> None:
             conn.execute(
                 "DELETE FROM column_meta WHERE file_key = ? AND table_name = ? AND column_name = ?",
                 (record.file_key, table, column),
@@ -164,7 +165,7 @@ class SchemaEdits:
 def _table_meta(
     record: DatabaseRecord, table: str, *, description: Any = UNCHANGED, position: Any = UNCHANGED
 ) -> Metadata:
-    def write(conn: sqlite3.Connection) -> None:
+    def write(conn: ControlConnection) -> None:
         if description is UNCHANGED and position is UNCHANGED:
             return
         conn.execute(
@@ -186,11 +187,11 @@ def _table_meta(
 
 
 def _column_description(record: DatabaseRecord, table: str, column: str, description: Any) -> Metadata:
-    def write(conn: sqlite3.Connection) -> None:
+    def write(conn: ControlConnection) -> None:
         if description is not UNCHANGED:
             conn.execute(
                 "INSERT INTO column_meta(file_key, table_name, column_name, description) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT DO UPDATE SET description = excluded.description",
+                " ON CONFLICT(file_key, table_name, column_name) DO UPDATE SET description = excluded.description",
                 (record.file_key, table, column, description),
             )
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import os
 import socket
-import sqlite3
 import threading
 import time
 
 from airsequel.core import ids
 from airsequel.core.clock import utc_now_iso
+from airsequel.core.registry.connection import ControlRow
 from airsequel.core.registry.control_plane import ControlPlane
 
 LEASE_SECONDS = 30.0
@@ -78,12 +78,12 @@ class JobLeases:
     def close(self) -> None:
         _LIVE_HERE.discard(self.worker_id)
 
-    def claim(self) -> sqlite3.Row | None:
+    def claim(self) -> ControlRow | None:
         """The next job this worker may run (oldest first, one running job per team), now RUNNING under
         this worker's lease; None when there is none."""
         now = time.time()
         with self.control.transaction(bump=False) as conn:  # no cached answer depends on jobs
-            row: sqlite3.Row | None = conn.execute(
+            row: ControlRow | None = conn.execute(
                 CLAIM, {"me": self.worker_id, "until": now + self.lease_seconds, "now": now}
             ).fetchone()
         if row is not None:

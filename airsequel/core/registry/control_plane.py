@@ -1,7 +1,11 @@
-"""The control plane: the server's own SQLite file holding the registry of hosted databases.
+"""The control plane: the server's own database of the registry of hosted databases, users, teams,
+tokens, settings, audit, export jobs, assets and charts.
 
+It lives in a SQLite file in the data directory (the default: nothing to install), or in a PostgreSQL
+database (`--control-plane postgresql://...`, postgres_engine.py). Its statements are written once, in
+SQLite's SQL, and go through the calls of connection.py; on PostgreSQL each is translated once.
 Only the server opens it. One connection, guarded by a lock; every call is short.
-Schema changes are numbered migrations keyed on `PRAGMA user_version`.
+Schema changes are numbered migrations (migrations.py).
 """
 
 from __future__ import annotations
@@ -16,223 +20,52 @@ from typing import Any
 import orjson
 
 from airsequel.core.errors import Unavailable
-from airsequel.core.registry.generation import BUMP, GENERATION_ROW, GenerationWatch
+from airsequel.core.registry.connection import ControlConnection, ControlRow
+from airsequel.core.registry.generation import BUMP, GenerationWatch
+from airsequel.core.registry.migrations import MIGRATIONS as MIGRATIONS
+from airsequel.core.registry.migrations import postgresql_migrations
+from airsequel.core.registry.postgres_engine import (
+    PostgresConnection,
+    PostgresGenerationWatch,
+    is_postgres_url,
+    migrate,
+)
 from airsequel.core.registry.records import DatabaseRecord as DatabaseRecord
 from airsequel.core.registry.records import FileFacts as FileFacts
-from airsequel.core.registry.token_id_migration import TOKEN_IDS_NEVER_REUSED
 from airsequel.core.sql.connections import is_busy
-
-MIGRATIONS: list[str] = [
-    # 1: the database registry
-    """
-    CREATE TABLE databases (
-        file_key TEXT PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        readonly_id TEXT NOT NULL UNIQUE,
-        name TEXT NOT NULL,
-        description TEXT,
-        owner TEXT,
-        created_by TEXT,
-        created_utc TEXT NOT NULL,
-        ownership_utc TEXT NOT NULL,
-        last_modified_utc TEXT NOT NULL,
-        size INTEGER NOT NULL DEFAULT 0,
-        schema_version INTEGER NOT NULL DEFAULT 0,
-        user_version INTEGER NOT NULL DEFAULT 0,
-        tables_json TEXT NOT NULL DEFAULT '[]',
-        visibility TEXT NOT NULL DEFAULT 'private',
-        schema_locked INTEGER NOT NULL DEFAULT 0,
-        views_tab INTEGER NOT NULL DEFAULT 0,
-        auditing INTEGER NOT NULL DEFAULT 0,
-        environment TEXT,
-        file_format TEXT NOT NULL DEFAULT 'sqlite',
-        file_name TEXT NOT NULL DEFAULT 'database.sqlite'
-    ) STRICT;
-    CREATE INDEX databases_owner ON databases(owner);
-    """,
-    # 2: accounts, teams, sessions, API tokens
-    """
-    CREATE TABLE users (
-        id INTEGER PRIMARY KEY,
-        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
-        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
-        password_hash TEXT NOT NULL,
-        server_admin INTEGER NOT NULL DEFAULT 0,
-        created_utc TEXT NOT NULL
-    ) STRICT;
-    CREATE TABLE teams (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
-        created_utc TEXT NOT NULL,
-        billing_email TEXT,
-        billing_plan TEXT,
-        billing_subscription_id INTEGER
-    ) STRICT;
-    CREATE TABLE memberships (
-        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        role TEXT NOT NULL CHECK (role IN ('Admin', 'Editor', 'Viewer')),
-        PRIMARY KEY (team_id, user_id, role)
-    ) STRICT;
-    CREATE INDEX memberships_user ON memberships(user_id);
-    CREATE TABLE sessions (
-        token_hash TEXT PRIMARY KEY,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        created_utc TEXT NOT NULL,
-        expires_utc TEXT NOT NULL
-    ) STRICT;
-    CREATE TABLE password_resets (
-        key_hash TEXT PRIMARY KEY,
-        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-        expires_utc TEXT NOT NULL
-    ) STRICT;
-    CREATE TABLE tokens (
-        id INTEGER PRIMARY KEY,
-        team_id INTEGER NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
-        name TEXT NOT NULL,
-        description TEXT,
-        token_hash TEXT NOT NULL UNIQUE,
-        masked_body TEXT NOT NULL,
-        created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
-        created_utc TEXT NOT NULL,
-        expiration_utc TEXT,
-        last_used_utc TEXT
-    ) STRICT;
-    CREATE TABLE token_permissions (
-        token_id INTEGER NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,
-        db_file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
-        permission TEXT NOT NULL CHECK (permission IN ('read', 'write', 'insert')),
-        PRIMARY KEY (token_id, db_file_key)
-    ) STRICT;
-    """,
-    # 3: descriptions and ordering of tables and columns, kept outside the hosted file
-    """
-    CREATE TABLE table_meta (
-        file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
-        table_name TEXT NOT NULL,
-        description TEXT,
-        position REAL,
-        PRIMARY KEY (file_key, table_name)
-    ) STRICT;
-    CREATE TABLE column_meta (
-        file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
-        table_name TEXT NOT NULL,
-        column_name TEXT NOT NULL,
-        description TEXT,
-        PRIMARY KEY (file_key, table_name, column_name)
-    ) STRICT;
-    """,
-    # 4: export jobs and assets
-    """
-    CREATE TABLE export_jobs (
-        id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        user_id INTEGER REFERENCES users(id) ON DELETE CASCADE,
-        token_id INTEGER REFERENCES tokens(id) ON DELETE CASCADE,
-        team TEXT NOT NULL,
-        request_json TEXT NOT NULL,
-        status TEXT NOT NULL,
-        rows_done INTEGER NOT NULL DEFAULT 0,
-        rows_total INTEGER,
-        artifact_name TEXT,
-        error TEXT,
-        created_utc TEXT NOT NULL,
-        finished_utc TEXT,
-        expires_utc TEXT
-    ) STRICT;
-    CREATE INDEX export_jobs_queue ON export_jobs(status, created_utc);
-    CREATE TABLE assets (
-        id TEXT PRIMARY KEY,
-        file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
-        filename TEXT NOT NULL,
-        is_uploaded INTEGER NOT NULL DEFAULT 0,
-        size INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    ) STRICT;
-    """,
-    # 5: server settings, environment variables, audit log
-    """
-    CREATE TABLE server_settings (
-        key TEXT PRIMARY KEY,
-        value_json TEXT NOT NULL
-    ) STRICT;
-    CREATE TABLE env_vars (
-        scope TEXT NOT NULL,  -- 'server' or a database file key
-        name TEXT NOT NULL,
-        value TEXT NOT NULL,
-        created_utc TEXT NOT NULL,
-        PRIMARY KEY (scope, name)
-    ) STRICT;
-    CREATE TABLE audit_log (
-        id INTEGER PRIMARY KEY,
-        file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
-        at_utc TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        statement TEXT,
-        affected_tables_json TEXT NOT NULL,
-        rows INTEGER NOT NULL
-    ) STRICT;
-    CREATE INDEX audit_log_database ON audit_log(file_key, id);
-    """,
-    # 6: charts and dashboards
-    """
-    CREATE TABLE charts (
-        ulid TEXT PRIMARY KEY,
-        file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
-        definition_json TEXT NOT NULL
-    ) STRICT;
-    CREATE TABLE dashboards (
-        ulid TEXT PRIMARY KEY,
-        file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
-        definition_json TEXT NOT NULL
-    ) STRICT;
-    """,
-    # 7: listing pages of databases without sorting them all
-    """
-    CREATE INDEX databases_created ON databases(created_utc, id);
-    """,
-    # 8: the read-only link is off until a manager turns it on (issue 16). Existing databases come
-    # out of the upgrade with their link off: ids shown before to insert-only tokens, readers and
-    # former members stop working; a manager turns the link on again with a fresh id.
-    """
-    ALTER TABLE databases ADD COLUMN readonly_enabled INTEGER NOT NULL DEFAULT 0;
-    """,
-    # 9: API token ids are never reused (issue 17): the audit actor `token:<id>` names one token
-    TOKEN_IDS_NEVER_REUSED,
-    # 10: across worker processes (issue 18): an export job is claimed with a lease that its runner
-    # renews (another worker takes over a job whose lease ran out, up to a bounded number of
-    # attempts), and failed logins are counted here rather than in one process's memory.
-    """
-    ALTER TABLE export_jobs ADD COLUMN claimed_by TEXT;
-    ALTER TABLE export_jobs ADD COLUMN lease_until REAL;
-    ALTER TABLE export_jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
-    CREATE TABLE login_failures (
-        key TEXT NOT NULL,
-        at REAL NOT NULL
-    ) STRICT;
-    CREATE INDEX login_failures_key ON login_failures(key, at);
-    """,
-    # 11: the generation every process's caches are checked against, bumped by every write (issue 18)
-    GENERATION_ROW,
-]
 
 
 class ControlPlane:
-    """Registry of hosted databases (and, later, users, teams and tokens)."""
+    """Registry of hosted databases, and everything the server keeps about its users."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, location: Path | str) -> None:
+        """`location`: the SQLite file's path, or a postgresql:// URL."""
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.execute("PRAGMA busy_timeout=5000")
-        self._migrate()
+        self._conn: ControlConnection
+        self._generation: GenerationWatch | PostgresGenerationWatch
+        if is_postgres_url(location):
+            url = str(location)
+            self.path: Path | None = None
+            self.engine = "postgresql"
+            postgres = PostgresConnection(url)
+            self._conn = postgres
+            self._close = postgres.close
+            migrate(postgres, postgresql_migrations())
+            self._generation = PostgresGenerationWatch(url)
+            return
+        path = Path(location)
+        self.path = path
+        self.engine = "sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        self._conn = conn
+        self._close = conn.close
+        self._migrate(conn)
         self._generation = GenerationWatch(path)
 
     @property
@@ -252,27 +85,27 @@ class ControlPlane:
         rows = self._generation.query(sql)
         return rows if rows is not None else [tuple(row) for row in self.query(sql)]
 
-    def _migrate(self) -> None:
+    def _migrate(self, conn: sqlite3.Connection) -> None:
         with self._lock:
-            current = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            current = conn.execute("PRAGMA user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
-                self._conn.execute("BEGIN IMMEDIATE")
+                conn.execute("BEGIN IMMEDIATE")
                 try:
                     for statement in _statements(script):
-                        self._conn.execute(statement)
-                    self._conn.execute(f"PRAGMA user_version={number}")
-                    self._conn.execute("COMMIT")
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version={number}")
+                    conn.execute("COMMIT")
                 except BaseException:
-                    self._conn.execute("ROLLBACK")
+                    conn.execute("ROLLBACK")
                     raise
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._close()
         self._generation.close()
 
     @contextmanager
-    def transaction(self, *, bump: bool = True) -> Iterator[sqlite3.Connection]:
+    def transaction(self, *, bump: bool = True) -> Iterator[ControlConnection]:
         """Run several statements atomically. `bump=False`: a write no cached answer depends on (login
         failures, job leases and progress), which leaves every process's caches as they are."""
         with self._lock:
@@ -293,7 +126,7 @@ class ControlPlane:
             if generation is not None:
                 self._generation.saw(generation)  # this process's own change counts at once
 
-    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[ControlRow]:
         with self._lock:
             return self._conn.execute(sql, params).fetchall()
 
@@ -335,7 +168,7 @@ class ControlPlane:
         page = (
             f" LIMIT {int(limit)} OFFSET {int(offset)}"
             if limit is not None
-            else (f" LIMIT -1 OFFSET {int(offset)}" if offset else "")
+            else (f" LIMIT -1 OFFSET {int(offset)}" if offset else "")  # -1: no limit (translated too)
         )
         rows = self.query(f"SELECT * FROM databases{where} ORDER BY created_utc DESC, id DESC{page}", params)
         return [DatabaseRecord.from_row(row) for row in rows], total
@@ -382,7 +215,7 @@ UPDATABLE = frozenset(
 )
 
 
-def write_database_changes(conn: sqlite3.Connection, file_key: str, changes: dict[str, Any]) -> None:
+def write_database_changes(conn: ControlConnection, file_key: str, changes: dict[str, Any]) -> None:
     """Change columns of a database's registry row, inside the caller's transaction.
 
     Making a public database private turns its read-only link off (whoever changes the visibility):
@@ -399,7 +232,7 @@ def write_database_changes(conn: sqlite3.Connection, file_key: str, changes: dic
         )
 
 
-def write_file_facts(conn: sqlite3.Connection, file_key: str, facts: FileFacts) -> None:
+def write_file_facts(conn: ControlConnection, file_key: str, facts: FileFacts) -> None:
     """A hosted file's size, schema and modification time, inside the caller's transaction."""
     conn.execute(
         "UPDATE databases SET size = ?, schema_version = ?, user_version = ?, tables_json = ?,"

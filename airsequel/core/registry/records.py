@@ -3,11 +3,12 @@ of a hosted file after it changes (`FileFacts`)."""
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+
+from airsequel.core.registry.connection import ControlRow
 
 
 @dataclass
@@ -39,7 +40,7 @@ class DatabaseRecord:
     readonly_enabled: bool = False
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> DatabaseRecord:
+    def from_row(cls, row: ControlRow) -> DatabaseRecord:
         values = dict(row)
         values["tables"] = orjson.loads(values.pop("tables_json"))
         for flag in ("schema_locked", "views_tab", "auditing", "readonly_enabled"):

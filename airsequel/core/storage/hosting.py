@@ -23,6 +23,7 @@ from airsequel.core.durability import fsync_directory
 from airsequel.core.errors import Forbidden, NotAuthenticated, NotFound, SqlError
 from airsequel.core.imports.csv_import import table_name_for
 from airsequel.core.layout import DataLayout
+from airsequel.core.registry.connection import ControlConnection
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, FileFacts, write_file_facts
 from airsequel.core.registry.generation_cache import GenerationCache
 from airsequel.core.sql.connections import ConnectionPool, remove_wal_files
@@ -330,7 +331,7 @@ class Hosting:
         entry: AuditEntry,
         *,
         schema_changes: bool = False,
-        metadata: Callable[[sqlite3.Connection], None] | None = None,
+        metadata: Callable[[ControlConnection], None] | None = None,
     ) -> Iterator[sqlite3.Connection]:
         """The writer inside `BEGIN IMMEDIATE`, for one whole change: committed when the block ends,
         rolled back if it raises. Before the file commits, one control-plane transaction records the
@@ -374,7 +375,7 @@ class Hosting:
         record: DatabaseRecord,
         facts: FileFacts,
         entry: AuditEntry | None,
-        metadata: Callable[[sqlite3.Connection], None] | None = None,
+        metadata: Callable[[ControlConnection], None] | None = None,
     ) -> None:
         """The control plane's side of a change to the file, in one transaction: its facts, the
         change's metadata and its audit entry. The file no longer holds the bytes uploaded."""

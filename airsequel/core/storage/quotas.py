@@ -13,12 +13,12 @@ writes the new row, so concurrent requests cannot together pass a quota.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from airsequel.config import LiveSettings
 from airsequel.core.errors import TooLarge, TooManyRequests
 from airsequel.core.layout import DataLayout
+from airsequel.core.registry.connection import ControlConnection
 from airsequel.core.registry.control_plane import ControlPlane
 
 QUEUED_JOBS_RETRY_AFTER_SECONDS = 30  # a queued export usually finishes within this
@@ -32,7 +32,7 @@ class Quotas:
 
     # --- hosted databases ---------------------------------------------------------------------
 
-    def check_new_database(self, owner: str | None, size: int, conn: sqlite3.Connection | None = None) -> None:
+    def check_new_database(self, owner: str | None, size: int, conn: ControlConnection | None = None) -> None:
         """Refuse a new database of `size` bytes for team `owner` over its count or bytes quota.
         Pass `conn` inside the transaction that inserts the database, so the check holds."""
         if owner is None:
@@ -47,7 +47,7 @@ class Quotas:
             )
         self._check_bytes(owner, used, size)
 
-    def check_growth(self, owner: str | None, adding: int, conn: sqlite3.Connection | None = None) -> None:
+    def check_growth(self, owner: str | None, adding: int, conn: ControlConnection | None = None) -> None:
         """Refuse `adding` more bytes of hosted files to team `owner` (a replacement, a restore) over its quota."""
         if owner is None or adding <= 0:
             return
@@ -61,11 +61,11 @@ class Quotas:
                 f" (team_max_bytes, AIRSEQUEL_TEAM_MAX_BYTES); {used} are in use: nothing was written"
             )
 
-    def _team_databases(self, owner: str, conn: sqlite3.Connection | None) -> tuple[int, int]:
+    def _team_databases(self, owner: str, conn: ControlConnection | None) -> tuple[int, int]:
         row = self._first_row("SELECT count(*), coalesce(sum(size), 0) FROM databases WHERE owner = ?", owner, conn)
         return int(row[0]), int(row[1])
 
-    def _first_row(self, sql: str, team: str, conn: sqlite3.Connection | None) -> tuple:
+    def _first_row(self, sql: str, team: str, conn: ControlConnection | None) -> tuple:
         """One row of `sql` about `team`: inside the caller's transaction when given `conn`."""
         if conn is not None:
             return tuple(conn.execute(sql, (team,)).fetchone())
@@ -101,7 +101,7 @@ class Quotas:
                 " delete exports or assets first"
             )
 
-    def check_queued_jobs(self, team: str, conn: sqlite3.Connection | None = None) -> None:
+    def check_queued_jobs(self, team: str, conn: ControlConnection | None = None) -> None:
         limit = self.live.current.team_max_queued_jobs
         queued = self._first_row(
             "SELECT count(*) FROM export_jobs WHERE team = ? AND status IN ('STARTED', 'RUNNING')", team, conn

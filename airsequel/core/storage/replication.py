@@ -65,13 +65,22 @@ class Replication:
     """The supervised `litestream replicate` process and the databases registered with it."""
 
     def __init__(
-        self, layout: DataLayout, url: str, endpoint: str | None = None, *, poll_seconds: float = ELECTION_POLL_SECONDS
+        self,
+        layout: DataLayout,
+        url: str,
+        endpoint: str | None = None,
+        *,
+        poll_seconds: float = ELECTION_POLL_SECONDS,
+        control_file: bool = True,
     ) -> None:
+        """`control_file`: replicate the SQLite control plane too (not when it lives in PostgreSQL,
+        which its operator backs up)."""
         if not url.startswith(("s3://", "file://", "gs://", "abs://", "sftp://")):
             raise InvalidInput("AIRSEQUEL_REPLICA_URL must be an s3://, file://, gs://, abs:// or sftp:// URL")
         self.layout = layout
         self.url = url
         self.endpoint = endpoint
+        self.control_file = control_file
         self.socket = layout.litestream_socket
         self.config = layout.litestream_config
         self.registered: dict[str, Path] = {}
@@ -145,7 +154,7 @@ class Replication:
             failed = [
                 path for path, ok in zip(databases, pool.map(lambda p: self._sync(p, deadline), databases)) if not ok
             ]
-        if not self._sync(self.layout.control_file, deadline):
+        if self.control_file and not self._sync(self.layout.control_file, deadline):
             failed.append(self.layout.control_file)
         if failed:
             log.error("litestream could not ship %d file(s) before stopping: %s", len(failed), failed[:10])
@@ -261,11 +270,12 @@ class Replication:
             "socket:",
             "  enabled: true",
             f"  path: {json.dumps(str(self.socket))}",
-            "dbs:",
-            f"  - path: {json.dumps(str(self.layout.control_file))}",
-            "    replica:",
         ]
-        lines += [f"      {key}: {json.dumps(value)}" for key, value in replica.items()]
+        if self.control_file:
+            lines += ["dbs:", f"  - path: {json.dumps(str(self.layout.control_file))}", "    replica:"]
+            lines += [f"      {key}: {json.dumps(value)}" for key, value in replica.items()]
+        else:
+            lines.append("dbs: []")
         self.config.write_text("\n".join(lines) + "\n")
 
     def _launch(self) -> None:

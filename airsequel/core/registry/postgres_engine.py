@@ -1,0 +1,229 @@
+"""The control plane on PostgreSQL: a connection that runs the control plane's SQLite statements.
+
+`ControlPlane` talks to its engine through the few DB-API calls that sqlite3 has (execute, executemany,
+fetchone, fetchall, rowcount, in_transaction; see connection.py). `PostgresConnection` gives those calls
+over one psycopg connection, translating every statement once (postgres_dialect.py) and returning rows
+that read by index and by name like sqlite3.Row.
+
+Transactions keep SQLite's meaning. `BEGIN IMMEDIATE` (every write transaction of the control plane) takes
+one transaction-scoped advisory lock, so that writers queue one at a time as they do on SQLite, and a
+read-then-write inside a transaction sees no other writer in between; reads take no lock. A writer waits at
+most `lock_timeout` (5 s, as SQLite's busy timeout) and then gets the same 503 as on SQLite.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.pq import TransactionStatus
+
+from airsequel.core.errors import InvalidInput, Unavailable
+from airsequel.core.registry.generation import BACKGROUND_CHECK_SECONDS
+from airsequel.core.registry.postgres_dialect import to_postgres
+
+# Any constant works: advisory locks are per database, and only the control plane takes this one.
+WRITE_LOCK_KEY = 0x41_69_72_53_65_71  # "AirSeq"
+LOCK_TIMEOUT = "5s"
+BUSY = "The server is busy: retry in a moment"
+NUL_IN_TEXT = "Text may not contain the NUL character (U+0000)"
+Params = Sequence[Any] | Mapping[str, Any]
+
+
+def is_postgres_url(location: object) -> bool:
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+class Row(tuple[Any, ...]):
+    """A row that reads by position and by (case-insensitive) column name, as sqlite3.Row does."""
+
+    _names: dict[str, int]
+    _keys: list[str]
+
+    def __new__(cls, values: Iterable[Any], keys: list[str], names: dict[str, int]) -> Row:
+        row = super().__new__(cls, values)
+        row._keys = keys
+        row._names = names
+        return row
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self._names[key.lower()])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return self._keys
+
+
+def _plain(value: Any) -> Any:
+    """PostgreSQL's numeric (sum() of integers, avg()) as the int or float SQLite gives."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _row_factory(cursor: psycopg.Cursor[Any]) -> Callable[[Sequence[Any]], Row]:
+    keys = [column.name for column in cursor.description or ()]
+    names = {name.lower(): index for index, name in reversed(list(enumerate(keys)))}
+    return lambda values: Row((_plain(value) for value in values), keys, names)
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)  # the 0/1 that SQLite stores
+    if isinstance(value, str) and "\x00" in value:
+        raise InvalidInput(NUL_IN_TEXT)  # PostgreSQL's text cannot hold it (SQLite's can)
+    return value
+
+
+def _bound(params: Params) -> Params | None:
+    """Parameters as psycopg takes them (None for none)."""
+    if isinstance(params, Mapping):
+        return {name: _value(value) for name, value in params.items()} or None
+    return [_value(value) for value in params] or None
+
+
+class PostgresCursor:
+    """The result of one statement: sqlite3.Cursor's reading calls."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+        self.rowcount = cursor.rowcount
+
+    def fetchone(self) -> Any:
+        return None if self._cursor.description is None else self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return [] if self._cursor.description is None else self._cursor.fetchall()
+
+
+class PostgresConnection:
+    """sqlite3.Connection's calls that the control plane makes, on one PostgreSQL connection."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._lock = threading.RLock()
+        self._pg = self._connect()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        connection: psycopg.Connection[Any] = psycopg.connect(
+            self._url, autocommit=True, row_factory=_row_factory, application_name="airsequel control plane"
+        )
+        connection.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+        return connection
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._pg.info.transaction_status != TransactionStatus.IDLE
+
+    def execute(self, sql: str, params: Params = (), /) -> PostgresCursor:
+        with self._lock:
+            command = sql.strip().upper()
+            if command in ("BEGIN", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"):
+                return self._begin(write=command != "BEGIN")
+            if command in ("COMMIT", "ROLLBACK", "END"):
+                return PostgresCursor(self._pg.execute(command))
+            bound = _bound(params)
+            text = to_postgres(sql, bound=bound is not None)
+            return self._run(lambda cursor: cursor.execute(text, bound))
+
+    def executemany(self, sql: str, seq_of_params: Iterable[Params], /) -> PostgresCursor:
+        with self._lock:
+            rows = [_bound(params) or () for params in seq_of_params]
+            text = to_postgres(sql, bound=True)
+            return self._run(lambda cursor: cursor.executemany(text, rows))
+
+    def close(self) -> None:
+        with self._lock:
+            self._pg.close()
+
+    def _begin(self, *, write: bool) -> PostgresCursor:
+        self._reconnect_if_broken()
+        cursor = self._pg.execute("BEGIN")
+        if write:
+            try:
+                self._pg.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
+            except pg_errors.LockNotAvailable as error:
+                self._pg.execute("ROLLBACK")
+                raise Unavailable(BUSY) from error
+        return PostgresCursor(cursor)
+
+    def _run(self, run: Callable[[psycopg.Cursor[Any]], object]) -> PostgresCursor:
+        if not self.in_transaction:
+            self._reconnect_if_broken()
+        cursor = self._pg.cursor()
+        try:
+            run(cursor)
+        except pg_errors.LockNotAvailable as error:
+            raise Unavailable(BUSY) from error
+        return PostgresCursor(cursor)
+
+    def _reconnect_if_broken(self) -> None:
+        """A connection the server closed (restarted, or idle too long): open a new one, between
+        transactions only (a transaction in flight fails as it should)."""
+        if self._pg.closed or self._pg.info.transaction_status == TransactionStatus.UNKNOWN:
+            self._pg = self._connect()
+
+
+def migrate(connection: PostgresConnection, migrations: Sequence[str]) -> None:
+    """Bring the schema to the last migration, in one transaction under the write lock: processes that
+    start together migrate once. The version is kept in a table (PRAGMA user_version on SQLite)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.execute("CREATE EXTENSION IF NOT EXISTS citext")  # COLLATE NOCASE columns
+        connection.execute("CREATE TABLE IF NOT EXISTS control_plane_version (version INTEGER NOT NULL)")
+        row = connection.execute("SELECT version FROM control_plane_version").fetchone()
+        current = 0 if row is None else row[0]
+        if row is None:
+            connection.execute("INSERT INTO control_plane_version(version) VALUES (0)")
+        for number, script in enumerate(migrations[current:], start=current + 1):
+            if script.strip():
+                connection.execute(script)
+            connection.execute("UPDATE control_plane_version SET version = ?", (number,))
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+class PostgresGenerationWatch:
+    """The control plane's generation (generation.py), read from its row on a connection of its own:
+    one round trip a request, which sees every commit of every process that came before it."""
+
+    def __init__(self, url: str) -> None:
+        self._conn = PostgresConnection(url)
+        self._lock = threading.Lock()
+        self._value = 0
+        self._closed = False
+        self._checked_at = 0.0
+
+    def recent(self) -> int:
+        """As last checked, or checked now if that was too long ago (as on SQLite)."""
+        if time.monotonic() - self._checked_at > BACKGROUND_CHECK_SECONDS:
+            return self.current()
+        return self._value
+
+    def current(self) -> int:
+        with self._lock:
+            self._checked_at = time.monotonic()
+            if not self._closed:
+                self._value = self._conn.execute("SELECT value FROM control_generation WHERE id = 1").fetchone()[0]
+            return self._value
+
+    def saw(self, value: int) -> None:
+        with self._lock:
+            self._value = max(self._value, value)
+
+    def query(self, sql: str) -> list[tuple[object, ...]] | None:
+        with self._lock:
+            return [tuple(row) for row in self._conn.execute(sql).fetchall()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._conn.close()
