@@ -18,7 +18,7 @@ from airsequel.config import Settings
 from airsequel.core.services import Services
 from airsequel.http.app import create_app
 from tests import control_planes
-from tests.control_planes import control_plane_for
+from tests.control_planes import control_plane_flag, control_plane_for
 from tests.helpers import sign_up_and_login
 
 # Cheap argon2 for every server the suite starts, in this process and (inherited) in the server
@@ -82,7 +82,7 @@ def settings(tmp_path: Path) -> Settings:
         data_dir=data_dir,
         sql_time_limit_seconds=1.0,
         secret_key="test-secret",
-        control_plane=control_plane_for(data_dir) or None,
+        control_plane=control_plane_flag(data_dir),
     )
 
 

@@ -85,6 +85,12 @@ def control_plane_for(data_dir: Path) -> str:
     return _by_data_dir[key]
 
 
+def control_plane_flag(data_dir: Path) -> str | None:
+    """`control_plane_for` as a keyword of Settings.from_env: None (not given, as for a server run without the
+    flag) under --control-plane=sqlite."""
+    return control_plane_for(data_dir) or None
+
+
 def control_plane_env(data_dir: Path) -> dict[str, str]:
     """The environment a server subprocess of `data_dir` needs for the chosen control plane (none for SQLite)."""
     url = control_plane_for(data_dir)
@@ -94,7 +100,9 @@ def control_plane_env(data_dir: Path) -> dict[str, str]:
 def control_plane_rows(data_dir: Path, query: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
     """The rows of `query` (`?` placeholders) on the control plane of `data_dir`, whichever engine holds it:
     for tests that check what a server left behind (no half-written registry rows, no job stuck RUNNING)."""
-    url = _by_data_dir.get(Path(data_dir).resolve()) if postgresql_chosen() else None
+    # A directory no fixture asked for was served through the test's AIRSEQUEL_CONTROL_PLANE (tests/conftest.py).
+    fallback = os.environ.get("AIRSEQUEL_CONTROL_PLANE")
+    url = _by_data_dir.get(Path(data_dir).resolve(), fallback) if postgresql_chosen() else None
     if url:
         with psycopg.connect(url) as conn:
             return list(conn.execute(query.replace("?", "%s"), params).fetchall())  # type: ignore[arg-type]

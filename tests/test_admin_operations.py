@@ -6,6 +6,7 @@ import pytest
 
 from airsequel.core.auth.access import Principal, PrincipalKind
 from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated
+from tests.control_planes import control_plane_flag
 from tests.helpers import create_db
 
 
@@ -82,10 +83,19 @@ def test_a_stored_value_shadowed_by_the_environment_is_logged(tmp_path, caplog):
     from airsequel.core.services import Services
 
     admin = Principal(PrincipalKind.USER, user_id=1, username="root", server_admin=True)
-    first = Services.start(Settings.from_env(environ={}, data_dir=tmp_path, secret_key="k"))
+    first = Services.start(
+        Settings.from_env(environ={}, data_dir=tmp_path, secret_key="k", control_plane=control_plane_flag(tmp_path))
+    )
     first.server_settings.update(admin, {"signup": "closed"})
     first.stop()
-    again = Services.start(Settings.from_env(environ={"AIRSEQUEL_SIGNUP": "open"}, data_dir=tmp_path, secret_key="k"))
+    again = Services.start(
+        Settings.from_env(
+            environ={"AIRSEQUEL_SIGNUP": "open"},
+            data_dir=tmp_path,
+            secret_key="k",
+            control_plane=control_plane_flag(tmp_path),
+        )
+    )
     again.stop()
     assert again.settings.signup == "open"
     assert "signup set through the API to 'closed' is overridden by AIRSEQUEL_SIGNUP ('open')" in caplog.text

@@ -13,6 +13,7 @@ import pytest
 from airsequel.config import Settings
 from airsequel.core.services import Services
 from airsequel.core.storage.data_dir_lock import DataDirectoryInUse
+from tests.control_planes import control_plane_flag
 from tests.server_process import free_port, running_server
 
 
@@ -49,7 +50,9 @@ def test_a_second_server_on_the_same_data_directory_exits_and_touches_nothing(tm
 
 
 def test_services_hold_the_lock_from_start_to_stop(tmp_path):
-    settings = Settings.from_env(environ={}, data_dir=tmp_path / "data", secret_key="k")
+    settings = Settings.from_env(
+        environ={}, data_dir=tmp_path / "data", secret_key="k", control_plane=control_plane_flag(tmp_path / "data")
+    )
     first = Services.start(settings)
     try:
         (settings.data_dir / "tmp" / "keep.tmp").write_bytes(b"x")

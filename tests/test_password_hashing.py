@@ -9,6 +9,7 @@ import pytest
 from airsequel.config import Settings
 from airsequel.core.auth.accounts import password_hasher
 from airsequel.core.services import Services
+from tests.control_planes import control_plane_flag
 from tests.helpers import PASSWORD, sign_up_and_login
 
 
@@ -27,7 +28,12 @@ def test_the_default_profile_keeps_the_strong_parameters(tmp_path):
     # Without the variable (a production server), the accounts of a server hash with the strong profile.
     for environ, expected in (({}, strong), ({"AIRSEQUEL_PASSWORD_HASHING": "fast-insecure-for-tests"}, None)):
         started = Services.start(
-            Settings.from_env(environ=environ, data_dir=tmp_path / str(len(environ)), secret_key="k")
+            Settings.from_env(
+                environ=environ,
+                data_dir=tmp_path / str(len(environ)),
+                secret_key="k",
+                control_plane=control_plane_flag(tmp_path / str(len(environ))),
+            )
         )
         try:
             made = parameters(started.accounts.hasher.hash(PASSWORD))

@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from airsequel.config import Settings
 from airsequel.http.app import create_app
+from tests.control_planes import control_plane_flag
 from tests.helpers import acme_team, bearer, sign_up_and_login
 
 PRINCIPALS = [
@@ -143,7 +144,10 @@ class World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> World:
-    settings = Settings.from_env(data_dir=tmp_path_factory.mktemp("matrix"), secret_key="k", sql_time_limit_seconds=2)
+    data_dir = tmp_path_factory.mktemp("matrix")
+    settings = Settings.from_env(
+        data_dir=data_dir, secret_key="k", sql_time_limit_seconds=2, control_plane=control_plane_flag(data_dir)
+    )
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         root = bearer(sign_up_and_login(client, "root"))  # first user: server admin, kept out of the matrix
         sessions = acme_team(client)

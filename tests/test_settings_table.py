@@ -13,6 +13,7 @@ from airsequel.cli import build_parser
 from airsequel.config import SETTINGS, LiveSettings, SettingError, Settings, markdown_table
 from airsequel.core.auth.access import Principal, PrincipalKind
 from airsequel.core.services import Services
+from tests.control_planes import control_plane_flag
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -77,12 +78,19 @@ def test_settings_are_frozen_and_live_settings_swap_whole(tmp_path):
 
 
 def test_stored_values_come_back_after_a_restart_but_not_over_the_environment(tmp_path):
-    first = Services.start(Settings.from_env(environ={}, data_dir=tmp_path, secret_key="k"))
+    first = Services.start(
+        Settings.from_env(environ={}, data_dir=tmp_path, secret_key="k", control_plane=control_plane_flag(tmp_path))
+    )
     admin = Principal(PrincipalKind.USER, user_id=1, username="root", server_admin=True)
     first.server_settings.update(admin, {"maxRowsPerResponse": 3, "graphqlMaxRows": 9})
     first.stop()
     again = Services.start(
-        Settings.from_env(environ={"AIRSEQUEL_GRAPHQL_MAX_ROWS": "50"}, data_dir=tmp_path, secret_key="k")
+        Settings.from_env(
+            environ={"AIRSEQUEL_GRAPHQL_MAX_ROWS": "50"},
+            data_dir=tmp_path,
+            secret_key="k",
+            control_plane=control_plane_flag(tmp_path),
+        )
     )
     try:
         assert again.settings.max_rows == 3 and again.settings.source("max_rows") == "stored"
@@ -141,7 +149,12 @@ def test_graphql_depth_comes_from_the_settings(tmp_path):
     from airsequel.http.app import create_app
     from tests.helpers import create_db, sign_up_and_login
 
-    settings = Settings.from_env(environ={"AIRSEQUEL_GRAPHQL_MAX_DEPTH": "1"}, data_dir=tmp_path, secret_key="k")
+    settings = Settings.from_env(
+        environ={"AIRSEQUEL_GRAPHQL_MAX_DEPTH": "1"},
+        data_dir=tmp_path,
+        secret_key="k",
+        control_plane=control_plane_flag(tmp_path),
+    )
     with TestClient(create_app(settings)) as client:
         client.headers["Authorization"] = "Bearer " + sign_up_and_login(client, "deep")
         db = create_db(client, "CREATE TABLE a(id INTEGER PRIMARY KEY); CREATE TABLE b(a_id INTEGER REFERENCES a(id))")
