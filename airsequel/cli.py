@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     restore_all.add_argument("--data-dir", type=Path, required=True, help="a new, empty data directory")
     restore_all.add_argument("--s3-endpoint", help="S3-compatible endpoint (AIRSEQUEL_S3_ENDPOINT)")
     restore_all.add_argument("--timestamp", help="restore everything as of this time (ISO 8601), default latest")
+    migrate = commands.add_parser(
+        "migrate-control-plane", help="copy the control plane from control.sqlite into PostgreSQL, verified"
+    )
+    migrate.add_argument("--to", required=True, metavar="URL", help="an empty PostgreSQL database: postgresql://...")
+    migrate.add_argument("--data-dir", type=Path, help="data directory (AIRSEQUEL_DATA_DIR, default ./storage)")
     return parser
 
 
@@ -82,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         return create_user(args)
     if args.command == "restore-all":
         return restore_all(args)
+    if args.command == "migrate-control-plane":
+        return migrate_control_plane(args)
     return 2
 
 
@@ -112,6 +119,60 @@ def restore_all(args: argparse.Namespace) -> int:
         )
         return 2
     return 0
+
+
+def migrate_control_plane(args: argparse.Namespace) -> int:
+    """Copy control.sqlite into PostgreSQL (core/registry/control_plane_copy.py), with the server stopped.
+    Exit status: 0 copied and verified, 1 nothing copied (the reason on stderr), 2 bad arguments."""
+    from airsequel.core.errors import CoreError
+    from airsequel.core.layout import DataLayout
+    from airsequel.core.registry.control_plane_copy import copy_control_plane
+    from airsequel.core.registry.postgres_engine import is_postgres_url
+    from airsequel.core.storage.data_dir_lock import DataDirectoryInUse, DataDirectoryLock
+
+    if not is_postgres_url(args.to):
+        print("error: --to must be a postgresql:// URL", file=sys.stderr)
+        return 2
+    settings = _settings(data_dir=args.data_dir)
+    if settings is None:
+        return 2
+    layout = DataLayout(settings.data_dir)
+    if not layout.control_file.exists():
+        print(f"error: {layout.control_file} does not exist: nothing to copy", file=sys.stderr)
+        return 1
+    try:
+        lock = DataDirectoryLock.acquire(layout.root)
+    except DataDirectoryInUse as error:
+        print(f"error: stop the server first: {error}", file=sys.stderr)
+        return 1
+    try:
+        report = copy_control_plane(layout.control_file, args.to)
+    except (CoreError, OSError) as error:
+        print(f"error: nothing was copied: {error}", file=sys.stderr)
+        return 1
+    except Exception as error:  # psycopg's (connection refused, permission denied): say it, no traceback
+        print(f"error: nothing was copied: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    finally:
+        lock.release()
+    for table, rows in report.rows.items():
+        print(f"{table}: {rows} row(s) copied and verified")
+    print(
+        f"copied {report.total} row(s) of {len(report.rows)} table(s) and verified them row for row;"
+        f" serve with --control-plane {_without_password(args.to)} (control.sqlite is left as it was)"
+    )
+    return 0
+
+
+def _without_password(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def create_user(args: argparse.Namespace) -> int:
