@@ -13,11 +13,11 @@
   connection at the time limit, and an error that caused leaves the block as `TimedOut` unless the
   code inside explained it already.
 - `exclusive()` waits until a file has no connection in use and closes the idle ones, so that
-  the file can be swapped, renamed or deleted. It knows this process's connections only: an idle
-  connection of another worker process would go on reading (and writing) the file that was swapped
-  out, so every borrow checks that the path still names the file the connection opened (device and
-  inode, one stat) and opens a new connection when it does not (see docs/reliability.md, "Worker
-  processes", for the one case this leaves).
+  the file can be renamed or deleted; `swapping()` also holds the file's SQLite write lock, which
+  other processes see, until the new file is in place. Connections of other worker processes
+  keep the file they opened: `file_swaps.py` says how a borrow, a writer's BEGIN IMMEDIATE and a
+  sweep of idle connections notice that the path names another file now (see docs/reliability.md,
+  "Replacing a file while another worker has it open").
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,9 +35,18 @@ from pathlib import Path
 
 from airsequel.core.errors import TimedOut, Unavailable
 from airsequel.core.sql.deadline import HostedConnection, Watchdog
+from airsequel.core.sql.file_swaps import (
+    REPLACED_MESSAGE,
+    WriterConnection,
+    file_identity,
+    opened_as,
+    tag,
+)
 
 BUSY_TIMEOUT_MS = 10_000
 BUSY_MESSAGE = "The database is busy: another write to it did not finish in time. Retry in a moment"
+# How often idle connections are checked for a file swapped or deleted by another process.
+SWEEP_SECONDS = 2.0
 
 # Limits on every connection that runs user SQL (see docs/security.md).
 CONNECTION_LIMITS = {
@@ -48,7 +59,13 @@ CONNECTION_LIMITS = {
 }
 
 
-def open_connection(path: Path, *, readonly: bool, max_bytes: int | None = None) -> HostedConnection:
+def open_connection(
+    path: Path,
+    *,
+    readonly: bool,
+    max_bytes: int | None = None,
+    factory: type[HostedConnection] = HostedConnection,
+) -> HostedConnection:
     """Open a hosted file with the server's safety settings. Autocommit mode: callers BEGIN themselves."""
     mode = "ro" if readonly else "rw"
     conn = sqlite3.connect(
@@ -56,7 +73,7 @@ def open_connection(path: Path, *, readonly: bool, max_bytes: int | None = None)
         uri=True,
         isolation_level=None,
         check_same_thread=False,
-        factory=HostedConnection,
+        factory=factory,
     )
     try:
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
@@ -111,6 +128,7 @@ class ConnectionPool:
         # Idle connections, least recently used first: id(conn) -> (slot, conn).
         self._idle: OrderedDict[int, tuple[_FileSlot, HostedConnection]] = OrderedDict()
         self._open = 0
+        self._sweeper: threading.Thread | None = None
 
     @property
     def open_connections(self) -> int:
@@ -131,21 +149,53 @@ class ConnectionPool:
             self._give_back(slot, conn, writer=False)
 
     @contextmanager
-    def writer(self, key: str, path: Path, *, time_limit: float | None = None) -> Iterator[HostedConnection]:
+    def writer(
+        self,
+        key: str,
+        path: Path,
+        *,
+        time_limit: float | None = None,
+        begin: bool = True,
+        before_begin: Callable[[HostedConnection], None] | None = None,
+    ) -> Iterator[HostedConnection]:
         """The file's one read-write connection, held alone for the duration of the block (and no
-        longer than `time_limit`, as for `reader`)."""
+        longer than `time_limit`, as for `reader`).
+
+        `begin`: the block runs inside a write transaction the pool began (`BEGIN IMMEDIATE`, which
+        the block's own `BEGIN IMMEDIATE` joins; the block commits) on the file the path names now:
+        when another process swapped the file before the write lock was had, the connection is
+        dropped and the transaction begun on a new one, once; a second swap in that time is 503.
+        `before_begin` runs on the connection first (a PRAGMA that only works outside a
+        transaction). Without `begin` (VACUUM), the block takes the lock itself."""
         slot = self._slot(key, path)
         limit = self.time_limit() if time_limit is None else time_limit
+        started = time.monotonic()
         with slot.writer_lock:
-            slot, conn = self._borrow(key, path, writer=True)
-            try:
-                # Another process's write is waited for within the borrow's time limit, so that the
-                # answer is 503 (busy, retry) rather than 504 (the time limit).
-                conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms(limit)}")
-                with self._deadline(conn, limit):
-                    yield conn
-            finally:
-                self._give_back(slot, conn, writer=True)
+            for attempt in range(2):
+                slot, conn = self._borrow(key, path, writer=True)
+                current = True
+                entered = False
+                try:
+                    # A second attempt (the file was swapped) has what the first left of the limit.
+                    remaining = limit if attempt == 0 else max(0.001, limit - (time.monotonic() - started))
+                    # Another process's write is waited for within the borrow's time limit, so that the
+                    # answer is 503 (busy, retry) rather than 504 (the time limit).
+                    conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms(remaining)}")
+                    with self._deadline(conn, remaining):
+                        if begin:
+                            if before_begin is not None:
+                                before_begin(conn)
+                            assert isinstance(conn, WriterConnection)
+                            current = conn.begin_checked()
+                        if current:
+                            entered = True
+                            yield conn
+                            return
+                finally:
+                    # Not entered after `before_begin` ran: the connection may keep what it changed.
+                    stale = not current or (before_begin is not None and not entered)
+                    self._give_back(slot, conn, writer=True, stale=stale)
+            raise Unavailable(REPLACED_MESSAGE)
 
     @contextmanager
     def _deadline(self, conn: HostedConnection, time_limit: float | None) -> Iterator[None]:
@@ -180,6 +230,50 @@ class ConnectionPool:
                     slot.exclusive = False
                     self._changed.notify_all()
 
+    @contextmanager
+    def swapping(self, key: str, path: Path, *, time_limit: float = 10.0) -> Iterator[None]:
+        """`exclusive()`, and for the block the file's write lock held across processes, on a
+        connection of its own (waited for as a writer waits: at most `time_limit`, then 503). Swap
+        the file inside: a write of another process either committed before the block (the swap is
+        ordered after it) or gets the lock only after the new file is in place, and its writer then
+        sees that the path names another file (see `writer`)."""
+        with self.exclusive(key, path):
+            if not path.exists():
+                yield
+                return
+            try:
+                holder = open_connection(path, readonly=False)
+            except sqlite3.Error as error:
+                raise Unavailable(f"The database file cannot be opened: {error}") from None
+            try:
+                holder.execute(f"PRAGMA busy_timeout={busy_timeout_ms(time_limit)}")
+                try:
+                    holder.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error as error:
+                    if is_busy(error):
+                        raise Unavailable(BUSY_MESSAGE) from error
+                    raise
+                yield
+            finally:
+                # Rolled back by the close. Once the file moved, SQLite leaves the names alone
+                # (no checkpoint into, no removal of, the new file's companions).
+                holder.close()
+
+    def close_swapped_idle(self) -> int:
+        """Close the idle connections whose file is no longer the one at their path (swapped or
+        deleted by another process): one stat per file with idle connections. How many were closed."""
+        with self._lock:
+            paths = {slot.path for slot, _ in self._idle.values()}
+        identities = {path: file_identity(path) for path in paths}
+        with self._lock:
+            stale = [(slot, conn) for slot, conn in self._idle.values() if opened_as(conn) != identities[slot.path]]
+            for slot, conn in stale:
+                self._idle.pop(id(conn), None)
+                self._remove_idle(slot, conn)
+        for _, conn in stale:
+            conn.close()
+        return len(stale)
+
     def forget(self, key: str) -> None:
         """Drop the slot of a deleted file (call inside or after `exclusive`)."""
         with self._lock:
@@ -211,6 +305,8 @@ class ConnectionPool:
     def _borrow(self, key: str, path: Path, *, writer: bool) -> tuple[_FileSlot, HostedConnection]:
         to_close: list[HostedConnection] = []
         identity = file_identity(path)
+        if self._sweeper is None:
+            self._start_sweeper()
         with self._lock:
             slot = self._slots.get(key)
             if slot is None:
@@ -226,7 +322,7 @@ class ConnectionPool:
                     conn = slot.idle_readers.pop()
                 assert conn is not None
                 self._idle.pop(id(conn), None)
-                if vars(conn).get("opened_as") != identity:  # the file was swapped by another process
+                if opened_as(conn) != identity:  # the file was swapped by another process
                     self._open -= 1
                     to_close.append(conn)
                     conn = None
@@ -242,10 +338,13 @@ class ConnectionPool:
             try:
                 if not path.exists():
                     raise Unavailable("The database file is missing on the server: restore it from a backup")
-                conn = open_connection(path, readonly=not writer, max_bytes=self.max_database_bytes)
-                # Stat before the open: a swap in between tags the new file as the old one, and the
-                # next borrow opens again (never the other way round).
-                vars(conn)["opened_as"] = identity
+                conn = open_connection(
+                    path,
+                    readonly=not writer,
+                    max_bytes=self.max_database_bytes,
+                    factory=WriterConnection if writer else HostedConnection,
+                )
+                tag(conn, path, identity)  # stat'ed before the open
             except sqlite3.Error as error:
                 self._opening_failed(slot)
                 raise Unavailable(f"The database file cannot be opened: {error}") from None
@@ -260,9 +359,9 @@ class ConnectionPool:
             slot.in_use -= 1
             self._changed.notify_all()
 
-    def _give_back(self, slot: _FileSlot, conn: HostedConnection, *, writer: bool) -> None:
-        healthy = not conn.in_transaction
-        if not healthy:
+    def _give_back(self, slot: _FileSlot, conn: HostedConnection, *, writer: bool, stale: bool = False) -> None:
+        healthy = not conn.in_transaction and not stale
+        if not healthy and not stale:
             try:
                 conn.execute("ROLLBACK")
                 healthy = True
@@ -285,6 +384,15 @@ class ConnectionPool:
         if close:
             conn.close()
 
+    def _start_sweeper(self) -> None:
+        with self._lock:
+            if self._sweeper is not None:
+                return
+            self._sweeper = threading.Thread(
+                target=_sweep_while_alive, args=(weakref.ref(self),), name="pool-sweeper", daemon=True
+            )
+        self._sweeper.start()
+
     def _remove_idle(self, slot: _FileSlot, conn: HostedConnection) -> None:
         self._open -= 1
         if slot.idle_writer is conn:
@@ -304,13 +412,18 @@ class ConnectionPool:
         return conns
 
 
-def file_identity(path: Path) -> tuple[int, int] | None:
-    """(device, inode) of the file at `path`, None when there is none."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return stat.st_dev, stat.st_ino
+def _sweep_while_alive(pool_ref: weakref.ref[ConnectionPool]) -> None:
+    """The pool's one sweeper thread: `close_swapped_idle` every SWEEP_SECONDS while the pool lives."""
+    while True:
+        time.sleep(SWEEP_SECONDS)
+        pool = pool_ref()
+        if pool is None:
+            return
+        try:
+            pool.close_swapped_idle()
+        except Exception:  # never let the sweeper die: it only closes what it can
+            pass
+        del pool
 
 
 def busy_timeout_ms(time_limit: float) -> int:

@@ -71,12 +71,14 @@ def open_connection_creating(path: Path, *, fast: bool = False) -> sqlite3.Conne
 
 
 def checkpoint_and_close(path: Path) -> None:
-    """Fold the WAL into the main file so nothing committed is lost when the companions go."""
+    """Fold the WAL into the main file so nothing committed is lost when the companions go.
+    PASSIVE: the caller may hold the file's write lock (`ConnectionPool.swapping`), which the other
+    modes would wait for; with the lock held no frame is added meanwhile."""
     if not os.path.exists(f"{path}-wal"):
         return
     conn = open_connection(path, readonly=False)
     try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
     finally:
         conn.close()
 

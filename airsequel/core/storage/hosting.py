@@ -52,6 +52,10 @@ from airsequel.core.storage.uploaded_bytes import UploadedBytes, forget, remembe
 log = logging.getLogger("airsequel.hosting")
 
 
+def _foreign_keys_off(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA foreign_keys=OFF")
+
+
 class Hosting:
     def __init__(
         self,
@@ -190,7 +194,9 @@ class Hosting:
         )
         path = self.file_path(record)
         try:
-            with self.pool.exclusive(record.file_key, path):
+            # Held across processes until the new file is in place: a write of another worker commits
+            # before the swap, or finds the new file (never commits into the old one after it).
+            with self.pool.swapping(record.file_key, path, time_limit=self.limits.time_limit_seconds):
                 if self.replication is not None:
                     self.replication.remove(record.file_key)  # the replica starts over with the new content
                 forget(path)
@@ -343,9 +349,9 @@ class Hosting:
         before commit)."""
         path = self.file_path(record)
         self.disk.check_room(what="This change")
-        with self.pool.writer(record.file_key, path) as conn:
-            if schema_changes:
-                conn.execute("PRAGMA foreign_keys=OFF")
+        # Foreign keys are switched only outside a transaction: before the pool begins the write.
+        before_begin = _foreign_keys_off if schema_changes else None
+        with self.pool.writer(record.file_key, path, before_begin=before_begin) as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from airsequel.core.errors import Unavailable
 from airsequel.core.registry.control_plane import FileFacts
 from airsequel.core.sql.connections import ConnectionPool
 from airsequel.core.sql.deadline import UNLIMITED
+from airsequel.core.sql.file_swaps import is_current
 from airsequel.core.sql.server_tables import drop_server_tables
 from airsequel.core.storage.disk_space import DiskSpace
 from airsequel.core.storage.hosted_files import read_file_facts, remove_path
@@ -49,11 +51,15 @@ def vacuum_file(pool: ConnectionPool, disk: DiskSpace, key: str, path: Path, siz
     The file's facts afterwards."""
     disk.check_room(2 * size, what="VACUUM")
     forget(path)  # rewritten: no longer the bytes uploaded
-    with disk.full_disk_as_507("VACUUM"), pool.writer(key, path, time_limit=UNLIMITED) as conn:
+    # VACUUM is a write transaction of its own (not inside one the pool begins): it rewrites the
+    # pages of the file in place, through the WAL, under the file's write lock like any writer.
+    with disk.full_disk_as_507("VACUUM"), pool.writer(key, path, time_limit=UNLIMITED, begin=False) as conn:
         # VACUUM attaches a temporary database internally; user SQL never gets this limit back.
         conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 1)
         try:
             conn.execute("VACUUM")
         finally:
             conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+        if not is_current(conn):  # another worker replaced the file meanwhile: nothing was lost
+            raise Unavailable("The database file was replaced while it was vacuumed: vacuum it again")
         return read_file_facts(conn, path)
