@@ -33,6 +33,8 @@ LOCK_TIMEOUT = "5s"
 BUSY = "The server is busy: retry in a moment"
 NUL_IN_TEXT = "Text may not contain the NUL character (U+0000)"
 Params = Sequence[Any] | Mapping[str, Any]
+GENERATION = "SELECT value FROM control_generation WHERE id = 1"
+IN_TRANSACTION = (TransactionStatus.ACTIVE, TransactionStatus.INTRANS, TransactionStatus.INERROR)
 
 
 def is_postgres_url(location: object) -> bool:
@@ -119,7 +121,7 @@ class PostgresConnection:
 
     @property
     def in_transaction(self) -> bool:
-        return self._pg.info.transaction_status != TransactionStatus.IDLE
+        return self._pg.info.transaction_status in IN_TRANSACTION
 
     def execute(self, sql: str, params: Params = (), /) -> PostgresCursor:
         with self._lock:
@@ -166,7 +168,7 @@ class PostgresConnection:
     def _reconnect_if_broken(self) -> None:
         """A connection the server closed (restarted, or idle too long): open a new one, between
         transactions only (a transaction in flight fails as it should)."""
-        if self._pg.closed or self._pg.info.transaction_status == TransactionStatus.UNKNOWN:
+        if self._pg.closed or self._pg.broken:
             self._pg = self._connect()
 
 
@@ -212,7 +214,11 @@ class PostgresGenerationWatch:
         with self._lock:
             self._checked_at = time.monotonic()
             if not self._closed:
-                self._value = self._conn.execute("SELECT value FROM control_generation WHERE id = 1").fetchone()[0]
+                try:
+                    row = self._conn.execute(GENERATION).fetchone()
+                except psycopg.OperationalError:  # the server ended this connection: a read, so ask again
+                    row = self._conn.execute(GENERATION).fetchone()
+                self._value = row[0]
             return self._value
 
     def saw(self, value: int) -> None:
