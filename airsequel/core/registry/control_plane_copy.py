@@ -20,6 +20,7 @@ from typing import Any
 from airsequel.core.errors import Conflict, CoreError
 from airsequel.core.registry.connection import ControlConnection
 from airsequel.core.registry.control_plane import ControlPlane
+from airsequel.core.registry.postgres_engine import PostgresConnection
 
 # Kept by each engine for itself, not copied: the schema version and the generation (moved past instead).
 NOT_COPIED = frozenset({"control_generation", "control_plane_version"})
@@ -137,11 +138,12 @@ def _sort_key(row: tuple[Any, ...]) -> tuple[tuple[bool, Any], ...]:
 
 
 def _move_counters(file: sqlite3.Connection, conn: ControlConnection) -> None:
+    assert isinstance(conn, PostgresConnection)  # copy_control_plane's target
     given = dict(file.execute("SELECT name, seq FROM sqlite_sequence").fetchall())
     for table in IDENTITY_TABLES:
         highest = conn.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0
         highest = max(highest, int(given.get(table, 0) or 0))
         if highest:
-            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), ?)", (highest,))
+            conn.execute_native(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", (highest,))
     generation = file.execute("SELECT value FROM control_generation WHERE id = 1").fetchone()[0]
     conn.execute("UPDATE control_generation SET value = max(value, ?) + 1 WHERE id = 1", (generation,))

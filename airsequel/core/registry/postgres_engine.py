@@ -134,6 +134,12 @@ class PostgresConnection:
             text = to_postgres(sql, bound=bound is not None)
             return self._run(lambda cursor: cursor.execute(text, bound))
 
+    def execute_native(self, sql: str, params: Sequence[Any] = ()) -> PostgresCursor:
+        """A statement in PostgreSQL's own SQL (%s parameters), run as it is: for what only
+        PostgreSQL has (extensions, sequences)."""
+        with self._lock:
+            return self._run(lambda cursor: cursor.execute(sql, list(params) or None))
+
     def executemany(self, sql: str, seq_of_params: Iterable[Params], /) -> PostgresCursor:
         with self._lock:
             rows = [_bound(params) or () for params in seq_of_params]
@@ -177,7 +183,7 @@ def migrate(connection: PostgresConnection, migrations: Sequence[str]) -> None:
     start together migrate once. The version is kept in a table (PRAGMA user_version on SQLite)."""
     connection.execute("BEGIN IMMEDIATE")
     try:
-        connection.execute("CREATE EXTENSION IF NOT EXISTS citext")  # COLLATE NOCASE columns
+        connection.execute_native("CREATE EXTENSION IF NOT EXISTS citext")  # COLLATE NOCASE columns
         connection.execute("CREATE TABLE IF NOT EXISTS control_plane_version (version INTEGER NOT NULL)")
         row = connection.execute("SELECT version FROM control_plane_version").fetchone()
         current = 0 if row is None else row[0]
