@@ -12,6 +12,7 @@ and the writer checking the file after its BEGIN IMMEDIATE, most rounds lose a w
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import threading
@@ -167,7 +168,8 @@ def test_writes_on_one_worker_all_survive_vacuums_on_the_other(tmp_path):
         )
         db_id = created.json()["id"]
         pinned = one_per_worker(base, workers)
-        writer, vacuumer = (pinned[pid] for pid in sorted(pinned))
+        writer_pid, vacuumer_pid = sorted(pinned)
+        writer, vacuumer = pinned[writer_pid], pinned[vacuumer_pid]
         stop = threading.Event()
         answers: list[tuple[int, int, Any]] = []
         thread = threading.Thread(target=lambda: answers.extend(_write_loop(writer, db_id, auth, stop)))
@@ -184,3 +186,25 @@ def test_writes_on_one_worker_all_survive_vacuums_on_the_other(tmp_path):
         acknowledged = {n for n, _, _ in answers}
         assert len(acknowledged) >= 5
         assert _final_rows(http, db_id, auth, tmp_path) == (0, acknowledged)
+
+        # Deleted through one worker: the other closes its idle connections to the file within seconds.
+        dbs = str(tmp_path / "data" / "dbs")
+        assert _open_files(writer_pid, dbs)
+        status, _ = vacuumer.request("DELETE", f"/api/dbs/{db_id}", headers=auth)
+        assert status in (200, 204)
+        deadline = time.monotonic() + 6
+        while _open_files(writer_pid, dbs) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _open_files(writer_pid, dbs)
+
+
+def _open_files(pid: int, under: str) -> list[str]:
+    found = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(under):
+            found.append(target)
+    return found

@@ -39,6 +39,7 @@ from airsequel.core.sql.file_swaps import (
     REPLACED_MESSAGE,
     WriterConnection,
     file_identity,
+    fresh_open,
     opened_as,
     tag,
 )
@@ -336,15 +337,18 @@ class ConnectionPool:
             old.close()
         if conn is None:
             try:
-                if not path.exists():
-                    raise Unavailable("The database file is missing on the server: restore it from a backup")
-                conn = open_connection(
-                    path,
-                    readonly=not writer,
-                    max_bytes=self.max_database_bytes,
-                    factory=WriterConnection if writer else HostedConnection,
-                )
-                tag(conn, path, identity)  # stat'ed before the open
+                with fresh_open(path):  # no swap of the file's companions meanwhile
+                    identity = file_identity(path)
+                    if identity is None:
+                        raise Unavailable("The database file is missing on the server: restore it from a backup")
+                    conn = open_connection(
+                        path,
+                        readonly=not writer,
+                        max_bytes=self.max_database_bytes,
+                        factory=WriterConnection if writer else HostedConnection,
+                    )
+                    tag(conn, path, identity)  # stat'ed before the open
+                    conn.execute("PRAGMA schema_version")  # the first read: -wal and -shm found now
             except sqlite3.Error as error:
                 self._opening_failed(slot)
                 raise Unavailable(f"The database file cannot be opened: {error}") from None
@@ -360,6 +364,7 @@ class ConnectionPool:
             self._changed.notify_all()
 
     def _give_back(self, slot: _FileSlot, conn: HostedConnection, *, writer: bool, stale: bool = False) -> None:
+        stale = stale or (isinstance(conn, WriterConnection) and conn.swapped_out)
         healthy = not conn.in_transaction and not stale
         if not healthy and not stale:
             try:

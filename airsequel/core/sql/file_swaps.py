@@ -8,13 +8,22 @@ connection remembers the file's (device, inode) from before it was opened, and:
   write lock: a process that swaps the file holds the old file's write lock until the new file is
   in place (`ConnectionPool.swapping`), so a writer that got the lock on the old file got it after
   the swap, and finds out here (`WriterConnection`);
-- idle connections to a file that is gone are closed by a sweep every few seconds (the pool).
+- idle connections to a file that is gone are closed by a sweep every few seconds (the pool);
+- SQLite finds a file's `-wal` and `-shm` by name, when a connection first reads: a connection
+  opened in the instant between the old file's companions going and the new file taking its name
+  would pair one file with the other's companions. So the pool opens a connection, and makes its
+  first read, under a shared lock of a lock file beside the database (`fresh_open`), and the swap
+  removes the companions and renames under the exclusive lock (`no_fresh_opens`). flock: per open
+  file, so it also excludes threads of one process; released when the process dies.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +42,34 @@ def file_identity(path: Path | str) -> Identity | None:
     except OSError:
         return None
     return stat.st_dev, stat.st_ino
+
+
+def _guard_path(path: Path) -> str:
+    return f"{path}-swaplock"
+
+
+@contextmanager
+def _flocked(path: Path, operation: int) -> Iterator[None]:
+    try:
+        fd = os.open(_guard_path(path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:  # no directory (the database is being deleted): nothing to pair up
+        yield
+        return
+    try:
+        fcntl.flock(fd, operation)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def fresh_open(path: Path) -> AbstractContextManager[None]:
+    """Held while a connection to `path` is opened and first reads (shared: opens go on in parallel)."""
+    return _flocked(path, fcntl.LOCK_SH)
+
+
+def no_fresh_opens(path: Path) -> AbstractContextManager[None]:
+    """Held while the file's companions are removed and another file takes its name."""
+    return _flocked(path, fcntl.LOCK_EX)
 
 
 def opened_as(conn: sqlite3.Connection) -> Identity | None:
@@ -63,6 +100,7 @@ class WriterConnection(HostedConnection):
     on the same borrow is checked too, and refused with 503 (rolled back) when the file was swapped."""
 
     begun_by_pool = False
+    swapped_out = False  # found on a file that is no longer hosted: closed when given back
 
     def begin_checked(self) -> bool:
         """BEGIN IMMEDIATE; False (rolled back) when the file is no longer the one at the path."""
@@ -71,6 +109,7 @@ class WriterConnection(HostedConnection):
             self.begun_by_pool = True
             return True
         super().execute("ROLLBACK")
+        self.swapped_out = True
         return False
 
     def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:

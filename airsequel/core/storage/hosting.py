@@ -27,6 +27,7 @@ from airsequel.core.registry.connection import ControlConnection
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, FileFacts, write_file_facts
 from airsequel.core.registry.generation_cache import GenerationCache
 from airsequel.core.sql.connections import ConnectionPool, remove_wal_files
+from airsequel.core.sql.file_swaps import no_fresh_opens
 from airsequel.core.sql.runner import Params, SqlLimits, SqlResult, run_script
 from airsequel.core.sql.server_tables import NOT_SERVER_TABLE
 from airsequel.core.sql.text_values import undecodable_text_as_bytes
@@ -200,10 +201,11 @@ class Hosting:
                 if self.replication is not None:
                     self.replication.remove(record.file_key)  # the replica starts over with the new content
                 forget(path)
-                checkpoint_and_close(path)
-                remove_wal_files(path)
-                os.replace(prepared, path)
-                fsync_directory(path.parent)
+                with no_fresh_opens(path):  # no connection opened meanwhile pairs a file with the other's WAL
+                    checkpoint_and_close(path)
+                    remove_wal_files(path)
+                    os.replace(prepared, path)
+                    fsync_directory(path.parent)
         finally:
             self._replicate(record)
         self._finish_file(record, AuditEntry(actor, kind, f"replaced the file with {filename or 'an upload'}"))
