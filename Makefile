@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test test-quick lint format install install-dev bench clean
+.PHONY: run test test-postgresql test-quick lint format install install-dev bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,16 @@ install-dev: $(DEV_STAMP)
 run: $(STAMP)
 	$(BIN)/airsequel serve --host 127.0.0.1 --port 4185 --data-dir storage
 
+# The whole suite on the default SQLite control plane, then again with every server's control plane in a
+# PostgreSQL that the suite starts itself (Debian's postgresql package; tests/control_planes.py).
 test: $(DEV_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-postgresql
+
+# The PostgreSQL pass alone: not the browser tests (the UI does not see the control plane), nor the tests about
+# control.sqlite itself (marked sqlite_control_plane).
+test-postgresql: $(DEV_STAMP)
+	$(BIN)/python -m pytest --control-plane=postgresql -m "not browser and not sqlite_control_plane" $(PYTEST_ARGS)
 
 # The suite without the slow, browser and end-to-end (real server process) tests: for the edit-test loop.
 test-quick: $(DEV_STAMP)
