@@ -15,6 +15,7 @@ from airsequel.core.sql import connections
 from airsequel.core.sql.connections import BUSY_MESSAGE, ConnectionPool, remove_wal_files
 from airsequel.core.sql.deadline import HostedConnection
 from airsequel.core.sql.file_swaps import REPLACED_MESSAGE
+from tests.helpers import create_db, make_sqlite_file, sql
 
 
 def _file(path: Path, marker: str) -> Path:
@@ -152,3 +153,28 @@ def test_idle_connections_to_a_deleted_or_swapped_file_are_closed_by_the_sweeper
     with pool.reader("s", swapped) as conn:
         assert [v for (v,) in conn.execute("SELECT v FROM t")] == ["new"]
     assert pool.close_swapped_idle() == 0
+
+
+def test_a_replace_while_another_process_writes_waits_then_is_refused_with_503_and_changes_nothing(client, tmp_path):
+    db = create_db(client, "CREATE TABLE t(v TEXT); INSERT INTO t VALUES ('old')")
+    services = client.app.state.services
+    path = services.hosting.file_path(services.hosting.get(db))
+    leftovers = set(services.hosting.tmp_dir.iterdir())
+    new = make_sqlite_file(tmp_path / "new.sqlite", "CREATE TABLE t(v TEXT); INSERT INTO t VALUES ('new');")
+    other = sqlite3.connect(path, isolation_level=None)  # another worker's write, not finishing in time
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        answer = client.put(f"/dbs/{db}", files={"file": ("new.sqlite", new)})
+        waited = time.monotonic() - started
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    # The swap waits as a writer does (nine tenths of the 1 s time limit), then says so.
+    assert answer.status_code == 503, answer.text
+    assert answer.json() == {"errors": [BUSY_MESSAGE]}
+    assert 0.5 < waited < 5
+    assert sql(client, db, "SELECT v FROM t").json()["rows"] == [{"v": "old"}]
+    assert set(services.hosting.tmp_dir.iterdir()) == leftovers  # the upload is not left behind
+    assert client.put(f"/dbs/{db}", files={"file": ("new.sqlite", new)}).status_code == 200
+    assert sql(client, db, "SELECT v FROM t").json()["rows"] == [{"v": "new"}]

@@ -195,17 +195,20 @@ class Hosting:
         )
         path = self.file_path(record)
         try:
+            if self.replication is not None:
+                self.replication.remove(record.file_key)  # the replica starts over with the new content
             # Held across processes until the new file is in place: a write of another worker commits
             # before the swap, or finds the new file (never commits into the old one after it).
             with self.pool.swapping(record.file_key, path, time_limit=self.limits.time_limit_seconds):
-                if self.replication is not None:
-                    self.replication.remove(record.file_key)  # the replica starts over with the new content
                 forget(path)
                 with no_fresh_opens(path):  # no connection opened meanwhile pairs a file with the other's WAL
                     checkpoint_and_close(path)
                     remove_wal_files(path)
                     os.replace(prepared, path)
                     fsync_directory(path.parent)
+        except BaseException:
+            remove_path(prepared)  # not swapped in (busy, or a failure): the old content stays
+            raise
         finally:
             self._replicate(record)
         self._finish_file(record, AuditEntry(actor, kind, f"replaced the file with {filename or 'an upload'}"))
