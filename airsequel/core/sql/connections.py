@@ -1,4 +1,4 @@
-"""Connections to hosted SQLite files: how each is opened, and a bounded pool of them.
+"""Connections to hosted SQLite files: how each is opened (`opening.py`), and a bounded pool of them.
 
 - Readers are opened with `mode=ro`: a read-only principal cannot write whatever SQL it sends.
 - One writer per file at a time: within a process a lock per file, and across the worker processes
@@ -22,7 +22,6 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
@@ -43,57 +42,13 @@ from airsequel.core.sql.file_swaps import (
     opened_as,
     tag,
 )
+from airsequel.core.sql.opening import BUSY_MESSAGE as BUSY_MESSAGE
+from airsequel.core.sql.opening import busy_timeout_ms, open_connection
+from airsequel.core.sql.opening import is_busy as is_busy
+from airsequel.core.sql.opening import remove_wal_files as remove_wal_files
 
-BUSY_TIMEOUT_MS = 10_000
-BUSY_MESSAGE = "The database is busy: another write to it did not finish in time. Retry in a moment"
 # How often idle connections are checked for a file swapped or deleted by another process.
 SWEEP_SECONDS = 2.0
-
-# Limits on every connection that runs user SQL (see docs/security.md).
-CONNECTION_LIMITS = {
-    sqlite3.SQLITE_LIMIT_ATTACHED: 0,
-    sqlite3.SQLITE_LIMIT_LENGTH: 64 * 1024 * 1024,
-    sqlite3.SQLITE_LIMIT_SQL_LENGTH: 1_000_000,
-    sqlite3.SQLITE_LIMIT_EXPR_DEPTH: 200,
-    sqlite3.SQLITE_LIMIT_COMPOUND_SELECT: 50,
-    sqlite3.SQLITE_LIMIT_TRIGGER_DEPTH: 100,
-}
-
-
-def open_connection(
-    path: Path,
-    *,
-    readonly: bool,
-    max_bytes: int | None = None,
-    factory: type[HostedConnection] = HostedConnection,
-) -> HostedConnection:
-    """Open a hosted file with the server's safety settings. Autocommit mode: callers BEGIN themselves."""
-    mode = "ro" if readonly else "rw"
-    conn = sqlite3.connect(
-        f"{path.as_uri()}?mode={mode}",
-        uri=True,
-        isolation_level=None,
-        check_same_thread=False,
-        factory=factory,
-    )
-    try:
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA trusted_schema=OFF")
-        conn.execute("PRAGMA cell_size_check=ON")
-        conn.execute("PRAGMA mmap_size=0")
-        conn.execute("PRAGMA foreign_keys=ON")
-        for limit, value in CONNECTION_LIMITS.items():
-            conn.setlimit(limit, value)
-        if not readonly:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            if max_bytes:
-                page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-                conn.execute(f"PRAGMA max_page_count={max(1, max_bytes // page_size)}")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
 
 
 @dataclass(eq=False)
@@ -429,25 +384,3 @@ def _sweep_while_alive(pool_ref: weakref.ref[ConnectionPool]) -> None:
         except Exception:  # never let the sweeper die: it only closes what it can
             pass
         del pool
-
-
-def busy_timeout_ms(time_limit: float) -> int:
-    """How long a writer waits for another process's write: BUSY_TIMEOUT_MS, or nine tenths of a
-    shorter time limit."""
-    return max(1, int(min(BUSY_TIMEOUT_MS, time_limit * 900)))
-
-
-def is_busy(error: sqlite3.Error) -> bool:
-    """SQLITE_BUSY in any of its forms: another connection (here, another worker process) held the
-    lock past the busy timeout, or a snapshot went stale under a write."""
-    code = getattr(error, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
-
-
-def remove_wal_files(path: Path) -> None:
-    """Remove a closed file's `-wal` and `-shm` companions."""
-    for suffix in ("-wal", "-shm", "-journal"):
-        try:
-            os.unlink(f"{path}{suffix}")
-        except FileNotFoundError:
-            pass
