@@ -10,8 +10,10 @@ the same control plane, and two data directories never share one."""
 from __future__ import annotations
 
 import os
+import queue
 import sqlite3
 import tempfile
+import threading
 from itertools import count
 from pathlib import Path
 
@@ -25,12 +27,73 @@ CHOICES = (SQLITE, POSTGRESQL)
 # Set to 1 by contributors without PostgreSQL: the tests that need it are skipped instead of failing.
 NO_POSTGRESQL_VARIABLE = "AIRSEQUEL_TEST_NO_POSTGRESQL"
 
+# Fresh databases kept ready, so that a test does not wait for its CREATE DATABASE (nor for its DROP at the end).
+SPARE_DATABASES = 2
+
 _chosen = SQLITE
 _cluster: PostgresCluster | None = None
 _failure: str | None = None
 _numbers = count(1)
 _by_data_dir: dict[Path, str] = {}
 _created: list[tuple[str, Path | None]] = []  # (database name, its data directory), in creation order
+
+
+class _Housekeeper:
+    """A thread that keeps SPARE_DATABASES fresh databases ready and drops the used ones, off the tests' path."""
+
+    def __init__(self, cluster: PostgresCluster) -> None:
+        self.cluster = cluster
+        self.spares: queue.Queue[str] = queue.Queue()
+        self.work: queue.Queue[str | None] = queue.Queue()  # "": make a spare; a name: drop it; None: stop
+        self.thread = threading.Thread(target=self._run, name="postgres-housekeeper", daemon=True)
+        self.thread.start()
+        for _ in range(SPARE_DATABASES):
+            self.work.put("")
+
+    def _run(self) -> None:
+        while True:
+            item = self.work.get()
+            try:
+                if item is None:
+                    return
+                if item == "":
+                    name = _next_name()
+                    self.cluster.create_database(name)
+                    self.spares.put(name)
+                else:
+                    self.cluster.drop_database(item)
+            except psycopg.Error:
+                pass  # a spare less, or a database left for the cluster's removal at the end
+            finally:
+                self.work.task_done()
+
+    def take(self) -> str:
+        """The name of a fresh database: a spare when one is ready, else one made now."""
+        try:
+            name = self.spares.get_nowait()
+        except queue.Empty:
+            name = _next_name()
+            self.cluster.create_database(name)
+        self.work.put("")
+        return name
+
+    def drop(self, name: str) -> None:
+        self.work.put(name)
+
+    def settle(self) -> None:
+        """Wait until every drop and spare asked for is done."""
+        self.work.join()
+
+    def stop(self) -> None:
+        self.work.put(None)
+        self.thread.join(timeout=60)
+
+
+_housekeeper: _Housekeeper | None = None
+
+
+def _next_name() -> str:
+    return f"airsequel_test_{next(_numbers)}"
 
 
 def choose(choice: str) -> None:
@@ -68,10 +131,12 @@ def unavailable(reason: str) -> None:
 
 def new_database(data_dir: Path | None = None) -> str:
     """A fresh, empty database on the session's server; its URL."""
-    name = f"airsequel_test_{next(_numbers)}"
-    url = cluster().create_database(name)
+    global _housekeeper
+    if _housekeeper is None:
+        _housekeeper = _Housekeeper(cluster())
+    name = _housekeeper.take()
     _created.append((name, data_dir))
-    return url
+    return _housekeeper.cluster.database_url(name)
 
 
 def control_plane_for(data_dir: Path) -> str:
@@ -120,17 +185,25 @@ def mark() -> int:
 
 def drop_since(point: int) -> None:
     """Drop the databases created since `point` (a test's, at its end), forgetting their data directories."""
-    if _cluster is None:
-        return
     while len(_created) > point:
         name, data_dir = _created.pop()
         if data_dir is not None:
             _by_data_dir.pop(data_dir, None)
-        _cluster.drop_database(name)
+        if _housekeeper is not None:
+            _housekeeper.drop(name)
+
+
+def settle() -> None:
+    """Wait for the drops asked for so far (they run on a thread)."""
+    if _housekeeper is not None:
+        _housekeeper.settle()
 
 
 def stop() -> None:
-    global _cluster
+    global _cluster, _housekeeper
+    if _housekeeper is not None:
+        _housekeeper.stop()
+        _housekeeper = None
     if _cluster is not None:
         _cluster.stop()
         _cluster = None

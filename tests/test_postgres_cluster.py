@@ -122,6 +122,7 @@ def test_a_test_s_databases_are_dropped_at_its_end(postgresql_url):
     point = control_planes.mark()
     extra = control_planes.new_database()
     control_planes.drop_since(point)
+    control_planes.settle()
     with pytest.raises(psycopg.OperationalError, match="does not exist"):
         psycopg.connect(extra)
     with psycopg.connect(postgresql_url) as conn:  # the fixture's own database is untouched
