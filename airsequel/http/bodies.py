@@ -118,7 +118,9 @@ async def body_chunks(request: Request) -> AsyncIterator[bytes]:
     chunks = request.stream().__aiter__()
     while True:
         try:
-            chunk = await asyncio.wait_for(chunks.__anext__(), timeout)
+            # asyncio.timeout, not wait_for: wait_for makes a task for every chunk (Python 3.11).
+            async with asyncio.timeout(timeout):
+                chunk = await chunks.__anext__()
         except StopAsyncIteration:
             return
         except TimeoutError:

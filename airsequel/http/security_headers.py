@@ -15,7 +15,6 @@ A header a route set itself is left as it is.
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PAGE_POLICY = (
@@ -41,11 +40,27 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                page = headers.get("content-type", "").startswith("text/html") and "content-disposition" not in headers
-                headers.setdefault("content-security-policy", PAGE_POLICY if page else CONTENT_POLICY)
-                for name, value in ALWAYS.items():
-                    headers.setdefault(name, value)
+                add_headers(message)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+ALWAYS_RAW = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in ALWAYS.items()]
+PAGE_POLICY_RAW = PAGE_POLICY.encode("latin-1")
+CONTENT_POLICY_RAW = CONTENT_POLICY.encode("latin-1")
+
+
+def add_headers(message: Message) -> None:
+    """Add the headers above to an `http.response.start` message, leaving those it has. One pass over
+    its raw headers (Starlette's MutableHeaders looked through them once per header it set)."""
+    raw = message.get("headers")
+    headers: list[tuple[bytes, bytes]] = list(raw) if raw is not None else []
+    present: dict[bytes, bytes] = {}
+    for key, value in headers:
+        present.setdefault(key.lower(), value)
+    if b"content-security-policy" not in present:
+        page = present.get(b"content-type", b"").startswith(b"text/html") and b"content-disposition" not in present
+        headers.append((b"content-security-policy", PAGE_POLICY_RAW if page else CONTENT_POLICY_RAW))
+    headers.extend(pair for pair in ALWAYS_RAW if pair[0] not in present)
+    message["headers"] = headers

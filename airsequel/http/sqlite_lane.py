@@ -18,6 +18,13 @@ Two more rules keep one tenant from delaying another:
   interrupt to land). SQLite cannot stop inside one VM step (one
   call of `randomblob(60000000)` runs to its end), so a statement may outlive its deadline by that
   step; its caller gets the time-limit error on time regardless, and the thread finishes on its own.
+
+The hand-off to the lane's threads is lane_threads.py's (a job queue and one `call_soon_threadsafe`),
+not anyio's `to_thread.run_sync`, whose cancel scope and limiter cost more than the rest of a quick
+read's event-loop work. A call's lane token, tenant entry and share are given back when its thread
+has ended (the job's end does that on the loop), whether or not its caller still waits; a call that
+never reached a thread (its caller gave up, or the time limit passed while it queued) gives them back
+itself.
 """
 
 from __future__ import annotations
@@ -28,10 +35,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import anyio
 import anyio.to_thread
 
 from airsequel.core.errors import TimedOut, TooManyRequests
+from airsequel.http.lane_threads import Job, LaneThreads, Tokens
 
 T = TypeVar("T")
 MAX_THREADS = 256  # threads the lane may use at most, all tenants together
@@ -45,7 +52,14 @@ class _Share:
     slots: asyncio.Semaphore
     size: int
     holders: int = 0  # running and waiting
-    entry: asyncio.Lock = field(default_factory=asyncio.Lock)  # see SqliteLane._in_lane
+    entry: asyncio.Lock = field(default_factory=asyncio.Lock)  # see SqliteLane._enter
+
+
+def _timed_out(time_limit: float) -> TimedOut:
+    return TimedOut(
+        f"The query exceeded the time limit of {time_limit:g} s and was aborted"
+        " (its last step, a single heavy operation, is still being stopped)"
+    )
 
 
 class SqliteLane:
@@ -53,16 +67,9 @@ class SqliteLane:
         self.base = base
         self.slow_after = slow_after
         self.max_threads = max_threads
-        self._limiter: anyio.CapacityLimiter | None = None
-        self._threads: anyio.CapacityLimiter | None = None
+        self._tokens = Tokens(base)
+        self._threads = LaneThreads(max_threads)
         self._shares: dict[str, _Share] = {}
-        self._background: set[asyncio.Future[Any]] = set()
-
-    def _lane(self) -> anyio.CapacityLimiter:
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.base)
-            self._threads = anyio.CapacityLimiter(self.max_threads)
-        return self._limiter
 
     async def run(
         self,
@@ -74,20 +81,59 @@ class SqliteLane:
         **kwargs: Any,
     ) -> T:
         held = await self._admit(tenant, share) if tenant is not None and share is not None else None
-        call = functools.partial(function, *args, **kwargs)
-        work = asyncio.ensure_future(self._in_lane(call, held))
-        if time_limit is None:
-            return await work
+        loop = asyncio.get_running_loop()
+        deadline = None if time_limit is None else loop.time() + time_limit + WAIT_GRACE_SECONDS
+        entered = await self._enter(held, deadline, time_limit)
+        waiter: asyncio.Future[T] = loop.create_future()
+        call = _Call(self, held, entered, waiter)
+        call.timer = loop.call_later(self.slow_after, call.turn_slow)
+        self._threads.submit(Job(functools.partial(function, *args, **kwargs), loop, call.finished))
+        if deadline is None or time_limit is None:
+            return await waiter
+        # Past the deadline the caller stops waiting: the thread is still in one SQLite step; it
+        # ends by itself (giving its token and share back then) and its answer is dropped.
+        expiry = loop.call_at(deadline, call.expire, time_limit)
         try:
-            return await asyncio.wait_for(asyncio.shield(work), time_limit + WAIT_GRACE_SECONDS)
+            return await waiter
+        finally:
+            expiry.cancel()
+
+    async def _enter(self, held: tuple[str, _Share] | None, deadline: float | None, time_limit: float | None) -> bool:
+        """Wait for the tenant's entry (see below) and a lane token; True when the entry is held. On
+        any failure (the time limit passed while queued, the caller went away) nothing stays held."""
+        # A tenant has at most one call queued for, or quick in, the lane's shared threads: its
+        # next call enters once this one ends or turns slow (and has a thread of its own). So
+        # another tenant's quick query waits behind at most one call per tenant, never behind a
+        # whole share of one tenant's slow ones.
+        entry = held[1].entry if held is not None else None
+        entered = False
+        try:
+            if entry is not None:
+                if entry.locked():
+                    await self._within(entry.acquire(), deadline, time_limit)
+                else:
+                    await entry.acquire()  # free: returns at once
+                entered = True
+            if not self._tokens.try_take():
+                await self._within(self._tokens.take(), deadline, time_limit)
+        except BaseException:
+            if entered and entry is not None:
+                entry.release()
+            if held is not None:
+                self._leave(*held, held_slot=True)
+            raise
+        return entered
+
+    @staticmethod
+    async def _within(waiting: Any, deadline: float | None, time_limit: float | None) -> None:
+        if deadline is None or time_limit is None:
+            await waiting
+            return
+        try:
+            async with asyncio.timeout_at(deadline):
+                await waiting
         except TimeoutError:
-            # The thread is still in one SQLite step; it ends by itself and its answer is dropped.
-            self._background.add(work)
-            work.add_done_callback(self._forget)
-            raise TimedOut(
-                f"The query exceeded the time limit of {time_limit:g} s and was aborted"
-                " (its last step, a single heavy operation, is still being stopped)"
-            ) from None
+            raise _timed_out(time_limit) from None
 
     async def run_shared(self, function: Callable[..., T], *args: Any, tenant: str, share: int, **kwargs: Any) -> T:
         """Other blocking work of a route (table pages, exports, uploads) on anyio's worker threads,
@@ -98,11 +144,6 @@ class SqliteLane:
         finally:
             self._leave(*held, held_slot=True)
 
-    def _forget(self, work: asyncio.Future[Any]) -> None:
-        self._background.discard(work)
-        if not work.cancelled():
-            work.exception()  # retrieved: an abandoned call's error is expected, not news
-
     async def _admit(self, tenant: str, size: int) -> tuple[str, _Share]:
         share = self._shares.get(tenant)
         if share is None:
@@ -110,6 +151,9 @@ class SqliteLane:
         if share.holders >= share.size * (1 + QUEUE_FACTOR):
             raise self._over_share(share)
         share.holders += 1
+        if not share.slots.locked():
+            await share.slots.acquire()  # a slot is free: returns at once, without wait_for's task
+            return tenant, share
         try:
             await asyncio.wait_for(share.slots.acquire(), QUEUE_WAIT_SECONDS)
         except TimeoutError:
@@ -135,38 +179,50 @@ class SqliteLane:
         if share.holders == 0 and self._shares.get(tenant) is share:
             del self._shares[tenant]
 
-    async def _in_lane(self, call: Callable[[], T], held: tuple[str, _Share] | None) -> T:
-        lane = self._lane()
-        # A tenant has at most one call queued for, or quick in, the lane's shared threads: its
-        # next call enters once this one ends or turns slow (and has a thread of its own). So
-        # another tenant's quick query waits behind at most one call per tenant, never behind a
-        # whole share of one tenant's slow ones.
-        entry = held[1].entry if held is not None else None
-        entered = False
-        try:
-            if entry is not None:
-                await entry.acquire()
-                entered = True
-            async with lane:
-                grown = False
 
-                def grow() -> None:
-                    nonlocal grown, entered
-                    grown = True
-                    lane.total_tokens += 1
-                    if entered and entry is not None:
-                        entered = False
-                        entry.release()
+class _Call:
+    """One call on a lane thread, from the event loop's side: what it holds until its thread ends."""
 
-                timer = asyncio.get_running_loop().call_later(self.slow_after, grow)
-                try:
-                    return await anyio.to_thread.run_sync(call, limiter=self._threads)
-                finally:
-                    timer.cancel()
-                    if grown:
-                        lane.total_tokens -= 1
-        finally:
-            if entered and entry is not None:
-                entry.release()
-            if held is not None:
-                self._leave(*held, held_slot=True)
+    __slots__ = ("lane", "held", "entered", "waiter", "timer", "grown")
+
+    def __init__(self, lane: SqliteLane, held: tuple[str, _Share] | None, entered: bool, waiter: asyncio.Future[Any]):
+        self.lane = lane
+        self.held = held
+        self.entered = entered
+        self.waiter = waiter
+        self.timer: asyncio.TimerHandle | None = None
+        self.grown = False
+
+    def turn_slow(self) -> None:
+        """Still running after slow_after: the call stops counting against the lane (which grows by
+        one until it ends) and lets its tenant's next call enter."""
+        self.grown = True
+        self.lane._tokens.grow()
+        self._release_entry()
+
+    def _release_entry(self) -> None:
+        if self.entered and self.held is not None:
+            self.entered = False
+            self.held[1].entry.release()
+
+    def expire(self, time_limit: float) -> None:
+        if not self.waiter.done():
+            self.waiter.set_exception(_timed_out(time_limit))
+
+    def finished(self, job: Job) -> None:
+        """On the loop, once the thread has ended: give everything back, then answer if still awaited."""
+        if self.timer is not None:
+            self.timer.cancel()
+        tokens = self.lane._tokens
+        if self.grown:
+            tokens.shrink()
+        tokens.give()
+        self._release_entry()
+        if self.held is not None:
+            self.lane._leave(*self.held, held_slot=True)
+        if self.waiter.done():
+            return  # the caller stopped waiting (time limit, or it went away): the answer is dropped
+        if job.error is not None:
+            self.waiter.set_exception(job.error)
+        else:
+            self.waiter.set_result(job.result)
