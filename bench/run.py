@@ -274,6 +274,7 @@ def main() -> int:
         print("run `make bench` (installs wrk and the peers' virtualenv)", file=sys.stderr)
         return 2
     work = Path(tempfile.mkdtemp(prefix="airsequel-bench-"))
+    postgraphile: PostGraphile | None = None
     table: list[tuple[str, str, str, str]] = []
     try:
         database, csv_path = make_fixtures(work, rows)
@@ -372,10 +373,11 @@ def main() -> int:
                 ).replace('"__N__"', "__N__"),
             ),
         ]
-        postgraphile, postgraphile_label, postgraphile_versions = measure_postgraphile(
+        # PostGraphile stays up until workload 7: its runs take turns with ours (1 worker here, 2 in 7), so that a
+        # busy spell of the machine falls on both alike.
+        postgraphile, postgraphile_loads, postgraphile_label = start_postgraphile(
             work,
             csv_path,
-            runs=runs,
             seconds=seconds,
             span=span,
             ours=lambda n: http.post(
@@ -384,12 +386,8 @@ def main() -> int:
                 json={"query": f"{{ people(where: {{id: {{_gte: {n}}}}}, limit: 100) {selection} }}"},
             ).json()["data"]["people"],
         )
-        if not postgraphile:
+        if postgraphile is None:
             table.append(("2. PostGraphile", "", postgraphile_label, "not measured"))
-        for label, result in postgraphile.items():
-            table.append(
-                (f"2. PostGraphile 100 rows{label or ' inline'}, c=16", "", f"{postgraphile_label} {_fmt(result)}", "")
-            )
         peer_body = json.dumps(
             {
                 "query": "{ people(filter: {id: {gte: __N__}}, first: 100) { nodes { id name email age score created } } }"
@@ -408,25 +406,31 @@ def main() -> int:
             ),
         )
         for label, gql in gql_cases:
-            mine = median_of(
+            turns = in_turns(
                 runs,
-                lambda gql=gql: wrk(
-                    f"{base}/dbs/{db_id}/graphql",
-                    connections=16,
-                    seconds=seconds,
-                    method="POST",
-                    body=gql,
-                    headers=sql_headers,
-                    vary=span,
-                ),
+                {
+                    "ours": lambda gql=gql: wrk(
+                        f"{base}/dbs/{db_id}/graphql",
+                        connections=16,
+                        seconds=seconds,
+                        method="POST",
+                        body=gql,
+                        headers=sql_headers,
+                        vary=span,
+                    ),
+                    **({"postgraphile": postgraphile_loads[label]} if label in postgraphile_loads else {}),
+                },
             )
+            mine = turns["ours"]
+            if "postgraphile" in turns:
+                table.append(_postgraphile_row("2.", label, postgraphile_label, turns["postgraphile"]))
             table.append(
                 (
                     f"2. GraphQL 100 rows{label or ' inline'}, c=16",
                     _fmt(mine),
                     f"datasette-graphql {_fmt(peer)} (inline)",
                     f"{mine['rps'] / peer['rps']:.1f}x; {mine['rps'] / sql_c16['rps']:.0%} of our SQL"
-                    + _versus(mine, postgraphile.get(label)),
+                    + _versus(mine, turns.get("postgraphile")),
                 )
             )
         datasette.stop()
@@ -578,14 +582,16 @@ def main() -> int:
                 sql_body=json.dumps({"query": inline}),
                 gql_cases=gql_cases,
                 one_worker={"sql": sql_c16, "datasette": datasette_c16, "floor": floor},
-                postgraphile=postgraphile,
+                postgraphile=(postgraphile_loads, postgraphile_label),
                 mixed_seconds=10 if args.quick else 30,
                 mixed_one=mixed_one,
             )
         )
     finally:
+        if postgraphile is not None:
+            postgraphile.stop()
         shutil.rmtree(work, ignore_errors=True)
-    write_results(args.out, table, rows, postgraphile_versions)
+    write_results(args.out, table, rows, postgraphile.versions if postgraphile else "")
     print(args.out.read_text())
     return 0
 
@@ -630,12 +636,13 @@ def two_workers(
     sql_body: str,
     gql_cases: list[tuple[str, str]],
     one_worker: dict[str, dict[str, float]],
-    postgraphile: dict[str, dict[str, float]],
+    postgraphile: tuple[dict[str, Callable[[], dict[str, float]]], str],
     mixed_seconds: int,
     mixed_one: tuple[str, str, str, str],
 ) -> list[tuple[str, str, str, str]]:
     """Workload 7: `POST /sql`, GraphQL and the mixed load through `serve --workers 2`, as ratios to the
-    in-process floor, Datasette, our own /sql and one worker's mixed load, all from this run."""
+    in-process floor, Datasette, our own /sql and one worker's mixed load, all from this run; GraphQL also to
+    PostGraphile (`postgraphile`: its loads keyed like `gql_cases`, and its name), measured in turns with it."""
     server, base, auth = start_ours(work / "data-2-workers", workers=2)
     headers = {**auth, "Content-Type": "application/json"}
     rows: list[tuple[str, str, str, str]] = []
@@ -643,19 +650,13 @@ def two_workers(
         http = httpx2.Client(base_url=base, timeout=600)
         db_id = http.post("/dbs?name=people", content=database.read_bytes(), headers=auth).json()["id"]
 
-        def measure(path: str, body: str) -> dict[str, float]:
-            return median_of(
-                runs,
-                lambda: wrk(
-                    f"{base}{path}",
-                    connections=16,
-                    seconds=seconds,
-                    method="POST",
-                    body=body,
-                    headers=headers,
-                    vary=span,
-                ),
+        def load(path: str, body: str) -> Callable[[], dict[str, float]]:
+            return lambda: wrk(
+                f"{base}{path}", connections=16, seconds=seconds, method="POST", body=body, headers=headers, vary=span
             )
+
+        def measure(path: str, body: str) -> dict[str, float]:
+            return median_of(runs, load(path, body))
 
         sql = measure(f"/dbs/{db_id}/sql", sql_body)
         rows.append(
@@ -667,15 +668,25 @@ def two_workers(
                 f" floor; {sql['rps'] / one_worker['sql']['rps']:.2f}x one worker",
             )
         )
+        postgraphile_loads, postgraphile_label = postgraphile
         for label, gql in gql_cases:
-            mine = measure(f"/dbs/{db_id}/graphql", gql)
+            turns = in_turns(
+                runs,
+                {
+                    "ours": load(f"/dbs/{db_id}/graphql", gql),
+                    **({"postgraphile": postgraphile_loads[label]} if label in postgraphile_loads else {}),
+                },
+            )
+            mine = turns["ours"]
+            if "postgraphile" in turns:
+                rows.append(_postgraphile_row("7.", label, postgraphile_label, turns["postgraphile"]))
             rows.append(
                 (
                     f"7. 2 workers: GraphQL 100 rows{label or ' inline'}, c=16",
                     _fmt(mine),
                     "",
                     f"{mine['rps'] / sql['rps']:.0%} of our SQL with 2 workers"
-                    + _versus(mine, postgraphile.get(label)),
+                    + _versus(mine, turns.get("postgraphile")),
                 )
             )
         mixed = mixed_load(base, auth, seconds=mixed_seconds)
@@ -743,20 +754,20 @@ def mixed_load(base: str, auth: dict[str, str], seconds: int) -> tuple[str, str,
     )
 
 
-def measure_postgraphile(
+def start_postgraphile(
     work: Path,
     csv_path: Path,
     *,
-    runs: int,
     seconds: int,
     span: tuple[int, int],
     ours: Callable[[int], list[dict[str, object]]],
-) -> tuple[dict[str, dict[str, float]], str, str]:
-    """PostGraphile on PostgreSQL with the fixture's rows, asked for the same 100 rows as our GraphQL workload
-    (a different first id every request), inline and as a variable, keyed like `gql_cases`; its name and its
-    versions. When it cannot run here: no figures and the reason instead of its name; the bench goes on."""
+) -> tuple[PostGraphile | None, dict[str, Callable[[], dict[str, float]]], str]:
+    """PostGraphile on PostgreSQL with the fixture's rows, checked and warmed up: the running peer, one wrk load
+    per query form (the same 100 rows as our GraphQL workload, a different first id every request, inline and as a
+    variable; keyed like `gql_cases`) and its name. When it cannot run here: None, no loads and the reason instead
+    of its name; the bench goes on without it."""
     nodes = "{ nodes { id name email age score created } }"
-    cases = {
+    forms = {
         "": {"query": f"{{ allPeople(filter: {{id: {{greaterThanOrEqualTo: __N__}}}}, first: 100) {nodes} }}"},
         " variable": {
             "query": f"query($n: Int!) {{ allPeople(filter: {{id: {{greaterThanOrEqualTo: $n}}}}, first: 100) {nodes} }}",
@@ -767,10 +778,10 @@ def measure_postgraphile(
         peer = PostGraphile(work, csv_path)
     except PeerUnavailable as error:
         print(f"PostGraphile not measured: {error}", file=sys.stderr, flush=True)
-        return {}, f"not measured: {str(error).splitlines()[0] if str(error) else 'unavailable'}", ""
-    results: dict[str, dict[str, float]] = {}
+        return None, {}, f"not measured: {str(error).splitlines()[0] if str(error) else 'unavailable'}"
+    loads: dict[str, Callable[[], dict[str, float]]] = {}
     try:
-        for label, body in cases.items():
+        for label, body in forms.items():
             # The same rows as ours, checked once (wrk counts statuses only, and GraphQL errors come as 200).
             check = json.loads(json.dumps(body).replace('"__N__"', "4321").replace("__N__", "4321"))
             if peer.query(check) != ours(4321):
@@ -791,10 +802,29 @@ def measure_postgraphile(
             # Node compiles its hot paths as it goes: from cold, PostGraphile's inline form rose from ~350 to
             # ~1,300 req/s over its first 8 one-second runs. 10 s of warm-up first, not counted.
             load(seconds=10)
-            results[label] = median_of(runs, load)
-    finally:
+            loads[label] = load
+    except BaseException:
         peer.stop()
-    return results, peer.label, peer.versions
+        raise
+    return peer, loads, peer.label
+
+
+def in_turns(runs: int, contestants: dict[str, Callable[[], dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """The median figures of each contestant over `runs` rounds, one run of each per round."""
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in contestants}
+    for _ in range(runs):
+        for name, measure in contestants.items():
+            results[name].append(measure())
+    return {name: {key: statistics.median(r[key] for r in got) for key in got[0]} for name, got in results.items()}
+
+
+def _postgraphile_row(number: str, label: str, name: str, result: dict[str, float]) -> tuple[str, str, str, str]:
+    return (
+        f"{number} PostGraphile 100 rows{label or ' inline'}, c=16",
+        "",
+        f"{name}: {_fmt(result)}",
+        "in turns with the row below",
+    )
 
 
 def _versus(ours: dict[str, float], postgraphile: dict[str, float] | None) -> str:
