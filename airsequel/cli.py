@@ -51,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     restore_all.add_argument("--data-dir", type=Path, required=True, help="a new, empty data directory")
     restore_all.add_argument("--s3-endpoint", help="S3-compatible endpoint (AIRSEQUEL_S3_ENDPOINT)")
     restore_all.add_argument("--timestamp", help="restore everything as of this time (ISO 8601), default latest")
+    restore_all.add_argument(
+        "--control-plane",
+        default=os.environ.get("AIRSEQUEL_CONTROL_PLANE", ""),
+        metavar="URL",
+        help="the server's postgresql:// control plane (AIRSEQUEL_CONTROL_PLANE): restore the hosted files it lists",
+    )
     migrate = commands.add_parser(
         "migrate-control-plane", help="copy the control plane from control.sqlite into PostgreSQL, verified"
     )
@@ -102,11 +108,20 @@ def restore_all(args: argparse.Namespace) -> int:
 
     layout = DataLayout(args.data_dir.resolve())
     try:
-        report = restore_data_dir(layout, args.replica_url, endpoint=args.s3_endpoint or None, timestamp=args.timestamp)
+        report = restore_data_dir(
+            layout,
+            args.replica_url,
+            endpoint=args.s3_endpoint or None,
+            timestamp=args.timestamp,
+            control_plane=args.control_plane or "",
+        )
     except CoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"restored the control plane and {report.restored} database(s) into {layout.root}")
+    if args.control_plane:
+        print(f"restored {report.restored} database(s) of the PostgreSQL control plane into {layout.root}")
+    else:
+        print(f"restored the control plane and {report.restored} database(s) into {layout.root}")
     for missing in report.missing:
         print(
             f"not restored: database {missing.database_id} {missing.name!r} of {missing.owner!r}: {missing.reason}",

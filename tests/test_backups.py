@@ -101,6 +101,7 @@ def test_point_in_time_restore_restart_and_disaster_recovery(tmp_path):
         assert http.get("/api/dbs").json()["numberOfDatabases"] == 2
 
 
+@pytest.mark.sqlite_control_plane  # restore-all rebuilds control.sqlite here; PostgreSQL: test_restore_all_postgresql.py
 def test_s3_replica_on_a_local_moto_server(tmp_path):
     """The same replication against an S3 stand-in (moto's server) on 127.0.0.1."""
     from tests.server_process import free_port

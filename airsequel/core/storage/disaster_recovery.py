@@ -1,6 +1,6 @@
 """Rebuilding a lost data directory from the replica (`airsequel restore-all`).
 
-The control plane first, then every database it lists that has a replica; each file must pass
+The control plane first (unless it lives in PostgreSQL, which its operator backs up), then every database it lists that has a replica; each file must pass
 integrity_check. A database without a usable replica is left out of the registry (a registry row
 is never without its file) and named in the report, so that one missing replica never stops the
 others from coming back.
@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from airsequel.core.errors import Conflict, CoreError
 from airsequel.core.layout import DataLayout, replica_path
+from airsequel.core.registry.control_plane import ControlPlane
+from airsequel.core.registry.postgres_engine import is_postgres_url
 from airsequel.core.storage import replication
 from airsequel.core.storage.hosted_files import remove_path
 
@@ -39,22 +41,34 @@ class RestoreReport:
         return self.listed - len(self.missing)
 
 
-def restore_all(layout: DataLayout, replica_url: str, *, endpoint: str | None, timestamp: str | None) -> RestoreReport:
+def restore_all(
+    layout: DataLayout,
+    replica_url: str,
+    *,
+    endpoint: str | None,
+    timestamp: str | None,
+    control_plane: str = "",
+) -> RestoreReport:
     """Restore into the empty (or new) directory of `layout` (Conflict when it is not empty;
-    ControlPlaneNotRestored when the control plane has no replica)."""
+    ControlPlaneNotRestored when the control plane has no replica). `control_plane`: a postgresql://
+    URL when the control plane lives there (it survived: only the hosted files it lists come back)."""
     if layout.root.exists() and any(layout.root.iterdir()):
         raise Conflict(f"{layout.root} is not empty")
     layout.dbs_dir.mkdir(parents=True)
-    control = layout.control_file
+    if not is_postgres_url(control_plane):
+        try:
+            replication.restore(
+                replication.replica_url(replica_url, *replica_path(None), endpoint=endpoint),
+                layout.control_file,
+                timestamp,
+            )
+        except CoreError as error:
+            raise ControlPlaneNotRestored(
+                f"the control plane could not be restored, so nothing was: {error}"
+            ) from error
+    registry = ControlPlane(control_plane or layout.control_file)
     try:
-        replication.restore(
-            replication.replica_url(replica_url, *replica_path(None), endpoint=endpoint), control, timestamp
-        )
-    except CoreError as error:
-        raise ControlPlaneNotRestored(f"the control plane could not be restored, so nothing was: {error}") from error
-    registry = sqlite3.connect(control, isolation_level=None)
-    try:
-        listed = registry.execute("SELECT file_key, id, name, owner FROM databases ORDER BY created_utc").fetchall()
+        listed = registry.query("SELECT file_key, id, name, owner FROM databases ORDER BY created_utc")
         report = RestoreReport(len(listed))
         missing_keys: list[str] = []
         for key, database_id, name, owner in listed:
@@ -77,10 +91,8 @@ def restore_all(layout: DataLayout, replica_url: str, *, endpoint: str | None, t
                 missing_keys.append(key)
                 report.missing.append(NotRestored(database_id, name, owner or "", str(error)))
         if missing_keys:
-            registry.execute("PRAGMA foreign_keys=ON")
-            registry.execute("BEGIN IMMEDIATE")
-            registry.executemany("DELETE FROM databases WHERE file_key = ?", [(key,) for key in missing_keys])
-            registry.execute("COMMIT")
+            with registry.transaction() as control:
+                control.executemany("DELETE FROM databases WHERE file_key = ?", [(key,) for key in missing_keys])
     finally:
         registry.close()
     return report
