@@ -849,7 +849,8 @@ def write_results(path: Path, table: list[tuple[str, str, str, str]], rows: int,
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}; peers: {versions}. Fixture: `people`, {rows:,} rows. "
-        "Numbers are medians of 3 runs: wrk on 127.0.0.1 (it shares the cores with the servers) for 1 and 2; for 3 and 4 "
+        "Numbers are medians of 3 runs (1 with --quick): wrk on 127.0.0.1 (it shares the cores with the servers) for 1, 2 "
+        "and 7, where PostGraphile's runs take turns with ours; for 3 and 4 "
         "the contestants take turns within each of the 3 rounds, so that a slow spell of the machine falls on all of them.",
         "",
         "Reproduce: `make bench` (or `.venv/bin/python bench/run.py`).",
@@ -859,7 +860,9 @@ def write_results(path: Path, table: list[tuple[str, str, str, str]], rows: int,
         *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in table],
         "",
     ]
-    path.write_text("\n".join(lines))
+    # The runs recorded by hand below the generated table (each under its own "## " heading) are kept.
+    kept = path.read_text().split("\n## ", 1) if path.exists() else []
+    path.write_text("\n".join(lines) + (f"\n## {kept[1]}" if len(kept) == 2 else ""))
 
 
 if __name__ == "__main__":
