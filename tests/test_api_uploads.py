@@ -153,6 +153,7 @@ def test_put_replaces_content_atomically(client, sqlite_bytes):
 def test_failed_put_keeps_the_old_content(client, settings):
     db_id = create_db(client, "CREATE TABLE keep(a); INSERT INTO keep VALUES ('precious')")
     before = client.get(f"/dbs/{db_id}/download").content
+    shown = client.get(f"/api/dbs/{db_id}").json()
     for bad in [b"garbage" * 100, b"SQLite format 3\x00" + b"\x00" * 50]:
         response = client.put(f"/dbs/{db_id}", files={"file": ("x.sqlite", bad)})
         assert response.status_code == 422
@@ -160,11 +161,19 @@ def test_failed_put_keeps_the_old_content(client, settings):
     assert response.status_code == 422
     assert sql(client, db_id, "SELECT a FROM keep").json()["rows"] == [{"a": "precious"}]
     assert client.get(f"/dbs/{db_id}/download").content == before
+    after = client.get(f"/api/dbs/{db_id}").json()
+    assert (after["fileFormat"], after["fileName"]) == (shown["fileFormat"], shown["fileName"])
     assert not any(name.startswith("tmp/") for name in data_files(settings))
 
 
-def test_put_csv_replaces_with_one_table(client):
+def test_put_csv_replaces_with_one_table(client, sqlite_bytes):
     db_id = create_db(client, "CREATE TABLE old(a)")
     response = client.put(f"/dbs/{db_id}", files={"file": ("fresh.csv", b"x,y\n1,a\n")})
     assert response.status_code == 200
-    assert client.get(f"/api/dbs/{db_id}").json()["tables"] == [{"name": "fresh", "tableType": "Table"}]
+    db = client.get(f"/api/dbs/{db_id}").json()
+    assert db["tables"] == [{"name": "fresh", "tableType": "Table"}]
+    # The database is now exchanged as the CSV it was replaced with, and back as SQLite after a SQLite upload.
+    assert (db["fileFormat"], db["fileName"]) == ("csv", "fresh.csv")
+    assert client.put(f"/dbs/{db_id}", files={"file": ("back.sqlite", sqlite_bytes)}).status_code == 200
+    db = client.get(f"/api/dbs/{db_id}").json()
+    assert (db["fileFormat"], db["fileName"]) == ("sqlite", "back.sqlite")

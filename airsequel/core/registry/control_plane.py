@@ -211,6 +211,8 @@ UPDATABLE = frozenset(
         "views_tab",
         "auditing",
         "environment",
+        "file_name",
+        "file_format",
     }
 )
 

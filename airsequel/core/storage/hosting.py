@@ -24,7 +24,13 @@ from airsequel.core.errors import Forbidden, NotAuthenticated, NotFound, SqlErro
 from airsequel.core.imports.csv_import import table_name_for
 from airsequel.core.layout import DataLayout
 from airsequel.core.registry.connection import ControlConnection
-from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, FileFacts, write_file_facts
+from airsequel.core.registry.control_plane import (
+    ControlPlane,
+    DatabaseRecord,
+    FileFacts,
+    write_database_changes,
+    write_file_facts,
+)
 from airsequel.core.registry.generation_cache import GenerationCache
 from airsequel.core.sql.connections import ConnectionPool, remove_wal_files
 from airsequel.core.sql.file_swaps import no_fresh_opens
@@ -211,7 +217,14 @@ class Hosting:
             raise
         finally:
             self._replicate(record)
-        self._finish_file(record, AuditEntry(actor, kind, f"replaced the file with {filename or 'an upload'}"))
+        # What the database is exchanged as follows the upload (a CSV makes it csv); a restore keeps it.
+        names = (
+            {"file_name": Path(filename).name, "file_format": "csv" if is_csv_name(filename) else "sqlite"}
+            if kind == "replace" and filename
+            else None
+        )
+        entry = AuditEntry(actor, kind, f"replaced the file with {filename or 'an upload'}")
+        self._finish_file(record, entry, names)
         if uploaded is not None:
             remember(path, uploaded)
         return self.get(record.id)
@@ -272,13 +285,16 @@ class Hosting:
         if self.replication is not None:
             self.replication.add(record.file_key, self.file_path(record))
 
-    def _finish_file(self, record: DatabaseRecord, entry: AuditEntry | None = None) -> None:
+    def _finish_file(
+        self, record: DatabaseRecord, entry: AuditEntry | None = None, changes: dict[str, str] | None = None
+    ) -> None:
         """Record size, schema and modification time of the file (after it changed), with the
-        change's audit entry."""
+        change's audit entry and `changes` to its registry row, in one transaction."""
         path = self.file_path(record)
         with self.pool.writer(record.file_key, path) as conn:
             facts = read_file_facts(conn, path)
-        self.record_change(record, facts, entry)
+        metadata = (lambda control: write_database_changes(control, record.file_key, changes)) if changes else None
+        self.record_change(record, facts, entry, metadata)
         record.size, record.tables = facts.size, facts.tables
         record.schema_version, record.user_version = facts.schema_version, facts.user_version
 
