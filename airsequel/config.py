@@ -202,6 +202,24 @@ class Settings:
         minimum=1,
         maximum=1_000_000,
     )
+    graphql_max_subscriptions_per_principal: int = setting(
+        20,
+        "Live queries (GraphQL subscriptions over WebSocket) one caller may have open at once in a worker process; more are refused",
+        env="AIRSEQUEL_GRAPHQL_MAX_SUBSCRIPTIONS_PER_PRINCIPAL",
+        flag="--graphql-max-subscriptions-per-principal",
+        api_name="graphqlMaxSubscriptionsPerPrincipal",
+        minimum=0,
+        maximum=100_000,
+    )
+    graphql_max_subscriptions_per_database: int = setting(
+        200,
+        "Live queries one database may have open at once in a worker process, all callers together; more are refused",
+        env="AIRSEQUEL_GRAPHQL_MAX_SUBSCRIPTIONS_PER_DATABASE",
+        flag="--graphql-max-subscriptions-per-database",
+        api_name="graphqlMaxSubscriptionsPerDatabase",
+        minimum=0,
+        maximum=1_000_000,
+    )
     # Requests and pages
     max_json_body_bytes: int = setting(
         4 * MIB,
