@@ -33,6 +33,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import httpx2
+from mixed_load import mixed_load
 from postgraphile_peer import PeerUnavailable, PostGraphile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -566,7 +567,7 @@ def main() -> int:
             )
         )
 
-        # 6. mixed load: 16 databases, 80% reads / 20% writes
+        # 6. mixed load: 16 databases, 80% reads / 20% writes, from wrk (bench/mixed_load.py)
         mixed_one = mixed_load(base, auth, seconds=10 if args.quick else 30)
         table.append(mixed_one)
         ours.stop()
@@ -698,60 +699,6 @@ def two_workers(
     finally:
         server.stop()
     return rows
-
-
-def mixed_load(base: str, auth: dict[str, str], seconds: int) -> tuple[str, str, str, str]:
-    http = httpx2.Client(base_url=base, timeout=60, headers=auth)
-    databases = [
-        http.post(
-            "/api/dbs",
-            json={"name": f"mixed {i}", "query": "CREATE TABLE w(id INTEGER PRIMARY KEY, client INTEGER, n INTEGER)"},
-        ).json()["id"]
-        for i in range(16)
-    ]
-    acknowledged = [0] * 16
-    errors: list[str] = []
-    latencies: list[float] = []
-    deadline = time.monotonic() + seconds
-
-    def client(number: int) -> None:
-        rng = random.Random(number)
-        with httpx2.Client(base_url=base, timeout=60, headers=auth) as own:
-            n = 0
-            while time.monotonic() < deadline:
-                db = databases[rng.randrange(16)]
-                write = rng.random() < 0.2
-                body = (
-                    {"query": "INSERT INTO w(client, n) VALUES (?, ?)", "params": [number, n]}
-                    if write
-                    else {"query": "SELECT count(*) AS c FROM w"}
-                )
-                started = time.perf_counter()
-                response = own.post(f"/dbs/{db}/sql", json=body)
-                latencies.append((time.perf_counter() - started) * 1000)
-                if response.status_code != 200 or response.json()["errors"]:  # /sql: an SQL error is a 200
-                    errors.append(response.text)
-                elif write:
-                    acknowledged[number] += 1
-                    n += 1
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    stored = sum(
-        http.post(f"/dbs/{db}/sql", json={"query": "SELECT count(*) AS c FROM w"}).json()["rows"][0]["c"]
-        for db in databases
-    )
-    latencies.sort()
-    p99 = latencies[int(len(latencies) * 0.99)]
-    return (
-        "6. mixed 80/20, 16 clients",
-        f"{len(latencies) / seconds:,.0f} req/s, p99 {p99:.1f} ms",
-        f"errors {len(errors)}; writes acknowledged {sum(acknowledged)}, stored {stored}",
-        "zero errors, zero lost" if not errors and stored == sum(acknowledged) else "FAILED",
-    )
 
 
 def start_postgraphile(
