@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import subprocess
 import sys
 
@@ -324,3 +325,17 @@ def test_a_table_keeps_one_primary_key_through_column_edits(client):
     assert [c["name"] for c in client.get(f"/api/dbs/{db}/tables/bare").json()["columns"] if c["isPrimaryKey"]] == ["k"]
     assert client.patch(f"/api/dbs/{db}/tables/t/columns/id", json={"isPrimaryKey": False}).status_code == 200
     assert not any(c["isPrimaryKey"] for c in client.get(f"/api/dbs/{db}/tables/t").json()["columns"])
+
+
+def test_a_file_cell_whose_key_holds_a_slash_is_reached_by_the_url_graphql_gives(client):
+    db = create_db(client, "CREATE TABLE docs(path TEXT PRIMARY KEY, body BLOB) WITHOUT ROWID")
+    assert sql(client, db, "INSERT INTO docs VALUES ('reports/2026/q4', x'00ff10')").json()["errors"] == []
+    answer = client.post(f"/dbs/{db}/graphql", json={"query": "{ docs { path body } }"}).json()
+    url = json.loads(answer["data"]["docs"][0]["body"])["url"]  # a BLOB cell is its URL, as JSON text
+    assert "reports%2F2026%2Fq4" in url, url
+    got = client.get(url)
+    assert got.status_code == 200 and got.content == b"\x00\xff\x10"
+    replaced = client.put(url, files={"file": ("b.bin", b"\x01\x02")})
+    assert replaced.status_code == 200, replaced.text
+    assert client.get(url).content == b"\x01\x02"
+    assert sql(client, db, "SELECT hex(body) AS h FROM docs").json()["rows"] == [{"h": "0102"}]

@@ -18,6 +18,7 @@ from airsequel.http.openapi.schemas import COMPONENTS, STR, ref
 
 DOCUMENTED_PREFIXES = ("/api/", "/dbs", "/readonly/", "/fns/", "/{org}/v2/")  # the last: Medable's exports
 _PARAM = re.compile(r"{(\w+)}")
+_CONVERTOR = re.compile(r"{(\w+):\w+}")
 UPLOAD_BODY = {
     "required": True,
     "content": {
@@ -58,7 +59,8 @@ def documented_operations(routes: Iterable[Any]) -> list[Operation]:
     found = []
     for route in routes:
         if isinstance(route, Route) and route.path.startswith(DOCUMENTED_PREFIXES):
-            found += [Operation(m, route.path, route) for m in sorted((route.methods or set()) - {"HEAD"})]
+            path = _CONVERTOR.sub(r"{\1}", route.path)  # {key_value:path} is documented as {key_value}
+            found += [Operation(m, path, route) for m in sorted((route.methods or set()) - {"HEAD"})]
     return found
 
 

@@ -217,7 +217,8 @@ async def azimutt_schema(request: Request) -> JSONResponse:
     return JSONResponse(await run_in_threadpool(services(request).tables.azimutt_schema, record))
 
 
-FILE_PATH = "/tables/{table}/columns/{column}/files/{key_column}/{key_value}"
+# key_value last and as a path: a key holding "/" arrives decoded from %2F, and still names its row.
+FILE_PATH = "/tables/{table}/columns/{column}/files/{key_column}/{key_value:path}"
 
 routes = [
     Route("/api/dbs/{db_id}/azimutt-schema", azimutt_schema, methods=["GET"]),
