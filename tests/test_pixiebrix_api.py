@@ -161,6 +161,21 @@ def test_an_export_job_as_the_documentation_asks_for_it(client, people):
     assert [r["id"] for r in json.loads(archive.read("people.json"))] == [3]
 
 
+def test_a_job_that_fails_while_it_runs_is_a_failure_with_no_data(client, people):
+    """PixieBrix's third state: a job accepted (201, STARTED) that fails while it runs reads FAILURE, with the
+    reason, and offers no data. Here the team's export quota is smaller than the file the job writes."""
+    sql(client, people, "INSERT INTO people(first_name, created_at) SELECT hex(randomblob(3000)), '2022-05-19'")
+    assert client.patch("/api/settings", json={"teamMaxExportBytes": 2000}).status_code == 200
+    created = client.post("/api/databases/records/jobs/", json={"name": "too big", "databases": [people]})
+    assert created.status_code == 201 and created.json()["status"] == "STARTED"
+    job = wait_for_job(client, created.json()["id"])
+    assert job["status"] == "FAILURE"
+    assert "over its quota of 2000 bytes" in str(job), job
+    assert not job.get("data")
+    data = client.get(f"/api/databases/records/jobs/{job['id']}/data/")
+    assert data.status_code == 404 and data.json()["errors"], data.text
+
+
 def test_export_job_refusals_make_no_job(client, people):
     sql(client, people, "CREATE TABLE plain(x TEXT)")
     for body, message in [
