@@ -12,8 +12,8 @@ from starlette.routing import Mount
 
 from airsequel.config import Settings
 from airsequel.core.services import Services
+from airsequel.http.edge import EdgeMiddleware
 from airsequel.http.errors import EXCEPTION_HANDLERS
-from airsequel.http.host_check import AllowedHostsMiddleware
 from airsequel.http.pages import static_files
 from airsequel.http.routes import (
     backups,
@@ -35,8 +35,6 @@ from airsequel.http.routes import (
     web,
 )
 from airsequel.http.routes import settings as settings_routes
-from airsequel.http.security_headers import SecurityHeadersMiddleware
-from airsequel.http.shared_state import SharedStateMiddleware
 from airsequel.http.sqlite_lane import SqliteLane
 
 ROUTE_THREADS = 256
@@ -83,13 +81,9 @@ def create_app(settings: Settings, *, worker: tuple[str, str | None] | None = No
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
-        # Outermost first: every answer, a refused Host included, carries the security headers.
-        middleware=[
-            # First of all: what another worker process changed counts for this request too.
-            Middleware(SharedStateMiddleware, services=services),
-            Middleware(SecurityHeadersMiddleware),
-            Middleware(AllowedHostsMiddleware),
-        ],
+        # Shared state caught up, the Host checked, the security headers on every answer (a refused
+        # Host's included): one layer, see edge.py.
+        middleware=[Middleware(EdgeMiddleware, services=services)],
     )
     app.state.services = services
     app.state.sqlite_lane = SqliteLane(base=settings.sqlite_threads)

@@ -4,24 +4,16 @@ host[:port] (see ServerSettings.host_refusal)."""
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Scope
 
+from airsequel.core.services import Services
 from airsequel.http.responses import error_response
 
 
-class AllowedHostsMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            services = scope["app"].state.services
-            host = next((value.decode("latin-1") for key, value in scope["headers"] if key == b"host"), "")
-            server = scope.get("server")
-            local_address = server[0] if server else None
-            refusal = services.server_settings.host_refusal(host, local_address=local_address)
-            if refusal is not None:
-                response = error_response(403, refusal)
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+def host_refusal_response(scope: Scope, services: Services) -> Response | None:
+    """The 403 for an HTTP request whose Host header this server does not answer, or None (see edge.py)."""
+    host = next((value.decode("latin-1") for key, value in scope["headers"] if key == b"host"), "")
+    server = scope.get("server")
+    refusal = services.server_settings.host_refusal(host, local_address=server[0] if server else None)
+    return None if refusal is None else error_response(403, refusal)

@@ -8,8 +8,9 @@ less: a FIFO of jobs that at most `limit` threads take, the answer handed back w
 - `LaneThreads.submit(job)`: the job runs on an idle thread, on a new one while fewer than `limit`
   exist, else waits for the next free one (as anyio's limiter of `limit` tokens made it wait). A thread
   idle for `IDLE_SECONDS` ends. The job runs in a copy of the submitter's context variables, as anyio's did.
-- `Tokens`: `take()` returns at once while one is free and nobody waits, else waits in FIFO order;
-  `grow()`/`shrink()` change the total (a call that turned slow stops counting against the lane).
+- `Tokens`: `take()` returns at once while one is free and nobody waits, else waits in FIFO order
+  until its deadline; `grow()`/`shrink()` change the total (a call that turned slow stops counting
+  against the lane). One token of its own is a tenant's entry to the lane.
 """
 
 from __future__ import annotations
@@ -102,19 +103,32 @@ class Tokens:
             return True
         return False
 
-    async def take(self) -> None:
+    async def take(self, deadline: float | None = None) -> None:
+        """A token, waiting in FIFO order; past `deadline` (the loop's clock), TimeoutError."""
         if self.try_take():
             return
-        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
         self._waiters.append(waiter)
+        # A timer handle, not asyncio.timeout: that costs a dozen Python calls for each wait.
+        timer = loop.call_at(deadline, self._expire, waiter) if deadline is not None else None
         try:
             await waiter
         except BaseException:
-            if waiter.done() and not waiter.cancelled():
+            if not waiter.done() or waiter.cancelled():
+                if waiter in self._waiters:
+                    self._waiters.remove(waiter)
+            elif waiter.exception() is None:
                 self.give()  # handed a token just as the wait was given up: pass it on
-            elif waiter in self._waiters:
-                self._waiters.remove(waiter)
             raise
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _expire(self, waiter: asyncio.Future[None]) -> None:
+        if not waiter.done():
+            self._waiters.remove(waiter)
+            waiter.set_exception(TimeoutError())
 
     def give(self) -> None:
         self.used -= 1

@@ -10,12 +10,12 @@
   and Referrer-Policy same-origin (setup and reset keys travel in paths: they never leave for
   another site; our own origin check may still read a same-origin Referer).
 
-A header a route set itself is left as it is.
+A header a route set itself is left as it is. `add_headers` is called by edge.py for every response.
 """
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message
 
 PAGE_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self' data:;"
@@ -27,23 +27,6 @@ ALWAYS = {
     "x-frame-options": "DENY",
     "referrer-policy": "same-origin",
 }
-
-
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                add_headers(message)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
 
 
 ALWAYS_RAW = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in ALWAYS.items()]

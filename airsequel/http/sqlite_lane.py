@@ -52,7 +52,7 @@ class _Share:
     slots: asyncio.Semaphore
     size: int
     holders: int = 0  # running and waiting
-    entry: asyncio.Lock = field(default_factory=asyncio.Lock)  # see SqliteLane._enter
+    entry: Tokens = field(default_factory=lambda: Tokens(1))  # see SqliteLane._enter
 
 
 def _timed_out(time_limit: float) -> TimedOut:
@@ -109,31 +109,23 @@ class SqliteLane:
         entered = False
         try:
             if entry is not None:
-                if entry.locked():
-                    await self._within(entry.acquire(), deadline, time_limit)
-                else:
-                    await entry.acquire()  # free: returns at once
+                await entry.take(deadline)
                 entered = True
             if not self._tokens.try_take():
-                await self._within(self._tokens.take(), deadline, time_limit)
+                await self._tokens.take(deadline)
+        except TimeoutError:
+            self._give_back(held, entered)
+            raise _timed_out(time_limit or 0) from None
         except BaseException:
-            if entered and entry is not None:
-                entry.release()
-            if held is not None:
-                self._leave(*held, held_slot=True)
+            self._give_back(held, entered)
             raise
         return entered
 
-    @staticmethod
-    async def _within(waiting: Any, deadline: float | None, time_limit: float | None) -> None:
-        if deadline is None or time_limit is None:
-            await waiting
-            return
-        try:
-            async with asyncio.timeout_at(deadline):
-                await waiting
-        except TimeoutError:
-            raise _timed_out(time_limit) from None
+    def _give_back(self, held: tuple[str, _Share] | None, entered: bool) -> None:
+        if held is not None:
+            if entered:
+                held[1].entry.give()
+            self._leave(*held, held_slot=True)
 
     async def run_shared(self, function: Callable[..., T], *args: Any, tenant: str, share: int, **kwargs: Any) -> T:
         """Other blocking work of a route (table pages, exports, uploads) on anyio's worker threads,
@@ -203,7 +195,7 @@ class _Call:
     def _release_entry(self) -> None:
         if self.entered and self.held is not None:
             self.entered = False
-            self.held[1].entry.release()
+            self.held[1].entry.give()
 
     def expire(self, time_limit: float) -> None:
         if not self.waiter.done():

@@ -1,0 +1,39 @@
+"""The one pure-ASGI layer in front of Starlette's own: what every HTTP request goes through first.
+
+In order: bring this process up to what other workers changed (shared_state.py), refuse a Host header
+this server does not answer (host_check.py), and give every answer, that refusal included, the security
+headers (security_headers.py). One layer, not three: each layer cost a coroutine call per request and,
+for the headers, a wrapper around every `send`."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from airsequel.core.services import Services
+from airsequel.http.host_check import host_refusal_response
+from airsequel.http.security_headers import add_headers
+from airsequel.http.shared_state import catch_up
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # First of all: what another worker process changed counts for this request too.
+        await catch_up(self.services)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                add_headers(message)
+            await send(message)
+
+        refused = host_refusal_response(scope, self.services)
+        if refused is not None:
+            await refused(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
