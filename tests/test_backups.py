@@ -184,7 +184,9 @@ def sqlite_names_of(content: bytes, tmp_path: Path) -> list[str]:
         path.unlink()
 
 
-def restore_all(replica: Path, new_dir: Path) -> subprocess.CompletedProcess[str]:
+def restore_all(
+    replica: Path, new_dir: Path, *more: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -195,9 +197,12 @@ def restore_all(replica: Path, new_dir: Path) -> subprocess.CompletedProcess[str
             replica.as_uri(),
             "--data-dir",
             str(new_dir),
+            *more,
         ],
         capture_output=True,
         text=True,
+        env=env,
+        timeout=120,
     )
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx2
@@ -17,30 +16,16 @@ import pytest
 
 from tests.helpers import PASSWORD
 from tests.server_process import running_server, user_client
+from tests.test_backups import restore_all as restore_all_of_backups
 from tests.test_backups import rows, wait_until
 
 pytestmark = pytest.mark.slow
 
 
 def restore_all(replica: Path, new_dir: Path, control_plane: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "airsequel",
-            "restore-all",
-            "--replica-url",
-            replica.as_uri(),
-            "--data-dir",
-            str(new_dir),
-            "--control-plane",
-            control_plane,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={key: value for key, value in os.environ.items() if key != "AIRSEQUEL_CONTROL_PLANE"},
-    )
+    # Only the flag names the control plane (not this test's AIRSEQUEL_CONTROL_PLANE).
+    env = {key: value for key, value in os.environ.items() if key != "AIRSEQUEL_CONTROL_PLANE"}
+    return restore_all_of_backups(replica, new_dir, "--control-plane", control_plane, env=env)
 
 
 def test_the_hosted_files_of_a_postgresql_control_plane_come_back(tmp_path, postgresql_url):

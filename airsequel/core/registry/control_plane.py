@@ -21,7 +21,7 @@ import orjson
 
 from airsequel.core.errors import Unavailable
 from airsequel.core.registry.connection import ControlConnection, ControlRow
-from airsequel.core.registry.generation import BUMP, GenerationWatch
+from airsequel.core.registry.generation import BUMP, GenerationWatch, SqliteGenerationWatch
 from airsequel.core.registry.migrations import MIGRATIONS as MIGRATIONS
 from airsequel.core.registry.migrations import postgresql_migrations
 from airsequel.core.registry.postgres_engine import (
@@ -42,7 +42,7 @@ class ControlPlane:
         """`location`: the SQLite file's path, or a postgresql:// URL."""
         self._lock = threading.RLock()
         self._conn: ControlConnection
-        self._generation: GenerationWatch | PostgresGenerationWatch
+        self._generation: GenerationWatch
         if is_postgres_url(location):
             url = str(location)
             self.path: Path | None = None
@@ -66,7 +66,7 @@ class ControlPlane:
         self._conn = conn
         self._close = conn.close
         self._migrate(conn)
-        self._generation = GenerationWatch(path)
+        self._generation = SqliteGenerationWatch(path)
 
     @property
     def generation(self) -> int:

@@ -39,18 +39,11 @@ BACKGROUND_CHECK_SECONDS = 1.0
 
 
 class GenerationWatch:
-    """The current generation of the control plane at `path` (migrated already)."""
+    """The current generation of a control plane: what each engine's watch shares. `_read` asks the
+    engine (None: nothing changed since it last answered)."""
 
-    def __init__(self, path: Path) -> None:
-        # An in-memory control plane (tests) has one connection and one process: its own commits,
-        # told through `saw`, are all there is to watch.
-        self._conn = (
-            None if str(path) == ":memory:" else sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        )
-        if self._conn is not None:
-            self._conn.execute("PRAGMA busy_timeout=5000")
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._data_version: int | None = None
         self._value = 0
         self._closed = False
         self._checked_at = 0.0
@@ -62,16 +55,13 @@ class GenerationWatch:
         return self._value
 
     def current(self) -> int:
-        """The generation now (one SQLite call; the row is read only when something was committed)."""
+        """The generation now."""
         with self._lock:
             self._checked_at = time.monotonic()
-            if self._closed or self._conn is None:
-                return self._value  # stopped (nothing changes any more for what it cached), or in memory
-            data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-            if data_version != self._data_version:
-                # Read before remembering the version: a commit between the two is seen next time.
-                self._value = self._conn.execute("SELECT value FROM control_generation WHERE id = 1").fetchone()[0]
-                self._data_version = data_version
+            if not self._closed:  # once stopped, nothing changes any more for what it cached
+                found = self._read()
+                if found is not None:
+                    self._value = found
             return self._value
 
     def saw(self, value: int) -> None:
@@ -80,14 +70,53 @@ class GenerationWatch:
             self._value = max(self._value, value)
 
     def query(self, sql: str) -> list[tuple[object, ...]] | None:
-        """A read on the watch connection (what is committed now), which never waits for this
-        process's control-plane lock: for caches reloading under a lock of their own. None for an
-        in-memory control plane (read it there)."""
-        with self._lock:
-            return None if self._conn is None else self._conn.execute(sql).fetchall()
+        """A read on the watch's own connection (what is committed now), which never waits for this
+        process's control-plane lock: for caches reloading under a lock of their own. None: read it
+        on the control plane itself."""
+        return None
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            if self._conn is not None:
-                self._conn.close()
+            self._close()
+
+    def _read(self) -> int | None:
+        raise NotImplementedError
+
+    def _close(self) -> None:
+        pass
+
+
+class SqliteGenerationWatch(GenerationWatch):
+    """The generation of the SQLite control plane at `path` (migrated already)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        # An in-memory control plane (tests) has one connection and one process: its own commits,
+        # told through `saw`, are all there is to watch.
+        self._conn = (
+            None if str(path) == ":memory:" else sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        )
+        if self._conn is not None:
+            self._conn.execute("PRAGMA busy_timeout=5000")
+        self._data_version: int | None = None
+
+    def _read(self) -> int | None:
+        """One SQLite call; the row is read only when something was committed."""
+        if self._conn is None:
+            return None
+        data_version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        if data_version == self._data_version:
+            return None
+        # Read before remembering the version: a commit between the two is seen next time.
+        value: int = self._conn.execute("SELECT value FROM control_generation WHERE id = 1").fetchone()[0]
+        self._data_version = data_version
+        return value
+
+    def query(self, sql: str) -> list[tuple[object, ...]] | None:
+        with self._lock:
+            return None if self._conn is None else self._conn.execute(sql).fetchall()
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()

@@ -14,7 +14,6 @@ most `lock_timeout` (5 s, as SQLite's busy timeout) and then gets the same 503 a
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -24,7 +23,7 @@ from psycopg import errors as pg_errors
 from psycopg.pq import TransactionStatus
 
 from airsequel.core.errors import InvalidInput, Unavailable
-from airsequel.core.registry.generation import BACKGROUND_CHECK_SECONDS
+from airsequel.core.registry.generation import GenerationWatch
 from airsequel.core.registry.postgres_dialect import to_postgres
 
 # Any constant works: advisory locks are per database, and only the control plane takes this one.
@@ -199,43 +198,25 @@ def migrate(connection: PostgresConnection, migrations: Sequence[str]) -> None:
         raise
 
 
-class PostgresGenerationWatch:
+class PostgresGenerationWatch(GenerationWatch):
     """The control plane's generation (generation.py), read from its row on a connection of its own:
     one round trip a request, which sees every commit of every process that came before it."""
 
     def __init__(self, url: str) -> None:
+        super().__init__()
         self._conn = PostgresConnection(url)
-        self._lock = threading.Lock()
-        self._value = 0
-        self._closed = False
-        self._checked_at = 0.0
 
-    def recent(self) -> int:
-        """As last checked, or checked now if that was too long ago (as on SQLite)."""
-        if time.monotonic() - self._checked_at > BACKGROUND_CHECK_SECONDS:
-            return self.current()
-        return self._value
-
-    def current(self) -> int:
-        with self._lock:
-            self._checked_at = time.monotonic()
-            if not self._closed:
-                try:
-                    row = self._conn.execute(GENERATION).fetchone()
-                except psycopg.OperationalError:  # the server ended this connection: a read, so ask again
-                    row = self._conn.execute(GENERATION).fetchone()
-                self._value = row[0]
-            return self._value
-
-    def saw(self, value: int) -> None:
-        with self._lock:
-            self._value = max(self._value, value)
+    def _read(self) -> int | None:
+        try:
+            row = self._conn.execute(GENERATION).fetchone()
+        except psycopg.OperationalError:  # the server ended this connection: a read, so ask again
+            row = self._conn.execute(GENERATION).fetchone()
+        value: int = row[0]
+        return value
 
     def query(self, sql: str) -> list[tuple[object, ...]] | None:
         with self._lock:
             return [tuple(row) for row in self._conn.execute(sql).fetchall()]
 
-    def close(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._conn.close()
+    def _close(self) -> None:
+        self._conn.close()
