@@ -38,6 +38,7 @@ from airsequel.config import Settings
 from airsequel.core.admin.audit import AuditEntry
 from airsequel.core.auth.access import Action, Principal, allowed_actions
 from airsequel.core.errors import NotFound, SqlError, Unavailable
+from airsequel.core.graphql.aggregates import fetch_aggregate
 from airsequel.core.graphql.bindings import GeneratedSchema, Mode, RootField
 from airsequel.core.graphql.cells import (
     CellError,
@@ -46,11 +47,14 @@ from airsequel.core.graphql.cells import (
     lenient_text,
     resolve_by_response_key,
 )
-from airsequel.core.graphql.fetch import FetchContext, fetch_by_key, fetch_count, fetch_list
+from airsequel.core.graphql.cursors import fetch_connection
+from airsequel.core.graphql.fetch import FetchContext, fetch_by_key, fetch_list
+from airsequel.core.graphql.grouping import fetch_groups
 from airsequel.core.graphql.limits import Limits, check_operation
 from airsequel.core.graphql.mutations import run_mutation
 from airsequel.core.graphql.plans import Plan, Prepared, Shape, shape_of
 from airsequel.core.graphql.schema_cache import DOCUMENT_CACHE_SIZE, CachedSchema, PlanCounts, SchemaCache
+from airsequel.core.graphql.search import fetch_search
 from airsequel.core.graphql.selection import NotCompilable, flatten
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.sql.connections import BUSY_MESSAGE, is_busy
@@ -347,7 +351,13 @@ def _run_read(
     if root.kind == "by_pk":
         return fetch_by_key(ctx, root.table, children, args, serialize=serialize, key=key)
     if root.kind == "aggregate":
-        return fetch_count(ctx, root.table, children, args)
+        return fetch_aggregate(ctx, root.table, children, args, serialize=serialize, key=key)
+    if root.kind == "group_by":
+        return fetch_groups(ctx, root.table, children, args, serialize=serialize, key=key)
+    if root.kind == "connection":
+        return fetch_connection(ctx, root.table, children, args, serialize=serialize, key=key)
+    if root.kind == "search":
+        return fetch_search(ctx, root.table, children, args, serialize=serialize, key=key)
     raise NotCompilable(root.kind)
 
 
@@ -365,7 +375,7 @@ def _resolver_for(root: RootField) -> Any:
             if isinstance(field_type, GraphQLObjectType)
             else []
         )
-        if root.kind in ("list", "by_pk", "aggregate"):
+        if root.kind in ("list", "by_pk", "aggregate", "group_by", "connection", "search"):
             if not ctx.mode.can_read:
                 raise GraphQLError(CANNOT_READ)
             key = info.path.key if isinstance(info.path, Path) else info.field_name

@@ -8,7 +8,9 @@
   `graphql_max_rows`, which is also the default), a `_by_pk`, aggregate, outgoing relationship or
   mutation response 1, a nested list (an incoming relationship, which has no limit argument)
   NESTED_LIST_ROWS per parent row, `returning` the objects inserted (update and delete:
-  `graphql_max_rows`). Aliases are separate fields, so they add up.
+  `graphql_max_rows`). Aggregates: an aggregate object 1, its `nodes` the root's `limit` (or
+  `graphql_max_rows`), an `R_aggregate`'s `nodes` NESTED_LIST_ROWS per parent row, `T_group_by` its `limit`
+  (or `graphql_max_rows`) groups. Aliases are separate fields, so they add up.
 - Introspection reads no rows and has its own allowance: twice the schema's size (or the cost limit,
   if larger). Its lists count their average length in this schema per parent, so GraphiQL's query
   is estimated at the schema's size, and aliases or lists nested back and forth multiply.
@@ -72,6 +74,7 @@ class _Step:
     introspection: bool
     mutation_kind: str | None = None  # below a mutation root field: its kind
     objects: int | None = None  # below an insert: how many objects it inserts
+    nodes_rows: int | None = None  # below an aggregate field: the rows its `nodes` list may hold
 
 
 def check_operation(
@@ -121,6 +124,7 @@ def check_operation(
             raise GraphQLError(f"The query is nested too deeply (at most {limits.max_depth} levels)")
         args = get_argument_values(definition, nodes[0], variables)
         mutation_kind, objects = step.mutation_kind, step.objects
+        nodes_rows: int | None = None
         if introspection:
             # Lists multiply by their average length in this schema; objects (type, ofType) do not add.
             per_list = _introspection_rows(name, definition, sizes)
@@ -139,7 +143,10 @@ def check_operation(
                 pending.append((child_key, child_nodes, below))
             continue
         if step.parent is schema.query_type:
-            per_parent = _root_rows(generated.roots[("query", name)].kind, args, limits.max_rows)
+            kind = generated.roots[("query", name)].kind
+            per_parent = _root_rows(kind, args, limits.max_rows)
+            if kind == "aggregate":  # its nodes: a list like T's
+                nodes_rows = _root_rows("list", args, limits.max_rows)
         elif step.parent is schema.mutation_type:
             mutation_kind = generated.roots[("mutation", name)].kind
             refuse_upsert_without_read(mutation_kind, args, generated.mode)
@@ -152,6 +159,10 @@ def check_operation(
             binding = generated.row_types.get(step.parent.name)
             relation = binding.relationships.get(name) if binding is not None else None
             per_parent = NESTED_LIST_ROWS if relation is not None and relation.many else 1
+            if binding is not None and name in binding.aggregates:  # R_aggregate: one object, nested nodes
+                nodes_rows = NESTED_LIST_ROWS
+            elif name == "nodes" and step.nodes_rows is not None:
+                per_parent = step.nodes_rows
         rows = step.rows * per_parent
         cost += max(int(rows), 1)
         if cost > limits.max_cost:
@@ -162,7 +173,7 @@ def check_operation(
                 "nest fewer lists, or split the aliases over several requests"
             )
         children = collect_sub_fields(schema, document_fragments, variables, named, nodes)
-        below = _Step(named, step.level + 1, rows, introspection, mutation_kind, objects)
+        below = _Step(named, step.level + 1, rows, introspection, mutation_kind, objects, nodes_rows)
         for child_key, child_nodes in reversed(list(children.items())):
             pending.append((child_key, child_nodes, below))
     return cost + int(introspection_cost)
@@ -177,7 +188,10 @@ def _field(schema: GraphQLSchema, parent: GraphQLObjectType, name: str) -> Graph
 
 
 def _root_rows(kind: str, args: dict[str, Any], max_rows: int) -> int:
-    if kind != "list":
+    if kind == "connection":  # a page: first or last rows (its edges, nodes and pageInfo count them again)
+        wanted = args.get("last") if args.get("last") is not None else args.get("first")
+        return max_rows if wanted is None else max(0, min(wanted, max_rows))
+    if kind not in ("list", "search", "group_by"):
         return 1
     limit = args.get("limit")
     return max_rows if limit is None else max(0, min(limit, max_rows))

@@ -25,9 +25,16 @@ from graphql import (
 )
 from graphql.type.directives import GraphQLIncludeDirective, GraphQLSkipDirective
 
+from airsequel.core.graphql.aggregates import AggregateTypes, bind_relationship_aggregates, relationship_fields
+from airsequel.core.graphql.aggregates import root_args as aggregate_root_args
 from airsequel.core.graphql.bindings import ColumnBinding, GeneratedSchema, Mode, Relationship, RootField, TableBinding
+from airsequel.core.graphql.filter_types import FilterTypes
+from airsequel.core.graphql.cursors import add_connection_fields
+from airsequel.core.graphql.grouping import group_by_fields
+from airsequel.core.graphql.live_schema import subscription_type
 from airsequel.core.graphql.names import encode_name, unique_name
-from airsequel.core.graphql.types import COMPARISONS, ORDERING_TERM, SCALARS
+from airsequel.core.graphql.search import add_search_fields
+from airsequel.core.graphql.types import SCALARS
 from airsequel.core.sql.introspection import Table
 from airsequel.core.sql.value_kinds import ValueKind, column_kind
 
@@ -60,8 +67,15 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
     }
     bindings = {table.name: _bind_table(table, taken_types) for table in tables}
     _bind_relationships(bindings)
+    bind_relationship_aggregates(bindings)
+    aggregate_types = AggregateTypes(mode)
+    types: dict[str, dict[str, Any]] = {}
+
+    def aggregate_fields(binding: TableBinding) -> dict[str, GraphQLField]:
+        return relationship_fields(binding, aggregate_types, types)
+
     for binding in bindings.values():
-        _build_row_type(binding, bindings, mode, taken_types)
+        _build_row_type(binding, bindings, mode, taken_types, aggregate_fields)
 
     query_fields: dict[str, GraphQLField] = {}
     mutation_fields: dict[str, GraphQLField] = {}
@@ -82,7 +96,8 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
         target[name] = graphql_field
         roots[(operation, name)] = root
 
-    types = {name: _input_types(b, taken_types) for name, b in bindings.items()}
+    filter_types = FilterTypes(bindings, mode)  # filters and orderings (filter_types.py)
+    types.update({name: _input_types(b, taken_types, filter_types) for name, b in bindings.items()})
     for binding in bindings.values():
         filter_type, order_type = types[binding.name]["filter"], types[binding.name]["order_by"]
         add(
@@ -99,6 +114,7 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
                     "order_by": GraphQLArgument(GraphQLList(order_type)),
                     "limit": GraphQLArgument(GraphQLInt),
                     "offset": GraphQLArgument(GraphQLInt),
+                    "distinct_on": GraphQLArgument(GraphQLList(GraphQLNonNull(types[binding.name]["column"]))),
                 },
             ),
         )
@@ -113,18 +129,19 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
                 GraphQLField(binding.built_row_type, args=_key_args(binding)),
             )
     for binding in bindings.values():
-        aggregate = GraphQLObjectType(
-            unique_name(f"{binding.base}_aggregate_result", taken_types),
-            {"count": GraphQLField(GraphQLNonNull(GraphQLInt))},
-        )
+        aggregate = aggregate_types.result_type(binding, taken_types)
         add(
             "query",
             query_fields,
             f"{binding.base}_aggregate",
             "aggregate",
             binding,
-            GraphQLField(GraphQLNonNull(aggregate), args={"where": GraphQLArgument(types[binding.name]["filter"])}),
+            GraphQLField(GraphQLNonNull(aggregate), args=aggregate_root_args(types[binding.name], mode)),
         )
+
+    if mode.can_read:  # keyset pages and full-text search: read fields, none for insert-only callers
+        add_connection_fields(list(bindings.values()), types, taken_types, lambda *a: add("query", query_fields, *a))
+        add_search_fields(list(bindings.values()), types, taken_types, lambda *a: add("query", query_fields, *a))
 
     if mode.can_write:
         for binding in bindings.values():
@@ -134,6 +151,12 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
                 binding, types[binding.name], mode, taken_types, lambda *a: add("mutation", mutation_fields, *a)
             )
 
+    # Aggregates and grouping (aggregates.py, grouping.py): readers only, named after everything else.
+    aggregate_types.build(bindings, types, taken_types)
+    if mode.can_read:
+        for name, group_field in group_by_fields(bindings, types, aggregate_types, taken_types).items():
+            add("query", query_fields, f"{bindings[name].base}_group_by", "group_by", bindings[name], group_field)
+
     # Every named type is handed to graphql-core up front: it then collects each one's references
     # without following them from type to type, so a long chain of foreign keys is no deep recursion.
     # ID is listed though no field uses it: AirGQL's schema has it, and clients generated from it may name it.
@@ -142,6 +165,7 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
     schema = GraphQLSchema(
         query=GraphQLObjectType("Query", query_fields or {"_empty": GraphQLField(GraphQLInt)}),
         mutation=GraphQLObjectType("Mutation", mutation_fields) if mutation_fields else None,
+        subscription=subscription_type(query_fields, mode, taken_types),  # live queries (live_schema.py)
         types=named_types,
         directives=[GraphQLIncludeDirective, GraphQLSkipDirective],
     )
@@ -209,7 +233,11 @@ def _bind_relationships(bindings: dict[str, TableBinding]) -> None:
 
 
 def _build_row_type(
-    binding: TableBinding, bindings: dict[str, TableBinding], mode: Mode, taken_types: set[str]
+    binding: TableBinding,
+    bindings: dict[str, TableBinding],
+    mode: Mode,
+    taken_types: set[str],
+    extra_fields: Callable[[TableBinding], dict[str, GraphQLField]],
 ) -> None:
     def fields() -> dict[str, GraphQLField]:
         result: dict[str, GraphQLField] = {}
@@ -223,30 +251,22 @@ def _build_row_type(
                 result[name] = GraphQLField(
                     GraphQLNonNull(GraphQLList(GraphQLNonNull(target))) if relation.many else target
                 )
+        result.update(extra_fields(binding))
         return result
 
     binding.row_type = GraphQLObjectType(unique_name(f"{binding.base}_row", taken_types), fields)
 
 
-def _input_types(binding: TableBinding, taken_types: set[str]) -> dict[str, Any]:
+def _input_types(binding: TableBinding, taken_types: set[str], filter_types: FilterTypes) -> dict[str, Any]:
     base = binding.base
-    filterable = {n: c for n, c in binding.columns.items() if c.kind != ValueKind.BLOB}
     writable = {n: c for n, c in binding.columns.items() if c.writable}
     column_enum = GraphQLEnumType(
         unique_name(f"{base}_column", taken_types),
         {n: GraphQLEnumValue(c.name) for n, c in writable.items()} or {"_none": GraphQLEnumValue(None)},
     )
-    return {
-        "filter": GraphQLInputObjectType(
-            unique_name(f"{base}_filter", taken_types),
-            {n: GraphQLInputField(COMPARISONS[SCALARS[c.kind]]) for n, c in filterable.items()}
-            or {"_none": GraphQLInputField(GraphQLInt)},
-        ),
-        "order_by": GraphQLInputObjectType(
-            unique_name(f"{base}_order_by", taken_types),
-            {n: GraphQLInputField(ORDERING_TERM) for n in binding.columns}
-            or {"_none": GraphQLInputField(ORDERING_TERM)},
-        ),
+    types: dict[str, Any] = {
+        "filter": filter_types.filter_type(binding, taken_types),
+        "order_by": filter_types.order_type(binding, taken_types),
         "insert": GraphQLInputObjectType(
             unique_name(f"{base}_insert_input", taken_types),
             {
@@ -262,6 +282,8 @@ def _input_types(binding: TableBinding, taken_types: set[str]) -> dict[str, Any]
         ),
         "column": column_enum,
     }
+    types.update(filter_types.extra_types(binding, taken_types))
+    return types
 
 
 def _key_args(binding: TableBinding) -> dict[str, GraphQLArgument]:

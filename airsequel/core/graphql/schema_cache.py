@@ -186,7 +186,11 @@ class SchemaCache:
                 cached.plans.popitem(last=False)
 
 
-_USER_OBJECTS = "m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+# Shadow tables (an FTS5 table's `_data`, `_idx`, ...) are not in the schema, so they do not count either.
+_USER_OBJECTS = (
+    "m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+    " AND m.name NOT IN (SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'shadow')"
+)
 
 
 def _oversized(tables: int, columns: int, most: int) -> Unprocessable | None:

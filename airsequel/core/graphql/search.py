@@ -1,0 +1,187 @@
+"""Full-text search on FTS5 tables: `T_search(match: String!, where, limit, offset) { rank
+snippet(column:, before:, after:, ellipsis:, tokens:) highlight(column:, before:, after:) node { ... } }`.
+
+A table created `USING fts5(...)` (its own content, external content pointing at another table, or
+contentless) gets the field. It is one statement on the FTS5 table: `WHERE T MATCH ?` (and the
+`where` filter), ordered by `rank` (bm25: the best match first) and the rowid, with `snippet()` and
+`highlight()` called for each selected alias; the query text and every argument of those functions
+are bound parameters. An FTS5 syntax error in `match` (or a column filter naming no column) is a
+GraphQL error that says so, not a server error. The FTS5 table's shadow tables (`T_data`, `T_idx`,
+...) are left out of the schema by introspection.py, as everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+from graphql import (
+    GraphQLArgument,
+    GraphQLEnumType,
+    GraphQLEnumValue,
+    GraphQLError,
+    GraphQLField,
+    GraphQLFloat,
+    GraphQLInt,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLString,
+    get_named_type,
+)
+
+from airsequel.core.graphql.bindings import TableBinding
+from airsequel.core.graphql.cursors import merged, projected
+from airsequel.core.graphql.fetch import FetchContext, select_rows
+from airsequel.core.graphql.names import unique_name
+from airsequel.core.graphql.selection import Selected
+from airsequel.core.graphql.sql import page, where_sql
+from airsequel.core.sql.script import quote_identifier
+
+_FTS5 = re.compile(r"\bUSING\s+fts5\b", re.IGNORECASE)
+MAX_SNIPPET_TOKENS = 64  # FTS5's own limit
+
+
+def is_fts5(binding: TableBinding) -> bool:
+    table = binding.table
+    return table.is_virtual and bool(table.sql and _FTS5.search(table.sql)) and binding.rowid is not None
+
+
+def add_search_fields(
+    bindings: list[TableBinding], types: dict[str, dict[str, Any]], taken_types: set[str], add: Any
+) -> None:
+    """Add `T_search` for every FTS5 table; `add(wanted, kind, binding, field)` adds a root field."""
+    for binding in bindings:
+        if not is_fts5(binding):
+            continue
+        indexed = [c for c in binding.columns.values() if not c.is_rowid]
+        if not indexed:
+            continue
+        # The value of each column is its position among the FTS5 table's columns (snippet's argument).
+        column_enum = GraphQLEnumType(
+            unique_name(f"{binding.base}_search_column", taken_types),
+            {c.field: GraphQLEnumValue(position) for position, c in enumerate(indexed)},
+        )
+        text = {"before": GraphQLArgument(GraphQLString, "<b>"), "after": GraphQLArgument(GraphQLString, "</b>")}
+        result = GraphQLObjectType(
+            unique_name(f"{binding.base}_search_result", taken_types),
+            {
+                "rank": GraphQLField(GraphQLNonNull(GraphQLFloat)),
+                "snippet": GraphQLField(
+                    GraphQLString,
+                    args={
+                        "column": GraphQLArgument(column_enum),
+                        **text,
+                        "ellipsis": GraphQLArgument(GraphQLString, "…"),
+                        "tokens": GraphQLArgument(GraphQLInt, 16),
+                    },
+                ),
+                "highlight": GraphQLField(
+                    GraphQLString, args={"column": GraphQLArgument(GraphQLNonNull(column_enum)), **text}
+                ),
+                "node": GraphQLField(GraphQLNonNull(binding.built_row_type)),
+            },
+        )
+        add(
+            f"{binding.base}_search",
+            "search",
+            binding,
+            GraphQLField(
+                GraphQLNonNull(GraphQLList(GraphQLNonNull(result))),
+                args={
+                    "match": GraphQLArgument(GraphQLNonNull(GraphQLString)),
+                    "where": GraphQLArgument(types[binding.name]["filter"]),
+                    "limit": GraphQLArgument(GraphQLInt),
+                    "offset": GraphQLArgument(GraphQLInt),
+                },
+            ),
+        )
+
+
+def fetch_search(
+    ctx: FetchContext,
+    binding: TableBinding,
+    children: list[Selected],
+    args: dict[str, Any],
+    *,
+    serialize: bool,
+    key: str = "",
+) -> list[dict[str, Any]]:
+    table = quote_identifier(binding.name)
+    assert binding.rowid is not None
+    # The functions' arguments are numbered parameters ?1..?k, in the select list: the plain `?` of
+    # the WHERE clause and LIMIT then take the numbers after them, in order (SQLite's rule).
+    params: list[Any] = []
+    expressions: dict[str, str] = {}  # response key -> SQL expression
+    for child in children:
+        if child.name == "rank":
+            expressions[child.key] = "rank"
+        elif child.name in ("snippet", "highlight"):
+            expressions[child.key] = _function(table, child, params)
+    condition = f"{table} MATCH ?"
+    params.append(args["match"])
+    where = where_sql(binding, args.get("where"), params)
+    if where:
+        condition += f" AND ({where})"
+    limit, offset, explicit = page(args.get("limit"), args.get("offset"), ctx.max_rows)
+    node_sets = [c.children for c in children if c.name == "node"]
+    hidden = list(dict.fromkeys(expressions.values()))
+    try:
+        fetched = select_rows(
+            ctx,
+            binding,
+            merged(node_sets),
+            condition,
+            params,
+            f"rank, {binding.rowid.name}",
+            limit,
+            offset,
+            serialize=serialize,
+            hidden=hidden,
+        )
+    except sqlite3.OperationalError as error:
+        message = str(error)
+        if message.startswith(("fts5:", "no such column", "unknown special query")):
+            raise GraphQLError(f"match is not a valid FTS5 query ({message}): see SQLite's FTS5 query syntax") from None
+        raise
+    if not explicit and len(fetched.rows) > ctx.max_rows:
+        raise GraphQLError(
+            f"The search matches more than the maximum of {ctx.max_rows} rows: use limit (and offset) to page"
+        )
+    positions = {expression: position for position, expression in enumerate(hidden)}
+    results: list[dict[str, Any]] = []
+    size = 2
+    for row, values in zip(fetched.rows, fetched.hidden):
+        result: dict[str, Any] = {}
+        for child in children:
+            if child.name == "__typename":
+                result[child.key] = get_named_type(child.definition.type).name
+            elif child.name == "node":
+                result[child.key] = row if len(node_sets) == 1 else projected(row, child.children)
+            else:
+                value = values[positions[expressions[child.key]]]
+                result[child.key] = value
+                size += len(child.key) + (len(value) * 2 if isinstance(value, str) else 24)
+        results.append(result)
+    size += fetched.total * max(1, len(node_sets))
+    ctx.count_root(key, size)
+    return results
+
+
+def _function(table: str, child: Selected, params: list[Any]) -> str:
+    """snippet() or highlight() with its arguments as numbered parameters (appended to `params`)."""
+    args = child.args
+    if child.name == "snippet":
+        tokens = args.get("tokens")
+        if tokens is None or not 1 <= tokens <= MAX_SNIPPET_TOKENS:
+            raise GraphQLError(f"tokens must be between 1 and {MAX_SNIPPET_TOKENS}")
+        column = args.get("column")
+        values = [-1 if column is None else column, args.get("before"), args.get("after"), args.get("ellipsis"), tokens]
+    else:
+        values = [args["column"], args.get("before"), args.get("after")]
+    values = ["" if value is None else value for value in values]
+    start = len(params)
+    params.extend(values)
+    marks = ", ".join(f"?{start + n + 1}" for n in range(len(values)))
+    return f"{child.name}({table}, {marks})"
