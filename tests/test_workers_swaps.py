@@ -83,20 +83,23 @@ def _started(tmp_path: Path) -> tuple[Any, list[subprocess.Popen[bytes]]]:
     return running_server(tmp_path / "data", workers=2, started=started), started
 
 
+def _owner_and_database(http: httpx2.Client, name: str) -> tuple[dict[str, str], str]:
+    """The owner's auth header and a new database with the tables the tests write: gen (the generation
+    of the file, one row) and t (the values written)."""
+    auth = {"Authorization": f"Bearer {sign_up_and_login(http, 'owner')}"}
+    created = http.post(
+        "/api/dbs",
+        headers=auth,
+        json={"name": name, "query": "CREATE TABLE gen(g INTEGER); INSERT INTO gen VALUES (0); CREATE TABLE t(v)"},
+    )
+    return auth, created.json()["id"]
+
+
 def test_writes_in_flight_on_one_worker_are_never_lost_to_replaces_on_the_other(tmp_path):
     server, started = _started(tmp_path)
     with server as base, httpx2.Client(base_url=base, timeout=60) as http:
         workers = wait_for_workers(started[0].pid, 2)
-        auth = {"Authorization": f"Bearer {sign_up_and_login(http, 'owner')}"}
-        created = http.post(
-            "/api/dbs",
-            headers=auth,
-            json={
-                "name": "swaps",
-                "query": "CREATE TABLE gen(g INTEGER); INSERT INTO gen VALUES (0); CREATE TABLE t(v)",
-            },
-        )
-        db_id = created.json()["id"]
+        auth, db_id = _owner_and_database(http, "swaps")
         assert http.patch(f"/api/dbs/{db_id}/settings", headers=auth, json={"auditing": True}).status_code == 200
         pinned = one_per_worker(base, workers)
         writer, replacer = (pinned[pid] for pid in sorted(pinned))
@@ -157,16 +160,7 @@ def test_writes_on_one_worker_all_survive_vacuums_on_the_other(tmp_path):
     server, started = _started(tmp_path)
     with server as base, httpx2.Client(base_url=base, timeout=60) as http:
         workers = wait_for_workers(started[0].pid, 2)
-        auth = {"Authorization": f"Bearer {sign_up_and_login(http, 'owner')}"}
-        created = http.post(
-            "/api/dbs",
-            headers=auth,
-            json={
-                "name": "vacuums",
-                "query": "CREATE TABLE gen(g INTEGER); INSERT INTO gen VALUES (0); CREATE TABLE t(v)",
-            },
-        )
-        db_id = created.json()["id"]
+        auth, db_id = _owner_and_database(http, "vacuums")
         pinned = one_per_worker(base, workers)
         writer_pid, vacuumer_pid = sorted(pinned)
         writer, vacuumer = pinned[writer_pid], pinned[vacuumer_pid]
