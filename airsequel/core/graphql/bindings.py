@@ -62,6 +62,7 @@ class TableBinding:
     base: str  # encoded table name: the T in T_row, insert_T, ...
     columns: dict[str, ColumnBinding] = field(default_factory=dict)  # by GraphQL field name
     relationships: dict[str, Relationship] = field(default_factory=dict)
+    aggregates: dict[str, Relationship] = field(default_factory=dict)  # R_aggregate fields, by field name
     key: list[ColumnBinding] = field(default_factory=list)  # the _by_pk arguments
     rowid: ColumnBinding | None = None
     row_type: GraphQLObjectType | None = None
@@ -85,7 +86,7 @@ class TableBinding:
 
 @dataclass
 class RootField:
-    kind: str  # list | by_pk | aggregate | insert | update | delete | update_by_pk | delete_by_pk
+    kind: str  # list | by_pk | aggregate | group_by | insert | update | delete | update_by_pk | delete_by_pk
     table: TableBinding
 
 

@@ -28,6 +28,7 @@ import orjson
 from graphql import GraphQLError, get_named_type
 
 from airsequel.core.errors import TooLarge
+from airsequel.core.graphql.aggregates import attach_aggregate
 from airsequel.core.graphql.bindings import GeneratedSchema, Mode, Relationship, TableBinding
 from airsequel.core.graphql.cells import CellError
 from airsequel.core.graphql.files import cell_expression, file_converter, file_key, holds_files
@@ -174,6 +175,7 @@ def select_rows(
 
     plan: list[tuple[Selected, str, Any]] = []
     relationships: list[tuple[Selected, Relationship, list[int]]] = []
+    aggregates: list[tuple[Selected, Relationship, list[int]]] = []
     key = file_key(binding) if _has_files(binding, children) else None
     key_position = need(key[1]) if key is not None else None
     for child in children:
@@ -183,6 +185,9 @@ def select_rows(
             column = binding.columns[child.name]
             # A file (a BLOB) is answered with its URL: the bytes stay on disk (files.py).
             plan.append((child, "column", (need(cell_expression(column)), column)))
+        elif child.name in binding.aggregates:  # R_aggregate beside an array relationship (aggregates.py)
+            relation = binding.aggregates[child.name]
+            aggregates.append((child, relation, [need(quote_identifier(c)) for c in relation.local_columns]))
         else:
             relation = binding.relationships[child.name]
             relationships.append((child, relation, [need(quote_identifier(c)) for c in relation.local_columns]))
@@ -205,7 +210,7 @@ def select_rows(
             fields.append((child.key, detail, None))
             continue
         position, column = detail
-        convert = _converter(column, serialize)
+        convert = cell_converter(column, serialize)
         if holds_files(column):
             convert = file_converter(ctx.files_base, binding, column, key_position, convert, serialize=serialize)
         fields.append((child.key, position, convert))
@@ -238,6 +243,11 @@ def select_rows(
     for child, relation, positions_of_keys in relationships:
         keys = [tuple(raw[p] for p in positions_of_keys) for raw in raw_rows]
         total += _attach(ctx, rows, sizes, keys, child, relation, budget, serialize=serialize)
+        if total > budget:
+            ctx.refuse()
+    for child, relation, positions_of_keys in aggregates:
+        keys = [tuple(raw[p] for p in positions_of_keys) for raw in raw_rows]
+        total += attach_aggregate(ctx, rows, sizes, keys, child, relation, serialize=serialize)
         if total > budget:
             ctx.refuse()
     return Fetched(rows, [tuple(raw[p] for p in hidden_positions) for raw in raw_rows], total, sizes)
@@ -320,7 +330,7 @@ def _has_files(binding: TableBinding, children: list[Selected]) -> bool:
     return any(c.name in binding.columns and holds_files(binding.columns[c.name]) for c in children)
 
 
-def _converter(column: Any, serialize: bool) -> Any:
+def cell_converter(column: Any, serialize: bool) -> Any:
     """A function (value, raw row) -> the field's value: as stored, or serialized exactly as the
     GraphQL scalar would (fast paths for the common types, the scalar's own serialize otherwise)."""
     if not serialize:
