@@ -400,6 +400,7 @@ def test_graphiql_introspection_query_succeeds_and_only_skip_include_are_adverti
         "_ilike",
         "_in",
         "_nin",
+        "_is_null",
     }
 
 

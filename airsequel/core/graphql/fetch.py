@@ -33,7 +33,7 @@ from airsequel.core.graphql.bindings import GeneratedSchema, Mode, Relationship,
 from airsequel.core.graphql.cells import CellError
 from airsequel.core.graphql.files import cell_expression, file_converter, file_key, holds_files
 from airsequel.core.graphql.selection import Selected
-from airsequel.core.graphql.sql import key_condition, order_sql, page, where_sql
+from airsequel.core.graphql.sql import key_condition, list_clauses, order_sql, page, where_sql
 from airsequel.core.graphql.types import SCALARS
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.value_kinds import ValueKind
@@ -100,14 +100,13 @@ def fetch_list(
     key: str = "",
 ) -> list[dict[str, Any]]:
     params: list[Any] = []
-    condition = where_sql(binding, args.get("where") or args.get("filter"), params)
-    order = order_sql(binding, args.get("order_by"))
+    condition, order = list_clauses(binding, args, params)  # where, order_by, distinct_on (sql.py)
     limit, offset, explicit = page(args.get("limit"), args.get("offset"), ctx.max_rows)
     fetched = select_rows(ctx, binding, children, condition, params, order, limit, offset, serialize=serialize)
     rows = fetched.rows
     if not explicit and len(rows) > ctx.max_rows:
         count_params: list[Any] = []
-        count_condition = where_sql(binding, args.get("where") or args.get("filter"), count_params)
+        count_condition, _order = list_clauses(binding, args, count_params)
         total = ctx.conn.execute(
             f"SELECT count(*) FROM {quote_identifier(binding.name)}"
             + (f" WHERE {count_condition}" if count_condition else ""),

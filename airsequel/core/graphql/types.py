@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from graphql import (
     GraphQLBoolean,
     GraphQLEnumType,
@@ -12,10 +14,14 @@ from graphql import (
     GraphQLInputType,
     GraphQLInt,
     GraphQLList,
+    GraphQLNonNull,
     GraphQLScalarType,
     GraphQLString,
+    ValueNode,
+    value_from_ast_untyped,
 )
 
+from airsequel.core.sql import regexp
 from airsequel.core.sql.value_kinds import ValueKind
 
 SCALARS: dict[ValueKind, GraphQLScalarType] = {
@@ -31,6 +37,36 @@ OPERATORS = ("_eq", "_neq", "_gt", "_gte", "_lt", "_lte", "_like", "_ilike", "_i
 DEPRECATED = "Use the spelling with a leading underscore"
 
 
+def _json_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> Any:
+    return value_from_ast_untyped(node, variables)
+
+
+JSON = GraphQLScalarType(
+    "JSON",
+    description="Any JSON value: an object, a list, a string, a number, a boolean or null",
+    serialize=lambda value: value,
+    parse_value=lambda value: value,
+    parse_literal=_json_literal,
+)
+
+
+def _added_fields(scalar: GraphQLScalarType) -> dict[str, GraphQLInputField]:
+    """Beyond AirGQL's operators: _is_null on every type; text patterns and JSON on String."""
+    added = {"_is_null": GraphQLInputField(GraphQLBoolean, description="true: the cell is NULL; false: it is not")}
+    if scalar is not GraphQLString:
+        return added
+    added["_glob"] = GraphQLInputField(GraphQLString, description="SQLite GLOB pattern (case-sensitive: * ? [...])")
+    if regexp.available():
+        added["_regex"] = GraphQLInputField(GraphQLString, description="RE2 regular expression, matched anywhere")
+        added["_iregex"] = GraphQLInputField(GraphQLString, description="RE2 regular expression, ignoring case")
+    keys = GraphQLList(GraphQLNonNull(GraphQLString))
+    added["_contains"] = GraphQLInputField(JSON, description="The cell's JSON contains this JSON value")
+    added["_has_key"] = GraphQLInputField(GraphQLString, description="The cell is a JSON object with this key")
+    added["_has_keys_any"] = GraphQLInputField(keys, description="The cell is a JSON object with any of these keys")
+    added["_has_keys_all"] = GraphQLInputField(keys, description="The cell is a JSON object with all these keys")
+    return added
+
+
 def _comparison(name: str, scalar: GraphQLScalarType) -> GraphQLInputObjectType:
     def fields() -> dict[str, GraphQLInputField]:
         result: dict[str, GraphQLInputField] = {}
@@ -40,6 +76,7 @@ def _comparison(name: str, scalar: GraphQLScalarType) -> GraphQLInputObjectType:
             type_: GraphQLInputType = GraphQLList(scalar) if operator in ("_in", "_nin") else scalar
             result[operator] = GraphQLInputField(type_)
             result[operator[1:]] = GraphQLInputField(type_, deprecation_reason=DEPRECATED)
+        result.update(_added_fields(scalar))
         return result
 
     return GraphQLInputObjectType(name, fields)

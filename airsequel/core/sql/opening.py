@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from airsequel.core.sql.deadline import HostedConnection
+from airsequel.core.sql.regexp import register as register_regexp
 
 BUSY_TIMEOUT_MS = 10_000
 BUSY_MESSAGE = "The database is busy: another write to it did not finish in time. Retry in a moment"
@@ -48,6 +49,7 @@ def open_connection(
         conn.execute("PRAGMA foreign_keys=ON")
         for limit, value in CONNECTION_LIMITS.items():
             conn.setlimit(limit, value)
+        register_regexp(conn)  # REGEXP with RE2: linear time, see sql/regexp.py
         if not readonly:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
