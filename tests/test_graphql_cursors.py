@@ -8,7 +8,7 @@ import sqlite3
 from typing import Any
 
 import pytest
-from graphql import parse
+from graphql import execute_sync, parse
 
 from airsequel.core.graphql.bindings import Mode
 from airsequel.core.graphql.cells import resolve_by_response_key
@@ -278,14 +278,12 @@ def test_the_compiled_path_and_graphql_core_answer_alike(client, db):
 
 def run_directly(conn: sqlite3.Connection, query: str, max_rows: int = 100) -> tuple[Any, list[str]]:
     """The query on graphql-core's path over `conn`, with every statement SQLite ran."""
-    from graphql import execute
-
     generated = build_schema(read_tables(conn), Mode.READ_ONLY, _resolver_for)
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
     ctx = FetchContext(conn, generated, "/api/dbs/x", Mode.READ_ONLY, max_rows=max_rows, max_depth=10)
     try:
-        result = execute(generated.schema, parse(query), context_value=ctx, field_resolver=resolve_by_response_key)
+        result = execute_sync(generated.schema, parse(query), context_value=ctx, field_resolver=resolve_by_response_key)
     finally:
         conn.set_trace_callback(None)
     assert not result.errors, result.errors
@@ -318,3 +316,26 @@ def test_the_cost_estimate_counts_a_pages_rows(client, db):
     response = client.post(f"/dbs/{db}/graphql", json={"query": f"{{ {aliases} }}"})
     assert response.status_code == 413, response.text
     assert "graphql_max_cost" in response.json()["errors"][0]["message"]
+
+
+def test_connections_run_on_the_compiled_path(services, monkeypatch):
+    from airsequel.core.graphql.engine import GraphQLEngine
+
+    record = services.hosting.create("compiled", query=SCHEMA)
+    engine = GraphQLEngine(services.hosting)
+
+    def refused(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("the request fell back to graphql-core's path")
+
+    monkeypatch.setattr(engine, "_execute_with_graphql_core", refused)
+    query = (
+        "{ items_connection(last: 2, order_by: [{tag: ASC}]) { edges { cursor node { id tag notes_by_item_id { body } } }"
+        " nodes { name } pageInfo { hasPreviousPage hasNextPage } } }"
+    )
+    result = engine.execute(record, Mode.READ_ONLY, query)
+    page = result["data"]["items_connection"]
+    # By tag: NULL (2, 5, 8), x'' (7), x'01' (1, 4), x'02' (3), x'03' (6): the last two.
+    assert [edge["node"]["id"] for edge in page["edges"]] == [3, 6]
+    assert page["edges"][0]["node"]["notes_by_item_id"] == [{"body": "n3"}]
+    assert page["nodes"] == [{"name": "c"}, {"name": "f"}]
+    assert page["pageInfo"] == {"hasPreviousPage": True, "hasNextPage": False}

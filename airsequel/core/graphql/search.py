@@ -41,6 +41,7 @@ from airsequel.core.sql.script import quote_identifier
 
 _FTS5 = re.compile(r"\bUSING\s+fts5\b", re.IGNORECASE)
 MAX_SNIPPET_TOKENS = 64  # FTS5's own limit
+SQLITE_ERROR = 1
 
 
 def is_fts5(binding: TableBinding) -> bool:
@@ -141,8 +142,9 @@ def fetch_search(
             hidden=hidden,
         )
     except sqlite3.OperationalError as error:
+        # FTS5 reports a bad query as a plain SQLITE_ERROR (the deadline, a busy or failing file have their own codes).
         message = str(error)
-        if message.startswith(("fts5:", "no such column", "unknown special query")):
+        if getattr(error, "sqlite_errorcode", None) == SQLITE_ERROR or message.startswith("fts5:"):
             raise GraphQLError(f"match is not a valid FTS5 query ({message}): see SQLite's FTS5 query syntax") from None
         raise
     if not explicit and len(fetched.rows) > ctx.max_rows:
