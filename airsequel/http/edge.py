@@ -1,4 +1,4 @@
-"""The one pure-ASGI layer in front of Starlette's own: what every HTTP request goes through first.
+"""The one pure-ASGI layer in front of Starlette's own: what every HTTP request (and WebSocket) goes through first.
 
 In order: bring this process up to what other workers changed (shared_state.py), refuse a Host header
 this server does not answer (host_check.py), and give every answer, that refusal included, the security
@@ -21,6 +21,16 @@ class EdgeMiddleware:
         self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            # A WebSocket (GraphQL live queries) gets the same catch-up and Host check (a page of another
+            # site could otherwise reach this server through DNS rebinding); refused before it is
+            # accepted, which the client sees as a 403.
+            await catch_up(self.services)
+            if host_refusal_response(scope, self.services) is not None:
+                await send({"type": "websocket.close", "code": 1008, "reason": "Host not allowed"})
+                return
+            await self.app(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
