@@ -75,7 +75,9 @@ def test_both_paths_give_the_same_json(client, db):
             }
         }
     }
-    mixed = gql(client, db, query.replace("{ albums_aggregate", "{ __typename __schema { queryType { name } } albums_aggregate"))
+    mixed = gql(
+        client, db, query.replace("{ albums_aggregate", "{ __typename __schema { queryType { name } } albums_aggregate")
+    )
     assert mixed["data"]["albums_aggregate"] == compiled["data"]["albums_aggregate"]
 
 

@@ -8,7 +8,7 @@ the column's scalar. All are null over no rows, except the counts (0).
 
 Statements: the root field runs one statement for `count` and `aggregate` together and one for `nodes` (a list
 like `T`, capped by graphql_max_rows); a relationship's aggregate runs one `GROUP BY` statement per level for all
-parent rows (400 keys per statement, as relationships are loaded), and one more for its `nodes`.
+parent rows (aggregate_relationships.py), and one more for its `nodes`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from graphql import (
     get_named_type,
 )
 
-from airsequel.core.graphql.bindings import ColumnBinding, Mode, Relationship, TableBinding
+from airsequel.core.graphql.bindings import ColumnBinding, Mode, TableBinding
 from airsequel.core.graphql.cells import CellError
 from airsequel.core.graphql.names import unique_name
 from airsequel.core.graphql.selection import Selected
@@ -62,10 +62,6 @@ def function_columns(binding: TableBinding, function: str) -> dict[str, ColumnBi
     return numeric_columns(binding) if function in ("sum", "avg") else comparable_columns(binding)
 
 
-def output_scalar(column: ColumnBinding, function: str) -> Any:
-    return GraphQLFloat if function in ("sum", "avg") else SCALARS[column.kind]
-
-
 # --- types -------------------------------------------------------------------------------------
 
 
@@ -77,6 +73,7 @@ class AggregateTypes:
         self.mode = mode
         self.fields: dict[str, GraphQLObjectType] = {}  # T_aggregate_fields
         self.results: dict[str, GraphQLObjectType] = {}  # T_aggregate_result
+        self.values: dict[str, GraphQLObjectType] = {}  # T_values: a nullable field per column but BLOBs
 
     def result_type(self, binding: TableBinding, taken_types: set[str]) -> GraphQLObjectType:
         """T_aggregate_result: `count` as before, `aggregate` and `nodes` for callers who may read."""
@@ -106,15 +103,22 @@ class AggregateTypes:
                     },
                 )
             }
-            for function in FUNCTIONS:
-                columns = function_columns(binding, function)
-                if columns:
-                    fields[function] = GraphQLField(
-                        GraphQLObjectType(
-                            unique_name(f"{base}_{function}_fields", taken),
-                            {n: GraphQLField(output_scalar(c, function)) for n, c in columns.items()},
-                        )
-                    )
+            # sum and avg share one type (numeric columns, Float), min and max another (every column but
+            # BLOBs, their own scalars; T_group_by's keys use it too): fewer types in a schema of many tables.
+            numeric = numeric_columns(binding)
+            if numeric:
+                numbers = GraphQLObjectType(
+                    unique_name(f"{base}_numeric_values", taken), {n: GraphQLField(GraphQLFloat) for n in numeric}
+                )
+                fields["sum"] = fields["avg"] = GraphQLField(numbers)
+            comparable = comparable_columns(binding)
+            if comparable:
+                values = GraphQLObjectType(
+                    unique_name(f"{base}_values", taken),
+                    {n: GraphQLField(SCALARS[c.kind]) for n, c in comparable.items()},
+                )
+                self.values[binding.name] = values
+                fields["min"] = fields["max"] = GraphQLField(values)
             self.fields[binding.name] = GraphQLObjectType(unique_name(f"{base}_aggregate_fields", taken), fields)
 
 
@@ -353,86 +357,3 @@ def _limited_source(
         sql += f" ORDER BY {order}"
     params.extend([limit, offset])
     return sql + " LIMIT ? OFFSET ?"
-
-
-# --- beside array relationships -----------------------------------------------------------------
-
-
-def in_keys(columns: list[str], batch: list[tuple[Any, ...]]) -> str:
-    quoted = ", ".join(quote_identifier(c) for c in columns)
-    if len(columns) == 1:
-        return f"{quoted} IN ({', '.join('?' for _ in batch)})"
-    marks = "(" + ", ".join("?" for _ in columns) + ")"
-    return f"({quoted}) IN (VALUES {', '.join(marks for _ in batch)})"
-
-
-def attach_aggregate(
-    ctx: Any,
-    rows: list[dict[str, Any]],
-    sizes: list[int] | None,
-    keys: list[tuple[Any, ...]],
-    child: Selected,
-    relation: Relationship,
-    *,
-    serialize: bool,
-) -> int:
-    """`R_aggregate` for all `rows` of a level: one GROUP BY statement per 400 parent keys (plus one
-    for `nodes`, if selected). Returns the bytes added to the rows together (and adds each row's to `sizes`)."""
-    from airsequel.core.graphql.fetch import GRAPHQL_CORE_OBJECT_BYTES, select_rows  # fetch imports this module
-
-    target = ctx.schema.tables[relation.target]
-    distinct = list(dict.fromkeys(key for key in keys if None not in key))
-    expressions = Expressions()
-    key_positions = [expressions.need(quote_identifier(c)) for c in relation.target_columns]
-    shape, nodes_fields = result_shape(target, child.children, expressions, serialize)
-    aggregates_selected = len(expressions.sql) > len(key_positions)
-    found: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    nodes: dict[tuple[Any, ...], dict[str, list[dict[str, Any]]]] = {}
-    where = child.args.get("where")
-    budget = ctx.bytes_left()
-    for start in range(0, len(distinct), KEYS_PER_BATCH):
-        batch = distinct[start : start + KEYS_PER_BATCH]
-        params: list[Any] = [value for key in batch for value in key]
-        condition = in_keys(relation.target_columns, batch)
-        filtered = where_sql(target, where, params)
-        if filtered:
-            condition += f" AND ({filtered})"
-        if aggregates_selected:
-            group = ", ".join(quote_identifier(c) for c in relation.target_columns)
-            sql = f"SELECT {', '.join(expressions.sql)} FROM {quote_identifier(target.name)} WHERE {condition}"
-            for raw in run_aggregate_sql(ctx.conn, sql + f" GROUP BY {group}", params):
-                found[tuple(raw[p] for p in key_positions)] = raw
-        for node_field in nodes_fields:
-            fetched = select_rows(
-                ctx,
-                target,
-                node_field.children,
-                condition,
-                params,
-                order_sql(target, None),
-                None,
-                0,
-                serialize=serialize,
-                hidden=[quote_identifier(c) for c in relation.target_columns],
-            )
-            if fetched.total > budget:
-                ctx.refuse()
-            for row, row_key in zip(fetched.rows, fetched.hidden):
-                nodes.setdefault(row_key, {}).setdefault(node_field.key, []).append(row)
-    empty_raw = expressions.empty_row()
-    values: dict[tuple[Any, ...], dict[str, Any]] = {}
-    value_sizes: dict[tuple[Any, ...], int] = {}
-    overhead = len(child.key) + 4
-    weight = 0 if serialize else GRAPHQL_CORE_OBJECT_BYTES
-    added = 0
-    for row, key in zip(rows, keys):
-        value = values.get(key)
-        if value is None:
-            value = shaped(shape, found.get(key, empty_raw), nodes.get(key))
-            values[key] = value
-            value_sizes[key] = overhead + measured(value)
-        row[child.key] = value  # parents with one key share one value
-        added += value_sizes[key] + weight
-    if sizes is not None:
-        sizes[:] = [size + value_sizes[key] + weight for size, key in zip(sizes, keys)]
-    return added

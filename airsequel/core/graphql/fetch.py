@@ -28,7 +28,7 @@ import orjson
 from graphql import GraphQLError, get_named_type
 
 from airsequel.core.errors import TooLarge
-from airsequel.core.graphql.aggregates import attach_aggregate
+from airsequel.core.graphql.aggregate_relationships import attach_aggregate
 from airsequel.core.graphql.bindings import GeneratedSchema, Mode, Relationship, TableBinding
 from airsequel.core.graphql.cells import CellError
 from airsequel.core.graphql.files import cell_expression, file_converter, file_key, holds_files

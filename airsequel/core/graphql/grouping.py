@@ -2,13 +2,14 @@
 a list of groups with their key columns and aggregates, compiled into one statement:
 `SELECT keys, aggregates FROM T WHERE ... GROUP BY keys HAVING ... ORDER BY ... LIMIT ? OFFSET ?`.
 
-- `by: [T_group_column!]!` names the key columns (every column but BLOBs); `keys` (type `T_group_keys`) has a
-  field per such column, and selecting one that is not in `by` is an error.
+- `by: [T_column!]!` names the key columns (BLOB columns are left out); `keys` (type `T_values`, as `min` and
+  `max`) has a field per column, and selecting one that is not in `by` is an error.
 - `aggregate` is the same `T_aggregate_fields` as on `T_aggregate` (count, sum, avg, min, max).
 - `having: T_having` ANDs conditions on aggregates: `count`, or `sum`/`avg`/`min`/`max` of a numeric column, with
   `_eq _neq _gt _gte _lt _lte` (AggregateIntComparison for counts, AggregateFloatComparison otherwise).
 - `order_by: [T_group_order_by!]`: terms in list order, each `{keys: {column: ASC}}`, `{count: DESC}` or
-  `{sum: {column: ASC}}` (avg, min, max alike); without it groups come in key order.
+  `{sum: {column: ASC}}` (avg, min, max alike; the columns given as in T_order_by); without it groups come in key
+  order.
 - `limit`/`offset` as on lists: at most graphql_max_rows groups, and without `limit` more groups is an error.
 """
 
@@ -18,8 +19,6 @@ from typing import Any
 
 from graphql import (
     GraphQLArgument,
-    GraphQLEnumType,
-    GraphQLEnumValue,
     GraphQLError,
     GraphQLField,
     GraphQLFloat,
@@ -38,7 +37,6 @@ from airsequel.core.graphql.aggregates import (
     Expressions,
     Shape,
     aggregate_shape,
-    comparable_columns,
     function_columns,
     measured,
     numeric_columns,
@@ -49,8 +47,9 @@ from airsequel.core.graphql.bindings import ColumnBinding, TableBinding
 from airsequel.core.graphql.names import unique_name
 from airsequel.core.graphql.selection import Selected
 from airsequel.core.graphql.sql import column_sql, page, where_sql
-from airsequel.core.graphql.types import ORDERING_TERM, SCALARS
+from airsequel.core.graphql.types import ORDERING_TERM
 from airsequel.core.sql.script import quote_identifier
+from airsequel.core.sql.value_kinds import ValueKind
 
 COMPARE = {"_eq": "=", "_gt": ">", "_gte": ">=", "_lt": "<", "_lte": "<="}
 
@@ -70,19 +69,14 @@ def group_by_fields(
     float_comparison = _comparison(unique_name("AggregateFloatComparison", taken), GraphQLFloat)
     fields: dict[str, GraphQLField] = {}
     for binding in bindings.values():
-        columns = comparable_columns(binding)
-        if not columns:
+        if binding.name not in aggregate_types.values or not binding.columns:
             continue
         base = binding.base
         numeric = numeric_columns(binding)
-        by_enum = GraphQLEnumType(unique_name(f"{base}_group_column", taken), {n: GraphQLEnumValue(n) for n in columns})
-        keys = GraphQLObjectType(
-            unique_name(f"{base}_group_keys", taken), {n: GraphQLField(SCALARS[c.kind]) for n, c in columns.items()}
-        )
         group = GraphQLObjectType(
             unique_name(f"{base}_group", taken),
             {
-                "keys": GraphQLField(GraphQLNonNull(keys)),
+                "keys": GraphQLField(GraphQLNonNull(aggregate_types.values[binding.name])),
                 "aggregate": GraphQLField(GraphQLNonNull(aggregate_types.fields[binding.name])),
             },
         )
@@ -94,24 +88,17 @@ def group_by_fields(
             )
             having_fields.update({f: GraphQLInputField(having_columns) for f in FUNCTIONS})
         having = GraphQLInputObjectType(unique_name(f"{base}_having", taken), having_fields)
-        order_columns = GraphQLInputObjectType(
-            unique_name(f"{base}_group_keys_order_by", taken), {n: GraphQLInputField(ORDERING_TERM) for n in columns}
-        )
+        # Keys and aggregates of columns are ordered with T_order_by (a column, ASC or DESC).
         order_fields: dict[str, GraphQLInputField] = {
-            "keys": GraphQLInputField(order_columns),
+            "keys": GraphQLInputField(input_types[binding.name]["order_by"]),
             "count": GraphQLInputField(ORDERING_TERM),
         }
-        if numeric:
-            numeric_order = GraphQLInputObjectType(
-                unique_name(f"{base}_aggregate_order_by_columns", taken),
-                {n: GraphQLInputField(ORDERING_TERM) for n in numeric},
-            )
-            order_fields.update({f: GraphQLInputField(numeric_order) for f in FUNCTIONS})
+        order_fields.update({f: GraphQLInputField(input_types[binding.name]["order_by"]) for f in FUNCTIONS})
         order = GraphQLInputObjectType(unique_name(f"{base}_group_order_by", taken), order_fields)
         fields[binding.name] = GraphQLField(
             GraphQLNonNull(GraphQLList(GraphQLNonNull(group))),
             args={
-                "by": GraphQLArgument(GraphQLNonNull(GraphQLList(GraphQLNonNull(by_enum)))),
+                "by": GraphQLArgument(GraphQLNonNull(GraphQLList(GraphQLNonNull(input_types[binding.name]["column"])))),
                 "where": GraphQLArgument(input_types[binding.name]["filter"]),
                 "having": GraphQLArgument(having),
                 "order_by": GraphQLArgument(GraphQLList(GraphQLNonNull(order))),
@@ -123,7 +110,9 @@ def group_by_fields(
 
 
 def _aggregate_sql(binding: TableBinding, function: str, field_name: str) -> str:
-    column = function_columns(binding, function)[field_name]
+    column = function_columns(binding, function).get(field_name)
+    if column is None:
+        raise GraphQLError(f"{function} of {field_name}: the column is not numeric (sum, avg) or is a BLOB")
     return f"{function}({column_sql(column)})"
 
 
@@ -170,7 +159,7 @@ def group_order_sql(binding: TableBinding, order_by: list[dict[str, Any]] | None
             elif name == "keys":
                 for field_name, direction in (value or {}).items():
                     column = binding.columns[field_name]
-                    if column not in by:
+                    if column not in by:  # (a BLOB column is never in by)
                         raise GraphQLError(f"order_by keys.{field_name}: the column is not in by")
                     terms.append(f"{column_sql(column)} {direction}")
             else:
@@ -184,7 +173,8 @@ def fetch_groups(
 ) -> list[dict[str, Any]]:
     from airsequel.core.graphql.fetch import ROWS_PER_CHUNK, cell_converter  # fetch imports aggregates
 
-    by = [binding.columns[name] for name in dict.fromkeys(args.get("by") or [])]
+    named = [binding.column_by_name(name) for name in dict.fromkeys(args.get("by") or []) if name is not None]
+    by = [column for column in named if column is not None and column.kind != ValueKind.BLOB]
     if not by:
         raise GraphQLError("by must name at least one column to group by")
     expressions = Expressions()
