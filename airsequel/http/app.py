@@ -23,6 +23,7 @@ from airsequel.http.routes import (
     exports,
     files,
     graphql,
+    graphql_ws,
     not_included,
     pixiebrix,
     records,
@@ -61,6 +62,7 @@ def create_app(settings: Settings, *, worker: tuple[str, str | None] | None = No
             # The hot paths first: Starlette tries the routes in order, a regular expression each.
             *sql.routes,
             *graphql.routes,
+            *graphql_ws.routes,  # WebSocket: live queries at the GraphQL paths
             *status.routes,
             *users.routes,
             *teams.routes,
