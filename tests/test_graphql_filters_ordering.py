@@ -88,3 +88,22 @@ def test_orderings_and_distinct_on_are_one_statement(client, db):
     assert [r["name"] for r in data["data"]["artists"]] == ["Nirvana", "Queen", "Björk", "Silent"]
     assert len(data["data"]["albums"]) == 4
     assert len(seen) == 2
+
+
+def test_fields_that_order_by_columns_only_refuse_related_rows_clearly(client, db):
+    query = "{ albums_connection(first: 2, order_by: {artists_by_artist_id: {name: ASC}}) { nodes { title } } }"
+    response = client.post(f"/dbs/{db}/graphql", json={"query": query})
+    assert response.status_code == 200
+    assert response.json()["errors"][0]["message"] == (
+        "order_by artists_by_artist_id: pages order by columns only, not by related rows"
+    )
+    query = "{ albums_group_by(by: [artist_id], order_by: {keys: {artists_by_artist_id: {name: ASC}}}) { keys { artist_id } } }"
+    response = client.post(f"/dbs/{db}/graphql", json={"query": query})
+    assert response.status_code == 200
+    assert response.json()["errors"][0]["message"] == "order_by keys.artists_by_artist_id: the column is not in by"
+    # Aggregates over a page of rows take the whole ordering.
+    query = "{ albums_aggregate(order_by: {artists_by_artist_id: {name: DESC}}, limit: 2) { nodes { title } } }"
+    assert both_paths(client, db, query)["albums_aggregate"]["nodes"] == [
+        {"title": "Live Killers"},
+        {"title": "A Night at the Opera"},
+    ]

@@ -122,7 +122,9 @@ def ordering(binding: TableBinding, order_by: list[dict[str, str]] | None) -> li
         if not item:
             raise GraphQLError("Order must not be empty")
         for field_name, direction in item.items():
-            column = binding.columns[field_name]
+            column = binding.columns.get(field_name)
+            if column is None:  # T_order_by's relationship fields: a cursor holds column values only
+                raise GraphQLError(f"order_by {field_name}: pages order by columns only, not by related rows")
             if column.name not in seen:  # a column named again does not change the order
                 seen.add(column.name)
                 terms.append((column, direction))

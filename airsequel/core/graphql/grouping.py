@@ -158,8 +158,8 @@ def group_order_sql(binding: TableBinding, order_by: list[dict[str, Any]] | None
                 terms.append(f"count(*) {value}")
             elif name == "keys":
                 for field_name, direction in (value or {}).items():
-                    column = binding.columns[field_name]
-                    if column not in by:  # (a BLOB column is never in by)
+                    column = binding.columns.get(field_name)  # None: a relationship of T_order_by
+                    if column is None or column not in by:  # (a BLOB column is never in by)
                         raise GraphQLError(f"order_by keys.{field_name}: the column is not in by")
                     terms.append(f"{column_sql(column)} {direction}")
             else:
