@@ -28,8 +28,8 @@ from graphql.type.directives import GraphQLIncludeDirective, GraphQLSkipDirectiv
 from airsequel.core.graphql.aggregates import AggregateTypes, bind_relationship_aggregates, relationship_fields
 from airsequel.core.graphql.aggregates import root_args as aggregate_root_args
 from airsequel.core.graphql.bindings import ColumnBinding, GeneratedSchema, Mode, Relationship, RootField, TableBinding
-from airsequel.core.graphql.filter_types import FilterTypes
 from airsequel.core.graphql.cursors import add_connection_fields
+from airsequel.core.graphql.filter_types import FilterTypes
 from airsequel.core.graphql.grouping import group_by_fields
 from airsequel.core.graphql.live_schema import subscription_type
 from airsequel.core.graphql.names import encode_name, unique_name
