@@ -339,3 +339,34 @@ def test_connections_run_on_the_compiled_path(services, monkeypatch):
     assert page["edges"][0]["node"]["notes_by_item_id"] == [{"body": "n3"}]
     assert page["nodes"] == [{"name": "c"}, {"name": "f"}]
     assert page["pageInfo"] == {"hasPreviousPage": True, "hasNextPage": False}
+
+
+def test_a_page_larger_than_the_response_limit_is_refused(client, db):
+    sql(client, db, "INSERT INTO notes (item_id, body) SELECT 1, printf('%.500c', 'x') FROM items, items AS b")
+    assert client.patch("/api/settings", json={"maxResponseBytes": 4096}).status_code == 200
+    response = client.post(f"/dbs/{db}/graphql", json={"query": "{ notes_connection(first: 60) { nodes { body } } }"})
+    assert response.status_code == 413, response.text
+    assert response.json()["errors"][0]["message"].startswith("The response is larger than the limit of 4096 bytes")
+    small = gql(client, db, "{ notes_connection(first: 2) { nodes { id } } }")
+    assert small == {"data": {"notes_connection": {"nodes": [{"id": 1}, {"id": 2}]}}}
+
+
+def test_cursors_in_the_query_text_take_the_plan_path_alike(client, db):
+    """The same text shape with a different literal cursor shares one plan (plans.py): same pages."""
+    order = [{"score": "DESC"}]
+    expected = walk(client, db, order, 3)
+    seen: list[int] = []
+    cursor = None
+    for _ in range(10):
+        after = f', after: "{cursor}"' if cursor else ""
+        page = gql(
+            client,
+            db,
+            f"{{ items_connection(first: 3{after}, order_by: [{{score: DESC}}]) "
+            "{ nodes { id } pageInfo { hasNextPage endCursor } } }",
+        )["data"]["items_connection"]
+        seen += [node["id"] for node in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        cursor = page["pageInfo"]["endCursor"]
+    assert seen == expected
