@@ -52,7 +52,8 @@ def differences(theirs: dict[str, Any], ours: dict[str, Any]) -> list[str]:
     """Everything of `theirs` (an introspected __schema) that `ours` lacks or types differently."""
     found: list[str] = []
     for root in ("queryType", "mutationType", "subscriptionType"):
-        if (theirs[root] or {}).get("name") != (ours[root] or {}).get("name"):
+        # A root type theirs lacks is an addition (our Subscription type: live queries), not a difference.
+        if theirs[root] is not None and theirs[root].get("name") != (ours[root] or {}).get("name"):
             found.append(f"{root}: theirs {theirs[root]}, ours {ours[root]}")
     our_types = {t["name"]: t for t in ours["types"]}
     for their_type in theirs["types"]:
