@@ -244,3 +244,42 @@ def test_a_search_is_one_statement_whatever_it_matches():
     assert capped.errors[0].message == (
         "The search matches more than the maximum of 100 rows: use limit (and offset) to page"
     )
+
+
+def test_an_external_content_tables_rows_lead_to_their_content_rows(client, db):
+    result = gql(
+        client,
+        db,
+        '{ docs_fts_search(match: "sqlite") { node { title docs_by_rowid { id author } } } notes { rowid } }',
+    )
+    assert "errors" not in result, result
+    assert [hit["node"] for hit in result["data"]["docs_fts_search"]] == [
+        {"title": "FTS5", "docs_by_rowid": {"id": 20, "author": "dan"}},
+        {"title": "SQLite", "docs_by_rowid": {"id": 10, "author": "richard"}},
+    ]
+    listed = gql(client, db, "{ docs_fts(order_by: [{rowid: DESC}]) { docs_by_rowid { title } } }")
+    assert listed == {"data": {"docs_fts": [{"docs_by_rowid": {"title": t}} for t in ("Other", "FTS5", "SQLite")]}}
+    # Only external-content tables have it: a table with its own content, or none, has no content row.
+    row_fields = gql(client, db, '{ __type(name: "notes_row") { fields { name } } }')["data"]["__type"]["fields"]
+    assert [f["name"] for f in row_fields if "_by_" in f["name"]] == []
+
+
+def test_content_options_are_read_as_fts5_writes_them():
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(
+        """
+        CREATE TABLE "Doc Store" (key INTEGER PRIMARY KEY, text TEXT);
+        INSERT INTO "Doc Store" VALUES (5, 'hello there');
+        CREATE VIRTUAL TABLE a USING fts5(text, content="Doc Store", content_rowid=key);
+        INSERT INTO a (a) VALUES ('rebuild');
+        CREATE VIRTUAL TABLE b USING fts5(text, content='gone');
+        """
+    )
+    generated = build_schema(read_tables(conn), Mode.READ_ONLY, _resolver_for)
+    assert list(generated.tables["a"].relationships) == ["DocXX0Store_by_rowid"]
+    assert generated.tables["b"].relationships == {}
+    ctx = FetchContext(conn, generated, "/x", Mode.READ_ONLY, max_rows=10, max_depth=10)
+    document = parse('{ a_search(match: "hello") { node { DocXX0Store_by_rowid { key } } } }')
+    result = execute_sync(generated.schema, document, context_value=ctx, field_resolver=resolve_by_response_key)
+    assert result.errors is None
+    assert result.data == {"a_search": [{"node": {"DocXX0Store_by_rowid": {"key": 5}}}]}

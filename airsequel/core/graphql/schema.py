@@ -33,7 +33,7 @@ from airsequel.core.graphql.filter_types import FilterTypes
 from airsequel.core.graphql.grouping import group_by_fields
 from airsequel.core.graphql.live_schema import subscription_type
 from airsequel.core.graphql.names import encode_name, unique_name
-from airsequel.core.graphql.search import add_search_fields
+from airsequel.core.graphql.search import add_search_fields, bind_content_tables
 from airsequel.core.graphql.types import SCALARS
 from airsequel.core.sql.introspection import Table
 from airsequel.core.sql.value_kinds import ValueKind, column_kind
@@ -67,6 +67,7 @@ def build_schema(tables: list[Table], mode: Mode, resolver_for: Callable[[RootFi
     }
     bindings = {table.name: _bind_table(table, taken_types) for table in tables}
     _bind_relationships(bindings)
+    bind_content_tables(bindings)  # an external-content FTS5 table's row: its content row
     bind_relationship_aggregates(bindings)
     aggregate_types = AggregateTypes(mode)
     types: dict[str, dict[str, Any]] = {}

@@ -31,7 +31,7 @@ from graphql import (
     get_named_type,
 )
 
-from airsequel.core.graphql.bindings import TableBinding
+from airsequel.core.graphql.bindings import Relationship, TableBinding
 from airsequel.core.graphql.cursors import merged, projected
 from airsequel.core.graphql.fetch import FetchContext, select_rows
 from airsequel.core.graphql.names import unique_name
@@ -47,6 +47,47 @@ SQLITE_ERROR = 1
 def is_fts5(binding: TableBinding) -> bool:
     table = binding.table
     return table.is_virtual and bool(table.sql and _FTS5.search(table.sql)) and binding.rowid is not None
+
+
+_CONTENT = re.compile(r"""\bcontent\s*=\s*('(?:[^']|'')*'|"(?:[^"]|"")*"|[\w$]+)""", re.IGNORECASE)
+_CONTENT_ROWID = re.compile(r"""\bcontent_rowid\s*=\s*('(?:[^']|'')*'|"(?:[^"]|"")*"|[\w$]+)""", re.IGNORECASE)
+
+
+def _option(pattern: re.Pattern[str], sql: str) -> str | None:
+    found = pattern.search(sql)
+    if found is None:
+        return None
+    value = found.group(1)
+    if value[:1] in ("'", '"'):
+        value = value[1:-1].replace(value[0] * 2, value[0])
+    return value
+
+
+def bind_content_tables(bindings: dict[str, TableBinding]) -> None:
+    """Give the row type of an external-content FTS5 table (`content='docs', content_rowid='id'`) a
+    relationship to its content row, `docs_by_rowid`, loaded in one batch like any outgoing foreign key."""
+    for binding in bindings.values():
+        if not is_fts5(binding) or binding.table.sql is None:
+            continue
+        content = _option(_CONTENT, binding.table.sql)
+        if not content:  # its own content, or contentless
+            continue
+        target = bindings.get(content) or next(
+            (b for name, b in bindings.items() if name.lower() == content.lower()), None
+        )
+        if target is None or target.table.is_view:
+            continue
+        key = _option(_CONTENT_ROWID, binding.table.sql)
+        if key is None:
+            if target.rowid is None:
+                continue
+            key = target.rowid.name
+        elif target.table.column(key) is None:
+            continue
+        assert binding.rowid is not None
+        taken = set(binding.columns) | set(binding.relationships)
+        name = unique_name(f"{target.base}_by_{binding.rowid.field}", taken)
+        binding.relationships[name] = Relationship(name, False, target.name, [binding.rowid.name], [key])
 
 
 def add_search_fields(
