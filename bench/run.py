@@ -33,6 +33,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import httpx2
+from aggregate_load import aggregate_workloads
 from mixed_load import mixed_load
 from postgraphile_peer import PeerUnavailable, PostGraphile
 
@@ -434,6 +435,10 @@ def main() -> int:
                     + _versus(mine, turns.get("postgraphile")),
                 )
             )
+        # 2a, 2b. Aggregates through GraphQL against the same written by hand through /sql (bench/aggregate_load.py).
+        table.extend(
+            aggregate_workloads(http, base, auth, runs=runs, seconds=seconds, wrk=wrk, in_turns=in_turns, fmt=_fmt)
+        )
         datasette.stop()
 
         # 3. CSV upload, type inference included. The runs of each contestant alternate, so that a slow
