@@ -209,3 +209,16 @@ def test_write_only_filters_have_no_relationship_fields():
     assert "albums_by_artist_id" in read.type_map["artists_filter"].fields
     assert "albums_by_artist_id" not in write_only.type_map["artists_filter"].fields
     assert {"_and", "_or", "_not"} <= set(write_only.type_map["artists_filter"].fields)
+
+
+def test_aliases_never_take_the_root_tables_name_and_columns_keep_logical_names(client):
+    db = create_db(
+        client,
+        """CREATE TABLE T1 (id INTEGER PRIMARY KEY, up INTEGER REFERENCES T1(id), "_or" TEXT);
+        INSERT INTO T1 VALUES (1, NULL, 'a'), (2, 1, 'b'), (3, 2, 'c');""",
+        name="aliases",
+    )
+    query = '{ T1(where: {T1_by_up_: {T1_by_up_: {_or: {_eq: "c"}}}}) { id } }'
+    assert both_paths(client, db, query) == {"T1": [{"id": 1}]}
+    query = "{ T1(order_by: {T1_by_up: {T1_by_up: {id: DESC}}}, where: {_and: [{up: {_is_null: false}}]}) { id } }"
+    assert both_paths(client, db, query) == {"T1": [{"id": 3}, {"id": 2}]}
