@@ -81,10 +81,13 @@ def walk(client, db_id, order, size, *, backward=False):
 ORDERS = [
     ([], "rowid"),
     ([{"score": "ASC"}], "score ASC, rowid"),
-    ([{"score": "DESC"}], "score DESC, rowid"),
-    ([{"score": "DESC"}, {"name": "DESC"}], "score DESC, name DESC, rowid"),
-    ([{"weight": "ASC"}, {"score": "DESC"}], "weight ASC, score DESC, rowid"),
-    ([{"tag": "DESC"}, {"weight": "DESC"}], "tag DESC, weight DESC, rowid"),
+    ([{"score": "DESC"}], "score DESC, rowid DESC"),
+    ([{"score": "DESC"}, {"name": "DESC"}], "score DESC, name DESC, rowid DESC"),
+    ([{"weight": "ASC"}, {"score": "DESC"}], "weight ASC, score DESC, rowid DESC"),
+    ([{"score": "DESC"}, {"weight": "ASC"}], "score DESC, weight ASC, rowid ASC"),
+    ([{"tag": "DESC"}, {"weight": "DESC"}], "tag DESC, weight DESC, rowid DESC"),
+    ([{"name": "DESC"}], "name DESC, rowid DESC"),
+    ([{"id": "ASC"}, {"score": "DESC"}], "id ASC"),
     ([{"id": "DESC"}], "id DESC"),
 ]
 
@@ -262,7 +265,7 @@ def test_the_compiled_path_and_graphql_core_answer_alike(client, db):
     assert fallback == compiled
     page = compiled["data"]["p"]
     assert page["__typename"] == "items_connection"
-    assert [e["node"]["id"] for e in page["edges"]] == [5, 2, 1]  # weight infinity, 2.5, then 1.5 by rowid
+    assert [e["node"]["id"] for e in page["edges"]] == [5, 2, 8]  # weight infinity, 2.5, then 1.5 by rowid DESC
     after = page["pageInfo"]["endCursor"]
     compiled2 = gql(client, db, query, {"after": after})
     fallback2 = gql(
@@ -273,7 +276,7 @@ def test_the_compiled_path_and_graphql_core_answer_alike(client, db):
     )
     fallback2["data"].pop("__schema")
     assert compiled2 == fallback2
-    assert [n["id"] for n in compiled2["data"]["p"]["nodes"]] == [3, 8, 7]  # 1.5 (rowid 3, 8), then 0.0
+    assert [n["id"] for n in compiled2["data"]["p"]["nodes"]] == [3, 1, 7]  # 1.5 (rowid 3, 1), then 0.0
 
 
 def run_directly(conn: sqlite3.Connection, query: str, max_rows: int = 100) -> tuple[Any, list[str]]:
@@ -370,3 +373,28 @@ def test_cursors_in_the_query_text_take_the_plan_path_alike(client, db):
             break
         cursor = page["pageInfo"]["endCursor"]
     assert seen == expected
+
+
+@pytest.mark.parametrize(
+    ("order", "nullable"),
+    [("score: ASC", True), ("score: DESC", False), ("score: ASC", False)],
+)
+def test_a_page_past_a_cursor_seeks_an_index_on_its_order(order, nullable):
+    conn = sqlite3.connect(":memory:")
+    not_null = "" if nullable else " NOT NULL"
+    conn.executescript(
+        f"CREATE TABLE t (id INTEGER PRIMARY KEY, score INTEGER{not_null}, name TEXT); CREATE INDEX t_score ON t (score);"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) "
+        "INSERT INTO t (score, name) SELECT i % 100, 'x' FROM n"
+    )
+    first, _ = run_directly(
+        conn, f"{{ t_connection(first: 2, order_by: [{{{order}}}]) {{ pageInfo {{ endCursor }} }} }}"
+    )
+    cursor = first["t_connection"]["pageInfo"]["endCursor"]
+    data, statements = run_directly(
+        conn, f'{{ t_connection(first: 2, after: "{cursor}", order_by: [{{{order}}}]) {{ nodes {{ id score }} }} }}'
+    )
+    assert len(data["t_connection"]["nodes"]) == 2
+    plan = " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {statements[0]}"))
+    assert "SEARCH t USING" in plan and "INDEX t_score (score" in plan, plan
+    assert "TEMP B-TREE" not in plan, plan

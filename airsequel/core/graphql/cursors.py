@@ -128,10 +128,13 @@ def ordering(binding: TableBinding, order_by: list[dict[str, str]] | None) -> li
             if column.name not in seen:  # a column named again does not change the order
                 seen.add(column.name)
                 terms.append((column, direction))
+    # The key runs in the direction of the last term, so that an index on the ordering columns (which
+    # holds the rowid or key after them) gives the order without sorting.
+    last = terms[-1][1] if terms else "ASC"
     for column in tie_breaker(binding) or []:
         if column.name not in seen:
             seen.add(column.name)
-            terms.append((column, "ASC"))
+            terms.append((column, last))
     return terms
 
 
@@ -229,6 +232,7 @@ def past(terms: list[Term], values: list[Any], params: list[Any], *, forward: bo
     """The condition "after these values in the order of `terms`" (`forward`) or "before them",
     appending the values to `params` in the order their placeholders appear."""
     alternatives: list[str] = []
+    hint = _leading_range(terms, values, params, forward=forward)
     for position, (column, direction) in enumerate(terms):
         beyond = _beyond(column_sql(column), direction if forward else _flip(direction), values[position])
         if beyond is None:  # nothing comes after this value in this direction
@@ -242,7 +246,25 @@ def past(terms: list[Term], values: list[Any], params: list[Any], *, forward: bo
         if value is not _NOTHING:
             params.append(value)
         alternatives.append("(" + " AND ".join(parts) + ")")
-    return "(" + " OR ".join(alternatives) + ")" if alternatives else "0"
+    if not alternatives:
+        return "0"
+    return hint + "(" + " OR ".join(alternatives) + ")"
+
+
+def _leading_range(terms: list[Term], values: list[Any], params: list[Any], *, forward: bool) -> str:
+    """A condition implied by "past the cursor" on the first ordering column alone (`a >= ?`), which an
+    index on it can seek to: the alternatives below are ORs that SQLite would otherwise scan for. For a
+    descending nullable column it would need `OR a IS NULL` (NULLs sort last) and seeks nothing: none."""
+    if len(terms) < 2 or values[0] is None:
+        return ""
+    column, direction = terms[0]
+    if (direction if forward else _flip(direction)) == "ASC":
+        params.append(values[0])
+        return f"{column_sql(column)} >= ? AND "
+    if column.nullable:
+        return ""
+    params.append(values[0])
+    return f"{column_sql(column)} <= ? AND "
 
 
 _NOTHING = object()
