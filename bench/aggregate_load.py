@@ -90,33 +90,17 @@ def aggregate_workloads(
     headers = {**auth, "Content-Type": "application/json"}
     span = (1, ARTISTS - 120)
     rows: list[tuple[str, str, str, str]] = []
+
+    def load(route: str, text: str) -> Callable[[], dict[str, float]]:
+        body = json.dumps({"query": text})
+        url = f"{base}/dbs/{db_id}/{route}"
+        return lambda: wrk(url, connections=16, seconds=seconds, method="POST", body=body, headers=headers, vary=span)
+
     for label, gql, sql in [
         ("2a. GraphQL 20 parents with a filtered child count", RELATIONSHIP_GQL, RELATIONSHIP_SQL),
         ("2b. GraphQL grouped aggregate (12 groups of 1,000 rows)", GROUPED_GQL, GROUPED_SQL),
     ]:
-        turns = in_turns(
-            runs,
-            {
-                "graphql": lambda gql=gql: wrk(
-                    f"{base}/dbs/{db_id}/graphql",
-                    connections=16,
-                    seconds=seconds,
-                    method="POST",
-                    body=json.dumps({"query": gql}),
-                    headers=headers,
-                    vary=span,
-                ),
-                "sql": lambda sql=sql: wrk(
-                    f"{base}/dbs/{db_id}/sql",
-                    connections=16,
-                    seconds=seconds,
-                    method="POST",
-                    body=json.dumps({"query": sql}),
-                    headers=headers,
-                    vary=span,
-                ),
-            },
-        )
+        turns = in_turns(runs, {"graphql": load("graphql", gql), "sql": load("sql", sql)})
         ours, hand = turns["graphql"], turns["sql"]
         rows.append(
             (
