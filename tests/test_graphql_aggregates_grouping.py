@@ -156,3 +156,35 @@ def test_cost_estimate_counts_nodes_and_groups(client, db):
 
 def gql_raw(client, db, query):
     return client.post(f"/dbs/{db}/graphql", json={"query": query})
+
+
+def test_the_response_size_limit_counts_groups_and_relationship_aggregates(client, db):
+    sql(
+        client,
+        db,
+        "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 3000) "
+        "INSERT INTO albums (title, artist_id, year) SELECT printf('%0200d', x), x % 4 + 1, x FROM n",
+    )
+    assert client.patch("/api/settings", json={"maxResponseBytes": 100_000}).status_code == 200
+    for query in [
+        "{ albums_group_by(by: [title], limit: 3000) { keys { title } } }",
+        "{ artists { albums_by_artist_id_aggregate { nodes { title } } } }",
+        "{ a: albums_aggregate(limit: 3000) { nodes { title } } }",
+    ]:
+        answer = gql_raw(client, db, query)
+        assert answer.status_code == 413, (query, answer.text[:200])
+        assert "larger than the limit of 100000 bytes" in answer.json()["errors"][0]["message"]
+    small = gql_raw(client, db, "{ albums_group_by(by: [artist_id]) { keys { artist_id } aggregate { count } } }")
+    assert small.status_code == 200 and len(small.json()["data"]["albums_group_by"]) == 4
+
+
+def test_count_of_several_columns_distinct_and_not(client, db):
+    query = """{ albums_aggregate { aggregate { all: count both: count(columns: [artist_id, year])
+        pairs: count(columns: [artist_id, year], distinct: true) artists: count(columns: [artist_id], distinct: true) } } }"""
+    sql(client, db, "INSERT INTO albums (title, artist_id, year) VALUES ('dup', 1, 1990)")
+    assert gql(client, db, query)["data"]["albums_aggregate"]["aggregate"] == {
+        "all": 6,
+        "both": 5,  # a3 has no year
+        "pairs": 4,  # (1, 1990) twice
+        "artists": 3,
+    }
