@@ -398,3 +398,24 @@ def test_a_page_past_a_cursor_seeks_an_index_on_its_order(order, nullable):
     plan = " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {statements[0]}"))
     assert "SEARCH t USING" in plan and "INDEX t_score (score" in plan, plan
     assert "TEMP B-TREE" not in plan, plan
+
+
+def test_a_collated_column_pages_in_its_collation(client):
+    db = create_db(
+        client,
+        "CREATE TABLE words (w TEXT COLLATE NOCASE); "
+        "INSERT INTO words VALUES ('b'), ('A'), ('a'), ('B'), (NULL), ('c'), ('a'), ('C')",
+    )
+    query = """query($after: String) {
+      words_connection(first: 2, after: $after, order_by: [{w: ASC}]) { nodes { rowid } pageInfo { hasNextPage endCursor } }
+    }"""
+    seen: list[int] = []
+    after = None
+    while True:
+        page = gql(client, db, query, {"after": after})["data"]["words_connection"]
+        seen += [node["rowid"] for node in page["nodes"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    expected = sql(client, db, "SELECT rowid FROM words ORDER BY w ASC, rowid ASC").json()["rows"]
+    assert seen == [row["rowid"] for row in expected] == [5, 2, 3, 7, 1, 4, 6, 8]
