@@ -283,3 +283,34 @@ def test_content_options_are_read_as_fts5_writes_them():
     result = execute_sync(generated.schema, document, context_value=ctx, field_resolver=resolve_by_response_key)
     assert result.errors is None
     assert result.data == {"a_search": [{"node": {"DocXX0Store_by_rowid": {"key": 5}}}]}
+
+
+def test_weights_weigh_the_columns_in_rank_and_order(client, db):
+    query = 'query($w: [Float!]) { notes_search(match: "fox OR dog", weights: $w) { rank node { rowid } } }'
+    for weights in ([1.0, 1.0], [10.0, 0.1], [0.1, 10.0], [5.0]):
+        marks = ", ".join(str(w) for w in weights)
+        expected = sql(
+            client,
+            db,
+            f"SELECT rowid, bm25(notes, {marks}) AS r FROM notes WHERE notes MATCH 'fox OR dog' ORDER BY r, rowid",
+        ).json()["rows"]
+        hits = gql(client, db, query, {"w": weights})["data"]["notes_search"]
+        assert [(h["node"]["rowid"], h["rank"]) for h in hits] == [(row["rowid"], row["r"]) for row in expected]
+    by_title = gql(client, db, query, {"w": [10.0, 0.1]})["data"]["notes_search"]
+    by_body = gql(client, db, query, {"w": [0.1, 10.0]})["data"]["notes_search"]
+    assert [h["rank"] for h in by_title] != [h["rank"] for h in by_body]  # the weights are used
+    # Weights, a filter and the functions' arguments together: each value lands on its own parameter.
+    mixed = gql(
+        client,
+        db,
+        'query($w: [Float!]) { notes_search(match: "fox OR dog", weights: $w, where: {title: {_neq: "Dogs"}}, '
+        'limit: 5) { highlight(column: title, before: "<", after: ">") node { rowid } } }',
+        {"w": [2.0, 1.0]},
+    )
+    assert mixed == {"data": {"notes_search": [{"highlight": "<Fox> facts", "node": {"rowid": 1}}]}}
+    for bad in ([], [1.0, 2.0, 3.0]):
+        refused = gql(client, db, query, {"w": bad})
+        assert refused["data"] is None
+        assert (
+            refused["errors"][0]["message"] == "weights must have between 1 and 2 values, one for each column in order"
+        )

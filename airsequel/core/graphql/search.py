@@ -1,10 +1,10 @@
-"""Full-text search on FTS5 tables: `T_search(match: String!, where, limit, offset) { rank
+"""Full-text search on FTS5 tables: `T_search(match: String!, weights, where, limit, offset) { rank
 snippet(column:, before:, after:, ellipsis:, tokens:) highlight(column:, before:, after:) node { ... } }`.
 
 A table created `USING fts5(...)` (its own content, external content pointing at another table, or
 contentless) gets the field. It is one statement on the FTS5 table: `WHERE T MATCH ?` (and the
-`where` filter), ordered by `rank` (bm25: the best match first) and the rowid, with `snippet()` and
-`highlight()` called for each selected alias; the query text and every argument of those functions
+`where` filter), ordered by `rank` (bm25: the best match first; with `weights`, bm25 with those
+column weights) and the rowid, with `snippet()` and `highlight()` called for each selected alias; the query text and every argument of those functions
 are bound parameters. An FTS5 syntax error in `match` (or a column filter naming no column) is a
 GraphQL error that says so, not a server error. The FTS5 table's shadow tables (`T_data`, `T_idx`,
 ...) are left out of the schema by introspection.py, as everywhere.
@@ -134,6 +134,7 @@ def add_search_fields(
                 args={
                     "match": GraphQLArgument(GraphQLNonNull(GraphQLString)),
                     "where": GraphQLArgument(types[binding.name]["filter"]),
+                    "weights": GraphQLArgument(GraphQLList(GraphQLNonNull(GraphQLFloat))),
                     "limit": GraphQLArgument(GraphQLInt),
                     "offset": GraphQLArgument(GraphQLInt),
                 },
@@ -155,10 +156,18 @@ def fetch_search(
     # The functions' arguments are numbered parameters ?1..?k, in the select list: the plain `?` of
     # the WHERE clause and LIMIT then take the numbers after them, in order (SQLite's rule).
     params: list[Any] = []
+    rank = "rank"
+    weights = args.get("weights")
+    if weights is not None:
+        columns = len([c for c in binding.columns.values() if not c.is_rowid])
+        if not 1 <= len(weights) <= columns:
+            raise GraphQLError(f"weights must have between 1 and {columns} values, one for each column in order")
+        params.extend(weights)
+        rank = f"bm25({table}, {', '.join(f'?{n + 1}' for n in range(len(weights)))})"
     expressions: dict[str, str] = {}  # response key -> SQL expression
     for child in children:
         if child.name == "rank":
-            expressions[child.key] = "rank"
+            expressions[child.key] = rank
         elif child.name in ("snippet", "highlight"):
             expressions[child.key] = _function(table, child, params)
     condition = f"{table} MATCH ?"
@@ -168,7 +177,8 @@ def fetch_search(
         condition += f" AND ({where})"
     limit, offset, explicit = page(args.get("limit"), args.get("offset"), ctx.max_rows)
     node_sets = [c.children for c in children if c.name == "node"]
-    hidden = list(dict.fromkeys(expressions.values()))
+    # The rank is always selected: its numbered parameters then come before the WHERE clause's.
+    hidden = list(dict.fromkeys([rank, *expressions.values()]))
     try:
         fetched = select_rows(
             ctx,
@@ -176,7 +186,7 @@ def fetch_search(
             merged(node_sets),
             condition,
             params,
-            f"rank, {binding.rowid.name}",
+            f"{rank}, {binding.rowid.name}",
             limit,
             offset,
             serialize=serialize,
