@@ -95,3 +95,16 @@ def test_a_where_on_the_children_is_bound(client, db):
     query = """{ artists(where: {id: {_eq: 1}}) { albums_by_artist_id_aggregate(where: {title: {_eq: "a1' OR 1=1 --"}}) {
         count } } }"""
     assert gql(client, db, query)["data"] == {"artists": [{"albums_by_artist_id_aggregate": {"count": 0}}]}
+
+
+def test_a_wide_integer_fails_only_its_cell_on_both_paths(client, db):
+    sql(client, db, "INSERT INTO albums (title, artist_id, year) VALUES ('wide', 2, 3000000000)")
+    query = "{ artists(where: {id: {_lte: 2}}) { name albums_by_artist_id_aggregate { aggregate { count max { year } } } } }"
+    answer = gql(client, db, query)
+    assert answer["data"]["artists"] == [
+        {"name": "Ada", "albums_by_artist_id_aggregate": {"aggregate": {"count": 3, "max": {"year": 1995}}}},
+        {"name": "Bo", "albums_by_artist_id_aggregate": {"aggregate": {"count": 2, "max": {"year": None}}}},
+    ]
+    assert [e["path"] for e in answer["errors"]] == [
+        ["artists", 1, "albums_by_artist_id_aggregate", "aggregate", "max", "year"]
+    ]
