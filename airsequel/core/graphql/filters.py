@@ -1,9 +1,10 @@
 """A T_filter value as one SQL condition: columns' comparisons, `_and`/`_or`/`_not` (nestable), and
-relationships (EXISTS subqueries, nestable); and `distinct_on` as a condition on the same statement.
+relationships (exists semantics, nestable); and `distinct_on` as a condition on the same statement.
 
-Relationship subqueries are correlated by alias: the root table is referred to by its own quoted
-name, every subquery's table by a fresh quoted alias ("t1", "t2", ... never the root's name), so
-nested levels never collide, a table related to itself included. Values are bound parameters.
+A relationship is `key IN (SELECT related key FROM related AS "t1" WHERE ...)`: the root table is
+referred to by its own quoted name, every subquery's table by a fresh quoted alias ("t1", "t2", ...
+never the root's name), so nested levels never collide, a table related to itself included. Values
+are bound parameters.
 
 A filter value coerced by graphql-core is a `TableArgument`: a dict that knows its table (the input
 type's out_type sets it, filter_types.py), which is how a relationship's filter finds the related
@@ -120,16 +121,24 @@ def _exists(
     aliases: Aliases,
     depth: int,
 ) -> str:
-    """A row's children (array relationship) or its parent (object relationship) match `value`."""
+    """A row's children (array relationship) or its parent (object relationship) match `value`: the
+    row's key is among the keys of the matching related rows. The subquery is not correlated, so
+    SQLite runs it once (a list it looks keys up in) rather than once per row, which without an index
+    on the foreign key would scan the related table for every row. NULL keys match nothing (coalesce:
+    `_not` of it keeps them, as NOT EXISTS would)."""
     check_depth(depth)
     target = related_binding(binding, relation, value)
     alias = aliases.next()
-    sql = (
-        f"EXISTS (SELECT 1 FROM {quote_identifier(target.name)} AS {alias} WHERE {correlation(relation, outer, alias)}"
-    )
+    keys = [f"{alias}.{quote_identifier(c)}" for c in relation.target_columns]
+    conditions = [f"{key} IS NOT NULL" for key in keys]
     if value:
-        sql += f" AND {_filter(target, value, params, alias, aliases, depth)}"
-    return sql + ")"
+        conditions.append(_filter(target, value, params, alias, aliases, depth))
+    local = [f"{outer}.{quote_identifier(c)}" for c in relation.local_columns]
+    left = local[0] if len(local) == 1 else "(" + ", ".join(local) + ")"
+    subquery = (
+        f"SELECT {', '.join(keys)} FROM {quote_identifier(target.name)} AS {alias} WHERE {' AND '.join(conditions)}"
+    )
+    return f"coalesce({left} IN ({subquery}), 0)"
 
 
 def distinct_sql(

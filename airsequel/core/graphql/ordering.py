@@ -1,7 +1,8 @@
 """A T_order_by list as SQL ORDER BY terms: columns, a related row's column (object relationship:
 `{artist_by_artist_id: {name: DESC}}`) and an aggregate of related rows (array relationship:
 `{albums_by_artist_id_aggregate: {count: DESC}}`, or `max`/`min` of a column), the last two as
-correlated subqueries in the ORDER BY of the same statement. No value is bound: terms are names.
+subqueries in the ORDER BY of the same statement: a parent looked up by its key (a primary key or
+unique columns, indexed), children grouped once per term. No value is bound: terms are names.
 
 A row without a related row (a NULL foreign key) has NULL there, which sorts first ascending (as
 SQLite sorts NULLs); a row without children counts 0.
@@ -87,20 +88,34 @@ def _terms(
             raise GraphQLError(f"Unknown order field {field_name}")
         check_depth(depth + 1)
         target = related_binding(binding, relation, value)
-        alias = aliases.next()
-        source = f"FROM {quote_identifier(target.name)} AS {alias} WHERE {correlation(relation, outer, alias)}"
         for function, inner_value in value.items():
             if inner_value is None:
                 continue
             if function == "count":
-                terms.append(f"(SELECT count(*) {source}) {_direction(inner_value)}")
+                counted = _per_parent(target, relation, "count(*)", outer, aliases.next())
+                terms.append(f"coalesce({counted}, 0) {_direction(inner_value)}")
                 continue
             if function not in AGGREGATES:
                 raise GraphQLError(f"Unknown aggregate {function}")
             for column_field, direction in inner_value.items():
                 if direction is None:
                     continue
-                target_column = target.columns[column_field]
-                expression = f"{function}({column_sql(target_column, alias)})"
-                terms.append(f"(SELECT {expression} {source}) {_direction(direction)}")
+                aggregated = column_sql(target.columns[column_field], quote_identifier(target.name))
+                found = _per_parent(target, relation, f"{function}({aggregated})", outer, aliases.next())
+                terms.append(f"{found} {_direction(direction)}")
     return terms
+
+
+def _per_parent(target: TableBinding, relation: Relationship, expression: str, outer: str, alias: str) -> str:
+    """`expression` (an aggregate over `target`'s rows) for this row's children. The children are
+    grouped once, in a subquery SQLite materializes and looks rows up in (an automatic index), not
+    counted again for every row: without an index on the foreign key that would scan them per row."""
+    table = quote_identifier(target.name)
+    keys = [quote_identifier(f"_k{i}") for i in range(len(relation.target_columns))]
+    columns = [f"{table}.{quote_identifier(c)}" for c in relation.target_columns]
+    selected = ", ".join(f"{c} AS {k}" for c, k in zip(columns, keys))
+    grouped = f'SELECT {selected}, {expression} AS "_v" FROM {table} GROUP BY {", ".join(columns)}'
+    match = " AND ".join(
+        f"{alias}.{k} = {outer}.{quote_identifier(local)}" for k, local in zip(keys, relation.local_columns)
+    )
+    return f'(SELECT {alias}."_v" FROM ({grouped}) AS {alias} WHERE {match})'
