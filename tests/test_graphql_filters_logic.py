@@ -222,3 +222,13 @@ def test_aliases_never_take_the_root_tables_name_and_columns_keep_logical_names(
     assert both_paths(client, db, query) == {"T1": [{"id": 1}]}
     query = "{ T1(order_by: {T1_by_up: {T1_by_up: {id: DESC}}}, where: {_and: [{up: {_is_null: false}}]}) { id } }"
     assert both_paths(client, db, query) == {"T1": [{"id": 3}, {"id": 2}]}
+
+
+def test_an_upserts_where_may_filter_by_relationships(client, db):
+    upsert = """mutation { insert_albums(objects: [{id: %d, title: "new", artist_id: 1}],
+        on_conflict: {constraint: [id], update_columns: [title],
+        where: {artists_by_artist_id: {name: {_eq: "Queen"}}}}) { affected_rows } }"""
+    assert gql(client, db, upsert % 1) == {"data": {"insert_albums": {"affected_rows": 1}}}  # Queen's: updated
+    assert gql(client, db, upsert % 3) == {"data": {"insert_albums": {"affected_rows": 0}}}  # Nirvana's: kept
+    rows = sql(client, db, "SELECT id, title FROM albums WHERE id IN (1, 3) ORDER BY id").json()["rows"]
+    assert rows == [{"id": 1, "title": "new"}, {"id": 3, "title": "Nevermind"}]
