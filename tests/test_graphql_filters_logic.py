@@ -205,6 +205,9 @@ def test_write_only_filters_have_no_relationship_fields():
     conn.executescript(SCHEMA)
     tables = read_tables(conn)
     write_only = build_schema(tables, Mode.WRITE_ONLY, lambda root: None).schema
+    insert_only = build_schema(tables, Mode.INSERT_ONLY, lambda root: None).schema
+    assert "albums_by_artist_id" not in insert_only.type_map["artists_filter"].fields
+    assert "albums_by_artist_id_aggregate" not in insert_only.type_map["artists_order_by"].fields
     read = build_schema(tables, Mode.READ_ONLY, lambda root: None).schema
     assert "albums_by_artist_id" in read.type_map["artists_filter"].fields
     assert "albums_by_artist_id" not in write_only.type_map["artists_filter"].fields

@@ -138,3 +138,10 @@ def test_relationship_filters_and_aggregate_orderings_stay_linear_without_an_ind
     ).json()["rows"]
     assert len(counted) == 3
     assert data["data"]["artists"] == [{"id": row["artist_id"]} for row in counted]
+
+
+def test_distinct_on_a_view_is_refused(client):
+    db = create_db(client, "CREATE TABLE t (a INTEGER); CREATE VIEW v AS SELECT a FROM t;", name="views")
+    data = gql(client, db, "{ v(distinct_on: [a]) { a } }")
+    assert data["data"] is None
+    assert data["errors"][0]["message"] == "distinct_on needs a table with a rowid or a primary key (this is a view)"
