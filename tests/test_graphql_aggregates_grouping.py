@@ -72,8 +72,19 @@ def test_two_keys_and_ordering_by_an_aggregate(client, db):
             "{ albums_group_by(by: [year], order_by: [{keys: {title: ASC}}]) { aggregate { count } } }",
             "order_by keys.title",
         ),
-        ("{ albums_group_by(by: [year], order_by: [{sum: {title: ASC}}]) { aggregate { count } } }", "sum of title"),
+        (
+            "{ albums_group_by(by: [year], order_by: [{sum: {title: ASC}}]) { aggregate { count } } }",
+            "sum of title: not a column sum takes (sum and avg take INTEGER and REAL",
+        ),
         ("{ albums_group_by(by: [year], having: {count: {}}) { aggregate { count } } }", "must not be empty"),
+        (
+            "{ albums_group_by(by: [year], order_by: [{keys: {artists_by_artist_id: {name: ASC}}}]) { keys { year } } }",
+            "order_by keys.artists_by_artist_id: the column is not in by",
+        ),
+        (
+            "{ albums_group_by(by: [year], order_by: [{max: {artists_by_artist_id: {name: ASC}}}]) { keys { year } } }",
+            "max of artists_by_artist_id: not a column max takes",
+        ),
         ("{ albums_group_by(by: [year], limit: -1) { aggregate { count } } }", "limit must be positive"),
     ],
 )

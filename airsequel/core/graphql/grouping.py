@@ -112,7 +112,10 @@ def group_by_fields(
 def _aggregate_sql(binding: TableBinding, function: str, field_name: str) -> str:
     column = function_columns(binding, function).get(field_name)
     if column is None:
-        raise GraphQLError(f"{function} of {field_name}: the column is not numeric (sum, avg) or is a BLOB")
+        raise GraphQLError(
+            f"{function} of {field_name}: not a column {function} takes (sum and avg take INTEGER and REAL columns, "
+            "min and max every column but BLOBs)"
+        )
     return f"{function}({column_sql(column)})"
 
 
