@@ -148,3 +148,19 @@ def test_one_statement_for_the_aggregate_one_for_the_nodes(client, db):
         answer = gql(client, db, query)
     assert answer["data"]["albums_aggregate"]["count"] == 205
     assert len(seen) == 2, seen
+
+
+def test_relationship_filters_and_orderings_work_inside_aggregates(client, db):
+    query = """{ albums_aggregate(order_by: [{artists_by_artist_id: {name: DESC}}], limit: 2) {
+        nodes { title } aggregate { count max { title } } }
+      artists_aggregate(where: {albums_by_artist_id: {year: {_gte: 2000}}}) { aggregate { count } }
+      artists(where: {id: {_lte: 2}}) { albums_by_artist_id_aggregate(where: {artists_by_artist_id: {country: {_eq: "UK"}}}) {
+        count } } }"""
+    assert gql(client, db, query)["data"] == {
+        "albums_aggregate": {
+            "nodes": [{"title": "c1"}, {"title": "b1"}],
+            "aggregate": {"count": 2, "max": {"title": "c1"}},
+        },
+        "artists_aggregate": {"aggregate": {"count": 2}},
+        "artists": [{"albums_by_artist_id_aggregate": {"count": 3}}, {"albums_by_artist_id_aggregate": {"count": 0}}],
+    }
