@@ -33,7 +33,7 @@ from airsequel.core.graphql.bindings import GeneratedSchema, Mode, Relationship,
 from airsequel.core.graphql.cells import CellError
 from airsequel.core.graphql.files import cell_expression, file_converter, file_key, holds_files
 from airsequel.core.graphql.selection import Selected
-from airsequel.core.graphql.sql import key_condition, list_clauses, order_sql, page, where_sql
+from airsequel.core.graphql.sql import key_condition, list_clauses, order_sql, page
 from airsequel.core.graphql.types import SCALARS
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.value_kinds import ValueKind
@@ -133,16 +133,6 @@ def fetch_by_key(
     fetched = select_rows(ctx, binding, children, condition, params, "", 1, 0, serialize=serialize)
     ctx.count_root(key, fetched.total or 4)
     return fetched.rows[0] if fetched.rows else None
-
-
-def fetch_count(
-    ctx: FetchContext, binding: TableBinding, children: list[Selected], args: dict[str, Any]
-) -> dict[str, Any]:
-    params: list[Any] = []
-    condition = where_sql(binding, args.get("where"), params)
-    sql = f"SELECT count(*) FROM {quote_identifier(binding.name)}" + (f" WHERE {condition}" if condition else "")
-    count = ctx.conn.execute(sql, params).fetchone()[0]
-    return {c.key: (count if c.name == "count" else get_named_type(c.definition.type).name) for c in children}
 
 
 def select_rows(
