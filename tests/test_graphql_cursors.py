@@ -419,3 +419,17 @@ def test_a_collated_column_pages_in_its_collation(client):
         after = page["pageInfo"]["endCursor"]
     expected = sql(client, db, "SELECT rowid FROM words ORDER BY w ASC, rowid ASC").json()["rows"]
     assert seen == [row["rowid"] for row in expected] == [5, 2, 3, 7, 1, 4, 6, 8]
+
+
+def test_ordering_by_related_rows_is_refused_and_filters_by_them_work(client, db):
+    refused = gql(client, db, "{ notes_connection(order_by: [{items_by_item_id: {name: ASC}}]) { nodes { id } } }")
+    assert refused["data"] is None
+    assert (
+        refused["errors"][0]["message"] == "order_by items_by_item_id: pages order by columns only, not by related rows"
+    )
+    related = gql(
+        client,
+        db,
+        '{ items_connection(first: 5, where: {notes_by_item_id: {body: {_like: "n%"}}}) { nodes { id } } }',
+    )
+    assert related == {"data": {"items_connection": {"nodes": [{"id": 1}, {"id": 3}]}}}
