@@ -314,3 +314,17 @@ def test_weights_weigh_the_columns_in_rank_and_order(client, db):
         assert (
             refused["errors"][0]["message"] == "weights must have between 1 and 2 values, one for each column in order"
         )
+
+
+def test_a_search_filters_by_its_content_rows_columns(client, db):
+    result = gql(
+        client,
+        db,
+        '{ docs_fts_search(match: "sqlite", weights: [1, 2], where: {docs_by_rowid: {author: {_eq: "dan"}}}) '
+        "{ snippet(column: body) node { rowid } } }",
+    )
+    assert result == {
+        "data": {
+            "docs_fts_search": [{"snippet": "Full-text search for <b>SQLite</b> databases", "node": {"rowid": 20}}]
+        }
+    }
