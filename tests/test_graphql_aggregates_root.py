@@ -164,3 +164,21 @@ def test_relationship_filters_and_orderings_work_inside_aggregates(client, db):
         "artists_aggregate": {"aggregate": {"count": 2}},
         "artists": [{"albums_by_artist_id_aggregate": {"count": 3}}, {"albums_by_artist_id_aggregate": {"count": 0}}],
     }
+
+
+def test_distinct_on_selects_the_rows_aggregated_as_in_a_list(client, db):
+    query = """{ albums_aggregate(distinct_on: [artist_id], order_by: [{artist_id: ASC}, {year: DESC}]) {
+        count aggregate { sum { year } } nodes { title } }
+      p: albums_aggregate(distinct_on: [artist_id], order_by: [{artist_id: ASC}, {year: DESC}], limit: 2) { count } }"""
+    assert gql(client, db, query)["data"] == {
+        "albums_aggregate": {
+            "count": 3,
+            "aggregate": {"sum": {"year": 1995.0 + 2001 + 2010}},
+            "nodes": [{"title": "a2"}, {"title": "b1"}, {"title": "c1"}],
+        },
+        "p": {"count": 2},
+    }
+    answer = gql(client, db, "{ albums_aggregate(distinct_on: [artist_id], order_by: [{year: ASC}]) { count } }")
+    assert (
+        answer["data"] is None and "order_by must start with the distinct_on columns" in answer["errors"][0]["message"]
+    )

@@ -37,7 +37,7 @@ from airsequel.core.graphql.bindings import ColumnBinding, Mode, TableBinding
 from airsequel.core.graphql.cells import CellError
 from airsequel.core.graphql.names import unique_name
 from airsequel.core.graphql.selection import Selected
-from airsequel.core.graphql.sql import column_sql, order_sql, page, where_sql
+from airsequel.core.graphql.sql import column_sql, list_clauses, page
 from airsequel.core.graphql.types import SCALARS
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.value_kinds import ValueKind
@@ -128,6 +128,7 @@ def root_args(binding_types: dict[str, Any], mode: Mode) -> dict[str, GraphQLArg
         args["order_by"] = GraphQLArgument(GraphQLList(binding_types["order_by"]))
         args["limit"] = GraphQLArgument(GraphQLInt)
         args["offset"] = GraphQLArgument(GraphQLInt)
+        args["distinct_on"] = GraphQLArgument(GraphQLList(GraphQLNonNull(binding_types["column"])))
     return args
 
 
@@ -309,7 +310,7 @@ def fetch_aggregate(
     ctx: Any, binding: TableBinding, children: list[Selected], args: dict[str, Any], *, serialize: bool, key: str = ""
 ) -> dict[str, Any]:
     """T_aggregate: one statement for `count` and `aggregate` (over the rows `where`, `order_by`,
-    `limit` and `offset` select), one for each `nodes` (a list, as T(...) returns it)."""
+    `distinct_on`, `limit` and `offset` select), one for each `nodes` (a list, as T(...) returns it)."""
     from airsequel.core.graphql.fetch import fetch_list  # fetch imports this module
 
     limit, offset = args.get("limit"), args.get("offset")
@@ -321,9 +322,9 @@ def fetch_aggregate(
     raw: tuple[Any, ...] = ()
     if expressions.sql:
         params: list[Any] = []
-        condition = where_sql(binding, args.get("where"), params)
+        condition, order = list_clauses(binding, args, params)  # where, order_by and distinct_on, as a list's
         if paged:
-            source = _limited_source(binding, condition, args.get("order_by"), params, limit, offset or 0)
+            source = _limited_source(binding, condition, order, params, limit, offset or 0)
             sql = f"SELECT {', '.join(expressions.sql)} FROM ({source})"
         else:
             sql = f"SELECT {', '.join(expressions.sql)} FROM {quote_identifier(binding.name)}"
@@ -332,7 +333,7 @@ def fetch_aggregate(
         raw = run_aggregate_sql(ctx.conn, sql, params)[0]
     nodes: dict[str, Any] = {}
     for child in nodes_fields:
-        list_args = {k: args.get(k) for k in ("where", "order_by", "limit", "offset")}
+        list_args = {k: args.get(k) for k in ("where", "order_by", "limit", "offset", "distinct_on")}
         nodes[child.key] = fetch_list(ctx, binding, child.children, list_args, serialize=serialize, key=child.key)
     result = shaped(shape, raw, nodes)
     without_nodes = {k: v for k, v in result.items() if k not in nodes}
@@ -345,14 +346,13 @@ def _alias(column: ColumnBinding) -> str:
 
 
 def _limited_source(
-    binding: TableBinding, condition: str, order_by: Any, params: list[Any], limit: Any, offset: int
+    binding: TableBinding, condition: str, order: str, params: list[Any], limit: Any, offset: int
 ) -> str:
     """The rows a limit and offset select, each column under an alias (the rowid has no name in a subquery)."""
     columns = ", ".join(f"{column_sql(c)} AS {_alias(c)}" for c in binding.columns.values()) or "1"
     sql = f"SELECT {columns} FROM {quote_identifier(binding.name)}"
     if condition:
         sql += f" WHERE {condition}"
-    order = order_sql(binding, order_by)
     if order:
         sql += f" ORDER BY {order}"
     params.extend([limit, offset])
