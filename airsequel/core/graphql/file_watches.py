@@ -22,6 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from airsequel.core.sql.file_swaps import fresh_open
+from airsequel.core.sql.opening import open_connection
+
 Wake = Callable[[], None]
 
 
@@ -120,10 +123,16 @@ def _open(watch: _Watch) -> None:
     if watch.inode is None:
         return
     try:
-        conn = sqlite3.connect(watch.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout=0")
-        conn.execute("PRAGMA query_only=1")
-        watch.data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+        # Opened as the pool opens a reader (read-only, the server's settings) and, like it, opened
+        # and first read under the file's shared swap lock: never paired with another file's -wal.
+        with fresh_open(watch.path):
+            conn = open_connection(watch.path, readonly=True)
+            try:
+                conn.execute("PRAGMA busy_timeout=0")
+                watch.data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+            except BaseException:
+                conn.close()
+                raise
         watch.conn = conn
     except sqlite3.Error:
         watch.conn = None
