@@ -235,3 +235,12 @@ def test_an_upserts_where_may_filter_by_relationships(client, db):
     assert gql(client, db, upsert % 3) == {"data": {"insert_albums": {"affected_rows": 0}}}  # Nirvana's: kept
     rows = sql(client, db, "SELECT id, title FROM albums WHERE id IN (1, 3) ORDER BY id").json()["rows"]
     assert rows == [{"id": 1, "title": "new"}, {"id": 3, "title": "Nevermind"}]
+
+
+def test_a_long_or_is_not_refused_for_sqlites_expression_depth(client, db):
+    """SQLite refuses an expression deeper than 200: 1,000 terms are joined as a balanced tree."""
+    where = {"_or": [{"name": {"_eq": f"x{i}"}} for i in range(1000)] + [{"id": {"_eq": 2}}]}
+    query = "query ($w: artists_filter) { artists(where: $w) { name } }"
+    assert names(both_paths(client, db, query, {"w": where})) == ["Nirvana"]
+    where = {"_and": [{"id": {"_gt": -i}} for i in range(1000)] + [{"name": {"_eq": "Queen"}}]}
+    assert names(both_paths(client, db, query, {"w": where})) == ["Queen"]

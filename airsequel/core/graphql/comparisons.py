@@ -28,6 +28,17 @@ def column_sql(column: ColumnBinding, qualifier: str | None = None) -> str:
     return f"{qualifier}.{name}" if qualifier else name
 
 
+def balanced(parts: list[str], operator: str) -> str:
+    """`parts` joined by AND or OR as a balanced tree of parentheses: SQLite's expression depth limit
+    (200) would refuse a flat chain of 200 terms, a tree of them is 8 levels deep."""
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) <= 8:
+        return "(" + f" {operator} ".join(parts) + ")"
+    middle = len(parts) // 2
+    return f"({balanced(parts[:middle], operator)} {operator} {balanced(parts[middle:], operator)})"
+
+
 def bind_value(column: ColumnBinding, value: Any) -> Any:
     if column.kind == ValueKind.BOOLEAN and isinstance(value, bool):
         return int(value)
@@ -44,7 +55,7 @@ def comparison_sql(
     for raw_operator, value in comparison.items():
         operator = raw_operator if raw_operator.startswith("_") else f"_{raw_operator}"
         parts.append(condition(column, operator, value, params, qualifier))
-    return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+    return balanced(parts, "AND")
 
 
 def condition(column: ColumnBinding, operator: str, value: Any, params: list[Any], qualifier: str | None = None) -> str:
@@ -170,20 +181,20 @@ def _has_keys(sql: str, value: Any, params: list[Any], *, joiner: str) -> str:
     if len(keys) > MAX_JSON_KEYS:
         raise GraphQLError(f"At most {MAX_JSON_KEYS} keys can be given")
     if not keys:
-        return "1" if joiner == " AND " else "0"
+        return "1" if joiner == "AND" else "0"
     tests = []
     for key in keys:
         params.append(json_path([key]))
         tests.append(f"json_type({sql}, ?) IS NOT NULL")
-    return _guarded(sql, f"json_type({sql}) = 'object' AND (" + joiner.join(tests) + ")")
+    return _guarded(sql, f"json_type({sql}) = 'object' AND " + balanced(tests, joiner))
 
 
 def _has_keys_any(sql: str, value: Any, params: list[Any]) -> str:
-    return _has_keys(sql, value, params, joiner=" OR ")
+    return _has_keys(sql, value, params, joiner="OR")
 
 
 def _has_keys_all(sql: str, value: Any, params: list[Any]) -> str:
-    return _has_keys(sql, value, params, joiner=" AND ")
+    return _has_keys(sql, value, params, joiner="AND")
 
 
 def _scalar_test(type_sql: str, value_sql: str, place: list[Any], value: Any, params: list[Any]) -> str:
@@ -214,7 +225,7 @@ def _contains_at(sql: str, keys: list[str], value: Any, params: list[Any], budge
         tests = [f"json_type({sql}, ?) = 'object'"]
         for key, inner in value.items():
             tests.append(_contains_at(sql, [*keys, str(key)], inner, params, budget))
-        return "(" + " AND ".join(tests) + ")"
+        return balanced(tests, "AND")
     if isinstance(value, list):
         params.append(path)
         tests = [f"json_type({sql}, ?) = 'array'"]
@@ -225,7 +236,7 @@ def _contains_at(sql: str, keys: list[str], value: Any, params: list[Any], budge
             params.append(path)
             test = _scalar_test('"_item".type', '"_item".value', [], item, params)
             tests.append(f'EXISTS (SELECT 1 FROM json_each({sql}, ?) AS "_item" WHERE {test})')
-        return "(" + " AND ".join(tests) + ")"
+        return balanced(tests, "AND")
     return _scalar_test(f"json_type({sql}, ?)", f"json_extract({sql}, ?)", [path], value, params)
 
 

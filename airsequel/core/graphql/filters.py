@@ -18,7 +18,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from airsequel.core.graphql.bindings import Relationship, TableBinding
-from airsequel.core.graphql.comparisons import column_sql, comparison_sql
+from airsequel.core.graphql.comparisons import balanced, column_sql, comparison_sql
 from airsequel.core.sql.script import quote_identifier
 
 LOGICAL = ("_and", "_or", "_not")
@@ -84,12 +84,12 @@ def _filter(
             continue
         branches = [(_filter(binding, item, params, qualifier, aliases, depth) if item else "1") for item in value]
         if field_name == "_and":
-            parts.append("(" + " AND ".join(branches) + ")" if branches else "1")
+            parts.append(balanced(branches, "AND") if branches else "1")
         else:
-            parts.append("(" + " OR ".join(branches) + ")" if branches else "0")
+            parts.append(balanced(branches, "OR") if branches else "0")
     if not parts:
         return "1"
-    return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+    return balanced(parts, "AND")
 
 
 def related_binding(binding: TableBinding, relation: Relationship, value: Any) -> TableBinding:
