@@ -113,3 +113,27 @@ def test_a_live_query_runs_once_per_change_with_one_statement_whatever_the_rows(
     reads = [s for s in statements if 'FROM "t"' in s and "LIMIT 0" not in s]
     assert len(reads) == 6, statements
     assert live.open_count() == 0
+
+
+def test_a_commit_of_this_process_wakes_its_live_queries_at_once_without_waiting_for_the_poll(client: TestClient):
+    services = client.app.state.services  # type: ignore[attr-defined]
+    db_id = create_db(client, "CREATE TABLE t(a)")
+    session = client.headers["Authorization"].removeprefix("Bearer ")
+    live = LiveQueries(services.graphql, services.principals, poll_seconds=60)  # the poll would take a minute
+    operation = prepare("subscription { t_aggregate { count } }", None, 100_000)
+    woken = Woken()
+    subscription = live.open(Caller(session, "127.0.0.1"), Target(database_id=db_id), operation, None, None, woken)
+    try:
+        assert live.run(subscription).result == {"data": {"t_aggregate": {"count": 0}}}
+        assert not woken.wait(0.2)
+        assert sql(client, db_id, "INSERT INTO t VALUES (1)").status_code == 200  # the writer of this process
+        assert woken.wait(2)
+        assert live.run(subscription).result == {"data": {"t_aggregate": {"count": 1}}}
+        mutation = client.post(
+            f"/dbs/{db_id}/graphql", json={"query": 'mutation { insert_t(objects: [{a: "2"}]) { affected_rows } }'}
+        )
+        assert mutation.status_code == 200 and "errors" not in mutation.json(), mutation.text
+        assert woken.wait(2)
+        assert live.run(subscription).result == {"data": {"t_aggregate": {"count": 2}}}
+    finally:
+        live.close(subscription)

@@ -76,9 +76,15 @@ class FileWatches:
             return len(self._watches)
 
     def nudge(self, key: str) -> None:
-        """This process committed to the file: wake its watchers now, not at the next poll."""
+        """This process committed to the file: wake its watchers now, not at the next poll. The watch
+        takes the commit as seen (the runs this wakes start after it), so the poll does not wake them
+        for it a second time."""
         with self._lock:
-            wakes = list(self._watches[key].wakes) if key in self._watches else []
+            watch = self._watches.get(key)
+            if watch is None:
+                return
+            _changed(watch)
+            wakes = list(watch.wakes)
         _wake_all(wakes)
 
     def _poll_while_watched(self) -> None:

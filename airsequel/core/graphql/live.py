@@ -137,6 +137,7 @@ class LiveQueries:
         self.hosting = engine.hosting
         self.principals = principals
         self.watches = FileWatches(self.hosting.control.check_generation, poll_seconds=poll_seconds)
+        self.hosting.pool.after_write.append(self.watches.nudge)  # this process's commits: at once
         self._counts = _Counts()
         self._lock = threading.Lock()
 
@@ -246,12 +247,9 @@ class LiveQueries:
             assert target.database_id is not None
             record = self.hosting.get(target.database_id)
         mode = mode_for(principal, record)
-        result = self.engine.execute(
+        return self.engine.execute(
             record, mode, operation.text, variables, operation_name, principal, target.files_base
         )
-        if operation.kind == "mutation":
-            self.watches.nudge(record.file_key)  # this process committed: no need to wait for the poll
-        return result
 
     def _executed(self, subscription: Subscription, principal: Principal, record: DatabaseRecord) -> RunOutcome:
         result = self.engine.execute(

@@ -85,6 +85,9 @@ class ConnectionPool:
         self._idle: OrderedDict[int, tuple[_FileSlot, HostedConnection]] = OrderedDict()
         self._open = 0
         self._sweeper: threading.Thread | None = None
+        # Called with a file's key after each borrow of its writer (live queries wake at once, not at
+        # their next poll: graphql/live.py); a listener must not block.
+        self.after_write: list[Callable[[str], None]] = []
 
     @property
     def open_connections(self) -> int:
@@ -151,6 +154,9 @@ class ConnectionPool:
                     # Not entered after `before_begin` ran: the connection may keep what it changed.
                     stale = not current or (before_begin is not None and not entered)
                     self._give_back(slot, conn, writer=True, stale=stale)
+                    if entered:
+                        for listener in self.after_write:
+                            listener(key)
             raise Unavailable(REPLACED_MESSAGE)
 
     @contextmanager
