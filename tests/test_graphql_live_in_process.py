@@ -51,3 +51,17 @@ def test_a_member_removed_from_the_team_loses_their_live_queries(client: TestCli
         # Her session is still good: the socket stays open, and answers as it would over HTTP.
         ws.send_json({"type": "ping"})
         assert ws.receive_json() == {"type": "pong"}
+
+
+def test_a_deleted_database_ends_its_live_queries(client: TestClient):
+    db_id = create_db(client, "CREATE TABLE t(a)")
+    with client.websocket_connect(f"/dbs/{db_id}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init"})
+        assert ws.receive_json() == {"type": "connection_ack"}
+        ws.send_json({"type": "subscribe", "id": "d", "payload": {"query": "subscription { t { a } }"}})
+        assert ws.receive_json() == {"type": "next", "id": "d", "payload": {"data": {"t": []}}}
+        assert client.delete(f"/api/dbs/{db_id}").status_code in (200, 204)
+        ended = ws.receive_json()
+        assert ended["type"] == "error" and ended["id"] == "d", ended
+        assert "does not exist" in ended["payload"][0]["message"]
+    assert client.app.state.live_queries.open_count() == 0  # type: ignore[attr-defined]
