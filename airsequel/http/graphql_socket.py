@@ -122,7 +122,7 @@ class Connection:
         except CoreError as error:
             await self.close(FORBIDDEN, f"Forbidden: {error.messages[0]}")
             return
-        self.tenant = key_of(principal, self.caller.address, self.target)
+        self.tenant = key_of(principal, self.caller.address)
         self.acknowledged = True
         await self.send({"type": "connection_ack"})
 

@@ -7,7 +7,8 @@
 - What wakes it: one watch connection per watched file per process (file_watches.py) polls
   `PRAGMA data_version`, which changes whenever any other connection, of any process, committed to
   the file; a change of the control plane's generation (a revoked token, a removed member, a read-only
-  link turned off) wakes every subscription, since each run first resolves its caller again.
+  link turned off) wakes every subscription, since each run first resolves its caller again; a
+  commit of this process wakes the file's subscriptions at once (the pool's after_write hook).
 - Bounds: subscriptions open at once per caller and per database, in this process (settings
   graphql_max_subscriptions_per_principal and ..._per_database).
 """
@@ -27,7 +28,7 @@ from graphql.language import Token
 
 from airsequel.core.auth.access import Principal
 from airsequel.core.auth.principals import Principals
-from airsequel.core.errors import CoreError, Forbidden, InvalidInput, NotAuthenticated, NotFound, TooManyRequests
+from airsequel.core.errors import Forbidden, InvalidInput, NotFound, TooManyRequests
 from airsequel.core.graphql.engine import CANNOT_READ, GraphQLEngine, mode_for
 from airsequel.core.graphql.file_watches import FileWatches
 from airsequel.core.registry.control_plane import DatabaseRecord
@@ -119,9 +120,9 @@ def prepare(query: str, operation_name: str | None, max_chars: int) -> Operation
     return Operation("subscription", query[: keyword.start] + padded + query[keyword.end :])
 
 
-def principal_key(caller: Principal, address: str, target: Target) -> str:
-    """Whose bound a subscription counts against: its user's (a token counts as its user), else the
-    token's, else the read-only link's holder by address, else the anonymous client address."""
+def principal_key(caller: Principal, address: str) -> str:
+    """Whose bound (and share of the SQLite lane) a subscription counts against, as for HTTP requests:
+    its user's, else its token's, else its client address's (anonymous callers, read-only links)."""
     if caller.user_id is not None:
         return f"user:{caller.user_id}"
     if caller.token_id is not None:
@@ -181,7 +182,7 @@ class LiveQueries:
         """A new subscription within the bounds (TooManyRequests past them); `wake` is called, from
         the watch thread, whenever its file or the control plane changed."""
         principal, record = self.resolve(caller, target)
-        key = principal_key(principal, caller.address, target)
+        key = principal_key(principal, caller.address)
         current = self.hosting.live.current
         with self._lock:
             if self._counts.by_principal[key] >= current.graphql_max_subscriptions_per_principal:
@@ -266,9 +267,3 @@ class LiveQueries:
         subscription.last_digest = digest
         subscription.runs += 1
         return RunOutcome(result, changed)
-
-
-def ends_subscription(error: CoreError) -> bool:
-    """Whether a run's error ends its subscription (the caller or the database is gone) rather than
-    being retried (a busy file, the caller over its share)."""
-    return isinstance(error, NotAuthenticated | Forbidden | NotFound | InvalidInput)
