@@ -65,3 +65,20 @@ def test_a_deleted_database_ends_its_live_queries(client: TestClient):
         assert ended["type"] == "error" and ended["id"] == "d", ended
         assert "does not exist" in ended["payload"][0]["message"]
     assert client.app.state.live_queries.open_count() == 0  # type: ignore[attr-defined]
+
+
+def test_a_subscription_takes_variables_and_its_errors_point_into_the_text_as_sent(client: TestClient):
+    db_id = create_db(client, "CREATE TABLE t(a TEXT); INSERT INTO t VALUES ('x'), ('y'), ('z')")
+    with client.websocket_connect(f"/dbs/{db_id}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+        ws.send_json({"type": "connection_init"})
+        assert ws.receive_json() == {"type": "connection_ack"}
+        query = "subscription Two($n: Int) { t(limit: $n) { a } }"
+        ws.send_json({"type": "subscribe", "id": "v", "payload": {"query": query, "variables": {"n": 2}}})
+        assert ws.receive_json() == {"type": "next", "id": "v", "payload": {"data": {"t": [{"a": "x"}, {"a": "y"}]}}}
+        ws.send_json({"type": "subscribe", "id": "e", "payload": {"query": "subscription {\n  t { nope }\n}"}})
+        refused = ws.receive_json()
+        assert refused["type"] == "error" and refused["id"] == "e", refused
+        assert refused["payload"][0]["locations"] == [{"line": 2, "column": 7}]
+        ws.send_json({"type": "subscribe", "id": "w", "payload": {"query": query, "variables": {"n": "two"}}})
+        refused = ws.receive_json()
+        assert refused["type"] == "error" and "$n" in refused["payload"][0]["message"], refused
