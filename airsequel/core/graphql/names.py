@@ -84,3 +84,13 @@ def unique_name(wanted: str, taken: set[str]) -> str:
         name += "_"
     taken.add(name)
     return name
+
+
+NOT_ENUM_VALUES = frozenset({"true", "false", "null"})  # GraphQL keeps these words from enum values
+
+
+def enum_value_names(fields: list[str]) -> dict[str, str]:
+    """Each field's name as an enum value: itself, except true, false and null (a column may be
+    called so), which get a suffix (`true_`, or `true__` if a field is called `true_` too)."""
+    taken = set(fields)
+    return {name: unique_name(f"{name}_", taken) if name in NOT_ENUM_VALUES else name for name in fields}

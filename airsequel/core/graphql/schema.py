@@ -32,7 +32,7 @@ from airsequel.core.graphql.cursors import add_connection_fields
 from airsequel.core.graphql.filter_types import FilterTypes
 from airsequel.core.graphql.grouping import group_by_fields
 from airsequel.core.graphql.live_schema import subscription_type
-from airsequel.core.graphql.names import encode_name, unique_name
+from airsequel.core.graphql.names import encode_name, enum_value_names, unique_name
 from airsequel.core.graphql.search import add_search_fields, bind_content_tables
 from airsequel.core.graphql.types import SCALARS
 from airsequel.core.sql.introspection import Table
@@ -261,9 +261,10 @@ def _build_row_type(
 def _input_types(binding: TableBinding, taken_types: set[str], filter_types: FilterTypes) -> dict[str, Any]:
     base = binding.base
     writable = {n: c for n, c in binding.columns.items() if c.writable}
+    names = enum_value_names(list(writable))
     column_enum = GraphQLEnumType(
         unique_name(f"{base}_column", taken_types),
-        {n: GraphQLEnumValue(c.name) for n, c in writable.items()} or {"_none": GraphQLEnumValue(None)},
+        {names[n]: GraphQLEnumValue(c.name) for n, c in writable.items()} or {"_none": GraphQLEnumValue(None)},
     )
     types: dict[str, Any] = {
         "filter": filter_types.filter_type(binding, taken_types),

@@ -34,7 +34,7 @@ from graphql import (
 from airsequel.core.graphql.bindings import Relationship, TableBinding
 from airsequel.core.graphql.cursors import merged, projected
 from airsequel.core.graphql.fetch import FetchContext, select_rows
-from airsequel.core.graphql.names import unique_name
+from airsequel.core.graphql.names import enum_value_names, unique_name
 from airsequel.core.graphql.selection import Selected
 from airsequel.core.graphql.sql import page, where_sql
 from airsequel.core.sql.script import quote_identifier
@@ -101,9 +101,10 @@ def add_search_fields(
         if not indexed:
             continue
         # The value of each column is its position among the FTS5 table's columns (snippet's argument).
+        names = enum_value_names([c.field for c in indexed])
         column_enum = GraphQLEnumType(
             unique_name(f"{binding.base}_search_column", taken_types),
-            {c.field: GraphQLEnumValue(position) for position, c in enumerate(indexed)},
+            {names[c.field]: GraphQLEnumValue(position) for position, c in enumerate(indexed)},
         )
         text = {"before": GraphQLArgument(GraphQLString, "<b>"), "after": GraphQLArgument(GraphQLString, "</b>")}
         result = GraphQLObjectType(
