@@ -21,16 +21,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from airsequel.core.errors import NotAuthenticated
 from airsequel.core.graphql.live import Caller, Target
 from airsequel.http.context import presented_secret
-from airsequel.http.graphql_socket import BAD_REQUEST, FORBIDDEN, NOT_ACCEPTABLE, PROTOCOL, Connection, services_of
+from airsequel.http.graphql_socket import BAD_REQUEST, FORBIDDEN, NOT_ACCEPTABLE, PROTOCOL, Connection
 
 
 async def graphql_socket(websocket: WebSocket) -> None:
-    hosting_services = services_of(websocket)
-    host = websocket.headers.get("host", "")
-    server = websocket.scope.get("server")
-    if hosting_services.server_settings.host_refusal(host, local_address=server[0] if server else None):
-        await websocket.close(FORBIDDEN)  # before the upgrade: an HTTP 403
-        return
+    # The Host check and the catch-up with other workers ran already, as for every request (edge.py).
     try:
         secret, from_cookie = presented_secret(cast(Request, websocket))  # reads headers and cookies only
     except NotAuthenticated:
