@@ -51,6 +51,9 @@ from airsequel.core.sql.opening import remove_wal_files as remove_wal_files
 SWEEP_SECONDS = 2.0
 
 
+OPEN_RETRY_PAUSES: tuple[float | None, ...] = (0.01, 0.05, 0.15, None)  # then the busy error stands
+
+
 @dataclass(eq=False)
 class _FileSlot:
     """Book-keeping for one hosted file."""
@@ -298,6 +301,24 @@ class ConnectionPool:
             old.close()
         if conn is None:
             try:
+                conn = self._open_fresh(path, writer=writer)
+            except sqlite3.Error as error:
+                self._opening_failed(slot)
+                if is_busy(error):
+                    raise Unavailable(BUSY_MESSAGE) from None
+                raise Unavailable(f"The database file cannot be opened: {error}") from None
+            except BaseException:
+                self._opening_failed(slot)
+                raise
+        return slot, conn
+
+    def _open_fresh(self, path: Path, *, writer: bool) -> HostedConnection:
+        """A new connection to `path`, its first read done. The first read of a file another process
+        has just swapped in can meet SQLITE_BUSY that the busy handler does not wait out (the new
+        file's WAL being set up): it is tried again, a few times within about 0.2 s."""
+        for pause in OPEN_RETRY_PAUSES:
+            conn: HostedConnection | None = None
+            try:
                 with fresh_open(path):  # no swap of the file's companions meanwhile
                     identity = file_identity(path)
                     if identity is None:
@@ -310,13 +331,14 @@ class ConnectionPool:
                     )
                     tag(conn, path, identity)  # stat'ed before the open
                     conn.execute("PRAGMA schema_version")  # the first read: -wal and -shm found now
+                    return conn
             except sqlite3.Error as error:
-                self._opening_failed(slot)
-                raise Unavailable(f"The database file cannot be opened: {error}") from None
-            except BaseException:
-                self._opening_failed(slot)
-                raise
-        return slot, conn
+                if conn is not None:
+                    conn.close()
+                if not is_busy(error) or pause is None:
+                    raise
+            time.sleep(pause)
+        raise AssertionError("unreachable")  # the last pause is None
 
     def _opening_failed(self, slot: _FileSlot) -> None:
         with self._lock:
