@@ -12,7 +12,7 @@ from typing import Any, cast
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from airsequel.core.errors import CoreError, InvalidInput, NotAuthenticated, TooManyRequests, Unavailable
+from airsequel.core.errors import CoreError, NotAuthenticated, TooManyRequests, Unavailable
 from airsequel.core.graphql.live import Caller, LiveQueries, Operation, Subscription, Target, prepare
 from airsequel.core.graphql.live import principal_key as key_of
 from airsequel.core.services import Services
@@ -147,9 +147,12 @@ class Connection:
         if name is not None and not isinstance(name, str):
             await self.error(identifier, "'operationName' must be a string")
             return
+        limit = services_of(self.websocket).hosting.live.current.graphql_max_query_chars
         try:
-            operation = prepare(query, name, services_of(self.websocket).hosting.live.current.graphql_max_query_chars)
-        except InvalidInput as error:
+            # On the lane, as the HTTP route parses: a long document takes graphql-core a while to parse,
+            # and the event loop serves every other socket and request of this worker.
+            operation = await self.blocking(prepare, query, name, limit)
+        except CoreError as error:  # it does not parse (InvalidInput), or the caller is over its share
             await self.error(identifier, *error.messages)
             return
         runner = self.live_query if operation.is_live else self.answer_once
@@ -169,7 +172,7 @@ class Connection:
             await self.send({"type": "next", "id": identifier, "payload": result})
             await self.send({"type": "complete", "id": identifier})
         finally:
-            self.tasks.pop(identifier, None)
+            self.forget(identifier)
 
     async def live_query(self, identifier: str, operation: Operation, variables: Any, name: str | None) -> None:
         loop = asyncio.get_running_loop()
@@ -207,7 +210,13 @@ class Connection:
         finally:
             if subscription is not None:
                 self.live.close(subscription)  # no SQL: a lock, and the file's watch connection closed
-            self.tasks.pop(identifier, None)
+            self.forget(identifier)
+
+    def forget(self, identifier: str) -> None:
+        """This task's id is free again, unless a newer subscription with the same id holds it already
+        (a `complete` and a `subscribe` with one id may both be handled before this task ended)."""
+        if self.tasks.get(identifier) is asyncio.current_task():
+            del self.tasks[identifier]
 
     async def opened(self, operation: Operation, variables: Any, name: str | None, wake: Any) -> Subscription:
         """A new subscription; one opened after its socket went away (the open was running on its
