@@ -207,6 +207,8 @@ def _scalar_test(type_sql: str, value_sql: str, place: list[Any], value: Any, pa
         params.extend(place)
         return f"{type_sql} = '{'true' if value else 'false'}'"
     if isinstance(value, (int, float)):
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise GraphQLError(f"_contains: the integer {value} does not fit in 64 bits, as SQLite's JSON reads it")
         params.extend([*place, *place, value])
         return f"({type_sql} IN ('integer', 'real') AND {value_sql} = ?)"
     if isinstance(value, str):

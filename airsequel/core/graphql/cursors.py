@@ -122,6 +122,8 @@ def ordering(binding: TableBinding, order_by: list[dict[str, str]] | None) -> li
         if not item:
             raise GraphQLError("Order must not be empty")
         for field_name, direction in item.items():
+            if direction is None:
+                continue  # a null term orders nothing, as in lists
             column = binding.columns.get(field_name)
             if column is None:  # T_order_by's relationship fields: a cursor holds column values only
                 raise GraphQLError(f"order_by {field_name}: pages order by columns only, not by related rows")

@@ -23,6 +23,7 @@ from airsequel.core.sql.script import quote_identifier
 
 LOGICAL = ("_and", "_or", "_not")
 MAX_RELATIONSHIP_DEPTH = 8  # relationships a filter or an ordering may nest, one in another
+MAX_LOGIC_DEPTH = 32  # _and, _or and _not one in another
 
 
 class TableArgument(dict[str, Any]):
@@ -61,8 +62,16 @@ def where_sql(
 
 
 def _filter(
-    binding: TableBinding, where: dict[str, Any], params: list[Any], qualifier: str, aliases: Aliases, depth: int
+    binding: TableBinding,
+    where: dict[str, Any],
+    params: list[Any],
+    qualifier: str,
+    aliases: Aliases,
+    depth: int,
+    logic: int = 0,
 ) -> str:
+    if logic > MAX_LOGIC_DEPTH:  # SQLite's parser refuses deep expressions with a message of its own
+        raise GraphQLError(f"Filters may nest _and, _or and _not at most {MAX_LOGIC_DEPTH} levels deep")
     parts: list[str] = []
     for field_name, value in where.items():
         column = binding.columns.get(field_name)
@@ -79,10 +88,12 @@ def _filter(
         if value is None:
             continue
         if field_name == "_not":
-            inner = _filter(binding, value, params, qualifier, aliases, depth) if value else "1"
+            inner = _filter(binding, value, params, qualifier, aliases, depth, logic + 1) if value else "1"
             parts.append(f"NOT ({inner})")
             continue
-        branches = [(_filter(binding, item, params, qualifier, aliases, depth) if item else "1") for item in value]
+        branches = [
+            (_filter(binding, item, params, qualifier, aliases, depth, logic + 1) if item else "1") for item in value
+        ]
         if field_name == "_and":
             parts.append(balanced(branches, "AND") if branches else "1")
         else:

@@ -157,17 +157,22 @@ def group_order_sql(binding: TableBinding, order_by: list[dict[str, Any]] | None
         if not item:
             raise GraphQLError("Order must not be empty")
         for name, value in item.items():
+            if value is None:
+                continue  # a null term orders nothing, as in lists
             if name == "count":
                 terms.append(f"count(*) {value}")
             elif name == "keys":
-                for field_name, direction in (value or {}).items():
+                for field_name, direction in value.items():
+                    if direction is None:
+                        continue
                     column = binding.columns.get(field_name)  # None: a relationship of T_order_by
                     if column is None or column not in by:  # (a BLOB column is never in by)
                         raise GraphQLError(f"order_by keys.{field_name}: the column is not in by")
                     terms.append(f"{column_sql(column)} {direction}")
             else:
-                for field_name, direction in (value or {}).items():
-                    terms.append(f"{_aggregate_sql(binding, name, field_name)} {direction}")
+                for field_name, direction in value.items():
+                    if direction is not None:
+                        terms.append(f"{_aggregate_sql(binding, name, field_name)} {direction}")
     return ", ".join(terms or [f"{column_sql(c)} ASC" for c in by])
 
 

@@ -110,7 +110,8 @@ def add_search_fields(
         result = GraphQLObjectType(
             unique_name(f"{binding.base}_search_result", taken_types),
             {
-                "rank": GraphQLField(GraphQLNonNull(GraphQLFloat)),
+                # null when bm25 gives no finite score (extreme weights)
+                "rank": GraphQLField(GraphQLFloat),
                 "snippet": GraphQLField(
                     GraphQLString,
                     args={
