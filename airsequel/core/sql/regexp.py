@@ -4,8 +4,8 @@ linear in the text, whatever the pattern.
 Python's `re` backtracks: `(a+)+$` against 30 a's and a b runs for minutes, and it would run inside
 one call of a user function, which SQLite does not stop: `interrupt()` and the progress handler are
 only looked at between VM steps, so the statement's deadline would wait for the call to end. RE2
-has no backtracking; patterns are bounded in length (MAX_PATTERN_LENGTH) and compiled patterns kept
-in a small cache. Without the module the function is not registered (`available()` says so).
+has no backtracking; patterns are bounded in length (MAX_PATTERN_LENGTH) and in memory
+(MAX_PATTERN_MEMORY), and compiled patterns kept in a small cache. Without the module the function is not registered (`available()` says so).
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ except ImportError:  # pragma: no cover - google-re2 is a dependency
     re2 = None
 
 MAX_PATTERN_LENGTH = 1000
-COMPILED_CACHE = 256
+COMPILED_CACHE = 64
+# RE2's memory for one compiled pattern (its default is 8 MiB): the cache holds at most 64 x 1 MiB. A
+# pattern that needs more is refused with RE2's "pattern too large" reason.
+MAX_PATTERN_MEMORY = 1 << 20
 
 
 class PatternError(ValueError):
@@ -40,6 +43,7 @@ def compiled(pattern: str) -> Any:
         raise PatternError(f"A regular expression may have at most {MAX_PATTERN_LENGTH} characters")
     options = re2.Options()
     options.log_errors = False
+    options.max_mem = MAX_PATTERN_MEMORY
     try:
         return re2.compile(pattern, options)
     except re2.error as error:
