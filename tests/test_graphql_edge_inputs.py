@@ -4,12 +4,7 @@ SQLite's own parser message."""
 from __future__ import annotations
 
 from tests.helpers import create_db
-
-
-def gql(client, db, query):  # type: ignore[no-untyped-def]
-    response = client.post(f"/dbs/{db}/graphql", json={"query": query})
-    assert response.status_code == 200, response.text
-    return response.json()
+from tests.test_graphql_reserved_names import gql
 
 
 def test_edge_inputs_get_clear_answers(client):

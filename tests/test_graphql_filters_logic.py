@@ -5,14 +5,13 @@ a bounded number of statements."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from airsequel.core.graphql.schema import Mode, build_schema
 from airsequel.core.sql.introspection import read_tables
+from tests.aggregate_statements import statements_of
 from tests.helpers import create_db, sql
 
 SCHEMA = """
@@ -59,30 +58,6 @@ def both_paths(client, db_id, query, variables=None):
 
 def names(data, field="artists"):
     return [row["name"] for row in data[field]]
-
-
-@contextmanager
-def statements_of(client: Any) -> Iterator[list[str]]:
-    """The statements the read connections run while the block runs (transaction control left out)."""
-    pool = client.app.state.services.hosting.pool
-    seen: list[str] = []
-    original = pool.reader
-
-    @contextmanager
-    def traced(*args: Any, **kwargs: Any) -> Iterator[Any]:
-        with original(*args, **kwargs) as conn:
-            conn.set_trace_callback(seen.append)
-            try:
-                yield conn
-            finally:
-                conn.set_trace_callback(None)
-
-    pool.reader = traced
-    try:
-        yield seen
-    finally:
-        del pool.reader
-    seen[:] = [s for s in seen if s.split()[0].upper() not in ("BEGIN", "ROLLBACK", "COMMIT", "PRAGMA")]
 
 
 def test_or_and_not_nest(client, db):
