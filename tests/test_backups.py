@@ -277,6 +277,7 @@ def test_a_graceful_stop_ships_every_database_before_restore_all(tmp_path):
         assert http.get(f"/api/dbs/{copies[0]}").status_code == 404
 
 
+@pytest.mark.sqlite_control_plane  # with a PostgreSQL control plane there is no control.sqlite replica to miss
 def test_restore_all_without_a_control_plane_restores_nothing(tmp_path):
     done = restore_all(tmp_path / "empty-replica", tmp_path / "new")
     assert done.returncode == 1
