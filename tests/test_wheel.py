@@ -60,6 +60,8 @@ def test_the_installed_server_serves_every_page_from_another_directory(installed
             "/static/vendor/graphiql-3.8.3/graphiql.min.js": "javascript",
             "/static/vendor/graphiql-3.8.3/graphiql.min.css": "text/css",
             "/static/vendor/react-18.3.1/react.production.min.js": "javascript",
+            "/static/vendor/graphql-ws-5.16.2/graphql-ws.min.js": "javascript",  # the playground's live queries
+            "/static/graphiql-page.js": "javascript",
         }
         for path, media_type in pages.items():
             response = http.get(path, headers={"Accept": "text/html"})
