@@ -16,16 +16,8 @@ from airsequel.core.graphql.aggregates import (
 )
 from airsequel.core.graphql.bindings import Relationship
 from airsequel.core.graphql.selection import Selected
-from airsequel.core.graphql.sql import order_sql, where_sql
+from airsequel.core.graphql.sql import keys_in, order_sql, where_sql
 from airsequel.core.sql.script import quote_identifier
-
-
-def in_keys(columns: list[str], batch: list[tuple[Any, ...]]) -> str:
-    quoted = ", ".join(quote_identifier(c) for c in columns)
-    if len(columns) == 1:
-        return f"{quoted} IN ({', '.join('?' for _ in batch)})"
-    marks = "(" + ", ".join("?" for _ in columns) + ")"
-    return f"({quoted}) IN (VALUES {', '.join(marks for _ in batch)})"
 
 
 def attach_aggregate(
@@ -55,7 +47,7 @@ def attach_aggregate(
     for start in range(0, len(distinct), KEYS_PER_BATCH):
         batch = distinct[start : start + KEYS_PER_BATCH]
         params: list[Any] = [value for key in batch for value in key]
-        condition = in_keys(relation.target_columns, batch)
+        condition = keys_in([quote_identifier(c) for c in relation.target_columns], len(batch))
         filtered = where_sql(target, where, params)
         if filtered:
             condition += f" AND ({filtered})"

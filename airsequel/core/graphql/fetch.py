@@ -33,7 +33,7 @@ from airsequel.core.graphql.bindings import GeneratedSchema, Mode, Relationship,
 from airsequel.core.graphql.cells import CellError
 from airsequel.core.graphql.files import cell_expression, file_converter, file_key, holds_files
 from airsequel.core.graphql.selection import Selected
-from airsequel.core.graphql.sql import key_condition, list_clauses, order_sql, page
+from airsequel.core.graphql.sql import key_condition, keys_in, list_clauses, order_sql, page
 from airsequel.core.graphql.types import SCALARS
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.value_kinds import ValueKind
@@ -264,16 +264,12 @@ def _attach(
     distinct = list(dict.fromkeys(key for key in keys if None not in key))
     found: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
     found_bytes: dict[tuple[Any, ...], int] = {}  # per key: the JSON size of its rows together
-    columns = ", ".join(quote_identifier(c) for c in relation.target_columns)
+    columns = [quote_identifier(c) for c in relation.target_columns]
     fetched_bytes = 0
     for start in range(0, len(distinct), KEYS_PER_BATCH):
         batch = distinct[start : start + KEYS_PER_BATCH]
         params = [value for key in batch for value in key]
-        if len(relation.target_columns) == 1:
-            condition = f"{columns} IN ({', '.join('?' for _ in batch)})"
-        else:
-            tuple_marks = "(" + ", ".join("?" for _ in relation.target_columns) + ")"
-            condition = f"({columns}) IN (VALUES {', '.join(tuple_marks for _ in batch)})"
+        condition = keys_in(columns, len(batch))
         fetched = select_rows(
             ctx,
             target,
@@ -284,7 +280,7 @@ def _attach(
             None,
             0,
             serialize=serialize,
-            hidden=[quote_identifier(c) for c in relation.target_columns],
+            hidden=columns,
         )
         # Every row fetched here is in the response at least once: together they count against the budget.
         fetched_bytes += fetched.total

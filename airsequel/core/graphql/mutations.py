@@ -16,7 +16,7 @@ from airsequel.core.errors import Forbidden
 from airsequel.core.graphql.bindings import ColumnBinding, Mode, TableBinding
 from airsequel.core.graphql.fetch import FetchContext, select_rows
 from airsequel.core.graphql.selection import Selected
-from airsequel.core.graphql.sql import column_sql, key_condition, order_sql, where_sql
+from airsequel.core.graphql.sql import column_sql, key_condition, keys_in, order_sql, where_sql
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.value_kinds import ValueKind
 
@@ -174,14 +174,8 @@ def _rows_by_keys(
 ) -> list[dict[str, Any]]:
     if not keys:
         return []
-    columns = _key_columns(binding)
-    marks = "(" + ", ".join("?" for _ in columns) + ")"
-    target = ", ".join(column_sql(c) for c in columns)
-    condition = (
-        f"{target} IN ({', '.join('?' for _ in keys)})"
-        if len(columns) == 1
-        else f"({target}) IN (VALUES {', '.join(marks for _ in keys)})"
-    )
+    columns = [column_sql(c) for c in _key_columns(binding)]
+    condition = keys_in(columns, len(keys))
     params = [value for key in keys for value in key]
     fetched = select_rows(
         ctx,
@@ -193,7 +187,7 @@ def _rows_by_keys(
         None,
         0,
         serialize=False,
-        hidden=[column_sql(c) for c in columns],
+        hidden=columns,
     )
     ctx.count_root(returning.key, fetched.total + 2)
     order = {key: index for index, key in enumerate(keys)}

@@ -47,3 +47,12 @@ def key_condition(binding: TableBinding, args: dict[str, Any], params: list[Any]
         params.append(bind_value(column, args[column.field]))
         parts.append(f"{column_sql(column)} = ?")
     return " AND ".join(parts)
+
+
+def keys_in(columns: list[str], count: int) -> str:
+    """`columns` (SQL expressions) equal one of `count` keys, bound as that many `?` (or tuples of them):
+    the condition of a batch of keys, each key's values given in order."""
+    if len(columns) == 1:
+        return f"{columns[0]} IN ({', '.join('?' for _ in range(count))})"
+    marks = "(" + ", ".join("?" for _ in columns) + ")"
+    return f"({', '.join(columns)}) IN (VALUES {', '.join(marks for _ in range(count))})"
