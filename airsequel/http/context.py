@@ -155,13 +155,17 @@ def _check_same_origin(request: Request) -> None:
     """The Origin (else the Referer) must be this server: the same scheme and the same host[:port].
     The scheme is the request's as uvicorn saw it (X-Forwarded-Proto counts from trusted_proxies only)."""
     source = request.headers.get("origin") or request.headers.get("referer")
-    host = request.headers.get("host", "").lower()
+    if not from_this_site(source, request.headers.get("host", ""), request.url.scheme):
+        raise Forbidden("Cross-site request refused: cookie-authenticated changes must come from this site")
+
+
+def from_this_site(source: str | None, host: str, scheme: str) -> bool:
+    """`source` (an Origin or a Referer) is this server: the same scheme and the same host[:port]."""
     try:
         parts = urlsplit(source) if source else None
     except ValueError:  # "http://[" and the like
-        parts = None
-    if parts is None or parts.netloc.lower() != host or parts.scheme.lower() != request.url.scheme:
-        raise Forbidden("Cross-site request refused: cookie-authenticated changes must come from this site")
+        return False
+    return parts is not None and parts.netloc.lower() == host.lower() and parts.scheme.lower() == scheme
 
 
 async def logged_in_user(request: Request) -> Principal:

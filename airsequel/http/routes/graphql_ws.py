@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 import orjson
 from starlette.requests import Request
@@ -20,7 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from airsequel.core.errors import NotAuthenticated
 from airsequel.core.graphql.live import Caller, Target
-from airsequel.http.context import presented_secret
+from airsequel.http.context import from_this_site, presented_secret
 from airsequel.http.graphql_socket import BAD_REQUEST, FORBIDDEN, NOT_ACCEPTABLE, PROTOCOL, Connection
 
 
@@ -77,14 +76,8 @@ def _parsed(text: str | None) -> dict[str, Any] | None:
 
 def _same_origin(websocket: WebSocket) -> bool:
     """The Origin is this server (scheme http for ws, https for wss, and the same host[:port])."""
-    origin = websocket.headers.get("origin")
-    try:
-        parts = urlsplit(origin) if origin else None
-    except ValueError:
-        return False
     scheme = "https" if websocket.url.scheme == "wss" else "http"
-    host = websocket.headers.get("host", "").lower()
-    return parts is not None and parts.netloc.lower() == host and parts.scheme.lower() == scheme
+    return from_this_site(websocket.headers.get("origin"), websocket.headers.get("host", ""), scheme)
 
 
 routes = [
