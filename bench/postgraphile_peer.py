@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import shutil
 import socket
 import subprocess
@@ -54,92 +53,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _bindir() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parent.parent.name))
-    if found:
-        return found[-1].parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-class _OwnCluster:
-    """A throwaway PostgreSQL in `base_dir` (used when tests/postgres_cluster.py is not there)."""
-
-    def __init__(self, base_dir: Path) -> None:
-        bindir = _bindir()
-        if bindir is None:
-            raise PeerUnavailable("no PostgreSQL server binaries (Debian: apt-get install postgresql)")
-        self.bindir, self.data, self.log = bindir, base_dir / "pgdata", base_dir / "postgres.log"
-        user = pwd.getpwuid(os.getuid()).pw_name
-        self._as: dict[str, int] = {}
-        if os.getuid() == 0:  # initdb refuses root: the server runs as Debian's postgres user
-            try:
-                entry = pwd.getpwnam("postgres")
-            except KeyError:
-                entry = pwd.getpwnam("nobody")
-            user, self._as = entry.pw_name, {"user": entry.pw_uid, "group": entry.pw_gid}
-            os.chown(base_dir, entry.pw_uid, entry.pw_gid)
-        self._run([str(bindir / "initdb"), "-D", str(self.data), "-U", user, "-A", "trust", "--no-sync"])
-        self.port = _free_port()
-        self.process = subprocess.Popen(
-            [
-                str(bindir / "postgres"),
-                "-D",
-                str(self.data),
-                "-p",
-                str(self.port),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                f"unix_socket_directories={base_dir}",
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.log, "wb"),  # the server log, for the error below
-            **self._as,  # type: ignore[arg-type]
-        )
-        self.url = f"postgresql://{user}@127.0.0.1:{self.port}/postgres"
-        deadline = time.monotonic() + 30
-        while subprocess.run([str(bindir / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)]).returncode:
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise PeerUnavailable(f"PostgreSQL did not start: {self.log.read_text()[-2000:]}")
-            time.sleep(0.1)
-
-    def _run(self, args: list[str]) -> None:
-        done = subprocess.run(args, capture_output=True, text=True, **self._as)  # type: ignore[call-overload]
-        if done.returncode:
-            raise PeerUnavailable(f"{args[0]} failed: {done.stderr[-2000:]}")
-
-    def create_database(self, name: str) -> str:
-        import psycopg
-
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.url.rsplit("/", 1)[0] + f"/{name}"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()  # smart shutdown of this server only
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-
-
 def start_cluster(base_dir: Path) -> Cluster:
-    """The suite's PostgresCluster (tests/postgres_cluster.py) when it is there, else a bench-local one."""
+    """The suite's own throwaway PostgreSQL (tests/postgres_cluster.py)."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    try:
-        from tests.postgres_cluster import PostgresCluster
-    except ImportError:
-        return _OwnCluster(base_dir)
+    from tests.postgres_cluster import PostgresCluster
+
     try:
         return PostgresCluster.start(base_dir)  # type: ignore[no-any-return]
     except Exception as error:  # its message says why (missing binaries, the server log's tail)
