@@ -152,3 +152,28 @@ def test_two_processes_migrate_once(postgresql_url):
     finally:
         first.close()
         second.close()
+
+
+def test_the_per_request_generation_check_runs_off_the_event_loop_on_postgresql(tmp_path, postgresql_url):
+    """On PostgreSQL the check is a round trip to its server: it must not hold up the event loop."""
+    import asyncio
+
+    settings = Settings.from_env(data_dir=tmp_path / "data", secret_key="k", control_plane=postgresql_url)
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        services = client.app.state.services  # type: ignore[attr-defined]
+        assert services.control.check_waits_for_a_server
+        on_a_loop: list[bool] = []
+        original = services.settings_behind
+
+        def watched() -> bool:
+            try:
+                asyncio.get_running_loop()
+                on_a_loop.append(True)
+            except RuntimeError:
+                on_a_loop.append(False)
+            return original()
+
+        services.settings_behind = watched
+        assert client.get("/api/status").status_code == 200
+        assert on_a_loop == [False]
+    assert not ControlPlane(tmp_path / "control.sqlite").check_waits_for_a_server

@@ -75,6 +75,11 @@ class ControlPlane:
         or this process's last commit, at most a second ago (see generation.py)."""
         return self._generation.recent()
 
+    @property
+    def check_waits_for_a_server(self) -> bool:
+        """`check_generation` asks another server (PostgreSQL): callers on an event loop run it on a thread."""
+        return self.engine == "postgresql"
+
     def check_generation(self) -> int:
         """Look whether any process changed the control plane: at the start of every request."""
         return self._generation.current()
