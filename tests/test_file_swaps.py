@@ -146,7 +146,8 @@ def test_idle_connections_to_a_deleted_or_swapped_file_are_closed_by_the_sweeper
         Path(f"{deleted}{suffix}").unlink()
     _swap_in(_file(tmp_path / "new.sqlite", "new"), swapped)
     deadline = time.monotonic() + 5
-    while pool.open_connections > 2 and time.monotonic() < deadline:
+    # The count drops under the pool's lock and the close follows outside it: wait for both.
+    while (pool.open_connections > 2 or _open_files(deleted)) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert pool.open_connections == 2  # the two to the file that stayed
     assert not _open_files(deleted)  # its disk space is given back
