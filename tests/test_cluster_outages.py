@@ -1,0 +1,146 @@
+"""Outages of what a cluster depends on, with three real `serve --cluster` nodes (tests/cluster_processes.py):
+a restart of PostgreSQL (the control plane: same port and data directory) and of the S3 endpoint (moto behind a
+gate that refuses connections and cuts the open ones, then listens again with the bucket intact). Requests during
+the outage may be refused with 503, never 500; afterwards writes succeed through every node and reach the replica:
+a new node that the database is moved to restores every acknowledged write.
+
+The lease is 6 s here, longer than the outages (about 2 s of PostgreSQL down, 4 s of S3 down): the nodes are
+meant to ride them out, not to give their databases up."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.cluster_processes import (
+    Cluster,
+    ClusterBackends,
+    WriteLoad,
+    backends_or_skip,
+    running_cluster,
+    start_postgres_again,
+    stop_postgres,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.cluster]
+
+LEASE_SECONDS = 6.0
+POSTGRES_DOWN_SECONDS = 2.0
+S3_DOWN_SECONDS = 4.0
+
+
+@pytest.fixture(scope="module")
+def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterBackends]:
+    started = backends_or_skip(tmp_path_factory.mktemp("cluster-backends"))
+    yield started
+    started.stop()
+
+
+@pytest.fixture
+def cluster(backends: ClusterBackends, tmp_path) -> Iterator[Cluster]:  # type: ignore[no-untyped-def]
+    with running_cluster(tmp_path / "cluster", backends, lease_seconds=LEASE_SECONDS) as started:
+        yield started
+
+
+def writes_succeed_everywhere(cluster: Cluster, db: str, tag: str) -> float:
+    """Seconds until a write through each of a, b and c is acknowledged (retried every 0.1 s, 30 s at most)."""
+    started = time.monotonic()
+    numbers = iter(range(100_000))
+
+    def one_write(via: str) -> bool:
+        return cluster.write(via, db, f"{tag}-after-{via}-{next(numbers)}", timeout=5).status_code == 200
+
+    for via in "abc":
+        wait_for(f"a write through {via} after the {tag}", lambda via=via: one_write(via), 30)  # type: ignore[misc]
+    return time.monotonic() - started
+
+
+def moved_to_a_new_node(cluster: Cluster, db: str) -> list[str]:
+    """Start node d, move `db` there (it restores from the replica), and read its rows through d."""
+    cluster.add_node("d")
+    wait_for(
+        "d alive in the cluster", lambda: any(n["id"] == "d" and n["alive"] for n in cluster.state("a")["nodes"]), 15
+    )
+    response = cluster.request("a", "POST", f"/api/cluster/databases/{db}/move", timeout=60, json={"node": "d"})
+    assert response.status_code == 200, f"{response.status_code} {response.text}\n{cluster.logs()}"
+    assert response.json()["node"] == "d"
+    return cluster.values("d", db)
+
+
+def test_a_postgresql_restart(cluster: Cluster, backends: ClusterBackends) -> None:
+    db = cluster.create_db("a", name="through-postgres")
+    owner, _ = cluster.placement("a", db)
+    with WriteLoad(cluster, db, list("abc"), threads=3) as load:
+        wait_for("writes before the outage", lambda: len(load.acknowledged()) >= 20, 20)
+        down_at = time.monotonic()
+        stop_postgres(backends.postgres)
+        try:
+            time.sleep(POSTGRES_DOWN_SECONDS)
+        finally:
+            start_postgres_again(backends.postgres)
+            up_at = time.monotonic()
+        recovery = writes_succeed_everywhere(cluster, db, "postgres")
+        time.sleep(0.5)
+    during = [a for a in load.attempts if a.sent >= down_at and a.sent <= up_at]
+    statuses = load.statuses()
+    during_statuses = sorted({a.status for a in during})
+    created = cluster.create_db("b", name="after-postgres")
+    assert cluster.write("c", created, "new").status_code == 200
+    values = set(moved_to_a_new_node(cluster, db))
+    acknowledged = [a.value for a in load.attempts if a.status == 200]
+    print(
+        f"\nPostgreSQL down {up_at - down_at:.2f} s (lease {LEASE_SECONDS:g} s), owner {owner}:"
+        f" statuses during {during_statuses} ({sum(1 for a in during if a.status == 200)} of {len(during)}"
+        f" acknowledged), overall {statuses}; writes through all nodes again {recovery:.2f} s after it was back"
+    )
+    assert [a for a in load.attempts if a.status not in (200, 503)][:5] == [], f"{statuses}\n{cluster.logs()}"
+    assert [v for v in acknowledged if v not in values] == [], "acknowledged writes missing on the new node"
+    assert cluster.integrity_problems() == {}
+
+
+def test_an_s3_outage(cluster: Cluster, backends: ClusterBackends) -> None:
+    db = cluster.create_db("a", name="through-s3")
+    owner, _ = cluster.placement("a", db)
+    with WriteLoad(cluster, db, list("abc"), threads=3) as load:
+        wait_for("writes before the outage", lambda: len(load.acknowledged()) >= 20, 20)
+        down_at = time.monotonic()
+        backends.gate.close()
+        try:
+            time.sleep(S3_DOWN_SECONDS)
+        finally:
+            backends.gate.open()
+            up_at = time.monotonic()
+        recovery = writes_succeed_everywhere(cluster, db, "s3")
+        time.sleep(1.0)
+    during = [a for a in load.attempts if down_at <= a.sent <= up_at]
+    served = sum(1 for a in during if a.status == 200)
+    lag = wait_for(
+        "replication caught up on every node",
+        lambda: _lag_when_caught_up(cluster),
+        30,
+        step=0.5,
+    )
+    values = set(moved_to_a_new_node(cluster, db))
+    acknowledged = [a.value for a in load.attempts if a.status == 200]
+    print(
+        f"\nS3 down {up_at - down_at:.2f} s, owner {owner}: {served} of {len(during)} writes during it acknowledged,"
+        f" statuses {load.statuses()}; writes through all nodes {recovery:.2f} s after; replication lag then"
+        f" {lag}"
+    )
+    assert [a for a in load.attempts if a.status not in (200, 503)][:5] == [], f"{load.statuses()}\n{cluster.logs()}"
+    assert served > 0, "no write was served while S3 was down: the owner should keep serving what it owns"
+    assert [v for v in acknowledged if v not in values] == [], "acknowledged writes missing on the new node"
+    assert cluster.integrity_problems() == {}
+
+
+def _lag_when_caught_up(cluster: Cluster) -> dict[str, float] | None:
+    lags = {}
+    for node in cluster.state("a")["nodes"]:
+        replication = node["replication"]
+        if not replication["running"] or replication["maxLagSeconds"] is None or replication["maxLagSeconds"] > 3:
+            return None
+        lags[str(node["id"])] = float(replication["maxLagSeconds"])
+    return lags
