@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -264,6 +265,39 @@ def test_a_client_that_leaves_stops_the_request_to_the_owner(servers):
     assert len(httpx2.get(f"{servers.a}/download-stops").json()) == 1
 
 
+def spool_files(servers: Servers) -> list[str]:
+    """The front's open descriptors of spool files (unnamed: /proc shows them as '<spool dir>/#N (deleted)')."""
+    fds = Path(f"/proc/{servers.front_pid}/fd")
+    links = []
+    for fd in fds.iterdir():
+        try:
+            links.append(os.readlink(fd))
+        except OSError:
+            continue  # closed meanwhile
+    return [link for link in links if link.startswith(str(servers.spool))]
+
+
+def wait_for(condition, seconds: float = 5) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def test_a_client_that_leaves_mid_upload_leaves_no_spool_behind(servers):
+    host = servers.front.removeprefix("http://")
+    connection = socket.create_connection(("127.0.0.1", int(host.split(":")[1])))
+    head = f"POST /echo HTTP/1.1\r\nHost: {host}\r\nx-test-target: {servers.a}\r\ncontent-length: 10000000\r\n\r\n"
+    connection.sendall(head.encode() + os.urandom(3 * 1024 * 1024))
+    assert wait_for(lambda: len(spool_files(servers)) == 1)  # past 1 MiB the spool is a file
+    connection.close()
+    assert wait_for(lambda: spool_files(servers) == [])
+    with through(servers) as front:
+        assert front.get("/status/200").status_code == 200
+
+
 # --- the signature -------------------------------------------------------------------------------------------
 
 
@@ -338,13 +372,13 @@ def front_socket(servers: Servers, path: str, **options):
 
 def test_a_websocket_round_trip_through_the_front(servers):
     headers = {"cookie": "session=abc", "authorization": "Bearer t", "origin": servers.front, "x-airsequel-x": "1"}
-    with front_socket(servers, "/ws?db=1", subprotocols=[PROTOCOL], headers=headers) as socket:
-        assert socket.subprotocol == PROTOCOL
-        hello = orjson.loads(socket.recv(timeout=5))
-        socket.send('{"type": "connection_init"}')
-        assert socket.recv(timeout=5) == '{"type": "connection_init"}'
-        socket.send(b"\x00\x01binary")
-        assert socket.recv(timeout=5) == b"\x00\x01binary"
+    with front_socket(servers, "/ws?db=1", subprotocols=[PROTOCOL], headers=headers) as ws:
+        assert ws.subprotocol == PROTOCOL
+        hello = orjson.loads(ws.recv(timeout=5))
+        ws.send('{"type": "connection_init"}')
+        assert ws.recv(timeout=5) == '{"type": "connection_init"}'
+        ws.send(b"\x00\x01binary")
+        assert ws.recv(timeout=5) == b"\x00\x01binary"
     assert hello["node"] == "a" and hello["verified"] == "front"
     assert hello["raw_path"] == "/ws" and hello["query"] == "db=1" and hello["subprotocols"] == [PROTOCOL]
     assert header_values(hello, "cookie") == ["session=abc"]
@@ -355,18 +389,18 @@ def test_a_websocket_round_trip_through_the_front(servers):
 
 
 def test_a_close_passes_through_both_ways(servers):
-    with front_socket(servers, "/ws", subprotocols=[PROTOCOL]) as socket:
-        socket.recv(timeout=5)
-        socket.send("close 4403 Forbidden: no access")
+    with front_socket(servers, "/ws", subprotocols=[PROTOCOL]) as ws:
+        ws.recv(timeout=5)
+        ws.send("close 4403 Forbidden: no access")
         with pytest.raises(ConnectionClosed):
-            socket.recv(timeout=5)
-    assert (socket.close_code, socket.close_reason) == (4403, "Forbidden: no access")
+            ws.recv(timeout=5)
+    assert (ws.close_code, ws.close_reason) == (4403, "Forbidden: no access")
 
     before = len(httpx2.get(f"{servers.a}/ws-closes").json())
-    with front_socket(servers, "/ws") as socket:
-        assert socket.subprotocol is None
-        socket.recv(timeout=5)
-        socket.close(4000, "the client is done")
+    with front_socket(servers, "/ws") as ws:
+        assert ws.subprotocol is None
+        ws.recv(timeout=5)
+        ws.close(4000, "the client is done")
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and len(closes := httpx2.get(f"{servers.a}/ws-closes").json()) == before:
         time.sleep(0.05)
