@@ -24,7 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP server")
     # One flag per setting that has one, from the settings table (airsequel/config.py).
     for name, spec in SETTINGS.items():
-        if spec.flag:
+        if spec.flag and SETTINGS_DEFAULTS[name] is False:  # a switch: given means on
+            serve.add_argument(
+                spec.flag, dest=name, action="store_const", const="1", help=f"{spec.help} ({spec.env}=1)"
+            )
+        elif spec.flag:
             default = SETTINGS_DEFAULTS[name]
             shown = "none" if default in (None, ()) else default
             serve.add_argument(
@@ -243,6 +247,13 @@ def serve(args: argparse.Namespace) -> int:
             return 2
     settings = _settings(**{name: getattr(args, name) for name in SETTINGS if SETTINGS[name].flag})
     if settings is None:
+        return 2
+    from airsequel.core.cluster.node import setting_problems
+
+    problems = setting_problems(settings)
+    if problems:
+        for problem in problems:
+            print(f"error: {problem}", file=sys.stderr)
         return 2
     level = settings.log_level
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -389,6 +389,32 @@ class Settings:
     s3_endpoint: str | None = setting(
         None, "S3-compatible endpoint for an s3:// replica", env="AIRSEQUEL_S3_ENDPOINT", flag="--s3-endpoint"
     )
+    # A cluster of nodes (docs/cluster.md): off unless --cluster
+    cluster: bool = setting(
+        False,
+        "Run as one node of a cluster: databases placed on nodes, leases in the control plane (needs a"
+        " postgresql:// control plane, a replica URL, a node id, an advertise URL and a secret key)",
+        env="AIRSEQUEL_CLUSTER",
+        flag="--cluster",
+    )
+    node_id: str | None = setting(
+        None, "This node's name in the cluster (letters, digits, - and _)", env="AIRSEQUEL_NODE_ID", flag="--node-id"
+    )
+    advertise_url: str | None = setting(
+        None,
+        "The URL the other nodes reach this node at, e.g. http://10.0.0.5:4185",
+        env="AIRSEQUEL_ADVERTISE_URL",
+        flag="--advertise-url",
+    )
+    lease_seconds: float = setting(
+        10.0,
+        "How long a node's lease lasts: a node that cannot renew it stops serving, and after it the"
+        " other nodes take its databases over",
+        env="AIRSEQUEL_LEASE_SECONDS",
+        flag="--lease-seconds",
+        minimum=1,
+        maximum=600,
+    )
     # Accounts and access
     signup: str = setting(
         "open",
@@ -493,6 +519,7 @@ def type_name(name: str) -> str:
     if spec.choices:
         return " \\| ".join(spec.choices)
     return {
+        bool: "boolean",
         int: "integer",
         float: "number",
         str: "text",
@@ -511,7 +538,9 @@ def parse_value(name: str, raw: object, *, origin: str | None = None) -> Any:
     optional = kind in (str | None, Path | None)
     if optional and (raw is None or raw == ""):
         return None
-    if kind is bool or isinstance(raw, bool):
+    if kind is bool:
+        return _boolean(label, raw)
+    if isinstance(raw, bool):
         raise SettingError(f"{label} must be {_describe(name)}")
     try:
         value: Any
@@ -537,6 +566,17 @@ def parse_value(name: str, raw: object, *, origin: str | None = None) -> Any:
     if isinstance(value, (int, float)) and not _within(spec, value):
         raise SettingError(f"{label} must be {_describe(name)}, got {raw!r}")
     return value
+
+
+def _boolean(label: str, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise SettingError(f"{label} must be true or false (1/0, yes/no, on/off), got {raw!r}")
 
 
 def _refuse() -> typing.NoReturn:
@@ -591,6 +631,8 @@ def markdown_table() -> str:
             if spec.secret and name == "secret_key"
             else "(empty)"
             if default == ""
+            else "off"
+            if default is False
             else "(none)"
             if default in (None, ())
             else f"`{_human(default)}`"

@@ -1,7 +1,7 @@
 """The core's subpackages are layers: a module imports only from its own layer and those below.
 
     leaf modules (errors, clock, ids, layout, ...)  <  sql  <  formats  <  imports  <  registry  <  auth
-    <  admin  <  storage  <  content  <  graphql  <  exports  <  services
+    <  admin  <  storage  <  content  <  graphql  <  exports  <  cluster  <  services
 
 (storage sits above admin so that a change to a hosted file writes its audit entry itself.)
 
@@ -17,7 +17,19 @@ from pathlib import Path
 import airsequel
 
 PACKAGE = Path(airsequel.__file__).parent
-LAYERS = ["sql", "formats", "imports", "registry", "auth", "admin", "storage", "content", "graphql", "exports"]
+LAYERS = [
+    "sql",
+    "formats",
+    "imports",
+    "registry",
+    "auth",
+    "admin",
+    "storage",
+    "content",
+    "graphql",
+    "exports",
+    "cluster",
+]
 LEAVES = {"errors", "clock", "ids", "integer_text", "durability", "file_types", "layout"}
 
 

@@ -195,6 +195,7 @@ def test_an_insert_only_token_learns_nothing_about_existing_rows_on_any_route(wo
         "org": world.db,
         "readonly_id": "x" * 16,
         "token_id": str(world.token_ids["insert"]),
+        "node_id": "a",
     }
     for method, path in sorted(routes, key=lambda r: r[1] == "/api/logout"):  # logout last
         url = re.sub(r"{(\w+)}", lambda m: values[m.group(1)], path)

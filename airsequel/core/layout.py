@@ -6,12 +6,14 @@
     dbs/<file_key>/main.sqlite   one hosted database; `file_key` is internal and never changes
     dbs/<file_key>/uploaded.json what an uploaded file was (size, header, SHA-256) while it is unchanged
     dbs/<file_key>/assets/<id>   files uploaded as the database's assets
+    dbs/<file_key>/epoch         in a cluster: the ownership epoch this copy of the file belongs to
     tmp/                         uploads and snapshots in progress (same filesystem: renames are atomic)
     exports/                     finished export files until they expire
     outbox/                      password-reset messages (unless another outbox is configured)
     litestream.yml, .sock        the replication daemon's configuration and control socket
 
-A replica (Litestream) mirrors it: `control` and `dbs/<file_key>` under the replica URL.
+A replica (Litestream) mirrors it: `control` and `dbs/<file_key>` under the replica URL (in a cluster,
+`dbs/<file_key>/epochs/<epoch>`: one prefix per ownership epoch).
 """
 
 from __future__ import annotations
@@ -65,10 +67,18 @@ class DataLayout:
     def database_file(self, file_key: str) -> Path:
         return self.dbs_dir / file_key / DATABASE_FILE
 
+    def epoch_marker(self, file_key: str) -> Path:
+        """In a cluster: the ownership epoch the file in this directory belongs to."""
+        return self.dbs_dir / file_key / "epoch"
+
     def assets_dir(self, file_key: str) -> Path:
         return self.dbs_dir / file_key / "assets"
 
 
-def replica_path(file_key: str | None) -> tuple[str, ...]:
-    """Where a file lives under the replica URL: the control plane, or one database."""
-    return ("control",) if file_key is None else ("dbs", file_key)
+def replica_path(file_key: str | None, epoch: int = 0) -> tuple[str, ...]:
+    """Where a file lives under the replica URL: the control plane, or one database. In a cluster each
+    ownership epoch of a database replicates under its own prefix, so that two nodes never write one
+    replica (epoch 0, a server of one node, keeps the path it always had)."""
+    if file_key is None:
+        return ("control",)
+    return ("dbs", file_key) if epoch == 0 else ("dbs", file_key, "epochs", str(epoch))

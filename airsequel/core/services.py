@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airsequel import __version__
-from airsequel.config import LiveSettings, Settings
+from airsequel.config import LiveSettings, SettingError, Settings
 from airsequel.core.admin.audit import AuditLog
 from airsequel.core.admin.database_settings import DatabaseSettings
 from airsequel.core.admin.env_vars import EnvVars
@@ -18,6 +18,7 @@ from airsequel.core.auth.login_throttle import LoginThrottle
 from airsequel.core.auth.principals import Principals
 from airsequel.core.auth.teams import Teams
 from airsequel.core.auth.tokens import Tokens
+from airsequel.core.cluster.node import ClusterNode, setting_problems
 from airsequel.core.content.assets import Assets
 from airsequel.core.content.charts import Charts
 from airsequel.core.content.pages import Pages
@@ -65,6 +66,7 @@ class Services:
 
     live: LiveSettings
     layout: DataLayout
+    cluster: ClusterNode | None = None  # this server as a node of a cluster (--cluster)
     data_dir_lock: DataDirectoryLock | None = None  # held from start to stop: one data directory, one server
     worker: bool = False  # one of the processes of `serve --workers N` (the parent holds the lock)
 
@@ -127,6 +129,12 @@ class Services:
             )
         audit = AuditLog(control)
         hosting = Hosting(layout, control, pool, live, audit, replication)
+        cluster = None
+        if settings.cluster:
+            problems = setting_problems(settings)
+            if problems or replication is None:
+                raise SettingError("; ".join(problems))
+            cluster = ClusterNode(settings, layout, control, hosting, pool, replication)  # sets hosting.node_id
         if clean_up:
             hosting.clean_up_after_crash()
         teams = Teams(control)
@@ -160,7 +168,7 @@ class Services:
             assets=Assets(control, hosting, settings.max_asset_bytes),
             server_settings=server_settings,
             env_vars=env_vars,
-            database_settings=DatabaseSettings(control, env_vars),
+            database_settings=DatabaseSettings(control, env_vars, replicated=replication is not None),
             audit=audit,
             charts=charts,
             backups=Backups(hosting, teams),
@@ -170,6 +178,7 @@ class Services:
             replication=replication,
             live=live,
             layout=layout,
+            cluster=cluster,
         )
 
     def settings_behind(self) -> bool:
@@ -186,9 +195,15 @@ class Services:
 
     def start_background_work(self) -> None:
         """Export workers, and the Litestream supervisor when backups are on."""
+        if self.cluster is not None:
+            self.exports.leases.node_id = self.cluster.node_id
+            self.cluster.join()
         self.exports.start()
         if self.replication is not None:
-            self.replication.start(self.control)  # follows the registry, whichever worker changes it
+            # follows the registry, whichever worker changes it; in a cluster the files this node holds
+            self.replication.start(self.control, self.cluster.adoption.listed if self.cluster else None)
+        if self.cluster is not None:
+            self.cluster.start()
 
     def status(self, caller: Principal, *, replication_details: bool = False) -> dict[str, Any]:
         """GET /api/status: ok, or degraded while continuous backups are on but not running. The
@@ -217,8 +232,12 @@ class Services:
 
     def _stop(self) -> None:
         self.exports.stop()  # first: a job still running would write to the control plane after its last sync
+        if self.cluster is not None:
+            self.cluster.moves.stop()
         if self.replication is not None:
             self.replication.stop()  # ships everything not yet shipped, then ends Litestream
+        if self.cluster is not None:
+            self.cluster.stop()  # after the last ship: the others take this node's databases over at once
         self.pool.close_all()
         self.pool.watchdog.stop()
         self.control.close()

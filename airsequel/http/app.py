@@ -18,6 +18,7 @@ from airsequel.http.pages import static_files
 from airsequel.http.routes import (
     backups,
     charts,
+    cluster,
     databases,
     docs,
     exports,
@@ -64,6 +65,7 @@ def create_app(settings: Settings, *, worker: tuple[str, str | None] | None = No
             *graphql.routes,
             *graphql_ws.routes,  # WebSocket: live queries at the GraphQL paths
             *status.routes,
+            *cluster.routes,
             *users.routes,
             *teams.routes,
             *tokens.routes,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airsequel.core.services import Services
+from airsequel.http.cluster_routing import ClusterRouting
 from airsequel.http.host_check import host_refusal_response
 from airsequel.http.security_headers import add_headers
 from airsequel.http.shared_state import catch_up
@@ -19,6 +20,8 @@ class EdgeMiddleware:
     def __init__(self, app: ASGIApp, services: Services) -> None:
         self.app = app
         self.services = services
+        # In a cluster: where each request runs, here or on its database's owner (cluster_routing.py).
+        self.routing = ClusterRouting(services, services.cluster) if services.cluster is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -28,6 +31,9 @@ class EdgeMiddleware:
             await catch_up(self.services)
             if host_refusal_response(scope, self.services) is not None:
                 await send({"type": "websocket.close", "code": 1008, "reason": "Host not allowed"})
+                return
+            if self.routing is not None:
+                await self.routing(scope, receive, send, self.app)
                 return
             await self.app(scope, receive, send)
             return
@@ -46,4 +52,17 @@ class EdgeMiddleware:
         if refused is not None:
             await refused(scope, receive, send_with_headers)
             return
+        if self.routing is not None:
+            await self.routing(scope, receive, send, self._with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
+
+    async def _with_headers(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The application, its answers with the security headers (a forwarded answer has its owner's)."""
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                add_headers(message)
+            await send(message)
+
         await self.app(scope, receive, send_with_headers)

@@ -1,4 +1,4 @@
-"""A database's settings (visibility, schema lock, views tab, auditing, environment) and its
+"""A database's settings (visibility, schema lock, views tab, auditing, durability, environment) and its
 environment variables: read by anyone who may read the database (variable values only by those
 who may manage it), changed by its managers, all of a change in one transaction."""
 
@@ -11,17 +11,23 @@ from airsequel.core.auth.access import Action, Principal, may
 from airsequel.core.errors import InvalidInput
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord, write_database_changes
 
+# When a write is acknowledged: once committed here ("local", shipped to the replica within about a
+# second), or once Litestream shipped it ("replicated").
+DURABILITIES = ("local", "replicated")
 FLAGS = {"schemaLocked": "schema_locked", "viewsTab": "views_tab", "auditing": "auditing"}
 
 
 class DatabaseSettings:
-    def __init__(self, control: ControlPlane, env_vars: EnvVars) -> None:
+    def __init__(self, control: ControlPlane, env_vars: EnvVars, *, replicated: bool = False) -> None:
+        """`replicated`: whether continuous backups are on (`durability: "replicated"` needs them)."""
         self.control = control
         self.env_vars = env_vars
+        self.replicated = replicated
 
     def view(self, record: DatabaseRecord, caller: Principal) -> dict[str, Any]:
         return {
             "auditing": record.auditing,
+            "durability": record.durability,
             "environment": record.environment,
             "envVars": self.variables(record, caller),
             "schemaLocked": record.schema_locked,
@@ -46,6 +52,14 @@ class DatabaseSettings:
                 if not isinstance(value, bool):
                     raise InvalidInput(f"{key} must be true or false")
                 columns[FLAGS[key]] = int(value)
+            elif key == "durability":
+                if value not in DURABILITIES:
+                    raise InvalidInput("durability must be 'local' or 'replicated'")
+                if value == "replicated" and not self.replicated:
+                    raise InvalidInput(
+                        "durability 'replicated' needs continuous backups: start the server with AIRSEQUEL_REPLICA_URL"
+                    )
+                columns["durability"] = value
             elif key == "environment":
                 if value is not None and not isinstance(value, str):
                     raise InvalidInput("environment must be text or null")

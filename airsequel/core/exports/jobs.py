@@ -135,6 +135,11 @@ class Exports:
         for record in records:
             authorize(principal, Action.READ, record)
         self._check_tables_and_filters(records, request)
+        nodes = sorted({record.node or "" for record in records})
+        if len(nodes) > 1:
+            raise InvalidInput(
+                "In a cluster the databases of one export must be on one node; these are on " + ", ".join(nodes)
+            )
         team = records[0].owner or ""
         self.hosting.disk.check_room(what="An export")
         self.hosting.quotas.check_export_bytes(team, 0)
@@ -144,8 +149,8 @@ class Exports:
             if team:
                 self.hosting.quotas.check_queued_jobs(team, conn)
             conn.execute(
-                "INSERT INTO export_jobs(id, name, user_id, token_id, team, request_json, status, created_utc)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'STARTED', ?)",
+                "INSERT INTO export_jobs(id, name, user_id, token_id, team, request_json, status, created_utc, node)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'STARTED', ?, ?)",
                 (
                     job_id,
                     request.name,
@@ -154,6 +159,7 @@ class Exports:
                     team,
                     orjson.dumps(stored).decode(),
                     utc_now_iso(),
+                    records[0].node,  # the node that runs it (in a cluster: its databases' owner)
                 ),
             )
         self._wake.set()
@@ -227,6 +233,11 @@ class Exports:
         ):
             raise NotFound(f"Export {job_id!r} does not exist")
         return rows[0]
+
+    def node_of(self, job_id: str) -> str | None:
+        """The node that runs (ran) the job and keeps its file: None on one server or if there is none."""
+        rows = self.control.query("SELECT node FROM export_jobs WHERE id = ?", (job_id,))
+        return str(rows[0][0]) if rows and rows[0][0] else None
 
     def _file_key_readable(self, principal: Principal, database: str | None) -> str | None:
         if database is None:

@@ -44,6 +44,7 @@ SET status = 'RUNNING', claimed_by = :me, lease_until = :until, attempts = attem
 WHERE id = (
     SELECT id FROM export_jobs
     WHERE {_TAKEABLE}
+      AND coalesce(node, '') = :node
       AND team NOT IN (SELECT team FROM export_jobs WHERE status = 'RUNNING' AND lease_until >= :now)
     ORDER BY created_utc, id LIMIT 1
 ) AND {_TAKEABLE}
@@ -71,6 +72,7 @@ class JobLeases:
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
         self.worker_id = new_worker_id()
+        self.node_id = ""  # in a cluster: this node's id; it runs only the jobs of the databases it owns
         self.held: set[str] = set()
         self._lock = threading.Lock()
         _LIVE_HERE.add(self.worker_id)
@@ -84,7 +86,7 @@ class JobLeases:
         now = time.time()
         with self.control.transaction(bump=False) as conn:  # no cached answer depends on jobs
             row: ControlRow | None = conn.execute(
-                CLAIM, {"me": self.worker_id, "until": now + self.lease_seconds, "now": now}
+                CLAIM, {"me": self.worker_id, "until": now + self.lease_seconds, "now": now, "node": self.node_id}
             ).fetchone()
         if row is not None:
             with self._lock:

@@ -205,6 +205,32 @@ MIGRATIONS: list[str] = [
     """,
     # 11: the generation every process's caches are checked against, bumped by every write (issue 18)
     GENERATION_ROW,
+    # 12: a cluster of nodes (issue 20): each database's owner node and ownership epoch, the epochs'
+    # history (which node wrote which epoch from when: point-in-time restore finds its replica by
+    # time), the nodes with their leases, and per database when a write is acknowledged.
+    """
+    ALTER TABLE databases ADD COLUMN node TEXT;
+    ALTER TABLE databases ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE databases ADD COLUMN durability TEXT NOT NULL DEFAULT 'local';
+    CREATE INDEX databases_node ON databases(node);
+    CREATE TABLE cluster_nodes (
+        node_id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        incarnation INTEGER NOT NULL,
+        lease_until REAL NOT NULL,
+        draining INTEGER NOT NULL DEFAULT 0,
+        started_utc TEXT NOT NULL,
+        stats_json TEXT NOT NULL DEFAULT '{}'
+    ) STRICT;
+    CREATE TABLE database_epochs (
+        file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
+        epoch INTEGER NOT NULL,
+        node TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        PRIMARY KEY (file_key, epoch)
+    ) STRICT;
+    ALTER TABLE export_jobs ADD COLUMN node TEXT;
+    """,
 ]
 
 # Migration number -> its PostgreSQL form, where the SQLite text does not translate.

@@ -38,6 +38,12 @@ class DatabaseRecord:
     file_name: str = "database.sqlite"
     # Whether /readonly/<readonly_id>/... answers: off until a manager turns the link on.
     readonly_enabled: bool = False
+    # In a cluster: the node that owns the file and its ownership epoch (None and 0 on one server).
+    node: str | None = None
+    epoch: int = 0
+    # "local": acknowledged once committed here (shipped within about a second when replicated);
+    # "replicated": acknowledged only once Litestream shipped the write.
+    durability: str = "local"
 
     @classmethod
     def from_row(cls, row: ControlRow) -> DatabaseRecord:

@@ -9,6 +9,7 @@ from airsequel.core.auth.access import Action, Principal, authorize
 from airsequel.core.auth.teams import Teams
 from airsequel.core.errors import InvalidInput, NotFound, Unprocessable
 from airsequel.core.registry.control_plane import DatabaseRecord
+from airsequel.core.registry.epochs import epoch_at
 from airsequel.core.storage import replication
 from airsequel.core.storage.hosting import Hosting
 
@@ -26,7 +27,7 @@ class Backups:
     def window(self, record: DatabaseRecord, caller: Principal) -> dict[str, Any]:
         """The earliest and latest point `record` can be restored to (its managers only)."""
         authorize(caller, Action.MANAGE, record)
-        found = replication.restore_window(self._replication().url_for(record.file_key))
+        found = replication.restore_window(self._replication().url_for(record.file_key, record.epoch))
         return {"earliest": found.earliest, "latest": found.latest}
 
     def restore(
@@ -43,7 +44,9 @@ class Backups:
         if as_new:
             owner, created_by = self.teams.for_new_database(caller, team)
         target = self.hosting.temp_path(".sqlite")
-        replication.restore(self._replication().url_for(record.file_key), target, timestamp)
+        # In a cluster the moment's state is in the replica of the epoch then in force.
+        epoch = epoch_at(self.hosting.control, record.file_key, timestamp, record.epoch)
+        replication.restore(self._replication().url_for(record.file_key, epoch), target, timestamp)
         try:
             conn = sqlite3.connect(f"{target.as_uri()}?mode=ro&immutable=1", uri=True)
             try:

@@ -26,6 +26,7 @@ from airsequel.core.registry.control_plane import (
     DatabaseRecord,
     write_database_changes,
 )
+from airsequel.core.registry.epochs import record_epoch
 from airsequel.core.registry.generation_cache import GenerationCache
 from airsequel.core.sql.connections import ConnectionPool, remove_wal_files
 from airsequel.core.sql.file_swaps import no_fresh_opens
@@ -81,6 +82,9 @@ class Hosting(HostedChanges):
         # that adds bytes. Writers elsewhere (POST /sql, GraphQL, file cells) call disk.check_room() too.
         self.disk = DiskSpace(layout.root, lambda: live.current.min_free_disk_bytes)
         self.quotas = Quotas(control, live, layout)
+        # In a cluster: this node's id. Databases created here are owned by it from epoch 1 on, and
+        # only the files it owns are kept in its data directory.
+        self.node_id: str | None = None
 
     @property
     def limits(self) -> SqlLimits:
@@ -125,10 +129,17 @@ class Hosting(HostedChanges):
         """Remove what an interrupted create, upload, delete or download left behind."""
         for leftover in self.tmp_dir.iterdir():
             remove_path(leftover)
-        known = {row[0] for row in self.control.query("SELECT file_key FROM databases")}
+        known = {
+            row[0]
+            for row in (
+                self.control.query("SELECT file_key FROM databases")
+                if self.node_id is None
+                else self.control.query("SELECT file_key FROM databases WHERE node = ?", (self.node_id,))
+            )
+        }
         for directory in self.dbs_dir.iterdir():
             if directory.name not in known:
-                log.warning("removing %s: no registry entry (interrupted create or delete)", directory)
+                log.warning("removing %s: no registry entry here (interrupted create or delete, or moved)", directory)
                 remove_path(directory)
         relist_shadow_tables(self.control, self.pool, self.file_path)
 
@@ -253,16 +264,22 @@ class Hosting(HostedChanges):
         directory (and `leftover`, a temporary source file) is removed and nothing is registered.
         `uploaded`: what the file was as uploaded, kept to give it back so while it is unchanged."""
         path = self.file_path(record)
+        if self.node_id is not None:
+            record.node, record.epoch = self.node_id, 1
         with self.disk.full_disk_as_507("Creating the database"):
             try:
                 path.parent.mkdir(parents=True)
                 put_file(path)
+                if record.node is not None:
+                    self.layout.epoch_marker(record.file_key).write_text(f"{record.epoch}\n")
                 self._finish_file(record)
                 if uploaded is not None:
                     remember(path, uploaded)
                 with self.control.transaction() as conn:  # the quota holds against concurrent creates
                     self.quotas.check_new_database(record.owner, record.size, conn)
                     self.control.insert_database(record)
+                    if record.node is not None:
+                        record_epoch(conn, record.file_key, record.epoch, record.node)
             except BaseException:
                 self.pool.forget(record.file_key)
                 remove_path(path.parent)
@@ -274,7 +291,9 @@ class Hosting(HostedChanges):
 
     def _replicate(self, record: DatabaseRecord) -> None:
         if self.replication is not None:
-            self.replication.add(record.file_key, self.file_path(record))
+            self.replication.add(record.file_key, self.file_path(record), record.epoch)
+            if self.node_id is not None:  # in a cluster a new file is in the replica before it is acknowledged
+                self.replication.sync(record.file_key)
 
     def _finish_file(
         self, record: DatabaseRecord, entry: AuditEntry | None = None, changes: dict[str, str] | None = None

@@ -84,6 +84,7 @@ class Replication:
         self.socket = layout.litestream_socket
         self.config = layout.litestream_config
         self.registered: dict[str, Path] = {}
+        self.epochs: dict[str, int] = {}  # the ownership epoch each registered file replicates as
         self.restarts = 0
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.RLock()
@@ -91,27 +92,38 @@ class Replication:
         self._supervisor: threading.Thread | None = None
         self.election = SupervisorElection(layout.root)
         self.poll_seconds = poll_seconds
-        self._registry: Callable[[], dict[str, Path]] | None = None
+        self._registry: Callable[[], dict[str, tuple[Path, int]]] | None = None
         self._generation: Callable[[], int] = lambda: 0
         self._seen_generation: int | None = None
         self._first_round = threading.Event()
         self._launch_error: BaseException | None = None
         self._sync_timeout = 120.0
 
-    def url_for(self, file_key: str) -> str:
-        return replica_url(self.url, *replica_path(file_key), endpoint=self.endpoint)
+    def url_for(self, file_key: str, epoch: int | None = None) -> str:
+        """The replica of `file_key` at `epoch` (default: the epoch it is registered with, else 0)."""
+        chosen = self.epochs.get(file_key, 0) if epoch is None else epoch
+        return replica_url(self.url, *replica_path(file_key, chosen), endpoint=self.endpoint)
 
     # --- the process ----------------------------------------------------------------------------
 
-    def start(self, registry: ControlPlane | Iterable[tuple[str, Path]]) -> None:
+    def start(
+        self,
+        registry: ControlPlane | Iterable[tuple[str, Path]],
+        listed: Callable[[], dict[str, tuple[Path, int]]] | None = None,
+    ) -> None:
         """Start supervising: this process runs Litestream if it wins the election (else it keeps trying,
         to take over when the holder ends). `registry`: the control plane, whose databases are replicated
-        (followed as they change), or a fixed list of (file key, path)."""
+        (followed as they change), or a fixed list of (file key, path). `listed`: which files to
+        replicate, by file key, with their path and epoch (in a cluster: the ones this node holds),
+        read again whenever the control plane's generation moves; default every database it lists."""
         if isinstance(registry, ControlPlane):
             control = registry
-            self._registry = lambda: {
-                row[0]: self.layout.database_file(row[0]) for row in control.query("SELECT file_key FROM databases")
-            }
+            self._registry = listed or (
+                lambda: {
+                    row[0]: (self.layout.database_file(row[0]), int(row[1]))
+                    for row in control.query("SELECT file_key, epoch FROM databases")
+                }
+            )
             self._generation = lambda: int(control.generation)
         else:
             self.registered = dict(registry)
@@ -339,30 +351,46 @@ class Replication:
         listed = self._registry()
         self._seen_generation = generation
         with self._lock:
-            added = {key: path for key, path in listed.items() if key not in self.registered}
-            removed = [key for key in self.registered if key not in listed]
+            # A file whose epoch changed is registered again, under its new epoch's prefix.
+            removed = [key for key in self.registered if key not in listed or listed[key][1] != self.epochs.get(key, 0)]
+            added = {key: entry for key, entry in listed.items() if key not in self.registered or key in removed}
             running = self._own_pid is not None
         if not running:  # only the list, for /api/status and for taking over
             with self._lock:
-                self.registered.update(added)
                 for file_key in removed:
                     self.registered.pop(file_key, None)
+                    self.epochs.pop(file_key, None)
+                for file_key, (path, epoch) in added.items():
+                    self.registered[file_key] = path
+                    self.epochs[file_key] = epoch
             return
-        for file_key, path in added.items():
-            self.add(file_key, path)
         for file_key in removed:
             self.remove(file_key)
+        for file_key, (path, epoch) in added.items():
+            self.add(file_key, path, epoch)
 
     # --- databases ------------------------------------------------------------------------------
 
-    def add(self, file_key: str, path: Path) -> None:
+    def add(self, file_key: str, path: Path, epoch: int | None = None) -> None:
+        """Replicate `file_key` (under `epoch`'s prefix; default the epoch it had, else 0)."""
         with self._lock:
             self.registered[file_key] = path
+            self.epochs[file_key] = self.epochs.get(file_key, 0) if epoch is None else epoch
             if self.pid is not None:
                 self._register(file_key, path)
 
+    def sync(self, file_key: str, *, timeout_seconds: float = 30.0) -> bool:
+        """Have Litestream ship what `file_key` has not shipped yet, and wait until the replica has it;
+        whether it did within `timeout_seconds` (False also when the file is not replicated here)."""
+        with self._lock:
+            path = self.registered.get(file_key)
+        if path is None or self.pid is None:
+            return False
+        return self._sync(path, time.monotonic() + timeout_seconds)
+
     def remove(self, file_key: str) -> None:
         with self._lock:
+            self.epochs.pop(file_key, None)
             path = self.registered.pop(file_key, None)
             if path is not None and self.pid is not None:
                 subprocess.run(

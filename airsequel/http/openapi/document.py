@@ -12,7 +12,7 @@ from typing import Any
 from starlette.routing import Route
 
 from airsequel import __version__
-from airsequel.http.openapi import account_responses, data_responses, integration_responses
+from airsequel.http.openapi import account_responses, cluster_responses, data_responses, integration_responses
 from airsequel.http.openapi.declarations import BODY_ERRORS, COMMON_ERRORS, ERROR_MEANINGS, HTML, Declared
 from airsequel.http.openapi.schemas import COMPONENTS, STR, ref
 
@@ -44,7 +44,12 @@ def _merged(*parts: dict[tuple[str, str], Declared]) -> dict[tuple[str, str], De
 
 
 # What every documented (method, path) answers. tests/test_openapi.py fails on a route missing here.
-DECLARED = _merged(data_responses.RESPONSES, account_responses.RESPONSES, integration_responses.RESPONSES)
+DECLARED = _merged(
+    data_responses.RESPONSES,
+    account_responses.RESPONSES,
+    integration_responses.RESPONSES,
+    cluster_responses.RESPONSES,
+)
 
 
 @dataclass(frozen=True)
