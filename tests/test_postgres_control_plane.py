@@ -15,7 +15,7 @@ from airsequel.core.errors import InvalidInput, Unavailable
 from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.registry.migrations import MIGRATIONS
 from airsequel.core.registry.postgres_dialect import to_postgres
-from airsequel.core.registry.postgres_engine import NUL_IN_TEXT, WRITE_LOCK_KEY
+from airsequel.core.registry.postgres_engine import NUL_IN_TEXT, WRITE_LOCK_KEY, ControlPlaneUnreachable
 from airsequel.http.app import create_app
 from tests.helpers import sign_up_and_login
 
@@ -119,7 +119,7 @@ def test_a_connection_the_server_ended_is_opened_again(postgresql_url):
             " WHERE application_name = 'airsequel control plane' AND datname = current_database()"
         ).fetchall()
         assert ended and all(row[0] for row in ended)
-        with pytest.raises(psycopg.OperationalError):
+        with pytest.raises(ControlPlaneUnreachable, match="cannot be reached"):  # a 503, not a 500
             control.query("SELECT 1")  # the statement in flight when the server went away fails
         assert control.query("SELECT count(*) FROM users")[0][0] == 0  # the next one reconnects
         assert control.check_generation() >= 0

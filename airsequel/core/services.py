@@ -29,6 +29,7 @@ from airsequel.core.exports.jobs import Exports
 from airsequel.core.graphql.engine import GraphQLEngine
 from airsequel.core.layout import DataLayout
 from airsequel.core.registry.control_plane import ControlPlane
+from airsequel.core.registry.postgres_engine import ControlPlaneUnreachable
 from airsequel.core.sql.connections import ConnectionPool
 from airsequel.core.sql.deadline import Watchdog
 from airsequel.core.storage.backups import Backups
@@ -186,7 +187,13 @@ class Services:
         last looked (one call on the generation's own connection; its caches follow from here on), and
         whether the run-time settings must then be read again (`catch_up_settings`, which reads the
         control plane and so may wait behind another process's write: not on the event loop)."""
-        self.control.check_generation()
+        try:
+            self.control.check_generation()
+        except ControlPlaneUnreachable:
+            # PostgreSQL is down or restarting: nothing can change there meanwhile, so this process
+            # answers from what it last read (a node of a cluster stops once its lease runs out);
+            # what needs the control plane itself answers 503.
+            return False
         return isinstance(self.live, SharedLiveSettings) and self.live.behind()
 
     def catch_up_settings(self) -> None:

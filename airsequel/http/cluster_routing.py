@@ -20,6 +20,7 @@ import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,6 +30,7 @@ from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.services import Services
 from airsequel.http.forwarding import Forwarder, ForwardingSignature, adopt_forwarded_client
 from airsequel.http.responses import error_body
+from airsequel.http.security_headers import add_headers
 from airsequel.http.shared_state import catch_up
 from airsequel.http.socket_forwarding import forward_websocket
 
@@ -69,12 +71,13 @@ def route_of(scope: Scope) -> Route | None:
 
 
 def _json_answer(status: int, message: str) -> tuple[Message, Message]:
-    body = error_body([message])
-    start = {
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-    }
+    """An error answer as ASGI messages, with the security headers every answer has."""
+    body = orjson.dumps(error_body([message]))
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status == 503:
+        headers.append((b"retry-after", b"1"))
+    start: Message = {"type": "http.response.start", "status": status, "headers": headers}
+    add_headers(start)
     return start, {"type": "http.response.body", "body": body}
 
 

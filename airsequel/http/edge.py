@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from airsequel.core.errors import CoreError
 from airsequel.core.services import Services
 from airsequel.http.cluster_routing import ClusterRouting
 from airsequel.http.host_check import host_refusal_response
+from airsequel.http.responses import error_response
 from airsequel.http.security_headers import add_headers
 from airsequel.http.shared_state import catch_up
 
@@ -28,7 +30,11 @@ class EdgeMiddleware:
             # A WebSocket (GraphQL live queries) gets the same catch-up and Host check (a page of another
             # site could otherwise reach this server through DNS rebinding); refused before it is
             # accepted, which the client sees as a 403.
-            await catch_up(self.services)
+            try:
+                await catch_up(self.services)
+            except CoreError as error:
+                await send({"type": "websocket.close", "code": 1013, "reason": str(error)[:120]})
+                return
             if host_refusal_response(scope, self.services) is not None:
                 await send({"type": "websocket.close", "code": 1008, "reason": "Host not allowed"})
                 return
@@ -40,20 +46,28 @@ class EdgeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # First of all: what another worker process changed counts for this request too.
-        await catch_up(self.services)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 add_headers(message)
             await send(message)
 
+        # First of all: what another worker process changed counts for this request too.
+        try:
+            await catch_up(self.services)
+        except CoreError as error:  # e.g. the settings could not be read again: a clear answer, not a 500
+            await error_response(error.status, *error.messages)(scope, receive, send_with_headers)
+            return
+
         refused = host_refusal_response(scope, self.services)
         if refused is not None:
             await refused(scope, receive, send_with_headers)
             return
         if self.routing is not None:
-            await self.routing(scope, receive, send, self._with_headers)
+            try:
+                await self.routing(scope, receive, send, self._with_headers)
+            except CoreError as error:  # raised before anything was sent: where the request goes is unknown
+                await error_response(error.status, *error.messages)(scope, receive, send_with_headers)
             return
         await self.app(scope, receive, send_with_headers)
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from airsequel.config import LiveSettings, Settings
 from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.registry.generation import BACKGROUND_CHECK_SECONDS
+from airsequel.core.registry.postgres_engine import ControlPlaneUnreachable
 
 
 class SharedLiveSettings(LiveSettings):
@@ -52,11 +53,18 @@ class SharedLiveSettings(LiveSettings):
         if generation != self._seen:
             with self._reloading:
                 if generation != self._seen:
-                    self._seen = generation  # first: `reload` reads `current` itself
-                    reload()
+                    seen, self._seen = self._seen, generation  # first: `reload` reads `current` itself
+                    try:
+                        reload()
+                    except BaseException:
+                        self._seen = seen  # read again at the next look
+                        raise
 
     @property
     def current(self) -> Settings:
         if time.monotonic() - self._checked_at > BACKGROUND_CHECK_SECONDS:
-            self.refresh()
+            try:
+                self.refresh()
+            except ControlPlaneUnreachable:
+                pass  # the values last read hold until the control plane answers again
         return self._current

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from airsequel.core.durability import fsync_directory
-from airsequel.core.errors import CoreError, Unavailable
+from airsequel.core.errors import CoreError, NotFound, Unavailable
 from airsequel.core.layout import DataLayout
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 from airsequel.core.registry.epochs import epochs_before, epochs_of
@@ -113,11 +113,14 @@ class Adoption:
         """The newest earlier epoch's replica, restored into tmp/ and checked."""
         self.layout.tmp_dir.mkdir(parents=True, exist_ok=True)
         problems: list[str] = []
-        for epoch in epochs_before(self.control, record.file_key, record.epoch):
+        # A planned move's handoff snapshot first; else the stream of the newest earlier epoch.
+        earlier = epochs_before(self.control, record.file_key, record.epoch)
+        sources = [(record.epoch, True)] + [(epoch, False) for epoch in earlier]
+        for epoch, handoff in sources:
             target = self.layout.tmp_dir / f"adopt-{record.file_key}-{epoch}-{os.getpid()}.sqlite"
             remove_path(target)
             try:
-                litestream.restore(self.replication.url_for(record.file_key, epoch), target)
+                litestream.restore(self.replication.url_for(record.file_key, epoch, handoff=handoff), target)
                 conn = sqlite3.connect(target)
                 try:
                     check = conn.execute("PRAGMA integrity_check").fetchone()[0]
@@ -128,9 +131,10 @@ class Adoption:
                     raise CoreError(f"the restored file failed its integrity check: {check}")
             except CoreError as error:
                 remove_path(target)
-                problems.append(f"epoch {epoch}: {error}")
+                if not handoff or not isinstance(error, NotFound):  # no handoff: a takeover, not a move
+                    problems.append(f"epoch {epoch}{' handoff' if handoff else ''}: {error}")
                 continue
-            log.info("restored %s from the replica of epoch %d", record.file_key, epoch)
+            log.info("restored %s from the %s of epoch %d", record.file_key, "handoff" if handoff else "stream", epoch)
             return target
         raise CoreError("; ".join(problems) or "no earlier epoch")
 

@@ -25,7 +25,7 @@ from airsequel.core.cluster.takeover import take_over
 from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, Unavailable
 from airsequel.core.layout import DataLayout
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
-from airsequel.core.registry.postgres_engine import is_postgres_url
+from airsequel.core.registry.postgres_engine import ControlPlaneUnreachable, is_postgres_url
 from airsequel.core.sql.connections import ConnectionPool
 from airsequel.core.storage.hosting import Hosting
 from airsequel.core.storage.replication import Replication
@@ -174,7 +174,12 @@ class ClusterNode:
         generation = int(self.control.generation)
         seen, urls = self._urls
         if seen != generation or node_id not in urls:
-            urls = {node.node_id: node.url for node in all_nodes(self.control)}
+            try:
+                urls = {node.node_id: node.url for node in all_nodes(self.control)}
+            except ControlPlaneUnreachable:
+                if node_id in urls:  # the map last read holds while the control plane is away
+                    return urls[node_id]
+                raise
             self._urls = (generation, urls)
         return urls.get(node_id)
 

@@ -218,6 +218,7 @@ UPDATABLE = frozenset(
         "environment",
         "file_name",
         "file_format",
+        "durability",
     }
 )
 

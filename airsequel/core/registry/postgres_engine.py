@@ -29,6 +29,7 @@ from airsequel.core.registry.postgres_dialect import to_postgres
 # Any constant works: advisory locks are per database, and only the control plane takes this one.
 WRITE_LOCK_KEY = 0x41_69_72_53_65_71  # "AirSeq"
 LOCK_TIMEOUT = "5s"
+CONNECT_TIMEOUT_SECONDS = 5
 BUSY = "The server is busy: retry in a moment"
 NUL_IN_TEXT = "Text may not contain the NUL character (U+0000)"
 Params = Sequence[Any] | Mapping[str, Any]
@@ -103,6 +104,13 @@ class PostgresCursor:
         return [] if self._cursor.description is None else self._cursor.fetchall()
 
 
+UNREACHABLE = "The control plane (PostgreSQL) cannot be reached: try again in a moment"
+
+
+class ControlPlaneUnreachable(Unavailable):
+    """The PostgreSQL server did not answer (down, restarting, or the network): 503, never a 500."""
+
+
 class PostgresConnection:
     """sqlite3.Connection's calls that the control plane makes, on one PostgreSQL connection."""
 
@@ -112,10 +120,17 @@ class PostgresConnection:
         self._pg = self._connect()
 
     def _connect(self) -> psycopg.Connection[Any]:
-        connection: psycopg.Connection[Any] = psycopg.connect(
-            self._url, autocommit=True, row_factory=_row_factory, application_name="airsequel control plane"
-        )
-        connection.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+        try:
+            connection: psycopg.Connection[Any] = psycopg.connect(
+                self._url,
+                autocommit=True,
+                row_factory=_row_factory,
+                application_name="airsequel control plane",
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            )
+            connection.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+        except psycopg.OperationalError as error:
+            raise ControlPlaneUnreachable(UNREACHABLE) from error
         return connection
 
     @property
@@ -128,7 +143,12 @@ class PostgresConnection:
             if command in ("BEGIN", "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE"):
                 return self._begin(write=command != "BEGIN")
             if command in ("COMMIT", "ROLLBACK", "END"):
-                return PostgresCursor(self._pg.execute(command))
+                try:
+                    return PostgresCursor(self._pg.execute(command))
+                except psycopg.OperationalError as error:
+                    if self._pg.closed or self._pg.broken:
+                        raise ControlPlaneUnreachable(UNREACHABLE) from error
+                    raise
             bound = _bound(params)
             text = to_postgres(sql, bound=bound is not None)
             return self._run(lambda cursor: cursor.execute(text, bound))
@@ -151,7 +171,12 @@ class PostgresConnection:
 
     def _begin(self, *, write: bool) -> PostgresCursor:
         self._reconnect_if_broken()
-        cursor = self._pg.execute("BEGIN")
+        try:
+            cursor = self._pg.execute("BEGIN")
+        except psycopg.OperationalError as error:
+            if self._pg.closed or self._pg.broken:
+                raise ControlPlaneUnreachable(UNREACHABLE) from error
+            raise
         if write:
             try:
                 self._pg.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
@@ -168,6 +193,10 @@ class PostgresConnection:
             run(cursor)
         except pg_errors.LockNotAvailable as error:
             raise Unavailable(BUSY) from error
+        except psycopg.OperationalError as error:
+            if self._pg.closed or self._pg.broken:  # the server went away under the statement
+                raise ControlPlaneUnreachable(UNREACHABLE) from error
+            raise
         return PostgresCursor(cursor)
 
     def _reconnect_if_broken(self) -> None:
@@ -209,7 +238,7 @@ class PostgresGenerationWatch(GenerationWatch):
     def _read(self) -> int | None:
         try:
             row = self._conn.execute(GENERATION).fetchone()
-        except psycopg.OperationalError:  # the server ended this connection: a read, so ask again
+        except (psycopg.OperationalError, ControlPlaneUnreachable):  # the connection ended: a read, so ask again
             row = self._conn.execute(GENERATION).fetchone()
         value: int = row[0]
         return value

@@ -99,10 +99,11 @@ class Replication:
         self._launch_error: BaseException | None = None
         self._sync_timeout = 120.0
 
-    def url_for(self, file_key: str, epoch: int | None = None) -> str:
-        """The replica of `file_key` at `epoch` (default: the epoch it is registered with, else 0)."""
+    def url_for(self, file_key: str, epoch: int | None = None, *, handoff: bool = False) -> str:
+        """The replica of `file_key` at `epoch` (default: the epoch it is registered with, else 0), or that
+        epoch's handoff snapshot."""
         chosen = self.epochs.get(file_key, 0) if epoch is None else epoch
-        return replica_url(self.url, *replica_path(file_key, chosen), endpoint=self.endpoint)
+        return replica_url(self.url, *replica_path(file_key, chosen, handoff=handoff), endpoint=self.endpoint)
 
     # --- the process ----------------------------------------------------------------------------
 
@@ -387,6 +388,31 @@ class Replication:
         if path is None or self.pid is None:
             return False
         return self._sync(path, time.monotonic() + timeout_seconds)
+
+    def ship_once(self, path: Path, url: str, *, timeout_seconds: float = 60.0) -> bool:
+        """Ship the file at `path` (a copy nobody writes) to `url` as a fresh replica, and stop: register
+        it, wait until the replica has it, unregister it. Whether the replica has it."""
+        if self.pid is None:
+            return False
+        done = subprocess.run(
+            [litestream_binary(), "register", "-socket", str(self.socket), "-replica", url, str(path)],
+            capture_output=True,
+            text=True,
+            env=clean_environment(),
+            timeout=60,
+        )
+        if done.returncode != 0:
+            log.error("registering %s with litestream failed: %s", path, done.stderr.strip())
+            return False
+        try:
+            return self._sync(path, time.monotonic() + timeout_seconds)
+        finally:
+            subprocess.run(
+                [litestream_binary(), "unregister", "-socket", str(self.socket), str(path)],
+                capture_output=True,
+                env=clean_environment(),
+                timeout=60,
+            )
 
     def remove(self, file_key: str) -> None:
         with self._lock:

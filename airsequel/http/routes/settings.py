@@ -125,6 +125,7 @@ async def get_database_settings(request: Request) -> JSONResponse:
         schemaLocked=BOOLEAN,
         viewsTab=BOOLEAN,
         auditing=BOOLEAN,
+        durability={"enum": ["local", "replicated"]},
         environment=TEXT_OR_NULL,
         envVars=ENV_LIST,
     )
@@ -132,7 +133,7 @@ async def get_database_settings(request: Request) -> JSONResponse:
 async def patch_database_settings(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.MANAGE)
     body = await read_json_object(request)
-    changes: dict[str, Any] = {key: body[key] for key in ("visibility", "envVars") if key in body}
+    changes: dict[str, Any] = {key: body[key] for key in ("visibility", "durability", "envVars") if key in body}
     for field in ("schemaLocked", "viewsTab", "auditing"):
         value = bool_field(body, field)
         if value is not None:
