@@ -258,6 +258,22 @@ class ClusterBackends:
         """A fresh prefix in the bucket for one test's cluster."""
         return f"s3://{BUCKET}/{name}-{next(self._numbers)}"
 
+    def replica_objects(self, replica_url: str) -> list[tuple[str, int]]:
+        """(key, size) of every object under `replica_url` (straight from moto, not through the gate)."""
+        import re
+
+        prefix = replica_url.removeprefix(f"s3://{BUCKET}/")
+        found: list[tuple[str, int]] = []
+        token = ""
+        while True:
+            query = f"list-type=2&prefix={prefix}/" + (f"&continuation-token={token}" if token else "")
+            text = httpx2.get(f"{self.moto.url}/{BUCKET}?{query}", timeout=10).text
+            found += [(k, int(n)) for k, n in re.findall(r"<Key>([^<]+)</Key>.*?<Size>(\d+)</Size>", text)]
+            more = re.search(r"<NextContinuationToken>([^<]+)</NextContinuationToken>", text)
+            if not more:
+                return found
+            token = more[1]
+
     def stop(self) -> None:
         self.gate.close()
         self.moto.stop()

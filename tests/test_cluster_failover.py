@@ -32,6 +32,8 @@ SYNC_MARGIN = 2.0
 # The contract: the lease runs out, about 1 s later a survivor reassigns, the new owner restores from the replica.
 # What a restore of a small file may take on a loaded 2-core machine, on top.
 RESTORE_BUDGET = 8.0
+# How long the load writes before the kill: long enough for a few hundred rows over more than ten pages.
+LOAD_SECONDS = 5.0
 
 
 @pytest.fixture(scope="module")
@@ -60,20 +62,22 @@ def served_by_another(cluster: Cluster, db: str, survivor: str, former: str) -> 
 
     def answered() -> bool:
         response = cluster.request(survivor, "POST", f"/dbs/{db}/sql", timeout=5, json={"query": "SELECT 1"})
-        return response.status_code == 200 and response.headers.get("x-airsequel-node") not in (None, former)
+        if response.status_code == 200 and response.headers.get("x-airsequel-node") not in (None, former):
+            return True
+        raise AssertionError(f"{response.status_code} {response.headers.get('x-airsequel-node')} {response.text}")
 
     wait_for(f"{db} served again after {former} went away", answered, LEASE_SECONDS + 1 + RESTORE_BUDGET + 10)
     return time.monotonic() - start
 
 
 def kill_the_owner_under_load(cluster: Cluster, db: str) -> tuple[str, str, float, float, list[Attempt]]:
-    """Write through all three nodes, SIGKILL the owner after 2.5 s, keep writing until a survivor serves the
+    """Write through all three nodes, SIGKILL the owner after LOAD_SECONDS, keep writing until a survivor serves the
     database, then 1 s more. Returns (former owner, new owner, kill time, recovery seconds, attempts)."""
     owner, epoch = cluster.placement("a", db)
     survivor = next(name for name in "abc" if name != owner)
     with WriteLoad(cluster, db, list("abc"), threads=3) as load:
         wait_for("writes acknowledged before the kill", lambda: len(load.acknowledged()) >= 20, 20)
-        time.sleep(max(0.0, 2.5 - (time.monotonic() - load.attempts[0].sent)))
+        time.sleep(max(0.0, LOAD_SECONDS - (time.monotonic() - load.attempts[0].sent)))
         killed_at = time.monotonic()
         cluster[owner].kill()
         recovery = served_by_another(cluster, db, survivor, owner)
