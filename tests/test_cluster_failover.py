@@ -97,10 +97,13 @@ def test_sigkill_of_the_owner_keeps_every_write_acknowledged_before_the_sync_int
     recent = [a.value for a in acknowledged if killed_at - SYNC_MARGIN <= a.answered <= killed_at]
     after = [a for a in acknowledged if a.sent > killed_at]
     lost_recent = [v for v in recent if v not in present]
+    ages = {a.value: killed_at - a.answered for a in acknowledged}
+    window = max((ages[v] for v in lost_recent), default=0.0)  # how long before the kill the oldest lost write was
     print(
         f"\nSIGKILL, default durability: recovery {recovery:.2f} s (lease {LEASE_SECONDS:g} s);"
         f" {len(old)} writes acknowledged > {SYNC_MARGIN:g} s before the kill, {len(recent)} within it"
-        f" ({len(lost_recent)} of those lost), {len(after)} after it"
+        f" ({len(lost_recent)} of those lost, the oldest acknowledged {window:.2f} s before the kill),"
+        f" {len(after)} after it"
     )
     assert len(old) >= 10, "the load wrote too little before the kill to say anything"
     assert [v for v in old if v not in present] == [], f"old acknowledged writes lost\n{cluster.logs()}"
