@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
-import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,15 +27,13 @@ from airsequel.core.errors import CoreError
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.services import Services
 from airsequel.http.forwarding import Forwarder, ForwardingSignature, adopt_forwarded_client
-from airsequel.http.responses import error_body
-from airsequel.http.security_headers import add_headers
+from airsequel.http.replicated_writes import file_state, json_error, may_write, shipped_or_problem
 from airsequel.http.shared_state import catch_up
 from airsequel.http.socket_forwarding import forward_websocket
 
 NODE_HEADER = b"x-airsequel-node"
 PLACE_HERE = "x-airsequel-place-here"  # signed: the forwarding node chose this node for a new database
 GATE_WAIT_SECONDS = 60.0  # how long a request waits for a planned move of its database
-READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 _DATABASE = re.compile(r"^/(?:api/)?dbs/([^/]+)(?:/|$)")
 _MOVE = re.compile(r"^/api/cluster/databases/([^/]+)/move$")
@@ -70,15 +66,7 @@ def route_of(scope: Scope) -> Route | None:
     return None
 
 
-def _json_answer(status: int, message: str) -> tuple[Message, Message]:
-    """An error answer as ASGI messages, with the security headers every answer has."""
-    body = orjson.dumps(error_body([message]))
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if status == 503:
-        headers.append((b"retry-after", b"1"))
-    start: Message = {"type": "http.response.start", "status": status, "headers": headers}
-    add_headers(start)
-    return start, {"type": "http.response.body", "body": body}
+_json_answer = json_error
 
 
 class ClusterRouting:
@@ -197,8 +185,8 @@ class ClusterRouting:
                 except CoreError as error:
                     await self._answer(send, error.status, str(error))
                     return
-            replicated = record.durability == "replicated" and scope["method"] not in READS
-            before = _file_state(self.services.hosting.file_path(record)) if replicated else None
+            path = self.services.hosting.file_path(record)
+            before = file_state(path) if may_write(scope, record) else None
             await app(scope, receive, self._fenced(send, record, before))
         finally:
             gates.leave(file_key)
@@ -231,13 +219,9 @@ class ClusterRouting:
         return send_checked
 
     async def _ship(self, record: DatabaseRecord, before: tuple[int, int]) -> str | None:
-        path = self.services.hosting.file_path(record)
-        if _file_state(path) == before:
-            return None  # nothing was written
         replication = self.services.replication
         assert replication is not None
-        shipped = await run_in_threadpool(replication.sync, record.file_key)
-        return None if shipped else "The write is committed on its node but could not be shipped to the replica in time"
+        return await shipped_or_problem(replication, record, self.services.hosting.file_path(record), before)
 
     def _marked(self, send: Send) -> Send:
         async def send_marked(message: Message) -> None:
@@ -319,12 +303,3 @@ class ClusterRouting:
 
     async def aclose(self) -> None:
         await self.forwarder.aclose()
-
-
-def _file_state(path: Path) -> tuple[int, int]:
-    """What changes when a transaction commits to the file: its WAL's size and modification time."""
-    try:
-        stat = Path(f"{path}-wal").stat()
-    except OSError:
-        return (0, 0)
-    return (stat.st_size, stat.st_mtime_ns)

@@ -3,16 +3,20 @@
 In order: bring this process up to what other workers changed (shared_state.py), refuse a Host header
 this server does not answer (host_check.py), and give every answer, that refusal included, the security
 headers (security_headers.py). One layer, not three: each layer cost a coroutine call per request and,
-for the headers, a wrapper around every `send`."""
+for the headers, a wrapper around every `send`. Then, on a node of a cluster, send the request where
+its database is (cluster_routing.py); on one server with backups on, hold the answer to a write to a
+database set to `durability: "replicated"` until it was shipped (replicated_writes.py)."""
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from airsequel.core.errors import CoreError
 from airsequel.core.services import Services
-from airsequel.http.cluster_routing import ClusterRouting
+from airsequel.http.cluster_routing import ClusterRouting, route_of
 from airsequel.http.host_check import host_refusal_response
+from airsequel.http.replicated_writes import READS, held_until_shipped, may_write
 from airsequel.http.responses import error_response
 from airsequel.http.security_headers import add_headers
 from airsequel.http.shared_state import catch_up
@@ -69,7 +73,29 @@ class EdgeMiddleware:
             except CoreError as error:  # raised before anything was sent: where the request goes is unknown
                 await error_response(error.status, *error.messages)(scope, receive, send_with_headers)
             return
-        await self.app(scope, receive, send_with_headers)
+        answer: Send = send_with_headers
+        if self.services.replication is not None and scope.get("method") not in READS:
+            answer = await self._replicated(scope, send_with_headers)
+        await self.app(scope, receive, answer)
+
+    async def _replicated(self, scope: Scope, send: Send) -> Send:
+        """On one server with backups on: a write to a database set to `durability: "replicated"` is
+        answered once it was shipped (replicated_writes.py); any other request as it is."""
+        route = route_of(scope)
+        if route is None or route[0] not in ("database", "readonly"):
+            return send
+        hosting = self.services.hosting
+        try:
+            record = hosting.cached(route[1]) if route[0] == "database" else None
+            if record is None:
+                lookup = hosting.get if route[0] == "database" else hosting.get_by_readonly_id
+                record = await run_in_threadpool(lookup, route[1])
+        except CoreError:
+            return send  # the route answers the bad id itself
+        if not may_write(scope, record):
+            return send
+        assert self.services.replication is not None
+        return held_until_shipped(send, self.services.replication, record, hosting.file_path(record))
 
     async def _with_headers(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The application, its answers with the security headers (a forwarded answer has its owner's)."""

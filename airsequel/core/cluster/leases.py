@@ -76,10 +76,11 @@ class NodeLease:
         """Extend the lease; False when the node's incarnation was ended by a takeover (join again).
         A control plane that cannot be reached raises: the fence then closes on its own in time."""
         started = time.monotonic()
-        changed = self.control.execute(
+        # One row by its key, without the control plane's write lock (no cached answer depends on a
+        # lease's end): another node stuck holding that lock does not make this one fence itself.
+        changed = self.control.execute_alone(
             "UPDATE cluster_nodes SET lease_until = ?, stats_json = ? WHERE node_id = ? AND incarnation = ?",
             (time.time() + self.lease_seconds, orjson.dumps(stats or {}).decode(), self.node_id, self.incarnation),
-            bump=False,  # no cached answer depends on a lease's end
         )
         if changed != 1:
             self._serving_until = 0.0
@@ -90,10 +91,9 @@ class NodeLease:
     def expire(self) -> None:
         """At a graceful stop, after everything was shipped: the others take over at once."""
         self._serving_until = 0.0
-        self.control.execute(
+        self.control.execute_alone(
             "UPDATE cluster_nodes SET lease_until = 0 WHERE node_id = ? AND incarnation = ?",
             (self.node_id, self.incarnation),
-            bump=False,
         )
 
     def _fence_from(self, started: float) -> None:

@@ -43,10 +43,25 @@ def take_over(control: ControlPlane, *, grace: float = TAKEOVER_GRACE_SECONDS) -
     given: list[tuple[str, str, int]] = []
     with control.transaction() as conn:
         now = time.time()
-        found = conn.execute(_ORPHANS, (now - grace,)).fetchall()
+        # First end the dead nodes' incarnations, each only if its lease is still over: the row lock this
+        # takes makes a renewal racing it wait, and then change nothing (the node learns it lost all).
+        candidates = {str(row[1]) for row in conn.execute(_ORPHANS, (now - grace,)).fetchall() if row[1] is not None}
         nodes = all_nodes(conn)
+        listed = {node.node_id for node in nodes}
+        dead = {
+            node_id
+            for node_id in candidates
+            if node_id not in listed  # a node the cluster never had (or forgot): nothing to end
+            or conn.execute(
+                "UPDATE cluster_nodes SET incarnation = incarnation + 1 WHERE node_id = ? AND lease_until < ?",
+                (node_id, now - grace),
+            ).rowcount
+            == 1
+        }
+        found = [
+            row for row in conn.execute(_ORPHANS, (now - grace,)).fetchall() if row[1] is None or str(row[1]) in dead
+        ]
         counts = {node: count for node, (count, _) in database_counts(conn).items()}
-        dead = {str(row[1]) for row in found if row[1] is not None}
         for file_key, _old, epoch in found:
             target = least_loaded(nodes, counts, excluding=frozenset(dead), now=now)
             if target is None:
@@ -56,11 +71,6 @@ def take_over(control: ControlPlane, *, grace: float = TAKEOVER_GRACE_SECONDS) -
             record_epoch(conn, str(file_key), new_epoch, target)
             counts[target] = counts.get(target, 0) + 1
             given.append((str(file_key), target, new_epoch))
-        for node_id in dead:
-            conn.execute(
-                "UPDATE cluster_nodes SET incarnation = incarnation + 1 WHERE node_id = ? AND lease_until < ?",
-                (node_id, now - grace),
-            )
     for file_key, target, epoch in given:
         log.warning("database %s given to node %s at epoch %d (its owner's lease ran out)", file_key, target, epoch)
     return given

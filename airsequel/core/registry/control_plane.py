@@ -144,6 +144,23 @@ class ControlPlane:
             with self.transaction(bump=bump) as conn:
                 return conn.execute(sql, params).rowcount
 
+    def execute_alone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """One writing statement that needs no other writer kept out (it is atomic by itself, such as an
+        UPDATE of one row by its key): on PostgreSQL it takes only its row's lock, not the write lock of
+        `transaction`, so a writer stuck holding that lock (a process paused mid-transaction) does not
+        hold it up. Bumps nothing. Returns the number of changed rows."""
+        with self._lock:
+            if self._conn.in_transaction:
+                return self._conn.execute(sql, params).rowcount
+            if self.engine == "sqlite":
+                try:
+                    return self._conn.execute(sql, params).rowcount
+                except sqlite3.OperationalError as error:
+                    if is_busy(error):
+                        raise Unavailable("The server is busy: retry in a moment") from error
+                    raise
+            return self._conn.execute(sql, params).rowcount
+
     # --- the database registry -------------------------------------------------------------
 
     def insert_database(self, record: DatabaseRecord) -> None:

@@ -29,6 +29,7 @@ from airsequel.core.registry.postgres_dialect import to_postgres
 # Any constant works: advisory locks are per database, and only the control plane takes this one.
 WRITE_LOCK_KEY = 0x41_69_72_53_65_71  # "AirSeq"
 LOCK_TIMEOUT = "5s"
+IDLE_IN_TRANSACTION_TIMEOUT = "5s"
 CONNECT_TIMEOUT_SECONDS = 5
 BUSY = "The server is busy: retry in a moment"
 NUL_IN_TEXT = "Text may not contain the NUL character (U+0000)"
@@ -129,6 +130,9 @@ class PostgresConnection:
                 connect_timeout=CONNECT_TIMEOUT_SECONDS,
             )
             connection.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+            # A process that stops mid-transaction (paused, or hung) would hold the write lock, and every
+            # other process's writes behind it, for as long as it stays stopped: the server ends it.
+            connection.execute(f"SET idle_in_transaction_session_timeout = '{IDLE_IN_TRANSACTION_TIMEOUT}'")
         except psycopg.OperationalError as error:
             raise ControlPlaneUnreachable(UNREACHABLE) from error
         return connection
