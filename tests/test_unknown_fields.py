@@ -56,7 +56,7 @@ def test_bogus_fields_are_refused_on_patch_routes_and_nothing_changes(client):
     for path, body, takes in [
         (f"/api/dbs/{db}/tables/t", {"name": "renamed", "bogus": 1}, "after, description, name"),
         (f"/api/dbs/{db}", {"name": "Renamed", "bogus": 1}, "description, name"),
-        (f"/api/dbs/{db}/settings", {"visibility": "public", "bogus": 1}, "auditing, envVars, environment"),
+        (f"/api/dbs/{db}/settings", {"visibility": "public", "bogus": 1}, "auditing, durability, envVars, environment"),
         ("/api/teams/alice", {"billing_plan": "pro", "bogus": 1}, "billing_email_address, billing_plan"),
         (f"/api/tokens/{token['id']}", {"name": "renamed", "bogus": 1}, "description, expiration_utc, name"),
         ("/api/settings", {"signup": "closed", "bogus": 1}, "allowedHosts, envVars"),
