@@ -60,6 +60,15 @@ class Adoption:
 
     # --- holding a file ---------------------------------------------------------------------------
 
+    def hosted(self, record: DatabaseRecord) -> None:
+        """A file created (or replaced) here at its epoch: held from now on, without a restore. Told
+        before Litestream is, so that following the held list never unregisters it: an unregister and
+        register again of one file reuses its local LTX state, and that stream restored into a file
+        failing integrity_check (tests/test_cluster_failover.py, about one run in four)."""
+        if record.node == self.node_id:
+            with self._lock:
+                self.held[record.file_key] = record.epoch
+
     def hold(self, record: DatabaseRecord) -> None:
         """Make sure this node holds `record`'s file at its epoch (restoring it if need be); blocks
         while another thread does the same; Unavailable when no replica has it."""
@@ -94,6 +103,7 @@ class Adoption:
         self._write_marker(key, epoch)
         if not (key in self.replication.registered and self.replication.epochs.get(key) == epoch):
             self.replication.remove(key)
+            self.replication.forget_local_state(path)  # a new epoch's replica starts from a snapshot
             self.replication.add(key, path, epoch)
             if not self.replication.sync(key, timeout_seconds=60):
                 log.warning("%s: the first sync of epoch %d did not finish; serving it anyway", key, epoch)

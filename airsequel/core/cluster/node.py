@@ -87,6 +87,7 @@ class ClusterNode:
         self.adoption = Adoption(layout, control, pool, replication, self.node_id)
         self.moves = Moves(control, hosting, pool, self.adoption, self.gates, self.node_id)
         hosting.node_id = self.node_id
+        hosting.on_hosted = self.adoption.hosted
         self._urls: tuple[int, dict[str, str]] = (-1, {})
         self._stopping = threading.Event()
         self._loop: threading.Thread | None = None

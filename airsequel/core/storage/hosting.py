@@ -85,6 +85,8 @@ class Hosting(HostedChanges):
         # In a cluster: this node's id. Databases created here are owned by it from epoch 1 on, and
         # only the files it owns are kept in its data directory.
         self.node_id: str | None = None
+        # In a cluster: told of every file that starts being hosted here, before it is replicated.
+        self.on_hosted: Callable[[DatabaseRecord], None] | None = None
 
     @property
     def limits(self) -> SqlLimits:
@@ -290,6 +292,8 @@ class Hosting(HostedChanges):
         return self.get(record.id)
 
     def _replicate(self, record: DatabaseRecord) -> None:
+        if self.on_hosted is not None:
+            self.on_hosted(record)
         if self.replication is not None:
             self.replication.add(record.file_key, self.file_path(record), record.epoch)
             if self.node_id is not None:  # in a cluster a new file is in the replica before it is acknowledged

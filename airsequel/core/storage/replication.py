@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -413,6 +414,13 @@ class Replication:
                 env=clean_environment(),
                 timeout=60,
             )
+
+    @staticmethod
+    def forget_local_state(path: Path) -> None:
+        """Remove what Litestream keeps beside a file it no longer watches (`.<name>-litestream/`, its
+        LTX files and position), so that registering the file again, under a new replica path, starts
+        with a fresh snapshot instead of continuing a stream that another replica path holds."""
+        shutil.rmtree(path.with_name(f".{path.name}-litestream"), ignore_errors=True)
 
     def remove(self, file_key: str) -> None:
         with self._lock:
