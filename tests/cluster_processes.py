@@ -506,6 +506,33 @@ class Cluster:
                 return str(entry["node"]), int(entry["epoch"])
         raise AssertionError(f"{db} is not in GET /api/cluster")
 
+    def restore_epoch(self, epoch: int, output: Path) -> subprocess.CompletedProcess[str]:
+        """`litestream restore` into `output` of the `dbs/<key>/epochs/<epoch>` prefix of the replica (a cluster
+        with one database: the first key found)."""
+        objects = self.backends.replica_objects(self.replica_url)
+        keys = [key for key, _ in objects if f"/epochs/{epoch}/" in key]
+        assert keys, f"nothing replicated under epochs/{epoch}/: {objects}"
+        prefix = keys[0].split(f"/epochs/{epoch}/")[0] + f"/epochs/{epoch}"
+        url = f"s3://{BUCKET}/{prefix}?endpoint={self.backends.moto.url}&force-path-style=true"
+        # AWS_CA_BUNDLE (set on some machines) makes Litestream's S3 client refuse a plain-http endpoint.
+        env = {k: v for k, v in {**os.environ, **CREDENTIALS}.items() if k != "AWS_CA_BUNDLE"}
+        litestream = str(Path(sys.executable).with_name("litestream"))
+        return subprocess.run(
+            [litestream, "restore", "-o", str(output), url], capture_output=True, text=True, env=env, timeout=60
+        )
+
+    def restored_values(self, epoch: int, output: Path) -> tuple[list[str], set[str]]:
+        """(integrity_check's answer, every value of t) of the replica of `epoch` restored into `output`."""
+        done = self.restore_epoch(epoch, output)
+        assert done.returncode == 0, done.stderr
+        conn = sqlite3.connect(output)
+        try:
+            problems = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
+            values = {str(row[0]) for row in conn.execute("SELECT v FROM t")}
+        finally:
+            conn.close()
+        return problems, values
+
     # Files -------------------------------------------------------------------------------------------------
 
     def database_files(self) -> list[Path]:

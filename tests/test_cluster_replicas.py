@@ -6,10 +6,6 @@ waiting for a lease to run out."""
 
 from __future__ import annotations
 
-import os
-import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +13,6 @@ from pathlib import Path
 import pytest
 
 from tests.cluster_processes import (
-    BUCKET,
-    CREDENTIALS,
     Cluster,
     ClusterBackends,
     WriteLoad,
@@ -45,20 +39,6 @@ def cluster(backends: ClusterBackends, tmp_path) -> Iterator[Cluster]:  # type: 
         yield started
 
 
-def restore_epoch(cluster: Cluster, epoch: int, output: Path) -> subprocess.CompletedProcess[str]:
-    """`litestream restore` of the one database's `epochs/<epoch>` prefix into `output`."""
-    keys = [key for key, _ in cluster.backends.replica_objects(cluster.replica_url) if f"/epochs/{epoch}/" in key]
-    assert keys, f"nothing replicated under epochs/{epoch}/: {cluster.backends.replica_objects(cluster.replica_url)}"
-    prefix = keys[0].split(f"/epochs/{epoch}/")[0] + f"/epochs/{epoch}"
-    url = f"s3://{BUCKET}/{prefix}?endpoint={cluster.backends.moto.url}&force-path-style=true"
-    # AWS_CA_BUNDLE (set on some machines) makes Litestream's S3 client refuse a plain-http endpoint.
-    env = {k: v for k, v in {**os.environ, **CREDENTIALS}.items() if k != "AWS_CA_BUNDLE"}
-    litestream = str(Path(sys.executable).with_name("litestream"))
-    return subprocess.run(
-        [litestream, "restore", "-o", str(output), url], capture_output=True, text=True, env=env, timeout=60
-    )
-
-
 def test_the_replica_of_a_concurrently_written_database_restores_intact(cluster: Cluster, tmp_path: Path) -> None:
     db = cluster.create_db("a", name="shipped")
     _, epoch = cluster.placement("a", db)
@@ -67,15 +47,7 @@ def test_the_replica_of_a_concurrently_written_database_restores_intact(cluster:
         time.sleep(4.0)
     stopped_at = time.monotonic()
     time.sleep(SYNC_MARGIN)
-    restored = tmp_path / "restored.sqlite"
-    done = restore_epoch(cluster, epoch, restored)
-    assert done.returncode == 0, done.stderr
-    conn = sqlite3.connect(restored)
-    try:
-        problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-        values = {row[0] for row in conn.execute("SELECT v FROM t")}
-    finally:
-        conn.close()
+    problems, values = cluster.restored_values(epoch, tmp_path / "restored.sqlite")
     acknowledged = [a.value for a in load.attempts if a.status == 200 and a.answered < stopped_at]
     print(f"\nreplica of epoch {epoch} after {len(acknowledged)} concurrent writes: integrity_check {problems[:3]}")
     assert problems == ["ok"], f"the replica restores to a damaged file: {problems[:10]}"
