@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 def build_parser() -> argparse.ArgumentParser:
     from airsequel import __version__
-    from airsequel.config import SETTINGS, SETTINGS_DEFAULTS, type_name
+    from airsequel.config import SETTINGS, SETTINGS_DEFAULTS
+    from airsequel.setting_values import type_name
 
     parser = argparse.ArgumentParser(prog="airsequel", description="Host SQLite databases with an instant API")
     parser.add_argument("--version", action="version", version=f"airsequel {__version__}")

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from airsequel.cli import build_parser
-from airsequel.config import SETTINGS, LiveSettings, SettingError, Settings, markdown_table
+from airsequel.config import SETTINGS, LiveSettings, SettingError, Settings
 from airsequel.core.auth.access import Principal, PrincipalKind
 from airsequel.core.services import Services
+from airsequel.setting_values import markdown_table
 from tests.control_planes import control_plane_flag
 
 README = Path(__file__).resolve().parents[1] / "README.md"

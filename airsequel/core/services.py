@@ -122,6 +122,7 @@ class Services:
             max_database_bytes=settings.max_database_bytes,
             time_limit=lambda: live.current.sql_time_limit_seconds,
             watchdog=Watchdog(max_temp_bytes=lambda: live.current.max_temp_bytes),
+            checkpoints=not settings.replica_url,  # replicated files are checkpointed by Litestream alone
         )
         replication = None
         if settings.replica_url:

@@ -20,7 +20,8 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 
-from airsequel.config import SETTINGS, Settings, parse_value
+from airsequel.config import SETTINGS, Settings
+from airsequel.setting_values import parse_value
 
 STARTUP_FAILURE = 3  # uvicorn.config.STARTUP_FAILURE
 

@@ -29,13 +29,12 @@ from airsequel.config import (
     LiveSettings,
     SettingError,
     Settings,
-    parse_value,
-    type_name,
 )
 from airsequel.core.admin.env_vars import SERVER, EnvVars, checked_list, replace_in
 from airsequel.core.auth.access import Principal, PrincipalKind, is_server_admin
 from airsequel.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated
 from airsequel.core.registry.control_plane import ControlPlane
+from airsequel.setting_values import parse_value, type_name
 
 log = logging.getLogger("airsequel.settings")
 

@@ -54,7 +54,10 @@ def epoch_at(control: ControlPlane, file_key: str, timestamp: str | None, curren
         moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return current  # the restore itself says what is wrong with the time
-    for entry in epochs_of(control, file_key):
+    history = epochs_of(control, file_key)
+    for entry in history:
         if entry.started_at <= moment:
             return entry.epoch
-    return min((e.epoch for e in epochs_of(control, file_key)), default=current)
+    # Before the oldest recorded epoch: the one before it (epoch 0, which has no row, on a database
+    # hosted before its first replace, move or takeover).
+    return max(0, history[-1].epoch - 1) if history else current

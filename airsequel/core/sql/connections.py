@@ -75,8 +75,11 @@ class ConnectionPool:
         max_database_bytes: int | None = None,
         time_limit: Callable[[], float] = lambda: 10.0,
         watchdog: Watchdog | None = None,
+        checkpoints: bool = True,
     ) -> None:
+        """`checkpoints=False` when Litestream replicates the files: it checkpoints them (opening.py)."""
         self.max_open = max(2, max_open)
+        self.checkpoints = checkpoints
         self.max_database_bytes = max_database_bytes
         # Seconds a borrow may last unless the borrower says otherwise (the settings' SQL time limit).
         self.time_limit = time_limit
@@ -207,7 +210,7 @@ class ConnectionPool:
                 yield
                 return
             try:
-                holder = open_connection(path, readonly=False)
+                holder = open_connection(path, readonly=False, checkpoints=self.checkpoints)
             except sqlite3.Error as error:
                 raise Unavailable(f"The database file cannot be opened: {error}") from None
             try:
@@ -328,6 +331,7 @@ class ConnectionPool:
                         readonly=not writer,
                         max_bytes=self.max_database_bytes,
                         factory=WriterConnection if writer else HostedConnection,
+                        checkpoints=self.checkpoints,
                     )
                     tag(conn, path, identity)  # stat'ed before the open
                     conn.execute("PRAGMA schema_version")  # the first read: -wal and -shm found now

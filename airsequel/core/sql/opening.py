@@ -31,8 +31,13 @@ def open_connection(
     readonly: bool,
     max_bytes: int | None = None,
     factory: type[HostedConnection] = HostedConnection,
+    checkpoints: bool = True,
 ) -> HostedConnection:
-    """Open a hosted file with the server's safety settings. Autocommit mode: callers BEGIN themselves."""
+    """Open a hosted file with the server's safety settings. Autocommit mode: callers BEGIN themselves.
+    `checkpoints=False`: this connection never checkpoints the WAL (Litestream, which replicates the
+    file, does): a checkpoint of SQLite's own that races Litestream's reading of the WAL makes it miss
+    frames, and its replica then restores into a file that fails integrity_check (Litestream 0.5.17,
+    its issue #1164; reproduced by tests/test_cluster_replicas.py and docs/cluster.md)."""
     mode = "ro" if readonly else "rw"
     conn = sqlite3.connect(
         f"{path.as_uri()}?mode={mode}",
@@ -53,6 +58,8 @@ def open_connection(
         if not readonly:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
+            if not checkpoints:
+                conn.execute("PRAGMA wal_autocheckpoint=0")
             if max_bytes:
                 page_size = conn.execute("PRAGMA page_size").fetchone()[0]
                 conn.execute(f"PRAGMA max_page_count={max(1, max_bytes // page_size)}")

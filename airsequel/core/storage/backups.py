@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime
 from typing import Any
 
 from airsequel.core.auth.access import Action, Principal, authorize
@@ -13,6 +12,7 @@ from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.registry.epochs import epoch_at
 from airsequel.core.storage import replication
 from airsequel.core.storage.hosting import Hosting
+from airsequel.core.storage.litestream_commands import restore_epoch
 
 
 class Backups:
@@ -45,16 +45,11 @@ class Backups:
         if as_new:
             owner, created_by = self.teams.for_new_database(caller, team)
         target = self.hosting.temp_path(".sqlite")
-        # In a cluster the moment's state is in the replica of the epoch then in force.
+        # The moment's state is in the replica of the epoch then in force (a move, a takeover or a
+        # replace starts a new one).
         epoch = epoch_at(self.hosting.control, record.file_key, timestamp, record.epoch)
         url = self._replication().url_for(record.file_key, epoch)
-        if (
-            epoch != record.epoch
-            and timestamp is not None
-            and _after(timestamp, replication.restore_window(url).latest)
-        ):
-            timestamp = None  # after that epoch's last write (before the next epoch began): its latest state
-        replication.restore(url, target, timestamp)
+        restore_epoch(url, target, timestamp, ended=epoch != record.epoch)
         try:
             conn = sqlite3.connect(f"{target.as_uri()}?mode=ro&immutable=1", uri=True)
             try:
@@ -76,11 +71,3 @@ class Backups:
                 created_by=created_by,
             )
         return self.hosting.replace_content(record, target, filename="restored.sqlite", actor=caller, kind="restore")
-
-
-def _after(timestamp: str, latest: str) -> bool:
-    """Whether `timestamp` is at or after `latest` (both ISO 8601); False if either does not parse."""
-    try:
-        return datetime.fromisoformat(timestamp) >= datetime.fromisoformat(latest)
-    except (ValueError, TypeError):  # not a time, or one without its zone
-        return False

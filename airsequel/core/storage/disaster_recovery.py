@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from airsequel.core.errors import Conflict, CoreError
 from airsequel.core.layout import DataLayout, replica_path
 from airsequel.core.registry.control_plane import ControlPlane
+from airsequel.core.registry.epochs import epoch_at
 from airsequel.core.registry.postgres_engine import is_postgres_url
 from airsequel.core.storage import replication
 from airsequel.core.storage.hosted_files import remove_path
+from airsequel.core.storage.litestream_commands import restore_epoch
 
 
 class ControlPlaneNotRestored(CoreError):
@@ -68,15 +70,20 @@ def restore_all(
             ) from error
     registry = ControlPlane(control_plane or layout.control_file)
     try:
-        listed = registry.query("SELECT file_key, id, name, owner FROM databases ORDER BY created_utc")
+        listed = registry.query("SELECT file_key, id, name, owner, epoch FROM databases ORDER BY created_utc")
         report = RestoreReport(len(listed))
         missing_keys: list[str] = []
-        for key, database_id, name, owner in listed:
+        for key, database_id, name, owner, current in listed:
             target = layout.database_file(key)
             target.parent.mkdir()
+            # The epoch that held the moment (each replace replicates as a new epoch: registry/epochs.py).
+            epoch = epoch_at(registry, key, timestamp, int(current))
             try:
-                replication.restore(
-                    replication.replica_url(replica_url, *replica_path(key), endpoint=endpoint), target, timestamp
+                restore_epoch(
+                    replication.replica_url(replica_url, *replica_path(key, epoch), endpoint=endpoint),
+                    target,
+                    timestamp,
+                    ended=epoch != int(current),
                 )
                 conn = sqlite3.connect(target)
                 try:

@@ -7,6 +7,7 @@ directories without a registry row and everything in tmp/ are removed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import uuid
@@ -21,6 +22,7 @@ from airsequel.core.durability import fsync_directory
 from airsequel.core.errors import NotFound
 from airsequel.core.imports.csv_import import table_name_for
 from airsequel.core.layout import DataLayout
+from airsequel.core.registry.connection import ControlConnection
 from airsequel.core.registry.control_plane import (
     ControlPlane,
     DatabaseRecord,
@@ -218,9 +220,14 @@ class Hosting(HostedChanges):
                     fsync_directory(path.parent)
         except BaseException:
             remove_path(prepared)  # not swapped in (busy, or a failure): the old content stays
+            self._replicate(record)  # as it was
             raise
-        finally:
-            self._replicate(record)
+        # With backups on, the new content replicates as a new epoch, under a prefix of its own, from a
+        # fresh snapshot: Litestream continuing the old file's stream (its local state, or the replica's
+        # position, which it adopts even without that state) with other content restores into a file
+        # that fails integrity_check. The history of epochs keeps the old content's replica reachable
+        # for a point-in-time restore to before the replace.
+        replaced = dataclasses.replace(record, epoch=record.epoch + 1) if self.replication is not None else record
         # What the database is exchanged as follows the upload (a CSV makes it csv); a restore keeps it.
         names = (
             {"file_name": Path(filename).name, "file_format": "csv" if is_csv_name(filename) else "sqlite"}
@@ -228,7 +235,12 @@ class Hosting(HostedChanges):
             else None
         )
         entry = AuditEntry(actor, kind, f"replaced the file with {filename or 'an upload'}")
-        self._finish_file(record, entry, names)
+        try:
+            self._finish_file(replaced, entry, names, new_epoch=replaced.epoch != record.epoch)
+        finally:
+            if self.replication is not None:
+                self.replication.forget_local_state(path)
+            self._replicate(replaced)
         if uploaded is not None:
             remember(path, uploaded)
         return self.get(record.id)
@@ -300,14 +312,27 @@ class Hosting(HostedChanges):
                 self.replication.sync(record.file_key)
 
     def _finish_file(
-        self, record: DatabaseRecord, entry: AuditEntry | None = None, changes: dict[str, str] | None = None
+        self,
+        record: DatabaseRecord,
+        entry: AuditEntry | None = None,
+        changes: dict[str, str] | None = None,
+        *,
+        new_epoch: bool = False,
     ) -> None:
         """Record size, schema and modification time of the file (after it changed), with the
-        change's audit entry and `changes` to its registry row, in one transaction."""
+        change's audit entry and `changes` to its registry row, in one transaction. `new_epoch`:
+        the file replicates as `record.epoch` from now on (noted in the history of epochs)."""
         path = self.file_path(record)
         with self.pool.writer(record.file_key, path) as conn:
             facts = read_file_facts(conn, path)
-        metadata = (lambda control: write_database_changes(control, record.file_key, changes)) if changes else None
+
+        def metadata(control: ControlConnection) -> None:
+            if changes:
+                write_database_changes(control, record.file_key, changes)
+            if new_epoch:
+                control.execute("UPDATE databases SET epoch = ? WHERE file_key = ?", (record.epoch, record.file_key))
+                record_epoch(control, record.file_key, record.epoch, record.node or "")
+
         self.record_change(record, facts, entry, metadata)
         record.size, record.tables = facts.size, facts.tables
         record.schema_version, record.user_version = facts.schema_version, facts.user_version

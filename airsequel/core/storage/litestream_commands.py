@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from airsequel.core.errors import NotFound, Unprocessable
@@ -70,6 +71,21 @@ def restore(url: str, output: Path, timestamp: str | None = None) -> None:
     _run([*args, url])
     if not output.exists():
         raise NotFound("Nothing to restore at that point in time")
+
+
+def restore_epoch(url: str, output: Path, timestamp: str | None, *, ended: bool) -> None:
+    """`restore`, from the replica of one epoch of a database; `ended`: a later epoch followed it, so a
+    moment after its last write is its latest state (Litestream refuses a time past a replica's end)."""
+    if ended and timestamp is not None and _at_or_after(timestamp, restore_window(url).latest):
+        timestamp = None
+    restore(url, output, timestamp)
+
+
+def _at_or_after(timestamp: str, latest: str) -> bool:
+    try:
+        return datetime.fromisoformat(timestamp) >= datetime.fromisoformat(latest)
+    except (ValueError, TypeError):  # not a time, or one without its zone: Litestream says what is wrong
+        return False
 
 
 def _run(args: list[str]) -> str:

@@ -37,6 +37,7 @@ from typing import Any
 from airsequel.core.errors import InvalidInput
 from airsequel.core.layout import DataLayout, replica_path
 from airsequel.core.registry.control_plane import ControlPlane
+from airsequel.core.storage import litestream_daemon
 from airsequel.core.storage.litestream_commands import (
     RestoreWindow,
     clean_environment,
@@ -175,31 +176,7 @@ class Replication:
         return [str(path) for path in failed]
 
     def _sync(self, path: Path, deadline: float) -> bool:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return False
-        try:
-            done = subprocess.run(
-                [
-                    litestream_binary(),
-                    "sync",
-                    "-wait",
-                    "-timeout",
-                    str(max(1, int(remaining))),
-                    "-socket",
-                    str(self.socket),
-                    str(path),
-                ],
-                capture_output=True,
-                text=True,
-                env=clean_environment(),
-                timeout=remaining + 5,
-            )
-        except subprocess.TimeoutExpired:
-            return False
-        if done.returncode != 0:
-            log.warning("litestream sync %s failed: %s", path, (done.stderr or done.stdout).strip()[-500:])
-        return done.returncode == 0
+        return litestream_daemon.sync(self.socket, path, deadline)
 
     @property
     def _own_pid(self) -> int | None:
@@ -237,20 +214,12 @@ class Replication:
 
     def sync_status(self) -> list[dict[str, Any]]:
         """`litestream list` of the running daemon: status and last sync per file, keyed by file key."""
-        done = subprocess.run(
-            [litestream_binary(), "list", "-socket", str(self.socket), "-json"],
-            capture_output=True,
-            text=True,
-            env=clean_environment(),
-            timeout=10,
-        )
-        if done.returncode != 0:
-            return []
+        entries = litestream_daemon.listed(self.socket)
         by_path = {str(path): key for key, path in self.registered.items()}
         by_path[str(self.layout.control_file)] = "control"
         now = time.time()
         files = []
-        for entry in json.loads(done.stdout or "{}").get("databases", []):
+        for entry in entries:
             synced = entry.get("last_sync_at")
             lag = None
             if synced:
@@ -395,25 +364,12 @@ class Replication:
         it, wait until the replica has it, unregister it. Whether the replica has it."""
         if self.pid is None:
             return False
-        done = subprocess.run(
-            [litestream_binary(), "register", "-socket", str(self.socket), "-replica", url, str(path)],
-            capture_output=True,
-            text=True,
-            env=clean_environment(),
-            timeout=60,
-        )
-        if done.returncode != 0:
-            log.error("registering %s with litestream failed: %s", path, done.stderr.strip())
+        if not litestream_daemon.register(self.socket, url, path):
             return False
         try:
             return self._sync(path, time.monotonic() + timeout_seconds)
         finally:
-            subprocess.run(
-                [litestream_binary(), "unregister", "-socket", str(self.socket), str(path)],
-                capture_output=True,
-                env=clean_environment(),
-                timeout=60,
-            )
+            litestream_daemon.unregister(self.socket, path)
 
     @staticmethod
     def forget_local_state(path: Path) -> None:
@@ -427,28 +383,7 @@ class Replication:
             self.epochs.pop(file_key, None)
             path = self.registered.pop(file_key, None)
             if path is not None and self.pid is not None:
-                subprocess.run(
-                    [litestream_binary(), "unregister", "-socket", str(self.socket), str(path)],
-                    capture_output=True,
-                    env=clean_environment(),
-                    timeout=60,
-                )
+                litestream_daemon.unregister(self.socket, path)
 
     def _register(self, file_key: str, path: Path) -> None:
-        done = subprocess.run(
-            [
-                litestream_binary(),
-                "register",
-                "-socket",
-                str(self.socket),
-                "-replica",
-                self.url_for(file_key),
-                str(path),
-            ],
-            capture_output=True,
-            text=True,
-            env=clean_environment(),
-            timeout=60,
-        )
-        if done.returncode != 0:
-            log.error("registering %s with litestream failed: %s", path, done.stderr.strip())
+        litestream_daemon.register(self.socket, self.url_for(file_key), path)
