@@ -33,7 +33,7 @@ SYNC_MARGIN = 2.0
 # What a restore of a small file may take on a loaded 2-core machine, on top.
 RESTORE_BUDGET = 8.0
 # How long the load writes before the kill: long enough for a few hundred rows over more than ten pages.
-LOAD_SECONDS = 5.0
+LOAD_SECONDS = 4.0
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ gate that refuses connections and cuts the open ones, then listens again with th
 the outage may be refused with 503, never 500; afterwards writes succeed through every node and reach the replica:
 a new node that the database is moved to restores every acknowledged write.
 
-The lease is 6 s here, longer than the outages (about 2 s of PostgreSQL down, 4 s of S3 down): the nodes are
+The lease is 6 s here, longer than the outages (about 2 s of PostgreSQL down, 3 s of S3 down): the nodes are
 meant to ride them out, not to give their databases up."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.cluster]
 
 LEASE_SECONDS = 6.0
 POSTGRES_DOWN_SECONDS = 2.0
-S3_DOWN_SECONDS = 4.0
+S3_DOWN_SECONDS = 3.0
 
 
 @pytest.fixture(scope="module")

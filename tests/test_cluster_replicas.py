@@ -44,7 +44,7 @@ def test_the_replica_of_a_concurrently_written_database_restores_intact(cluster:
     _, epoch = cluster.placement("a", db)
     with WriteLoad(cluster, db, list("abc"), threads=3) as load:
         wait_for("writes", lambda: len(load.acknowledged()) >= 20, 20)
-        time.sleep(4.0)
+        time.sleep(3.0)
     stopped_at = time.monotonic()
     time.sleep(SYNC_MARGIN)
     problems, values = cluster.restored_values(epoch, tmp_path / "restored.sqlite")
