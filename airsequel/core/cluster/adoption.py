@@ -92,7 +92,8 @@ class Adoption:
         key, epoch = record.file_key, record.epoch
         path = self.layout.database_file(key)
         local = self.marker(key)
-        if not (local == epoch and path.exists()) and not self._own_previous_epoch(record, local, path):
+        continuing = local == epoch and path.exists()  # this node's own file of this epoch (a restart)
+        if not continuing and not self._own_previous_epoch(record, local, path):
             restored = self._restore(record)
             with self.pool.exclusive(key, path):
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +104,8 @@ class Adoption:
         self._write_marker(key, epoch)
         if not (key in self.replication.registered and self.replication.epochs.get(key) == epoch):
             self.replication.remove(key)
-            self.replication.forget_local_state(path)  # a new epoch's replica starts from a snapshot
+            if not continuing:  # a new epoch's replica starts from a fresh snapshot, not the old stream
+                self.replication.forget_local_state(path)
             self.replication.add(key, path, epoch)
             if not self.replication.sync(key, timeout_seconds=60):
                 log.warning("%s: the first sync of epoch %d did not finish; serving it anyway", key, epoch)

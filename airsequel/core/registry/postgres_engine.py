@@ -243,7 +243,12 @@ class PostgresGenerationWatch(GenerationWatch):
         try:
             row = self._conn.execute(GENERATION).fetchone()
         except (psycopg.OperationalError, ControlPlaneUnreachable):  # the connection ended: a read, so ask again
-            row = self._conn.execute(GENERATION).fetchone()
+            try:
+                row = self._conn.execute(GENERATION).fetchone()
+            except ControlPlaneUnreachable:
+                # PostgreSQL is away: nothing can change there meanwhile, so what this process read last
+                # holds (its caches keep answering; what needs PostgreSQL itself answers 503).
+                return None
         value: int = row[0]
         return value
 
