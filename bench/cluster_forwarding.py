@@ -339,11 +339,13 @@ def file_rows(megabytes: int, direct: list[Figures], forwarded: list[Figures]) -
     return rows
 
 
-def report(table: list[tuple[str, str, str, str]], rounds: int, seconds: int, load: tuple[float, float]) -> str:
+def report(
+    table: list[tuple[str, str, str, str]], rounds: int, seconds: int, load: tuple[float, float], began: str
+) -> str:
     lines = [
         "# Cluster forwarding: a database's owner (a) asked directly, and through another node (b)",
         "",
-        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores (shared with other "
+        f"Measured {began} on {os.cpu_count()} cores (shared with other "
         f"work: load average {load[0]:.1f} at the start, {load[1]:.1f} at the end), Python "
         f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}. Two `serve --cluster` nodes on 127.0.0.1, a "
         "PostgreSQL control plane and a moto S3 replica; the database is on a, b is drained. Each figure is the median "
@@ -372,6 +374,7 @@ def main() -> int:
         print(f"cluster forwarding bench not run: {reason}", file=sys.stderr)
         return 2
     load_start = os.getloadavg()[0]
+    began = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="airsequel-forwarding-"))
     backends = ClusterBackends.start(work)
@@ -416,7 +419,7 @@ def main() -> int:
         cluster.stop()
         backends.stop()
         shutil.rmtree(work, ignore_errors=True)
-    text = report(table, rounds, seconds, (load_start, os.getloadavg()[0]))
+    text = report(table, rounds, seconds, (load_start, os.getloadavg()[0]), began)
     if args.out:
         args.out.write_text(text)
     print(text)
