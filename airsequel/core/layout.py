@@ -75,13 +75,14 @@ class DataLayout:
         return self.dbs_dir / file_key / "assets"
 
 
-def replica_path(file_key: str | None, epoch: int = 0, *, handoff: bool = False) -> tuple[str, ...]:
+def replica_path(file_key: str | None, epoch: int = 0, *, handoff: str | None = None) -> tuple[str, ...]:
     """Where a file lives under the replica URL: the control plane, or one database. In a cluster each
     ownership epoch of a database replicates under its own prefix, so that two nodes never write one
     replica (epoch 0, a server of one node, keeps the path it always had). `handoff`: the snapshot a
-    planned move leaves for the epoch's new owner, taken while nothing writes."""
+    planned move leaves for the epoch's new owner, taken while nothing writes (its name is unique to
+    that move, and recorded with the epoch only when the move commits)."""
     if file_key is None:
         return ("control",)
     if handoff:
-        return ("dbs", file_key, "epochs", f"{epoch}-handoff")
+        return ("dbs", file_key, "epochs", f"{epoch}-handoff-{handoff}")
     return ("dbs", file_key) if epoch == 0 else ("dbs", file_key, "epochs", str(epoch))

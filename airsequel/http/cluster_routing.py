@@ -105,10 +105,13 @@ class ClusterRouting:
             await app(scope, receive, self._marked(send))
             return
         if kind == "move":  # runs on the owner, outside the gate it closes
-            if self.cluster.is_local(record):
+            if record.node is None or self.cluster.is_local(record):
                 await app(scope, receive, self._marked(send))
             else:
                 await self._remote(scope, receive, send, kind, key, record, forwarded_by)
+            return
+        if record.node is None:  # hosted before the server became a cluster: a takeover places it
+            await self._answer(send, 503, f"Database {key} is being placed on a node of the cluster: retry in a moment")
             return
         if self.cluster.is_local(record):
             await self._local(scope, receive, send, app, kind, key, record, forwarded_by)
@@ -157,7 +160,7 @@ class ClusterRouting:
             except CoreError as error:
                 await send({"type": "websocket.close", "code": 1013, "reason": str(error)[:120]})
                 return
-            await app(scope, receive, send)
+            await app(scope, receive, self._fenced_socket(send, record, self.cluster.tenure(record)))
             return
         gates, file_key = self.cluster.gates, record.file_key
         if not gates.try_enter(file_key):
@@ -185,15 +188,19 @@ class ClusterRouting:
                 except CoreError as error:
                     await self._answer(send, error.status, str(error))
                     return
+            tenure = self.cluster.tenure(record)
             path = self.services.hosting.file_path(record)
             before = file_state(path) if may_write(scope, record) else None
-            await app(scope, receive, self._fenced(send, record, before))
+            await app(scope, receive, self._fenced(send, record, before, tenure))
         finally:
             gates.leave(file_key)
 
-    def _fenced(self, send: Send, record: DatabaseRecord, before: tuple[int, int] | None) -> Send:
-        """`send`, with the answer refused (503) if the lease ran out meanwhile, and held until the
-        write was shipped for a replicated database."""
+    def _fenced(
+        self, send: Send, record: DatabaseRecord, before: tuple[int, int] | None, tenure: tuple[int, int]
+    ) -> Send:
+        """`send`, with the answer refused (503) unless this node still serves the file as it did when
+        the request began (its lease, incarnation and epoch: ClusterNode.still_serving), and held until
+        the write was shipped for a replicated database."""
         refused = False
 
         async def send_checked(message: Message) -> None:
@@ -204,8 +211,11 @@ class ClusterRouting:
                 problem = None
                 if before is not None and message["status"] < 400:
                     problem = await self._ship(record, before)
-                if problem is None and not self.cluster.lease.serving:
-                    problem = "This node's lease in the cluster ran out before the answer: it is not acknowledged"
+                if problem is None and not self.cluster.still_serving(record, tenure):
+                    problem = (
+                        "This node stopped serving the database before the answer (its lease ran out, or the"
+                        " database moved): the request is not acknowledged; retry it"
+                    )
                 if problem is not None:
                     refused = True
                     start, body = _json_answer(503, problem)
@@ -214,6 +224,35 @@ class ClusterRouting:
                     await send(body)
                     return
                 message["headers"] = [*message.get("headers", []), self.node_header]
+            await send(message)
+
+        return send_checked
+
+    def _fenced_socket(self, send: Send, record: DatabaseRecord, tenure: tuple[int, int]) -> Send:
+        """A live-query socket's `send` (its results, mutations' included): each message goes out only
+        while this node still serves the file as when the socket opened, after the file's writes were
+        shipped for a replicated database; otherwise the socket closes (1012), and the client connects
+        again, through the routing, to the owner."""
+        replicated = record.durability == "replicated"
+        path = self.services.hosting.file_path(record)
+        state = [file_state(path)]
+        closed = False
+
+        async def send_checked(message: Message) -> None:
+            nonlocal closed
+            if closed:
+                return
+            if message["type"] == "websocket.send":
+                problem = None
+                if replicated:
+                    problem = await self._ship(record, state[0])
+                    state[0] = file_state(path)
+                if problem is None and not self.cluster.still_serving(record, tenure):
+                    problem = "this node no longer serves the database: connect again"
+                if problem is not None:
+                    closed = True
+                    await send({"type": "websocket.close", "code": 1012, "reason": problem[:120]})
+                    return
             await send(message)
 
         return send_checked
@@ -267,7 +306,9 @@ class ClusterRouting:
             fresh = await self._record(kind, key)
             if fresh is None or fresh.node is None:
                 return None
-            return self.cluster.url if self.cluster.is_local(fresh) else self.cluster.node_url(fresh.node)
+            if self.cluster.is_local(fresh):
+                return self.cluster.url
+            return await run_in_threadpool(self.cluster.node_url, fresh.node)
 
         await self._forward(scope, receive, send, url, retarget)
 

@@ -80,9 +80,15 @@ class Adoption:
             failed = self.lost.get(record.file_key)
             if failed is not None and time.monotonic() - failed[0] < LOST_RETRY_SECONDS:
                 raise Unavailable(failed[1])
+            current = self.control.database_by("file_key", record.file_key)
+            if current is None or current.node != self.node_id or current.epoch != record.epoch:
+                # The request read the registry before a move or takeover it did not see: never revive it.
+                raise Unavailable(f"Database {record.id} changed owner meanwhile: retry")
             try:
                 self._hold(record)
-            except CoreError as error:
+            except Unavailable:
+                raise
+            except Exception as error:  # noqa: BLE001 - a restore's failure of any kind: said, and tried again later
                 reason = f"Database {record.id} cannot be served: no replica could be restored ({error})"
                 self.lost[record.file_key] = (time.monotonic(), reason)
                 raise Unavailable(reason) from error
@@ -103,12 +109,19 @@ class Adoption:
             self.pool.forget(key)
         self._write_marker(key, epoch)
         if not (key in self.replication.registered and self.replication.epochs.get(key) == epoch):
+            # Held first: following the held list must never unregister it in between (and register it
+            # again, which reuses Litestream's local state: see `hosted`).
+            with self._lock:
+                self.held[key] = epoch
             self.replication.remove(key)
             if not continuing:  # a new epoch's replica starts from a fresh snapshot, not the old stream
                 self.replication.forget_local_state(path)
             self.replication.add(key, path, epoch)
             if not self.replication.sync(key, timeout_seconds=60):
-                log.warning("%s: the first sync of epoch %d did not finish; serving it anyway", key, epoch)
+                # Not served before its epoch's replica exists: a takeover of an epoch without one goes
+                # back to the epoch before, which is right only if this one acknowledged nothing.
+                self.stop_replicating(key)
+                raise Unavailable(f"Database {record.id}: its replica could not be started: retry in a moment")
         with self._lock:
             self.held[key] = epoch
         log.info("holding database %s at epoch %d", key, epoch)
@@ -125,9 +138,13 @@ class Adoption:
         """The newest earlier epoch's replica, restored into tmp/ and checked."""
         self.layout.tmp_dir.mkdir(parents=True, exist_ok=True)
         problems: list[str] = []
-        # A planned move's handoff snapshot first; else the stream of the newest earlier epoch.
+        # The handoff snapshot of the planned move that began this epoch, if one did; else the stream of
+        # the newest earlier epoch that has one.
+        history = {entry.epoch: entry for entry in epochs_of(self.control, record.file_key)}
+        began = history.get(record.epoch)
         earlier = epochs_before(self.control, record.file_key, record.epoch)
-        sources = [(record.epoch, True)] + [(epoch, False) for epoch in earlier]
+        sources: list[tuple[int, str | None]] = [(record.epoch, began.handoff)] if began and began.handoff else []
+        sources += [(epoch, None) for epoch in earlier]
         for epoch, handoff in sources:
             target = self.layout.tmp_dir / f"adopt-{record.file_key}-{epoch}-{os.getpid()}.sqlite"
             remove_path(target)
@@ -141,11 +158,16 @@ class Adoption:
                     conn.close()
                 if check != "ok":
                     raise CoreError(f"the restored file failed its integrity check: {check}")
-            except CoreError as error:
+            except NotFound as error:  # this epoch has no replica: it acknowledged nothing (see _hold)
                 remove_path(target)
-                if not handoff or not isinstance(error, NotFound):  # no handoff: a takeover, not a move
-                    problems.append(f"epoch {epoch}{' handoff' if handoff else ''}: {error}")
+                if not handoff:
+                    problems.append(f"epoch {epoch}: {error}")
                 continue
+            except BaseException:
+                # Any other failure (a damaged replica, the store away) is not a reason to go back to an
+                # older epoch, which would silently drop what this one acknowledged.
+                remove_path(target)
+                raise
             log.info("restored %s from the %s of epoch %d", record.file_key, "handoff" if handoff else "stream", epoch)
             return target
         raise CoreError("; ".join(problems) or "no earlier epoch")

@@ -15,6 +15,7 @@ import threading
 import time
 from pathlib import Path
 
+from airsequel.core import ids
 from airsequel.core.cluster.adoption import Adoption
 from airsequel.core.cluster.gates import DatabaseGates
 from airsequel.core.cluster.placement import all_nodes, database_counts, least_loaded
@@ -62,13 +63,19 @@ class Moves:
             raise InvalidInput(f"Node {to_node!r} is not alive (its lease ran out): move the database elsewhere")
         if record.node != self.node_id:
             raise Unavailable(f"Database {record.id} is not on this node any more: try again")
+        if self._has_assets(record.file_key):
+            raise Conflict(
+                f"Database {record.id} has assets, which live beside its file and are not in the replica:"
+                " moving it would leave them behind (delete or download them first)"
+            )
         key, path = record.file_key, self.hosting.file_path(record)
         if not self.gates.close(key, IN_FLIGHT_WAIT_SECONDS):
             raise Unavailable(f"Requests to database {record.id} did not finish in time: nothing was moved")
         started = time.monotonic()
         try:
             with self.pool.exclusive(key, path):
-                self._hand_off(record, path)
+                handoff = ids.new_ulid().lower()  # unique to this attempt: a failed move's is never used
+                self._hand_off(record, path, handoff)
                 with self.control.transaction() as conn:
                     changed = conn.execute(
                         "UPDATE databases SET node = ?, epoch = epoch + 1 WHERE file_key = ? AND node = ? AND epoch = ?",
@@ -76,7 +83,7 @@ class Moves:
                     ).rowcount
                     if changed != 1:
                         raise Conflict(f"Database {record.id} changed owner meanwhile: nothing was moved")
-                    record_epoch(conn, key, record.epoch + 1, to_node)
+                    record_epoch(conn, key, record.epoch + 1, to_node, handoff)
                 self.adoption.stop_replicating(key)
         finally:
             self.gates.open(key)
@@ -87,7 +94,7 @@ class Moves:
             raise NotFound(f"Database {record.id} was deleted meanwhile")
         return moved
 
-    def _hand_off(self, record: DatabaseRecord, path: Path) -> None:
+    def _hand_off(self, record: DatabaseRecord, path: Path, handoff: str) -> None:
         """With nothing writing: ship the last writes of this epoch, then leave the new epoch's owner a
         snapshot of the whole file under the new epoch's handoff prefix, which it restores from. The
         snapshot is a copy shipped as a replica of its own, so it does not depend on the stream of the
@@ -106,7 +113,7 @@ class Moves:
             finally:
                 target.close()
                 source.close()
-            handed = replication.ship_once(copy, replication.url_for(key, epoch + 1, handoff=True))
+            handed = replication.ship_once(copy, replication.url_for(key, epoch + 1, handoff=handoff))
         finally:
             remove_path(copy)
             remove_path(copy.with_name(f".{copy.name}-litestream"))
@@ -115,6 +122,9 @@ class Moves:
         if not handed:
             reason = "could not be shipped" if not shipped else "could not be left for the new owner"
             raise Unavailable(f"Database {record.id} {reason} in the replica: nothing was moved")
+
+    def _has_assets(self, file_key: str) -> bool:
+        return bool(self.control.query("SELECT 1 FROM assets WHERE file_key = ? LIMIT 1", (file_key,)))
 
     # --- draining ---------------------------------------------------------------------------------
 
@@ -144,10 +154,12 @@ class Moves:
             if me is None or not me.draining:
                 return
             rows = self.control.query(
-                "SELECT * FROM databases WHERE node = ? ORDER BY size, file_key LIMIT 1", (self.node_id,)
+                "SELECT * FROM databases WHERE node = ? AND file_key NOT IN (SELECT file_key FROM assets)"
+                " ORDER BY size, file_key LIMIT 1",
+                (self.node_id,),
             )
             if not rows:
-                log.info("node %s is drained", self.node_id)
+                log.info("node %s is drained (but for the databases with assets, which stay)", self.node_id)
                 return
             record = DatabaseRecord.from_row(rows[0])
             counts = {node: count for node, (count, _) in database_counts(self.control).items()}

@@ -82,7 +82,11 @@ class ClusterNode:
         self.control = control
         self.hosting = hosting
         self.replication = replication
-        self.lease = NodeLease(control, self.node_id, self.url, settings.lease_seconds)
+        # The lease on a control-plane connection of its own, renewed by a thread of its own: neither this
+        # process's other control-plane work (waiting behind the write lock) nor a slow restore delays it.
+        self.lease_control = ControlPlane(settings.control_plane)
+        self.lease = NodeLease(self.lease_control, self.node_id, self.url, settings.lease_seconds)
+        self._stats: dict[str, Any] = {}
         self.gates = DatabaseGates()
         self.adoption = Adoption(layout, control, pool, replication, self.node_id)
         self.moves = Moves(control, hosting, pool, self.adoption, self.gates, self.node_id)
@@ -90,18 +94,23 @@ class ClusterNode:
         hosting.on_hosted = self.adoption.hosted
         self._urls: tuple[int, dict[str, str]] = (-1, {})
         self._stopping = threading.Event()
-        self._loop: threading.Thread | None = None
+        self._loops: list[threading.Thread] = []
         self._reconciled: tuple[int, float] = (-1, 0.0)
 
     # --- running ------------------------------------------------------------------------------
 
     def join(self) -> None:
-        self.lease.join(self.stats())
+        self._stats = self.stats()
+        self.lease.join(self._stats)
         log.info("node %s joined the cluster as incarnation %d", self.node_id, self.lease.incarnation)
 
     def start(self) -> None:
-        self._loop = threading.Thread(target=self._run, name="cluster-node", daemon=True)
-        self._loop.start()
+        self._loops = [
+            threading.Thread(target=self._renew_loop, name="cluster-lease", daemon=True),
+            threading.Thread(target=self._work_loop, name="cluster-node", daemon=True),
+        ]
+        for loop in self._loops:
+            loop.start()
         me = next((n for n in all_nodes(self.control) if n.node_id == self.node_id), None)
         if me is not None and me.draining:
             self.moves.start_draining()
@@ -110,33 +119,37 @@ class ClusterNode:
         """After everything was shipped: end the lease, so that the others take over at once."""
         self._stopping.set()
         self.moves.stop()
-        if self._loop is not None:
-            self._loop.join(timeout=self.lease.lease_seconds + 5)
+        for loop in self._loops:
+            loop.join(timeout=self.lease.lease_seconds + 5)
         try:
             self.lease.expire()
         except Exception:  # noqa: BLE001 - the lease then simply runs out
             log.warning("could not end this node's lease at stop", exc_info=True)
+        self.lease_control.close()
 
-    def _run(self) -> None:
-        self._round()
-        while not self._stopping.wait(self.lease.renew_every):
-            self._round()
+    def _renew_loop(self) -> None:
+        while True:
+            try:
+                if not self.lease.renew(self._stats):
+                    log.error("node %s lost its databases to a takeover: joining again", self.node_id)
+                    self.lease.join(self._stats)
+                    self._reconciled = (-1, 0.0)  # the work loop lets go of what was taken
+            except Exception:  # noqa: BLE001 - the fence closes by itself if this goes on
+                log.warning("renewing node %s's lease failed", self.node_id, exc_info=True)
+            if self._stopping.wait(self.lease.renew_every):
+                return
 
-    def _round(self) -> None:
-        try:
-            if not self.lease.renew(self.stats()):
-                log.error("node %s lost its databases to a takeover: joining again", self.node_id)
-                self.join()
-                self._reconciled = (-1, 0.0)
-        except Exception:  # noqa: BLE001 - the fence closes by itself if this goes on
-            log.warning("renewing node %s's lease failed", self.node_id, exc_info=True)
-            return
-        try:
-            if take_over(self.control):
-                self._reconciled = (-1, 0.0)
-            self.reconcile()
-        except Exception:  # noqa: BLE001 - the next round tries again
-            log.warning("the cluster round of node %s failed", self.node_id, exc_info=True)
+    def _work_loop(self) -> None:
+        while True:
+            try:
+                self._stats = self.stats()
+                if self.lease.serving and take_over(self.control):
+                    self._reconciled = (-1, 0.0)
+                self.reconcile()
+            except Exception:  # noqa: BLE001 - the next round tries again
+                log.warning("the cluster round of node %s failed", self.node_id, exc_info=True)
+            if self._stopping.wait(self.lease.renew_every):
+                return
 
     def reconcile(self) -> None:
         """Hold what the registry says this node owns; let go of the rest."""
@@ -168,7 +181,7 @@ class ClusterNode:
     # --- answers for the routing layer --------------------------------------------------------
 
     def is_local(self, record: DatabaseRecord) -> bool:
-        return record.node is None or record.node == self.node_id
+        return record.node == self.node_id
 
     def node_url(self, node_id: str) -> str | None:
         """The advertise URL of `node_id` (as of the control plane's current generation)."""
@@ -190,6 +203,21 @@ class ClusterNode:
         if not self.lease.serving:
             raise Unavailable(FENCED_MESSAGE)
         self.adoption.hold(record)
+
+    def tenure(self, record: DatabaseRecord) -> tuple[int, int]:
+        """What a request that starts now runs under: this node's incarnation and the file's epoch."""
+        return (self.lease.incarnation, record.epoch)
+
+    def still_serving(self, record: DatabaseRecord, tenure: tuple[int, int]) -> bool:
+        """Whether this node may still acknowledge what a request begun under `tenure` did: its lease
+        holds, it is the same incarnation (it did not lose its databases and rejoin meanwhile), and it
+        holds the file at the same epoch (no move or takeover in between)."""
+        incarnation, epoch = tenure
+        return (
+            self.lease.serving
+            and self.lease.incarnation == incarnation
+            and self.adoption.held.get(record.file_key) == epoch
+        )
 
     def placement(self) -> str | None:
         """Where a new database goes: None for this node, else the chosen node's URL."""

@@ -21,22 +21,25 @@ class Epoch:
     epoch: int
     node: str
     started_at: float  # unix seconds
+    handoff: str | None = None  # the planned move's snapshot that starts it, if one does
 
 
-def record_epoch(conn: ControlConnection, file_key: str, epoch: int, node: str) -> None:
-    """Note, inside the transaction that made it, that `node` writes `file_key` from now on as `epoch`."""
+def record_epoch(conn: ControlConnection, file_key: str, epoch: int, node: str, handoff: str | None = None) -> None:
+    """Note, inside the transaction that made it, that `node` writes `file_key` from now on as `epoch`
+    (`handoff`: starting from that planned move's snapshot)."""
     conn.execute(
-        "INSERT INTO database_epochs (file_key, epoch, node, started_at) VALUES (?, ?, ?, ?)",
-        (file_key, epoch, node, time.time()),
+        "INSERT INTO database_epochs (file_key, epoch, node, started_at, handoff) VALUES (?, ?, ?, ?, ?)",
+        (file_key, epoch, node, time.time(), handoff),
     )
 
 
 def epochs_of(control: ControlPlane, file_key: str) -> list[Epoch]:
     """The database's epochs, newest first."""
     rows = control.query(
-        "SELECT epoch, node, started_at FROM database_epochs WHERE file_key = ? ORDER BY epoch DESC", (file_key,)
+        "SELECT epoch, node, started_at, handoff FROM database_epochs WHERE file_key = ? ORDER BY epoch DESC",
+        (file_key,),
     )
-    return [Epoch(int(row[0]), str(row[1]), float(row[2])) for row in rows]
+    return [Epoch(int(row[0]), str(row[1]), float(row[2]), row[3]) for row in rows]
 
 
 def epochs_before(control: ControlPlane, file_key: str, epoch: int) -> list[int]:

@@ -227,6 +227,7 @@ MIGRATIONS: list[str] = [
         epoch INTEGER NOT NULL,
         node TEXT NOT NULL,
         started_at REAL NOT NULL,
+        handoff TEXT,  -- a planned move's snapshot for the new owner (its name under the epoch's prefix)
         PRIMARY KEY (file_key, epoch)
     ) STRICT;
     ALTER TABLE export_jobs ADD COLUMN node TEXT;

@@ -138,7 +138,10 @@ class Hosting(HostedChanges):
             for row in (
                 self.control.query("SELECT file_key FROM databases")
                 if self.node_id is None
-                else self.control.query("SELECT file_key FROM databases WHERE node = ?", (self.node_id,))
+                # in a cluster the files this node owns, and those no node owns yet (a takeover places them)
+                else self.control.query(
+                    "SELECT file_key FROM databases WHERE node = ? OR node IS NULL", (self.node_id,)
+                )
             )
         }
         for directory in self.dbs_dir.iterdir():

@@ -16,9 +16,13 @@ log = logging.getLogger("airsequel.replication")
 
 
 def _socket_command(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [litestream_binary(), *args], capture_output=True, text=True, env=clean_environment(), timeout=timeout
-    )
+    """The command's result; a command that did not finish in `timeout` is a failure (status 124)."""
+    command = [litestream_binary(), *args]
+    try:
+        return subprocess.run(command, capture_output=True, text=True, env=clean_environment(), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        log.warning("litestream %s did not finish in %.0f s", args[0], timeout)
+        return subprocess.CompletedProcess(command, 124, "", f"timed out after {timeout:.0f} s")
 
 
 def register(socket: Path, url: str, path: Path) -> bool:

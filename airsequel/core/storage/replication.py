@@ -101,7 +101,7 @@ class Replication:
         self._launch_error: BaseException | None = None
         self._sync_timeout = 120.0
 
-    def url_for(self, file_key: str, epoch: int | None = None, *, handoff: bool = False) -> str:
+    def url_for(self, file_key: str, epoch: int | None = None, *, handoff: str | None = None) -> str:
         """The replica of `file_key` at `epoch` (default: the epoch it is registered with, else 0), or that
         epoch's handoff snapshot."""
         chosen = self.epochs.get(file_key, 0) if epoch is None else epoch
