@@ -124,7 +124,7 @@ def test_a_postgresql_restart(cluster: Cluster, backends: ClusterBackends) -> No
 
 def test_an_s3_outage(cluster: Cluster, backends: ClusterBackends, tmp_path: Path) -> None:
     db = cluster.create_db("a", name="through-s3")
-    owner, _ = cluster.placement("a", db)
+    owner, first_epoch = cluster.placement("a", db)
     with WriteLoad(cluster, db, list("abc"), threads=3) as load:
         wait_for("writes before the outage", lambda: len(load.acknowledged()) >= 20, 20)
         down_at = time.monotonic()
@@ -144,6 +144,16 @@ def test_an_s3_outage(cluster: Cluster, backends: ClusterBackends, tmp_path: Pat
         30,
         step=0.5,
     )
+    # The owner saw Litestream fall behind its writes: once it ships again, the file replicates as a new
+    # epoch from a fresh snapshot (core/cluster/reseeding.py), not on the stream the outage interrupted.
+    wait_for(
+        "a new epoch from a fresh snapshot after the outage",
+        lambda: cluster.placement("a", db)[1] > first_epoch or None,
+        20,
+        step=0.2,
+    )
+    print(f"\nre-seeded {time.monotonic() - up_at:.2f} s after the store was back")
+    time.sleep(2.5)  # what was acknowledged until now is shipped in the new epoch's stream
     shipped_before = time.monotonic() - 2.0
     _, epoch = cluster.placement("a", db)
     problems, streamed = cluster.restored_values(epoch, tmp_path / "streamed.sqlite")

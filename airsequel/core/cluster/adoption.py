@@ -60,6 +60,12 @@ class Adoption:
 
     # --- holding a file ---------------------------------------------------------------------------
 
+    def set_held(self, file_key: str, epoch: int) -> None:
+        """The file is held at `epoch` from now on (its marker written first): a re-seeding's new epoch."""
+        self._write_marker(file_key, epoch)
+        with self._lock:
+            self.held[file_key] = epoch
+
     def hosted(self, record: DatabaseRecord) -> None:
         """A file created (or replaced) here at its epoch: held from now on, without a restore. Told
         before Litestream is, so that following the held list never unregisters it: an unregister and

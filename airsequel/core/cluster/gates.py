@@ -58,8 +58,11 @@ class DatabaseGates:
         out the gate opens again and False is returned."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            if file_key in self._closed:
-                return False  # another move of it is under way
+            while file_key in self._closed:  # another move or re-seeding of it is under way: after it
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
             self._closed.add(file_key)
             while self._in_flight[file_key] > 0:
                 remaining = deadline - time.monotonic()

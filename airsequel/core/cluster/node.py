@@ -21,6 +21,7 @@ from airsequel.core.cluster.gates import DatabaseGates
 from airsequel.core.cluster.leases import NodeLease
 from airsequel.core.cluster.moves import Moves
 from airsequel.core.cluster.placement import all_nodes, database_counts, least_loaded
+from airsequel.core.cluster.reseeding import Reseeding
 from airsequel.core.cluster.takeover import take_over
 from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, Unavailable
 from airsequel.core.layout import DataLayout
@@ -33,7 +34,8 @@ from airsequel.core.storage.replication import Replication
 log = logging.getLogger("airsequel.cluster")
 
 NODE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-RECONCILE_SECONDS = 5.0  # the files held are compared with the registry at least this often
+RECONCILE_SECONDS = 5.0
+WORK_ROUND_SECONDS = 0.5  # the files held are compared with the registry at least this often
 FENCED_MESSAGE = "This node's lease in the cluster ran out: it serves no database until it has renewed it; try again"
 
 
@@ -90,6 +92,7 @@ class ClusterNode:
         self.gates = DatabaseGates()
         self.adoption = Adoption(layout, control, pool, replication, self.node_id)
         self.moves = Moves(control, hosting, pool, self.adoption, self.gates, self.node_id)
+        self.reseeding = Reseeding(control, pool, self.adoption, self.gates, self.node_id)
         hosting.node_id = self.node_id
         hosting.on_hosted = self.adoption.hosted
         self._urls: tuple[int, dict[str, str]] = (-1, {})
@@ -142,13 +145,17 @@ class ClusterNode:
     def _work_loop(self) -> None:
         while True:
             try:
-                self._stats = self.stats()
-                if self.lease.serving and take_over(self.control):
-                    self._reconciled = (-1, 0.0)
+                files = self.replication.sync_status() if self.replication.pid is not None else []
+                self._stats = self.stats(files)
+                if self.lease.serving:
+                    self.reseeding.observe(files)
+                    if take_over(self.control):
+                        self._reconciled = (-1, 0.0)
                 self.reconcile()
             except Exception:  # noqa: BLE001 - the next round tries again
                 log.warning("the cluster round of node %s failed", self.node_id, exc_info=True)
-            if self._stopping.wait(self.lease.renew_every):
+            # Often enough to see Litestream fall behind during a short outage of the object store.
+            if self._stopping.wait(min(self.lease.renew_every, WORK_ROUND_SECONDS)):
                 return
 
     def reconcile(self) -> None:
@@ -229,12 +236,16 @@ class ClusterNode:
 
     # --- what the admin sees ------------------------------------------------------------------
 
-    def stats(self) -> dict[str, Any]:
-        """What this node publishes with each renewal (GET /api/cluster shows it for every node)."""
-        health = self.replication.health() if self.replication is not None else {}
+    def stats(self, files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """What this node publishes with each renewal (GET /api/cluster shows it for every node), from
+        Litestream's per-file lags when the caller has them."""
+        if files is None:
+            files = self.replication.sync_status() if self.replication.pid is not None else []
+        lags = [f["lagSeconds"] for f in files if f["lagSeconds"] is not None and f["fileKey"] in self.adoption.held]
         return {
             "held": len(self.adoption.held),
-            "replication": {"running": bool(health.get("running")), "maxLagSeconds": health.get("maxLagSeconds")},
+            "reseeded": self.reseeding.reseeded,
+            "replication": {"running": self.replication.pid is not None, "maxLagSeconds": max(lags) if lags else None},
         }
 
     def overview(self) -> dict[str, Any]:
