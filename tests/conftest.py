@@ -21,6 +21,9 @@ from tests import control_planes
 from tests.control_planes import control_plane_flag, control_plane_for
 from tests.helpers import sign_up_and_login
 
+# `backends` and `cluster`, the cluster test modules' fixtures (tests/cluster_fixtures.py).
+pytest_plugins = ["tests.cluster_fixtures"]
+
 # Cheap argon2 for every server the suite starts, in this process and (inherited) in the server
 # subprocesses of the end-to-end tests. test_password_hashing.py checks that the default stays strong.
 os.environ["AIRSEQUEL_PASSWORD_HASHING"] = "fast-insecure-for-tests"

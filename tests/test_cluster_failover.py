@@ -9,17 +9,13 @@ every acknowledged write. Each measured figure is printed (pytest -s shows it)."
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from tests.cluster_processes import (
     Attempt,
     Cluster,
-    ClusterBackends,
     WriteLoad,
-    backends_or_skip,
-    running_cluster,
     wait_for,
 )
 
@@ -34,19 +30,6 @@ SYNC_MARGIN = 2.0
 RESTORE_BUDGET = 8.0
 # How long the load writes before the kill: long enough for a few hundred rows over more than ten pages.
 LOAD_SECONDS = 4.0
-
-
-@pytest.fixture(scope="module")
-def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterBackends]:
-    started = backends_or_skip(tmp_path_factory.mktemp("cluster-backends"))
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def cluster(backends: ClusterBackends, tmp_path) -> Iterator[Cluster]:  # type: ignore[no-untyped-def]
-    with running_cluster(tmp_path / "cluster", backends, lease_seconds=LEASE_SECONDS) as started:
-        yield started
 
 
 def replicated(cluster: Cluster, db: str) -> None:

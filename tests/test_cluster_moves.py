@@ -5,26 +5,12 @@ a steady write load from three client threads through all nodes, lose no acknowl
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 
-from tests.cluster_processes import Cluster, ClusterBackends, WriteLoad, backends_or_skip, running_cluster, wait_for
+from tests.cluster_processes import Cluster, WriteLoad, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.cluster]
-
-
-@pytest.fixture(scope="module")
-def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterBackends]:
-    started = backends_or_skip(tmp_path_factory.mktemp("cluster-backends"))
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def cluster(backends: ClusterBackends, tmp_path) -> Iterator[Cluster]:  # type: ignore[no-untyped-def]
-    with running_cluster(tmp_path / "cluster", backends, lease_seconds=3) as started:
-        yield started
 
 
 def move(cluster: Cluster, via: str, db: str, target: str) -> tuple[dict[str, object], float]:

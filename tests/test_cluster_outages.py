@@ -10,7 +10,6 @@ meant to ride them out, not to give their databases up."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
@@ -20,8 +19,6 @@ from tests.cluster_processes import (
     Cluster,
     ClusterBackends,
     WriteLoad,
-    backends_or_skip,
-    running_cluster,
     start_postgres_again,
     stop_postgres,
     wait_for,
@@ -32,19 +29,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.cluster]
 LEASE_SECONDS = 6.0
 POSTGRES_DOWN_SECONDS = 2.0
 S3_DOWN_SECONDS = 3.0
-
-
-@pytest.fixture(scope="module")
-def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterBackends]:
-    started = backends_or_skip(tmp_path_factory.mktemp("cluster-backends"))
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def cluster(backends: ClusterBackends, tmp_path) -> Iterator[Cluster]:  # type: ignore[no-untyped-def]
-    with running_cluster(tmp_path / "cluster", backends, lease_seconds=LEASE_SECONDS) as started:
-        yield started
 
 
 def writes_succeed_everywhere(cluster: Cluster, db: str, tag: str) -> float:

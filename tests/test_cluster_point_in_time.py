@@ -6,27 +6,13 @@ history of epochs says which prefix held which moment (core/registry/epochs.py).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
-from tests.cluster_processes import Cluster, ClusterBackends, backends_or_skip, running_cluster, wait_for
+from tests.cluster_processes import Cluster, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.cluster]
-
-
-@pytest.fixture(scope="module")
-def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterBackends]:
-    started = backends_or_skip(tmp_path_factory.mktemp("cluster-backends"))
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def cluster(backends: ClusterBackends, tmp_path) -> Iterator[Cluster]:  # type: ignore[no-untyped-def]
-    with running_cluster(tmp_path / "cluster", backends, lease_seconds=3) as started:
-        yield started
 
 
 def _now() -> str:

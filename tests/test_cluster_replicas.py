@@ -7,36 +7,19 @@ waiting for a lease to run out."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.cluster_processes import (
     Cluster,
-    ClusterBackends,
     WriteLoad,
-    backends_or_skip,
-    running_cluster,
     wait_for,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.cluster]
 
 SYNC_MARGIN = 2.0
-
-
-@pytest.fixture(scope="module")
-def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterBackends]:
-    started = backends_or_skip(tmp_path_factory.mktemp("cluster-backends"))
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def cluster(backends: ClusterBackends, tmp_path) -> Iterator[Cluster]:  # type: ignore[no-untyped-def]
-    with running_cluster(tmp_path / "cluster", backends, lease_seconds=3) as started:
-        yield started
 
 
 def test_the_replica_of_a_concurrently_written_database_restores_intact(cluster: Cluster, tmp_path: Path) -> None:

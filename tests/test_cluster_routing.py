@@ -4,29 +4,14 @@ GraphQL and a GraphQL subscription over WebSocket through a non-owner work; the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx2
 import pytest
 
-from tests.cluster_processes import Cluster, ClusterBackends, backends_or_skip, running_cluster, wait_for
+from tests.cluster_processes import Cluster, wait_for
 from tests.helpers import PASSWORD
 from tests.live_socket import LiveSocket
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.cluster]
-
-
-@pytest.fixture(scope="module")
-def backends(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterBackends]:
-    started = backends_or_skip(tmp_path_factory.mktemp("cluster-backends"))
-    yield started
-    started.stop()
-
-
-@pytest.fixture
-def cluster(backends: ClusterBackends, tmp_path) -> Iterator[Cluster]:  # type: ignore[no-untyped-def]
-    with running_cluster(tmp_path / "cluster", backends) as started:
-        yield started
 
 
 def graphql(cluster: Cluster, via: str, db: str, query: str) -> httpx2.Response:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -28,6 +27,7 @@ from airsequel.core.registry.epochs import epochs_before, epochs_of
 from airsequel.core.sql.connections import ConnectionPool, remove_wal_files
 from airsequel.core.storage import replication as litestream
 from airsequel.core.storage.hosted_files import remove_path
+from airsequel.core.storage.litestream_commands import checked_for_hosting
 from airsequel.core.storage.replication import Replication
 
 log = logging.getLogger("airsequel.cluster")
@@ -156,14 +156,7 @@ class Adoption:
             remove_path(target)
             try:
                 litestream.restore(self.replication.url_for(record.file_key, epoch, handoff=handoff), target)
-                conn = sqlite3.connect(target)
-                try:
-                    check = conn.execute("PRAGMA integrity_check").fetchone()[0]
-                    conn.execute("PRAGMA journal_mode=WAL")
-                finally:
-                    conn.close()
-                if check != "ok":
-                    raise CoreError(f"the restored file failed its integrity check: {check}")
+                checked_for_hosting(target)
             except NotFound as error:  # this epoch has no replica: it acknowledged nothing (see _hold)
                 remove_path(target)
                 if not handoff:

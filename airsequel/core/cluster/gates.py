@@ -25,26 +25,20 @@ class DatabaseGates:
 
     def enter(self, file_key: str, timeout: float) -> bool:
         """Wait (at most `timeout`) for the gate to open, then count a request in; whether it did."""
-        deadline = time.monotonic() + timeout
         with self._changed:
-            while file_key in self._closed:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._changed.wait(remaining)
+            if not self._opened(file_key, time.monotonic() + timeout):
+                return False
             self._in_flight[file_key] += 1
             return True
 
-    def wait_open(self, file_key: str, timeout: float) -> bool:
-        """Wait (at most `timeout`) until the gate is open, counting nothing."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while file_key in self._closed:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._changed.wait(remaining)
-            return True
+    def _opened(self, file_key: str, deadline: float) -> bool:
+        """Under the lock: wait until the gate is open, or `deadline` (monotonic); whether it is open."""
+        while file_key in self._closed:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            self._changed.wait(remaining)
+        return True
 
     def leave(self, file_key: str) -> None:
         with self._changed:
@@ -58,11 +52,8 @@ class DatabaseGates:
         out the gate opens again and False is returned."""
         deadline = time.monotonic() + timeout
         with self._changed:
-            while file_key in self._closed:  # another move or re-seeding of it is under way: after it
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._changed.wait(remaining)
+            if not self._opened(file_key, deadline):  # another move or re-seeding of it is under way: after it
+                return False
             self._closed.add(file_key)
             while self._in_flight[file_key] > 0:
                 remaining = deadline - time.monotonic()

@@ -8,7 +8,6 @@ others from coming back.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 
 from airsequel.core.errors import Conflict, CoreError
@@ -18,7 +17,7 @@ from airsequel.core.registry.epochs import epoch_at
 from airsequel.core.registry.postgres_engine import is_postgres_url
 from airsequel.core.storage import replication
 from airsequel.core.storage.hosted_files import remove_path
-from airsequel.core.storage.litestream_commands import restore_epoch
+from airsequel.core.storage.litestream_commands import checked_for_hosting, restore_epoch
 
 
 class ControlPlaneNotRestored(CoreError):
@@ -85,14 +84,7 @@ def restore_all(
                     timestamp,
                     ended=epoch != int(current),
                 )
-                conn = sqlite3.connect(target)
-                try:
-                    check = conn.execute("PRAGMA integrity_check").fetchone()[0]
-                    conn.execute("PRAGMA journal_mode=WAL")
-                finally:
-                    conn.close()
-                if check != "ok":
-                    raise CoreError(f"the restored file failed its integrity check: {check}")
+                checked_for_hosting(target)
             except CoreError as error:
                 remove_path(target.parent)
                 missing_keys.append(key)

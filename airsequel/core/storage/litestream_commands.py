@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from airsequel.core.errors import NotFound, Unprocessable
+from airsequel.core.errors import CoreError, NotFound, Unprocessable
 
 # Only these variables reach Litestream: a stray AWS_CA_BUNDLE, for one, breaks its S3 client.
 PASSED_ENVIRONMENT = (
@@ -79,6 +80,19 @@ def restore_epoch(url: str, output: Path, timestamp: str | None, *, ended: bool)
     if ended and timestamp is not None and _at_or_after(timestamp, restore_window(url).latest):
         timestamp = None
     restore(url, output, timestamp)
+
+
+def checked_for_hosting(path: Path) -> None:
+    """A restored file before it is hosted: it must pass integrity_check (CoreError otherwise), and it
+    is put in WAL mode, as every hosted file is."""
+    conn = sqlite3.connect(path)
+    try:
+        check = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        conn.execute("PRAGMA journal_mode=WAL")
+    finally:
+        conn.close()
+    if check != "ok":
+        raise CoreError(f"the restored file failed its integrity check: {check}")
 
 
 def _at_or_after(timestamp: str, latest: str) -> bool:
