@@ -171,3 +171,24 @@ def _lag_when_caught_up(cluster: Cluster) -> dict[str, float | None]:
             raise AssertionError(f"replication: { {n: (v['databases'], v['replication']) for n, v in nodes.items()} }")
         lags[name] = lag
     return lags
+
+
+def test_a_database_created_while_s3_is_away_is_refused_and_nothing_is_left(
+    cluster: Cluster, backends: ClusterBackends
+) -> None:
+    before = cluster.request("a", "GET", "/api/dbs").json()
+    backends.gate.close()
+    try:
+        started = time.monotonic()
+        refused = cluster.request("a", "POST", "/api/dbs", timeout=60, json={"name": "unshipped"})
+        waited = time.monotonic() - started
+    finally:
+        backends.gate.open()
+    print(f"\na creation with S3 away: {refused.status_code} after {waited:.1f} s")
+    assert refused.status_code == 503, refused.text
+    assert "could not be shipped to the replica" in refused.json()["errors"][0]
+    assert cluster.request("b", "GET", "/api/dbs").json() == before  # nothing registered
+    assert cluster.database_files() == []  # nor left on any node
+    created = cluster.request("c", "POST", "/api/dbs", timeout=60, json={"name": "shipped"})
+    assert created.status_code == 201, created.text
+    assert cluster.integrity_problems() == {}

@@ -19,7 +19,7 @@ from airsequel.core import ids
 from airsequel.core.admin.audit import AuditEntry, AuditLog
 from airsequel.core.auth.access import Principal
 from airsequel.core.durability import fsync_directory
-from airsequel.core.errors import NotFound
+from airsequel.core.errors import NotFound, Unavailable
 from airsequel.core.imports.csv_import import table_name_for
 from airsequel.core.layout import DataLayout
 from airsequel.core.registry.connection import ControlConnection
@@ -55,6 +55,8 @@ from airsequel.core.storage.snapshots import take_snapshot, vacuum_file
 from airsequel.core.storage.uploaded_bytes import UploadedBytes, forget, remember
 
 log = logging.getLogger("airsequel.hosting")
+
+FIRST_SHIP_SECONDS = 10.0  # in a cluster: how long a new database's first ship to the replica may take
 
 
 class Hosting(HostedChanges):
@@ -303,16 +305,27 @@ class Hosting(HostedChanges):
                 if leftover is not None:
                     remove_path(leftover)
                 raise
-        self._replicate(record)
+        if not self._replicate(record):
+            # In a cluster a new database exists only once its replica does: a node lost before a first
+            # ship would leave a registry row that no node can restore. Undone, and said so.
+            self.delete(record)
+            raise Unavailable(
+                "The new database could not be shipped to the replica in time (is the object store"
+                " reachable?): nothing was created; retry in a moment"
+            )
         return self.get(record.id)
 
-    def _replicate(self, record: DatabaseRecord) -> None:
+    def _replicate(self, record: DatabaseRecord) -> bool:
+        """Replicate the file (when backups are on); in a cluster, wait until the replica has it. Whether
+        it is where it must be by now (False: a cluster's first ship did not finish in FIRST_SHIP_SECONDS)."""
         if self.on_hosted is not None:
             self.on_hosted(record)
-        if self.replication is not None:
-            self.replication.add(record.file_key, self.file_path(record), record.epoch)
-            if self.node_id is not None:  # in a cluster a new file is in the replica before it is acknowledged
-                self.replication.sync(record.file_key)
+        if self.replication is None:
+            return True
+        self.replication.add(record.file_key, self.file_path(record), record.epoch)
+        if self.node_id is None:
+            return True
+        return self.replication.sync(record.file_key, timeout_seconds=FIRST_SHIP_SECONDS)
 
     def _finish_file(
         self,
