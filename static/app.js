@@ -140,12 +140,122 @@ if (page === "database") {
   $$("[data-delete-chart]").forEach((b) => b.addEventListener("click", async () => { await api("DELETE", `/api/dbs/${db}/charts/${b.dataset.deleteChart}`); location.reload(); }));
 }
 
+// --- cell editing (table page) ----------------------------------------------------------------
+// An edit is typed by the column's declared type, as SQLite's affinity rules read it: numbers go to numeric and
+// untyped columns as numbers, text columns get text, and the editor says what will be stored before it is.
+function affinity(declared) {
+  const t = String(declared || "").toUpperCase();
+  if (t.includes("INT")) return "INTEGER";
+  if (t.includes("CHAR") || t.includes("CLOB") || t.includes("TEXT")) return "TEXT";
+  if (t === "" || t.includes("BLOB")) return "NONE";
+  if (t.includes("REAL") || t.includes("FLOA") || t.includes("DOUB")) return "REAL";
+  return "NUMERIC";
+}
+
+const INTEGER_TEXT = /^[+-]?\d+$/, NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const INT64_MIN = -(2n ** 63n), INT64_MAX = 2n ** 63n - 1n;
+
+// What typing `text` (or choosing NULL: text === null) stores in a column of `declared` type:
+// { sql: the expression bound to `value`, value, kind: the SQLite storage class, shown: the display text }.
+function typedValue(declared, text) {
+  const a = affinity(declared);
+  if (text === null || (text === "" && a !== "TEXT")) return { sql: "?", value: null, kind: "NULL", shown: null };
+  const trimmed = text.trim();
+  if (a !== "TEXT" && INTEGER_TEXT.test(trimmed) && BigInt(trimmed) >= INT64_MIN && BigInt(trimmed) <= INT64_MAX) {
+    // Bound as text and cast by SQLite: exact for every 64-bit integer (a JavaScript number is not past 2^53).
+    const kind = a === "REAL" ? "REAL" : "INTEGER";
+    return { sql: "CAST(? AS INTEGER)", value: trimmed, kind, shown: String(BigInt(trimmed)) + (kind === "REAL" ? ".0" : "") };
+  }
+  if (a !== "TEXT" && NUMBER_TEXT.test(trimmed) && Number.isFinite(Number(trimmed))) {
+    const n = Number(trimmed), whole = Number.isInteger(n) && Math.abs(n) < 2 ** 53 && (a === "INTEGER" || a === "NUMERIC");
+    return { sql: "CAST(? AS REAL)", value: trimmed, kind: whole ? "INTEGER" : "REAL", shown: whole ? String(n) : String(n) + (Number.isInteger(n) ? ".0" : "") };
+  }
+  return { sql: "?", value: text, kind: "TEXT", shown: text };
+}
+
+function storedHint(declared, typed) {
+  const type = declared ? `${declared} column` : "untyped column";
+  if (typed.kind === "NULL") return `${type}: stores NULL`;
+  if (typed.kind === "TEXT") {
+    const warn = affinity(declared) !== "TEXT" && affinity(declared) !== "NONE" ? " (not a number)" : "";
+    return typed.value === "" ? `${type}: stores empty TEXT ''` : `${type}: stores TEXT${warn}`;
+  }
+  return `${type}: stores ${typed.kind} ${typed.shown}`;
+}
+
+// Make `td` (showing row[column]) editable: click, Enter or F2 opens an editor; Enter saves, Shift+Enter is a new
+// line, Escape cancels, leaving it saves only a changed value, NULL sets NULL. `save(typed)` runs the UPDATE and
+// returns the value stored once the server has accepted it; a refusal puts the old value back with the server's reason beside it.
+function editableCell(td, column, row, save) {
+  if (row[column] !== null && typeof row[column] === "object") return; // a BLOB or JSON value: not edited as text
+  td.tabIndex = 0;
+  td.classList.add("editable");
+  td.title = `${column.declared || "untyped"} · click or Enter to edit`;
+  td.addEventListener("click", () => open());
+  td.addEventListener("keydown", (e) => { if (!td.classList.contains("editing") && (e.key === "Enter" || e.key === "F2")) { e.preventDefault(); open(); } });
+
+  function open() {
+    if (td.classList.contains("editing") || td.classList.contains("saving")) return;
+    const old = row[column.name], oldText = old === null ? "" : String(old);
+    const editor = document.createElement("div"), area = document.createElement("textarea");
+    const nullButton = document.createElement("button"), hint = document.createElement("div");
+    editor.className = "cell-editor";
+    area.value = oldText; area.rows = Math.min(6, oldText.split("\n").length);
+    area.setAttribute("aria-label", `Value of ${column.name}`);
+    nullButton.type = "button"; nullButton.className = "cell-null"; nullButton.textContent = "NULL";
+    nullButton.title = "Set this cell to NULL";
+    hint.className = "cell-hint muted"; hint.setAttribute("aria-live", "polite");
+    let chosenNull = false, done = false;
+    const current = () => typedValue(column.declared, chosenNull ? null : area.value);
+    const update = () => { hint.textContent = storedHint(column.declared, current()); };
+    editor.append(area, nullButton, hint);
+    td.classList.remove("null"); td.classList.add("editing");
+    td.replaceChildren(editor);
+    update(); area.focus(); area.select();
+    $("#flash").hidden = true;
+
+    function close(value) { done = true; td.classList.remove("editing"); show(td, value); }
+    async function commit() {
+      if (done) return;
+      const typed = current();
+      if (chosenNull ? old === null : area.value === oldText) { close(old); return; } // nothing changed: nothing sent
+      close(typed.shown);
+      td.classList.add("saving");
+      try {
+        const stored = await save(typed);
+        row[column.name] = stored; show(td, stored);
+        td.classList.add("saved"); setTimeout(() => td.classList.remove("saved"), 1500);
+        flash(`Saved ${column.name}: ${typed.kind === "NULL" ? "NULL" : typed.kind + " " + typed.shown}`);
+      } catch (e) {
+        show(td, old);
+        const reason = document.createElement("div");
+        reason.className = "cell-error"; reason.setAttribute("role", "alert");
+        reason.textContent = `Not saved: ${e.message}`;
+        td.append(reason);
+        $("#flash").hidden = true;
+      } finally { td.classList.remove("saving"); }
+    }
+    area.addEventListener("input", () => { chosenNull = false; update(); });
+    area.addEventListener("keydown", (e) => {
+      e.stopPropagation();
+      if (e.key === "Escape") { e.preventDefault(); close(old); td.focus(); }
+      else if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); commit().then(() => td.focus()); }
+    });
+    nullButton.addEventListener("mousedown", (e) => e.preventDefault()); // keep the focus: a click is not a blur
+    nullButton.addEventListener("click", (e) => { e.stopPropagation(); chosenNull = true; commit().then(() => td.focus()); });
+    nullButton.addEventListener("keydown", (e) => { e.stopPropagation(); if (e.key === "Escape") { close(old); td.focus(); } });
+    editor.addEventListener("click", (e) => e.stopPropagation());
+    editor.addEventListener("focusout", (e) => { if (!editor.contains(e.relatedTarget)) commit(); });
+  }
+}
+
 // --- table ----------------------------------------------------------------------------------
 if (page === "table") {
   const table = document.body.dataset.table, editable = document.body.dataset.editable === "yes";
   // SQLite returns at most 2,000 columns: a table that wide has no room for its rowid beside `*`, so its rows are read-only here.
   const rowid = $$("#filter-column option").length < 2000 ? document.body.dataset.rowid : "";
   const sheet = $("#sheet"), error = $("#sheet-error");
+  const declaredTypes = Object.fromEntries($$("#sheet-columns [data-column]").map((el) => [el.dataset.column, el.dataset.type]));
   const state = { offset: 0, order: null, desc: false, size: 50 };
   async function load() {
     error.textContent = "";
@@ -160,16 +270,12 @@ if (page === "table") {
       const columns = result.rows.length ? Object.keys(result.rows[0]).filter((c) => c !== "__rowid") : $$("#filter-column option").map((o) => o.value);
       renderTable(sheet, columns, result.rows, (td, column, row) => {
         if (!editable || !rowid) return;
-        td.contentEditable = "true";
-        td.addEventListener("focus", () => { if (row[column] === null) td.textContent = ""; });
-        td.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); td.blur(); } });
-        td.addEventListener("blur", async () => {
-          const value = td.textContent;
-          if (value === (row[column] === null ? "" : String(row[column]))) { show(td, row[column]); return; }
-          try {
-            await api("POST", `/dbs/${db}/sql`, { query: `UPDATE ${quote(table)} SET ${quote(column)} = ? WHERE ${rowid} = ?`, params: [value, row.__rowid] });
-            row[column] = value; show(td, value); flash("Saved");
-          } catch (e) { error.textContent = e.message; show(td, row[column]); }
+        editableCell(td, { name: column, declared: declaredTypes[column] || "" }, row, async (typed) => {
+          const query = `UPDATE ${quote(table)} SET ${quote(column)} = ${typed.sql} WHERE ${rowid} = ? RETURNING ${quote(column)} AS "value", ${rowid} AS "rowid"`;
+          const saved = await api("POST", `/dbs/${db}/sql`, { query, params: [typed.value, row.__rowid] });
+          if (!saved.rows.length) throw new Error("this row is no longer there (deleted by someone else?): reload the page");
+          row.__rowid = saved.rows[0].rowid; // editing an INTEGER PRIMARY KEY moves the row
+          return saved.rows[0].value;
         });
       });
       $$("th", sheet).forEach((th) => {

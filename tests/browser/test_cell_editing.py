@@ -1,0 +1,215 @@
+"""Editing a cell on the table page, in a real browser against a real server: an edit is typed by its column
+(42 is an INTEGER in an untyped or INTEGER column, TEXT in a TEXT one), NULL can be set, Escape cancels, leaving a
+cell saves only a change, and a refused edit puts the old value back with the server's reason beside the cell."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import create_database_in_page, screenshot, sign_up_in_page, watch_csp
+from tests.server_process import running_server
+
+SCHEMA = (
+    "CREATE TABLE things(id INTEGER PRIMARY KEY, anything, amount INTEGER, price REAL, label TEXT NOT NULL,"
+    " score INTEGER CHECK (score >= 0))"
+)
+COLUMNS = ["id", "anything", "amount", "price", "label", "score"]
+FIRST_ROW = "INSERT INTO things VALUES (1, 'old', 7, 2.5, 'first', 3)"
+
+
+@pytest.fixture(scope="module")
+def site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    with running_server(tmp_path_factory.mktemp("cells") / "data") as base:
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        csp_violations = watch_csp(page)
+        sign_up_in_page(page, base, "cora")
+        db = create_database_in_page(page, "cells", SCHEMA)
+        yield {"base": base, "page": page, "db": db}
+        assert csp_violations == []
+        context.close()
+
+
+def sql(site: dict[str, Any], query: str) -> list[dict[str, Any]]:
+    """POST /dbs/<id>/sql as the logged-in page; the rows."""
+    status, body = site["page"].evaluate(
+        """async ([db, query]) => {
+            const r = await fetch(`/dbs/${db}/sql`, {method: "POST", headers: {"Content-Type": "application/json"},
+                                                      body: JSON.stringify({query})});
+            return [r.status, await r.json()];
+        }""",
+        [site["db"], query],
+    )
+    assert status == 200 and not body.get("errors"), body
+    return list(body.get("rows") or [])
+
+
+@pytest.fixture
+def page(site: dict[str, Any]) -> Iterator[Any]:
+    """The table page showing the one row FIRST_ROW, freshly inserted."""
+    sql(site, "DELETE FROM things")
+    sql(site, FIRST_ROW)
+    page = site["page"]
+    page.goto(f"{site['base']}/dbs/{site['db']}/tables/things")
+    page.wait_for_function("() => document.querySelectorAll('#sheet tbody tr').length === 1")
+    yield page
+
+
+def cell(page: Any, column: str) -> Any:
+    return page.locator("#sheet tbody tr").first.locator("td").nth(COLUMNS.index(column))
+
+
+def stored(site: dict[str, Any], column: str) -> dict[str, Any]:
+    rows = sql(site, f"SELECT {column} AS value, typeof({column}) AS kind FROM things WHERE id = 1")
+    assert len(rows) == 1
+    return rows[0]
+
+
+def retype(page: Any, column: str, text: str) -> None:
+    """Open the cell's editor with a click and replace its text by typing."""
+    cell(page, column).click()
+    page.keyboard.press("Control+A")
+    if text:
+        page.keyboard.type(text)
+    else:
+        page.keyboard.press("Backspace")
+
+
+def wait_saved(page: Any, column: str) -> None:
+    page.wait_for_function(
+        "([i]) => { const td = document.querySelectorAll('#sheet tbody tr td')[i];"
+        " return !td.classList.contains('editing') && !td.classList.contains('saving'); }",
+        arg=[COLUMNS.index(column)],
+    )
+
+
+@pytest.mark.slow
+def test_a_number_is_stored_as_a_number_in_untyped_and_integer_columns_and_as_text_in_a_text_column(site, page):
+    retype(page, "anything", "42")
+    hint = cell(page, "anything").locator(".cell-hint").inner_text()
+    assert "stores INTEGER 42" in hint and "untyped" in hint  # said before it is stored
+    screenshot(page, "cell-editing-01-hint")
+    page.keyboard.press("Enter")
+    wait_saved(page, "anything")
+    assert stored(site, "anything") == {"value": 42, "kind": "integer"}
+    assert cell(page, "anything").inner_text() == "42"
+    assert "Saved anything" in page.inner_text("#flash")
+
+    retype(page, "amount", " 9007199254740993 ")  # past 2^53: exact all the same
+    page.keyboard.press("Enter")
+    wait_saved(page, "amount")
+    assert sql(site, "SELECT amount = 9007199254740993 AS exact, typeof(amount) AS kind FROM things") == [
+        {"exact": 1, "kind": "integer"}
+    ]
+
+    retype(page, "label", "42")
+    assert "stores TEXT" in cell(page, "label").locator(".cell-hint").inner_text()
+    page.keyboard.press("Enter")
+    wait_saved(page, "label")
+    assert stored(site, "label") == {"value": "42", "kind": "text"}
+
+    retype(page, "price", "1.25")
+    page.keyboard.press("Enter")
+    wait_saved(page, "price")
+    assert stored(site, "price") == {"value": 1.25, "kind": "real"}
+
+    retype(page, "amount", "seven")  # not a number: stored as typed, and the hint says so first
+    assert "not a number" in cell(page, "amount").locator(".cell-hint").inner_text()
+    page.keyboard.press("Enter")
+    wait_saved(page, "amount")
+    assert stored(site, "amount") == {"value": "seven", "kind": "text"}
+
+
+@pytest.mark.slow
+def test_clearing_a_real_cell_stores_null_and_the_null_button_sets_null(site, page):
+    retype(page, "price", "")
+    assert "stores NULL" in cell(page, "price").locator(".cell-hint").inner_text()
+    page.keyboard.press("Enter")
+    wait_saved(page, "price")
+    assert stored(site, "price") == {"value": None, "kind": "null"}
+    assert cell(page, "price").inner_text() == "NULL"
+
+    retype(page, "anything", "")  # a TEXT value cleared in an untyped column: NULL too
+    page.keyboard.press("Enter")
+    wait_saved(page, "anything")
+    assert stored(site, "anything") == {"value": None, "kind": "null"}
+
+    cell(page, "amount").click()
+    screenshot(page, "cell-editing-02-null-button")
+    cell(page, "amount").locator("button.cell-null").click()
+    wait_saved(page, "amount")
+    assert stored(site, "amount") == {"value": None, "kind": "null"}
+    assert cell(page, "amount").inner_text() == "NULL"
+
+    retype(page, "label", "")  # a TEXT column cleared holds empty text, not NULL
+    assert "empty TEXT" in cell(page, "label").locator(".cell-hint").inner_text()
+    page.keyboard.press("Enter")
+    wait_saved(page, "label")
+    assert stored(site, "label") == {"value": "", "kind": "text"}
+
+
+@pytest.mark.slow
+def test_escape_cancels_and_leaving_an_unchanged_cell_sends_nothing_but_leaving_a_changed_one_saves(site, page):
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
+
+    retype(page, "label", "oops")
+    page.keyboard.press("Escape")
+    assert cell(page, "label").inner_text() == "first"
+    cell(page, "amount").click()  # opened and left without a change
+    page.click("h1")
+    assert cell(page, "amount").inner_text() == "7"
+    page.wait_for_timeout(300)
+    assert sent == []
+    assert stored(site, "label") == {"value": "first", "kind": "text"}
+    assert stored(site, "amount") == {"value": 7, "kind": "integer"}
+
+    retype(page, "amount", "8")
+    page.click("h1")  # leaving a changed cell saves it
+    wait_saved(page, "amount")
+    assert stored(site, "amount") == {"value": 8, "kind": "integer"}
+
+    cell(page, "score").focus()  # the keyboard alone: Enter opens, Enter saves
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("5")
+    page.keyboard.press("Enter")
+    wait_saved(page, "score")
+    assert stored(site, "score") == {"value": 5, "kind": "integer"}
+
+
+@pytest.mark.slow
+def test_a_refused_edit_puts_the_old_value_back_with_the_reason_beside_the_cell(site, page):
+    retype(page, "amount", "8")
+    page.keyboard.press("Enter")
+    wait_saved(page, "amount")
+    assert page.is_visible("#flash")
+
+    cell(page, "label").click()
+    cell(page, "label").locator("button.cell-null").click()  # NOT NULL
+    reason = cell(page, "label").locator(".cell-error")
+    reason.wait_for()
+    assert "NOT NULL constraint failed" in reason.inner_text()
+    assert cell(page, "label").inner_text().startswith("first")
+    assert not page.is_visible("#flash")  # no stale "Saved"
+    assert page.text_content("#sheet-error") == ""
+    assert stored(site, "label") == {"value": "first", "kind": "text"}
+    screenshot(page, "cell-editing-03-refused")
+
+    retype(page, "score", "-1")  # CHECK (score >= 0)
+    page.keyboard.press("Enter")
+    reason = cell(page, "score").locator(".cell-error")
+    reason.wait_for()
+    assert "CHECK constraint failed" in reason.inner_text()
+    assert cell(page, "score").inner_text().startswith("3")
+    assert stored(site, "score") == {"value": 3, "kind": "integer"}
+
+    retype(page, "score", "4")  # the next edit clears the reason
+    page.keyboard.press("Enter")
+    wait_saved(page, "score")
+    assert cell(page, "score").locator(".cell-error").count() == 0
+    assert stored(site, "score") == {"value": 4, "kind": "integer"}
