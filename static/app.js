@@ -173,9 +173,9 @@ function typedValue(declared, text) {
   return { sql: "?", value: text, kind: "TEXT", shown: text };
 }
 
-function storedHint(declared, typed) {
+function storedHint(declared, typed, notNull) {
   const type = declared ? `${declared} column` : "untyped column";
-  if (typed.kind === "NULL") return `${type}: stores NULL`;
+  if (typed.kind === "NULL") return notNull ? `${type}: NULL, which it refuses (NOT NULL)` : `${type}: stores NULL`;
   if (typed.kind === "TEXT") {
     const warn = affinity(declared) !== "TEXT" && affinity(declared) !== "NONE" ? " (not a number)" : "";
     return typed.value === "" ? `${type}: stores empty TEXT ''` : `${type}: stores TEXT${warn}`;
@@ -187,7 +187,8 @@ function storedHint(declared, typed) {
 // line, Escape cancels, leaving it saves only a changed value, NULL sets NULL. `save(typed)` runs the UPDATE and
 // returns the value stored once the server has accepted it; a refusal puts the old value back with the server's reason beside it.
 function editableCell(td, column, row, save) {
-  if (row[column] !== null && typeof row[column] === "object") return; // a BLOB or JSON value: not edited as text
+  const value = row[column.name];
+  if (value !== null && typeof value === "object") { td.title = "A BLOB: not edited as text here"; return; }
   td.tabIndex = 0;
   td.classList.add("editable");
   td.title = `${column.declared || "untyped"} · click or Enter to edit`;
@@ -207,7 +208,7 @@ function editableCell(td, column, row, save) {
     hint.className = "cell-hint muted"; hint.setAttribute("aria-live", "polite");
     let chosenNull = false, done = false;
     const current = () => typedValue(column.declared, chosenNull ? null : area.value);
-    const update = () => { hint.textContent = storedHint(column.declared, current()); };
+    const update = () => { hint.textContent = storedHint(column.declared, current(), column.notNull); };
     editor.append(area, nullButton, hint);
     td.classList.remove("null"); td.classList.add("editing");
     td.replaceChildren(editor);
@@ -255,7 +256,7 @@ if (page === "table") {
   // SQLite returns at most 2,000 columns: a table that wide has no room for its rowid beside `*`, so its rows are read-only here.
   const rowid = $$("#filter-column option").length < 2000 ? document.body.dataset.rowid : "";
   const sheet = $("#sheet"), error = $("#sheet-error");
-  const declaredTypes = Object.fromEntries($$("#sheet-columns [data-column]").map((el) => [el.dataset.column, el.dataset.type]));
+  const declaredTypes = Object.fromEntries($$("#sheet-columns [data-column]").map((el) => [el.dataset.column, { declared: el.dataset.type, notNull: el.dataset.notNull === "yes" }]));
   const state = { offset: 0, order: null, desc: false, size: 50 };
   async function load() {
     error.textContent = "";
@@ -270,7 +271,7 @@ if (page === "table") {
       const columns = result.rows.length ? Object.keys(result.rows[0]).filter((c) => c !== "__rowid") : $$("#filter-column option").map((o) => o.value);
       renderTable(sheet, columns, result.rows, (td, column, row) => {
         if (!editable || !rowid) return;
-        editableCell(td, { name: column, declared: declaredTypes[column] || "" }, row, async (typed) => {
+        editableCell(td, { name: column, ...(declaredTypes[column] || { declared: "", notNull: false }) }, row, async (typed) => {
           const query = `UPDATE ${quote(table)} SET ${quote(column)} = ${typed.sql} WHERE ${rowid} = ? RETURNING ${quote(column)} AS "value", ${rowid} AS "rowid"`;
           const saved = await api("POST", `/dbs/${db}/sql`, { query, params: [typed.value, row.__rowid] });
           if (!saved.rows.length) throw new Error("this row is no longer there (deleted by someone else?): reload the page");

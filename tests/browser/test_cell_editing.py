@@ -14,10 +14,10 @@ from tests.server_process import running_server
 
 SCHEMA = (
     "CREATE TABLE things(id INTEGER PRIMARY KEY, anything, amount INTEGER, price REAL, label TEXT NOT NULL,"
-    " score INTEGER CHECK (score >= 0))"
+    " score INTEGER CHECK (score >= 0), data BLOB)"
 )
-COLUMNS = ["id", "anything", "amount", "price", "label", "score"]
-FIRST_ROW = "INSERT INTO things VALUES (1, 'old', 7, 2.5, 'first', 3)"
+COLUMNS = ["id", "anything", "amount", "price", "label", "score", "data"]
+FIRST_ROW = "INSERT INTO things VALUES (1, 'old', 7, 2.5, 'first', 3, X'00FF')"
 
 
 @pytest.fixture(scope="module")
@@ -190,6 +190,9 @@ def test_a_refused_edit_puts_the_old_value_back_with_the_reason_beside_the_cell(
     assert page.is_visible("#flash")
 
     cell(page, "label").click()
+    cell(page, "label").locator("textarea").fill("")
+    assert "stores empty TEXT" in cell(page, "label").locator(".cell-hint").inner_text()
+    cell(page, "label").locator("button.cell-null").hover()
     cell(page, "label").locator("button.cell-null").click()  # NOT NULL
     reason = cell(page, "label").locator(".cell-error")
     reason.wait_for()
@@ -213,3 +216,11 @@ def test_a_refused_edit_puts_the_old_value_back_with_the_reason_beside_the_cell(
     wait_saved(page, "score")
     assert cell(page, "score").locator(".cell-error").count() == 0
     assert stored(site, "score") == {"value": 4, "kind": "integer"}
+
+
+@pytest.mark.slow
+def test_a_blob_cell_is_not_opened_as_text(site, page):
+    cell(page, "data").click()
+    assert cell(page, "data").locator("textarea").count() == 0
+    assert "BLOB" in (cell(page, "data").get_attribute("title") or "")
+    assert sql(site, "SELECT hex(data) AS h FROM things") == [{"h": "00FF"}]
