@@ -250,6 +250,34 @@ function editableCell(td, column, row, save) {
   }
 }
 
+// A row's Delete button asks first, in place: "Delete this row?" with Delete and Keep (the focus on Keep, Escape
+// keeps). `remove()` deletes it; a refusal is shown beside the button and the row stays.
+function deletableRow(rowid, remove) {
+  const td = document.createElement("td"), reason = document.createElement("div");
+  td.className = "row-actions"; reason.className = "cell-error"; reason.setAttribute("role", "alert");
+  const button = (text, label) => { const b = document.createElement("button"); b.type = "button"; b.className = "link"; b.textContent = text; b.setAttribute("aria-label", label); return b; };
+  const del = button("Delete", `Delete row ${rowid}`);
+  function idle() { td.replaceChildren(del); if (reason.textContent) td.append(reason); }
+  del.addEventListener("click", () => {
+    const question = document.createElement("span"), yes = button("Delete", `Yes, delete row ${rowid}`), keep = button("Keep", `Keep row ${rowid}`);
+    question.className = "row-confirm"; question.textContent = "Delete this row? ";
+    yes.classList.add("danger");
+    question.append(yes, " ", keep);
+    reason.textContent = "";
+    td.replaceChildren(question);
+    keep.focus();
+    keep.addEventListener("click", () => { idle(); del.focus(); });
+    question.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.preventDefault(); idle(); del.focus(); } });
+    yes.addEventListener("click", async () => {
+      yes.disabled = keep.disabled = true;
+      try { await remove(); }
+      catch (e) { reason.textContent = `Not deleted: ${e.message}`; idle(); del.focus(); }
+    });
+  });
+  idle();
+  return td;
+}
+
 // --- table ----------------------------------------------------------------------------------
 if (page === "table") {
   const table = document.body.dataset.table, editable = document.body.dataset.editable === "yes";
@@ -299,13 +327,12 @@ if (page === "table") {
       });
       if (editable && rowid) {
         $$("tbody tr", sheet).forEach((tr, i) => {
-          const td = document.createElement("td"), del = document.createElement("button");
-          del.type = "button"; del.className = "link"; del.textContent = "Delete"; del.setAttribute("aria-label", "Delete row");
-          del.addEventListener("click", async () => {
-            await api("POST", `/dbs/${db}/sql`, { query: `DELETE FROM ${quote(table)} WHERE ${rowid} = ?`, params: [result.rows[i].__rowid] });
+          const row = result.rows[i];
+          tr.append(deletableRow(row.__rowid, async () => {
+            const deleted = await api("POST", `/dbs/${db}/sql`, { query: `DELETE FROM ${quote(table)} WHERE ${rowid} = ? RETURNING ${rowid} AS "rowid"`, params: [row.__rowid] });
+            if (!deleted.rows.length) throw new Error("this row is no longer there (deleted by someone else?): reload the page");
             load();
-          });
-          td.append(del); tr.append(td);
+          }));
         });
       }
       $("#page-label").textContent = `rows ${state.offset + 1}–${state.offset + result.rows.length}`;

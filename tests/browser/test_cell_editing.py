@@ -1,6 +1,7 @@
 """Editing a cell on the table page, in a real browser against a real server: an edit is typed by its column
 (42 is an INTEGER in an untyped or INTEGER column, TEXT in a TEXT one), NULL can be set, Escape cancels, leaving a
-cell saves only a change, and a refused edit puts the old value back with the server's reason beside the cell."""
+cell saves only a change, and a refused edit puts the old value back with the server's reason beside the cell.
+Deleting a row asks first, in place, and a refused deletion says why and keeps the row."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from tests.server_process import running_server
 
 SCHEMA = (
     "CREATE TABLE things(id INTEGER PRIMARY KEY, anything, amount INTEGER, price REAL, label TEXT NOT NULL,"
-    " score INTEGER CHECK (score >= 0), data BLOB)"
+    " score INTEGER CHECK (score >= 0), data BLOB);"
+    " CREATE TRIGGER kept BEFORE DELETE ON things WHEN old.label = 'kept' BEGIN SELECT RAISE(ABORT, 'this row is kept'); END"
 )
 COLUMNS = ["id", "anything", "amount", "price", "label", "score", "data"]
 FIRST_ROW = "INSERT INTO things VALUES (1, 'old', 7, 2.5, 'first', 3, X'00FF')"
@@ -224,3 +226,43 @@ def test_a_blob_cell_is_not_opened_as_text(site, page):
     assert cell(page, "data").locator("textarea").count() == 0
     assert "BLOB" in (cell(page, "data").get_attribute("title") or "")
     assert sql(site, "SELECT hex(data) AS h FROM things") == [{"h": "00FF"}]
+
+
+def ids(site: dict[str, Any]) -> list[int]:
+    return [row["id"] for row in sql(site, "SELECT id FROM things ORDER BY id")]
+
+
+@pytest.mark.slow
+def test_deleting_a_row_asks_first_and_keep_or_escape_keeps_it(site, page):
+    sql(site, "INSERT INTO things(id, label) VALUES (2, 'second')")
+    page.reload()
+    page.wait_for_function("() => document.querySelectorAll('#sheet tbody tr').length === 2")
+
+    page.click("button[aria-label='Delete row 2']")
+    assert page.inner_text("#sheet tbody tr:nth-child(2) .row-confirm").startswith("Delete this row?")
+    screenshot(page, "cell-editing-04-confirm-delete")
+    page.click("button[aria-label='Keep row 2']")
+    page.click("button[aria-label='Delete row 2']")
+    page.keyboard.press("Escape")
+    assert page.locator(".row-confirm").count() == 0
+    assert ids(site) == [1, 2]
+
+    page.click("button[aria-label='Delete row 2']")
+    page.click("button[aria-label='Yes, delete row 2']")
+    page.wait_for_function("() => document.querySelectorAll('#sheet tbody tr').length === 1")
+    assert ids(site) == [1]
+
+
+@pytest.mark.slow
+def test_a_refused_deletion_says_why_beside_the_row_and_keeps_it(site, page):
+    sql(site, "UPDATE things SET label = 'kept' WHERE id = 1")
+    page.reload()
+    page.wait_for_selector("#sheet tbody tr")
+    page.click("button[aria-label='Delete row 1']")
+    page.click("button[aria-label='Yes, delete row 1']")
+    reason = page.locator("#sheet tbody tr .row-actions .cell-error")
+    reason.wait_for()
+    assert "this row is kept" in reason.inner_text()
+    assert page.locator("#sheet tbody tr").count() == 1
+    assert ids(site) == [1]
+    screenshot(page, "cell-editing-05-delete-refused")
