@@ -14,6 +14,7 @@ from airsequel.core.graphql.schema import Mode
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object
 from airsequel.http.context import principal, run_in_threadpool, run_sqlite, services
+from airsequel.http.error_pages import browser_error, wants_html
 from airsequel.http.errors import error_headers
 from airsequel.http.pages import templates
 from airsequel.http.responses import JSONResponse, error_response
@@ -81,8 +82,8 @@ async def graphql_post(request: Request) -> Response:
 async def graphql_playground(request: Request) -> Response:
     try:
         record, _mode = await _target(request)
-    except CoreError as error:
-        return _graphql_errors(error)
+    except CoreError as error:  # a browser opening an old read-only link gets a page, a client JSON
+        return await browser_error(request, error) if wants_html(request) else _graphql_errors(error)
     default_query = await run_in_threadpool(_default_query, services(request), record)
     return templates.TemplateResponse(
         request,

@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from airsequel.core.auth.access import Action
-from airsequel.core.errors import CoreError, Forbidden, NotAuthenticated, NotFound
+from airsequel.core.errors import CoreError, Forbidden, NotAuthenticated
 from airsequel.http.context import (
     authorized_database,
     authorized_readonly_database,
@@ -20,7 +20,10 @@ from airsequel.http.context import (
     run_in_threadpool,
     services,
 )
+from airsequel.http.error_pages import browser_error
+from airsequel.http.next_page import next_after_login, requested_next
 from airsequel.http.pages import templates
+from airsequel.http.routes.users import client_address
 
 
 async def _navigation(request: Request, **values: Any) -> dict[str, Any]:
@@ -34,17 +37,15 @@ def _page(request: Request, name: str, context: dict[str, Any], status_code: int
 
 
 async def _error_page(request: Request, error: CoreError) -> Response:
-    if isinstance(error, NotAuthenticated):
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-    status = 404 if isinstance(error, NotFound) else 403 if isinstance(error, Forbidden) else 400
-    context = await _navigation(request)
-    return templates.TemplateResponse(
-        request, "pages/error.html", {**context, "message": str(error)}, status_code=status
-    )
+    return await browser_error(request, error)
 
 
 async def login_page(request: Request) -> Response:
-    return _page(request, "login", await _navigation(request, signup=request.url.path == "/signup"))
+    """A logged-in user has nothing to do here: on to `next` (when it is a path of ours) or home."""
+    context = await _navigation(request, signup=request.url.path == "/signup")
+    if context.get("user"):
+        return RedirectResponse(requested_next(request) or "/", status_code=303)
+    return _page(request, "login", context)
 
 
 async def setup_page(request: Request) -> Response:
@@ -60,6 +61,9 @@ async def home(request: Request) -> Response:
         data = await run_in_threadpool(services(request).pages.home, caller)
     except (NotAuthenticated, Forbidden):
         return RedirectResponse("/login", status_code=303)
+    onward = next_after_login(request)
+    if onward is not None and onward != "/":  # just logged in from /login?next=...
+        return RedirectResponse(onward, status_code=303)
     return _page(request, "home", data)
 
 
@@ -148,8 +152,36 @@ async def confirmation_page(request: Request) -> Response:
     return _page(request, "confirm", context)
 
 
+async def forgot_password_page(request: Request) -> Response:
+    return _page(request, "forgot_password", await _navigation(request))
+
+
+async def request_password_reset(request: Request) -> Response:
+    """The form of the page above, posted without script: the same request as POST
+    /api/users/reset-password, answered with a page that says the same whether the address is known."""
+    form = await request.form()
+    email = form.get("email")
+    email = email.strip() if isinstance(email, str) else ""
+    if not email:
+        context = await _navigation(request, email="", error="Enter the email address of your account.")
+        return _page(request, "forgot_password", context, status_code=400)
+    try:
+        await run_in_threadpool(
+            services(request).accounts.request_password_reset, email, client_address=client_address(request)
+        )
+    except CoreError as error:
+        context = await _navigation(request, email=email, error=str(error))
+        return _page(request, "forgot_password", context, status_code=error.status)
+    return _page(request, "forgot_password", await _navigation(request, email=email, sent=True))
+
+
 async def password_reset_page(request: Request) -> Response:
     return _page(request, "password_reset", await _navigation(request, key=request.path_params["key"]))
+
+
+async def favicon(request: Request) -> Response:
+    """Browsers ask for /favicon.ico on pages that name none (the API's JSON, downloads)."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
 
 
 routes = [
@@ -158,10 +190,13 @@ routes = [
     Route("/signup", login_page, methods=["GET"]),
     Route("/setup/{key}", setup_page, methods=["GET"]),
     Route("/dbs/{db_id}", database_page, methods=["GET"]),
-    Route("/dbs/{db_id}/tables/{table}", table_page, methods=["GET"]),
+    Route("/dbs/{db_id}/tables/{table:path}", table_page, methods=["GET"]),
     Route("/dbs/{db_id}/sql", sql_page, methods=["GET"]),
     Route("/teams/{team_name}", team_page, methods=["GET"]),
+    Route("/password-reset", forgot_password_page, methods=["GET"]),
+    Route("/password-reset", request_password_reset, methods=["POST"]),
     Route("/password-reset/{key}", password_reset_page, methods=["GET"]),
+    Route("/favicon.ico", favicon, methods=["GET"]),
     # The POSTs of these are in files.py; a GET only asks.
     Route("/dbs/{db_id}/duplicate", confirmation_page, methods=["GET"]),
     Route("/readonly/{readonly_id}/duplicate", confirmation_page, methods=["GET"]),
