@@ -141,13 +141,18 @@ def test_forgot_password_form_writes_the_reset_message(anonymous, client, settin
     page = anonymous.get("/password-reset")
     assert page.status_code == 200 and 'action="/password-reset"' in page.text
     outbox = settings.data_dir / "outbox"
-    refused = anonymous.post("/password-reset", data={"email": "  "})
+    here = {"Origin": "http://testserver"}
+    for elsewhere in ({"Origin": "http://evil.example"}, {"Referer": "http://evil.example/x"}, {}):
+        cross = anonymous.post("/password-reset", data={"email": "alice@example.org"}, headers=elsewhere)
+        assert cross.status_code == 403 and "Cross-site request refused" in cross.text, elsewhere
+    assert not list(outbox.glob("*-password-reset-*.txt"))
+    refused = anonymous.post("/password-reset", data={"email": "  "}, headers=here)
     assert refused.status_code == 400 and "Enter the email address" in refused.text
     assert not list(outbox.glob("*-password-reset-*.txt"))
-    unknown = anonymous.post("/password-reset", data={"email": "nobody@example.org"})
+    unknown = anonymous.post("/password-reset", data={"email": "nobody@example.org"}, headers=here)
     assert unknown.status_code == 200 and 'id="reset-sent"' in unknown.text
     assert not list(outbox.glob("*-password-reset-*.txt"))
-    sent = anonymous.post("/password-reset", data={"email": "alice@example.org"})
+    sent = anonymous.post("/password-reset", data={"email": "alice@example.org"}, headers=here)
     assert sent.status_code == 200 and 'id="reset-sent"' in sent.text
     [message] = outbox.glob("*-password-reset-alice.txt")
     key = message.read_text().splitlines()[4]

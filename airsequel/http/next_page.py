@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.requests import Request
 
+from airsequel.http.context import from_this_site
+
 LOGIN_PATHS = ("/login", "/signup")
 
 
@@ -37,9 +39,10 @@ def next_after_login(request: Request) -> str | None:
     referer = request.headers.get("referer")
     if not referer:
         return None
+    if not from_this_site(referer, request.headers.get("host", ""), request.url.scheme):
+        return None
     parts = urlsplit(referer)
-    # The host only: behind a TLS proxy the server may see http while the browser says https.
-    if parts.netloc != request.headers.get("host") or parts.path not in LOGIN_PATHS:
+    if parts.path not in LOGIN_PATHS:
         return None
     values = parse_qs(parts.query).get("next")
     return safe_next(values[0]) if values else None

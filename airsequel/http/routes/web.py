@@ -16,11 +16,12 @@ from airsequel.core.errors import CoreError, Forbidden, NotAuthenticated
 from airsequel.http.context import (
     authorized_database,
     authorized_readonly_database,
+    from_this_site,
     principal,
     run_in_threadpool,
     services,
 )
-from airsequel.http.error_pages import browser_error
+from airsequel.http.error_pages import browser_error, error_page
 from airsequel.http.next_page import next_after_login, requested_next
 from airsequel.http.pages import templates
 from airsequel.http.routes.users import client_address
@@ -159,6 +160,10 @@ async def forgot_password_page(request: Request) -> Response:
 async def request_password_reset(request: Request) -> Response:
     """The form of the page above, posted without script: the same request as POST
     /api/users/reset-password, answered with a page that says the same whether the address is known."""
+    source = request.headers.get("origin") or request.headers.get("referer")
+    if not from_this_site(source, request.headers.get("host", ""), request.url.scheme):
+        # A form on another site could make its visitors' browsers send reset messages to anyone.
+        return await error_page(request, 403, "Cross-site request refused: this form must be sent from this site")
     form = await request.form()
     email = form.get("email")
     email = email.strip() if isinstance(email, str) else ""
