@@ -36,7 +36,11 @@ def test_next_after_login_error_pages_favicon_forgot_password_and_slash_tables(b
         page.set_default_timeout(20_000)
         violations = watch_csp(page)
         sign_up_in_page(page, base, "polly")
-        db_id = create_database_in_page(page, "shop", 'CREATE TABLE "a/b" (id INTEGER PRIMARY KEY, name TEXT)')
+        db_id = create_database_in_page(
+            page,
+            "shop",
+            'CREATE TABLE "a/b" (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO "a/b"(name) VALUES (\'hello\')',
+        )
 
         # The favicon: named by every page, served as SVG from this server.
         icon = page.get_attribute("link[rel=icon]", "href")
@@ -51,6 +55,7 @@ def test_next_after_login_error_pages_favicon_forgot_password_and_slash_tables(b
         page.click("text=a/b")
         page.wait_for_url(re.compile(rf"{re.escape(base)}/dbs/{db_id}/tables/a(/|%2F)b$"))
         assert "a/b" in page.inner_text("h1")
+        page.wait_for_selector("text=hello")  # its rows load too
 
         # Logged in, /login sends home.
         page.goto(f"{base}/login")
