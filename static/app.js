@@ -177,7 +177,7 @@ function storedHint(declared, typed, notNull) {
   const type = declared ? `${declared} column` : "untyped column";
   if (typed.kind === "NULL") return notNull ? `${type}: NULL, which it refuses (NOT NULL)` : `${type}: stores NULL`;
   if (typed.kind === "TEXT") {
-    const warn = affinity(declared) !== "TEXT" && affinity(declared) !== "NONE" ? " (not a number)" : "";
+    const warn = affinity(declared) === "INTEGER" || affinity(declared) === "REAL" ? " (not a number)" : ""; // NUMERIC holds dates too
     return typed.value === "" ? `${type}: stores empty TEXT ''` : `${type}: stores TEXT${warn}`;
   }
   return `${type}: stores ${typed.kind} ${typed.shown}`;
