@@ -48,9 +48,13 @@ def test_the_installed_server_serves_every_page_from_another_directory(installed
         http = httpx2.Client(base_url=base, timeout=30)
         http.headers["Authorization"] = "Bearer " + sign_up_and_login(http, "wheel")
         db = http.post("/api/dbs", json={"name": "w", "query": "CREATE TABLE t(a TEXT)"}).json()["id"]
+        # The login page as a visitor who is not logged in sees it (a logged-in one is sent home).
+        login = httpx2.get(f"{base}/login", headers={"Accept": "text/html"}, timeout=30)
+        assert login.status_code == 200 and "text/html" in login.headers["content-type"], login.text[:300]
+        assert http.get("/login", headers={"Accept": "text/html"}).status_code == 303
         pages = {
             "/": "text/html",
-            "/login": "text/html",
+            "/static/favicon.svg": "image/svg+xml",
             f"/dbs/{db}": "text/html",
             f"/dbs/{db}/tables/t": "text/html",
             f"/dbs/{db}/graphql": "text/html",
