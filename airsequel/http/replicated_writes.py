@@ -15,21 +15,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Message, Scope, Send
 
 from airsequel.core.registry.control_plane import DatabaseRecord
+from airsequel.core.storage.hosted_files import wal_state as file_state
 from airsequel.core.storage.replication import Replication
 from airsequel.http.responses import error_body
 from airsequel.http.security_headers import add_headers
 
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 NOT_SHIPPED = "The write is committed on its node but could not be shipped to the replica in time: retry to be sure"
-
-
-def file_state(path: Path) -> tuple[int, int]:
-    """What changes when a transaction commits to the file: its WAL's size and modification time."""
-    try:
-        stat = Path(f"{path}-wal").stat()
-    except OSError:
-        return (0, 0)
-    return (stat.st_size, stat.st_mtime_ns)
 
 
 def may_write(scope: Scope, record: DatabaseRecord) -> bool:

@@ -23,6 +23,7 @@ from airsequel.core.cluster.gates import DatabaseGates
 from airsequel.core.registry.control_plane import ControlPlane
 from airsequel.core.registry.epochs import record_epoch
 from airsequel.core.sql.connections import ConnectionPool
+from airsequel.core.storage.hosted_files import wal_state
 from airsequel.core.storage.replication import Replication
 
 log = logging.getLogger("airsequel.cluster")
@@ -60,7 +61,7 @@ class Reseeding:
         lags = {str(f["fileKey"]): f["lagSeconds"] for f in files}
         for key in list(self.adoption.held):
             path = self.adoption.layout.database_file(key)
-            state = _state(path)
+            state = wal_state(path)
             changed = self._states.get(key) not in (None, state)
             self._states[key] = state
             lag = lags.get(key)
@@ -113,11 +114,3 @@ class Reseeding:
         self.replication.remove(file_key)
         self.replication.forget_local_state(path)
         self.replication.add(file_key, path, epoch)
-
-
-def _state(path: Path) -> tuple[int, int]:
-    try:
-        stat = Path(f"{path}-wal").stat()
-    except OSError:
-        return (0, 0)
-    return (stat.st_size, stat.st_mtime_ns)

@@ -83,6 +83,15 @@ def checkpoint_and_close(path: Path) -> None:
         conn.close()
 
 
+def wal_state(path: Path) -> tuple[int, int]:
+    """What changes when a transaction commits to the file: its WAL's size and modification time."""
+    try:
+        stat = Path(f"{path}-wal").stat()
+    except OSError:
+        return (0, 0)
+    return (stat.st_size, stat.st_mtime_ns)
+
+
 def remove_path(path: Path) -> None:
     try:
         if path.is_dir() and not path.is_symlink():

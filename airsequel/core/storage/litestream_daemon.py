@@ -41,19 +41,16 @@ def sync(socket: Path, path: Path, deadline: float) -> bool:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         return False
-    try:
-        done = _socket_command(
-            "sync",
-            "-wait",
-            "-timeout",
-            str(max(1, int(remaining))),
-            "-socket",
-            str(socket),
-            str(path),
-            timeout=remaining + 5,
-        )
-    except subprocess.TimeoutExpired:
-        return False
+    done = _socket_command(  # a timeout is a failed command (status 124)
+        "sync",
+        "-wait",
+        "-timeout",
+        str(max(1, int(remaining))),
+        "-socket",
+        str(socket),
+        str(path),
+        timeout=remaining + 5,
+    )
     if done.returncode != 0:
         log.warning("litestream sync %s failed: %s", path, (done.stderr or done.stdout).strip()[-500:])
     return done.returncode == 0
