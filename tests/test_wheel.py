@@ -60,6 +60,7 @@ def test_the_installed_server_serves_every_page_from_another_directory(installed
             f"/dbs/{db}/graphql": "text/html",
             "/api/docs": "text/html",
             "/static/app.js": "javascript",
+            "/static/pages/table.js": "javascript",
             "/static/app.css": "text/css",
             "/static/vendor/graphiql-3.8.3/graphiql.min.js": "javascript",
             "/static/vendor/graphiql-3.8.3/graphiql.min.css": "text/css",
