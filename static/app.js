@@ -47,6 +47,10 @@ function renderTable(table, columns, rows, cell) {
   }));
 }
 
+// counted(1, "row") is "1 row", counted(12345, "row") "12,345 rows"; counted(n, "entry", "entries").
+function counted(n, singular, plural) { return `${thousands(n)} ${n === 1 ? singular : plural || singular + "s"}`; }
+function thousands(n) { return typeof n === "number" ? n.toLocaleString("en-US") : String(n); }
+
 function show(td, value) {
   td.classList.toggle("null", value === null);
   td.textContent = value === null ? "NULL" : (typeof value === "object" ? JSON.stringify(value) : String(value));

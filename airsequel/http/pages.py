@@ -31,7 +31,22 @@ def _filesize(size: int) -> str:
     return f"{amount:.1f} GiB"
 
 
+def _counted(number: object, singular: str, plural: str | None = None) -> str:
+    """`{{ n|counted("row") }}`: "1 row", "0 rows", "12,345 rows" (a number with its noun, in the
+    noun's right form and with thousands separators). Anything not a number is shown as it is."""
+    if not isinstance(number, int) or isinstance(number, bool):
+        return f"{number} {plural or singular + 's'}"
+    return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
+
+
+def _thousands(number: object) -> str:
+    """`{{ n|thousands }}`: 12345 as "12,345"; anything not a number as it is."""
+    return f"{number:,}" if isinstance(number, int) and not isinstance(number, bool) else str(number)
+
+
 templates.env.filters["filesize"] = _filesize
+templates.env.filters["counted"] = _counted
+templates.env.filters["thousands"] = _thousands
 
 
 def static_files() -> StaticFiles:
