@@ -450,6 +450,62 @@ class Settings:
         env="AIRSEQUEL_PASSWORD_HASHING",
         choices=("strong", "fast-insecure-for-tests"),
     )
+    # AI prompts: a language model the operator chooses, through the `llm` library and its plugins.
+    llm_model: str | None = setting(
+        None,
+        "The language model of the AI prompt routes: an `llm` model id (e.g. gpt-4o-mini, or a plugin's"
+        " model such as llama3.2 from llm-ollama); unset: those routes answer 501",
+        env="AIRSEQUEL_LLM_MODEL",
+        flag="--llm-model",
+        api_name="llmModel",
+    )
+    llm_key_env: str | None = setting(
+        None,
+        "The name of the environment variable holding the model's API key (read from the server's"
+        " environment at each prompt; never stored or shown); unset: the `llm` library's own lookup",
+        env="AIRSEQUEL_LLM_KEY_ENV",
+    )
+    llm_timeout_seconds: float = setting(
+        60.0,
+        "Time limit of one AI prompt, the model's answer and the SQL it runs included",
+        env="AIRSEQUEL_LLM_TIMEOUT_SECONDS",
+        api_name="llmTimeoutSeconds",
+        minimum=1,
+        maximum=600,
+    )
+    llm_max_answer_chars: int = setting(
+        20_000,
+        "The most characters of a model's answer read (the model is stopped there); also asked as"
+        " max_tokens of models that take it",
+        env="AIRSEQUEL_LLM_MAX_ANSWER_CHARS",
+        api_name="llmMaxAnswerChars",
+        minimum=200,
+        maximum=1_000_000,
+    )
+    llm_max_prompt_chars: int = setting(
+        60_000,
+        "The most characters sent to the model in one prompt (the schema is shortened to fit)",
+        env="AIRSEQUEL_LLM_MAX_PROMPT_CHARS",
+        api_name="llmMaxPromptChars",
+        minimum=2_000,
+        maximum=2_000_000,
+    )
+    llm_sample_rows: int = setting(
+        0,
+        "Rows of each table the model may see with the schema (0: the model never sees row data)",
+        env="AIRSEQUEL_LLM_SAMPLE_ROWS",
+        api_name="llmSampleRows",
+        minimum=0,
+        maximum=20,
+    )
+    llm_team_concurrency: int = setting(
+        2,
+        "AI prompts a team may have running at once (429 beyond)",
+        env="AIRSEQUEL_LLM_TEAM_CONCURRENCY",
+        api_name="llmTeamConcurrency",
+        minimum=1,
+        maximum=100,
+    )
     # Where each value came from (FLAG, ENVIRONMENT, STORED or DEFAULT): not a setting itself.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
