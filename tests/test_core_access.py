@@ -181,7 +181,17 @@ def test_a_viewer_cannot_add_change_or_remove_members(services, acme):
 
 
 def new_token(services: Services, caller: Principal) -> dict:
-    return services.tokens.create(caller, "acme", name="ci", description=None, expiration_utc=None, permissions=[])
+    """A token of acme reading its database (made by bob, acme's Admin, on first use): a token needs a permission."""
+    rows = services.control.query("SELECT id FROM databases WHERE owner = 'acme'")
+    db_id = (
+        rows[0]["id"]
+        if rows
+        else services.catalog.create(again(services, "bob"), "acme", "tokens", description=None, query=None).id
+    )
+    permissions = [{"db_id": db_id, "name": "read"}]
+    return services.tokens.create(
+        caller, "acme", name="ci", description=None, expiration_utc=None, permissions=permissions
+    )
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.helpers import sign_up_and_login
+from tests.helpers import create_db, sign_up_and_login
 
 BAD_JSON = b"{not json"
 
@@ -27,7 +27,8 @@ def test_the_anonymous_get_401_whatever_the_body(anonymous, method, path):
 
 
 def test_an_outsider_gets_404_for_a_team_or_token_whatever_the_body(client):
-    token = client.post("/api/tokens", json={"name": "t", "team_name": "alice", "permissions": []})
+    permissions = [{"db_id": create_db(client), "name": "read"}]  # a token needs one
+    token = client.post("/api/tokens", json={"name": "t", "team_name": "alice", "permissions": permissions})
     assert token.status_code == 201, token.text
     outsider = {"Authorization": "Bearer " + sign_up_and_login(client, "mallory")}
     team = client.patch("/api/teams/alice", json={"billing_plan": 5}, headers=outsider)

@@ -213,6 +213,11 @@ class Tokens:
             if not rows or (rows[0]["owner"] or "").lower() != team.name.lower():
                 raise InvalidInput(f"The database {item['db_id']!r} does not belong to team {team.name!r}")
             grants[rows[0]["file_key"]] = item["name"]
+        if not grants:
+            # A token with no permission can do nothing at all: surely a mistake, never something to keep.
+            raise InvalidInput(
+                "A token needs at least one permission: 'read', 'write' or 'insert' on a database of the team"
+            )
         return grants
 
     def _json(self, row: ControlRow) -> dict[str, Any]:
