@@ -17,7 +17,18 @@ from airsequel.core.errors import Conflict, InvalidInput, NotFound, Unprocessabl
 from airsequel.core.sql.introspection import Table, read_tables
 from airsequel.core.sql.script import quote_identifier
 
-_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9 ]{0,30}(\(\s*\d+\s*(,\s*\d+\s*)?\))?")
+# The declared types a new or changed column may get: SQLite's storage classes, then the other names its affinity
+# rules read as it means them (the examples of its documentation, with the dates and JSON that tools write), each
+# optionally with a size, VARCHAR(255) or DECIMAL(10, 2); or "" for a column with no type. SQLite itself takes any
+# words ("NOTATYPE" would be a NUMERIC column), so a typo would silently make a column of another kind.
+STORAGE_TYPES = ("TEXT", "INTEGER", "REAL", "NUMERIC", "BLOB")
+OTHER_TYPES = (
+    "INT", "TINYINT", "SMALLINT", "MEDIUMINT", "BIGINT", "UNSIGNED BIG INT", "INT2", "INT8",
+    "CHARACTER", "VARCHAR", "VARYING CHARACTER", "NCHAR", "NATIVE CHARACTER", "NVARCHAR", "CLOB",
+    "DOUBLE", "DOUBLE PRECISION", "FLOAT", "DECIMAL", "BOOLEAN", "DATE", "DATETIME", "TIMESTAMP", "TIME", "JSON",
+)  # fmt: skip
+COLUMN_TYPES = STORAGE_TYPES + OTHER_TYPES
+_TYPE = re.compile(r"([A-Za-z][A-Za-z0-9 ]{0,30}?)\s*(\(\s*\d+\s*(,\s*\d+\s*)?\))?")
 _UNSUPPORTED_IN_REBUILD = re.compile(r"\b(CHECK|GENERATED|COLLATE|AS\s*\()", re.IGNORECASE)
 
 
@@ -31,15 +42,16 @@ class ColumnSpec:
     default_sql: str | None = None  # a SQL literal, e.g. 'abc' or 42
 
     @classmethod
-    def from_json(cls, body: dict[str, Any], *, name: str | None = None) -> ColumnSpec:
+    def from_json(cls, body: dict[str, Any], *, name: str | None = None, current_type: str = "") -> ColumnSpec:
+        """`current_type`: the column's type today, kept even when it is not one of COLUMN_TYPES."""
         column_name = name if name is not None else body.get("name")
         if not isinstance(column_name, str) or not column_name.strip() or len(column_name) > 200:
             raise InvalidInput("Each column needs a name of 1 to 200 characters")
         data_type = body.get("sqliteDataType", "TEXT") or ""
-        if not isinstance(data_type, str) or (data_type and not _TYPE.fullmatch(data_type)):
-            raise InvalidInput(
-                f"sqliteDataType {data_type!r} is not a SQLite type name such as TEXT, INTEGER, REAL, BLOB"
-            )
+        if not isinstance(data_type, str):
+            raise InvalidInput("sqliteDataType must be a type name such as TEXT, INTEGER, REAL, NUMERIC, BLOB")
+        if data_type.upper() != current_type.upper():
+            check_column_type(data_type)
         spec = cls(column_name, data_type.upper())
         for field, attribute in (("isNonNull", "not_null"), ("isPrimaryKey", "primary_key"), ("isUnique", "unique")):
             value = body.get(field, False)
@@ -49,6 +61,17 @@ class ColumnSpec:
         if "default" in body:
             spec.default_sql = sql_literal(body["default"])
         return spec
+
+
+def check_column_type(data_type: str) -> None:
+    """InvalidInput unless `data_type` is "" or one of COLUMN_TYPES, with or without a size."""
+    match = _TYPE.fullmatch(data_type)
+    base = " ".join(match.group(1).upper().split()) if match else None
+    if data_type and base not in COLUMN_TYPES:
+        raise InvalidInput(
+            f"sqliteDataType {data_type!r} is not a column type: use TEXT, INTEGER, REAL, NUMERIC or BLOB "
+            f"(or {', '.join(OTHER_TYPES)}, with a size such as VARCHAR(255) if wanted), or an empty type for none"
+        )
 
 
 def sql_literal(value: Any) -> str | None:
@@ -132,7 +155,8 @@ def change_column(conn: sqlite3.Connection, table_name: str, column: str, change
             "isNonNull": changes.get("isNonNull", current.not_null),
             "isPrimaryKey": changes.get("isPrimaryKey", current.primary_key),
             "isUnique": changes.get("isUnique", current.unique),
-        }
+        },
+        current_type=current.type,
     )
     merged.default_sql = sql_literal(changes["default"]) if "default" in changes else current.default_sql
     if merged.name != column and any(s.name.lower() == merged.name.lower() for s in specs if s.name != column):
