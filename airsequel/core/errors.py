@@ -61,6 +61,18 @@ class Unprocessable(CoreError):
     status = 422
 
 
+class NotConfigured(CoreError):
+    """A feature that needs something the operator has not set up, e.g. a language model (501)."""
+
+    status = 501
+
+
+class UpstreamFailed(CoreError):
+    """A service the server called on the caller's behalf failed, e.g. the language model (502)."""
+
+    status = 502
+
+
 class Unavailable(CoreError):
     """The stored data cannot be reached right now: a missing or unreadable file, a full disk (503)."""
 
