@@ -13,10 +13,12 @@ from airsequel.core.auth.access import Action, Principal, PrincipalKind, TeamAct
 from airsequel.core.auth.teams import Teams
 from airsequel.core.auth.tokens import Tokens
 from airsequel.core.content.charts import Charts
+from airsequel.core.content.editing_schema import editing_schema
 from airsequel.core.content.tables import Tables
 from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.sql.introspection import TABLE
 from airsequel.core.sql.script import quote_identifier
+from airsequel.core.sql.table_schema import find_table
 from airsequel.core.storage.catalog import Catalog
 from airsequel.core.storage.hosting import Hosting
 
@@ -65,7 +67,11 @@ class Pages:
         authorize(caller, Action.READ, record)
         table = self.tables.table_json(record, name)
         editable = may(caller, Action.WRITE, record) and table["tableType"] == TABLE
-        return {**self.navigation(caller), "db": record, "table": table, "editable": editable}
+        page = {**self.navigation(caller), "db": record, "table": table, "editable": editable}
+        if editable:  # what the row and column forms need (static/table_editing.js)
+            with self.hosting.read_snapshot(record) as conn:
+                page["editing"] = editing_schema(find_table(conn, name))
+        return page
 
     def sql(self, caller: Principal, record: DatabaseRecord) -> dict[str, Any]:
         """The SQL page, with a first query to run: the first table's first rows."""
