@@ -232,6 +232,42 @@ MIGRATIONS: list[str] = [
     ) STRICT;
     ALTER TABLE export_jobs ADD COLUMN node TEXT;
     """,
+    # 13: mail (issue 22): when a user's address was verified, the keys of verification links and of
+    # invitations (only their SHA-256, single use, expiring), and the queue of mails to send over SMTP
+    # (claimed with a lease, so that one worker process sends each; a row goes once sent or given up).
+    """
+    ALTER TABLE users ADD COLUMN email_verified_utc TEXT;
+    CREATE TABLE email_verifications (
+        key_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        email TEXT NOT NULL,
+        expires_utc TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX email_verifications_user ON email_verifications(user_id);
+    CREATE TABLE invitations (
+        key_hash TEXT PRIMARY KEY,
+        email TEXT NOT NULL COLLATE NOCASE,
+        team_id INTEGER REFERENCES teams(id) ON DELETE CASCADE,
+        role TEXT CHECK (role IN ('Admin', 'Editor', 'Viewer')),
+        invited_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        created_utc TEXT NOT NULL,
+        expires_utc TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE mail_queue (
+        id INTEGER PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        claimed_by TEXT,
+        lease_until REAL,
+        last_error TEXT,
+        created_utc TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX mail_queue_due ON mail_queue(next_attempt_at);
+    """,
 ]
 
 # Migration number -> its PostgreSQL form, where the SQLite text does not translate.
