@@ -1,30 +1,43 @@
-"""Charts and dashboards of a database (stored in the control plane) and their SVG rendering.
+"""Charts and dashboards of a database (stored in the control plane), and the data each chart draws.
 
 A chart names a table and its `headers`: the first is the label column, the others are plotted
-(bar and line charts: one series each; pie charts: the first). The SVG is drawn here, on the
-server, from at most MAX_POINTS rows: no chart library, nothing loaded at run time.
+(bar and line charts: one series each; pie charts: the first), from the table's first MAX_POINTS rows.
+A chart with an `aggregate` ("count", "sum" or "avg") groups the rows by its label column instead and
+plots one value per label: the number of rows (or of non-null values of the value column, when one
+is named), or the sum or average of the value column, which must then be numeric. The SVG is drawn
+by chart_drawing.py, on the server.
 """
 
 from __future__ import annotations
 
 import math
 import sqlite3
-from html import escape
 from typing import Any
 
 import orjson
 
 from airsequel.core import ids
+from airsequel.core.content.chart_drawing import render_placeholder, render_svg
 from airsequel.core.errors import InvalidInput, NotFound
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
-from airsequel.core.sql.introspection import read_tables
+from airsequel.core.sql.introspection import Table, read_tables
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.table_schema import find_table
+from airsequel.core.sql.value_kinds import ValueKind, column_kind
 from airsequel.core.storage.hosting import Hosting
 
+__all__ = ["CHART_TYPES", "AGGREGATES", "Charts", "render_svg", "summable"]
+
 CHART_TYPES = ("BarChart", "LineChart", "PieChart")
+AGGREGATES = ("count", "sum", "avg")
 MAX_POINTS = 50
-COLORS = ["#2563eb", "#db2777", "#16a34a", "#ea580c", "#7c3aed", "#0891b2", "#ca8a04", "#475569"]
+# Declared types whose values sum and average: numbers, booleans, and no type at all (SQLite's own choice).
+SUMMABLE_KINDS = (ValueKind.INT, ValueKind.FLOAT, ValueKind.BOOLEAN, ValueKind.UNTYPED)
+
+
+def summable(declared_type: str) -> bool:
+    """Whether sum and avg make sense of a column of this declared type (TEXT and BLOB columns: no)."""
+    return column_kind(declared_type) in SUMMABLE_KINDS
 
 
 def checked_chart(body: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +55,7 @@ def checked_chart(body: dict[str, Any]) -> dict[str, Any]:
     rotation = body.get("labelRotation", 0)
     if isinstance(rotation, bool) or not isinstance(rotation, (int, float)) or not -90 <= rotation <= 90:
         raise InvalidInput("labelRotation must be a number of degrees from -90 to 90")
-    return {
+    chart = {
         "chartType": chart_type,
         "headers": headers,
         "hideNullValues": bool(body.get("hideNullValues", False)),
@@ -50,6 +63,19 @@ def checked_chart(body: dict[str, Any]) -> dict[str, Any]:
         "table": table,
         "title": title,
     }
+    aggregate = body.get("aggregate")
+    if aggregate is not None:  # stored only when given: a chart without one reads as the reference's fields
+        if aggregate not in AGGREGATES:
+            raise InvalidInput("aggregate must be one of count, sum, avg (or null for the rows as they are)")
+        if not 1 <= len(headers) <= 2:
+            raise InvalidInput(
+                "An aggregated chart takes headers [label column, value column]"
+                " (the value column may be left out for count)"
+            )
+        if aggregate != "count" and len(headers) < 2:
+            raise InvalidInput(f"aggregate {aggregate} needs a value column: headers [label column, value column]")
+        chart["aggregate"] = aggregate
+    return chart
 
 
 def checked_dashboard(body: dict[str, Any]) -> dict[str, Any]:
@@ -79,6 +105,23 @@ class Charts:
             f"SELECT ulid, definition_json FROM {kind} WHERE file_key = ? ORDER BY ulid", (record.file_key,)
         )
         return [{**orjson.loads(row["definition_json"]), "ulid": row["ulid"]} for row in rows]
+
+    def of_databases(self, records: list[DatabaseRecord]) -> list[tuple[DatabaseRecord, dict[str, Any]]]:
+        """The charts of these databases (the caller may read each), by database in the given order,
+        each database's charts oldest first."""
+        by_key = {record.file_key: record for record in records}
+        found: dict[str, list[dict[str, Any]]] = {}
+        keys = list(by_key)
+        for start in range(0, len(keys), 200):
+            batch = keys[start : start + 200]
+            for row in self.control.query(
+                "SELECT ulid, file_key, definition_json FROM charts"
+                f" WHERE file_key IN ({', '.join('?' for _ in batch)}) ORDER BY ulid",
+                tuple(batch),
+            ):
+                chart = {**orjson.loads(row["definition_json"]), "ulid": row["ulid"]}
+                found.setdefault(row["file_key"], []).append(chart)
+        return [(by_key[key], chart) for key in keys for chart in found.get(key, [])]
 
     def create(self, kind: str, record: DatabaseRecord, body: dict[str, Any]) -> dict[str, Any]:
         """A new chart or dashboard from its definition as the request body gives it. A chart's table
@@ -149,11 +192,28 @@ def chart_problem(conn: sqlite3.Connection, chart: dict[str, Any]) -> str | None
             f"The column{'s' if len(missing) > 1 else ''} {', '.join(repr(m) for m in missing)}"
             f" {'do' if len(missing) > 1 else 'does'} not exist in {name!r} (its columns: {known})"
         )
-    return None
+    return _aggregate_problem(table, chart)
+
+
+def _aggregate_problem(table: Table, chart: dict[str, Any]) -> str | None:
+    """sum and avg of a column that holds text or bytes by its declared type would add up nothing."""
+    aggregate = chart.get("aggregate")
+    if aggregate not in ("sum", "avg"):
+        return None
+    column = table.column(chart["headers"][1])
+    assert column is not None  # chart_problem looked for every header first
+    if summable(column.declared_type):
+        return None
+    return (
+        f"aggregate {aggregate} needs a numeric value column: {column.name!r} is"
+        f" {column.declared_type or 'untyped'} (choose a numeric column, or count)"
+    )
 
 
 def chart_data(conn: sqlite3.Connection, chart: dict[str, Any]) -> tuple[list[str], list[list[float | None]]]:
     """(labels, one list of values per series) from the chart's table (see chart_problem first)."""
+    if chart.get("aggregate"):
+        return aggregated_data(conn, chart)
     table = find_table(conn, chart["table"])
     headers = chart["headers"] or [c.name for c in table.columns[:2]]
     for header in headers:
@@ -171,6 +231,23 @@ def chart_data(conn: sqlite3.Connection, chart: dict[str, Any]) -> tuple[list[st
     return labels, series
 
 
+def aggregated_data(conn: sqlite3.Connection, chart: dict[str, Any]) -> tuple[list[str], list[list[float | None]]]:
+    """One value per label: the rows grouped by the label column (NULL labels form a group of their
+    own), ordered by label, the first MAX_POINTS groups. With hideNullValues, rows whose value is NULL
+    are left out (and so are groups with no value left)."""
+    headers = chart["headers"]
+    label = quote_identifier(headers[0])
+    value = quote_identifier(headers[1]) if len(headers) > 1 else None
+    expression = {"count": f"count({value or '*'})", "sum": f"total({value})", "avg": f"avg({value})"}
+    where = f" WHERE {value} IS NOT NULL" if value and chart["hideNullValues"] else ""
+    rows = conn.execute(
+        f"SELECT {label}, {expression[chart['aggregate']]} FROM {quote_identifier(chart['table'])}{where}"
+        f" GROUP BY {label} ORDER BY {label} LIMIT {MAX_POINTS}"
+    ).fetchall()
+    labels = ["" if row[0] is None else str(row[0]) for row in rows]
+    return labels, [[_number(row[1]) for row in rows]]
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -179,141 +256,3 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if math.isfinite(number) else None
-
-
-def render_svg(
-    chart: dict[str, Any], labels: list[str], series: list[list[float | None]], width: int = 640, height: int = 320
-) -> str:
-    title = escape(chart["title"] or chart["table"])
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" aria-label="{title}" '
-        f'font-family="system-ui, sans-serif">',
-        f"<title>{title}</title>",
-        f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="600">{title}</text>',
-    ]
-    if not labels:
-        parts.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="#666">No data</text>')
-    elif chart["chartType"] == "PieChart":
-        parts.extend(_pie(labels, series[0], width, height))
-    else:
-        parts.extend(_axes_chart(chart, labels, series, width, height))
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def render_placeholder(chart: dict[str, Any], problem: str, width: int = 640, height: int = 320) -> str:
-    """A chart that cannot be drawn: its title and why, in place of the drawing."""
-    title = escape(chart["title"] or chart["table"])
-    lines = _wrapped(f"This chart cannot be drawn: {problem}. Change the chart or the table.", 80)
-    text = "".join(
-        f'<text class="placeholder" x="{width / 2}" y="{height / 2 - 8 * len(lines) + 16 * i:.0f}"'
-        f' text-anchor="middle" font-size="13" fill="#666">{escape(line)}</text>'
-        for i, line in enumerate(lines)
-    )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" aria-label="{title}" '
-        f'font-family="system-ui, sans-serif"><title>{title}</title>'
-        f'<text x="{width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="600">{title}</text>'
-        f'<rect x="8" y="32" width="{width - 16}" height="{height - 40}" fill="none" stroke="#ccc"'
-        f' stroke-dasharray="4 4"/>{text}</svg>'
-    )
-
-
-def _wrapped(text: str, width: int) -> list[str]:
-    lines: list[str] = []
-    for word in text.split():
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word[: width * 2])
-    return lines[:8]
-
-
-def _axes_chart(
-    chart: dict[str, Any], labels: list[str], series: list[list[float | None]], width: int, height: int
-) -> list[str]:
-    left, right, top, bottom = 72, 12, 32, 72
-    rotation = abs(chart["labelRotation"]) or (45 if len(labels) > 8 else 0)
-    plot_w, plot_h = width - left - right, height - top - bottom
-    values = [v for s in series for v in s if v is not None]
-    high, low = max(values + [0.0]), min(values + [0.0])
-    span = (high - low) or 1.0
-    y = lambda v: top + plot_h - (v - low) / span * plot_h  # noqa: E731
-    parts = [
-        f'<line x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}" stroke="#999"/>',
-        f'<text x="{left - 6}" y="{y(high) + 4:.1f}" text-anchor="end" font-size="11">{_short(high)}</text>',
-        f'<text x="{left - 6}" y="{y(low) + 4:.1f}" text-anchor="end" font-size="11">{_short(low)}</text>',
-    ]
-    step = plot_w / len(labels)
-    for index, label in enumerate(labels):
-        x = left + step * (index + 0.5)
-        parts.append(
-            f'<text x="{x:.1f}" y="{top + plot_h + 14}" font-size="11" text-anchor="end" '
-            f'transform="rotate({-rotation} {x:.1f} {top + plot_h + 14})">{escape(label[:20])}</text>'
-        )
-    for number, values_of_series in enumerate(series):
-        color = COLORS[number % len(COLORS)]
-        if chart["chartType"] == "BarChart":
-            bar = step * 0.8 / len(series)
-            for index, value in enumerate(values_of_series):
-                if value is None:
-                    continue
-                x = left + step * index + step * 0.1 + bar * number
-                y0, y1 = sorted((y(0), y(value)))
-                parts.append(
-                    f'<rect class="bar" x="{x:.1f}" y="{y0:.1f}" width="{bar:.1f}" height="{max(y1 - y0, 0.5):.1f}" fill="{color}">'
-                    f"<title>{escape(labels[index])}: {_short(value)}</title></rect>"
-                )
-        else:
-            points = [
-                f"{left + step * (i + 0.5):.1f},{y(v):.1f}" for i, v in enumerate(values_of_series) if v is not None
-            ]
-            parts.append(
-                f'<polyline class="line" fill="none" stroke="{color}" stroke-width="2" points="{" ".join(points)}"/>'
-            )
-    return parts
-
-
-def _pie(labels: list[str], values: list[float | None], width: int, height: int) -> list[str]:
-    positives = [(label, v) for label, v in zip(labels, values) if v is not None and v > 0]
-    total = sum(v for _, v in positives) or 1.0
-    cx, cy, r = width / 3, height / 2 + 10, min(width, height) / 2 - 30
-    parts, angle = [], -math.pi / 2
-    for index, (label, value) in enumerate(positives):
-        sweep = value / total * 2 * math.pi
-        color = COLORS[index % len(COLORS)]
-        path = _slice_path(cx, cy, r, angle, sweep) if len(positives) > 1 else _circle_path(cx, cy, r)
-        parts.append(
-            f'<path class="slice" d="{path}" fill="{color}"><title>{escape(label)}: {_short(value)}</title></path>'
-        )
-        legend_y = 50 + index * 18
-        if legend_y < height - 10:
-            parts.append(
-                f'<rect x="{width * 0.66:.0f}" y="{legend_y - 10}" width="12" height="12" fill="{color}"/>'
-                f'<text x="{width * 0.66 + 18:.0f}" y="{legend_y}" font-size="12">{escape(label[:24])}</text>'
-            )
-        angle += sweep
-    return parts
-
-
-def _point(cx: float, cy: float, r: float, angle: float) -> str:
-    return f"{cx + r * math.cos(angle):.1f},{cy + r * math.sin(angle):.1f}"
-
-
-def _slice_path(cx: float, cy: float, r: float, start: float, sweep: float) -> str:
-    """A pie slice from the centre. A slice of more than half the pie is drawn as two arcs through its
-    middle: one arc of nearly 360 degrees would start and end on (nearly) the same point, and an SVG
-    arc between two equal points draws nothing."""
-    arc = f"A{r:.1f},{r:.1f} 0 0 1"
-    through = [start + sweep / 2, start + sweep] if sweep > math.pi else [start + sweep]
-    arcs = " ".join(f"{arc} {_point(cx, cy, r, angle)}" for angle in through)
-    return f"M{cx:.1f},{cy:.1f} L{_point(cx, cy, r, start)} {arcs} Z"
-
-
-def _circle_path(cx: float, cy: float, r: float) -> str:
-    """A whole pie (one slice of 100%): two half circles."""
-    return f"M{cx - r:.1f},{cy:.1f} a{r:.1f},{r:.1f} 0 1 0 {2 * r:.1f},0 a{r:.1f},{r:.1f} 0 1 0 {-2 * r:.1f},0"
-
-
-def _short(value: float) -> str:
-    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"

@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from airsequel.core.auth.access import Action
-from airsequel.core.content.charts import CHART_TYPES
+from airsequel.core.content.charts import AGGREGATES, CHART_TYPES
 from airsequel.http.bodies import BOOLEAN, STRING, documents_body, obj, read_json_object
 from airsequel.http.context import authorized_database, run_in_threadpool, services
 from airsequel.http.responses import JSONResponse
@@ -44,6 +44,14 @@ async def update_item(request: Request) -> JSONResponse:
 # Charts and dashboards share their handlers but not their bodies, which the OpenAPI description shows per route.
 CHART = obj(
     ["table"],
+    aggregate={
+        "type": "string",
+        "enum": list(AGGREGATES),
+        "nullable": True,
+        "description": "Group the rows by the label column (headers[0]) and plot count, sum or avg of the value"
+        " column (headers[1]; count may leave it out). Not in the reference's fields: left out, the rows are"
+        " plotted as they are",
+    },
     chartType={"enum": list(CHART_TYPES)},
     headers={"type": "array", "items": STRING},
     hideNullValues=BOOLEAN,
