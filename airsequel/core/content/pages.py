@@ -80,6 +80,29 @@ class Pages:
         default_query = f"SELECT * FROM {quote_identifier(first)} LIMIT 10;" if first else "SELECT sqlite_version();"
         return {**self.navigation(caller), "db": record, "default_query": default_query}
 
+    def readonly(
+        self, viewer: Principal, record: DatabaseRecord, page: str, table: str | None = None
+    ) -> dict[str, Any]:
+        """A page of the read-only view (`page`: "database", "table" or "sql"), for anyone holding the
+        link: the page's data as the link sees it (it may read, nothing more, so no page offers a
+        change), the viewer's own navigation, and in place of the record a stand-in with only what a
+        reader may see (its name and description: not its id, team, visibility or tokens)."""
+        link = Principal.for_readonly_id(record)
+        if page == "table":
+            data = self.table(link, record, table or "")
+        elif page == "sql":
+            data = self.sql(link, record)
+        else:
+            authorize(link, Action.READ, record)
+            data = {"tables": self._tables_with_counts(record)}
+        return {
+            **data,
+            **self.navigation(viewer),
+            "db": {"name": record.name, "description": record.description},
+            "db_base": f"/readonly/{record.readonly_id}",
+            "editable": False,
+        }
+
     def team(self, caller: Principal, name: str) -> dict[str, Any]:
         """A team's members to whoever sees the team; its tokens and databases to its Admins only."""
         team = self.teams.authorized(caller, TeamAction.VIEW, name)

@@ -127,6 +127,9 @@ QUERIES: dict[tuple[str, str], Declared] = {
     ("POST", "/dbs/{db_id}/sql"): declare(
         json(SQL_RESULT), errors=(400, 401, 403, 404, 409, 413, 429, 503, 504, 507), error_schema="SqlRefusal"
     ),
+    ("POST", "/readonly/{readonly_id}/sql"): declare(
+        json(SQL_RESULT), errors=(400, 401, 403, 404, 413, 429, 503, 504), error_schema="SqlRefusal"
+    ),
     ("POST", "/dbs/{db_id}/graphql"): declare(json(GRAPHQL_RESULT), **GRAPHQL),
     ("POST", "/readonly/{readonly_id}/graphql"): declare(json(GRAPHQL_RESULT), **GRAPHQL),
     ("GET", "/dbs/{db_id}/graphql"): declare(html("GraphiQL"), errors=(404,), error_schema="GraphQLErrors"),

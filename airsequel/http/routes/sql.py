@@ -1,4 +1,5 @@
-"""POST /dbs/:dbId/sql: run a SQL script, guarded, in one transaction.
+"""POST /dbs/:dbId/sql: run a SQL script, guarded, in one transaction; POST /readonly/:readonlyId/sql: the
+same for the holders of a read-only link, who may only read (a write is refused with 403).
 
 Every answer has the endpoint's shape (`rows`, `columns`, `affectedTables`, `errors`, `runtimeSeconds`,
 `numChanges`), refusals too. What the caller's SQL itself causes (a syntax error, a constraint, a
@@ -15,33 +16,57 @@ from typing import Any
 from starlette.requests import Request
 from starlette.routing import Route
 
-from airsequel.core.auth.access import Action
+from airsequel.core.auth.access import Action, Principal
 from airsequel.core.errors import CoreError, InvalidInput, SqlError
+from airsequel.core.registry.control_plane import DatabaseRecord
 from airsequel.core.sql.runner import SqlResult, StatementResult, check_params
 from airsequel.http.bodies import STRING, documents_body, obj, read_json_object, string_field
-from airsequel.http.context import authorized_database, principal, run_sqlite, services
+from airsequel.http.context import (
+    authorized_database,
+    authorized_readonly_database,
+    principal,
+    run_sqlite,
+    services,
+)
 from airsequel.http.errors import error_headers
 from airsequel.http.responses import JSONResponse, error_body
 
+SQL_BODY = obj(["query"], query=STRING, params={"oneOf": [{"type": "array"}, {"type": "object"}]})
 
-@documents_body(obj(["query"], query=STRING, params={"oneOf": [{"type": "array"}, {"type": "object"}]}))
+
+@documents_body(SQL_BODY)
 async def run_sql(request: Request) -> JSONResponse:
     started = time.perf_counter()
     try:
         record = await authorized_database(request, Action.READ)
-        settings = services(request).settings
-        body = await read_json_object(request, max_bytes=settings.max_query_bytes + 64 * 1024)
-        query = string_field(body, "query", required=True)
-        params = body.get("params")
-        if params is not None and not isinstance(params, (list, dict)):
-            raise InvalidInput("params must be a list (for ?) or an object (for :name)")
-        check_params(params)
-        caller = await principal(request)
-        hosting = services(request).hosting
-        # Never on the event loop: a single SQLite step can take seconds (see sqlite_lane.py).
-        result = await run_sqlite(request, hosting.run_sql_as, record, caller, query, params)
+        return await _run(request, record, await principal(request), started)
     except CoreError as error:
         return refusal(error, started)
+
+
+@documents_body(SQL_BODY)
+async def run_readonly_sql(request: Request) -> JSONResponse:
+    """The read-only view's SQL: whoever holds the link (logged in or not) runs it as the link, which
+    may read and nothing more; the limits are those of POST /dbs/:dbId/sql."""
+    started = time.perf_counter()
+    try:
+        record = await authorized_readonly_database(request)
+        return await _run(request, record, Principal.for_readonly_id(record), started)
+    except CoreError as error:
+        return refusal(error, started)
+
+
+async def _run(request: Request, record: DatabaseRecord, caller: Principal, started: float) -> JSONResponse:
+    settings = services(request).settings
+    body = await read_json_object(request, max_bytes=settings.max_query_bytes + 64 * 1024)
+    query = string_field(body, "query", required=True)
+    params = body.get("params")
+    if params is not None and not isinstance(params, (list, dict)):
+        raise InvalidInput("params must be a list (for ?) or an object (for :name)")
+    check_params(params)
+    hosting = services(request).hosting
+    # Never on the event loop: a single SQLite step can take seconds (see sqlite_lane.py).
+    result = await run_sqlite(request, hosting.run_sql_as, record, caller, query, params)
     return JSONResponse(answer(result, settings.max_rows))
 
 
@@ -85,4 +110,7 @@ def statement_answer(outcome: StatementResult) -> dict[str, Any]:
     return entry
 
 
-routes = [Route("/dbs/{db_id}/sql", run_sql, methods=["POST"])]
+routes = [
+    Route("/dbs/{db_id}/sql", run_sql, methods=["POST"]),
+    Route("/readonly/{readonly_id}/sql", run_readonly_sql, methods=["POST"]),
+]

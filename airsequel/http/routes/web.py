@@ -97,6 +97,18 @@ async def sql_page(request: Request) -> Response:
     return _page(request, "sql", await run_in_threadpool(services(request).pages.sql, caller, record))
 
 
+async def readonly_page(request: Request) -> Response:
+    """The read-only view (/readonly/:readonlyId, its tables and its SQL page): for anyone holding the
+    link, logged in or not. A link turned off or replaced is a 404, an HTML page to a browser and
+    JSON to anyone else (errors.py)."""
+    record = await authorized_readonly_database(request)
+    viewer = await principal(request)
+    table = request.path_params.get("table")
+    page = "table" if table is not None else "sql" if request.url.path.endswith("/sql") else "database"
+    data = await run_in_threadpool(services(request).pages.readonly, viewer, record, page, table)
+    return _page(request, "readonly_database" if page == "database" else page, data)
+
+
 async def team_page(request: Request) -> Response:
     caller = await principal(request)
     try:
@@ -197,6 +209,9 @@ routes = [
     Route("/dbs/{db_id}", database_page, methods=["GET"]),
     Route("/dbs/{db_id}/tables/{table:path}", table_page, methods=["GET"]),
     Route("/dbs/{db_id}/sql", sql_page, methods=["GET"]),
+    Route("/readonly/{readonly_id}", readonly_page, methods=["GET"]),
+    Route("/readonly/{readonly_id}/tables/{table:path}", readonly_page, methods=["GET"]),
+    Route("/readonly/{readonly_id}/sql", readonly_page, methods=["GET"]),
     Route("/teams/{team_name}", team_page, methods=["GET"]),
     Route("/password-reset", forgot_password_page, methods=["GET"]),
     Route("/password-reset", request_password_reset, methods=["POST"]),
