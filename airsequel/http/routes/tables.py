@@ -1,4 +1,5 @@
-"""Tables and columns without SQL: /api/dbs/:dbId/tables/..., CSV export, search, file cells."""
+"""Tables and columns without SQL: /api/dbs/:dbId/tables/..., CSV export, search, file cells. A table or
+column name holding "/" is sent as %2F."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
 
 from airsequel.core.auth.access import Action
 from airsequel.core.content.schema_edits import UNCHANGED
@@ -30,6 +30,7 @@ from airsequel.http.context import (
     run_in_threadpool,
     services,
 )
+from airsequel.http.encoded_routes import EncodedSlashRoute
 from airsequel.http.responses import JSONResponse
 from airsequel.http.routes.files import content_disposition
 from airsequel.http.uploads import receive_upload
@@ -220,18 +221,19 @@ async def azimutt_schema(request: Request) -> JSONResponse:
 # key_value last and as a path: a key holding "/" arrives decoded from %2F, and still names its row.
 FILE_PATH = "/tables/{table}/columns/{column}/files/{key_column}/{key_value:path}"
 
+# Names holding "/" are sent as %2F (encodeURIComponent does): see encoded_routes.py.
 routes = [
-    Route("/api/dbs/{db_id}/azimutt-schema", azimutt_schema, methods=["GET"]),
-    Route("/api/dbs/{db_id}/tables/{table}", get_table, methods=["GET"]),
-    Route("/api/dbs/{db_id}/tables/{table}", put_table, methods=["PUT"]),
-    Route("/api/dbs/{db_id}/tables/{table}", patch_table, methods=["PATCH"]),
-    Route("/api/dbs/{db_id}/tables/{table}", delete_table, methods=["DELETE"]),
-    Route("/api/dbs/{db_id}/tables/{table}/columns/{column}", put_column, methods=["PUT"]),
-    Route("/api/dbs/{db_id}/tables/{table}/columns/{column}", patch_column, methods=["PATCH"]),
-    Route("/api/dbs/{db_id}/tables/{table}/columns/{column}", delete_column, methods=["DELETE"]),
-    Route("/api/dbs/{db_id}/tables/{table}/export", export_table, methods=["GET"]),
-    Route("/api/dbs/{db_id}/tables/{table}/search/{term}", search_table, methods=["GET"]),
-    Route("/api/dbs/{db_id}" + FILE_PATH, get_file, methods=["GET"]),
-    Route("/api/dbs/{db_id}" + FILE_PATH, put_file, methods=["PUT"]),
-    Route("/readonly/{readonly_id}" + FILE_PATH, get_file, methods=["GET"]),
+    EncodedSlashRoute("/api/dbs/{db_id}/azimutt-schema", azimutt_schema, methods=["GET"]),
+    EncodedSlashRoute("/api/dbs/{db_id}/tables/{table}", get_table, methods=["GET"]),
+    EncodedSlashRoute("/api/dbs/{db_id}/tables/{table}", put_table, methods=["PUT"]),
+    EncodedSlashRoute("/api/dbs/{db_id}/tables/{table}", patch_table, methods=["PATCH"]),
+    EncodedSlashRoute("/api/dbs/{db_id}/tables/{table}", delete_table, methods=["DELETE"]),
+    EncodedSlashRoute("/api/dbs/{db_id}/tables/{table}/columns/{column}", put_column, methods=["PUT"]),
+    EncodedSlashRoute("/api/dbs/{db_id}/tables/{table}/columns/{column}", patch_column, methods=["PATCH"]),
+    EncodedSlashRoute("/api/dbs/{db_id}/tables/{table}/columns/{column}", delete_column, methods=["DELETE"]),
+    EncodedSlashRoute("/api/dbs/{db_id}/tables/{table}/export", export_table, methods=["GET"]),
+    EncodedSlashRoute("/api/dbs/{db_id}/tables/{table}/search/{term}", search_table, methods=["GET"]),
+    EncodedSlashRoute("/api/dbs/{db_id}" + FILE_PATH, get_file, methods=["GET"]),
+    EncodedSlashRoute("/api/dbs/{db_id}" + FILE_PATH, put_file, methods=["PUT"]),
+    EncodedSlashRoute("/readonly/{readonly_id}" + FILE_PATH, get_file, methods=["GET"]),
 ]
