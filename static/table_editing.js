@@ -1,55 +1,109 @@
-// Editing on the table page, for a caller who may write a table: cells, row deletion, columns, new rows.
-// It adds to the table page's decorators (static/app.js); static/cell_editing.js has the cell editor.
+// Editing on the table page, for a caller who may write a table: cells, row deletion, column deletion. It adds to
+// the table page's decorators (static/app.js); static/cell_editing.js has the cell editor and the row's Delete,
+// static/row_forms.js the Add row and Add column forms. The page's #editing-schema (templates/pages/table_editing.html)
+// says each column's type, default and key, and whether the schema is locked.
 "use strict";
+
+// What the editing scripts know of the table: { columns: [{ name, type, notNull, default, primaryKey, rowidAlias,
+// generated }], withoutRowid, primaryKey, schemaLocked, rows, storageTypes, otherTypes }.
+const editingSchema = (() => {
+  const el = document.getElementById("editing-schema");
+  return el ? JSON.parse(el.textContent) : { columns: [], primaryKey: [], withoutRowid: false, schemaLocked: true, rows: 0 };
+})();
+
+// How a shown row is found again: by its rowid, or by all its primary-key columns in a WITHOUT ROWID table.
+// { where: SQL with one ? per param, params, returning: SQL naming the key again after a change, moved(row,
+// returned): the row's key after a change (editing a key column moves the row), label } — or null when the row
+// cannot be found (no key shown, or a BLOB in the key).
+function rowKey(row, rowid) {
+  if (rowid) {
+    if (row.__rowid === undefined || row.__rowid === null) return null;
+    return {
+      where: `${rowid} = ?`, params: [row.__rowid], returning: `${rowid} AS "__rowid"`, label: `row ${row.__rowid}`,
+      moved: (returned) => { row.__rowid = returned.__rowid; },
+    };
+  }
+  const key = editingSchema.withoutRowid ? editingSchema.primaryKey : [];
+  if (!key.length || key.some((k) => !(k in row) || row[k] === null || typeof row[k] === "object")) return null;
+  return {
+    where: key.map((k) => `${quote(k)} = ?`).join(" AND "),
+    params: key.map((k) => row[k]),
+    returning: key.map((k, i) => `${quote(k)} AS "__key${i}"`).join(", "),
+    label: "row " + key.map((k) => `${k} ${JSON.stringify(row[k])}`).join(", "),
+    moved: (returned) => key.forEach((k, i) => { row[k] = returned[`__key${i}`]; }),
+  };
+}
 
 (() => {
   if (document.body.dataset.editable !== "yes") return;
   const db = document.body.dataset.db;
-  const declaredTypes = Object.fromEntries($$("#sheet-columns [data-column]").map((el) => [el.dataset.column, { declared: el.dataset.type, notNull: el.dataset.notNull === "yes" }]));
+  const declaredTypes = Object.fromEntries(editingSchema.columns.map((c) => [c.name, { declared: c.type, notNull: c.notNull, generated: c.generated }]));
+  const gone = "this row is no longer there (changed or deleted by someone else?): reload the page";
 
   tablePage.cellDecorators.push((td, column, row, { table, rowid }) => {
-    if (!rowid) return;
-    editableCell(td, { name: column, ...(declaredTypes[column] || { declared: "", notNull: false }) }, row, async (typed) => {
-      const query = `UPDATE ${quote(table)} SET ${quote(column)} = ${typed.sql} WHERE ${rowid} = ? RETURNING ${quote(column)} AS "value", ${rowid} AS "rowid"`;
-      const saved = await api("POST", `${dbBase}/sql`, { query, params: [typed.value, row.__rowid] });
-      if (!saved.rows.length) throw new Error("this row is no longer there (deleted by someone else?): reload the page");
-      row.__rowid = saved.rows[0].rowid; // editing an INTEGER PRIMARY KEY moves the row
+    const key = rowKey(row, rowid), info = declaredTypes[column];
+    if (!key || !info || info.generated) return;
+    editableCell(td, { name: column, ...info }, row, async (typed) => {
+      const current = rowKey(row, rowid); // the key as it is now: an earlier edit may have moved the row
+      const query = `UPDATE ${quote(table)} SET ${quote(column)} = ${typed.sql} WHERE ${current.where} RETURNING ${quote(column)} AS "value", ${current.returning}`;
+      const saved = await api("POST", `${dbBase}/sql`, { query, params: [typed.value, ...current.params] });
+      if (!saved.rows.length) throw new Error(gone);
+      current.moved(saved.rows[0]);
       return saved.rows[0].value;
     });
   });
 
-  tablePage.headerDecorators.push((th, name, { table, error }) => {
-    const drop = document.createElement("button");
-    drop.type = "button"; drop.className = "link"; drop.textContent = " ✕"; drop.title = "Delete column " + name;
-    drop.setAttribute("aria-label", "Delete column " + name);
-    drop.addEventListener("click", async () => {
-      if (!confirm(`Delete column ${name}?`)) return;
-      try { await api("DELETE", `/api/dbs/${db}/tables/${encodeURIComponent(table)}/columns/${encodeURIComponent(name)}`); location.reload(); }
-      catch (e) { error.textContent = e.message; }
-    });
-    th.append(drop);
-  });
-
   tablePage.rowDecorators.push((tr, row, { table, rowid, reload }) => {
-    if (!rowid) return;
-    tr.append(deletableRow(row.__rowid, async () => {
-      const deleted = await api("POST", `${dbBase}/sql`, { query: `DELETE FROM ${quote(table)} WHERE ${rowid} = ? RETURNING ${rowid} AS "rowid"`, params: [row.__rowid] });
-      if (!deleted.rows.length) throw new Error("this row is no longer there (deleted by someone else?): reload the page");
+    const key = rowKey(row, rowid);
+    if (!key) { if (rowid || editingSchema.withoutRowid) tr.append(document.createElement("td")); return; }
+    tr.append(deletableRow(key.label.replace(/^row /, ""), async () => {
+      const current = rowKey(row, rowid);
+      const deleted = await api("POST", `${dbBase}/sql`, { query: `DELETE FROM ${quote(table)} WHERE ${current.where} RETURNING ${current.returning}`, params: current.params });
+      if (!deleted.rows.length) throw new Error(gone);
       reload();
     }));
   });
 
-  const table = document.body.dataset.table, error = $("#sheet-error");
-  const addRow = $("#add-row");
-  if (addRow) addRow.addEventListener("click", async () => {
-    try { await api("POST", `${dbBase}/sql`, { query: `INSERT INTO ${quote(table)} DEFAULT VALUES` }); tablePage.reload(); } catch (e) { error.textContent = e.message; }
+  // The header's cell above the rows' Delete buttons, added once per header row.
+  tablePage.headerDecorators.push((th, name, { rowid }) => {
+    const tr = th.parentElement;
+    if (!tr || (!rowid && !editingSchema.withoutRowid) || tr.querySelector("th.row-actions")) return;
+    const actions = document.createElement("th");
+    actions.className = "row-actions"; actions.scope = "col";
+    const label = document.createElement("span");
+    label.className = "muted"; label.textContent = "Row";
+    actions.append(label);
+    actions.setAttribute("aria-label", "Row actions");
+    tr.append(actions);
   });
-  const addColumn = $("#add-column");
-  if (addColumn) addColumn.addEventListener("click", async () => {
-    const name = prompt("Name of the new column");
-    if (!name) return;
-    const type = prompt("Type (TEXT, INTEGER, REAL, BLOB)", "TEXT") || "TEXT";
-    try { await api("PUT", `/api/dbs/${db}/tables/${encodeURIComponent(table)}/columns/${encodeURIComponent(name)}`, { sqliteDataType: type }); location.reload(); }
-    catch (e) { error.textContent = e.message; }
+
+  // A column's ✕ asks first, in place, like a row's Delete: "Delete column x?" with Delete and Keep (the focus on
+  // Keep, Escape keeps); a refusal is shown in the header cell and the column stays. A locked schema has no ✕.
+  if (!editingSchema.schemaLocked) tablePage.headerDecorators.push((th, name, { table }) => {
+    if (!declaredTypes[name]) return;
+    const button = (text, label) => { const b = document.createElement("button"); b.type = "button"; b.className = "link"; b.textContent = text; b.setAttribute("aria-label", label); return b; };
+    const drop = button("✕", `Delete column ${name}`), place = document.createElement("span"), reason = document.createElement("div");
+    drop.title = `Delete column ${name}`; drop.classList.add("column-drop");
+    reason.className = "cell-error"; reason.setAttribute("role", "alert");
+    function idle() { place.replaceChildren(drop); if (reason.textContent) place.append(reason); }
+    drop.addEventListener("click", () => {
+      const question = document.createElement("span"), yes = button("Delete", `Yes, delete column ${name}`), keep = button("Keep", `Keep column ${name}`);
+      question.className = "row-confirm"; question.textContent = `Delete column ${name} and its values? `;
+      yes.classList.add("danger");
+      question.append(yes, " ", keep);
+      reason.textContent = "";
+      place.replaceChildren(question);
+      keep.focus();
+      keep.addEventListener("click", () => { idle(); drop.focus(); });
+      question.addEventListener("keydown", (e) => { if (e.key === "Escape") { e.preventDefault(); idle(); drop.focus(); } });
+      yes.addEventListener("click", async () => {
+        yes.disabled = keep.disabled = true;
+        try { await api("DELETE", `/api/dbs/${db}/tables/${encodeURIComponent(table)}/columns/${encodeURIComponent(name)}`); location.reload(); }
+        catch (e) { reason.textContent = `Not deleted: ${e.message}`; idle(); drop.focus(); }
+      });
+    });
+    place.className = "column-actions";
+    idle();
+    th.append(place);
   });
 })();

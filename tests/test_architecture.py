@@ -1,7 +1,7 @@
 """The core's subpackages are layers: a module imports only from its own layer and those below.
 
     leaf modules (errors, clock, ids, layout, ...)  <  sql  <  formats  <  imports  <  registry  <  auth
-    <  admin  <  storage  <  content  <  graphql  <  exports  <  cluster  <  services
+    <  admin  <  storage  <  content  <  graphql  <  exports  <  cluster  <  prompts  <  services
 
 (storage sits above admin so that a change to a hosted file writes its audit entry itself.)
 
@@ -29,6 +29,7 @@ LAYERS = [
     "graphql",
     "exports",
     "cluster",
+    "prompts",
 ]
 LEAVES = {"errors", "clock", "ids", "integer_text", "durability", "file_types", "layout"}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from airsequel import __version__
@@ -25,10 +26,12 @@ from airsequel.core.content.pages import Pages
 from airsequel.core.content.records import Records
 from airsequel.core.content.schema_edits import SchemaEdits
 from airsequel.core.content.tables import Tables
+from airsequel.core.errors import NotConfigured
 from airsequel.core.exports.jobs import Exports
 from airsequel.core.graphql.engine import GraphQLEngine
 from airsequel.core.layout import DataLayout
-from airsequel.core.registry.control_plane import ControlPlane
+from airsequel.core.prompts.assistant import Prompts
+from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 from airsequel.core.registry.postgres_engine import ControlPlaneUnreachable
 from airsequel.core.sql.connections import ConnectionPool
 from airsequel.core.sql.deadline import Watchdog
@@ -182,6 +185,22 @@ class Services:
             layout=layout,
             cluster=cluster,
         )
+
+    @cached_property
+    def prompts(self) -> Prompts:
+        """The AI prompts, through the operator's language model (none configured: they answer 501)."""
+        return Prompts(self.hosting, self.catalog, self.schema_edits, self.audit, self.live)
+
+    def describe_function(self, caller: Principal, record: DatabaseRecord, function_id: str) -> dict[str, Any]:
+        """describe-function: the model describes a function's current source, which the caller must
+        be allowed to see as the functions API shows it."""
+        functions = getattr(self, "functions", None)
+        if functions is None:
+            raise NotConfigured("describe-function needs cloud functions, which this server does not run")
+        shown = functions.show(caller, record, function_id)
+        source = shown.get("content") or ""
+        described = self.prompts.describe_source(caller, record, shown["name"], source, shown.get("runtime") or "deno")
+        return {**described, "funcId": function_id}
 
     def settings_behind(self) -> bool:
         """At the start of a request: look whether any process changed the control plane since this one
