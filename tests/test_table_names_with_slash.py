@@ -35,6 +35,10 @@ def test_every_table_route_takes_an_encoded_slash(client):
     assert found.status_code == 200, found.text
     assert [row["id"] for row in found.json()["rows"]] == [1]
 
+    records = client.get(f"{base}/a%2Fb/records")
+    assert records.status_code == 200, records.text
+    assert "x/y z" in records.text and "other" in records.text
+
     export = client.get(f"{base}/a%2Fb/export")
     assert export.status_code == 200 and export.text.splitlines() == ["id,c/d", "1,x/y z", "2,other"]
 

@@ -11,6 +11,7 @@ from airsequel.core.formats.writers import csv_text
 from airsequel.core.sql.runner import json_cell
 from airsequel.http.bodies import BOOLEAN, STRING, bool_field, documents_body, obj, read_json_object
 from airsequel.http.context import authorized_database, run_in_threadpool, services
+from airsequel.http.encoded_routes import EncodedSlashRoute
 from airsequel.http.responses import JSONResponse
 from airsequel.http.routes.files import content_disposition
 from airsequel.http.uploads import receive_upload
@@ -88,7 +89,7 @@ async def delete_asset(request: Request) -> JSONResponse:
 
 
 routes = [
-    Route("/api/dbs/{db_id}/tables/{table}/records", list_records, methods=["GET"]),
+    EncodedSlashRoute("/api/dbs/{db_id}/tables/{table}/records", list_records, methods=["GET"]),  # a/b as a%2Fb
     Route("/api/dbs/{db_id}/assets", create_asset, methods=["POST"]),
     Route("/api/dbs/{db_id}/assets", list_assets, methods=["GET"]),
     Route("/api/dbs/{db_id}/assets/{asset_id}", upload_asset, methods=["PUT"]),
