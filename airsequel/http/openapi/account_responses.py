@@ -119,9 +119,6 @@ PAGES: dict[tuple[str, str], Declared] = {
     ("GET", "/api/dbs/{db_id}/apps"): declare(json(record(apps=array({"type": "object"})), description="None yet")),
     ("GET", "/dbs/{db_id}/apps/{app_id}"): declare(errors=(401, 403, 404)),  # no app exists: always an error
     ("POST", "/api/events/paddle"): NOT_INCLUDED,
-    ("POST", "/api/prompt/create-database"): NOT_INCLUDED,
-    ("POST", "/api/dbs/{db_id}/prompt"): NOT_INCLUDED,
-    ("POST", "/api/dbs/{db_id}/prompt/{kind}"): NOT_INCLUDED,
     ("POST", "/api/users/invite"): NOT_INCLUDED,
     **{
         (method, path): NOT_INCLUDED

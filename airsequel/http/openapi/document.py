@@ -12,7 +12,13 @@ from typing import Any
 from starlette.routing import Route
 
 from airsequel import __version__
-from airsequel.http.openapi import account_responses, cluster_responses, data_responses, integration_responses
+from airsequel.http.openapi import (
+    account_responses,
+    cluster_responses,
+    data_responses,
+    integration_responses,
+    prompt_responses,
+)
 from airsequel.http.openapi.declarations import BODY_ERRORS, COMMON_ERRORS, ERROR_MEANINGS, HTML, Declared
 from airsequel.http.openapi.schemas import COMPONENTS, STR, ref
 
@@ -48,6 +54,7 @@ DECLARED = _merged(
     data_responses.RESPONSES,
     account_responses.RESPONSES,
     integration_responses.RESPONSES,
+    prompt_responses.RESPONSES,
     cluster_responses.RESPONSES,
 )
 
