@@ -55,6 +55,8 @@ def run_time_setting_schemas() -> dict[str, dict[str, Any]]:
             schema = {"type": "integer"}
         elif kind is float:
             schema = {"type": "number"}
+        elif kind in (str, str | None):
+            schema = {"type": "string"} if kind is str else {"type": "string", "nullable": True}
         else:
             schema = {"type": "array", "items": STRING}
         if spec.minimum is not None:
