@@ -122,10 +122,8 @@ def test_apps_and_not_included_routes(client):
     assert client.get(f"/dbs/{db}/apps/x").status_code == 404
     for method, path in [
         ("POST", "/api/events/paddle"),
-        ("POST", f"/api/dbs/{db}/prompt"),
         ("GET", f"/api/dbs/{db}/functions"),
         ("POST", "/fns/abc"),
-        ("POST", "/api/prompt/create-database"),
         ("POST", "/api/users/invite"),
     ]:
         response = client.request(method, path, json={})
