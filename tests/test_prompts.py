@@ -44,6 +44,11 @@ class WeightlessModel(llm.Model):
                 yield "words and words "
         elif self.model_id == "test-failing":
             raise RuntimeError("connection refused by the model server")
+        elif self.model_id == "test-reference":
+            if "You design SQLite databases" in (prompt.system or ""):
+                yield '{"name": "Users", "sql": "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT)", "explanation": "u"}'
+            else:
+                yield "Here it is:\n```sql\nINSERT INTO authors(name) VALUES ('A new user')\n```\nIt adds one row."
         elif self.model_id == "test-waiting":
             RELEASE.wait(10)
             yield '{"sql": "SELECT 2 AS two", "explanation": "two"}'
@@ -52,7 +57,7 @@ class WeightlessModel(llm.Model):
 class ModelsOfThisTest:
     @llm.hookimpl
     def register_models(self, register):  # type: ignore[no-untyped-def]
-        for name in ("test-slow", "test-endless", "test-failing", "test-waiting"):
+        for name in ("test-slow", "test-endless", "test-failing", "test-waiting", "test-reference"):
             register(WeightlessModel(name))
 
 
@@ -404,3 +409,28 @@ def test_a_team_has_a_bounded_number_of_prompts_running(client):
     worker.join(10)
     assert first["r"].status_code == 200  # type: ignore[attr-defined]
     assert first["r"].json()["result"]["rows"] == [{"two": 2}]  # type: ignore[attr-defined]
+
+
+REFERENCE_BODY = {"funcId": "01hg5j9esf8xvwvrjej58feybn", "prompt": "Insert a new user", "tableName": None}
+
+
+def test_the_reference_request_bodies_work_unchanged(client):
+    db_id = new_db(client)
+    use_model(client, "test-reference")
+    before = rows(client, db_id, "SELECT * FROM authors")
+    proposed = client.post(f"/api/dbs/{db_id}/prompt", json=REFERENCE_BODY)
+    assert proposed.status_code == 200, proposed.text
+    body = proposed.json()
+    assert body["sql"] == "INSERT INTO authors(name) VALUES ('A new user')"  # read from a fenced block
+    assert body["explanation"] == "Here it is:\n\nIt adds one row."
+    assert (body["writes"], body["executed"]) == (True, False)
+    assert rows(client, db_id, "SELECT * FROM authors") == before
+
+    described = client.post(f"/api/dbs/{db_id}/prompt/describe-database", json=REFERENCE_BODY)
+    assert described.status_code == 200, described.text
+    no_table = client.post(f"/api/dbs/{db_id}/prompt/describe-table", json=REFERENCE_BODY)
+    assert no_table.status_code == 400
+    assert "tableName" in no_table.json()["errors"][0]
+    created = client.post("/api/prompt/create-database", json=REFERENCE_BODY)
+    assert created.status_code == 201, created.text
+    assert created.json()["name"] == "Users"
