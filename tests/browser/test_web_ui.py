@@ -40,7 +40,7 @@ def test_sign_up_upload_browse_edit_query_tokens_and_charts(browser, tmp_path):
         page.wait_for_url(re.compile(r".*/dbs/[0-9a-z]+$"))
         db_url = page.url
         screenshot(page, "02-database")
-        assert "cities" in page.inner_text("main") and "3003 rows" in page.inner_text("main")
+        assert "cities" in page.inner_text("main") and "3,003 rows" in page.inner_text("main")
 
         # The server's refusal is shown when it refuses a file.
         page.goto(f"{base}/")
@@ -94,8 +94,8 @@ def test_sign_up_upload_browse_edit_query_tokens_and_charts(browser, tmp_path):
         # A chart.
         page.goto(db_url)
         page.fill("#chart-form input[name=title]", "Biggest cities")
-        page.fill("#chart-form input[name=label]", "city")
-        page.fill("#chart-form input[name=value]", "population")
+        page.select_option("#chart-form select[name=label]", "city")  # the table's columns to choose from
+        page.select_option("#chart-form select[name=value]", "population")
         page.click("#chart-form button[type=submit]")
         page.wait_for_selector(".charts img")
         assert page.eval_on_selector(".charts img", "img => img.complete && img.naturalWidth > 0")
@@ -118,6 +118,7 @@ def test_sign_up_upload_browse_edit_query_tokens_and_charts(browser, tmp_path):
         )
         assert used.json()["rows"] == [{"n": 3003}]
         page.click("#tokens [data-revoke]")
+        page.click(".ask-in-place button:text-is('Revoke')")  # revoking asks first
         page.wait_for_function("() => !document.querySelector('#tokens [data-revoke]')")
         refused = page.request.post(
             f"{base}/dbs/{db_id}/sql", data={"query": "SELECT 1"}, headers={"Authorization": f"Bearer {secret}"}

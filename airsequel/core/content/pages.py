@@ -12,7 +12,7 @@ from typing import Any
 from airsequel.core.auth.access import Action, Principal, PrincipalKind, TeamAction, authorize, may, require_user
 from airsequel.core.auth.teams import Teams
 from airsequel.core.auth.tokens import Tokens
-from airsequel.core.content.charts import Charts
+from airsequel.core.content.charts import Charts, chart_columns
 from airsequel.core.content.editing_schema import editing_schema
 from airsequel.core.content.tables import Tables
 from airsequel.core.registry.control_plane import DatabaseRecord
@@ -47,17 +47,28 @@ class Pages:
         (NotAuthenticated, Forbidden) and should log in."""
         require_user(caller)
         databases, total = self.catalog.visible_to(caller, HOME_PAGE_DATABASES, 0)
-        return {**self.navigation(caller), "databases": databases, "total": total}
+        navigation = self.navigation(caller)
+        # Where Create and Upload may put a database: the user's own team first (preselected), then the
+        # teams in which their roles allow it (a Viewer's team is not offered).
+        own = (caller.username or "").lower()
+        names = [team["name"] for team in navigation["teams"]]
+        creatable = [n for n in names if n.lower() == own or self.teams.allows(caller, TeamAction.CREATE_DATABASE, n)]
+        creatable.sort(key=lambda n: n.lower() != own)
+        return {**navigation, "databases": databases, "total": total, "create_teams": creatable}
 
     def database(self, caller: Principal, record: DatabaseRecord) -> dict[str, Any]:
-        """A database's tables (with their row counts) and charts, and what the caller may do with it."""
+        """A database's tables (with their row counts and, for the chart form, their columns) and charts,
+        and what the caller may do with it: `can_edit_schema` (rename and delete tables) while the schema
+        is not locked."""
         authorize(caller, Action.READ, record)
+        can_write = may(caller, Action.WRITE, record)
         return {
             **self.navigation(caller),
             "db": record,
             "tables": self._tables_with_counts(record),
             "charts": self.charts.of_database("charts", record),
-            "can_write": may(caller, Action.WRITE, record),
+            "can_write": can_write,
+            "can_edit_schema": can_write and not record.schema_locked,
             "can_manage": may(caller, Action.MANAGE, record),
             "can_create": caller.kind == PrincipalKind.USER,
         }
@@ -107,10 +118,14 @@ class Pages:
         """A team's members to whoever sees the team; its tokens and databases to its Admins only."""
         team = self.teams.authorized(caller, TeamAction.VIEW, name)
         is_admin = self.teams.allows(caller, TeamAction.ADMINISTER, name)
+        members = self.teams.members_of(team)
+        admins = [m["username"] for m in members if "Admin" in m["roles"]]
+        for member in members:  # the last Admin is offered neither removal nor another role
+            member["last_admin"] = admins == [member["username"]]
         return {
             **self.navigation(caller),
             "team": team,
-            "members": self.teams.members_of(team),
+            "members": members,
             "is_admin": is_admin,
             "tokens": self.tokens.list_for_team(team) if is_admin else [],
             "team_databases": self.teams.databases_json(team) if is_admin else [],
@@ -120,7 +135,9 @@ class Pages:
         # Copies: the record's own table list may be the cached one every request shares.
         tables = [dict(table) for table in self.tables.ordered_tables(record)]
         with self.hosting.read_snapshot(record) as conn:
+            columns = chart_columns(conn)
             for table in tables:
+                table["columns"] = columns.get(table["name"], [])
                 try:
                     table["rows"] = conn.execute(f"SELECT count(*) FROM {quote_identifier(table['name'])}").fetchone()[
                         0
