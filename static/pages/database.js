@@ -4,7 +4,7 @@
 (() => {
   const click = (selector, action) => { const el = $(selector); if (el) el.addEventListener("click", () => action().catch((e) => flash(e.message))); };
   click("#duplicate", async () => { const copy = await api("POST", `/dbs/${db}/duplicate`); location.href = "/dbs/" + copy.id; });
-  click("#vacuum", async () => { const r = await api("POST", `/api/dbs/${db}/vacuum`); flash(`Vacuumed: ${r.size} bytes`); });
+  click("#vacuum", async () => { const r = await api("POST", `/api/dbs/${db}/vacuum`); flash(`Vacuumed: ${counted(r.size, "byte")}`); });
   click("#regenerate-readonly", async () => { await api("POST", `/dbs/${db}/regenerate-readonly-id`); location.reload(); });
   handle($("#settings-form"), async (data, form) => {
     await api("PATCH", `/api/dbs/${db}/settings`, { visibility: data.visibility, schemaLocked: form.schemaLocked.checked });
