@@ -306,9 +306,11 @@ def test_a_database_page_offers_what_the_caller_may_do(services, acme):
         refused(NotFound, f"Database {record.id!r} does not exist", page, Principal.anonymous(), record, *args)
     viewer = services.pages.database(acme["vera"], record)
     assert (viewer["can_write"], viewer["can_manage"], viewer["can_create"]) == (False, False, True)
-    assert viewer["tables"] == [{"name": "t", "tableType": "Table", "rows": 0}]
+    columns = [{"name": "a", "type": "", "summable": True}]  # for the chart form: an untyped column sums
+    assert viewer["tables"] == [{"name": "t", "tableType": "Table", "rows": 0, "columns": columns}]
     admin = services.pages.database(acme["bob"], record)
-    assert (admin["can_write"], admin["can_manage"]) == (True, True)
+    assert (admin["can_write"], admin["can_manage"], admin["can_edit_schema"]) == (True, True, True)
+    assert viewer["can_edit_schema"] is False
     assert services.pages.table(acme["vera"], record, "t")["editable"] is False
     assert services.pages.table(acme["bob"], record, "t")["editable"] is True
     assert services.pages.sql(acme["vera"], record)["default_query"] == 'SELECT * FROM "t" LIMIT 10;'

@@ -26,7 +26,7 @@ from airsequel.core.sql.table_schema import find_table
 from airsequel.core.sql.value_kinds import ValueKind, column_kind
 from airsequel.core.storage.hosting import Hosting
 
-__all__ = ["CHART_TYPES", "AGGREGATES", "Charts", "render_svg", "summable"]
+__all__ = ["CHART_TYPES", "AGGREGATES", "Charts", "chart_columns", "render_svg", "summable"]
 
 CHART_TYPES = ("BarChart", "LineChart", "PieChart")
 AGGREGATES = ("count", "sum", "avg")
@@ -175,6 +175,17 @@ def _checked_kind(kind: str) -> str:
     if kind not in CHECKS:
         raise ValueError(f"Unknown kind {kind!r}: use 'charts' or 'dashboards'")
     return kind
+
+
+def chart_columns(conn: sqlite3.Connection) -> dict[str, list[dict[str, Any]]]:
+    """Each table's and view's columns as a chart form offers them: name, declared type, and whether
+    sum and avg take it."""
+    return {
+        table.name: [
+            {"name": c.name, "type": c.declared_type, "summable": summable(c.declared_type)} for c in table.columns
+        ]
+        for table in read_tables(conn)
+    }
 
 
 def chart_problem(conn: sqlite3.Connection, chart: dict[str, Any]) -> str | None:
