@@ -24,6 +24,7 @@ from airsequel.core.content.assets import Assets
 from airsequel.core.content.charts import Charts
 from airsequel.core.content.pages import Pages
 from airsequel.core.content.records import Records
+from airsequel.core.content.row_pages import RowPages
 from airsequel.core.content.schema_edits import SchemaEdits
 from airsequel.core.content.tables import Tables
 from airsequel.core.errors import NotConfigured
@@ -201,6 +202,11 @@ class Services:
         source = shown.get("content") or ""
         described = self.prompts.describe_source(caller, record, shown["name"], source, shown.get("runtime") or "deno")
         return {**described, "funcId": function_id}
+
+    @cached_property
+    def row_pages(self) -> RowPages:
+        """The row and schema pages' data (and the table page's foreign-key links)."""
+        return RowPages(self.hosting, self.pages)
 
     def settings_behind(self) -> bool:
         """At the start of a request: look whether any process changed the control plane since this one

@@ -38,6 +38,7 @@ from airsequel.http.routes import (
     web,
 )
 from airsequel.http.routes import dashboard_pages as dashboard_page_routes
+from airsequel.http.routes import row_pages as row_page_routes
 from airsequel.http.routes import settings as settings_routes
 from airsequel.http.sqlite_lane import SqliteLane
 
@@ -83,6 +84,7 @@ def create_app(settings: Settings, *, worker: tuple[str, str | None] | None = No
             *not_included.routes,
             *charts.routes,
             *web.routes,
+            *row_page_routes.routes,
             *dashboard_page_routes.routes,
             *backups.routes,
             Mount("/static", app=static_files(), name="static"),

@@ -18,6 +18,7 @@ from airsequel.http.openapi import (
     data_responses,
     integration_responses,
     prompt_responses,
+    row_page_responses,
 )
 from airsequel.http.openapi.declarations import BODY_ERRORS, COMMON_ERRORS, ERROR_MEANINGS, HTML, Declared
 from airsequel.http.openapi.schemas import COMPONENTS, STR, ref
@@ -56,6 +57,7 @@ DECLARED = _merged(
     integration_responses.RESPONSES,
     prompt_responses.RESPONSES,
     cluster_responses.RESPONSES,
+    row_page_responses.RESPONSES,
 )
 
 
