@@ -75,7 +75,9 @@ def test_the_row_form_types_values_leaves_out_defaults_sets_null_and_shows_the_n
     assert "next rowid" in field(page, "id").locator(".field-hint").inner_text()
     assert "default, 1.5" in field(page, "score").locator(".field-hint").inner_text()
     assert "stores NULL" in field(page, "code").locator(".field-hint").inner_text()
-    assert field(page, "name").locator("select").input_value() == "value"  # NOT NULL, no default: not left out
+    # NOT NULL without a default: a value or NULL (which it refuses), never left out
+    assert field(page, "name").locator("option").all_inner_texts() == ["value", "NULL"]
+    assert field(page, "id").locator("option").all_inner_texts() == ["leave out", "value", "NULL"]
     assert page.evaluate("document.activeElement.id") == field(page, "name").locator("input").get_attribute("id")
     page.keyboard.type("Ada")
     field(page, "age").locator("input").click()
@@ -156,7 +158,9 @@ def test_the_column_form_offers_known_types_needs_a_default_for_not_null_and_sho
     with page.expect_navigation():
         page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelectorAll('#sheet tbody tr').length === 2")
-    info = sql(site, "SELECT name, type, \"notnull\" AS nn, dflt_value FROM pragma_table_info('people') WHERE name = 'level'")
+    info = sql(
+        site, "SELECT name, type, \"notnull\" AS nn, dflt_value FROM pragma_table_info('people') WHERE name = 'level'"
+    )
     assert info == [{"name": "level", "type": "INTEGER", "nn": 1, "dflt_value": "0"}]
     assert sql(site, "SELECT DISTINCT level, typeof(level) AS t FROM people") == [{"level": 0, "t": "integer"}]
 
@@ -250,3 +254,15 @@ def test_a_locked_schema_hides_the_column_controls_and_rows_stay_editable(site):
         page.wait_for_function("() => document.querySelectorAll('#sheet tbody tr').length === 2")
     finally:
         fetch(site, "PATCH", f"/api/dbs/{site['db']}/settings", {"schemaLocked": False})
+
+
+def test_names_in_the_forms_are_text_not_markup(site):
+    name = """<img src=x id=injected>"'"""
+    quoted = name.replace('"', '""')
+    sql(site, f"""CREATE TABLE IF NOT EXISTS odd("{quoted}" TEXT DEFAULT '<b id=bold>x</b>')""")
+    page = open_table(site, "odd", 0)
+    page.click("#add-row")
+    assert page.locator("#row-fields label").all_inner_texts() == [name]
+    assert "<b id=bold>x</b>" in page.inner_text("#row-fields .field-hint")
+    assert page.locator("#injected, #bold").count() == 0
+    page.keyboard.press("Escape")
