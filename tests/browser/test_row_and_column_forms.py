@@ -36,7 +36,7 @@ def site(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
 
 
 def fetch(site: dict[str, Any], method: str, url: str, body: Any = None) -> tuple[int, Any]:
-    return tuple(  # type: ignore[return-value]
+    return tuple(
         site["page"].evaluate(
             """async ([method, url, body]) => {
                 const init = {method, headers: {"Content-Type": "application/json"}};
