@@ -10,6 +10,7 @@
 //     onRun: (text) => run(text),            // Ctrl+Enter (Cmd+Enter on a Mac) calls it
 //     onChange: (text) => save(text),        // after every change of the text
 //     readOnly: false,
+//     lineWrapping: false,                   // true: long lines wrap instead of scrolling sideways
 //   });
 //   editor.getValue(); editor.setValue("SELECT 1"); editor.setSchema({...}); editor.focus(); editor.destroy();
 //   editor.view is CodeMirror's EditorView (null when the bundle did not load).
@@ -92,11 +93,15 @@ function createCodeEditor(textarea, options) {
     CM.EditorView.updateListener.of((update) => { if (update.docChanged) sync(update.state.doc.toString()); }),
   ];
   if (opts.readOnly) extensions.push(CM.EditorState.readOnly.of(true));
+  if (opts.lineWrapping) extensions.push(CM.EditorView.lineWrapping);
 
   const host = document.createElement("div");
   host.className = "code-editor";
   textarea.after(host);
+  // Hidden by its style too: a stylesheet's `textarea { display: block }` would outdo the hidden attribute.
+  const display = textarea.style.display;
   textarea.hidden = true;
+  textarea.style.display = "none";
   const root = host.attachShadow({ mode: "open" });
   const view = new CM.EditorView({
     state: CM.EditorState.create({ doc: textarea.value, extensions }),
@@ -114,7 +119,7 @@ function createCodeEditor(textarea, options) {
     focus: () => view.focus(),
     destroy: () => {
       if (label) label.removeEventListener("click", focusEditor);
-      view.destroy(); host.remove(); textarea.hidden = false;
+      view.destroy(); host.remove(); textarea.hidden = false; textarea.style.display = display;
     },
   };
 }

@@ -70,15 +70,18 @@ def test_sign_up_upload_browse_edit_query_tokens_and_charts(browser, tmp_path):
 
         # Run SQL and see rows, runtime and affected tables.
         page.goto(db_url + "/sql")
-        page.fill(
-            "#sql-query",
+        page.click(".cm-content")  # the SQL editor (CodeMirror): select all, type over it
+        page.keyboard.press("Control+A")
+        page.keyboard.insert_text(
             "UPDATE cities SET population = population + 1 WHERE city = 'Edo'; SELECT city, population FROM cities WHERE country = 'Japan'",
         )
         page.click("#sql-form button[type=submit]")
-        page.wait_for_function("() => document.querySelector('#sql-status').textContent.includes('row(s)')")
+        page.wait_for_function("() => document.querySelector('#sql-status').textContent.includes(' in ')")
         assert "Edo" in page.inner_text("#sql-result") and "37400069" in page.inner_text("#sql-result")
         assert "changed: cities" in page.inner_text("#sql-status")
-        page.fill("#sql-query", "SELECT * FROM nowhere")
+        page.click(".cm-content")
+        page.keyboard.press("Control+A")
+        page.keyboard.insert_text("SELECT * FROM nowhere")
         page.click("#sql-form button[type=submit]")
         page.wait_for_function("() => document.querySelector('#sql-error').textContent.includes('no such table')")
         screenshot(page, "05-sql")

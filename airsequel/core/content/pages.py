@@ -16,7 +16,7 @@ from airsequel.core.content.charts import Charts, chart_columns
 from airsequel.core.content.editing_schema import editing_schema
 from airsequel.core.content.tables import Tables
 from airsequel.core.registry.control_plane import DatabaseRecord
-from airsequel.core.sql.introspection import TABLE
+from airsequel.core.sql.introspection import TABLE, read_tables
 from airsequel.core.sql.script import quote_identifier
 from airsequel.core.sql.table_schema import find_table
 from airsequel.core.storage.catalog import Catalog
@@ -89,7 +89,17 @@ class Pages:
         authorize(caller, Action.READ, record)
         first = record.tables[0]["name"] if record.tables else None
         default_query = f"SELECT * FROM {quote_identifier(first)} LIMIT 10;" if first else "SELECT sqlite_version();"
-        return {**self.navigation(caller), "db": record, "default_query": default_query}
+        return {
+            **self.navigation(caller),
+            "db": record,
+            "default_query": default_query,
+            "schema": self.sql_schema(record),
+        }
+
+    def sql_schema(self, record: DatabaseRecord) -> dict[str, list[str]]:
+        """The tables and views with their columns, in order, for the SQL editor's autocomplete."""
+        with self.hosting.read_snapshot(record) as conn:
+            return {table.name: [column.name for column in table.columns] for table in read_tables(conn)}
 
     def readonly(
         self, viewer: Principal, record: DatabaseRecord, page: str, table: str | None = None
