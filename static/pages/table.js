@@ -1,45 +1,199 @@
-// The table page's behaviour: reading and showing rows (static/app.js has the helpers every page uses).
-// What is done to the rows once shown (editing, links) comes from the scripts that add to `tablePage`.
+// The table page's behaviour: reading and showing rows, with filters, facets, sort and pages kept in the address
+// (static/table_view.js builds the SQL; static/app.js has the helpers every page uses). What is done to the rows
+// once shown (editing, links) comes from the scripts that add to `tablePage`.
 "use strict";
 
 (() => {
   const table = document.body.dataset.table;
+  const columnList = $$("#sheet-columns [data-column]").map((el) => el.dataset.column);
+  const types = Object.fromEntries($$("#sheet-columns [data-column]").map((el) => [el.dataset.column, el.dataset.type]));
   // SQLite returns at most 2,000 columns: a table that wide has no room for its rowid beside `*`, so its rows are read-only here.
-  const rowid = $$("#filter-column option").length < 2000 ? document.body.dataset.rowid : "";
+  const rowid = columnList.length < 2000 ? document.body.dataset.rowid : "";
   const sheet = $("#sheet"), error = $("#sheet-error");
-  const state = { offset: 0, order: null, desc: false, size: 50 };
+  const LONG = 60; // a value this long (or with a line break) is shown truncated, whole on demand
+  let state = tableView.parse(location.search, columnList);
+  let total = null, capped = false, loading = 0;
+
+  // --- the address ------------------------------------------------------------------------
+  function go(change, { replace = false } = {}) {
+    change(state);
+    const query = tableView.serialize(state);
+    const url = location.pathname + (query ? "?" + query : "");
+    if (url !== location.pathname + location.search) history[replace ? "replaceState" : "pushState"](null, "", url);
+    load();
+  }
+  window.addEventListener("popstate", () => { state = tableView.parse(location.search, columnList); showFilters(); load(); });
+
+  // --- filters ----------------------------------------------------------------------------
+  const rows = $("#filter-rows"), template = $(".filter-row", rows).cloneNode(true);
+  template.querySelectorAll("[id]").forEach((el) => el.removeAttribute("id"));
+  function setUpRow(row, filter) {
+    const op = $(".filter-op", row), value = $(".filter-value", row);
+    if (!op.options.length) Object.entries(tableView.OPERATORS).forEach(([key, o]) => op.append(new Option(o.label, key)));
+    $(".filter-column", row).value = filter.column; op.value = filter.op; value.value = filter.value;
+    value.hidden = Boolean(tableView.OPERATORS[filter.op].none);
+    return row;
+  }
+  function showFilters() {
+    const filters = state.filters.length ? state.filters : [{ column: columnList[0], op: "contains", value: "" }];
+    const first = $(".filter-row", rows);
+    first.querySelector(".filter-column").disabled = !columnList.length;
+    $$(".filter-row", rows).slice(1).forEach((r) => r.remove());
+    setUpRow(first, filters[0]);
+    filters.slice(1).forEach((f) => rows.append(setUpRow(template.cloneNode(true), f)));
+  }
+  function filtersShown() {
+    return $$(".filter-row", rows).map((r) => ({ column: $(".filter-column", r).value, op: $(".filter-op", r).value, value: $(".filter-value", r).value }));
+  }
+  let typing;
+  function applyFilters(replace) {
+    clearTimeout(typing);
+    const shown = filtersShown().filter(tableView.complete);
+    if (JSON.stringify(shown) === JSON.stringify(state.filters)) return;
+    go((s) => { s.filters = shown; s.page = 1; }, { replace });
+  }
+  rows.addEventListener("input", (e) => {
+    if (!e.target.classList.contains("filter-value")) return;
+    clearTimeout(typing); typing = setTimeout(() => applyFilters(false), 300);
+  });
+  rows.addEventListener("change", (e) => {
+    const row = e.target.closest(".filter-row");
+    if (e.target.classList.contains("filter-op")) $(".filter-value", row).hidden = Boolean(tableView.OPERATORS[e.target.value].none);
+    if (!e.target.classList.contains("filter-value")) applyFilters(false);
+  });
+  rows.addEventListener("click", (e) => {
+    if (!e.target.classList.contains("filter-remove")) return;
+    const row = e.target.closest(".filter-row");
+    if ($$(".filter-row", rows).length > 1) row.remove(); else $(".filter-value", row).value = "";
+    applyFilters(false);
+  });
+  $("#filters").addEventListener("submit", (e) => { e.preventDefault(); applyFilters(false); });
+  $("#add-filter").addEventListener("click", () => {
+    const row = setUpRow(template.cloneNode(true), { column: columnList[0], op: "contains", value: "" });
+    rows.append(row); $(".filter-column", row).focus();
+  });
+  $("#clear-filters").addEventListener("click", () => { go((s) => { s.filters = []; s.page = 1; }); showFilters(); });
+  function addFilter(filter) {
+    if (state.filters.some((f) => JSON.stringify(f) === JSON.stringify(filter))) return;
+    go((s) => { s.filters = [...s.filters, filter]; s.page = 1; });
+    showFilters();
+  }
+
+  // --- pages --------------------------------------------------------------------------------
+  const pages = () => (total === null || capped ? null : Math.max(1, Math.ceil(total / state.size)));
+  $("#page-size").addEventListener("change", (e) => {
+    const first = (state.page - 1) * state.size; // keep the first row shown on the page shown
+    go((s) => { s.size = Number(e.target.value); s.page = Math.floor(first / s.size) + 1; });
+  });
+  $("#first").addEventListener("click", () => go((s) => { s.page = 1; }));
+  $("#prev").addEventListener("click", () => go((s) => { s.page = Math.max(1, s.page - 1); }));
+  $("#next").addEventListener("click", () => go((s) => { s.page += 1; }));
+  $("#last").addEventListener("click", () => { if (pages()) go((s) => { s.page = pages(); }); });
+  function showPager(shown) {
+    const count = pages(), from = (state.page - 1) * state.size + 1, to = from + shown - 1;
+    const where = count ? ` · page ${thousands(state.page)} of ${thousands(count)}` : ` · page ${thousands(state.page)}`;
+    $("#page-label").textContent = shown === 0 ? (state.page > 1 ? `No rows on page ${thousands(state.page)}` : state.filters.length ? "No rows match" : "No rows")
+      : (shown === 1 ? `row ${thousands(from)}` : `rows ${thousands(from)}–${thousands(to)}`) + where;
+    $("#first").disabled = $("#prev").disabled = state.page <= 1;
+    $("#next").disabled = count ? state.page >= count : shown < state.size;
+    $("#last").disabled = !count || state.page >= count;
+    const n = total === null ? null : capped ? `more than ${thousands(tableView.COUNT_CAP)}` : total;
+    $("#row-count").textContent = n === null ? "" : state.filters.length
+      ? (capped ? `${n} matching rows` : counted(n, "matching row")) : counted(n, "row");
+  }
+
+  // --- long values ----------------------------------------------------------------------------
+  const dialog = $("#cell-dialog");
+  function truncated(td, column, value) {
+    const text = value === null ? "" : typeof value === "object" ? JSON.stringify(value) : String(value);
+    if (text.length <= LONG && !text.includes("\n")) return;
+    td.classList.add("long");
+    if (td.classList.contains("editable")) return; // the editor shows the whole value
+    td.title = text.length > 2000 ? text.slice(0, 2000) + "…" : text;
+    td.tabIndex = 0;
+    const open = () => { $("#cell-dialog-title").textContent = column; $("#cell-dialog-value").textContent = text; dialog.showModal(); };
+    td.addEventListener("click", open);
+    td.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); open(); } });
+  }
+  $("#wrap-cells").addEventListener("change", (e) => sheet.classList.toggle("wrapped", e.target.checked));
+
+  // --- rows -----------------------------------------------------------------------------------
   async function load() {
+    const mine = ++loading;
     error.textContent = "";
-    const params = [];
-    let sql = `SELECT ${rowid ? rowid + " AS __rowid, " : ""}* FROM ${quote(table)}`;
-    const text = $("#filter-text").value;
-    if (text) { sql += ` WHERE CAST(${quote($("#filter-column").value)} AS TEXT) LIKE ?`; params.push("%" + text + "%"); }
-    if (state.order) sql += ` ORDER BY ${quote(state.order)} ${state.desc ? "DESC" : "ASC"}`;
-    sql += ` LIMIT ${state.size} OFFSET ${state.offset}`;
+    $("#page-size").value = String(state.size);
+    if (state.unknown.length) error.textContent = `This table has no column ${state.unknown.map((c) => `“${c}”`).join(", ")}: left out of the view.`;
+    const filter = tableView.where(state.filters, types);
+    const from = `FROM ${quote(table)}${filter.sql}`;
+    const select = `SELECT ${rowid ? rowid + " AS __rowid, " : ""}* ${from}${tableView.orderBy(state, rowid)} LIMIT ${state.size} OFFSET ${(state.page - 1) * state.size}`;
+    const countQuery = filter.params.length || state.filters.length
+      ? `SELECT count(*) AS n FROM (SELECT 1 ${from} LIMIT ${tableView.COUNT_CAP + 1})` : `SELECT count(*) AS n FROM ${quote(table)}`;
+    const counting = api("POST", `${dbBase}/sql`, { query: countQuery, params: filter.params }).catch(() => null);
     try {
-      const result = await api("POST", `${dbBase}/sql`, { query: sql, params });
-      const columns = result.rows.length ? Object.keys(result.rows[0]).filter((c) => c !== "__rowid") : $$("#filter-column option").map((o) => o.value);
+      const result = await api("POST", `${dbBase}/sql`, { query: select, params: filter.params });
+      const counts = await counting;
+      if (mine !== loading) return; // a newer view was asked for meanwhile
+      total = counts ? counts.rows[0].n : null;
+      capped = total !== null && total > tableView.COUNT_CAP;
+      if (!result.rows.length && total && state.page > 1 && pages()) { go((s) => { s.page = pages(); }, { replace: true }); return; }
+      const columns = result.rows.length ? Object.keys(result.rows[0]).filter((c) => c !== "__rowid") : columnList;
       const context = { table, rowid, columns, result, reload: load, error };
-      renderTable(sheet, columns, result.rows, (td, column, row) => tablePage.cellDecorators.forEach((f) => f(td, column, row, context)));
+      renderTable(sheet, columns, result.rows, (td, column, row) => {
+        tablePage.cellDecorators.forEach((f) => f(td, column, row, context));
+        truncated(td, column, row[column]);
+      });
       $$("th", sheet).forEach((th) => {
         const name = th.textContent, button = document.createElement("button");
         button.className = "sort"; button.type = "button";
-        button.textContent = name + (state.order === name ? (state.desc ? " ▼" : " ▲") : "");
-        button.addEventListener("click", () => { state.desc = state.order === name ? !state.desc : false; state.order = name; load(); });
+        button.textContent = name + (state.sort === name ? (state.desc ? " ▼" : " ▲") : "");
+        button.title = `Sort by ${name}`;
+        if (state.sort === name) th.setAttribute("aria-sort", state.desc ? "descending" : "ascending");
+        button.addEventListener("click", () => go((s) => { s.desc = s.sort === name ? !s.desc : false; s.sort = name; s.page = 1; }));
         th.replaceChildren(button);
         tablePage.headerDecorators.forEach((f) => f(th, name, context));
       });
       $$("tbody tr", sheet).forEach((tr, i) => tablePage.rowDecorators.forEach((f) => f(tr, result.rows[i], context)));
-      $("#page-label").textContent = `rows ${state.offset + 1}–${state.offset + result.rows.length}`;
-      $("#next").disabled = result.rows.length < state.size;
-      $("#prev").disabled = state.offset === 0;
-    } catch (e) { error.textContent = e.message; }
+      showPager(result.rows.length);
+    } catch (e) { if (mine === loading) error.textContent = e.message; }
+    if (mine === loading) tablePage.facets(state, filter, total);
   }
-  $("#next").addEventListener("click", () => { state.offset += state.size; load(); });
-  $("#prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - state.size); load(); });
-  let timer;
-  $("#filter-text").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => { state.offset = 0; load(); }, 250); });
-  $("#filter-column").addEventListener("change", load);
+
+  // --- downloads: the whole view (every page), in pages of the SQL endpoint's size ---------------
+  const DOWNLOAD_CAP = 100_000, CHUNK = 10_000;
+  async function download(format) {
+    const status = $("#download-status"), buttons = [$("#download-csv"), $("#download-json")];
+    const filter = tableView.where(state.filters, types), order = tableView.orderBy(state, rowid);
+    const all = [];
+    let columns = columnList, cut = false;
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      for (;;) {
+        status.textContent = `Preparing ${format.toUpperCase()}: ${counted(all.length, "row")}…`;
+        const want = Math.min(CHUNK, DOWNLOAD_CAP - all.length);
+        const query = `SELECT * FROM ${quote(table)}${filter.sql}${order} LIMIT ${want} OFFSET ${all.length}`;
+        const part = await api("POST", `${dbBase}/sql`, { query, params: filter.params });
+        if (part.columns && part.columns.length) columns = part.columns;
+        all.push(...part.rows);
+        if (!part.rows.length || (part.rows.length < want && !part.truncated)) break;
+        if (all.length >= DOWNLOAD_CAP) { cut = true; break; }
+      }
+      const text = format === "csv" ? tableView.csv(columns, all) : JSON.stringify(all, null, 1);
+      const link = document.createElement("a");
+      link.href = URL.createObjectURL(new Blob([text], { type: format === "csv" ? "text/csv" : "application/json" }));
+      link.download = `${table}.${format}`;
+      document.body.append(link); link.click(); link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+      status.textContent = `Downloaded ${counted(all.length, "row")} as ${format.toUpperCase()}` +
+        (cut ? ` (the first ${thousands(DOWNLOAD_CAP)}: a download from this page stops there; the database's own download has everything)` : "");
+    } catch (e) { status.textContent = `Download failed: ${e.message}`; }
+    finally { buttons.forEach((b) => { b.disabled = false; }); }
+  }
+  $("#download-csv").addEventListener("click", () => download("csv"));
+  $("#download-json").addEventListener("click", () => download("json"));
+
   tablePage.reload = load;
+  tablePage.view = { addFilter, setFacets: (columns) => go((s) => { s.facets = columns; }) };
+  tablePage.facets = tablePage.facets || (() => {});
+  showFilters();
   load();
 })();
