@@ -14,17 +14,19 @@ const editingSchema = (() => {
 // How a shown row is found again: by its rowid, or by all its primary-key columns in a WITHOUT ROWID table.
 // { where: SQL with one ? per param, params, returning: SQL naming the key again after a change, moved(row,
 // returned): the row's key after a change (editing a key column moves the row), label } — or null when the row
-// cannot be found (no key shown, or a BLOB in the key).
+// cannot be found exactly (no key shown, a BLOB in the key, or a whole number too large to arrive exact).
+// A whole number past 2^53 arrives rounded (JSON numbers are doubles here): it could name another row, so it is no key.
+const exactKey = (v) => v !== undefined && v !== null && typeof v !== "object" && !(typeof v === "number" && Number.isInteger(v) && !Number.isSafeInteger(v));
 function rowKey(row, rowid) {
   if (rowid) {
-    if (row.__rowid === undefined || row.__rowid === null) return null;
+    if (!exactKey(row.__rowid)) return null;
     return {
       where: `${rowid} = ?`, params: [row.__rowid], returning: `${rowid} AS "__rowid"`, label: `row ${row.__rowid}`,
       moved: (returned) => { row.__rowid = returned.__rowid; },
     };
   }
   const key = editingSchema.withoutRowid ? editingSchema.primaryKey : [];
-  if (!key.length || key.some((k) => !(k in row) || row[k] === null || typeof row[k] === "object")) return null;
+  if (!key.length || key.some((k) => !(k in row) || !exactKey(row[k]))) return null;
   return {
     where: key.map((k) => `${quote(k)} = ?`).join(" AND "),
     params: key.map((k) => row[k]),
@@ -39,12 +41,17 @@ function rowKey(row, rowid) {
   const db = document.body.dataset.db;
   const declaredTypes = Object.fromEntries(editingSchema.columns.map((c) => [c.name, { declared: c.type, notNull: c.notNull, generated: c.generated }]));
   const gone = "this row is no longer there (changed or deleted by someone else?): reload the page";
+  const found = (row, rowid) => {
+    const key = rowKey(row, rowid);
+    if (!key) throw new Error("this row's key is too large to be found exactly here: change it on the SQL page");
+    return key;
+  };
 
   tablePage.cellDecorators.push((td, column, row, { table, rowid }) => {
     const key = rowKey(row, rowid), info = declaredTypes[column];
     if (!key || !info || info.generated) return;
     editableCell(td, { name: column, ...info }, row, async (typed) => {
-      const current = rowKey(row, rowid); // the key as it is now: an earlier edit may have moved the row
+      const current = found(row, rowid); // the key as it is now: an earlier edit may have moved the row
       const query = `UPDATE ${quote(table)} SET ${quote(column)} = ${typed.sql} WHERE ${current.where} RETURNING ${quote(column)} AS "value", ${current.returning}`;
       const saved = await api("POST", `${dbBase}/sql`, { query, params: [typed.value, ...current.params] });
       if (!saved.rows.length) throw new Error(gone);
@@ -57,7 +64,7 @@ function rowKey(row, rowid) {
     const key = rowKey(row, rowid);
     if (!key) { if (rowid || editingSchema.withoutRowid) tr.append(document.createElement("td")); return; }
     tr.append(deletableRow(key.label.replace(/^row /, ""), async () => {
-      const current = rowKey(row, rowid);
+      const current = found(row, rowid);
       const deleted = await api("POST", `${dbBase}/sql`, { query: `DELETE FROM ${quote(table)} WHERE ${current.where} RETURNING ${current.returning}`, params: current.params });
       if (!deleted.rows.length) throw new Error(gone);
       reload();

@@ -266,3 +266,16 @@ def test_names_in_the_forms_are_text_not_markup(site):
     assert "<b id=bold>x</b>" in page.inner_text("#row-fields .field-hint")
     assert page.locator("#injected, #bold").count() == 0
     page.keyboard.press("Escape")
+
+
+def test_a_key_too_large_to_arrive_exact_is_not_offered_for_editing(site):
+    # 2^53 + 1 arrives in the page as 2^53: editing "that" row could change its neighbour instead
+    sql(
+        site,
+        "DELETE FROM pairs; INSERT INTO pairs VALUES ('a', 9007199254740992, 'even'), ('a', 9007199254740993, 'odd')",
+    )
+    page = open_table(site, "pairs", 2)
+    assert page.locator("#sheet tbody td.editable").count() == 0
+    assert page.locator("#sheet tbody button[aria-label^='Delete row']").count() == 0
+    assert page.locator("#sheet thead th").count() == page.locator("#sheet tbody tr").first.locator("td").count()
+    sql(site, "DELETE FROM pairs")
