@@ -136,12 +136,14 @@ def test_foreign_keys_json_names_the_referenced_table_and_its_label(client, musi
     answer = client.get(f"/dbs/{music}/foreign-keys/a/b albums")
     assert answer.status_code == 200
     assert answer.json() == {
-        "foreignKeys": [{"columns": ["artist_id"], "table": "artists", "targetColumns": ["id"], "labelColumn": "name"}]
+        "foreignKeys": [{"columns": ["artist_id"], "table": "artists", "targetColumns": ["id"], "labelColumn": "name"}],
+        "primaryKey": ["id"],
     }
     assert client.get(f"/dbs/{music}/foreign-keys/{quote('a/b albums', safe='')}").json() == answer.json()
     tags = client.get(f"/dbs/{music}/foreign-keys/tags").json()
     assert tags == {
-        "foreignKeys": [{"columns": ["parent"], "table": "tags", "targetColumns": ["code"], "labelColumn": "label"}]
+        "foreignKeys": [{"columns": ["parent"], "table": "tags", "targetColumns": ["code"], "labelColumn": "label"}],
+        "primaryKey": ["code"],
     }
     assert client.get(f"/dbs/{music}/foreign-keys/nope").status_code == 404
 

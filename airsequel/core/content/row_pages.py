@@ -87,7 +87,8 @@ class RowPages:
 
     def foreign_keys(self, caller: Principal, record: DatabaseRecord, name: str) -> dict[str, Any]:
         """The table's foreign keys as the table page links them: the columns, the referenced table and
-        columns (a missing target list resolved to its primary key) and the label column chosen there."""
+        columns (a missing target list resolved to its primary key) and the label column chosen there;
+        and the table's primary key (a WITHOUT ROWID table's rows are linked to their pages by it)."""
         authorize(caller, Action.READ, record)
         with self.hosting.read_snapshot(record) as conn:
             tables = read_tables(conn)
@@ -108,7 +109,7 @@ class RowPages:
                         "labelColumn": label_column(target, targets),
                     }
                 )
-        return {"foreignKeys": keys}
+        return {"foreignKeys": keys, "primaryKey": table.primary_key}
 
 
 def _table(conn: sqlite3.Connection, tables: list[Table], name: str) -> Table:

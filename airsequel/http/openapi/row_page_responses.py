@@ -19,7 +19,8 @@ FOREIGN_KEYS = json(
     record(
         foreignKeys=array(
             record(columns=array(STR), table=STR, targetColumns=array(STR), labelColumn=nullable(STR)),
-        )
+        ),
+        primaryKey=array(STR),
     ),
     description="The table's foreign keys, what each references and the label column there (or null)",
 )
