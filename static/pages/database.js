@@ -87,12 +87,16 @@
         return option;
       }));
       if (list.some((c) => c.name === keep)) select.value = keep;
+      return list.some((c) => c.name === keep);
     };
     const refresh = () => {
       const all = columns(), summing = aggregate.value === "sum" || aggregate.value === "avg";
       fill(label, all);
-      // sum and avg take numeric columns only; count may count rows (no column).
-      fill(value, summing ? all.filter((c) => c.summable) : all, aggregate.value === "count" ? "(rows)" : null);
+      // sum and avg take numeric columns only; count may count rows (no column). A new choice of table
+      // starts on its first numeric column as the values (its first column as the labels).
+      const kept = fill(value, summing ? all.filter((c) => c.summable) : all, aggregate.value === "count" ? "(rows)" : null);
+      const numeric = all.find((c) => c.summable && c.name !== label.value);
+      if (!kept && aggregate.value !== "count" && numeric) value.value = numeric.name;
       value.required = aggregate.value !== "count";
     };
     table.addEventListener("change", refresh);
