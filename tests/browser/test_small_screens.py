@@ -77,7 +77,12 @@ def test_team_page_fits_with_its_buttons_in_view(phone):
 
 def test_database_page_api_docs_and_home_fit(phone):
     page, base, db_id = phone
-    for name, path in (("home", "/"), ("database", f"/dbs/{db_id}"), ("sql", f"/dbs/{db_id}/sql"), ("docs", "/api/docs")):
+    for name, path in (
+        ("home", "/"),
+        ("database", f"/dbs/{db_id}"),
+        ("sql", f"/dbs/{db_id}/sql"),
+        ("docs", "/api/docs"),
+    ):
         page.goto(f"{base}{path}")
         assert_fits(page, name)
 
@@ -111,7 +116,9 @@ def test_graphiql_shows_its_result_pane(phone):
     page.keyboard.press("Control+a")
     page.keyboard.type("{ measurements { id } }")
     page.keyboard.press("Control+Enter")
-    page.wait_for_function("() => !document.querySelector('.graphiql-response').innerText.includes('a fairly long value')")
+    page.wait_for_function(
+        "() => !document.querySelector('.graphiql-response').innerText.includes('a fairly long value')"
+    )
     assert '"id": 1' in page.inner_text(".graphiql-response")
     assert visible_response(page)["right"] <= PHONE["width"]
 
