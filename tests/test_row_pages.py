@@ -185,3 +185,34 @@ def test_a_private_database_is_not_found_for_others(client, anonymous, music):
         answer = client.get(path, headers={"Authorization": f"Bearer {other}"})
         assert answer.status_code == 404, path
         assert "Nina" not in answer.text
+
+
+def test_foreign_keys_spelled_in_another_case_still_link_and_filter(client):
+    db = create_db(
+        client,
+        "CREATE TABLE Owners(ID INTEGER PRIMARY KEY, Name TEXT);"
+        "CREATE TABLE pets(id INTEGER PRIMARY KEY, OWNER INTEGER, FOREIGN KEY (owner) REFERENCES owners(id));"
+        "INSERT INTO Owners VALUES (7, 'Ada'); INSERT INTO pets VALUES (1, 7)",
+    )
+    links = client.get(f"/dbs/{db}/foreign-keys/pets").json()["foreignKeys"]
+    assert links == [{"columns": ["OWNER"], "table": "Owners", "targetColumns": ["ID"], "labelColumn": "Name"}]
+    owner = page(client, f"/dbs/{db}/rows/Owners", rowid="7").text
+    assert f'href="/dbs/{db}/tables/pets?eq%3AOWNER=7"' in owner and "1 row in pets" in text_of(owner)
+    pet = page(client, f"/dbs/{db}/rows/pets", rowid="1").text
+    assert 'class="label">Ada</span>' in pet
+
+
+def test_a_key_beyond_64_bits_is_a_400(client, music):
+    answer = page(client, f"/dbs/{music}/rows/artists", key='{"id": 18446744073709551615}')
+    assert answer.status_code == 400 and "too large" in answer.text
+
+
+def test_a_row_of_a_2000_column_table_is_read_a_slice_of_columns_at_a_time(client):
+    columns = ", ".join(f"c{i} TEXT" for i in range(2000))
+    db = create_db(client, f"CREATE TABLE wide({columns}); INSERT INTO wide(c0, c1999) VALUES ('first', 'last')")
+    html = page(client, f"/dbs/{db}/rows/wide", rowid="1").text
+    shown = {
+        name: text_of(cells).split()[-1]
+        for name, cells in re.findall(r'<tr data-column="(c0|c1|c1999)">(.*?)</tr>', html, re.S)
+    }
+    assert shown == {"c0": "first", "c1": "NULL", "c1999": "last"}

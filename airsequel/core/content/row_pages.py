@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 import orjson
 
 from airsequel.core.auth.access import Action, Principal, authorize
-from airsequel.core.content.row_values import Cell, ShownRow, key_condition, read_rows
+from airsequel.core.content.row_values import Cell, ShownRow, actual_names, key_condition, read_rows
 from airsequel.core.content.table_schemas import label_column, resolved_target_columns, schema_of
 from airsequel.core.errors import NotFound
 from airsequel.core.registry.control_plane import DatabaseRecord
@@ -103,7 +103,7 @@ class RowPages:
                     continue
                 keys.append(
                     {
-                        "columns": fk.columns,
+                        "columns": actual_names(table, fk.columns),
                         "table": target.name,
                         "targetColumns": targets,
                         "labelColumn": label_column(target, targets),
@@ -143,8 +143,9 @@ def _outgoing(
     """Where each column of a foreign key leads from this row: {column: {table, address, label}} (one
     entry per column of the key; none when a value is NULL or the target is not there)."""
     target = _named(tables, fk.target_table)
-    cells = [row.cells[c] for c in fk.columns if c in row.cells]
-    if target is None or len(cells) != len(fk.columns) or any(c.kind == "null" or c.cut for c in cells):
+    columns = actual_names(table, fk.columns)
+    cells = [row.cells[c] for c in columns if c in row.cells]
+    if target is None or len(cells) != len(columns) or any(c.kind == "null" or c.cut for c in cells):
         return {}
     targets = resolved_target_columns(fk, target)
     if targets is None:
@@ -161,13 +162,14 @@ def _outgoing(
         ).fetchone()
         label = None if found is None or found[0] is None else str(found[0])
     link = {"table": target.name, "address": address, "label": label}
-    return dict.fromkeys(fk.columns, link)
+    return dict.fromkeys(columns, link)
 
 
 def _incoming(conn: sqlite3.Connection, other: Table, fk: ForeignKey, table: Table, row: ShownRow) -> dict[str, Any]:
     """The rows of `other` whose foreign key `fk` points at this row: how many (up to COUNT_CAP and
     a sign that there are more) and the first REFERENCING_ROWS of them."""
-    entry: dict[str, Any] = {"table": other.name, "columns": fk.columns, "count": 0, "more": False, "rows": []}
+    columns = actual_names(other, fk.columns)
+    entry: dict[str, Any] = {"table": other.name, "columns": columns, "count": 0, "more": False, "rows": []}
     targets = resolved_target_columns(fk, table)
     entry["target_columns"] = targets
     if targets is None or any(t not in row.cells for t in targets):
@@ -176,7 +178,7 @@ def _incoming(conn: sqlite3.Connection, other: Table, fk: ForeignKey, table: Tab
     if any(c.kind == "null" or c.cut or c.kind == "blob" for c in cells):
         return entry
     values = [c.value for c in cells]
-    where = " AND ".join(f"{quote_identifier(c)} = ?" for c in fk.columns)
+    where = " AND ".join(f"{quote_identifier(c)} = ?" for c in columns)
     counted = conn.execute(
         f"SELECT count(*) FROM (SELECT 1 FROM {quote_identifier(other.name)} WHERE {where} LIMIT {COUNT_CAP + 1})",
         values,
@@ -184,7 +186,7 @@ def _incoming(conn: sqlite3.Connection, other: Table, fk: ForeignKey, table: Tab
     entry["count"] = min(counted, COUNT_CAP)
     entry["more"] = counted > COUNT_CAP
     # The table page's address of these rows: its filters are `eq:<column>=<value>`.
-    entry["filter"] = urlencode({f"eq:{column}": str(value) for column, value in zip(fk.columns, values)})
+    entry["filter"] = urlencode({f"eq:{column}": str(value) for column, value in zip(columns, values)})
     entry["rows"] = read_rows(conn, other, where, values, limit=REFERENCING_ROWS, max_chars=LIST_CHARS)
     entry["column_names"] = [c.name for c in other.columns]
     return entry

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import orjson
 
 from airsequel.core.errors import InvalidInput
-from airsequel.core.integer_text import parse_integer
+from airsequel.core.integer_text import fits_sqlite_integer, parse_integer
 from airsequel.core.sql.introspection import Table
 from airsequel.core.sql.script import quote_identifier
 
@@ -39,6 +39,16 @@ class ShownRow:
     cells: dict[str, Cell]
     address: str | None  # the query string of its row page (`rowid=12` or `key=...`), None when it has none
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def actual_name(table: Table, name: str) -> str | None:
+    """The column `name` as the table spells it (SQLite's names are case-insensitive), or None."""
+    return next((c.name for c in table.columns if c.name.lower() == name.lower()), None)
+
+
+def actual_names(table: Table, names: list[str]) -> list[str]:
+    """`names` as the table spells them (a foreign key may spell its columns otherwise); unknown ones as given."""
+    return [actual_name(table, name) or name for name in names]
 
 
 def row_address(table: Table, rowid: Any, cells: dict[str, Cell]) -> str | None:
@@ -69,7 +79,7 @@ def key_condition(table: Table, rowid: str | None, key: str | None) -> tuple[str
         raise InvalidInput('The key must be a JSON object, e.g. {"id": 12}') from None
     if not isinstance(wanted, dict) or not wanted:
         raise InvalidInput('The key must be a JSON object of column names and values, e.g. {"id": 12}')
-    unknown = [name for name in wanted if table.column(name) is None]
+    unknown = [name for name in wanted if actual_name(table, name) is None]
     if unknown:
         raise InvalidInput(f"{table.name!r} has no column {unknown[0]!r}")
     unique_sets = [table.primary_key, *table.unique_column_sets]
@@ -80,6 +90,8 @@ def key_condition(table: Table, rowid: str | None, key: str | None) -> tuple[str
     for name, value in wanted.items():
         if value is not None and not isinstance(value, int | float | str):
             raise InvalidInput(f"The key's value of {name!r} must be a number or a text")
+        if isinstance(value, int) and not fits_sqlite_integer(value):
+            raise InvalidInput(f"The key's value of {name!r} is too large for SQLite (64-bit integers)")
     if any(value is None for value in wanted.values()):
         return "0", []  # NULL equals nothing: no row
     return " AND ".join(f"{quote_identifier(name)} = ?" for name in wanted), list(wanted.values())
