@@ -8,7 +8,7 @@
 // generated }], withoutRowid, primaryKey, schemaLocked, rows, storageTypes, otherTypes }.
 const editingSchema = (() => {
   const el = document.getElementById("editing-schema");
-  return el ? JSON.parse(el.textContent) : { columns: [], primaryKey: [], withoutRowid: false, schemaLocked: true, rows: 0 };
+  return el ? JSON.parse(el.dataset.schema) : { columns: [], primaryKey: [], withoutRowid: false, schemaLocked: true, rows: 0 };
 })();
 
 // How a shown row is found again: by its rowid, or by all its primary-key columns in a WITHOUT ROWID table.
