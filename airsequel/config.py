@@ -506,6 +506,62 @@ class Settings:
         minimum=1,
         maximum=100,
     )
+    # Mail (docs/mail.md): sent over SMTP when smtp_host is set, else written to the outbox directory.
+    smtp_host: str | None = setting(
+        None,
+        "SMTP server that sends the invitation, email verification and password reset mails; unset:"
+        " they are written to the outbox directory instead (invitations and resets; no verification)",
+        env="AIRSEQUEL_SMTP_HOST",
+        flag="--smtp-host",
+        api_name="smtpHost",
+    )
+    smtp_port: int = setting(
+        0,
+        "Port of the SMTP server; 0: the usual one of smtp_tls (587 starttls, 465 tls, 25 none)",
+        env="AIRSEQUEL_SMTP_PORT",
+        flag="--smtp-port",
+        api_name="smtpPort",
+        minimum=0,
+        maximum=65535,
+    )
+    smtp_tls: str = setting(
+        "starttls",
+        "How the SMTP connection is encrypted: starttls (upgraded after connecting), tls (from the"
+        " start) or none; the server's certificate is verified against the system's CAs",
+        env="AIRSEQUEL_SMTP_TLS",
+        flag="--smtp-tls",
+        api_name="smtpTls",
+        choices=("starttls", "tls", "none"),
+    )
+    smtp_user: str | None = setting(
+        None,
+        "User name for SMTP AUTH; unset: no login",
+        env="AIRSEQUEL_SMTP_USER",
+        flag="--smtp-user",
+        api_name="smtpUser",
+    )
+    smtp_password: str | None = setting(
+        None,
+        "Password for SMTP AUTH (never shown back by the API)",
+        env="AIRSEQUEL_SMTP_PASSWORD",
+        api_name="smtpPassword",
+        secret=True,
+    )
+    smtp_from: str | None = setting(
+        None,
+        "Sender address of the mails (From:); unset: airsequel@ the SMTP server's host name",
+        env="AIRSEQUEL_SMTP_FROM",
+        flag="--smtp-from",
+        api_name="smtpFrom",
+    )
+    public_url: str | None = setting(
+        None,
+        "The address people open this server at (e.g. https://db.example.org), for the links in mails;"
+        " unset: http:// the listen address and port (never the request's Host header)",
+        env="AIRSEQUEL_PUBLIC_URL",
+        flag="--public-url",
+        api_name="publicUrl",
+    )
     # Where each value came from (FLAG, ENVIRONMENT, STORED or DEFAULT): not a setting itself.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 

@@ -1,6 +1,6 @@
 """The core's subpackages are layers: a module imports only from its own layer and those below.
 
-    leaf modules (errors, clock, ids, layout, ...)  <  sql  <  formats  <  imports  <  registry  <  auth
+    leaf modules (errors, clock, ids, layout, ...)  <  sql  <  formats  <  imports  <  registry  <  mail  <  auth
     <  admin  <  storage  <  content  <  graphql  <  exports  <  cluster  <  prompts  <  services
 
 (storage sits above admin so that a change to a hosted file writes its audit entry itself.)
@@ -22,6 +22,7 @@ LAYERS = [
     "formats",
     "imports",
     "registry",
+    "mail",
     "auth",
     "admin",
     "storage",

@@ -124,7 +124,6 @@ def test_apps_and_not_included_routes(client):
         ("POST", "/api/events/paddle"),
         ("GET", f"/api/dbs/{db}/functions"),
         ("POST", "/fns/abc"),
-        ("POST", "/api/users/invite"),
     ]:
         response = client.request(method, path, json={})
         assert response.status_code == 501 and "not included" in response.json()["errors"][0], path

@@ -31,6 +31,9 @@ from airsequel.core.errors import NotConfigured
 from airsequel.core.exports.jobs import Exports
 from airsequel.core.graphql.engine import GraphQLEngine
 from airsequel.core.layout import DataLayout
+from airsequel.core.mail.mailer import Mailer
+from airsequel.core.mail.queue import MailQueue
+from airsequel.core.mail.sender import MailSender
 from airsequel.core.prompts.assistant import Prompts
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 from airsequel.core.registry.postgres_engine import ControlPlaneUnreachable
@@ -71,6 +74,7 @@ class Services:
 
     live: LiveSettings
     layout: DataLayout
+    mail_sender: MailSender | None = None  # sends the queued mails over SMTP (started with the background work)
     cluster: ClusterNode | None = None  # this server as a node of a cluster (--cluster)
     data_dir_lock: DataDirectoryLock | None = None  # held from start to stop: one data directory, one server
     worker: bool = False  # one of the processes of `serve --workers N` (the parent holds the lock)
@@ -146,14 +150,11 @@ class Services:
         teams = Teams(control)
         hasher = password_hasher(settings.password_hashing)
         login_throttle = LoginThrottle(control)  # counted in the control plane: across worker processes
-        accounts = Accounts(
-            control,
-            teams,
-            settings.outbox_dir or layout.default_outbox_dir,
-            hasher,
-            live=live,
-            throttle=login_throttle,
-        )
+        outbox = settings.outbox_dir or layout.default_outbox_dir
+        mailer = Mailer(outbox, control, live)
+        accounts = Accounts(control, teams, outbox, hasher, live=live, throttle=login_throttle, mailer=mailer)
+        mail_sender = MailSender(MailQueue(control), live, outbox)
+        mailer.on_queued = mail_sender.wake
         tokens = Tokens(control, teams=teams)
         tables = Tables(hosting)
         catalog = Catalog(hosting, teams)
@@ -185,6 +186,7 @@ class Services:
             live=live,
             layout=layout,
             cluster=cluster,
+            mail_sender=mail_sender,
         )
 
     @cached_property
@@ -232,6 +234,8 @@ class Services:
             self.exports.leases.node_id = self.cluster.node_id
             self.cluster.join()
         self.exports.start()
+        if self.mail_sender is not None:
+            self.mail_sender.start()
         if self.replication is not None:
             # follows the registry, whichever worker changes it; in a cluster the files this node holds
             self.replication.start(self.control, self.cluster.adoption.listed if self.cluster else None)
@@ -265,6 +269,8 @@ class Services:
 
     def _stop(self) -> None:
         self.exports.stop()  # first: a job still running would write to the control plane after its last sync
+        if self.mail_sender is not None:
+            self.mail_sender.stop()  # what it has not sent stays queued for the next start
         if self.cluster is not None:
             self.cluster.moves.stop()
         if self.replication is not None:

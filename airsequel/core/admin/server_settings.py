@@ -143,8 +143,11 @@ class ServerSettings:
     def as_json(self) -> dict[str, Any]:
         """Each run-time setting by its API name, and the whole table with where each value came from."""
         current = self.live.current
+        # A secret (the SMTP password) is never shown back: only whether it is set.
         result: dict[str, Any] = {
-            spec.api_name: _json(getattr(current, name)) for name, spec in SETTINGS.items() if spec.api_name
+            spec.api_name: bool(getattr(current, name)) if spec.secret else _json(getattr(current, name))
+            for name, spec in SETTINGS.items()
+            if spec.api_name
         }
         result["settings"] = [
             {

@@ -10,11 +10,10 @@ with the current profile at the next successful login.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,11 +24,17 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from airsequel.config import LiveSettings
 from airsequel.core.auth.access import Principal, PrincipalKind, is_server_admin
+from airsequel.core.auth.addresses import EMAIL, checked_email
+from airsequel.core.auth.email_verification import EmailVerification
+from airsequel.core.auth.invitations import Invitations
+from airsequel.core.auth.keys import digest
 from airsequel.core.auth.login_throttle import LoginThrottle
 from airsequel.core.auth.teams import Teams, checked_team_name
 from airsequel.core.clock import iso_from_datetime, utc_now_iso
 from airsequel.core.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from airsequel.core.registry.connection import ControlRow
+from airsequel.core.mail.mailer import Mailer
+from airsequel.core.mail.messages import Mail
+from airsequel.core.registry.connection import ControlConnection, ControlRow
 from airsequel.core.registry.control_plane import ControlPlane
 
 log = logging.getLogger("airsequel.accounts")
@@ -38,7 +43,7 @@ SESSION_DAYS = 30
 RESET_KEY_MINUTES = 60
 MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
-EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}\.[^@\s.]{1,63}")
+__all__ = ["EMAIL", "digest"]  # kept here for the modules that import them from accounts
 WRONG_CREDENTIALS = "Wrong username or password"
 
 # argon2id parameter sets by name. "strong" is what the server has always used (argon2-cffi's
@@ -77,10 +82,6 @@ class Login:
     teams: list[dict[str, Any]]
 
 
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def password_hasher(profile: str = DEFAULT_HASHING_PROFILE) -> PasswordHasher:
     """The argon2 hasher of a named profile: "strong" (the default) or "fast-insecure-for-tests"."""
     try:
@@ -100,13 +101,18 @@ class Accounts:
         *,
         live: LiveSettings | None = None,
         throttle: LoginThrottle | None = None,
+        mailer: Mailer | None = None,
     ) -> None:
         """`hasher`: None means the strong profile (a server passes the one its password_hashing
         setting names). `live`: where the `signup` setting is read (None: sign-up is
-        open). `throttle`: what slows down password guessing at login and reset requests."""
+        open). `throttle`: what slows down password guessing at login and reset requests.
+        `mailer`: how mails go out (None: all to the `outbox` directory)."""
         self.control = control
         self.teams = teams
         self.outbox = outbox
+        self.mailer = mailer if mailer is not None else Mailer(outbox)
+        self.verification = EmailVerification(control, self.mailer)
+        self.invitations = Invitations(control, teams, self.mailer)
         self.hasher = hasher if hasher is not None else password_hasher()
         self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
         self.live = live
@@ -117,18 +123,49 @@ class Accounts:
     # --- users ------------------------------------------------------------------------------
 
     def sign_up(
-        self, caller: Principal, username: str, email: str, password: str, *, setup_key: str | None = None
+        self,
+        caller: Principal,
+        username: str,
+        email: str,
+        password: str,
+        *,
+        setup_key: str | None = None,
+        invitation_key: str | None = None,
     ) -> User:
         """A new user asked for over the API. A request over the network never makes a server admin
         by itself (a sign-up with a forged Host header would, through DNS rebinding): only the
         one-time `setup_key` (see `setup_key()`) does, and it works while sign-up is closed too.
-        Without it, while sign-up is closed, only a server admin may create a user."""
+        Without it, while sign-up is closed, only a server admin may create a user, or the holder of
+        an invitation's key (invitations.py) for the address it was sent to. With SMTP on, the new
+        address gets a verification link (an invitation's address is verified by it)."""
+        if setup_key is not None and invitation_key is not None:
+            raise InvalidInput("Send setupKey or invitationKey, not both")
         if setup_key is not None:
-            return self._sign_up_with_setup_key(setup_key, username, email, password)
-        closed = self.live is not None and self.live.current.signup == "closed"
-        if closed and not is_server_admin(caller):
-            raise Forbidden("Sign-up is closed on this server: ask a server admin to create your account")
-        return self.create_user(username, email, password, first_is_admin=False)
+            user = self._sign_up_with_setup_key(setup_key, username, email, password)
+        elif invitation_key is not None:
+            redeem = self.invitations.redeem
+            return self.create_user(
+                username,
+                email,
+                password,
+                first_is_admin=False,
+                within=lambda conn, user_id: redeem(conn, invitation_key, email.strip(), user_id),
+            )
+        else:
+            closed = self.live is not None and self.live.current.signup == "closed"
+            if closed and not is_server_admin(caller):
+                raise Forbidden("Sign-up is closed on this server: ask a server admin to create your account")
+            user = self.create_user(username, email, password, first_is_admin=False)
+        self.verification.send(user.id, user.username, user.email)
+        return user
+
+    def invite(self, caller: Principal, email: str, *, team: str | None = None, role: str | None = None) -> None:
+        """POST /api/users/invite: mail a sign-up link (who may: see invitations.py)."""
+        self.invitations.invite(caller, email, team=team, role=role)
+
+    def verify_email(self, key: str) -> tuple[str, str]:
+        """GET /verify-email/:key: the address of the key's user is verified; (username, address)."""
+        return self.verification.verify(key)
 
     def create_user(
         self,
@@ -139,15 +176,16 @@ class Accounts:
         server_admin: bool = False,
         first_is_admin: bool = True,
         only_while_no_server_admin: bool = False,
+        within: Callable[[ControlConnection, int], None] | None = None,
     ) -> User:
         """A new user with a personal team of the same name, Admin there. Made by the operator
         (`airsequel create-user`), the first user of a server becomes server admin
         (`first_is_admin`); `sign_up`, the network's way in, never relies on that.
         `only_while_no_server_admin` (the setup key's sign-up): refused when a server admin exists by the time
-        the write transaction holds the control plane, so two worker processes cannot both make one."""
+        the write transaction holds the control plane, so two worker processes cannot both make one.
+        `within`: more work in the same transaction, given the new user's id (an invitation's)."""
         username = checked_team_name(username, what="username")
-        if not isinstance(email, str) or not EMAIL.fullmatch(email.strip()):
-            raise InvalidInput("email_address must be a valid email address")
+        checked_email(email)
         checked_password(password)
         password_hash = self.hasher.hash(password)
         now = utc_now_iso()
@@ -167,6 +205,8 @@ class Accounts:
                 (username, email.strip(), password_hash, int(server_admin or (first and first_is_admin)), now),
             ).fetchone()[0]
             self.teams.insert_team(conn, username, admin_user_id=user_id)
+            if within is not None:
+                within(conn, user_id)
         user = self.user_by_name(username)
         assert user is not None
         return user
@@ -222,7 +262,9 @@ class Accounts:
         user = self.user_by_name(username) if allowed else None
         if user is None:
             raise NotFound(f"User {username!r} does not exist")
+        verified = self.control.query("SELECT email_verified_utc FROM users WHERE id = ?", (user.id,))
         return {
+            "emailVerified": bool(verified and verified[0][0] is not None),
             "serverRoles": ["admin"] if user.server_admin else [],
             "teams": self.teams.teams_of_user(user.id),
             "username": user.username,
@@ -290,9 +332,9 @@ class Accounts:
     # --- password reset ---------------------------------------------------------------------
 
     def request_password_reset(self, email: str, *, client_address: str) -> None:
-        """Write a single-use reset key to the log and the outbox; say nothing about whether the
-        address is known (the HTTP answer is the same). Every request counts against the client
-        address in the throttle: that bounds how many reset mails one address can cause."""
+        """Mail a single-use reset key (over SMTP, or into the outbox directory); say nothing about
+        whether the address is known (the HTTP answer is the same). Every request counts against the
+        client address in the throttle: that bounds how many reset mails one address can cause."""
         key = f"reset:{client_address}"
         self.throttle.check(key)
         self.throttle.failed(key)
@@ -305,17 +347,14 @@ class Accounts:
             "INSERT INTO password_resets(key_hash, user_id, expires_utc) VALUES (?, ?, ?)",
             (digest(key), rows[0]["id"], iso_from_datetime(expires)),
         )
-        self.outbox.mkdir(parents=True, exist_ok=True)
-        message = (
-            self.outbox
-            / f"{utc_now_iso().replace(':', '')}-{secrets.token_hex(3)}-password-reset-{rows[0]['username']}.txt"
-        )
-        message.write_text(
-            f"To: {email.strip()}\nSubject: Reset your airsequel password\n\n"
+        # The key is the body's second line (line 5 of the outbox file): scripts read it there.
+        body = (
             f"Your password reset key (valid {RESET_KEY_MINUTES} minutes, single use):\n{key}\n"
-            f"Open /password-reset/{key} or POST /api/users/reset-password/submit.\n"
+            f"Open {self.mailer.link(f'/password-reset/{key}')} or POST /api/users/reset-password/submit.\n"
         )
-        log.warning("password reset requested for %s: key written to %s", rows[0]["username"], message)
+        mail = Mail(email.strip(), "Reset your airsequel password", body, "password-reset", rows[0]["username"])
+        where = self.mailer.send(mail)
+        log.warning("password reset requested for %s: %s", rows[0]["username"], where.replace("written", "key written"))
 
     def reset_password(self, key: str, password: str) -> None:
         """Set the new password with a reset key: the key, every other outstanding key of the user

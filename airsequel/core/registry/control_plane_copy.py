@@ -24,7 +24,7 @@ from airsequel.core.registry.postgres_engine import PostgresConnection
 
 # Kept by each engine for itself, not copied: the schema version and the generation (moved past instead).
 NOT_COPIED = frozenset({"control_generation", "control_plane_version"})
-IDENTITY_TABLES = ("users", "teams", "tokens", "audit_log")
+IDENTITY_TABLES = ("users", "teams", "tokens", "audit_log", "mail_queue")
 
 
 class CopyMismatch(CoreError):

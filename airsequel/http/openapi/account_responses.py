@@ -4,6 +4,7 @@ reference that this server does not include, keyed by (method, path) as the rout
 
 from __future__ import annotations
 
+from airsequel.config import SETTINGS
 from airsequel.http.openapi.declarations import Declared, declare, html, json, listing, named, page
 from airsequel.http.openapi.schemas import BOOL, EMPTY, INT, STR, Schema, array, nullable, record, ref
 from airsequel.http.routes.settings import run_time_setting_schemas
@@ -27,7 +28,10 @@ def _settings_view() -> Schema:
         changeableAtRunTime=BOOL,
         help=STR,
     )
-    return record(**by_api_name, settings=array(row), envVars=array(ref("EnvVar")))
+    # A secret (the SMTP password) is shown as whether it is set, never its value.
+    secrets = {spec.api_name: {**BOOL, "description": "Whether it is set"} for spec in SETTINGS.values() if spec.secret}
+    shown = {name: secrets.get(name, schema) for name, schema in by_api_name.items()}
+    return record(**shown, settings=array(row), envVars=array(ref("EnvVar")))
 
 
 NOT_INCLUDED = declare(errors=(501,))  # every answer is the 501 error
@@ -54,7 +58,8 @@ ACCOUNTS: dict[tuple[str, str], Declared] = {
     ("POST", "/api/users/reset-password"): declare(json(EMPTY), errors=(*PUBLIC, 413)),
     ("POST", "/api/users/reset-password/submit"): declare(json(EMPTY), errors=(*PUBLIC, 413)),
     ("GET", "/api/users/{username}"): declare(
-        json(record(serverRoles=array(STR), teams=array(ref("TeamSummary")), username=STR)), errors=(401, 404)
+        json(record(emailVerified=BOOL, serverRoles=array(STR), teams=array(ref("TeamSummary")), username=STR)),
+        errors=(401, 404),
     ),
     ("POST", "/api/teams"): declare(named("Team", 201, "The new team, you its Admin"), errors=(400, 401, 409, 413)),
     ("GET", "/api/teams/{team_name}"): declare(named("Team")),
@@ -119,7 +124,7 @@ PAGES: dict[tuple[str, str], Declared] = {
     ("GET", "/api/dbs/{db_id}/apps"): declare(json(record(apps=array({"type": "object"})), description="None yet")),
     ("GET", "/dbs/{db_id}/apps/{app_id}"): declare(errors=(401, 403, 404)),  # no app exists: always an error
     ("POST", "/api/events/paddle"): NOT_INCLUDED,
-    ("POST", "/api/users/invite"): NOT_INCLUDED,
+    ("POST", "/api/users/invite"): declare(json(EMPTY), errors=(*PUBLIC, 401, 403, 404, 409, 413)),
     **{
         (method, path): NOT_INCLUDED
         for path, methods in {

@@ -1,5 +1,5 @@
 """Routes of the reference that need an outside service or a runtime this server does not ship yet
-(billing webhooks, cloud functions, mail). They answer 501 with a JSON message; the
+(billing webhooks, cloud functions). They answer 501 with a JSON message; the
 routing stays so that clients find them, and they are listed in the README under "Not included"."""
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ ALL = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 FEATURES = {
     "billing": "Billing webhooks (Paddle) are not included in this server",
     "functions": "Cloud functions are not included in this server yet",
-    "mail": "Sending mail is not included in this server: password reset keys go to the outbox directory",
 }
 
 
@@ -52,6 +51,4 @@ routes = [
     Route("/api/dbs/{db_id}/functions/{func_id}/republish", not_included("functions"), methods=["POST"]),
     Route("/api/dbs/{db_id}/functions/{func_id}/versions/{version_id}", not_included("functions"), methods=["GET"]),
     Route("/fns/{func_id}", not_included("functions"), methods=ALL),
-    Route("/api/users/invite", not_included("mail"), methods=["POST"]),
-    Route("/verify-email/{key}", not_included("mail"), methods=["GET"]),
 ]
