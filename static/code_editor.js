@@ -74,7 +74,7 @@ function createCodeEditor(textarea, options) {
   const language = new CM.Compartment();
   const lines = Math.max(2, Number(textarea.getAttribute("rows")) || 6);
   const extensions = [
-    CM.Prec.highest(CM.keymap.of([{ key: "Mod-Enter", run: (view) => { onRun(view.state.doc.toString()); return true; } }])),
+    CM.Prec.highest(CM.keymap.of([{ key: "Mod-Enter", run: (view) => { CM.closeCompletion(view); onRun(view.state.doc.toString()); return true; } }])),
     CM.basicSetup,
     language.of(languageOf(opts.schema)),
     CM.EditorView.theme(codeEditorTheme),

@@ -52,11 +52,13 @@ def editor_text(page) -> str:
 
 def replace_query(page, query: str) -> None:
     """Select everything in the editor, delete it and type `query` in (as one input, like a paste)."""
-    page.click(".cm-content")
+    page.click(".cm-content", position={"x": 4, "y": 4})  # the first line: a completion list opens below it
     page.keyboard.press("Control+a")
     page.keyboard.press("Backspace")
     page.keyboard.insert_text(query)
-    page.keyboard.press("Escape")  # close a completion the text may have opened
+    page.wait_for_timeout(200)  # a completion the text opens comes after 100 ms: close it (it would cover Run)
+    page.keyboard.press("Escape")
+    page.wait_for_selector(".cm-tooltip-autocomplete", state="detached")
 
 
 def run(page, query: str | None = None) -> None:
@@ -255,3 +257,46 @@ def test_ten_thousand_rows_a_page_at_a_time_with_the_row_limit_explained(session
     assert page.is_hidden("#sql-truncated") and page.is_hidden("#sql-more")
     assert page.inner_text("#sql-download-note") == ""
     assert violations == []
+
+
+@pytest.mark.slow
+def test_the_sql_page_under_a_read_only_link(session, browser):
+    page, violations = session
+    db = open_sql_page(page, "shared")
+    readonly_id = page.evaluate(
+        "async (db) => (await (await fetch(`/api/dbs/${db}/readonly-id`, {method: 'POST'})).json()).readonlyId", db
+    )
+    # A visitor who is not logged in, holding the link: the same editor, asking /readonly/<id>/sql.
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    visitor = context.new_page()
+    visitor.set_default_timeout(20_000)
+    visitor_violations = watch_csp(visitor)
+    asked: list[str] = []
+    visitor.on("request", lambda r: asked.append(r.url) if r.method == "POST" else None)
+    visitor.goto(f"{page.base}/readonly/{readonly_id}/sql")
+    visitor.wait_for_selector(".cm-content")
+    visitor.click(".cm-content")
+    visitor.keyboard.press("Control+a")
+    visitor.keyboard.type("SELECT name FROM art")
+    assert completions(visitor)[0] == "artists"
+    visitor.keyboard.press("Enter")
+    visitor.keyboard.type(" ORDER BY name")
+    visitor.keyboard.press("Control+Enter")
+    visitor.wait_for_function(DONE)
+    assert visitor.query_selector(".cm-tooltip-autocomplete") is None  # running closes the completion list
+    assert table_text(visitor, "#sql-result") == [["name"], ["Miles Davis"], ["Nina Simone"]]
+    assert asked and all(url.endswith(f"/readonly/{readonly_id}/sql") for url in asked), asked
+    # A write is refused, and shown as an error.
+    run(visitor, "DELETE FROM artists")
+    assert "read-only" in visitor.inner_text("#sql-error")
+    assert (
+        page.evaluate(
+            "async (db) => (await (await fetch(`/dbs/${db}/sql`, {method: 'POST', headers: {'Content-Type': 'application/json'},"
+            " body: JSON.stringify({query: 'SELECT count(*) AS n FROM artists'})})).json()).rows[0].n",
+            db,
+        )
+        == 2
+    )
+    screenshot(visitor, "sql-editor-read-only-link")
+    context.close()
+    assert visitor_violations == [] and violations == []
