@@ -12,5 +12,9 @@ warnings.filterwarnings("ignore", message=".*is absent from the `packages` confi
 setup(
     packages=[*find_packages(include=["airsequel", "airsequel.*"]), "airsequel.templates", "airsequel.static"],
     package_dir={"airsequel.templates": "templates", "airsequel.static": "static"},
-    package_data={"airsequel.templates": ["**/*"], "airsequel.static": ["**/*"]},
+    package_data={
+        "airsequel.templates": ["**/*"],
+        "airsequel.static": ["**/*"],
+        "airsequel.core.functions": ["*.ts"],  # the harness of a function call (runner.ts)
+    },
 )

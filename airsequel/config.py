@@ -506,6 +506,43 @@ class Settings:
         minimum=1,
         maximum=100,
     )
+    # Cloud functions (docs/functions.md): each call in a Deno subprocess of its own
+    functions_wall_time_seconds: float = setting(
+        10.0,
+        "Wall time one function call may take (its process is killed past it); its CPU time has the same limit",
+        env="AIRSEQUEL_FUNCTIONS_WALL_TIME",
+        flag="--functions-wall-time",
+        api_name="functionsWallTimeSeconds",
+        minimum=0.5,
+        maximum=600,
+    )
+    functions_memory_bytes: int = setting(
+        256 * MIB,
+        "Memory (resident bytes, JavaScript heap and buffers together) one function call may use; its process is killed above it",
+        env="AIRSEQUEL_FUNCTIONS_MEMORY_BYTES",
+        flag="--functions-memory-bytes",
+        api_name="functionsMemoryBytes",
+        minimum=64 * MIB,
+        maximum=16 * GIB,
+    )
+    functions_max_concurrent_per_database: int = setting(
+        4,
+        "Function calls of one database that may run at once in one server process; more get 429 with Retry-After",
+        env="AIRSEQUEL_FUNCTIONS_MAX_CONCURRENT_PER_DATABASE",
+        flag="--functions-max-concurrent-per-database",
+        api_name="functionsMaxConcurrentPerDatabase",
+        minimum=1,
+        maximum=1000,
+    )
+    functions_max_concurrent: int = setting(
+        8,
+        "Function calls that may run at once in one server process, all databases together; more get 429 with Retry-After",
+        env="AIRSEQUEL_FUNCTIONS_MAX_CONCURRENT",
+        flag="--functions-max-concurrent",
+        api_name="functionsMaxConcurrent",
+        minimum=1,
+        maximum=10_000,
+    )
     # Mail (docs/mail.md): sent over SMTP when smtp_host is set, else written to the outbox directory.
     smtp_host: str | None = setting(
         None,

@@ -40,12 +40,13 @@
     }
   }
 
-  handle(form, async (data) => {
-    const what = data.table || null;
-    const name = `${form.dataset.dbName}${what ? " · " + what : ""} (${FORMATS[data.media_type]})`;
-    const body = { name, databases: [db], media_type: data.media_type };
-    if (what) body.tables = [what];
-    const job = await api("POST", "/api/exports", body);
+  // The jobs started here are remembered in this browser (per database), so that a reload follows them on; one the
+  // server no longer has (deleted, expired after a week) is forgotten.
+  const remembered = `airsequel.exports.${db}`;
+  const recall = () => { try { return JSON.parse(localStorage.getItem(remembered) || "[]"); } catch (e) { return []; } };
+  const remember = (ids) => { try { localStorage.setItem(remembered, JSON.stringify(ids.slice(0, 20))); } catch (e) { /* private mode */ } };
+
+  function shown(job, name, where) {
     const item = document.createElement("li");
     item.className = "export-job";
     const title = document.createElement("strong"), status = document.createElement("span"), bar = document.createElement("progress");
@@ -55,8 +56,27 @@
     bar.className = "export-progress"; bar.max = 1; bar.value = 0; bar.setAttribute("aria-label", `Progress of ${name}`);
     download.className = "export-download button"; download.hidden = true;
     item.append(title, " ", status, document.createElement("br"), bar, " ", download);
-    list.prepend(item);
+    if (where === "top") list.prepend(item); else list.append(item);
     showJob(item, job);
     follow(item, job);
+  }
+
+  (async () => {
+    const kept = [];
+    for (const id of recall()) {
+      try { const job = await api("GET", `/api/exports/${encodeURIComponent(id)}`); kept.push(id); shown(job, job.name, "bottom"); }
+      catch (e) { /* gone */ }
+    }
+    remember(kept);
+  })();
+
+  handle(form, async (data) => {
+    const what = data.table || null;
+    const name = `${form.dataset.dbName}${what ? " · " + what : ""} (${FORMATS[data.media_type]})`;
+    const body = { name, databases: [db], media_type: data.media_type };
+    if (what) body.tables = [what];
+    const job = await api("POST", "/api/exports", body);
+    remember([job.id, ...recall().filter((id) => id !== job.id)]);
+    shown(job, name, "top");
   });
 })();

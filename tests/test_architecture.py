@@ -1,7 +1,7 @@
 """The core's subpackages are layers: a module imports only from its own layer and those below.
 
     leaf modules (errors, clock, ids, layout, ...)  <  sql  <  formats  <  imports  <  registry  <  mail  <  auth
-    <  admin  <  storage  <  content  <  graphql  <  exports  <  cluster  <  prompts  <  services
+    <  admin  <  storage  <  content  <  graphql  <  exports  <  cluster  <  functions  <  prompts  <  services
 
 (storage sits above admin so that a change to a hosted file writes its audit entry itself.)
 
@@ -30,6 +30,7 @@ LAYERS = [
     "graphql",
     "exports",
     "cluster",
+    "functions",
     "prompts",
 ]
 LEAVES = {"errors", "clock", "ids", "integer_text", "durability", "file_types", "layout"}

@@ -137,7 +137,9 @@ def test_databases_tables_records_and_files_answer_as_declared(check, tmp_path):
     check("DELETE", "/api/dbs/{db_id}/assets/{asset_id}", 200, path=owned)
     check("GET", "/api/dbs/{db_id}/backups", 404, path=db)  # backups are off on this server
     check("GET", "/api/dbs/{db_id}/apps", 200, path=db)
-    check("POST", "/api/dbs/{db_id}/functions", 501, path=db)
+    function = {"name": "f", "content": "export default () => ({ data: 1 })"}
+    made = check("POST", "/api/dbs/{db_id}/functions", 201, path=db, json=function).json()
+    check("GET", "/api/dbs/{db_id}/functions/{func_id}", 200, path={**db, "func_id": made["id"]})
     for page in ("/dbs/{db_id}", "/dbs/{db_id}/sql", "/dbs/{db_id}/duplicate"):
         check("GET", page, 200, path=db)
     check("GET", "/dbs/{db_id}", 404, path={"db_id": "nope"})

@@ -177,7 +177,7 @@ CASES: list[tuple[str, str, dict[str, Any], int]] = [
             "name": "Awesome Function",
             "runtime": "deno",
         },
-        501,  # cloud functions are not included
+        201,
     ),
     (
         "POST",

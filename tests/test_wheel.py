@@ -73,6 +73,12 @@ def test_the_installed_server_serves_every_page_from_another_directory(installed
             assert response.status_code == 200, (path, response.text[:300])
             assert media_type in response.headers["content-type"], path
         assert "graphiql.min.js" in http.get(f"/dbs/{db}/graphql", headers={"Accept": "text/html"}).text
+        # A cloud function runs with the wheel's harness (runner.ts) and the `deno` package's binary.
+        function = {"name": "w", "content": "export default (c) => ({ data: c.data.n + 1 })"}
+        made = http.post(f"/api/dbs/{db}/functions", json=function)
+        assert made.status_code == 201, made.text
+        called = http.post(f"/fns/{made.json()['id']}", json={"n": 41})
+        assert called.status_code == 200 and called.json() == 42, called.text
     # The server ran from the virtualenv's copy, not this checkout.
     site = installed.parent.parent / "lib"
     assert list(site.glob("python3*/site-packages/airsequel/templates/base.html"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -29,6 +30,9 @@ from airsequel.core.content.schema_edits import SchemaEdits
 from airsequel.core.content.tables import Tables
 from airsequel.core.errors import NotConfigured
 from airsequel.core.exports.jobs import Exports
+from airsequel.core.functions.calls import FunctionCalls
+from airsequel.core.functions.diagnostics import diagnose
+from airsequel.core.functions.store import Functions
 from airsequel.core.graphql.engine import GraphQLEngine
 from airsequel.core.layout import DataLayout
 from airsequel.core.mail.mailer import Mailer
@@ -209,6 +213,20 @@ class Services:
     def row_pages(self) -> RowPages:
         """The row and schema pages' data (and the table page's foreign-key links)."""
         return RowPages(self.hosting, self.pages)
+
+    @functools.cached_property
+    def functions(self) -> Functions:
+        """The databases' cloud functions, their versions (diagnosed by Deno when saved) and invocations."""
+        deno_dir = self.layout.root / "deno"
+        return Functions(self.control, lambda code, language: diagnose(code, language, deno_dir))
+
+    @functools.cached_property
+    def function_calls(self) -> FunctionCalls:
+        """Calls of cloud functions, each in a Deno process of its own (core/functions/sandbox.py)."""
+        live = self.live
+        return FunctionCalls(
+            self.control, self.functions, self.teams, self.env_vars, lambda: live.current, self.layout.root / "deno"
+        )
 
     def settings_behind(self) -> bool:
         """At the start of a request: look whether any process changed the control plane since this one

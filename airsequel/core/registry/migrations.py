@@ -268,6 +268,48 @@ MIGRATIONS: list[str] = [
     ) STRICT;
     CREATE INDEX mail_queue_due ON mail_queue(next_attempt_at);
     """,
+    # 14: cloud functions (issue 22): a database's functions (who may call them, with which
+    # permission, the version in force), their immutable versions (code, name, description and the
+    # diagnostics Deno gave when each was saved), and the last calls of each with their result,
+    # duration and captured log lines.
+    """
+    CREATE TABLE functions (
+        id TEXT PRIMARY KEY,
+        file_key TEXT NOT NULL REFERENCES databases(file_key) ON DELETE CASCADE,
+        permission TEXT NOT NULL CHECK (permission IN ('read', 'write')),
+        public INTEGER NOT NULL DEFAULT 0,
+        current_version TEXT NOT NULL,
+        created_by INTEGER REFERENCES users(id) ON DELETE SET NULL,
+        created_utc TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX functions_file_key ON functions(file_key);
+    CREATE TABLE function_versions (
+        id TEXT PRIMARY KEY,
+        function_id TEXT NOT NULL REFERENCES functions(id) ON DELETE CASCADE,
+        number INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        description TEXT,
+        runtime TEXT NOT NULL,
+        language TEXT NOT NULL,
+        content TEXT NOT NULL,
+        diagnostics_json TEXT NOT NULL,
+        created_utc TEXT NOT NULL,
+        UNIQUE (function_id, number)
+    ) STRICT;
+    CREATE TABLE function_invocations (
+        id INTEGER PRIMARY KEY,
+        function_id TEXT NOT NULL REFERENCES functions(id) ON DELETE CASCADE,
+        version_id TEXT NOT NULL,
+        method TEXT NOT NULL,
+        created_utc TEXT NOT NULL,
+        runtime_ms REAL NOT NULL,
+        ok INTEGER NOT NULL,
+        data_json TEXT,
+        error TEXT,
+        logs_json TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX function_invocations_function ON function_invocations(function_id, id);
+    """,
 ]
 
 # Migration number -> its PostgreSQL form, where the SQLite text does not translate.

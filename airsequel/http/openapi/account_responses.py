@@ -125,18 +125,6 @@ PAGES: dict[tuple[str, str], Declared] = {
     ("GET", "/dbs/{db_id}/apps/{app_id}"): declare(errors=(401, 403, 404)),  # no app exists: always an error
     ("POST", "/api/events/paddle"): NOT_INCLUDED,
     ("POST", "/api/users/invite"): declare(json(EMPTY), errors=(*PUBLIC, 401, 403, 404, 409, 413)),
-    **{
-        (method, path): NOT_INCLUDED
-        for path, methods in {
-            "/api/dbs/{db_id}/functions": ("GET", "POST"),
-            "/api/dbs/{db_id}/functions/{func_id}": ("GET", "PATCH", "DELETE"),
-            "/api/dbs/{db_id}/functions/{func_id}/invocations": ("GET",),
-            "/api/dbs/{db_id}/functions/{func_id}/republish": ("POST",),
-            "/api/dbs/{db_id}/functions/{func_id}/versions/{version_id}": ("GET",),
-            "/fns/{func_id}": ("GET", "POST", "PUT", "PATCH", "DELETE"),
-        }.items()
-        for method in methods
-    },
 }
 
 RESPONSES: dict[tuple[str, str], Declared] = {**ACCOUNTS, **SETTINGS_ROUTES, **PAGES}

@@ -16,6 +16,7 @@ from airsequel.http.openapi import (
     account_responses,
     cluster_responses,
     data_responses,
+    function_responses,
     integration_responses,
     prompt_responses,
     row_page_responses,
@@ -57,6 +58,7 @@ DECLARED = _merged(
     integration_responses.RESPONSES,
     prompt_responses.RESPONSES,
     cluster_responses.RESPONSES,
+    function_responses.RESPONSES,
     row_page_responses.RESPONSES,
 )
 

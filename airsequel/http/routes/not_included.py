@@ -1,5 +1,5 @@
 """Routes of the reference that need an outside service or a runtime this server does not ship yet
-(billing webhooks, cloud functions). They answer 501 with a JSON message; the
+(billing webhooks). They answer 501 with a JSON message; the
 routing stays so that clients find them, and they are listed in the README under "Not included"."""
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from airsequel.http.responses import JSONResponse, error_response
 ALL = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 FEATURES = {
     "billing": "Billing webhooks (Paddle) are not included in this server",
-    "functions": "Cloud functions are not included in this server yet",
 }
 
 
@@ -45,10 +44,4 @@ routes = [
     Route("/api/dbs/{db_id}/apps", list_apps, methods=["GET"]),
     Route("/dbs/{db_id}/apps/{app_id}", get_app, methods=["GET"]),
     Route("/api/events/paddle", not_included("billing"), methods=["POST"]),
-    Route("/api/dbs/{db_id}/functions", not_included("functions"), methods=["GET", "POST"]),
-    Route("/api/dbs/{db_id}/functions/{func_id}", not_included("functions"), methods=["GET", "PATCH", "DELETE"]),
-    Route("/api/dbs/{db_id}/functions/{func_id}/invocations", not_included("functions"), methods=["GET"]),
-    Route("/api/dbs/{db_id}/functions/{func_id}/republish", not_included("functions"), methods=["POST"]),
-    Route("/api/dbs/{db_id}/functions/{func_id}/versions/{version_id}", not_included("functions"), methods=["GET"]),
-    Route("/fns/{func_id}", not_included("functions"), methods=ALL),
 ]
