@@ -6,14 +6,16 @@ anyone else. Nothing on the pages names what a reader should not see (the real i
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
 from airsequel.config import Settings
+from airsequel.http.app import create_app
 from tests.control_planes import control_plane_flag
-from tests.helpers import create_db, sql
+from tests.helpers import create_db, sign_up_and_login, sql
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 SCHEMA = (
@@ -199,3 +201,38 @@ def test_the_sharing_card_links_to_the_readonly_view(client, shared):
     page = client.get(f"/dbs/{db_id}", headers=HTML).text
     link = re.search(r'id="readonly-link"[^>]*value="([^"]+)"', page)
     assert link is not None and link[1].endswith(f"/readonly/{rid}")
+
+
+@pytest.mark.slow
+def test_the_callers_share_of_the_server_applies(tmp_path):
+    """Link holders share the server as everyone does (by their address when not logged in): past their
+    share, 429 with Retry-After, as on /dbs/:dbId/sql."""
+    data_dir = tmp_path / "data"
+    settings = Settings.from_env(
+        data_dir=data_dir,
+        sql_time_limit_seconds=1.0,
+        secret_key="test-secret",
+        control_plane=control_plane_flag(data_dir),
+        tenant_max_concurrent_queries=1,
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as owner:
+        owner.headers["Authorization"] = f"Bearer {sign_up_and_login(owner, 'alice')}"
+        db_id = create_db(owner, SCHEMA)
+        rid = owner.post(f"/api/dbs/{db_id}/readonly-id").json()["readonlyId"]
+        endless = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT count(*) FROM c"
+        answers: list[tuple[int, str | None]] = []
+
+        def one() -> None:
+            # not logged in (no token): on the event loop of this client, as concurrent requests of a server are
+            response = owner.post(f"/readonly/{rid}/sql", json={"query": endless}, headers={"Authorization": ""})
+            answers.append((response.status_code, response.headers.get("retry-after")))
+
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        statuses = sorted(status for status, _ in answers)
+        assert set(statuses) == {429, 504}, statuses
+        assert {after for status, after in answers if status == 429} == {"1"}
+        assert sql(owner, db_id, "SELECT count(*) AS n FROM people").json()["rows"] == [{"n": 2}]
