@@ -77,10 +77,7 @@ function rowKey(row, rowid) {
     if (!tr || (!rowid && !editingSchema.withoutRowid) || tr.querySelector("th.row-actions")) return;
     const actions = document.createElement("th");
     actions.className = "row-actions"; actions.scope = "col";
-    const label = document.createElement("span");
-    label.className = "muted"; label.textContent = "Row";
-    actions.append(label);
-    actions.setAttribute("aria-label", "Row actions");
+    actions.setAttribute("aria-label", "Row actions"); // no heading text: the buttons below say what they do
     tr.append(actions);
   });
 
