@@ -184,6 +184,7 @@ def test_a_link_turned_off_or_replaced_is_not_found(client, visitor, shared):
             page = visitor.get(f"/readonly/{old}{path}", headers=HTML)
             assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
             assert "Not found" in page.text and f"Read-only id &#39;{old}&#39; does not exist" in page.text
+            assert "may have been turned off, or replaced by a new one" in page.text
             assert db_id not in page.text
             api = visitor.get(f"/readonly/{old}{path}", headers={"Accept": "application/json"})
             assert api.status_code == 404 and api.json() == {"errors": [f"Read-only id '{old}' does not exist"]}

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from airsequel.core.errors import CoreError, NotAuthenticated, TooManyRequests
+from airsequel.core.errors import CoreError, NotAuthenticated, NotFound, TooManyRequests
 from airsequel.http.context import principal, run_in_threadpool, services
 from airsequel.http.pages import templates
 
@@ -84,4 +84,14 @@ async def browser_error(request: Request, error: CoreError) -> Response:
     headers = None
     if isinstance(error, TooManyRequests) and error.retry_after is not None:
         headers = {"Retry-After": str(error.retry_after)}
-    return await error_page(request, error.status, str(error), headers)
+    message = str(error)
+    if isinstance(error, NotFound) and request.url.path.startswith("/readonly/"):
+        message += f". {OLD_READONLY_LINK}"
+    return await error_page(request, error.status, message, headers)
+
+
+# What a browser opening a read-only link that is off (or was replaced) is told besides the error.
+OLD_READONLY_LINK = (
+    "This read-only link may have been turned off, or replaced by a new one: ask the database's managers for the"
+    " current link."
+)
