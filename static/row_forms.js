@@ -39,8 +39,10 @@
   function rowField(c, index) {
     const field = element("div", "row-field"), id = `row-field-${index}`;
     const label = element("label", null, c.name), about = element("span", "muted field-type", describe(c));
-    const input = element("input"), mode = element("select", "field-mode"), hint = element("div", "field-hint muted");
-    label.htmlFor = id; input.id = id; input.autocomplete = "off";
+    // A text area of one line: Enter inserts the row, Shift+Enter starts a new line in the value.
+    const input = element("textarea"), mode = element("select", "field-mode"), hint = element("div", "field-hint muted");
+    label.htmlFor = id; input.id = id; input.rows = 1; input.autocomplete = "off";
+    input.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); input.form.requestSubmit(); } });
     mode.setAttribute("aria-label", `How ${c.name} is set`);
     hint.setAttribute("aria-live", "polite");
     const omitted = leftOut(c);

@@ -78,21 +78,23 @@ def test_the_row_form_types_values_leaves_out_defaults_sets_null_and_shows_the_n
     # NOT NULL without a default: a value or NULL (which it refuses), never left out
     assert field(page, "name").locator("option").all_inner_texts() == ["value", "NULL"]
     assert field(page, "id").locator("option").all_inner_texts() == ["leave out", "value", "NULL"]
-    assert page.evaluate("document.activeElement.id") == field(page, "name").locator("input").get_attribute("id")
+    assert page.evaluate("document.activeElement.id") == field(page, "name").locator("textarea").get_attribute("id")
     page.keyboard.type("Ada")
-    field(page, "age").locator("input").click()
+    field(page, "age").locator("textarea").click()
     page.keyboard.type("42")
     assert "stores INTEGER 42" in field(page, "age").locator(".field-hint").inner_text()
-    field(page, "code").locator("input").click()
-    page.keyboard.type("007")  # a TEXT column keeps the leading zeros
+    field(page, "code").locator("textarea").click()
+    page.keyboard.type("007")  # a TEXT column keeps the leading zeros, and Shift+Enter a new line
+    page.keyboard.press("Shift+Enter")
+    page.keyboard.type("b")
     field(page, "score").locator("select").select_option("null")
     assert "stores NULL" in field(page, "score").locator(".field-hint").inner_text()
     screenshot(page, "row-form-01-filled")
-    field(page, "code").locator("input").press("Enter")
+    field(page, "code").locator("textarea").press("Enter")
     page.wait_for_selector("#row-added")
     assert not page.locator("#row-dialog").is_visible()
     assert sql(site, "SELECT id, name, age, typeof(age) AS a, score, code FROM people") == [
-        {"id": 1, "name": "Ada", "age": 42, "a": "integer", "score": None, "code": "007"}
+        {"id": 1, "name": "Ada", "age": 42, "a": "integer", "score": None, "code": "007\nb"}
     ]
     added = page.inner_text("#row-added")
     assert "Row added (rowid 1)" in added and "Ada" in added and "007" in added
@@ -120,9 +122,9 @@ def test_a_refused_row_shows_the_reason_in_the_form_and_inserts_nothing_and_esca
     assert "NOT NULL constraint failed: people.name" in error.inner_text()
     assert page.locator("#row-dialog").is_visible()
 
-    field(page, "name").locator("input").click()
+    field(page, "name").locator("textarea").click()
     page.keyboard.type("Cy")
-    field(page, "code").locator("input").click()
+    field(page, "code").locator("textarea").click()
     page.keyboard.type("x")  # taken
     page.keyboard.press("Enter")
     error.filter(has_text="UNIQUE").wait_for()
@@ -132,7 +134,7 @@ def test_a_refused_row_shows_the_reason_in_the_form_and_inserts_nothing_and_esca
     page.keyboard.press("Escape")
     page.wait_for_function("() => !document.getElementById('row-dialog').open")
     page.click("#add-row")  # Cancel closes too, and a new form starts afresh
-    assert field(page, "name").locator("input").input_value() == ""
+    assert field(page, "name").locator("textarea").input_value() == ""
     page.click("#row-dialog .edit-cancel")
     page.wait_for_function("() => !document.getElementById('row-dialog').open")
     assert sql(site, "SELECT count(*) AS n FROM people") == [{"n": 1}]
