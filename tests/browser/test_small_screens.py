@@ -75,9 +75,14 @@ def test_team_page_fits_with_its_buttons_in_view(phone):
     assert page.evaluate(OUT_OF_VIEW) == []
 
 
-def test_database_page_api_docs_and_home_fit(phone):
+def test_database_readonly_sql_and_home_pages_and_api_docs_fit(phone):
     page, base, db_id = phone
+    rid = page.evaluate(
+        f"async () => (await (await fetch('/api/dbs/{db_id}/readonly-id', {{method: 'POST'}})).json()).readonlyId"
+    )
     for name, path in (
+        ("readonly", f"/readonly/{rid}"),
+        ("readonly-table", f"/readonly/{rid}/tables/measurements"),
         ("home", "/"),
         ("database", f"/dbs/{db_id}"),
         ("sql", f"/dbs/{db_id}/sql"),
