@@ -75,3 +75,14 @@ def test_a_column_keeps_its_unusual_type_through_a_rename(client, db):
         f"/api/dbs/{db}/tables/t/columns/renamed", json={"sqliteDataType": "notatype", "isNonNull": False}
     )
     assert response.status_code == 200, response.text
+
+
+def test_a_unique_column_whose_default_would_repeat_is_refused_and_nothing_changes(client, db):
+    sql(client, db, "INSERT INTO t(label) VALUES ('b')")
+    before = schema(client, db)
+    response = client.put(
+        f"/api/dbs/{db}/tables/t/columns/extra", json={"sqliteDataType": "INTEGER", "isUnique": True, "default": 0}
+    )
+    assert response.status_code == 422, response.text
+    assert "UNIQUE constraint failed" in response.json()["errors"][0]
+    assert schema(client, db) == before
