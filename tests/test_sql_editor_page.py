@@ -34,3 +34,17 @@ def test_the_sql_page_carries_the_schema_for_autocomplete(client):
 
 def test_an_empty_database_has_an_empty_schema(client):
     assert page_schema(client, create_db(client)) == {}
+
+
+def test_the_code_editor_is_served_from_here_and_needs_no_eval(client):
+    page = client.get(f"/dbs/{create_db(client)}/sql", headers={"Accept": "text/html"}).text
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert scripts[-3:] == [
+        "/static/vendor/codemirror-6.0.2/codemirror.min.js",
+        "/static/code_editor.js",
+        "/static/pages/sql.js",
+    ]
+    bundle = client.get(scripts[-3])
+    assert bundle.status_code == 200 and "javascript" in bundle.headers["content-type"]
+    # The pages' CSP has no 'unsafe-eval': the bundle must not need it.
+    assert "CodeMirror" in bundle.text and "eval(" not in bundle.text and "new Function" not in bundle.text

