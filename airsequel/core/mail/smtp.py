@@ -50,6 +50,8 @@ def deliver(settings: Settings, mail: Mail, opened: Callable[[smtplib.SMTP], Non
         smtp = smtplib.SMTP_SSL(timeout=SMTP_TIMEOUT_SECONDS, context=context)
     else:
         smtp = smtplib.SMTP(timeout=SMTP_TIMEOUT_SECONDS)
+    # the name TLS checks the certificate against (__init__ sets it only when it connects at once)
+    smtp._host = host  # type: ignore[attr-defined]
     if opened is not None:
         opened(smtp)
     with smtp:
