@@ -255,3 +255,30 @@ def test_the_filtered_view_downloads_as_csv_and_json(site, tmp_path):
     assert len(records) == expected and records[0]["population"] == 1000 + ROWS
     assert records[0].keys() == {"id", "name", "country", "population", "notes"}
     assert site["csp"] == []
+
+
+def test_a_read_only_link_browses_filters_facets_and_downloads(site, tmp_path):
+    page = site["page"]
+    readonly_id = page.evaluate(
+        """async (db) => {
+            const r = await fetch(`/api/dbs/${db}/readonly-id`, {method: "POST"});
+            return (await r.json()).readonlyId;
+        }""",
+        site["db"],
+    )
+    anonymous = page.context.browser.new_context(accept_downloads=True).new_page()
+    try:
+        anonymous.goto(
+            f"{site['base']}/readonly/{readonly_id}/tables/cities?eq:country=Peru&sort=id&desc=1&facet=country"
+        )
+        wait_shown(anonymous)
+        assert anonymous.text_content("#row-count") == "247 matching rows"
+        assert column(anonymous, 0)[0] == "1231" and anonymous.locator("#sheet td.editable").count() == 0
+        anonymous.wait_for_selector(".facet[data-column=country] .facet-value")
+        facet = anonymous.locator(".facet[data-column=country]")
+        assert facet.locator(".facet-value").all_text_contents() == ["Peru"]
+        assert facet.locator(".facet-count").all_text_contents() == ["247"]
+        rows = list(csv.reader(io.StringIO(downloaded(anonymous, "#download-csv", tmp_path))))
+        assert len(rows) == 248 and {r[2] for r in rows[1:]} == {"Peru"}
+    finally:
+        anonymous.context.close()
