@@ -49,7 +49,7 @@
     if (omitted) mode.append(new Option("leave out", "default"));
     mode.append(new Option("value", "value"), new Option("NULL", "null"));
     mode.value = omitted ? "default" : "value";
-    input.placeholder = omitted ? omitted.replace(/^left out: /, "") : "a value is needed";
+    input.placeholder = omitted ? "left out" : "a value is needed";
     const state = () => {
       if (mode.value === "default") return { omit: true };
       const typed = typedValue(c.type, mode.value === "null" ? null : input.value);
