@@ -37,7 +37,7 @@ const tableView = (() => {
   const likeEscaped = (text) => text.replace(/[\\%_]/g, (c) => "\\" + c);
 
   // A filter that does something: an operator without a value (is null), or one with a value typed.
-  function complete(filter) { return filter.op in OPERATORS && (OPERATORS[filter.op].none || filter.value !== ""); }
+  function complete(filter) { return Object.hasOwn(OPERATORS, filter.op) && (OPERATORS[filter.op].none || filter.value !== ""); }
 
   // ` WHERE …` and its parameters for `filters` ({column, op, value}); `types` maps a column to its declared type.
   function where(filters, types) {
@@ -64,10 +64,10 @@ const tableView = (() => {
     const known = new Set(names);
     for (const [key, value] of new URLSearchParams(search)) {
       const colon = key.indexOf(":");
-      if (colon > 0 && key.slice(0, colon) in OPERATORS) {
+      if (colon > 0 && Object.hasOwn(OPERATORS, key.slice(0, colon))) {
         const column = key.slice(colon + 1);
-        if (known.has(column)) state.filters.push({ column, op: key.slice(0, colon), value });
-        else state.unknown.push(column);
+        const op = key.slice(0, colon), filter = { column, op, value: OPERATORS[op].none ? "" : value };
+        if (!known.has(column)) state.unknown.push(column); else if (complete(filter)) state.filters.push(filter);
       } else if (key === "sort") {
         if (known.has(value)) state.sort = value; else state.unknown.push(value);
       } else if (key === "desc") state.desc = value === "1";

@@ -12,7 +12,7 @@
   const sheet = $("#sheet"), error = $("#sheet-error");
   const LONG = 60; // a value this long (or with a line break) is shown truncated, whole on demand
   let state = tableView.parse(location.search, columnList);
-  let total = null, capped = false, loading = 0;
+  let total = null, capped = false, countFailure = "", loading = 0;
 
   // --- the address ------------------------------------------------------------------------
   function go(change, { replace = false } = {}) {
@@ -43,7 +43,10 @@
     filters.slice(1).forEach((f) => rows.append(setUpRow(template.cloneNode(true), f)));
   }
   function filtersShown() {
-    return $$(".filter-row", rows).map((r) => ({ column: $(".filter-column", r).value, op: $(".filter-op", r).value, value: $(".filter-value", r).value }));
+    return $$(".filter-row", rows).map((r) => {
+      const op = $(".filter-op", r).value;
+      return { column: $(".filter-column", r).value, op, value: tableView.OPERATORS[op].none ? "" : $(".filter-value", r).value };
+    });
   }
   let typing;
   function applyFilters(replace) {
@@ -98,7 +101,7 @@
     $("#next").disabled = count ? state.page >= count : shown < state.size;
     $("#last").disabled = !count || state.page >= count;
     const n = total === null ? null : capped ? `more than ${thousands(tableView.COUNT_CAP)}` : total;
-    $("#row-count").textContent = n === null ? "" : state.filters.length
+    $("#row-count").textContent = n === null ? `Rows not counted: ${countFailure || "no answer"}` : state.filters.length
       ? (capped ? `${n} matching rows` : counted(n, "matching row")) : counted(n, "row");
   }
 
@@ -126,16 +129,17 @@
     const filter = tableView.where(state.filters, types);
     const from = `FROM ${quote(table)}${filter.sql}`;
     const select = `SELECT ${rowid ? rowid + " AS __rowid, " : ""}* ${from}${tableView.orderBy(state, rowid)} LIMIT ${state.size} OFFSET ${(state.page - 1) * state.size}`;
-    const countQuery = filter.params.length || state.filters.length
+    const countQuery = state.filters.length
       ? `SELECT count(*) AS n FROM (SELECT 1 ${from} LIMIT ${tableView.COUNT_CAP + 1})` : `SELECT count(*) AS n FROM ${quote(table)}`;
-    const counting = api("POST", `${dbBase}/sql`, { query: countQuery, params: filter.params }).catch(() => null);
+    countFailure = "";
+    const counting = api("POST", `${dbBase}/sql`, { query: countQuery, params: filter.params }).catch((e) => { countFailure = e.message; return null; });
     try {
       const result = await api("POST", `${dbBase}/sql`, { query: select, params: filter.params });
       const counts = await counting;
       if (mine !== loading) return; // a newer view was asked for meanwhile
       total = counts ? counts.rows[0].n : null;
       capped = total !== null && total > tableView.COUNT_CAP;
-      if (!result.rows.length && total && state.page > 1 && pages()) { go((s) => { s.page = pages(); }, { replace: true }); return; }
+      if (!result.rows.length && total && pages() && state.page > pages()) { go((s) => { s.page = pages(); }, { replace: true }); return; }
       const columns = result.rows.length ? Object.keys(result.rows[0]).filter((c) => c !== "__rowid") : columnList;
       const context = { table, rowid, columns, result, reload: load, error };
       renderTable(sheet, columns, result.rows, (td, column, row) => {

@@ -190,6 +190,10 @@ def test_filter_values_are_bound_never_spliced(site):
     page = open_view(site, '?eq:nope=1&sort=" OR 1=1')
     assert "no column" in str(page.text_content("#sheet-error"))
     assert page.text_content("#row-count") == "1,234 rows"
+    # Keys that are no operator, and sizes and pages that are none, are ignored: the plain first page.
+    page = open_view(site, "?toString:id=1&constructor:id=2&size=7&page=-3")
+    assert page.text_content("#row-count") == "1,234 rows" and label(page) == "rows 1–50 · page 1 of 25"
+    assert page.text_content("#sheet-error") == ""
 
 
 def test_facets_count_values_and_a_click_filters(site):
