@@ -108,7 +108,7 @@
         throw new Error(data.aggregate ? `${data.aggregate} needs a numeric values column: ${data.table} has none` : "Choose a values column");
       }
       const headers = data.value ? [data.label, data.value] : [data.label];
-      const body = { title: data.title, table: data.table, chartType: data.chartType, headers };
+      const body = { title: data.title, table: data.table, chartType: data.chartType, headers, hideNullValues: chartForm.hideNullValues.checked };
       if (data.aggregate) body.aggregate = data.aggregate;
       await api("POST", `/api/dbs/${db}/charts`, body);
       location.reload();

@@ -16,11 +16,15 @@
     location.reload();
   });
   $$("[data-remove-member]").forEach((b) => b.addEventListener("click", () => {
-    const username = b.dataset.removeMember;
+    const username = b.dataset.removeMember, leaving = "leave" in b.dataset;
     askInPlace(b, {
-      question: `Remove ${username} from ${team}? They lose access to the team's databases.`,
-      yes: `Remove ${username}`, no: "Keep",
-      onYes: async () => { await api("DELETE", `${teamUrl}/members/${encodeURIComponent(username)}`); location.reload(); },
+      question: leaving ? `Leave ${team}? You lose access to the team's databases until an Admin adds you again.`
+        : `Remove ${username} from ${team}? They lose access to the team's databases.`,
+      yes: leaving ? `Leave ${team}` : `Remove ${username}`, no: leaving ? "Stay" : "Keep",
+      onYes: async () => {
+        await api("DELETE", `${teamUrl}/members/${encodeURIComponent(username)}`);
+        if (leaving) location.href = "/"; else location.reload();
+      },
     });
   }));
 

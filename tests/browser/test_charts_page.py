@@ -50,11 +50,12 @@ def test_an_aggregated_chart_is_chosen_from_columns_shown_large_and_on_dashboard
         page.select_option("#chart-form select[name=label]", "region")
         page.select_option("#chart-form select[name=aggregate]", "sum")
         page.select_option("#chart-form select[name=value]", "amount")
+        page.check("#chart-form input[name=hideNullValues]")
         page.click("#chart-form button[type=submit]")
         page.wait_for_selector(".charts figure img")
         assert page.eval_on_selector(".charts img", "img => img.complete && img.naturalWidth > 0")
         [chart] = page.request.get(f"{base}/api/dbs/{db_id}/charts").json()["charts"]
-        assert (chart["aggregate"], chart["headers"]) == ("sum", ["region", "amount"])
+        assert (chart["aggregate"], chart["headers"], chart["hideNullValues"]) == ("sum", ["region", "amount"], True)
         svg = page.request.get(f"{base}/api/dbs/{db_id}/charts/{chart['ulid']}/svg").text()
         assert re.findall(r"<title>([^<:]+): ([^<]+)</title></rect>", svg) == [
             ("East", "1"),

@@ -28,6 +28,10 @@ def api(page: Any, base: str, method: str, path: str, body: object = None) -> An
     return response.status, response.json()
 
 
+def options_of(page: Any, selector: str) -> list[str]:
+    return page.eval_on_selector_all(f"{selector} option", "os => os.map(o => o.value)")
+
+
 def ask_box(page: Any) -> Any:
     box = page.locator(".ask-in-place")
     box.wait_for()
@@ -184,6 +188,18 @@ def test_teams_databases_tables_tokens_and_members_are_managed_in_the_page(brows
         box.locator("button.danger").click()
         page.wait_for_selector("tr[data-member=nils]", state="detached")
         assert [m["username"] for m in api(page, base, "GET", "/api/teams/mara/members")[1]["members"]] == ["mara"]
+
+        # A member who is not an Admin leaves a team, after asking; then she no longer sees it.
+        page.goto(f"{base}/teams/aardvarks")
+        assert page.locator("tr[data-member=nils] [data-remove-member]").count() == 0  # nils: the last Admin
+        page.click("tr[data-member=mara] [data-leave]")
+        ask_box(page).locator("button:text-is('Stay')").click()
+        assert "mara" in [m["username"] for m in api(nils, base, "GET", "/api/teams/aardvarks/members")[1]["members"]]
+        page.click("tr[data-member=mara] [data-leave]")
+        ask_box(page).locator("button.danger").click()
+        page.wait_for_url(f"{base}/")
+        assert [m["username"] for m in api(nils, base, "GET", "/api/teams/aardvarks/members")[1]["members"]] == ["nils"]
+        assert options_of(page, "#create-form select[name=team]") == ["mara", "blue crew"]
 
         # Deleting the database asks first, then goes home.
         page.goto(f"{base}/dbs/{db_id}")
