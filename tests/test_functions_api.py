@@ -183,3 +183,17 @@ def test_bad_changes_are_refused_and_the_function_stays_as_it_was(client):
         assert message in response.json()["errors"][0], (message, response.text)
     shown = client.get(f"/api/dbs/{db}/functions/{fid}").json()
     assert shown["versions"] == [version] and shown["content"] == HELLO and shown["permission"] == "read"
+
+
+def test_invocations_keep_the_last_500_newest_first(client):
+    db = create_db(client)
+    fid = client.post(f"/api/dbs/{db}/functions", json={"name": "x", "content": HELLO}).json()["id"]
+    functions = client.app.state.services.functions
+    callable_function = functions.callable(fid)
+    for n in range(505):
+        functions.record_invocation(
+            callable_function, method="POST", runtime_ms=1.0, ok=True, data_json=str(n), error=None, logs=[]
+        )
+    kept = client.get(f"/api/dbs/{db}/functions/{fid}/invocations").json()["invocations"]
+    assert len(kept) == 500
+    assert [i["data"] for i in kept[:2]] == ["504", "503"] and kept[-1]["data"] == "5"

@@ -12,6 +12,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests.helpers import acme_team
 from tests.server_process import running_server, user_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -233,3 +234,40 @@ def test_calls_beyond_the_bounds_get_429(owner, db):
     assert sorted(results) == [200, 200, 429, 429]
     refused = owner.post(f"/fns/{fid}", json={})  # the slots are free again
     assert refused.status_code == 200
+
+
+def test_who_may_call_a_private_and_a_public_function(server, owner):
+    sessions = acme_team(owner)
+    made = owner.post("/api/dbs", headers=sessions["adam"], json={"name": "acme-fns", "team": "acme"})
+    assert made.status_code == 201, made.text
+    acme_db = made.json()["id"]
+    code = "export default (c) => ({ data: 'called by ' + c.method })"
+    private = owner.post(
+        f"/api/dbs/{acme_db}/functions", headers=sessions["eddie"], json={"name": "private", "content": code}
+    ).json()["id"]
+    public = owner.post(
+        f"/api/dbs/{acme_db}/functions",
+        headers=sessions["eddie"],
+        json={"name": "public", "content": code, "public": True},
+    ).json()["id"]
+    with httpx2.Client(base_url=server, timeout=30) as anonymous:
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            response = anonymous.request(method, f"/fns/{public}")
+            assert response.status_code == 200 and response.json() == f"called by {method}", response.text
+        hidden = anonymous.post(f"/fns/{private}")
+        assert hidden.status_code == 404 and hidden.json() == {"errors": [f"Function {private!r} does not exist"]}
+    viewer = owner.put(f"/fns/{private}", headers=sessions["vera"])
+    assert viewer.status_code == 200 and viewer.json() == "called by PUT"
+    stranger = owner.post(f"/fns/{private}", headers=sessions["otto"])
+    assert stranger.status_code == 404, stranger.text
+    kept = owner.get(f"/api/dbs/{acme_db}/functions/{private}/invocations", headers=sessions["adam"]).json()
+    assert [i["method"] for i in kept["invocations"]] == ["PUT"]  # refused calls ran nothing
+
+
+def test_the_callers_credentials_never_reach_the_function(owner, db):
+    fid = make(owner, db, "export default (c) => ({ data: c.headers })")
+    response = owner.post(f"/fns/{fid}", json={}, headers={"X-Custom": "kept", "Cookie": "session=secret"})
+    assert response.status_code == 200, response.text
+    headers = response.json()
+    assert headers["x-custom"] == "kept"
+    assert "authorization" not in headers and "cookie" not in headers
