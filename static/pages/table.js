@@ -188,7 +188,13 @@
       document.body.append(link); link.click(); link.remove();
       setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
       status.textContent = `Downloaded ${counted(all.length, "row")} as ${format.toUpperCase()}` +
-        (cut ? ` (the first ${thousands(DOWNLOAD_CAP)}: a download from this page stops there; the database's own download has everything)` : "");
+        (cut ? ` (the first ${thousands(DOWNLOAD_CAP)}: a download from this page stops there)` : "");
+      if (cut && document.body.dataset.db) { // the server's own export streams a whole table of any size
+        const whole = document.createElement("a");
+        whole.href = `/api/dbs/${document.body.dataset.db}/tables/${encodeURIComponent(table)}/export`;
+        whole.textContent = "the whole table as CSV";
+        status.append(" · ", whole);
+      }
     } catch (e) { status.textContent = `Download failed: ${e.message}`; }
     finally { buttons.forEach((b) => { b.disabled = false; }); }
   }

@@ -286,3 +286,22 @@ def test_a_read_only_link_browses_filters_facets_and_downloads(site, tmp_path):
         assert len(rows) == 248 and {r[2] for r in rows[1:]} == {"Peru"}
     finally:
         anonymous.context.close()
+
+
+@pytest.mark.slow
+def test_a_download_reads_past_the_servers_rows_per_query(browser, tmp_path):
+    """With a server that answers at most 100 rows per query, the download still has every row of the view:
+    it reads on from where each cut answer stopped."""
+    with running_server(tmp_path / "data", {"AIRSEQUEL_MAX_ROWS": "100"}) as base:
+        context = browser.new_context(accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        sign_up_in_page(page, base, "carla")
+        db = create_database_in_page(page, "cut", SCHEMA)
+        page.goto(f"{base}/dbs/{db}/tables/cities?ge:population=1100&sort=id")
+        wait_shown(page)
+        assert page.text_content("#row-count") == "1,135 matching rows"
+        rows = list(csv.reader(io.StringIO(downloaded(page, "#download-csv", tmp_path))))
+        assert [int(r[0]) for r in rows[1:]] == list(range(100, ROWS + 1))  # in order, none twice, none missed
+        assert page.text_content("#download-status") == "Downloaded 1,135 rows as CSV"
+        context.close()
