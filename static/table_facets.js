@@ -21,7 +21,7 @@
 
   function valueText(value) { return value === null ? "NULL" : typeof value === "object" ? "BLOB" : String(value); }
 
-  function render(box, results, sampled) {
+  function render(box, results, sampled, filters) {
     box.replaceChildren(...results.map(({ column, rows, failure }) => {
       const facet = document.createElement("section"), heading = document.createElement("h3"), hide = document.createElement("button");
       facet.className = "facet"; facet.dataset.column = column;
@@ -40,7 +40,11 @@
         value.textContent = valueText(v);
         if (value.tagName === "BUTTON") {
           value.type = "button"; value.className = "link facet-value"; value.title = `Show only rows where ${column} is ${valueText(v)}`;
-          value.addEventListener("click", () => tablePage.view.addFilter(v === null ? { column, op: "null", value: "" } : { column, op: "eq", value: String(v) }));
+          const filter = v === null ? { column, op: "null", value: "" } : { column, op: "eq", value: String(v) };
+          const on = filters.some((f) => f.column === filter.column && f.op === filter.op && f.value === filter.value);
+          value.setAttribute("aria-pressed", String(on)); // a second click takes the filter off
+          if (on) value.title = `Show rows with any ${column} again`;
+          value.addEventListener("click", () => (on ? tablePage.view.removeFilter(filter) : tablePage.view.addFilter(filter)));
         }
         if (v === null) value.classList.add("null");
         count.className = "muted facet-count"; count.textContent = thousands(n);
@@ -67,7 +71,7 @@
       }));
       if (mine !== run) return;
       shown = columns;
-      render(box, results, total === null || total > SAMPLE);
+      render(box, results, total === null || total > SAMPLE, state.filters);
     } catch (e) { if (mine === run) box.textContent = e.message; }
   };
 

@@ -202,7 +202,11 @@
   $("#download-json").addEventListener("click", () => download("json"));
 
   tablePage.reload = load;
-  tablePage.view = { addFilter, setFacets: (columns) => go((s) => { s.facets = columns; }) };
+  function removeFilter(filter) {
+    go((s) => { s.filters = s.filters.filter((f) => JSON.stringify(f) !== JSON.stringify(filter)); s.page = 1; });
+    showFilters();
+  }
+  tablePage.view = { addFilter, removeFilter, setFacets: (columns) => go((s) => { s.facets = columns; }) };
   tablePage.facets = tablePage.facets || (() => {});
   showFilters();
   load();

@@ -211,6 +211,12 @@ def test_facets_count_values_and_a_click_filters(site):
     page.wait_for_function("() => document.querySelector('#row-count').textContent === '247 matching rows'")
     assert set(column(page, 2)) == {"Ghana"} and "eq%3Acountry=Ghana" in page.url
     assert page.locator("#filter-rows .filter-row .filter-value").first.input_value() == "Ghana"
+    # The facet shows the value it filters on as pressed; a second click takes the filter off.
+    page.wait_for_selector(".facet[data-column=country] .facet-value[aria-pressed=true]")
+    assert facet.locator(".facet-value[aria-pressed=true]").all_text_contents() == ["Ghana"]
+    facet.get_by_text("Ghana", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#row-count').textContent === '1,234 rows'")
+    assert "Ghana" not in page.url and page.locator("#filter-rows .filter-row .filter-value").first.input_value() == ""
 
     # A chosen facet: the name column, with its own ✕.
     page.select_option("#facet-by", "population")
