@@ -64,7 +64,8 @@ def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, aut
 
 
 class SmtpServer:
-    def __init__(self, *, tls_dir: Path | None = None) -> None:
+    def __init__(self, *, tls_dir: Path | None = None, implicit_tls: bool = False) -> None:
+        """`tls_dir`: STARTTLS required (AUTH too); with `implicit_tls`, TLS from the first byte instead."""
         self.keeper = _Keeper()
         self.port = free_port()
         self.certificate: Path | None = None
@@ -73,12 +74,11 @@ class SmtpServer:
             self.certificate, key = self_signed_certificate(tls_dir)
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(self.certificate, key)
-            options = {
-                "tls_context": context,
-                "require_starttls": True,
-                "authenticator": _authenticator,
-                "auth_required": True,
-            }
+            options = {"authenticator": _authenticator, "auth_required": True}
+            if implicit_tls:
+                options.update(ssl_context=context, auth_require_tls=False)  # aiosmtpd sees STARTTLS only
+            else:
+                options.update(tls_context=context, require_starttls=True)
         self.controller = Controller(self.keeper, hostname="127.0.0.1", port=self.port, **options)
 
     def __enter__(self) -> SmtpServer:

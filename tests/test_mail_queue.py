@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,11 @@ from airsequel.config import LiveSettings, Settings
 from airsequel.core.mail.messages import Mail
 from airsequel.core.mail.queue import MailQueue
 from airsequel.core.mail.sender import MailSender
+from airsequel.core.mail.smtp import deliver
 from airsequel.core.services import Services
 from airsequel.http.app import create_app
 from tests.helpers import sign_up_and_login
-from tests.mail_fixtures import SmtpServer, free_port
+from tests.mail_fixtures import PASSWORD, USER, SmtpServer, free_port
 
 MAIL = Mail("joe@example.com", "Hello", "the body\n", "password-reset", "joe")
 
@@ -28,7 +30,7 @@ def _live(settings: Settings, **changes: object) -> LiveSettings:
     return LiveSettings(settings.changed({"smtp_host": "127.0.0.1", "smtp_tls": "none", **changes}))
 
 
-def _wait_until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+def _wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
@@ -109,3 +111,17 @@ def test_a_request_never_waits_for_a_silent_smtp_server(settings: Settings, sile
         queue = MailQueue(client.app.state.services.control)  # type: ignore[attr-defined]
         assert queue.waiting() >= 1  # the verification and the reset wait for the silent server
         assert not (settings.data_dir / "outbox").exists()
+
+
+def test_tls_from_the_first_byte_with_auth(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """smtp_tls=tls (SMTPS, port 465's way): the certificate is checked (SSL_CERT_FILE names the test's own CA)."""
+    with SmtpServer(tls_dir=tmp_path, implicit_tls=True) as smtp:
+        assert smtp.certificate is not None
+        changes = {"smtp_host": "127.0.0.1", "smtp_port": smtp.port, "smtp_tls": "tls", "smtp_user": USER}
+        configured = settings.changed({**changes, "smtp_password": PASSWORD, "smtp_from": "db@example.org"})
+        with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED"):
+            deliver(configured, MAIL)  # the system's CAs do not know the self-signed certificate
+        monkeypatch.setenv("SSL_CERT_FILE", str(smtp.certificate))
+        deliver(configured, MAIL)
+        [message] = smtp.messages
+        assert (message["From"], message["To"], message["Subject"]) == ("db@example.org", "joe@example.com", "Hello")

@@ -83,8 +83,8 @@ def test_verification_invitation_and_reset_mails_arrive_and_their_links_work(tmp
         members = http.get("/api/teams/acme/members", headers=root).json()["members"]
         assert {"username": "joe", "roles": ["Editor"]} in members
         fresh = httpx2.Client(base_url=base, timeout=30)
-        again = {**joe, "username": "joe2", "email_address": "joe2@example.com", "invitationKey": invitation_key}
-        used = fresh.post("/api/users", json=again)
+        second = {**joe, "username": "joe2", "email_address": "joe2@example.com", "invitationKey": invitation_key}
+        used = fresh.post("/api/users", json=second)
         assert used.status_code == 400 and "unknown, used or expired" in used.json()["errors"][0]
 
         # a password reset: the key and the reset page's link
