@@ -10,7 +10,6 @@
   // SQLite returns at most 2,000 columns: a table that wide has no room for its rowid beside `*`, so its rows are read-only here.
   const rowid = columnList.length < 2000 ? document.body.dataset.rowid : "";
   const sheet = $("#sheet"), error = $("#sheet-error");
-  const LONG = 60; // a value this long (or with a line break) is shown truncated, whole on demand
   let state = tableView.parse(location.search, columnList);
   let total = null, capped = false, countFailure = "", loading = 0;
 
@@ -107,16 +106,26 @@
 
   // --- long values ----------------------------------------------------------------------------
   const dialog = $("#cell-dialog");
-  function truncated(td, column, value) {
-    const text = value === null ? "" : typeof value === "object" ? JSON.stringify(value) : String(value);
-    if (text.length <= LONG && !text.includes("\n")) return;
-    td.classList.add("long");
-    if (td.classList.contains("editable")) return; // the editor shows the whole value
-    td.title = text.length > 2000 ? text.slice(0, 2000) + "…" : text;
-    td.tabIndex = 0;
-    const open = () => { $("#cell-dialog-title").textContent = column; $("#cell-dialog-value").textContent = text; dialog.showModal(); };
-    td.addEventListener("click", open);
-    td.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); open(); } });
+  const asText = (value) => (value === null ? "" : typeof value === "object" ? JSON.stringify(value) : String(value));
+  // After the rows are laid out: a cell whose value does not fit its one line (or has several) is "long"; one that
+  // cannot be edited opens its whole value in a dialog on a click or Enter (an editable cell's editor shows it whole).
+  function markLong(candidates) {
+    const wrapped = sheet.classList.contains("wrapped");
+    sheet.classList.remove("wrapped");
+    const long = candidates.filter(({ td, text }) => text.includes("\n") || td.scrollWidth > td.clientWidth);
+    sheet.classList.toggle("wrapped", wrapped);
+    long.forEach(({ td, column, text }) => {
+      td.classList.add("long");
+      if (td.classList.contains("editable")) return;
+      td.title = text.length > 2000 ? text.slice(0, 2000) + "…" : text;
+      td.tabIndex = 0;
+      const open = (e) => {
+        if (e.target.closest("a, button")) return; // a link or control inside the cell does its own thing
+        $("#cell-dialog-title").textContent = column; $("#cell-dialog-value").textContent = text; dialog.showModal();
+      };
+      td.addEventListener("click", open);
+      td.addEventListener("keydown", (e) => { if (e.key === "Enter") { e.preventDefault(); open(e); } });
+    });
   }
   $("#wrap-cells").addEventListener("change", (e) => sheet.classList.toggle("wrapped", e.target.checked));
 
@@ -142,9 +151,11 @@
       if (!result.rows.length && total && pages() && state.page > pages()) { go((s) => { s.page = pages(); }, { replace: true }); return; }
       const columns = result.rows.length ? Object.keys(result.rows[0]).filter((c) => c !== "__rowid") : columnList;
       const context = { table, rowid, columns, result, reload: load, error };
+      const candidates = [];
       renderTable(sheet, columns, result.rows, (td, column, row) => {
         tablePage.cellDecorators.forEach((f) => f(td, column, row, context));
-        truncated(td, column, row[column]);
+        const text = asText(row[column]);
+        if (text.length > 20 || text.includes("\n")) candidates.push({ td, column, text });
       });
       $$("th", sheet).forEach((th) => {
         const name = th.textContent, button = document.createElement("button");
@@ -157,6 +168,7 @@
         tablePage.headerDecorators.forEach((f) => f(th, name, context));
       });
       $$("tbody tr", sheet).forEach((tr, i) => tablePage.rowDecorators.forEach((f) => f(tr, result.rows[i], context)));
+      markLong(candidates);
       showPager(result.rows.length);
     } catch (e) { if (mine === loading) error.textContent = e.message; }
     if (mine === loading) tablePage.facets(state, filter, total);

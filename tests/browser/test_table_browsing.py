@@ -80,6 +80,10 @@ def test_totals_pages_and_page_size_with_back(site):
     page = open_view(site)
     assert page.text_content("#row-count") == "1,234 rows"
     assert label(page) == "rows 1–50 · page 1 of 25"
+    # Only the values that do not fit their cell are marked long: the notes of rows 7, 14, ... 49.
+    assert page.eval_on_selector_all("#sheet td.long", "tds => tds.map(td => td.parentNode.cells[0].textContent)") == [
+        str(i) for i in range(7, 50, 7)
+    ]
     assert page.is_disabled("#first") and page.is_disabled("#prev")
     assert not page.is_disabled("#next") and not page.is_disabled("#last")
     # A disabled control looks disabled: faded and with a not-allowed cursor.
