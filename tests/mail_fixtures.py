@@ -64,10 +64,10 @@ def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, aut
 
 
 class SmtpServer:
-    def __init__(self, *, tls_dir: Path | None = None, implicit_tls: bool = False) -> None:
+    def __init__(self, *, tls_dir: Path | None = None, implicit_tls: bool = False, port: int | None = None) -> None:
         """`tls_dir`: STARTTLS required (AUTH too); with `implicit_tls`, TLS from the first byte instead."""
         self.keeper = _Keeper()
-        self.port = free_port()
+        self.port = port or free_port()
         self.certificate: Path | None = None
         options: dict[str, Any] = {}
         if tls_dir is not None:

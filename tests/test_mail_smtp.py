@@ -126,3 +126,60 @@ def test_an_unreachable_smtp_server_holds_up_no_request_and_is_logged(tmp_path: 
             assert time.monotonic() < deadline, server_log(data_dir).read_text()[-2000:]
             time.sleep(0.1)
         assert "next attempt in 10 s" in server_log(data_dir).read_text()
+
+
+def test_worker_processes_send_each_mail_once(tmp_path: Path) -> None:
+    """`serve --workers 2`: resets answered by either worker; each mail arrives once."""
+    data_dir = tmp_path / "data"
+    with SmtpServer() as smtp:
+        env = {"AIRSEQUEL_SMTP_HOST": "127.0.0.1", "AIRSEQUEL_SMTP_PORT": str(smtp.port), "AIRSEQUEL_SMTP_TLS": "none"}
+        with running_server(data_dir, env, workers=2) as base:
+            http = httpx2.Client(base_url=base, timeout=30)
+            for name in ("ann", "ben", "cat"):
+                assert (
+                    http.post(
+                        "/api/users",
+                        json={"username": name, "email_address": f"{name}@example.org", "password": PASSWORD},
+                    ).status_code
+                    == 201
+                )
+            for name in ("ann", "ben", "cat", "ann", "ben"):  # five: the throttle allows five per client address
+                fresh = httpx2.Client(base_url=base, timeout=30)  # a new connection: either worker answers
+                answer = fresh.post("/api/users/reset-password", json={"email": f"{name}@example.org"})
+                assert answer.status_code == 200
+            for name in ("ann", "ben", "cat"):
+                smtp.wait_for(f"{name}@example.org", "Confirm your")
+            import time
+
+            deadline = time.monotonic() + 15
+            while len(smtp.messages) < 8 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            time.sleep(1)  # time for a duplicate to arrive, were there one
+            subjects = sorted((m["To"], m["Subject"]) for m in smtp.messages)
+            assert len(subjects) == 8, subjects
+            keys = {body_of(m).splitlines()[1] for m in smtp.messages if "Reset" in m["Subject"]}
+            assert len(keys) == 5  # five different reset keys: no mail sent twice
+
+
+def test_a_mail_queued_before_a_stop_is_sent_after_the_restart(tmp_path: Path) -> None:
+    """The SMTP server is down: the reset's mail fails its first attempt and waits; the server stops; once
+    both are back, the restarted server sends it."""
+    from tests.mail_fixtures import free_port
+    from tests.server_process import server_log
+
+    data_dir = tmp_path / "data"
+    port = free_port()
+    env = {"AIRSEQUEL_SMTP_HOST": "127.0.0.1", "AIRSEQUEL_SMTP_PORT": str(port), "AIRSEQUEL_SMTP_TLS": "none"}
+    with running_server(data_dir, env) as base:
+        http = httpx2.Client(base_url=base, timeout=30)
+        body = {"username": "ann", "email_address": "ann@example.org", "password": PASSWORD}
+        assert http.post("/api/users", json=body).status_code == 201
+        import time
+
+        deadline = time.monotonic() + 10
+        while "not delivered to ann@example.org (attempt 1 of 5" not in server_log(data_dir).read_text():
+            assert time.monotonic() < deadline, server_log(data_dir).read_text()[-2000:]
+            time.sleep(0.1)
+    with SmtpServer(port=port) as smtp, running_server(data_dir, env):
+        message = smtp.wait_for("ann@example.org", "Confirm your", timeout=30)  # its next attempt: 10 s after the first
+        assert "/verify-email/" in body_of(message)
