@@ -1,7 +1,7 @@
 """A real SMTP server for the mail tests: aiosmtpd on a free loopback port, keeping what it receives.
 
-`SmtpServer(tls_dir=...)` offers STARTTLS with a self-signed certificate made by the openssl command
-(clients trust it through SSL_CERT_FILE) and then requires it, with AUTH for USER/PASSWORD."""
+`SmtpServer(tls_dir=...)` offers STARTTLS with a self-signed certificate (clients trust it through
+SSL_CERT_FILE) and then requires it, with AUTH for USER/PASSWORD."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import email.policy
 import re
 import socket
 import ssl
-import subprocess
 import threading
 import time
 from email.message import EmailMessage
@@ -30,15 +29,36 @@ def free_port() -> int:
 
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
-    """(certificate, key) for 127.0.0.1, valid one day."""
-    cert, key = directory / "smtp-cert.pem", directory / "smtp-key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert)]
-        + ["-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True,
-        capture_output=True,
+    """(certificate, key) for 127.0.0.1, valid one day (made with `cryptography`, which moto brings along)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
     )
-    return cert, key
+    cert_path, key_path = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return cert_path, key_path
 
 
 class _Keeper:
