@@ -65,9 +65,13 @@
   });
   rows.addEventListener("click", (e) => {
     if (!e.target.classList.contains("filter-remove")) return;
-    const row = e.target.closest(".filter-row");
-    if ($$(".filter-row", rows).length > 1) row.remove(); else $(".filter-value", row).value = "";
+    const all = $$(".filter-row", rows), index = all.indexOf(e.target.closest(".filter-row"));
+    const kept = filtersShown().filter((f, i) => i !== index);
+    // Shown again from what is kept: the first line (the one with the ids) stays the first.
+    if (all.length > 1) { all.slice(1).forEach((r) => r.remove()); kept.forEach((f, i) => (i ? rows.append(setUpRow(template.cloneNode(true), f)) : setUpRow(all[0], f))); }
+    else $(".filter-value", all[0]).value = "";
     applyFilters(false);
+    $(".filter-column", rows).focus();
   });
   $("#filters").addEventListener("submit", (e) => { e.preventDefault(); applyFilters(false); });
   $("#add-filter").addEventListener("click", () => {

@@ -160,6 +160,8 @@ def test_filters_with_operators_on_several_columns(site):
     expected = stored_count(page, site["db"], "WHERE population >= 2000")
     page.wait_for_function(f"() => document.querySelector('#row-count').textContent === '{expected} matching rows'")
     assert "country" not in page.url
+    assert page.locator("#filter-rows .filter-row").count() == 1
+    assert page.input_value("#filter-column") == "population" and page.input_value("#filter-text") == "2000"
 
 
 def test_null_contains_starts_and_not_equal(site):
