@@ -111,7 +111,7 @@
     truncatedNote.textContent =
       `The result was cut at ${limit} rows: the server sends at most ${limit} rows per statement (its row limit), ` +
       "and the query returned more. To see the rest, add a LIMIT and OFFSET (e.g. LIMIT 1000 OFFSET " +
-      `${limit}) to page through them, narrow it down with WHERE, or export the whole table from the database's page.`;
+      `${cut.rows.length}) to page through them, narrow it down with WHERE, or export the whole table from the database's page.`;
   }
   function showEarlier(statements) {
     // A script of several statements: the rows of the ones before the last that returns rows.
