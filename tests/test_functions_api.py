@@ -197,3 +197,18 @@ def test_invocations_keep_the_last_500_newest_first(client):
     kept = client.get(f"/api/dbs/{db}/functions/{fid}/invocations").json()["invocations"]
     assert len(kept) == 500
     assert [i["data"] for i in kept[:2]] == ["504", "503"] and kept[-1]["data"] == "5"
+
+
+def test_the_functions_page_is_for_managers_and_tells_others_who_manages(client):
+    sessions = acme_team(client)
+    db = client.post("/api/dbs", headers=sessions["adam"], json={"name": "acme-page", "team": "acme"}).json()["id"]
+    editor = client.get(f"/dbs/{db}/functions", headers={**sessions["eddie"], "Accept": "text/html"})
+    assert editor.status_code == 200 and 'id="fn-form"' in editor.text and 'data-may-manage="yes"' in editor.text
+    viewer = client.get(f"/dbs/{db}/functions", headers={**sessions["vera"], "Accept": "text/html"})
+    assert viewer.status_code == 200 and 'id="fn-form"' not in viewer.text
+    assert "Functions are managed by the team's Editors and Admins" in viewer.text
+    stranger = client.get(f"/dbs/{db}/functions", headers={**sessions["otto"], "Accept": "text/html"})
+    assert stranger.status_code == 404
+    page = client.get(f"/dbs/{db}", headers={**sessions["eddie"], "Accept": "text/html"})
+    assert f'href="/dbs/{db}/functions"' in page.text
+    assert f'href="/dbs/{db}/functions"' not in client.get(f"/dbs/{db}", headers=sessions["vera"]).text

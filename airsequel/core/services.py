@@ -194,6 +194,11 @@ class Services:
         )
 
     @cached_property
+    def row_pages(self) -> RowPages:
+        """The row and schema pages' data (and the table page's foreign-key links)."""
+        return RowPages(self.hosting, self.pages)
+
+    @cached_property
     def prompts(self) -> Prompts:
         """The AI prompts, through the operator's language model (none configured: they answer 501)."""
         return Prompts(self.hosting, self.catalog, self.schema_edits, self.audit, self.live)
@@ -209,16 +214,11 @@ class Services:
         described = self.prompts.describe_source(caller, record, shown["name"], source, shown.get("runtime") or "deno")
         return {**described, "funcId": function_id}
 
-    @cached_property
-    def row_pages(self) -> RowPages:
-        """The row and schema pages' data (and the table page's foreign-key links)."""
-        return RowPages(self.hosting, self.pages)
-
     @functools.cached_property
     def functions(self) -> Functions:
         """The databases' cloud functions, their versions (diagnosed by Deno when saved) and invocations."""
         deno_dir = self.layout.root / "deno"
-        return Functions(self.control, lambda code, language: diagnose(code, language, deno_dir))
+        return Functions(self.control, lambda code, language: diagnose(code, language, deno_dir), self.pages.navigation)
 
     @functools.cached_property
     def function_calls(self) -> FunctionCalls:

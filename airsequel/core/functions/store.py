@@ -48,9 +48,22 @@ class CallableFunction:
 
 
 class Functions:
-    def __init__(self, control: ControlPlane, diagnose: Diagnose) -> None:
+    def __init__(
+        self,
+        control: ControlPlane,
+        diagnose: Diagnose,
+        navigation: Callable[[Principal], dict[str, Any]] = lambda caller: {},
+    ) -> None:
         self.control = control
         self.diagnose = diagnose  # (code, language) -> Deno's diagnostics
+        self.navigation = navigation  # what every web page shows (core/content/pages.py)
+
+    def page(self, caller: Principal, record: DatabaseRecord) -> dict[str, Any]:
+        """The functions page (/dbs/<id>/functions): to readers, with what the caller may do there;
+        the functions themselves are loaded by the page through the API, and only for managers."""
+        authorize(caller, Action.READ, record)
+        manager = caller.kind == PrincipalKind.USER and may(caller, Action.WRITE, record)
+        return {**self.navigation(caller), "db": record, "may_manage": manager}
 
     # Managing (Editors and Admins)
 

@@ -3,7 +3,7 @@ keyed by (method, path) as the routing table names them."""
 
 from __future__ import annotations
 
-from airsequel.http.openapi.declarations import Declared, declare, json
+from airsequel.http.openapi.declarations import Declared, declare, json, page
 from airsequel.http.openapi.schemas import BOOL, EMPTY, INT, NUM, STR, TIME, Schema, array, nullable, record
 
 DIAGNOSTIC = record(
@@ -51,6 +51,7 @@ PATH = "/api/dbs/{db_id}/functions"
 ONE = PATH + "/{func_id}"
 
 RESPONSES: dict[tuple[str, str], Declared] = {
+    ("GET", "/dbs/{db_id}/functions"): page(),
     ("GET", PATH): declare(json(record(functions=array(FUNCTION))), errors=MANAGING),
     ("POST", PATH): declare(json(FUNCTION, 201, "Created, with Deno's diagnostics"), errors=(*MANAGING, 413)),
     ("GET", ONE): declare(json(FUNCTION), errors=MANAGING),

@@ -8,14 +8,17 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 
 from airsequel.core.auth.access import Action
-from airsequel.core.errors import InvalidInput, TooLarge
+from airsequel.core.errors import CoreError, InvalidInput, TooLarge
 from airsequel.core.functions.store import LANGUAGES, RUNTIMES
 from airsequel.core.integer_text import parse_count
 from airsequel.http.bodies import BOOLEAN, STRING, TEXT_OR_NULL, body_chunks, documents_body, obj, read_json_object
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
+from airsequel.http.error_pages import browser_error
+from airsequel.http.pages import templates
 from airsequel.http.responses import JSONResponse
 
 FUNCTION_FIELDS: dict[str, Any] = {
@@ -127,6 +130,17 @@ async def call_function(request: Request) -> JSONResponse:
     return JSONResponse(result)
 
 
+async def functions_page(request: Request) -> Response:
+    """The web page that lists, edits and runs the database's functions."""
+    try:
+        record = await authorized_database(request, Action.READ)
+        caller = await principal(request)
+        data = await run_in_threadpool(services(request).functions.page, caller, record)
+    except CoreError as error:
+        return await browser_error(request, error)
+    return templates.TemplateResponse(request, "pages/functions.html", data)
+
+
 async def _call_data(request: Request) -> Any:
     max_bytes = services(request).settings.max_json_body_bytes
     declared = parse_count(request.headers.get("content-length"))
@@ -160,5 +174,6 @@ routes = [
     Route("/api/dbs/{db_id}/functions/{func_id}/invocations", list_invocations, methods=["GET"]),
     Route("/api/dbs/{db_id}/functions/{func_id}/republish", republish_function, methods=["POST"]),
     Route("/api/dbs/{db_id}/functions/{func_id}/versions/{version_id}", get_version, methods=["GET"]),
+    Route("/dbs/{db_id}/functions", functions_page, methods=["GET"]),
     Route("/fns/{func_id}", call_function, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
 ]
