@@ -434,3 +434,13 @@ def test_the_reference_request_bodies_work_unchanged(client):
     created = client.post("/api/prompt/create-database", json=REFERENCE_BODY)
     assert created.status_code == 201, created.text
     assert created.json()["name"] == "Users"
+
+
+def test_the_pages_offer_ask_in_words_only_with_a_model(client):
+    db_id = new_db(client)
+    for path in (f"/dbs/{db_id}", f"/dbs/{db_id}/sql"):
+        assert 'id="ask-form"' not in client.get(path).text
+    use_model(client, "echo")
+    for path in (f"/dbs/{db_id}", f"/dbs/{db_id}/sql"):
+        page = client.get(path).text
+        assert 'id="ask-form"' in page and "/static/ask_in_words.js" in page

@@ -29,6 +29,7 @@
     onChange: (text) => store(draftKey, text),
   });
   if (!pageSchema) loadSchema();
+  window.sqlPage = { editor, run: () => run() }; // for static/ask_in_words.js: a proposal lands in the editor
   async function loadSchema() {
     // A page without the schema in its data (e.g. one another page builds): ask the database itself.
     try {

@@ -41,6 +41,11 @@ async def _error_page(request: Request, error: CoreError) -> Response:
     return await browser_error(request, error)
 
 
+def _ask(request: Request) -> dict[str, bool]:
+    """Whether the page offers "Ask in words": when the operator configured a language model."""
+    return {"ask_in_words": bool(services(request).settings.llm_model)}
+
+
 async def login_page(request: Request) -> Response:
     """A logged-in user has nothing to do here: on to `next` (when it is a path of ours) or home."""
     context = await _navigation(request, signup=request.url.path == "/signup")
@@ -75,7 +80,7 @@ async def database_page(request: Request) -> Response:
         return await _error_page(request, error)
     caller = await principal(request)
     data = await run_in_threadpool(services(request).pages.database, caller, record)
-    return _page(request, "database", {**data, "base_url": str(request.base_url).rstrip("/")})
+    return _page(request, "database", {**data, "base_url": str(request.base_url).rstrip("/"), **_ask(request)})
 
 
 async def table_page(request: Request) -> Response:
@@ -94,7 +99,8 @@ async def sql_page(request: Request) -> Response:
     except CoreError as error:
         return await _error_page(request, error)
     caller = await principal(request)
-    return _page(request, "sql", await run_in_threadpool(services(request).pages.sql, caller, record))
+    data = await run_in_threadpool(services(request).pages.sql, caller, record)
+    return _page(request, "sql", {**data, **_ask(request)})
 
 
 async def readonly_page(request: Request) -> Response:
