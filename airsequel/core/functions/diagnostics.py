@@ -88,6 +88,8 @@ def _check(source: Path, deno_dir: Path) -> list[dict[str, Any]]:
         )
     except subprocess.TimeoutExpired:
         return [_diagnostic("check", "timeout", f"The type check did not finish in {CHECK_SECONDS:g} s", "warning")]
+    except OSError as error:
+        return [_diagnostic("check", "unavailable", f"Deno could not be started: {error}", "warning")]
     if done.returncode == 0:
         return []
     text = (done.stdout + done.stderr).decode(errors="replace")
@@ -120,6 +122,8 @@ def _lint(source: Path, deno_dir: Path) -> list[dict[str, Any]]:
         report = json.loads(done.stdout or b"{}")
     except subprocess.TimeoutExpired:
         return [_diagnostic("lint", "timeout", f"Linting did not finish in {LINT_SECONDS:g} s", "warning")]
+    except OSError as error:
+        return [_diagnostic("lint", "unavailable", f"Deno could not be started: {error}", "warning")]
     except ValueError:
         return []
     found = [
@@ -133,8 +137,8 @@ def _lint(source: Path, deno_dir: Path) -> list[dict[str, Any]]:
         )
         for item in report.get("diagnostics", [])
     ]
-    for error in report.get("errors", []):
-        message = str(error.get("message", "")).split(source.as_uri())[0].strip() or "The code does not parse"
+    for problem in report.get("errors", []):
+        message = str(problem.get("message", "")).split(source.as_uri())[0].strip() or "The code does not parse"
         found.append(_diagnostic("lint", "syntax", message, "error"))
     return found
 

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from airsequel.core.errors import Unavailable
+
 RUNNER = Path(__file__).with_name("runner.ts")
 MARKER = b"\x1eairsequel-result "
 POLL_SECONDS = 0.005
@@ -43,7 +45,10 @@ def deno_binary() -> str:
     """The Deno executable of the `deno` package (PyPI), beside this Python's scripts."""
     from deno import find_deno_bin
 
-    return str(find_deno_bin())
+    try:
+        return str(find_deno_bin())
+    except FileNotFoundError:
+        raise Unavailable("The deno package's binary is missing on this server: functions cannot run") from None
 
 
 @dataclass(frozen=True)
@@ -116,16 +121,19 @@ def run_call(code: str, language: str, context: dict[str, Any], api: Api, limits
         }
     ).encode()
     started = time.monotonic()
-    process = subprocess.Popen(
-        deno_command(api, limits),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=deno_environment(deno_dir),
-        cwd=deno_dir,
-        process_group=0,
-        close_fds=True,
-    )
+    try:
+        process = subprocess.Popen(
+            deno_command(api, limits),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=deno_environment(deno_dir),
+            cwd=deno_dir,
+            process_group=0,
+            close_fds=True,
+        )
+    except OSError as error:
+        raise Unavailable(f"Deno cannot be started on this server ({error}): functions cannot run") from None
     try:
         resource.prlimit(process.pid, resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
     except (ProcessLookupError, PermissionError):
