@@ -115,6 +115,16 @@ def test_a_read_only_link_shows_row_and_schema_pages_under_its_address(site, bro
     )
     visitor = browser.new_context().new_page()
     visitor.set_default_timeout(20_000)
+    # The read-only table page links its foreign keys under the link's address, with their labels.
+    visitor.goto(f"{base}/readonly/{readonly}/tables/a%2Fb%20albums")
+    visitor.wait_for_function(
+        "() => [...document.querySelectorAll('#sheet .fk-label')].some((l) => l.textContent === 'Miles Davis')"
+    )
+    visitor.click("#sheet a.foreign-key >> text=2")
+    visitor.wait_for_url(re.compile(rf"{re.escape(base)}/readonly/{readonly}/rows/artists\?key="))
+    assert "Miles Davis" in visitor.inner_text("#row-columns")
+    visitor.click("#referenced-by a.all-referencing")
+    visitor.wait_for_url(re.compile(rf"/readonly/{readonly}/tables/a/b%20albums\?eq%3Aartist_id=2$"))
     visitor.goto(f"{base}/readonly/{readonly}/rows/artists?rowid=2")
     assert "Miles Davis" in visitor.inner_text("#row-columns")
     visitor.click("#schema-link")
