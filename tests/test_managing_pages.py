@@ -48,3 +48,12 @@ def test_the_dashboards_list_the_charts_of_readable_databases(services, acme):  
         dashboard_page(services.pages, acme["otto"], shared)
     with pytest.raises(NotAuthenticated):
         dashboard_page(services.pages, Principal.anonymous())
+
+
+def test_a_locked_schema_offers_no_table_creation_on_the_database_page(client):
+    db_id = client.post("/api/dbs", json={"name": "locked", "query": "CREATE TABLE t(a)"}).json()["id"]
+    assert 'id="new-table-form"' in client.get(f"/dbs/{db_id}").text
+    assert client.patch(f"/api/dbs/{db_id}/settings", json={"schemaLocked": True}).status_code == 200
+    page = client.get(f"/dbs/{db_id}").text
+    assert 'id="new-table-form"' not in page and "data-delete-table" not in page
+    assert "The schema is locked: unlock it in the settings to create, rename or delete tables." in page
