@@ -25,7 +25,9 @@
       status.classList.add("error");
       bar.hidden = true;
     } else {
-      status.textContent = job.status === "STARTED" ? "Waiting to start…" : `Running: ${thousands(done)} of ${counted(total, "row")}`;
+      // rows_total is null until the job has counted what it will write.
+      status.textContent = job.status === "STARTED" ? "Waiting to start…"
+        : typeof total === "number" ? `Running: ${thousands(done)} of ${counted(total, "row")}` : `Running: ${counted(done, "row")} so far`;
     }
   }
 
