@@ -176,3 +176,34 @@ def test_an_export_job_is_started_followed_and_downloaded_from_the_database_page
     assert page.locator("#export-jobs li").count() == 1
     jobs = page.evaluate("async () => (await (await fetch('/api/exports')).json()).exports.length")
     assert jobs == 1
+
+
+def test_a_running_export_shows_its_progress(site):
+    base, page, _db = site
+    big = create_database_in_page(
+        page,
+        "big",
+        "CREATE TABLE big(id INTEGER PRIMARY KEY, v TEXT); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+        "FROM n WHERE i < 400000) INSERT INTO big SELECT i, 'value number ' || i FROM n",
+    )
+    page.goto(f"{base}/dbs/{big}")
+    # Every status the job's line shows, as it changes.
+    page.evaluate(
+        """() => { window.statuses = []; new MutationObserver(() => {
+             const s = document.querySelector('#export-jobs .export-status');
+             const p = document.querySelector('#export-jobs progress');
+             if (s) window.statuses.push([s.textContent, p ? p.value : null]);
+           }).observe(document.querySelector('#export-jobs'), {subtree: true, childList: true, characterData: true, attributes: true}); }"""
+    )
+    page.select_option("#export-format", "text/csv")
+    page.click("#start-export")
+    page.locator("#export-jobs a.export-download").wait_for(state="visible", timeout=60_000)
+    statuses = page.evaluate("() => window.statuses")
+    running = [(text, value) for text, value in statuses if text.startswith("Running")]
+    assert running, statuses
+    # Rows written of the rows to write, with the bar between empty and full (or, before the job has counted, so far).
+    for text, value in running:
+        counted_of = re.fullmatch(r"Running: [\d,]+ of 400,000 rows", text)
+        assert counted_of or re.fullmatch(r"Running: [\d,]+ rows? so far", text), text
+        assert value is not None and 0 <= value < 1
+    assert statuses[-1][0] == "Done: 400,000 rows"
