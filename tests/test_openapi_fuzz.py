@@ -45,7 +45,9 @@ EXCLUDED = [
 )
 def test_no_route_answers_generated_requests_with_a_server_error(tmp_path):
     data_dir = tmp_path / "data"
-    with running_server(data_dir) as base:
+    # The AI prompt routes are fuzzed with a real model that needs no weights (llm-echo's echo): without a
+    # model they would answer 501 to everything.
+    with running_server(data_dir, env={"AIRSEQUEL_LLM_MODEL": "echo"}) as base:
         http = httpx2.Client(base_url=base, timeout=30)
         token = sign_up_and_login(http, "fuzzer")
         auth = {"Authorization": f"Bearer {token}"}
