@@ -207,3 +207,24 @@ def test_a_running_export_shows_its_progress(site):
         assert counted_of or re.fullmatch(r"Running: [\d,]+ rows? so far", text), text
         assert value is not None and 0 <= value < 1
     assert statuses[-1][0] == "Done: 400,000 rows"
+
+
+def test_row_schema_and_export_parts_fit_a_phone(site, browser):
+    base, page, db = site
+    cookies = page.context.cookies()
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone.add_cookies(cookies)
+    small = phone.new_page()
+    small.set_default_timeout(20_000)
+    pages = {
+        f"/dbs/{db}/rows/artists?rowid=1": "Pastel Blues",
+        f"/dbs/{db}/schema/a%2Fb%20albums": "albums_by_artist",
+        f"/dbs/{db}": "Start export",
+    }
+    for path, shown in pages.items():
+        small.goto(base + path)
+        assert shown in small.inner_text("main"), path
+        width, inner = small.evaluate("() => [document.scrollingElement.scrollWidth, innerWidth]")
+        assert width <= inner, (path, width, inner)
+    screenshot(small, "rows-phone-database-page")
+    phone.close()
