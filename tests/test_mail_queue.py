@@ -113,6 +113,7 @@ def test_a_request_never_waits_for_a_silent_smtp_server(settings: Settings, sile
         assert not (settings.data_dir / "outbox").exists()
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # aiosmtpd sees STARTTLS only
 def test_tls_from_the_first_byte_with_auth(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """smtp_tls=tls (SMTPS, port 465's way): the certificate is checked (SSL_CERT_FILE names the test's own CA)."""
     with SmtpServer(tls_dir=tmp_path, implicit_tls=True) as smtp:
