@@ -69,6 +69,7 @@ def test_the_key_addresses_rows_of_without_rowid_tables_and_unique_columns(clien
     answer = page(client, f"/dbs/{music}/rows/tags", key=key)
     assert answer.status_code == 200
     assert "Hard bop" in answer.text
+    assert 'tags <small class="muted">code = &#34;bebop/hard&#34;</small>' in answer.text
     # Its parent (a key without a column list: the primary key) links by key, labelled.
     parent = quote(json.dumps({"code": "jazz"}, separators=(",", ":")), safe="")
     assert f'href="/dbs/{music}/rows/tags?key={parent}"' in answer.text

@@ -68,7 +68,7 @@ class RowPages:
             "db": record,
             "table": table,
             "row": row,
-            "named": f"row {rowid}" if rowid is not None else f"key {key}",
+            "named": f"row {rowid}" if rowid is not None else _named_by_key(key),
             "columns": [_column_info(table, column.name) for column in table.columns],
             "outgoing": {column: link for links in outgoing for column, link in links.items()},
             "incoming": incoming,
@@ -110,6 +110,12 @@ class RowPages:
                     }
                 )
         return {"foreignKeys": keys, "primaryKey": table.primary_key}
+
+
+def _named_by_key(key: str | None) -> str:
+    """How the page names a row found by its key (already checked): `id = 12`, `code = "jazz"`."""
+    wanted = orjson.loads(key or "{}")
+    return ", ".join(f"{name} = {orjson.dumps(value).decode()}" for name, value in wanted.items())
 
 
 def _table(conn: sqlite3.Connection, tables: list[Table], name: str) -> Table:
