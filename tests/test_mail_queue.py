@@ -81,9 +81,11 @@ def test_a_queued_mail_goes_to_the_outbox_once_smtp_is_turned_off(services: Serv
     queue = MailQueue(services.control)
     queue.enqueue(MAIL)
     live = LiveSettings(services.settings)  # smtp_host unset
-    sender = MailSender(queue, live, tmp_path / "outbox", poll_seconds=0.02)
+    sender = MailSender(queue, live, tmp_path / "outbox", poll_seconds=0.02, smtp_off_grace=0.3)
     sender.start()
     try:
+        time.sleep(0.15)
+        assert queue.waiting() == 1  # not at once: another worker's view of the settings may be a second old
         _wait_until(lambda: queue.waiting() == 0)
     finally:
         sender.stop()

@@ -6,7 +6,8 @@ all, each failure logged as a warning, the last one as an error, and the mail is
 worker process of `serve --workers N` runs a sender; the claims in the control plane make each mail go
 out once. At stop, a mail not yet sent stays queued for the next start (or another worker); an attempt
 still waiting on a slow SMTP server is abandoned after STOP_WAIT_SECONDS and taken again when its lease
-ends. If SMTP was turned off meanwhile, the queued mail is written to the outbox directory instead."""
+ends. If SMTP was turned off meanwhile (still off SMTP_OFF_GRACE_SECONDS after the first try), the queued mail
+is written to the outbox directory instead."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ log = logging.getLogger("airsequel.mail")
 RETRY_DELAYS: tuple[float, ...] = (10.0, 60.0, 300.0, 1800.0)
 POLL_SECONDS = 5.0  # how often a sender looks for mails other processes queued, or retries that came due
 STOP_WAIT_SECONDS = 3.0
+# A sender that sees SMTP off at a mail's first try waits this long before the outbox: the process that queued
+# it saw SMTP on, and this one's view of the settings may lag behind another worker's change by a second or so.
+SMTP_OFF_GRACE_SECONDS = 10.0
 
 
 class MailSender:
@@ -42,6 +46,7 @@ class MailSender:
         *,
         retry_delays: Sequence[float] = RETRY_DELAYS,
         poll_seconds: float = POLL_SECONDS,
+        smtp_off_grace: float = SMTP_OFF_GRACE_SECONDS,
         send: Callable[[Settings, Mail, Callable[[smtplib.SMTP], None]], None] = deliver,
     ) -> None:
         """`retry_delays`: the wait after each failed attempt but the last (MAX_ATTEMPTS = len + 1)."""
@@ -50,6 +55,7 @@ class MailSender:
         self.outbox = outbox
         self.retry_delays = tuple(retry_delays)
         self.poll_seconds = poll_seconds
+        self.smtp_off_grace = smtp_off_grace
         self.send = send
         self.sender_id = f"{socket.gethostname()}:{os.getpid()}:{ids.new_ulid()}"  # which process claimed a mail
         self._wake = threading.Event()
@@ -123,6 +129,9 @@ class MailSender:
         mail, settings = queued.mail, self.live.current
         what = f"mail {queued.id} ({mail.purpose} for {mail.about})"
         if not settings.smtp_host:
+            if queued.attempts == 1:
+                self.queue.retry_later(queued, self.sender_id, self.smtp_off_grace, "SMTP is off in this process")
+                return
             path = write_to_outbox(self.outbox, mail)
             self.queue.sent(queued)
             log.warning("%s: SMTP is off now, written to %s instead", what, path)
