@@ -12,7 +12,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.helpers import acme_team
+from tests.helpers import acme_team, setup_key_from_log, sign_up_and_login
 from tests.server_process import running_server, user_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -271,3 +271,24 @@ def test_the_callers_credentials_never_reach_the_function(owner, db):
     headers = response.json()
     assert headers["x-custom"] == "kept"
     assert "authorization" not in headers and "cookie" not in headers
+
+
+def test_calls_reach_the_api_of_a_server_that_answers_only_its_allowed_hosts(tmp_path):
+    """With allowedHosts set, the server answers no 127.0.0.1 Host: a call sends the first allowed name."""
+    data_dir = tmp_path / "data"
+    with running_server(data_dir) as base:
+        port = base.rsplit(":", 1)[1]
+        http = httpx2.Client(base_url=base, timeout=30, headers={"Host": f"localhost:{port}"})
+        http.headers["Authorization"] = "Bearer " + sign_up_and_login(
+            http, "hazel", setup_key=setup_key_from_log(data_dir)
+        )
+        changed = http.patch("/api/settings", json={"allowedHosts": ["db.example.org", "localhost"]})
+        assert changed.status_code == 200, changed.text
+        assert httpx2.get(f"{base}/api/status").status_code == 403  # Host 127.0.0.1:<port> is refused now
+        db = http.post("/api/dbs", json={"name": "hosts", "query": "CREATE TABLE t(x)"}).json()["id"]
+        code = "export default async (c) => ({ data: (await c.sql('SELECT count(*) AS n FROM t')).rows })"
+        fid = http.post(f"/api/dbs/{db}/functions", json={"name": "h", "content": code}).json()["id"]
+        called = http.post(f"/fns/{fid}", json={})
+        assert called.status_code == 200, called.text
+        assert called.json() == [{"n": 0}]
+        http.close()

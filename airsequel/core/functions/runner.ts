@@ -22,7 +22,7 @@ type Input = {
     data: unknown;
     env: Record<string, string>;
   };
-  api: { base: string; token: string; host: string };
+  api: { hostname: string; port: number; token: string; host: string };
 };
 
 const logs: LogLine[] = [];
@@ -75,26 +75,87 @@ let binary = "";
 for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
 const moduleUrl = `data:${mediaType};base64,${btoa(binary)}`;
 
+// One request to the server's API. Over a socket of our own rather than fetch(): fetch() sends the URL's
+// host as the Host header whatever the code says, and a server with allowedHosts answers only those names.
+async function post(path: string, body: string): Promise<{ status: number; text: string }> {
+  const connection = await Deno.connect({ hostname: input.api.hostname, port: input.api.port });
+  try {
+    const payload = new TextEncoder().encode(body);
+    const head = [
+      `POST ${path} HTTP/1.1`,
+      `Host: ${input.api.host}`,
+      `Authorization: Bearer ${input.api.token}`,
+      "Content-Type: application/json",
+      "Accept: application/json",
+      `Content-Length: ${payload.length}`,
+      "Connection: close",
+      "",
+      "",
+    ].join("\r\n");
+    const request = new Uint8Array([...new TextEncoder().encode(head), ...payload]);
+    let written = 0;
+    while (written < request.length) written += await connection.write(request.subarray(written));
+    const chunks: Uint8Array[] = [];
+    const buffer = new Uint8Array(65536);
+    for (;;) {
+      const read = await connection.read(buffer);
+      if (read === null) break;
+      chunks.push(buffer.slice(0, read));
+    }
+    const whole = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const chunk of chunks) {
+      whole.set(chunk, at);
+      at += chunk.length;
+    }
+    const raw = new TextDecoder("latin1").decode(whole);
+    const split = raw.indexOf("\r\n\r\n");
+    if (split < 0) throw new Error(`${path}: the server's answer ended early`);
+    const lines = raw.slice(0, split).split("\r\n");
+    const status = Number(lines[0].split(" ")[1]);
+    const chunked = lines.some((line) => /^transfer-encoding:\s*chunked/i.test(line));
+    let bodyBytes = whole.subarray(split + 4);
+    if (chunked) {
+      const parts: Uint8Array[] = [];
+      let offset = 0;
+      for (;;) {
+        const lineEnd = raw.indexOf("\r\n", split + 4 + offset) - (split + 4);
+        const size = parseInt(raw.slice(split + 4 + offset, split + 4 + lineEnd), 16);
+        if (!size) break;
+        parts.push(bodyBytes.subarray(lineEnd + 2, lineEnd + 2 + size));
+        offset = lineEnd + 2 + size + 2;
+      }
+      bodyBytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      let to = 0;
+      for (const part of parts) {
+        bodyBytes.set(part, to);
+        to += part.length;
+      }
+    }
+    return { status, text: new TextDecoder().decode(bodyBytes) };
+  } finally {
+    try {
+      connection.close();
+    } catch {
+      // closed already
+    }
+  }
+}
+
 async function callApi(path: string, body: unknown): Promise<unknown> {
-  const response = await fetch(input.api.base + path, {
-    method: "POST",
-    headers: {
-      "Authorization": `Bearer ${input.api.token}`,
-      "Content-Type": "application/json",
-      "Host": input.api.host,
-    },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
+  const response = await post(path, JSON.stringify(body));
+  const text = response.text;
   let answer: unknown;
   try {
     answer = JSON.parse(text);
   } catch {
     answer = text;
   }
-  if (!response.ok) {
+  if (response.status < 200 || response.status >= 300) {
     const errors = (answer as { errors?: unknown[] })?.errors;
-    const message = Array.isArray(errors) ? errors.map((e) => (typeof e === "string" ? e : JSON.stringify(e))).join("; ") : text;
+    const message = Array.isArray(errors)
+      ? errors.map((e) => (typeof e === "string" ? e : JSON.stringify(e))).join("; ")
+      : text;
     throw new Error(`${path} answered ${response.status}: ${message}`);
   }
   return answer;

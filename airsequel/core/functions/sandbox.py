@@ -112,12 +112,13 @@ def deno_environment(deno_dir: Path) -> dict[str, str]:
 
 def run_call(code: str, language: str, context: dict[str, Any], api: Api, limits: Limits, deno_dir: Path) -> Outcome:
     deno_dir.mkdir(parents=True, exist_ok=True)
+    hostname, _, port = api.net_permission.rpartition(":")
     payload = json.dumps(
         {
             "code": code,
             "language": language,
             "context": context,
-            "api": {"base": api.base, "token": api.token, "host": api.host},
+            "api": {"hostname": hostname.strip("[]"), "port": int(port), "token": api.token, "host": api.host},
         }
     ).encode()
     started = time.monotonic()
