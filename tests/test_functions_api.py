@@ -212,3 +212,13 @@ def test_the_functions_page_is_for_managers_and_tells_others_who_manages(client)
     page = client.get(f"/dbs/{db}", headers={**sessions["eddie"], "Accept": "text/html"})
     assert f'href="/dbs/{db}/functions"' in page.text
     assert f'href="/dbs/{db}/functions"' not in client.get(f"/dbs/{db}", headers=sessions["vera"]).text
+
+
+def test_a_deleted_database_takes_its_functions_along(client):
+    db = create_db(client)
+    fid = client.post(f"/api/dbs/{db}/functions", json={"name": "x", "content": HELLO}).json()["id"]
+    functions = client.app.state.services.functions
+    assert functions.callable(fid) is not None
+    assert client.delete(f"/api/dbs/{db}").status_code == 200
+    assert functions.callable(fid) is None
+    assert client.get(f"/fns/{fid}").status_code == 404
