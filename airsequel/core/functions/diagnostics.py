@@ -26,7 +26,7 @@ MAX_DIAGNOSTICS = 100
 CONFIG = {"compilerOptions": {"noImplicitAny": False}, "lint": {"rules": {"tags": ["recommended"]}}}
 
 _SPECIFIER = re.compile(r"""(?:\bfrom|\bimport|\brequire)\s*\(?\s*["'`]([^"'`\n]+)["'`]""")
-_REFERENCE = re.compile(r"""<reference\s+(?:path|types|lib)\s*=\s*["']([^"']+)["']""")
+_REFERENCE = re.compile(r"""<reference\s+(?:path|types)\s*=\s*["']([^"']+)["']""")
 _REMOTE_PREFIXES = ("data:", "npm:", "jsr:", "node:", "http:", "https:")
 _CHECK_ERROR = re.compile(r"^(TS\d+) \[(ERROR|WARN)\]: (.*?)$", re.MULTILINE)
 _AT = re.compile(r"^\s+at (\S+):(\d+):(\d+)\s*$", re.MULTILINE)
