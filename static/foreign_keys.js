@@ -27,24 +27,37 @@
 
   function decorate(td, column, row, context) {
     const key = links.foreignKeys.find((k) => k.columns.includes(column));
-    if (key && key.columns.every((c) => isKeyValue(row[c]))) foreignKeyLink(td, column, row, key);
+    if (!key) return;
+    if (key.columns.every((c) => isKeyValue(row[c]))) foreignKeyLink(td, column, row, key);
+    // An editable cell shows its value as text again once an edit ends (saved, refused or cancelled): link it again,
+    // to the row its value now references, with that row's label (one query for the edited cell).
+    if (td.classList.contains("editable")) new MutationObserver(() => {
+      if (td.classList.contains("editing") || td.classList.contains("saving") || td.querySelector("a.foreign-key")) return;
+      if (!key.columns.every((c) => isKeyValue(row[c]))) return;
+      foreignKeyLink(td, column, row, key);
+      const waiting = labelled; labelled = [];
+      if (waiting.length) fetchLabels(waiting).catch(() => waiting.forEach((item) => item.label.remove()));
+    }).observe(td, { childList: true });
   }
 
+  // The value's text (the cell's first child, as show() writes it) becomes the link; anything after it stays.
   function foreignKeyLink(td, column, row, key) {
+    const text = td.firstChild;
+    if (!text || text.nodeType !== Node.TEXT_NODE) return;
     const target = Object.fromEntries(key.targetColumns.map((t, i) => [t, row[key.columns[i]]]));
     const a = document.createElement("a");
     a.className = "foreign-key";
     a.href = rowPage(key.table, "key=" + encodeURIComponent(JSON.stringify(target)));
-    a.textContent = td.textContent;
+    a.textContent = text.textContent;
     a.title = `The row of ${key.table} it references`;
     // A click or Enter on the link follows it: not an edit of the (editable) cell.
     a.addEventListener("click", (e) => e.stopPropagation());
     a.addEventListener("keydown", (e) => e.stopPropagation());
-    td.replaceChildren(a);
+    text.replaceWith(a);
     if (key.labelColumn && key.columns.length === 1) {
       const label = document.createElement("span");
       label.className = "fk-label";
-      td.append(label);
+      a.after(label);
       labelled.push({ key, value: row[column], label });
     }
   }

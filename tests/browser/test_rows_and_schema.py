@@ -89,6 +89,22 @@ def test_foreign_key_cells_link_to_the_referenced_row_and_the_row_page_shows_who
     assert "No table has a foreign key to a/b albums" in page.inner_text("#referenced-by")
 
 
+def test_an_edited_foreign_key_cell_links_to_its_new_row(site):
+    base, page, db = site
+    page.goto(f"{base}/dbs/{db}/tables/a%2Fb%20albums")
+    cell = page.locator("#sheet tbody tr").nth(2).locator("td").nth(2)
+    cell.locator(".fk-label", has_text="Miles Davis").wait_for()
+    for value, label in (("1", "Nina <i>Simone</i>"), ("2", "Miles Davis")):
+        cell.locator(".fk-label").click()  # beside the link: opens the cell's editor
+        page.keyboard.press("Control+A")
+        page.keyboard.type(value)
+        page.keyboard.press("Enter")
+        cell.locator(".fk-label", has_text=label).wait_for()
+        assert cell.locator("a.foreign-key").inner_text() == value
+        key = cell.locator("a.foreign-key").get_attribute("href").split("key=")[1]
+        assert key == f"%7B%22id%22%3A{value}%7D"
+
+
 def test_the_schema_page_from_the_table_page_and_the_database_page(site):
     base, page, db = site
     page.goto(f"{base}/dbs/{db}/tables/artists")
