@@ -222,3 +222,18 @@ def test_a_deleted_database_takes_its_functions_along(client):
     assert client.delete(f"/api/dbs/{db}").status_code == 200
     assert functions.callable(fid) is None
     assert client.get(f"/fns/{fid}").status_code == 404
+
+
+def test_invocations_take_a_limit(client):
+    db = create_db(client)
+    fid = client.post(f"/api/dbs/{db}/functions", json={"name": "x", "content": HELLO}).json()["id"]
+    functions = client.app.state.services.functions
+    for n in range(3):
+        functions.record_invocation(
+            functions.callable(fid), method="GET", runtime_ms=1.0, ok=True, data_json=str(n), error=None, logs=[]
+        )
+    path = f"/api/dbs/{db}/functions/{fid}/invocations"
+    assert [i["data"] for i in client.get(path, params={"limit": "2"}).json()["invocations"]] == ["2", "1"]
+    for bad in ("0", "501", "many"):
+        refused = client.get(path, params={"limit": bad})
+        assert refused.status_code == 400 and refused.json() == {"errors": ["limit is a whole number from 1 to 500"]}

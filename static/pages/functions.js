@@ -203,7 +203,7 @@
     if (!current) return;
     const id = current.id;
     let invocations;
-    try { invocations = (await api("GET", `${base}/${id}/invocations`)).invocations.slice(0, 20); }
+    try { invocations = (await api("GET", `${base}/${id}/invocations?limit=20`)).invocations; }
     catch (e) { return; }
     if (!current || current.id !== id) return;
     invocationsEmpty.hidden = invocations.length > 0;

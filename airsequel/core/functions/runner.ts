@@ -8,7 +8,7 @@
 
 const MARKER = "\u001eairsequel-result ";
 const MAX_LOGS = 100;
-const MAX_LOG_CHARS = 4000;
+const MAX_LOG_CHARS = 2000;
 
 type LogLine = { message: string; stream: "stdout" | "stderr"; utc: string };
 type Input = {
@@ -170,7 +170,8 @@ const context = Object.freeze({
     callApi(`${dbPath}/graphql`, variables === undefined ? { query } : { query, variables }),
 });
 
-console.log = console.info = console.debug = console.trace = capture("stdout");
+console.log = console.info = console.debug = console.trace = console.dir = console.dirxml = capture("stdout");
+console.table = console.group = console.groupCollapsed = capture("stdout");
 console.warn = console.error = capture("stderr");
 
 let exported: unknown;

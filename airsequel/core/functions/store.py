@@ -19,6 +19,7 @@ from airsequel.core.auth.access import Action, Principal, PrincipalKind, authori
 from airsequel.core.clock import utc_now_iso
 from airsequel.core.errors import Forbidden, InvalidInput, NotFound
 from airsequel.core.ids import new_ulid
+from airsequel.core.integer_text import parse_count
 from airsequel.core.registry.connection import ControlRow
 from airsequel.core.registry.control_plane import ControlPlane, DatabaseRecord
 
@@ -152,12 +153,18 @@ class Functions:
         self._row(record, function_id)
         self.control.execute("DELETE FROM functions WHERE id = ?", (function_id,))
 
-    def invocations(self, caller: Principal, record: DatabaseRecord, function_id: str) -> list[dict[str, Any]]:
+    def invocations(
+        self, caller: Principal, record: DatabaseRecord, function_id: str, limit: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The function's last calls, newest first: all that are kept, or the `limit` newest."""
         _authorize_manager(caller, record)
         self._row(record, function_id)
+        count = KEPT_INVOCATIONS if limit is None else parse_count(limit)
+        if count is None or not 1 <= count <= KEPT_INVOCATIONS:
+            raise InvalidInput(f"limit is a whole number from 1 to {KEPT_INVOCATIONS}")
         rows = self.control.query(
             "SELECT * FROM function_invocations WHERE function_id = ? ORDER BY id DESC LIMIT ?",
-            (function_id, KEPT_INVOCATIONS),
+            (function_id, count),
         )
         return [_invocation_json(row) for row in rows]
 

@@ -57,7 +57,18 @@ RESPONSES: dict[tuple[str, str], Declared] = {
     ("GET", ONE): declare(json(FUNCTION), errors=MANAGING),
     ("PATCH", ONE): declare(json(SAVED, description="A new version, in force"), errors=(*MANAGING, 413)),
     ("DELETE", ONE): declare(json(EMPTY), errors=MANAGING),
-    ("GET", ONE + "/invocations"): declare(json(record(invocations=array(INVOCATION))), errors=MANAGING),
+    ("GET", ONE + "/invocations"): declare(
+        json(record(invocations=array(INVOCATION))),
+        errors=MANAGING,
+        query={
+            "limit": {
+                **INT,
+                "minimum": 1,
+                "maximum": 500,
+                "description": "Only the newest calls (default: all 500 kept)",
+            }
+        },
+    ),
     ("POST", ONE + "/republish"): declare(
         json(SAVED, description="That version, in force again"), errors=(*MANAGING, 413)
     ),

@@ -84,7 +84,11 @@ async def list_invocations(request: Request) -> JSONResponse:
     record = await authorized_database(request, Action.READ)
     caller = await principal(request)
     invocations = await run_in_threadpool(
-        services(request).functions.invocations, caller, record, request.path_params["func_id"]
+        services(request).functions.invocations,
+        caller,
+        record,
+        request.path_params["func_id"],
+        request.query_params.get("limit"),
     )
     return JSONResponse({"invocations": invocations})
 
