@@ -444,3 +444,25 @@ def test_the_pages_offer_ask_in_words_only_with_a_model(client):
     for path in (f"/dbs/{db_id}", f"/dbs/{db_id}/sql"):
         page = client.get(path).text
         assert 'id="ask-form"' in page and "/static/ask_in_words.js" in page
+
+
+def test_describe_function_sends_the_functions_source_to_its_managers_only(client):
+    sessions = acme_team(client)
+    db_id = new_db(client, team="acme")
+    use_model(client, "echo")
+    source = "export default function (ctx) { return { data: 'shelf count' } }"
+    created = client.post(
+        f"/api/dbs/{db_id}/functions", headers=sessions["eddie"], json={"name": "Shelf counter", "content": source}
+    )
+    assert created.status_code == 201, created.text
+    func_id = created.json()["id"]
+    body = {**REFERENCE_BODY, "funcId": func_id}
+    described = client.post(f"/api/dbs/{db_id}/prompt/describe-function", headers=sessions["eddie"], json=body)
+    assert described.status_code == 200, described.text
+    assert described.json()["funcId"] == func_id
+    seen = json.loads(described.json()["description"])["system"]
+    assert source in seen and "'Shelf counter'" in seen
+    refused = client.post(f"/api/dbs/{db_id}/prompt/describe-function", headers=sessions["vera"], json=body)
+    assert refused.status_code == 403  # a Viewer may not see a function's source
+    unknown = client.post(f"/api/dbs/{db_id}/prompt/describe-function", json={"funcId": "nope"})
+    assert unknown.status_code == 404

@@ -28,7 +28,6 @@ from airsequel.core.content.records import Records
 from airsequel.core.content.row_pages import RowPages
 from airsequel.core.content.schema_edits import SchemaEdits
 from airsequel.core.content.tables import Tables
-from airsequel.core.errors import NotConfigured
 from airsequel.core.exports.jobs import Exports
 from airsequel.core.functions.calls import FunctionCalls
 from airsequel.core.functions.diagnostics import diagnose
@@ -206,10 +205,7 @@ class Services:
     def describe_function(self, caller: Principal, record: DatabaseRecord, function_id: str) -> dict[str, Any]:
         """describe-function: the model describes a function's current source, which the caller must
         be allowed to see as the functions API shows it."""
-        functions = getattr(self, "functions", None)
-        if functions is None:
-            raise NotConfigured("describe-function needs cloud functions, which this server does not run")
-        shown = functions.show(caller, record, function_id)
+        shown = self.functions.show(caller, record, function_id)
         source = shown.get("content") or ""
         described = self.prompts.describe_source(caller, record, shown["name"], source, shown.get("runtime") or "deno")
         return {**described, "funcId": function_id}
