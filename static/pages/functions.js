@@ -135,10 +135,11 @@
   deleteButton.addEventListener("click", async () => {
     if (!current || !confirm(`Delete the function ${current.name} with its versions and calls?`)) return;
     try {
+      const name = current.name;
       await api("DELETE", `${base}/${current.id}`);
-      flash(`Deleted ${current.name}.`);
       fill(null);
       await loadList();
+      flash(`Deleted ${name}.`);
     } catch (e) { error.textContent = e.message; }
   });
 
