@@ -292,3 +292,25 @@ def test_calls_reach_the_api_of_a_server_that_answers_only_its_allowed_hosts(tmp
         assert called.status_code == 200, called.text
         assert called.json() == [{"n": 0}]
         http.close()
+
+
+def test_the_servers_bound_counts_every_databases_calls(owner, db):
+    other = owner.post("/api/dbs", json={"name": "fns-2"}).json()["id"]
+    slow = "export default async () => { await new Promise((r) => setTimeout(r, 1500)); return {data: 1}; }"
+    targets = [make(owner, db, slow), make(owner, db, slow), make(owner, other, slow), make(owner, other, slow)]
+    answers: list[tuple[int, str]] = []
+
+    def call(fid: str) -> None:
+        with httpx2.Client(base_url=str(owner.base_url), headers=owner.headers, timeout=20) as client:
+            response = client.post(f"/fns/{fid}", json={})
+            answers.append((response.status_code, response.text))
+
+    threads = [threading.Thread(target=call, args=(fid,)) for fid in targets]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.1)
+    for thread in threads:
+        thread.join()
+    assert sorted(status for status, _ in answers) == [200, 200, 200, 429]
+    [refused] = [text for status, text in answers if status == 429]
+    assert "3 function calls are running on this server" in refused
