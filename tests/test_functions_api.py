@@ -237,3 +237,27 @@ def test_invocations_take_a_limit(client):
     for bad in ("0", "501", "many"):
         refused = client.get(path, params={"limit": bad})
         assert refused.status_code == 400 and refused.json() == {"errors": ["limit is a whole number from 1 to 500"]}
+
+
+@pytest.mark.slow
+def test_with_auditing_on_each_change_of_a_function_is_recorded(client):
+    db = create_db(client)
+    assert client.patch(f"/api/dbs/{db}/settings", json={"auditing": True}).status_code == 200
+    made = client.post(f"/api/dbs/{db}/functions", json={"name": "x", "content": HELLO}).json()
+    fid, first = made["id"], made["version"]
+    second = client.patch(f"/api/dbs/{db}/functions/{fid}", json={"content": "export default () => ({ data: 2 })"})
+    client.patch(f"/api/dbs/{db}/functions/{fid}", json={"public": True})
+    client.post(f"/api/dbs/{db}/functions/{fid}/republish", json={"version": first})
+    client.delete(f"/api/dbs/{db}/functions/{fid}")
+    entries = client.get(f"/api/dbs/{db}/audit").json()["entries"]
+    found = [(e["kind"], e["statement"]) for e in entries if e["kind"].startswith("function-")]
+    assert sorted(found) == sorted(
+        [
+            ("function-create", f"function {fid} version {first}"),
+            ("function-publish", f"function {fid} version {second.json()['id']}"),
+            ("function-settings", f"function {fid} version {second.json()['id']}: public 1"),
+            ("function-republish", f"function {fid} version {first}"),
+            ("function-delete", f"function {fid} version {first}"),
+        ]
+    )
+    assert {e["actor"] for e in entries if e["kind"].startswith("function-")} == {"user:alice"}

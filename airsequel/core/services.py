@@ -214,7 +214,9 @@ class Services:
     def functions(self) -> Functions:
         """The databases' cloud functions, their versions (diagnosed by Deno when saved) and invocations."""
         deno_dir = self.layout.root / "deno"
-        return Functions(self.control, lambda code, language: diagnose(code, language, deno_dir), self.pages.navigation)
+        return Functions(
+            self.control, lambda code, language: diagnose(code, language, deno_dir), self.pages.navigation, self.audit
+        )
 
     @functools.cached_property
     def function_calls(self) -> FunctionCalls:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from airsequel.core.admin.audit import AuditEntry, AuditLog
 from airsequel.core.auth.access import Action, Principal, PrincipalKind, authorize, may
 from airsequel.core.clock import utc_now_iso
 from airsequel.core.errors import Forbidden, InvalidInput, NotFound
@@ -54,8 +55,10 @@ class Functions:
         control: ControlPlane,
         diagnose: Diagnose,
         navigation: Callable[[Principal], dict[str, Any]] = lambda caller: {},
+        audit: AuditLog | None = None,
     ) -> None:
         self.control = control
+        self.audit = audit  # with the database's auditing on, each change of its functions is recorded
         self.diagnose = diagnose  # (code, language) -> Deno's diagnostics
         self.navigation = navigation  # what every web page shows (core/content/pages.py)
 
@@ -89,6 +92,7 @@ class Functions:
                 (function_id, record.file_key, permission, int(public), version_id, caller.user_id, utc_now_iso()),
             )
             self._insert_version(conn, function_id, version_id, 1, fields, diagnostics)
+            self._audit(conn, record, caller, "function-create", function_id, version_id)
         return self._function_json(function_id)
 
     def show(self, caller: Principal, record: DatabaseRecord, function_id: str) -> dict[str, Any]:
@@ -115,6 +119,8 @@ class Functions:
             with self.control.transaction() as conn:
                 for column, value in settings.items():
                     conn.execute(f"UPDATE functions SET {column} = ? WHERE id = ?", (value, function_id))
+                changed = ", ".join(f"{column} {value!r}" for column, value in settings.items())
+                self._audit(conn, record, caller, "function-settings", function_id, current["id"], changed)
             return {"diagnostics": json.loads(current["diagnostics_json"]), "id": current["id"]}
         fields = _checked_version_fields(body, current)
         diagnostics = self.diagnose(fields["content"], fields["language"])
@@ -127,6 +133,7 @@ class Functions:
             settings["current_version"] = version_id
             for column, value in settings.items():
                 conn.execute(f"UPDATE functions SET {column} = ? WHERE id = ?", (value, function_id))
+            self._audit(conn, record, caller, "function-publish", function_id, version_id)
         return {"diagnostics": diagnostics, "id": version_id}
 
     def republish(
@@ -140,7 +147,9 @@ class Functions:
         if body.get("runtime", "deno") not in RUNTIMES:
             raise InvalidInput(f"runtime must be one of {', '.join(RUNTIMES)}")
         version = self._version_row(function_id, version_id)
-        self.control.execute("UPDATE functions SET current_version = ? WHERE id = ?", (version_id, function_id))
+        with self.control.transaction() as conn:
+            conn.execute("UPDATE functions SET current_version = ? WHERE id = ?", (version_id, function_id))
+            self._audit(conn, record, caller, "function-republish", function_id, version_id)
         return {"diagnostics": json.loads(version["diagnostics_json"]), "id": version_id}
 
     def version(self, caller: Principal, record: DatabaseRecord, function_id: str, version_id: str) -> dict[str, Any]:
@@ -150,8 +159,10 @@ class Functions:
 
     def delete(self, caller: Principal, record: DatabaseRecord, function_id: str) -> None:
         _authorize_manager(caller, record)
-        self._row(record, function_id)
-        self.control.execute("DELETE FROM functions WHERE id = ?", (function_id,))
+        row = self._row(record, function_id)
+        with self.control.transaction() as conn:
+            conn.execute("DELETE FROM functions WHERE id = ?", (function_id,))
+            self._audit(conn, record, caller, "function-delete", function_id, row["current_version"])
 
     def invocations(
         self, caller: Principal, record: DatabaseRecord, function_id: str, limit: str | None = None
@@ -227,6 +238,20 @@ class Functions:
                 conn.execute(
                     "DELETE FROM function_invocations WHERE function_id = ? AND id < ?", (function.id, oldest_kept[0])
                 )
+
+    def _audit(
+        self,
+        conn: Any,
+        record: DatabaseRecord,
+        caller: Principal,
+        kind: str,
+        function_id: str,
+        version_id: str,
+        details: str = "",
+    ) -> None:
+        if self.audit is not None:
+            statement = f"function {function_id} version {version_id}" + (f": {details}" if details else "")
+            self.audit.write(conn, record, AuditEntry(caller, kind, statement))
 
     # Rows
 
