@@ -99,3 +99,26 @@ def test_a_stored_value_shadowed_by_the_environment_is_logged(tmp_path, caplog):
     again.stop()
     assert again.settings.signup == "open"
     assert "signup set through the API to 'closed' is overridden by AIRSEQUEL_SIGNUP ('open')" in caplog.text
+
+
+def test_a_stored_secret_overridden_at_start_is_named_in_the_log_without_its_values(tmp_path, caplog):
+    from airsequel.config import Settings
+    from airsequel.core.services import Services
+
+    admin = Principal(PrincipalKind.USER, user_id=1, username="root", server_admin=True)
+    first = Services.start(
+        Settings.from_env(environ={}, data_dir=tmp_path, secret_key="k", control_plane=control_plane_flag(tmp_path))
+    )
+    first.server_settings.update(admin, {"smtpPassword": "stored-secret-pw"})
+    first.stop()
+    again = Services.start(
+        Settings.from_env(
+            environ={"AIRSEQUEL_SMTP_PASSWORD": "env-secret-pw"},
+            data_dir=tmp_path,
+            secret_key="k",
+            control_plane=control_plane_flag(tmp_path),
+        )
+    )
+    again.stop()
+    assert "smtpPassword set through the API is overridden by AIRSEQUEL_SMTP_PASSWORD" in caplog.text
+    assert "stored-secret-pw" not in caplog.text and "env-secret-pw" not in caplog.text

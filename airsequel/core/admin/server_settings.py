@@ -104,13 +104,16 @@ class ServerSettings:
             if given is not None:
                 stored_value, in_force = orjson.loads(value_json), _json(getattr(live.current, name))
                 if not reloading and in_force != stored_value:
-                    log.warning(
-                        "%s set through the API to %r is overridden by %s (%r) at this start",
-                        key,
-                        stored_value,
-                        given,
-                        in_force,
-                    )
+                    if SETTINGS[name].secret:  # a secret's value never goes into the log
+                        log.warning("%s set through the API is overridden by %s at this start", key, given)
+                    else:
+                        log.warning(
+                            "%s set through the API to %r is overridden by %s (%r) at this start",
+                            key,
+                            stored_value,
+                            given,
+                            in_force,
+                        )
                 continue
             try:
                 stored[name] = parse_value(name, orjson.loads(value_json))
