@@ -467,7 +467,7 @@ class Settings:
     )
     llm_timeout_seconds: float = setting(
         60.0,
-        "Time limit of one AI prompt, the model's answer and the SQL it runs included",
+        "Time limit of the model's answer to one AI prompt (the SQL it proposes then runs under the SQL time limit)",
         env="AIRSEQUEL_LLM_TIMEOUT_SECONDS",
         api_name="llmTimeoutSeconds",
         minimum=1,
@@ -500,7 +500,7 @@ class Settings:
     )
     llm_team_concurrency: int = setting(
         2,
-        "AI prompts a team may have running at once (429 beyond)",
+        "AI prompts a team may have running at once in one server process (429 beyond)",
         env="AIRSEQUEL_LLM_TEAM_CONCURRENCY",
         api_name="llmTeamConcurrency",
         minimum=1,

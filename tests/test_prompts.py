@@ -244,7 +244,11 @@ def test_a_description_is_stored_only_when_asked_by_a_caller_who_may_write(clien
     assert "Table books:" in stored.json()["description"]
     assert "Table authors:" not in stored.json()["description"]  # describe-table sends only its table
 
-    db = client.post(f"/api/dbs/{db_id}/prompt/describe-database", headers=sessions["eddie"], json={"store": True})
+    # A database's description is changed by those who manage it (PATCH /api/dbs/:dbId), so it is stored for them only.
+    refused = client.post(f"/api/dbs/{db_id}/prompt/describe-database", headers=sessions["eddie"], json={"store": True})
+    assert refused.status_code == 403
+    assert client.get(f"/api/dbs/{db_id}").json()["description"] is None
+    db = client.post(f"/api/dbs/{db_id}/prompt/describe-database", headers=sessions["adam"], json={"store": True})
     assert db.status_code == 200
     assert client.get(f"/api/dbs/{db_id}").json()["description"] == db.json()["description"]
     assert wanted  # (the raw form is exercised by create-database below)
@@ -284,6 +288,12 @@ def test_create_database_builds_the_proposed_schema_in_the_callers_team(client):
         ("CREATE TABLE t(a); DROP TABLE t", False, "DROP TABLE t"),
         ("CREATE TABLE t(a); INSERT INTO t VALUES (1)", False, "INSERT INTO t"),
         ("CREATE TABLE t(a); ATTACH 'other.db' AS o", True, "ATTACH"),
+        (
+            "CREATE TABLE t AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 1000) SELECT x FROM c",
+            False,
+            "CREATE TABLE t AS",
+        ),
+        ('CREATE TABLE IF NOT EXISTS "a b" AS SELECT 1', False, 'CREATE TABLE IF NOT EXISTS "a b" AS'),
         ("CREATE TABLE t(a); CREATE TRIGGER g AFTER INSERT ON t BEGIN DELETE FROM t; END", True, "CREATE TRIGGER"),
     ],
 )
@@ -466,3 +476,26 @@ def test_describe_function_sends_the_functions_source_to_its_managers_only(clien
     assert refused.status_code == 403  # a Viewer may not see a function's source
     unknown = client.post(f"/api/dbs/{db_id}/prompt/describe-function", json={"funcId": "nope"})
     assert unknown.status_code == 404
+
+
+def test_a_visitor_of_a_public_database_may_not_spend_the_operators_model(client, anonymous):
+    db_id = new_db(client)
+    assert client.patch(f"/api/dbs/{db_id}/settings", json={"visibility": "public"}).status_code == 200
+    use_model(client, "echo")
+    del anonymous.headers["Authorization"]  # the same server's client, without alice's token
+    assert anonymous.post(f"/dbs/{db_id}/sql", json={"query": "SELECT 1"}).status_code == 200  # it may read
+    for path, body in [
+        (f"/api/dbs/{db_id}/prompt", {"prompt": answering("SELECT 1")}),
+        (f"/api/dbs/{db_id}/prompt/describe-database", {}),
+    ]:
+        refused = anonymous.post(path, json=body)
+        assert refused.status_code == 401, refused.text
+        assert refused.json()["errors"] == ["AI prompts need a login or an API token"]
+
+
+def test_a_long_explanation_is_cut_to_a_description_not_refused(client):
+    use_model(client, "echo")
+    raw = json.dumps({"sql": "CREATE TABLE t(a)", "explanation": "word " * 600})
+    response = client.post("/api/prompt/create-database", json={"prompt": json.dumps({"prompt": "x", "raw": raw})})
+    assert response.status_code == 201, response.text
+    assert len(client.get(f"/api/dbs/{response.json()['id']}").json()["description"]) == 2000

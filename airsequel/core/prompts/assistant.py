@@ -21,9 +21,9 @@ from typing import Any
 
 from airsequel.config import LiveSettings, Settings
 from airsequel.core.admin.audit import AuditEntry, AuditLog
-from airsequel.core.auth.access import Action, Principal, authorize
+from airsequel.core.auth.access import Action, Principal, PrincipalKind, authorize
 from airsequel.core.content.schema_edits import SchemaEdits
-from airsequel.core.errors import Forbidden, InvalidInput, NotFound, SqlError, Unprocessable
+from airsequel.core.errors import Forbidden, InvalidInput, NotAuthenticated, NotFound, SqlError, Unprocessable
 from airsequel.core.prompts import instructions
 from airsequel.core.prompts.answers import Proposal, description, json_object, sql_proposal
 from airsequel.core.prompts.language_model import ModelAnswer, ModelLimits, TeamSlots, ask, resolve_model
@@ -40,6 +40,12 @@ log = logging.getLogger("airsequel.prompts")
 MAX_PROMPT_SHARE = 4  # the caller's own words may fill at most a quarter of the prompt
 SCHEMA_STATEMENT = re.compile(r"(?:--[^\n]*\n|/\*.*?\*/|\s)*CREATE\s+(?:UNIQUE\s+)?(TABLE|INDEX|VIEW)\b", re.I | re.S)
 INSERT_STATEMENT = re.compile(r"(?:--[^\n]*\n|/\*.*?\*/|\s)*INSERT\b", re.I | re.S)
+# CREATE TABLE name AS SELECT ...: rows, not schema (allowed only with sample rows).
+TABLE_AS_SELECT = re.compile(
+    r"(?:--[^\n]*\n|/\*.*?\*/|\s)*CREATE\s+(?:TEMP(?:ORARY)?\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+    r"(?:\"(?:[^\"]|\"\")*\"|\[[^\]]*\]|`[^`]*`|[^\s(]+)\s*AS\b",
+    re.I | re.S,
+)
 
 
 @dataclass
@@ -72,13 +78,13 @@ class Prompts:
     def to_sql(
         self, caller: Principal, record: DatabaseRecord, prompt: object, *, execute: bool, table: str | None
     ) -> SqlPrompt:
-        authorize(caller, Action.READ, record)
+        _authorize_prompt(caller, record)
         settings = self.live.current
         words = _checked_prompt(prompt, settings)
         model = resolve_model(settings.llm_model, settings.llm_key_env)
         system = instructions.to_sql(self._schema(record, settings, words), table)
+        self._audit(caller, record, settings, words)
         answer = self._ask(model, words, system, settings, team=_team(record, caller))
-        self._audit(caller, record, "prompt", answer, words)
         proposal = sql_proposal(answer.text)
         outcome = SqlPrompt(words, answer.model, proposal, writes=None, executed=False, result=None)
         if answer.cut:
@@ -91,7 +97,7 @@ class Prompts:
                 outcome.result = self.hosting.run_sql(record, proposal.sql, may_write=False, actor=caller)
                 outcome.writes = False
             outcome.executed = True
-        except Forbidden as refused:
+        except (Forbidden, NotAuthenticated) as refused:
             outcome.writes = True
             if execute:
                 outcome.errors.extend(refused.messages)
@@ -107,14 +113,14 @@ class Prompts:
     # --- descriptions ------------------------------------------------------------------------------
 
     def describe_database(self, caller: Principal, record: DatabaseRecord, *, store: bool) -> dict[str, Any]:
-        authorize(caller, Action.READ, record)
+        _authorize_prompt(caller, record)
         if store:
-            authorize(caller, Action.WRITE, record)
+            authorize(caller, Action.MANAGE, record)  # as PATCH /api/dbs/:dbId changes a description
         settings = self.live.current
         model = resolve_model(settings.llm_model, settings.llm_key_env)
         system = instructions.describe_database(record.name, self._schema(record, settings, ""))
+        self._audit(caller, record, settings, "describe-database")
         answer = self._ask(model, instructions.DESCRIBE_DATABASE_PROMPT, system, settings, team=_team(record, caller))
-        self._audit(caller, record, "prompt", answer, "describe-database")
         text = checked_description(description(answer.text)[: instructions.MAX_DESCRIPTION]) or ""
         if store:
             with self.hosting.control.transaction() as conn:
@@ -125,9 +131,9 @@ class Prompts:
     def describe_table(
         self, caller: Principal, record: DatabaseRecord, table: object, *, store: bool
     ) -> dict[str, Any]:
-        authorize(caller, Action.READ, record)
+        _authorize_prompt(caller, record)
         if store:
-            authorize(caller, Action.WRITE, record)
+            authorize(caller, Action.WRITE, record)  # as PATCH /api/dbs/:dbId/tables/:table changes one
         if not isinstance(table, str) or not table:
             raise InvalidInput("tableName must name a table of the database")
         if table not in {t["name"] for t in record.tables}:
@@ -135,8 +141,8 @@ class Prompts:
         settings = self.live.current
         model = resolve_model(settings.llm_model, settings.llm_key_env)
         system = instructions.describe_table(table, self._schema(record, settings, "", only=[table]))
+        self._audit(caller, record, settings, f"describe-table {table}")
         answer = self._ask(model, instructions.DESCRIBE_TABLE_PROMPT, system, settings, team=_team(record, caller))
-        self._audit(caller, record, "prompt", answer, f"describe-table {table}")
         text = description(answer.text)[: instructions.MAX_DESCRIPTION]
         if store:
             self.schema_edits.change_table(record, caller, table, description=text)
@@ -146,13 +152,13 @@ class Prompts:
         self, caller: Principal, record: DatabaseRecord, name: str, source: str, runtime: str
     ) -> dict[str, Any]:
         """A description of a function's source (the caller passed the functions' own checks)."""
-        authorize(caller, Action.READ, record)
+        _authorize_prompt(caller, record)
         settings = self.live.current
         model = resolve_model(settings.llm_model, settings.llm_key_env)
         budget = settings.llm_max_prompt_chars - len(instructions.DESCRIBE_FUNCTION_PROMPT) - 2_000
         system = instructions.describe_function(name, runtime, source[: max(0, budget // 2)])
+        self._audit(caller, record, settings, f"describe-function {name}")
         answer = self._ask(model, instructions.DESCRIBE_FUNCTION_PROMPT, system, settings, team=_team(record, caller))
-        self._audit(caller, record, "prompt", answer, f"describe-function {name}")
         return {"description": description(answer.text)[: instructions.MAX_DESCRIPTION], "model": answer.model}
 
     # --- a new database ------------------------------------------------------------------------------
@@ -165,12 +171,20 @@ class Prompts:
         chosen_name = checked_name(name) if name is not None else None
         owner, _username = self.catalog.teams.for_new_database(caller, team)  # refused before the model is asked
         model = resolve_model(settings.llm_model, settings.llm_key_env)
+        log.info(
+            "AI prompt for a new database of %s by %s with model %s: %r",
+            owner,
+            _who(caller),
+            settings.llm_model,
+            words[:200],
+        )
         answer = self._ask(model, words, instructions.create_database(sample_rows), settings, team=owner)
         proposal = sql_proposal(answer.text)
         _check_schema_script(proposal.sql, sample_rows=sample_rows)
         title = chosen_name or _proposed_name(answer.text) or "New database"
-        record = self.catalog.create(caller, owner, title, description=proposal.explanation or None, query=proposal.sql)
-        self._audit(caller, record, "prompt", answer, words)
+        explanation = proposal.explanation[: instructions.MAX_DESCRIPTION] or None
+        record = self.catalog.create(caller, owner, title, description=explanation, query=proposal.sql)
+        self._audit(caller, record, settings, words)
         return record, {"sql": proposal.sql, "explanation": proposal.explanation, "model": answer.model}
 
     # --- shared ------------------------------------------------------------------------------------
@@ -184,11 +198,21 @@ class Prompts:
         limits = ModelLimits(settings.llm_timeout_seconds, settings.llm_max_answer_chars)
         return ask(model, prompt, system, limits, slots=self.slots, team=team, team_limit=settings.llm_team_concurrency)
 
-    def _audit(self, caller: Principal, record: DatabaseRecord, kind: str, answer: ModelAnswer, words: str) -> None:
-        log.info("AI prompt on %s by %s with model %s: %r", record.id, _who(caller), answer.model, words[:200])
+    def _audit(self, caller: Principal, record: DatabaseRecord, settings: Settings, words: str) -> None:
+        """Before the model is asked: a prompt that then fails or times out is on record too."""
+        model = settings.llm_model
+        log.info("AI prompt on %s by %s with model %s: %r", record.id, _who(caller), model, words[:200])
         if record.auditing:
             with self.hosting.control.transaction() as conn:
-                self.audit.write(conn, record, AuditEntry(caller, kind, f"model {answer.model}: {words}"))
+                self.audit.write(conn, record, AuditEntry(caller, "prompt", f"model {model}: {words}"))
+
+
+def _authorize_prompt(caller: Principal, record: DatabaseRecord) -> None:
+    """Read access, and someone known: a prompt spends the operator's model, which a visitor of a public
+    database may not."""
+    authorize(caller, Action.READ, record)
+    if caller.kind == PrincipalKind.ANONYMOUS:
+        raise NotAuthenticated("AI prompts need a login or an API token")
 
 
 def _checked_prompt(prompt: object, settings: Settings) -> str:
@@ -205,9 +229,13 @@ def _check_schema_script(script: str, *, sample_rows: bool) -> None:
     if not statements:
         raise Unprocessable("The language model proposed an empty schema")
     for statement in statements:
-        if SCHEMA_STATEMENT.match(statement) or (sample_rows and INSERT_STATEMENT.match(statement)):
+        if sample_rows and INSERT_STATEMENT.match(statement):
             continue
-        allowed = "CREATE TABLE, CREATE INDEX, CREATE VIEW" + (" and INSERT" if sample_rows else "")
+        if SCHEMA_STATEMENT.match(statement) and (sample_rows or not TABLE_AS_SELECT.match(statement)):
+            continue
+        allowed = "CREATE TABLE, CREATE INDEX, CREATE VIEW" + (
+            " and INSERT" if sample_rows else " (no CREATE TABLE ... AS)"
+        )
         raise Unprocessable(
             f"The proposed schema may hold only {allowed} statements; it has: {statement.strip()[:200]!r}"
         )

@@ -6,8 +6,8 @@ The model runs on a thread of its own and the caller waits for it with the time 
 that hangs (a network call, a local model that is slow to load) ends the wait with a 504 while its
 thread stops at its next piece of answer. Its team's slot stays taken until that thread has
 really finished, so a hanging model cannot pile up work beyond the team's bound. The answer is
-read as it streams and the model is stopped at `max_chars`: no answer is held whole before it is
-capped.
+read as it streams and the model is stopped at `max_chars` (a plugin that cannot stream hands its
+answer over in one piece, which is then cut).
 """
 
 from __future__ import annotations
@@ -67,8 +67,12 @@ def resolve_model(model_id: str | None, key_env: str | None) -> Any:
     return model
 
 
+SERVER_LIMIT = 32  # prompts one server process has running at once, all teams together
+
+
 class TeamSlots:
-    """How many prompts each team has running; TooManyRequests beyond `limit`."""
+    """How many prompts each team has running in this process; TooManyRequests beyond `limit`, or
+    beyond SERVER_LIMIT for all teams together (each running prompt holds a thread while it waits)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -76,6 +80,11 @@ class TeamSlots:
 
     def take(self, team: str, limit: int) -> None:
         with self._lock:
+            if sum(self._running.values()) >= SERVER_LIMIT:
+                raise TooManyRequests(
+                    f"The server has {SERVER_LIMIT} AI prompts running, its limit: retry when one has finished",
+                    retry_after=5,
+                )
             if self._running.get(team, 0) >= limit:
                 raise TooManyRequests(
                     f"The team {team!r} has {limit} AI prompt(s) running, its limit: retry when one has finished",
@@ -127,7 +136,7 @@ def ask(
                     outcome["late"] = True
                     return
                 piece = str(piece)
-                if size + len(piece) >= limits.max_chars:
+                if size + len(piece) > limits.max_chars:
                     parts.append(piece[: limits.max_chars - size])
                     outcome["cut"] = True
                     return  # leaving the loop closes the stream: the model stops
