@@ -124,3 +124,75 @@ def test_the_environment_variables_of_the_mail_settings():
         "p",
     )
     assert (settings.smtp_from, settings.smtp_tls) == ("noreply@example.org", "tls")
+
+
+def test_one_address_gets_at_most_three_invitations_an_hour(client: TestClient, settings: Settings):
+    bob = {"Authorization": f"Bearer {sign_up_and_login(client, 'bob')}"}
+    for headers in ({}, bob, {}):
+        team = {"team": "bob"} if headers else {}
+        assert (
+            client.post("/api/users/invite", json={"email": "v@example.com", **team}, headers=headers).status_code
+            == 200
+        )
+    refused = client.post("/api/users/invite", json={"email": "V@example.com", "team": "bob"}, headers=bob)
+    assert refused.status_code == 429
+    assert "Too many invitations were sent to this address" in refused.json()["errors"][0]
+    assert _invitations(client) == 3 and len(_outbox(settings)) == 3  # nothing stored or sent for the fourth
+    assert client.post("/api/users/invite", json={"email": "w@example.com"}).status_code == 200  # another address
+
+
+def test_an_invitation_ends_when_its_inviter_is_no_longer_admin_of_the_team(client: TestClient, settings: Settings):
+    bob = {"Authorization": f"Bearer {sign_up_and_login(client, 'bob')}"}
+    assert client.post("/api/teams", json={"name": "acme"}).status_code in (200, 201)
+    assert client.patch("/api/teams/acme/members/bob", json={"roles": ["Admin"]}).status_code == 200
+    invite = {"email": "mal@example.com", "team": "acme", "role": "Admin"}
+    assert client.post("/api/users/invite", json=invite, headers=bob).status_code == 200
+    [message] = _outbox(settings)
+    assert client.patch("/api/teams/acme/members/bob", json={"roles": ["Viewer"]}).status_code == 200  # demoted
+    stranger = TestClient(client.app)
+    mal = {"username": "mal", "email_address": "mal@example.com", "password": PASSWORD, "invitationKey": _key(message)}
+    refused = stranger.post("/api/users", json=mal)
+    assert refused.status_code == 400 and "unknown, used or expired" in refused.json()["errors"][0]
+    assert stranger.post("/api/login", json={"username": "mal", "password": PASSWORD}).status_code == 401
+    assert "mal" not in [m["username"] for m in client.get("/api/teams/acme/members").json()["members"]]
+
+
+def test_with_the_smtp_password_from_the_environment_its_destination_is_fixed(tmp_path):
+    from airsequel.http.app import create_app
+    from tests.conftest import control_plane_flag
+
+    data_dir = tmp_path / "data"
+    settings = Settings.from_env(
+        environ={"AIRSEQUEL_SMTP_PASSWORD": "operator-secret"},
+        data_dir=data_dir,
+        secret_key="k",
+        control_plane=control_plane_flag(data_dir),
+    )
+    with TestClient(create_app(settings), raise_server_exceptions=False) as anonymous:
+        anonymous.headers["Authorization"] = f"Bearer {sign_up_and_login(anonymous, 'alice')}"
+        before = anonymous.get("/api/settings", headers={"Host": "localhost"}).json()
+        for change in ({"smtpHost": "attacker.example"}, {"smtpPort": 2525}, {"smtpTls": "none"}, {"smtpUser": "x"}):
+            refused = anonymous.patch("/api/settings", json=change, headers={"Host": "localhost"})
+            assert refused.status_code == 409, refused.text
+            assert "while the SMTP password comes from AIRSEQUEL_SMTP_PASSWORD" in refused.json()["errors"][0]
+        after = anonymous.get("/api/settings", headers={"Host": "localhost"}).json()
+        assert {k: after[k] for k in ("smtpHost", "smtpPort", "smtpTls", "smtpUser")} == {
+            k: before[k] for k in ("smtpHost", "smtpPort", "smtpTls", "smtpUser")
+        }
+
+
+def test_the_password_is_never_sent_without_tls_to_another_machine():
+    import smtplib
+
+    import pytest
+
+    from airsequel.core.mail.messages import Mail
+    from airsequel.core.mail.smtp import deliver
+
+    settings = Settings.from_env(
+        environ={}, smtp_host="mail.example.org", smtp_tls="none", smtp_user="u", smtp_password="p"
+    )
+    with pytest.raises(
+        smtplib.SMTPException, match="Refusing to send the SMTP password to mail.example.org without TLS"
+    ):
+        deliver(settings, Mail("x@example.com", "s", "b", "test", "x"))

@@ -80,6 +80,10 @@ def _from_json(key: str, name: str, value: Any) -> Any:
 STORED_SETTINGS = "SELECT key, value_json FROM server_settings"
 
 
+# Where, and as whom, the SMTP password is sent: fixed with it when the operator set it at start.
+SMTP_PASSWORD_GOES_TO = ("smtp_host", "smtp_port", "smtp_tls", "smtp_user")
+
+
 class ServerSettings:
     """Server settings and server environment variables, for server admins only."""
 
@@ -192,6 +196,13 @@ class ServerSettings:
             given = _fixed_by(current, name)
             if given is not None:
                 raise Conflict(f"{key} was set by {given} when the server started: change it there")
+            password_given = _fixed_by(current, "smtp_password")
+            if name in SMTP_PASSWORD_GOES_TO and password_given is not None and current.smtp_password:
+                # The password came from the operator: an admin session may not send it somewhere else.
+                raise Conflict(
+                    f"{key} cannot change through the API while the SMTP password comes from {password_given}:"
+                    " change them together there"
+                )
         if via is not None and "allowed_hosts" in checked:
             _refuse_lockout(checked["allowed_hosts"], via)
         with self.control.transaction() as conn:

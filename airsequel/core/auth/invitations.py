@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from airsequel.core.auth.access import Principal, Role, TeamAction, authorize_team, is_server_admin, require_user
 from airsequel.core.auth.addresses import checked_email
@@ -28,6 +29,8 @@ log = logging.getLogger("airsequel.accounts")
 
 INVITATION_DAYS = 7
 MAX_INVITES_PER_HOUR = 50
+MAX_INVITES_TO_AN_ADDRESS_PER_HOUR = 3  # by everyone together: nobody makes the server mail one address over and over
+MAX_TEAM_INVITES_PER_HOUR = 500  # by all team Admins together (every user administers a personal team)
 UNKNOWN_INVITATION = "This invitation is unknown, used or expired: ask for a new one"
 ROLES = ", ".join(repr(role.value) for role in Role)
 
@@ -39,6 +42,8 @@ class Invitations:
         self.mailer = mailer
         # counted in the control plane, like failed logins: the same bound across worker processes
         self.throttle = LoginThrottle(control, max_failures=MAX_INVITES_PER_HOUR, window=3600.0)
+        self.address_throttle = LoginThrottle(control, max_failures=MAX_INVITES_TO_AN_ADDRESS_PER_HOUR, window=3600.0)
+        self.server_throttle = LoginThrottle(control, max_failures=MAX_TEAM_INVITES_PER_HOUR, window=3600.0)
 
     def invite(self, caller: Principal, email: str, *, team: str | None = None, role: str | None = None) -> None:
         require_user(caller)
@@ -69,7 +74,20 @@ class Invitations:
                 f"You sent {MAX_INVITES_PER_HOUR} invitations within an hour: try again in {error.retry_after} s",
                 retry_after=error.retry_after,
             ) from None
+        try:
+            self.address_throttle.check(f"invite-to:{address.lower()}")
+            if not is_server_admin(caller):
+                self.server_throttle.check("invite:teams")
+        except TooManyAttempts as error:
+            raise TooManyRequests(
+                f"Too many invitations were sent to this address, or by the teams of this server, within an hour:"
+                f" try again in {error.retry_after} s",
+                retry_after=error.retry_after,
+            ) from None
         self.throttle.failed(throttle_key)
+        self.address_throttle.failed(f"invite-to:{address.lower()}")
+        if not is_server_admin(caller):
+            self.server_throttle.failed("invite:teams")
         key = new_key()
         now = datetime.now(UTC)
         self.control.execute(
@@ -100,9 +118,10 @@ class Invitations:
         """Inside the sign-up's transaction: the key ends (with every other invitation of the address),
         the address counts as verified, and the new user joins the invitation's team."""
         row = conn.execute(
-            "DELETE FROM invitations WHERE key_hash = ? RETURNING email, team_id, role, expires_utc", (digest(key),)
+            "DELETE FROM invitations WHERE key_hash = ? RETURNING email, team_id, role, expires_utc, invited_by",
+            (digest(key),),
         ).fetchone()
-        if row is None or row["expires_utc"] <= utc_now_iso():
+        if row is None or row["expires_utc"] <= utc_now_iso() or not _inviter_still_may(conn, row):
             raise InvalidInput(UNKNOWN_INVITATION)
         if row["email"].lower() != email.lower():
             raise InvalidInput(f"This invitation is for {row['email']}: sign up with that address")
@@ -113,3 +132,20 @@ class Invitations:
                 "INSERT INTO memberships(team_id, user_id, role) VALUES (?, ?, ?)",
                 (row["team_id"], user_id, row["role"]),
             )
+
+
+def _inviter_still_may(conn: ControlConnection, row: Any) -> bool:
+    """An invitation is as good as its sender's right today: one whose inviter was deleted, or is no
+    longer a server admin (to the server) or an Admin of the team (to a team), has ended."""
+    inviter = row["invited_by"]
+    if inviter is None:
+        return False
+    if conn.execute("SELECT 1 FROM users WHERE id = ? AND server_admin = 1", (inviter,)).fetchone():
+        return True
+    if row["team_id"] is None:
+        return False
+    return bool(
+        conn.execute(
+            "SELECT 1 FROM memberships WHERE team_id = ? AND user_id = ? AND role = 'Admin'", (row["team_id"], inviter)
+        ).fetchone()
+    )

@@ -6,6 +6,7 @@ fall back to clear text. Every step has a time limit (SMTP_TIMEOUT_SECONDS)."""
 
 from __future__ import annotations
 
+import ipaddress
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -38,12 +39,26 @@ def email_message(settings: Settings, mail: Mail) -> EmailMessage:
     return message
 
 
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def deliver(settings: Settings, mail: Mail, opened: Callable[[smtplib.SMTP], None] | None = None) -> None:
     """Send `mail` through the configured SMTP server; any failure raises (OSError, smtplib.SMTPException).
     `opened`: told the connection before it connects (so that a stopping server can cut it short)."""
     host = settings.smtp_host
     if not host:
         raise smtplib.SMTPException("No SMTP server is configured (smtp_host)")
+    if settings.smtp_user and settings.smtp_tls == "none" and not is_loopback(host):
+        # AUTH over a plain connection would show the password to the network.
+        raise smtplib.SMTPException(
+            f"Refusing to send the SMTP password to {host} without TLS: set smtp_tls to starttls or tls"
+        )
     context = ssl.create_default_context()
     smtp: smtplib.SMTP
     if settings.smtp_tls == "tls":
