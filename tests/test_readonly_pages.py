@@ -73,7 +73,7 @@ def test_overview_lists_tables_with_counts_and_links_under_the_link(visitor, sha
     assert "Shop &lt;b&gt;" in page and "Shop <b>" not in page  # escaped
     assert f'data-db-base="/readonly/{rid}"' in page
     assert f'href="/readonly/{rid}/tables/people"' in page and "2 rows" in page
-    assert f'href="/readonly/{rid}/tables/a/b"' in page and "1 row<" in page
+    assert f'href="/readonly/{rid}/tables/a%2Fb"' in page and "1 row<" in page
     assert "1,234 rows" in page
     assert f'href="/readonly/{rid}/sql"' in page and f'href="/readonly/{rid}/graphql"' in page
     assert "Copy to my databases" not in page  # a visitor who is not logged in cannot copy

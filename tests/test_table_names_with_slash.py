@@ -104,3 +104,26 @@ def test_through_a_real_server(tmp_path):
         assert export.status_code == 200 and export.text.splitlines()[0] == "id,c/d"
         assert http.get(f"/api/dbs/{db_id}/tables/x/export").text.splitlines() == ["n", "7"]
         http.close()
+
+
+def test_a_path_that_a_browser_collapsed_is_never_redirected_to_another_resource(client):
+    """A table named ".." in a DELETE's path is collapsed by the browser into the database's own path with a
+    trailing slash: that path must not be redirected (a 307 keeps the method) to the database's DELETE."""
+    db_id = create_db(client, 'CREATE TABLE ".."(a); CREATE TABLE t(a); INSERT INTO t VALUES (1)')
+    for method, path in [
+        ("DELETE", f"/api/dbs/{db_id}/"),
+        ("PATCH", f"/api/dbs/{db_id}/"),
+        ("DELETE", f"/api/dbs/{db_id}/tables/t/"),
+    ]:
+        answer = client.request(method, path, json={"name": "renamed"}, follow_redirects=False)
+        assert answer.status_code in (404, 405), (method, path, answer.status_code)
+    assert client.get(f"/api/dbs/{db_id}").json()["name"] == "test"
+    assert tables_of(client, db_id) == ["..", "t"]
+
+
+def test_page_links_keep_a_name_with_dot_segments_whole(client):
+    db_id = create_db(client, 'CREATE TABLE "a/../b"(id INTEGER PRIMARY KEY); CREATE TABLE b(id INTEGER PRIMARY KEY)')
+    page = client.get(f"/dbs/{db_id}").text
+    assert f'href="/dbs/{db_id}/tables/a%2F..%2Fb"' in page
+    opened = client.get(f"/dbs/{db_id}/tables/a%2F..%2Fb")
+    assert opened.status_code == 200 and 'data-table="a/../b"' in opened.text

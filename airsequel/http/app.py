@@ -97,6 +97,9 @@ def create_app(settings: Settings, *, worker: tuple[str, str | None] | None = No
         # Host's included): one layer, see edge.py.
         middleware=[Middleware(EdgeMiddleware, services=services)],
     )
+    # No redirect of a path with or without its trailing slash: it keeps the method, so a DELETE of a table a
+    # browser named ".." (which it collapses into the parent's path) would have deleted the database.
+    app.router.redirect_slashes = False
     app.state.services = services
     app.state.sqlite_lane = SqliteLane(base=settings.sqlite_threads)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
@@ -44,7 +45,14 @@ def _thousands(number: object) -> str:
     return f"{number:,}" if isinstance(number, int) and not isinstance(number, bool) else str(number)
 
 
+def _path_part(name: object) -> str:
+    """`{{ table.name|pathpart }}`: a name as one segment of a URL path, "/" included (urlencode
+    leaves "/" as it is, so a table named "a/../b" would open the table "b")."""
+    return quote(str(name), safe="")
+
+
 templates.env.filters["filesize"] = _filesize
+templates.env.filters["pathpart"] = _path_part
 templates.env.filters["counted"] = _counted
 templates.env.filters["thousands"] = _thousands
 

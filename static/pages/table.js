@@ -153,7 +153,8 @@
       total = counts ? counts.rows[0].n : null;
       capped = total !== null && total > tableView.COUNT_CAP;
       if (!result.rows.length && total && pages() && state.page > pages()) { go((s) => { s.page = pages(); }, { replace: true }); return; }
-      const columns = result.rows.length ? Object.keys(result.rows[0]).filter((c) => c !== "__rowid") : columnList;
+      // The answer's own column order (a row's keys put a name like "2024" first), without the rowid it added.
+      const columns = result.columns && result.columns.length ? result.columns.slice(rowid ? 1 : 0) : columnList;
       const context = { table, rowid, columns, result, reload: load, error };
       const candidates = [];
       renderTable(sheet, columns, result.rows, (td, column, row) => {
