@@ -140,12 +140,9 @@ BOOLEAN = {"type": "boolean"}
 TEXT_OR_NULL = {"type": "string", "nullable": True}  # what text_value_field reads (its tagged form aside)
 
 
-async def read_json_object(request: Request, *, max_bytes: int | None = None, optional: bool = False) -> dict[str, Any]:
-    """The body as a JSON object. Larger than `max_bytes` (default: the max_json_body_bytes
-    setting) → 413; not a JSON object, or with a field the route's `documents_body` schema does not
-    declare → 400."""
-    if max_bytes is None:
-        max_bytes = request.app.state.services.settings.max_json_body_bytes
+async def read_body_bytes(request: Request, max_bytes: int) -> bytes:
+    """The whole body, refused (413) as soon as it is known to pass `max_bytes`: from its
+    Content-Length, or while it arrives."""
     declared = parse_count(request.headers.get("content-length"))
     if declared is not None and declared > max_bytes:
         raise TooLarge(f"The request body is larger than the limit of {max_bytes} bytes")
@@ -156,7 +153,16 @@ async def read_json_object(request: Request, *, max_bytes: int | None = None, op
         if size > max_bytes:
             raise TooLarge(f"The request body is larger than the limit of {max_bytes} bytes")
         chunks.append(chunk)
-    body = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_json_object(request: Request, *, max_bytes: int | None = None, optional: bool = False) -> dict[str, Any]:
+    """The body as a JSON object. Larger than `max_bytes` (default: the max_json_body_bytes
+    setting) → 413; not a JSON object, or with a field the route's `documents_body` schema does not
+    declare → 400."""
+    if max_bytes is None:
+        max_bytes = request.app.state.services.settings.max_json_body_bytes
+    body = await read_body_bytes(request, max_bytes)
     if not body.strip():
         if optional:
             return {}

@@ -12,10 +12,17 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from airsequel.core.auth.access import Action
-from airsequel.core.errors import CoreError, InvalidInput, TooLarge
+from airsequel.core.errors import CoreError, InvalidInput
 from airsequel.core.functions.store import LANGUAGES, RUNTIMES
-from airsequel.core.integer_text import parse_count
-from airsequel.http.bodies import BOOLEAN, STRING, TEXT_OR_NULL, body_chunks, documents_body, obj, read_json_object
+from airsequel.http.bodies import (
+    BOOLEAN,
+    STRING,
+    TEXT_OR_NULL,
+    documents_body,
+    obj,
+    read_body_bytes,
+    read_json_object,
+)
 from airsequel.http.context import authorized_database, principal, run_in_threadpool, services
 from airsequel.http.error_pages import browser_error
 from airsequel.http.pages import templates
@@ -146,18 +153,7 @@ async def functions_page(request: Request) -> Response:
 
 
 async def _call_data(request: Request) -> Any:
-    max_bytes = services(request).settings.max_json_body_bytes
-    declared = parse_count(request.headers.get("content-length"))
-    if declared is not None and declared > max_bytes:
-        raise TooLarge(f"The request body is larger than the limit of {max_bytes} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in body_chunks(request):
-        size += len(chunk)
-        if size > max_bytes:
-            raise TooLarge(f"The request body is larger than the limit of {max_bytes} bytes")
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    body = await read_body_bytes(request, services(request).settings.max_json_body_bytes)
     if not body.strip():
         return dict(request.query_params) if request.method in ("GET", "DELETE") else None
     try:
