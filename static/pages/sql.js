@@ -90,9 +90,17 @@
     moreStatus.textContent = `Showing ${thousands(shown.rendered)} of ${counted(rows.length, "row")}.`;
     moreButton.textContent = `Show ${thousands(Math.min(MORE_ROWS, left))} more`;
   }
+  // A repeated column name is keyed name:1, name:2 in the rows: its header shows the name the query gave it.
+  function nameHeaders(table, columns) {
+    $$("thead th", table).forEach((th, i) => {
+      const repeated = /^(.*):(\d+)$/.exec(columns[i] || "");
+      if (repeated && columns.slice(0, i).includes(repeated[1])) { th.textContent = repeated[1]; th.title = `${columns[i]} in the JSON rows`; }
+    });
+  }
   function showResult(columns, rows, truncated) {
     shown = { columns, rows, rendered: 0, truncated };
     renderTable(result, columns, []);
+    nameHeaders(result, columns);
     renderMore(FIRST_ROWS);
     downloads.hidden = columns.length === 0;
     downloadNote.textContent = truncated ? `Only the ${counted(rows.length, "row")} the server returned (the result was cut).` : "";
@@ -125,6 +133,7 @@
       wrap.className = "scroll"; table.className = "data";
       table.append(document.createElement("thead"), document.createElement("tbody"));
       renderTable(table, s.columns, s.rows.slice(0, FIRST_ROWS));
+      nameHeaders(table, s.columns);
       wrap.append(table); section.append(title, wrap);
       if (s.rows.length > FIRST_ROWS) {
         const note = document.createElement("p");
