@@ -39,6 +39,17 @@ const codeEditorTheme = {
   ".cm-tooltip.cm-tooltip-autocomplete > ul": { fontFamily: "ui-monospace, SFMono-Regular, Menlo, monospace" },
 };
 
+// The schema as lang-sql's namespaces, each name completed as SQL needs it: lang-sql quotes a name that needs
+// quotes but does not double a quote inside it (a table named a"b would complete to "a"b"), so every name gets
+// its own completion, quoted here.
+function quotedSchema(schema) {
+  const sqlName = (name) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : '"' + String(name).replace(/"/g, '""') + '"');
+  const completion = (name, type) => ({ label: name, apply: sqlName(name), type });
+  return Object.fromEntries(Object.entries(schema).map(([table, columns]) => [
+    table, { self: completion(table, "type"), children: (columns || []).map((c) => completion(c, "property")) },
+  ]));
+}
+
 function createCodeEditor(textarea, options) {
   const opts = options || {};
   const onRun = opts.onRun || (() => {});
@@ -69,7 +80,7 @@ function createCodeEditor(textarea, options) {
   const languageOf = (schema) => {
     if (opts.language === "javascript") return CM.javascript();
     if (opts.language === "typescript") return CM.javascript({ typescript: true });
-    return CM.sql({ dialect: CM.SQLite, schema: schema || {}, upperCaseKeywords: true });
+    return CM.sql({ dialect: CM.SQLite, schema: quotedSchema(schema || {}), upperCaseKeywords: true });
   };
   const language = new CM.Compartment();
   const lines = Math.max(2, Number(textarea.getAttribute("rows")) || 6);

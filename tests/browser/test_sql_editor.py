@@ -301,3 +301,21 @@ def test_the_sql_page_under_a_read_only_link(session, browser):
     screenshot(visitor, "sql-editor-read-only-link")
     context.close()
     assert visitor_violations == [] and violations == []
+
+
+def test_autocomplete_quotes_a_name_as_sql_needs_it(session):
+    page, violations = session
+    db = create_database_in_page(
+        page, "quotes", 'CREATE TABLE "odd""name"("my col" TEXT); INSERT INTO "odd""name" VALUES (\'x\')'
+    )
+    page.goto(f"{page.base}/dbs/{db}/sql")
+    page.wait_for_selector(".cm-content")
+    page.click(".cm-content")
+    page.keyboard.press("Control+a")
+    page.keyboard.type("SELECT * FROM odd")
+    assert completions(page) == ['odd"name']
+    page.keyboard.press("Enter")
+    assert editor_text(page) == 'SELECT * FROM "odd""name"'
+    run(page)
+    assert table_text(page, "#sql-result") == [["my col"], ["x"]]
+    assert violations == []
