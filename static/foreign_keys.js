@@ -63,12 +63,15 @@
   }
 
   // A last cell with a link to the row's own page (by rowid, or by the primary key of a WITHOUT ROWID table).
-  function rowLink(tr, row, context) {
-    let query = null;
-    if (context.rowid && row.__rowid !== undefined && row.__rowid !== null) query = "rowid=" + encodeURIComponent(row.__rowid);
-    else if (links.primaryKey.length && links.primaryKey.every((c) => isKeyValue(row[c]))) {
-      query = "key=" + encodeURIComponent(JSON.stringify(Object.fromEntries(links.primaryKey.map((c) => [c, row[c]]))));
+  function rowQuery(row, context) {
+    if (context.rowid && row.__rowid !== undefined && row.__rowid !== null) return "rowid=" + encodeURIComponent(row.__rowid);
+    if (links.primaryKey.length && links.primaryKey.every((c) => isKeyValue(row[c]))) {
+      return "key=" + encodeURIComponent(JSON.stringify(Object.fromEntries(links.primaryKey.map((c) => [c, row[c]]))));
     }
+    return null;
+  }
+  function rowLink(tr, row, context) {
+    const query = rowQuery(row, context);
     if (!query) return;
     const head = tr.closest("table").tHead.rows[0];
     if (head && !head.querySelector(".row-link-head")) {
@@ -79,6 +82,9 @@
     const td = document.createElement("td"), a = document.createElement("a");
     td.className = "row-link-cell";
     a.className = "row-link"; a.href = rowPage(table, query); a.textContent = "Row ›";
+    // An edit of the key moves the row (table_editing.js updates `row`): the link follows it when it is used.
+    const follow = () => { const now = rowQuery(row, context); if (now) a.href = rowPage(table, now); };
+    ["mouseenter", "focus", "mousedown", "touchstart"].forEach((type) => a.addEventListener(type, follow));
     a.title = "Open this row's page: every column, and the rows that reference it";
     td.append(a);
     tr.append(td);

@@ -244,3 +244,22 @@ def test_row_schema_and_export_parts_fit_a_phone(site, browser):
         assert width <= inner, (path, width, inner)
     screenshot(small, "rows-phone-database-page")
     phone.close()
+
+
+def test_the_row_link_of_a_without_rowid_row_follows_an_edit_of_its_key(site):
+    base, page, _db = site
+    db = create_database_in_page(
+        page,
+        "genres",
+        "CREATE TABLE genres(code TEXT PRIMARY KEY, name TEXT) WITHOUT ROWID; INSERT INTO genres VALUES ('jz', 'Jazz')",
+    )
+    page.goto(f"{base}/dbs/{db}/tables/genres")
+    key_cell = page.locator("#sheet tbody tr").nth(0).locator("td").nth(0)
+    key_cell.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("jazz")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#flash:not([hidden])")
+    page.click("#sheet tbody tr a.row-link")
+    page.wait_for_url(re.compile(r"/rows/genres\?key="))
+    assert "Jazz" in page.inner_text("main")  # the row under its new key, not a 404
