@@ -33,7 +33,7 @@ LAYERS = [
     "functions",
     "prompts",
 ]
-LEAVES = {"errors", "clock", "ids", "integer_text", "durability", "file_types", "layout"}
+LEAVES = {"errors", "clock", "ids", "integer_text", "durability", "file_types", "layout", "running_counts"}
 
 
 def layer_of(module: str) -> int | None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -25,10 +23,11 @@ from airsequel.core.auth.access import Action, Principal, authorize
 from airsequel.core.auth.accounts import digest
 from airsequel.core.auth.teams import Teams
 from airsequel.core.clock import iso_from_datetime, utc_now_iso
-from airsequel.core.errors import CoreError, NotFound, TimedOut, TooManyRequests, Unavailable, Unprocessable
+from airsequel.core.errors import CoreError, NotFound, TimedOut, Unavailable, Unprocessable
 from airsequel.core.functions.sandbox import Api, Limits, Outcome, run_call
 from airsequel.core.functions.store import CallableFunction, Functions
 from airsequel.core.registry.control_plane import ControlPlane
+from airsequel.core.running_counts import RunningCounts
 
 MAX_KEPT_DATA_CHARS = 64 * 1024  # of a call's data, in its invocation
 TOKEN_PREFIX = "ast_"
@@ -75,9 +74,7 @@ class FunctionCalls:
         self.env_vars = env_vars
         self.settings = settings
         self.deno_dir = deno_dir
-        self._lock = threading.Lock()
-        self._running: Counter[str] = Counter()  # file key -> calls running now
-        self._total = 0
+        self._running = RunningCounts()  # calls running now, per database (file key) and in all
 
     def call(self, caller: Principal, function_id: str, *, method: str, headers: dict[str, str], data: Any) -> Any:
         """The function's data, or the error that ended the call (its invocation is kept either way)."""
@@ -118,26 +115,18 @@ class FunctionCalls:
 
     @contextmanager
     def _slot(self, file_key: str, settings: Settings) -> Iterator[None]:
-        with self._lock:
-            if self._total >= settings.functions_max_concurrent:
-                raise TooManyRequests(
-                    f"{settings.functions_max_concurrent} function calls are running on this server: try again shortly"
-                )
-            if self._running[file_key] >= settings.functions_max_concurrent_per_database:
-                raise TooManyRequests(
-                    f"{settings.functions_max_concurrent_per_database} function calls of this database are running:"
-                    " try again shortly"
-                )
-            self._total += 1
-            self._running[file_key] += 1
+        self._running.take(
+            file_key,
+            per_key=settings.functions_max_concurrent_per_database,
+            total=settings.functions_max_concurrent,
+            key_full=f"{settings.functions_max_concurrent_per_database} function calls of this database are running:"
+            " try again shortly",
+            all_full=f"{settings.functions_max_concurrent} function calls are running on this server: try again shortly",
+        )
         try:
             yield
         finally:
-            with self._lock:
-                self._total -= 1
-                self._running[file_key] -= 1
-                if self._running[file_key] <= 0:
-                    del self._running[file_key]
+            self._running.give_back(file_key)
 
     @contextmanager
     def _call_token(self, function: CallableFunction, owner: str | None, limits: Limits) -> Iterator[str]:

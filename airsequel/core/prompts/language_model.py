@@ -20,7 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from airsequel.core.errors import CoreError, NotConfigured, TimedOut, TooManyRequests, UpstreamFailed
+from airsequel.core.errors import CoreError, NotConfigured, TimedOut, UpstreamFailed
+from airsequel.core.running_counts import RunningCounts
 
 log = logging.getLogger("airsequel.prompts")
 
@@ -75,34 +76,23 @@ class TeamSlots:
     beyond SERVER_LIMIT for all teams together (each running prompt holds a thread while it waits)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running: dict[str, int] = {}
+        self._counts = RunningCounts()
 
     def take(self, team: str, limit: int) -> None:
-        with self._lock:
-            if sum(self._running.values()) >= SERVER_LIMIT:
-                raise TooManyRequests(
-                    f"The server has {SERVER_LIMIT} AI prompts running, its limit: retry when one has finished",
-                    retry_after=5,
-                )
-            if self._running.get(team, 0) >= limit:
-                raise TooManyRequests(
-                    f"The team {team!r} has {limit} AI prompt(s) running, its limit: retry when one has finished",
-                    retry_after=5,
-                )
-            self._running[team] = self._running.get(team, 0) + 1
+        self._counts.take(
+            team,
+            per_key=limit,
+            total=SERVER_LIMIT,
+            key_full=f"The team {team!r} has {limit} AI prompt(s) running, its limit: retry when one has finished",
+            all_full=f"The server has {SERVER_LIMIT} AI prompts running, its limit: retry when one has finished",
+            retry_after=5,
+        )
 
     def give_back(self, team: str) -> None:
-        with self._lock:
-            left = self._running.get(team, 1) - 1
-            if left > 0:
-                self._running[team] = left
-            else:
-                self._running.pop(team, None)
+        self._counts.give_back(team)
 
     def running(self, team: str) -> int:
-        with self._lock:
-            return self._running.get(team, 0)
+        return self._counts.running(team)
 
 
 def _options(model: Any, max_chars: int) -> dict[str, Any]:
